@@ -1,0 +1,1 @@
+"""Alerts: detection of unusual inactivity, incidents, and community escalation by SMS."""

@@ -1,0 +1,1 @@
+"""The care managers ' web dashboard (aiohttp)."""

@@ -1,0 +1,1 @@
+"""Ingest: subscribe, validate against the contract, store idempotently, acknowledge after durability."""

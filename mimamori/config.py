@@ -1,0 +1,157 @@
+"""Typed configuration: one TOML file plus environment overrides, validated once at start-up.
+
+Each stage reads only its own section, passed down from the CLI; nothing reads globals.
+Non-secret values may be overridden with ``MIMAMORI__SECTION__KEY=value`` (double underscores);
+secrets come only from the environment (see :class:`Secrets`) and are rejected in the file.
+"""
+
+from __future__ import annotations
+
+import os
+import tomllib
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, SecretStr, ValidationError, field_validator
+
+ENV_PREFIX = "MIMAMORI__"
+
+
+class ConfigError(Exception):
+    """The configuration is invalid; the message says which key and why."""
+
+
+class Section(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class BrokerConfig(Section):
+    host: str = "127.0.0.1"
+    port: int = Field(1883, ge=1, le=65535)
+    username: str | None = None
+    tls: bool = False
+    ca_file: Path | None = None
+    keepalive_s: int = Field(30, ge=5, le=3600)
+
+
+class StoreConfig(Section):
+    backend: Literal["sqlite", "influxdb"] = "sqlite"
+    sqlite_path: Path = Path("var/mimamori-events.sqlite3")
+    influx_url: str = "http://127.0.0.1:8086"
+    influx_org: str = "mimamori"
+    influx_bucket: str = "events"
+
+
+class IngestConfig(Section):
+    client_id: str = "mimamori-ingest-1"
+    share_group: str = "ingest"
+    batch_size: int = Field(2000, ge=1, le=100_000)
+    batch_interval_ms: int = Field(50, ge=1, le=10_000)
+    session_expiry_s: int = Field(7 * 24 * 3600, ge=0)
+
+
+class GatewayConfig(Section):
+    household: str = "demo-0001"
+    gateway: str = "gw-1"
+    outbox_path: Path = Path("var/gateway-outbox.sqlite3")
+    heartbeat_s: int = Field(60, ge=1, le=3600)
+
+
+class SimConfig(Section):
+    seed: int = 1
+    households: int = Field(3, ge=1, le=100_000)
+    speed: float = Field(60.0, gt=0)
+    tz: str = "Asia/Tokyo"
+
+
+class Secrets(BaseModel):
+    """Secrets, read only from the environment; never written to a file or logged."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    broker_password: SecretStr | None = None  # MIMAMORI_BROKER_PASSWORD
+    influx_token: SecretStr | None = None  # MIMAMORI_INFLUX_TOKEN
+    twilio_account_sid: SecretStr | None = None  # TWILIO_ACCOUNT_SID
+    twilio_auth_token: SecretStr | None = None  # TWILIO_AUTH_TOKEN
+    session_secret: SecretStr | None = None  # MIMAMORI_SESSION_SECRET
+    link_secret: SecretStr | None = None  # MIMAMORI_LINK_SECRET
+
+
+SECRET_ENV = {
+    "broker_password": "MIMAMORI_BROKER_PASSWORD",
+    "influx_token": "MIMAMORI_INFLUX_TOKEN",
+    "twilio_account_sid": "TWILIO_ACCOUNT_SID",
+    "twilio_auth_token": "TWILIO_AUTH_TOKEN",
+    "session_secret": "MIMAMORI_SESSION_SECRET",
+    "link_secret": "MIMAMORI_LINK_SECRET",
+}
+
+
+class Config(Section):
+    """The whole configuration. Every section has working embedded defaults."""
+
+    data_dir: Path = Path("var")
+    time_zone: str = "Asia/Tokyo"
+    broker: BrokerConfig = BrokerConfig()
+    store: StoreConfig = StoreConfig()
+    ingest: IngestConfig = IngestConfig()
+    gateway: GatewayConfig = GatewayConfig()
+    sim: SimConfig = SimConfig()
+    secrets: Secrets = Secrets()
+
+    @field_validator("time_zone")
+    @classmethod
+    def _known_zone(cls, value: str) -> str:
+        from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+        try:
+            ZoneInfo(value)
+        except (ZoneInfoNotFoundError, ValueError):
+            raise ValueError(f"unknown time zone {value!r}") from None
+        return value
+
+
+def load_config(path: Path | None, environ: Mapping[str, str] | None = None) -> Config:
+    """Read ``path`` (or only defaults when None), apply the environment, validate, or raise ConfigError."""
+    env = os.environ if environ is None else environ
+    data: dict[str, Any] = {}
+    if path is not None:
+        try:
+            data = tomllib.loads(path.read_text(encoding="utf-8"))
+        except FileNotFoundError:
+            raise ConfigError(f"config file {path} does not exist") from None
+        except tomllib.TOMLDecodeError as exc:
+            raise ConfigError(f"{path}: not valid TOML: {exc}") from None
+        if "secrets" in data:
+            raise ConfigError(
+                f"{path}: secrets are read only from the environment ({', '.join(SECRET_ENV.values())})"
+            )
+    for key, value in env.items():
+        if key.startswith(ENV_PREFIX):
+            _set_path(data, key.removeprefix(ENV_PREFIX).lower().split("__"), value)
+    data["secrets"] = {name: env[var] for name, var in SECRET_ENV.items() if env.get(var)}
+    try:
+        return Config.model_validate(data)
+    except ValidationError as exc:
+        raise ConfigError(_explain(exc, path)) from None
+
+
+def _set_path(data: dict[str, Any], keys: list[str], value: str) -> None:
+    node = data
+    for key in keys[:-1]:
+        child = node.setdefault(key, {})
+        if not isinstance(child, dict):
+            raise ConfigError(f"environment override {'.'.join(keys)}: {key} is not a section")
+        node = child
+    node[keys[-1]] = value
+
+
+def _explain(exc: ValidationError, path: Path | None) -> str:
+    source = str(path) if path is not None else "configuration"
+    lines = [f"{source} is invalid:"]
+    for error in exc.errors():
+        where = ".".join(str(part) for part in error["loc"])
+        message = "unknown key" if error["type"] == "extra_forbidden" else error["msg"]
+        lines.append(f"  {where}: {message}")
+    return "\n".join(lines)

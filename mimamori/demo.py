@@ -1,0 +1,107 @@
+"""``mimamori demo``: everything on embedded defaults in one process, with simulated homes."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import contextlib
+from datetime import timedelta
+from pathlib import Path
+from typing import Any
+
+from firmware_sim.homes import SimHome
+from gateway.native import encode_reading
+from gateway.outbox import Outbox
+from gateway.service import GatewayService, status_will
+from ingest.service import IngestService
+from mimamori.broker import MosquittoProcess
+from mimamori.clock import SystemClock
+from mimamori.mqtt import MqttClient, settings_for
+from store.sqlite import SqliteEventStore
+
+
+def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    parser = sub.add_parser("demo", help="run the whole pipeline on embedded defaults with simulated homes")
+    parser.add_argument("--data-dir", type=Path, default=Path("var/demo"))
+    parser.add_argument("--households", type=int, default=3)
+    parser.add_argument("--events", type=int, default=200, help="readings per simulated home")
+    parser.add_argument("--exit-when-done", action="store_true", help="stop once every reading is stored")
+    parser.set_defaults(func=lambda args: asyncio.run(run_demo(args)))
+
+
+async def run_demo(args: argparse.Namespace) -> int:
+    clock = SystemClock()
+    data_dir: Path = args.data_dir
+    broker = MosquittoProcess(data_dir / "broker")
+    broker.start()
+    print(f"broker: mosquitto on 127.0.0.1:{broker.port}", flush=True)
+    clients: list[MqttClient] = []
+    outboxes: list[Outbox] = []
+    store = SqliteEventStore(data_dir / "events.sqlite3")
+    store.open()
+
+    async def client(client_id: str, **options: Any) -> MqttClient:
+        mqtt = MqttClient(settings_for("127.0.0.1", broker.port, client_id, **options))
+        await mqtt.start()
+        clients.append(mqtt)
+        return mqtt
+
+    try:
+        async with asyncio.TaskGroup() as tasks:
+            ingest_mqtt = await client(
+                "demo-ingest", clean_start=False, session_expiry_s=3600, manual_ack=True
+            )
+            ingest = IngestService(ingest_mqtt, store, clock, "ingest", 2000)
+            tasks.create_task(ingest.run())
+            homes = [SimHome(f"demo-{n + 1:04d}", seed=1) for n in range(args.households)]
+            for home in homes:
+                outbox = Outbox(data_dir / "gateways" / f"{home.household}.sqlite3")
+                outbox.open()
+                outboxes.append(outbox)
+                gateway = GatewayService(
+                    household=home.household,
+                    gateway="gw-1",
+                    local=await client(f"demo-gw-local-{home.household}"),
+                    local_prefix=f"sim/{home.household}",
+                    upstream=await client(
+                        f"demo-gw-{home.household}", will=status_will(home.household, "gw-1", clock)
+                    ),
+                    outbox=outbox,
+                    clock=clock,
+                    heartbeat=timedelta(seconds=30),
+                )
+                tasks.create_task(gateway.run())
+            sim = await client("demo-sim")
+            total = args.households * args.events
+            start = clock.now() - timedelta(hours=2)
+            for home in homes:
+                for reading in home.readings(start, args.events, timedelta(seconds=30)):
+                    suffix, payload = encode_reading(reading)
+                    await sim.publish(f"sim/{home.household}/{suffix}", payload)
+            while True:
+                async with ingest.committed:
+                    await ingest.committed.wait()
+                stored = store.count_events()
+                print(
+                    f"events stored: {stored}/{total} rejected: {sum(ingest.counters.rejected.values())}",
+                    flush=True,
+                )
+                if args.exit_when_done and stored >= total:
+                    raise _Done
+    except* _Done:
+        pass
+    except* KeyboardInterrupt:
+        pass
+    finally:
+        for mqtt in clients:
+            with contextlib.suppress(Exception):
+                await mqtt.stop()
+        for outbox in outboxes:
+            outbox.close()
+        store.close()
+        broker.stop()
+    return 0
+
+
+class _Done(Exception):
+    """Raised inside the task group to stop the demo once everything is stored."""

@@ -1,0 +1,96 @@
+"""The Store ports: what ingest writes and what detection and the dashboard read.
+
+Two adapters implement them: SQLite (embedded default) and InfluxDB (production time series).
+All times are aware UTC. Every method may raise :class:`StoreError`.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Protocol
+
+from mimamori.contract import Event, GatewayState, Kind
+
+
+class StoreError(Exception):
+    """A write or read failed. ``retryable`` says whether trying again may succeed."""
+
+    def __init__(self, message: str, *, retryable: bool) -> None:
+        super().__init__(message)
+        self.retryable = retryable
+
+
+@dataclass(frozen=True, slots=True)
+class HouseholdActivity:
+    """Live state of one household: the last time a person did something, and the last sign of life."""
+
+    household: str
+    last_activity_at: datetime | None  # newest activity event (contract.is_activity); never moves back
+    last_activity_device: str | None
+    last_event_at: datetime | None  # newest event of any kind (check-ins and battery included)
+
+
+@dataclass(frozen=True, slots=True)
+class DeviceState:
+    household: str
+    device: str
+    kind: Kind
+    last_seen_at: datetime
+    last_value: float
+    battery: float | None  # percent, from the newest battery report
+
+
+@dataclass(frozen=True, slots=True)
+class GatewayLiveState:
+    household: str
+    gateway: str
+    state: GatewayState
+    changed_at: datetime
+    last_heartbeat_at: datetime | None
+
+
+@dataclass(frozen=True, slots=True)
+class HourlyActivity:
+    """Roll-up: activity events of one kind in one household during the UTC hour starting at ``hour``."""
+
+    household: str
+    hour: datetime
+    kind: Kind
+    count: int
+
+
+class EventStore(Protocol):
+    def write_events(self, events: Sequence[Event]) -> int:
+        """Store events idempotently (keyed by message id); returns how many were new.
+
+        Returns only once the write is durable.
+        """
+        ...
+
+    def count_events(self, household: str | None = None) -> int:
+        """How many distinct events are stored (for one household, or all)."""
+        ...
+
+    def close(self) -> None: ...
+
+
+class ActivityReader(Protocol):
+    """What detection and the dashboard read."""
+
+    def household_activity(self) -> list[HouseholdActivity]:
+        """Live activity state of every household that has sent anything."""
+        ...
+
+    def devices(self, household: str) -> list[DeviceState]: ...
+
+    def gateways(self, household: str | None = None) -> list[GatewayLiveState]: ...
+
+    def hourly_activity(self, household: str, start: datetime, end: datetime) -> list[HourlyActivity]:
+        """Roll-ups with ``start <= hour < end``, oldest first."""
+        ...
+
+    def activity_times(self, household: str, start: datetime, end: datetime) -> list[datetime]:
+        """Observation times of activity events with ``start <= t < end``, oldest first."""
+        ...
