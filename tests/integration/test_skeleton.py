@@ -8,8 +8,8 @@ from pathlib import Path
 
 import pytest
 
-from firmware_sim.homes import SimHome
-from gateway.native import encode_reading
+from firmware_sim.homes import HouseholdSpec, SimHome
+from gateway.native import Reading, encode_reading
 from mimamori import contract
 from mimamori.broker import MosquittoProcess
 from mimamori.clock import FakeClock
@@ -24,9 +24,12 @@ async def test_every_published_reading_is_stored_exactly_once(
     mosquitto: MosquittoProcess, tmp_path: Path, clock: FakeClock, topic_prefix: str
 ) -> None:
     household = topic_prefix
-    readings = list(
-        SimHome(household, seed=3).readings(clock.now() - timedelta(hours=3), N, timedelta(seconds=20))
-    )
+    now = clock.now()
+    home = SimHome(HouseholdSpec(household, kit="full"), seed=3, origin=now - timedelta(days=1))
+    readings = [
+        Reading(e.device, e.kind, e.value, e.observed_at)
+        for e in home.events_between(now - timedelta(days=1), now)[:N]
+    ]
     expected_ids = {
         contract.message_id_for(household, r.device, r.kind, r.value, r.observed_at) for r in readings
     }
