@@ -38,6 +38,8 @@ class BrokerConfig(Section):
 class StoreConfig(Section):
     backend: Literal["sqlite", "influxdb"] = "sqlite"
     sqlite_path: Path = Path("var/mimamori-events.sqlite3")
+    sqlite_synchronous: Literal["full", "normal"] = "full"
+    dead_letter_limit: int = Field(10_000, ge=1, le=10_000_000)
     influx_url: str = "http://127.0.0.1:8086"
     influx_org: str = "mimamori"
     influx_bucket: str = "events"
@@ -49,6 +51,9 @@ class IngestConfig(Section):
     batch_size: int = Field(2000, ge=1, le=100_000)
     batch_interval_ms: int = Field(50, ge=1, le=10_000)
     session_expiry_s: int = Field(7 * 24 * 3600, ge=0)
+    receive_maximum: int = Field(10_000, ge=1, le=65_535)
+    metrics_host: str = "127.0.0.1"
+    metrics_port: int = Field(9108, ge=0, le=65535)
 
 
 class GatewayConfig(Section):
