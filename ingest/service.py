@@ -119,6 +119,12 @@ class IngestService:
             if message.qos:
                 ack(message.mid, message.qos)
         self._count(messages, batch, result.stored, result.duplicates)
+        log.debug(
+            "batch_committed messages=%s stored=%s duplicates=%s",
+            len(messages),
+            result.stored,
+            result.duplicates,
+        )
         self.metrics.batch_seconds.observe(time.perf_counter() - started)
         self.metrics.batch_messages.observe(len(messages))
         async with self.committed:

@@ -202,7 +202,8 @@ async def test_two_workers_in_a_share_group_store_every_event_exactly_once(
             for h in households
             for e in b.store.events(h, clock.now() - timedelta(days=1), clock.now())
         }
-    assert ids_a and ids_b, "the share group did not split the load"
+    assert ids_a, "the share group did not split the load"
+    assert ids_b, "the share group did not split the load"
     # The one repeated event may land on either worker; every other one is on exactly one.
     assert ids_a | ids_b == {e.message_id for e in events}
     assert ids_a & ids_b <= {events[0].message_id}

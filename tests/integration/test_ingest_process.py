@@ -9,7 +9,7 @@ import re
 import signal
 import sqlite3
 import sys
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator
 from datetime import timedelta
 from pathlib import Path
 
@@ -19,7 +19,7 @@ import pytest
 from mimamori import contract
 from mimamori.broker import MosquittoProcess
 from mimamori.clock import SystemClock
-from tests.harness import mqtt_client
+from tests.harness import mqtt_client, wait_for
 
 pytestmark = pytest.mark.integration
 
@@ -31,6 +31,7 @@ class IngestProcess:
         self.proc = proc
         self.lines: list[str] = []
         self.ready = asyncio.Event()
+        self.logged = asyncio.Condition()  # notified on every stderr line (batches log at DEBUG)
         self.metrics_port: int | None = None
 
     async def read_stderr(self) -> None:
@@ -42,6 +43,10 @@ class IngestProcess:
                 self.metrics_port = int(match.group(1))
             if "ingest_ready" in text:
                 self.ready.set()
+            async with self.logged:
+                self.logged.notify_all()
+        async with self.logged:
+            self.logged.notify_all()
 
 
 @contextlib.asynccontextmanager
@@ -51,17 +56,15 @@ async def ingest_process(config: Path, fault: str | None = None) -> AsyncIterato
     if fault:
         env["MIMAMORI_TEST_INGEST_FAULT"] = fault
     proc = await asyncio.create_subprocess_exec(
-        sys.executable, "-m", "mimamori", "ingest", "--config", str(config),
+        sys.executable, "-m", "mimamori", "--log-level", "DEBUG", "ingest", "--config", str(config),
         cwd=REPO, env=env, stdout=asyncio.subprocess.DEVNULL, stderr=asyncio.subprocess.PIPE,
     )  # fmt: skip
     running = IngestProcess(proc)
     reader = asyncio.create_task(running.read_stderr())
     try:
-        done, _ = await asyncio.wait(
-            {asyncio.create_task(running.ready.wait()), reader},
-            timeout=30,
-            return_when=asyncio.FIRST_COMPLETED,
-        )
+        waiter = asyncio.create_task(running.ready.wait())
+        await asyncio.wait({waiter, reader}, timeout=30, return_when=asyncio.FIRST_COMPLETED)
+        waiter.cancel()
         if not running.ready.is_set():
             raise AssertionError("ingest did not get ready:\n" + "\n".join(running.lines))
         yield running
@@ -102,13 +105,6 @@ def stored_ids(db_path: Path) -> list[str]:
             return []
 
 
-async def until(predicate: Callable[[], bool], timeout_s: float = 30.0) -> None:
-    """Poll a condition another process makes true (no event crosses the process boundary)."""
-    async with asyncio.timeout(timeout_s):
-        while not predicate():
-            await asyncio.sleep(0.05)
-
-
 @pytest.mark.parametrize("fault", ["before_commit:2", "after_commit:2"])
 async def test_sigkill_mid_batch_loses_nothing_and_a_new_process_resumes_the_session(
     mosquitto: MosquittoProcess, tmp_path: Path, topic_prefix: str, fault: str
@@ -132,7 +128,7 @@ async def test_sigkill_mid_batch_loses_nothing_and_a_new_process_resumes_the_ses
         # While no ingest runs, the broker queues for the persistent session.
         await asyncio.gather(*(publisher.publish_nowait(topic, e.encode()) for e in events[400:]))
         async with ingest_process(config) as second:
-            await until(lambda: len(stored_ids(db_path)) >= len(events))
+            await wait_for(lambda: len(stored_ids(db_path)) >= len(events), second.logged, 60)
             assert second.metrics_port is not None
             async with aiohttp.ClientSession() as http:
                 url = f"http://127.0.0.1:{second.metrics_port}/metrics"
