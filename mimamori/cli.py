@@ -15,6 +15,7 @@ COMMAND_MODULES = (
     "firmware_sim.cli",
     "gateway.cli",
     "ingest.cli",
+    "alerts.cli",
     "alerts.detection.cli",
     "mimamori.demo",
 )
