@@ -17,7 +17,7 @@ from datetime import UTC, date, datetime, timedelta
 from functools import lru_cache
 from zoneinfo import ZoneInfo
 
-from alerts.detection.model import Tuning
+from alerts.detection.model import Tuning, goes_out
 
 DAY_S = 86400.0
 MIN_GAP_S = 10 * 60.0  # shorter gaps never decide a threshold
@@ -108,7 +108,7 @@ def summarise_days(
     wanted = set(days)
     lo = _first_at_or_after(times, _midnight(days[0], tz))
     hi = _first_at_or_after(times, _midnight(days[-1] + timedelta(days=1), tz))
-    out: list[DaySummary] = []
+    result: list[DaySummary] = []
     n = len(times)
     current: date | None = None
     slot_max = [0] * slots
@@ -117,10 +117,15 @@ def summarise_days(
     evening: int | None = None
     count = night = 0
     weekend = False
+    prev_door = lo > 0 and main_door[lo - 1]
+    prev_out = prev_door
+    prev_t = times[lo - 1] if lo > 0 else -math.inf
 
     def flush() -> None:
         if current is not None and current in wanted and count:
-            out.append(DaySummary(current, weekend, tuple(slot_max), outing, morning, evening, count, night))
+            result.append(
+                DaySummary(current, weekend, tuple(slot_max), outing, morning, evening, count, night)
+            )
 
     for i in range(lo, hi):
         t = times[i]
@@ -130,6 +135,8 @@ def summarise_days(
             current, weekend = d, is_weekend
             slot_max = [0] * slots
             outing, morning, evening, count, night = 0.0, None, None, 0, 0
+        out = goes_out(main_door[i], t - prev_t, prev_door, prev_out)
+        prev_t, prev_door, prev_out = t, main_door[i], out
         count += 1
         if minute < 5 * 60:
             night += 1
@@ -138,7 +145,7 @@ def summarise_days(
         gap = times[i + 1] - t
         if gap < MIN_GAP_S or gap > tuning.anomalous_gap_s:
             continue
-        if main_door[i]:
+        if out:
             outing = max(outing, gap)
             continue
         s = minute // tuning.slot_minutes
@@ -152,7 +159,7 @@ def summarise_days(
             elif minute >= 1440 + SLEEP_START_FROM_MIN:
                 evening = end_min - 1440
     flush()
-    return out
+    return result
 
 
 def learn(

@@ -26,19 +26,20 @@ from alerts.detection.detector import (
     utc,
 )
 from alerts.detection.episodes import EpisodeLog
-from alerts.detection.model import ProfileSource, Tuning, is_main_door
+from alerts.detection.model import ProfileSource, Tuning, goes_out, is_main_door
 from alerts.findings import Finding
 
 
 class HouseholdState:
     """What the engine keeps per household (small: it is held for every household)."""
 
-    __slots__ = ("baseline", "blind", "check", "checkins", "device", "last", "raised")
+    __slots__ = ("baseline", "blind", "check", "checkins", "last", "last_door", "out", "raised")
 
     def __init__(self, baseline: Baseline) -> None:
         self.baseline = baseline
         self.last: float | None = None  # newest activity (epoch seconds)
-        self.device: str | None = None  # the device of that activity
+        self.last_door = False  # that activity was the main door
+        self.out = False  # that activity probably began an outing (see model.goes_out)
         self.check: float | None = None  # when this household is next looked at (its heap entry)
         self.raised = False  # a community finding was raised for the current stretch
         self.blind = False
@@ -94,8 +95,13 @@ class Engine:
         st = self._states.get(household) or self.state(household)
         if st.last is not None and at <= st.last:
             return
+        door = self._is_door(device)
+        if st.last is None:
+            st.out = door
+        else:
+            st.out = goes_out(door, at - st.last, st.last_door, st.out)
+        st.last_door = door
         st.last = at
-        st.device = device
         st.raised = False
         look = at + self._look_ahead
         if st.check is None or st.check > look:
@@ -177,12 +183,9 @@ class Engine:
             return None
         profile = self._profiles.profile(household)
         start, after_away = stretch_start(st.last, profile)
-        out = after_away or (st.device is not None and self._is_door(st.device, profile.main_doors))
-        return community_due(start, out, st.baseline, profile, self.tuning)
+        return community_due(start, st.out or after_away, st.baseline, profile, self.tuning)
 
-    def _is_door(self, device: str, explicit: tuple[str, ...]) -> bool:
-        if device in explicit:
-            return True
+    def _is_door(self, device: str) -> bool:
         found = self._doors.get(device)
         if found is None:
             found = is_main_door(device, "door")

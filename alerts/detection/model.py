@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import datetime
 from typing import Final, Protocol
 
@@ -12,8 +12,25 @@ MAIN_DOOR_RE: Final = re.compile(r"(main|front|entr|genkan|hall-door|house-door)
 """Door devices whose name says they are the way out of the home (fridge and cupboard doors are not)."""
 
 
+RETURN_AFTER_S: Final = 10 * 60.0
+
+
 def is_main_door(device: str, kind: str) -> bool:
     return kind == "door" and MAIN_DOOR_RE.search(device) is not None
+
+
+def goes_out(door: bool, gap: float, prev_door: bool, prev_out: bool) -> bool:
+    """Whether the stretch after an activity is probably an outing.
+
+    A main-door event after in-home activity is a departure; after a quiet stretch that itself began
+    at the door (``gap`` since it >= 10 min) it is a return. Door events in quick succession (open,
+    close) keep the meaning of the first.
+    """
+    if not door:
+        return False
+    if prev_door:
+        return prev_out if gap < RETURN_AFTER_S else not prev_out
+    return True
 
 
 @dataclass(frozen=True, slots=True)
@@ -77,7 +94,6 @@ class Profile:
     tz: str = "Asia/Tokyo"
     night_exit_enabled: bool = False
     away: tuple[AwayPeriod, ...] = ()
-    main_doors: tuple[str, ...] = field(default=())  # explicit main-door devices; empty = by name
 
     def away_at(self, at: datetime) -> AwayPeriod | None:
         for period in self.away:

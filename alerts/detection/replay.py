@@ -130,7 +130,7 @@ class Replayer:
         self.profiles = profiles
         self.engine = Engine(profiles, MemoryEpisodes(), self.tuning)
         self.findings: list[Finding] = []
-        self._on_finding = on_finding or self.findings.append
+        self._on_finding = on_finding
         self._histories: dict[str, History] = {}
         self._relearn: list[tuple[float, str]] = []
         self._last_tick: float | None = None
@@ -192,7 +192,10 @@ class Replayer:
                 _, household = heapq.heappop(self._relearn)
                 self._relearn_household(household, m)
             for finding in engine.tick(m):
-                self._on_finding(finding)
+                if self._on_finding is None:
+                    self.findings.append(finding)
+                else:
+                    self._on_finding(finding)
             self._last_tick = m
         self._last_tick = max(self._last_tick, math.floor(limit / 60) * 60.0 - (0 if inclusive else 60))
 
