@@ -21,7 +21,6 @@ import copy
 import json
 import math
 import random
-import statistics
 import sys
 import time
 from collections.abc import Callable, Sequence
@@ -32,10 +31,12 @@ from zoneinfo import ZoneInfo
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from alerts.detection.model import FixedProfiles, Tuning  # noqa: E402
-from alerts.detection.replay import Rejections, ReplayEvent, Replayer, read_events  # noqa: E402
-from alerts.findings import Audience, Finding  # noqa: E402
-from mimamori.contract import ACTIVITY_POWER_W  # noqa: E402
+import itertools
+
+from alerts.detection.model import FixedProfiles, Tuning
+from alerts.detection.replay import Rejections, Replayer, ReplayEvent, read_events
+from alerts.findings import Audience, Finding
+from mimamori.contract import ACTIVITY_POWER_W
 
 REAL_DIR = Path(__file__).resolve().parents[2].parent / "shared" / "data" / "real_home_a"
 DAY = 86400.0
@@ -101,7 +102,9 @@ class Cut:
     case: str  # "day" | "night"
 
 
-def choose_cuts(home: BenchHome, rng: random.Random, warmup_days: float, n_day: int, n_night: int) -> list[Cut]:
+def choose_cuts(
+    home: BenchHome, rng: random.Random, warmup_days: float, n_day: int, n_night: int
+) -> list[Cut]:
     """Daytime cuts stratified by hour (home and awake), night cuts while asleep; after the warm-up."""
     tz = ZoneInfo(home.tz)
     first = home.start + warmup_days * DAY
@@ -117,9 +120,9 @@ def choose_cuts(home: BenchHome, rng: random.Random, warmup_days: float, n_day: 
         day = rng.uniform(first, last)
         local = datetime.fromtimestamp(day, tz).replace(hour=hour, minute=rng.randrange(60), second=0)
         t0 = local.timestamp()
-        if first <= t0 < last and not inside(t0, home.asleep) and not inside(t0, home.out):
-            if not inside(t0, home.incidents):
-                cuts.append(Cut(t0, "day"))
+        awake_home = not inside(t0, home.asleep) and not inside(t0, home.out)
+        if first <= t0 < last and awake_home and not inside(t0, home.incidents):
+            cuts.append(Cut(t0, "day"))
     sleeps = [(a, b) for a, b in home.asleep if a >= first and b < last]
     tries = 0
     while len([c for c in cuts if c.case == "night"]) < n_night and sleeps and tries < 5000:
@@ -160,7 +163,11 @@ def run_ours(home: BenchHome, cuts: Sequence[Cut], warmup_days: float, tuning: T
         seen = len(fork.findings)
         fork.run_until(cut.t0 + HORIZON)
         alarm = next(
-            (f.raised_at.timestamp() for f in fork.findings[seen:] if community(f) and f.raised_at.timestamp() >= cut.t0),
+            (
+                f.raised_at.timestamp()
+                for f in fork.findings[seen:]
+                if community(f) and f.raised_at.timestamp() >= cut.t0
+            ),
             None,
         )
         detections.append((cut, alarm))
@@ -170,7 +177,9 @@ def run_ours(home: BenchHome, cuts: Sequence[Cut], warmup_days: float, tuning: T
     false = [
         f.raised_at.timestamp()
         for f in replayer.findings
-        if community(f) and f.raised_at.timestamp() >= scored_from and not inside(f.raised_at.timestamp(), home.incidents)
+        if community(f)
+        and f.raised_at.timestamp() >= scored_from
+        and not inside(f.raised_at.timestamp(), home.incidents)
     ]
     flagged = sum(1 for t in false if inside(t, home.asleep) or inside(t, home.out))
     return Outcome(false, (home.end - scored_from) / DAY, detections, flagged)
@@ -211,7 +220,7 @@ def run_timer(home: BenchHome, cuts: Sequence[Cut], warmup_days: float, hours: f
     scored_from = home.start + warmup_days * DAY
     false = [
         a + limit
-        for a, b in zip(times, times[1:], strict=False)
+        for a, b in itertools.pairwise(times)
         if b - a > limit and a + limit >= scored_from and not inside(a + limit, home.incidents)
     ]
     detections: list[tuple[Cut, float | None]] = []
@@ -255,7 +264,9 @@ class Cuddihy:
     def threshold(self, day: date, slot: int) -> float:
         row = self._thresholds.get(day)
         if row is None:
-            past = [self.maxima[d] for d in sorted(self.maxima) if day - timedelta(days=self.history) <= d < day]
+            past = [
+                self.maxima[d] for d in sorted(self.maxima) if day - timedelta(days=self.history) <= d < day
+            ]
             row = []
             for s in range(48):
                 values = sorted(r[s] for r in past)
@@ -330,7 +341,12 @@ def summarise(pairs: Sequence[tuple[BenchHome, Outcome]]) -> dict[str, object]:
         "false_alarms_while_asleep_or_out": sum(o.alarms_asleep_or_out for _, o in pairs),
     }
     for case in ("day", "night"):
-        delays = [alarm - cut.t0 for _, o in pairs for cut, alarm in o.detections if cut.case == case and alarm is not None]
+        delays = [
+            alarm - cut.t0
+            for _, o in pairs
+            for cut, alarm in o.detections
+            if cut.case == case and alarm is not None
+        ]
         misses = sum(1 for _, o in pairs for cut, alarm in o.detections if cut.case == case and alarm is None)
         table[case] = {
             "cuts": len(delays) + misses,
@@ -355,7 +371,12 @@ def summarise(pairs: Sequence[tuple[BenchHome, Outcome]]) -> dict[str, object]:
 
 
 def evaluate(
-    homes: Sequence[BenchHome], warmup_days: float, n_day: int, n_night: int, seed: int, sensitivities: Sequence[float]
+    homes: Sequence[BenchHome],
+    warmup_days: float,
+    n_day: int,
+    n_night: int,
+    seed: int,
+    sensitivities: Sequence[float],
 ) -> dict[str, object]:
     rng = random.Random(seed)
     cuts = {home.name: choose_cuts(home, rng, warmup_days, n_day, n_night) for home in homes}
