@@ -18,6 +18,7 @@ COMMAND_MODULES = (
     "alerts.cli",
     "alerts.detection.cli",
     "mimamori.demo",
+    "mimamori.broker_config",
 )
 
 
