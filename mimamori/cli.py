@@ -15,7 +15,9 @@ COMMAND_MODULES = (
     "firmware_sim.cli",
     "gateway.cli",
     "ingest.cli",
+    "alerts.cli",
     "mimamori.demo",
+    "mimamori.broker_config",
 )
 
 

@@ -38,6 +38,8 @@ class BrokerConfig(Section):
 class StoreConfig(Section):
     backend: Literal["sqlite", "influxdb"] = "sqlite"
     sqlite_path: Path = Path("var/mimamori-events.sqlite3")
+    sqlite_synchronous: Literal["full", "normal"] = "full"
+    dead_letter_limit: int = Field(10_000, ge=1, le=10_000_000)
     influx_url: str = "http://127.0.0.1:8086"
     influx_org: str = "mimamori"
     influx_bucket: str = "events"
@@ -49,6 +51,9 @@ class IngestConfig(Section):
     batch_size: int = Field(2000, ge=1, le=100_000)
     batch_interval_ms: int = Field(50, ge=1, le=10_000)
     session_expiry_s: int = Field(7 * 24 * 3600, ge=0)
+    receive_maximum: int = Field(10_000, ge=1, le=65_535)
+    metrics_host: str = "127.0.0.1"
+    metrics_port: int = Field(9108, ge=0, le=65535)
 
 
 class GatewayConfig(Section):
@@ -75,6 +80,38 @@ class DashboardConfig(Section):
     login_window_minutes: int = Field(15, ge=1, le=24 * 60)  # ... within this window, then 429
     default_language: Literal["ja", "en"] = "ja"
     live_interval_s: float = Field(15.0, gt=0, le=3600)  # overview live-update period
+
+
+class AlertsConfig(Section):
+    """The alerts process: detector tick, escalation, webhooks and one-tap links."""
+
+    state_path: Path = Path("var/mimamori-state.sqlite3")
+    http_host: str = "127.0.0.1"
+    http_port: int = Field(8085, ge=0, le=65535)  # 0: any free port (tests)
+    public_url: str = "http://127.0.0.1:8085"  # as phones and Twilio see it (behind a TLS proxy: https://...)
+    sms_backend: Literal["outbox", "twilio"] = "outbox"
+    tick_s: float = Field(60.0, gt=0)  # detector tick
+    sweep_s: float = Field(5.0, gt=0)  # safety sweep for due steps and SMS (besides the exact jobs)
+    misfire_grace_s: int = Field(300, ge=1)
+    link_ttl_hours: int = Field(24, ge=1, le=24 * 14)
+    blind_hold_minutes: int = Field(5, ge=0, le=120)  # wait before texting about a blind home
+    mass_blind_threshold: int = Field(20, ge=2)  # this many blind homes at once: one operator alert
+    operators: list[str] = []  # E.164 numbers of the platform operators
+    operator_language: Literal["ja", "en"] = "ja"
+    clock_file: Path | None = None  # tests and demos only: read "now" (ISO 8601) from this file
+
+
+class TwilioConfig(Section):
+    """Twilio (``sms_backend = "twilio"``); credentials from TWILIO_ACCOUNT_SID / TWILIO_AUTH_TOKEN."""
+
+    from_number: str = ""  # E.164 sender, or leave empty and set messaging_service_sid
+    messaging_service_sid: str | None = None
+    api_base_url: str = "https://api.twilio.com"  # a local Twilio-compatible server in tests
+    timeout_s: float = Field(10.0, gt=0)
+    rate_per_s: float = Field(1.0, gt=0)  # per sender; urgent messages go first
+    max_attempts: int = Field(8, ge=1, le=50)
+    backoff_base_s: float = Field(5.0, gt=0)
+    backoff_max_s: float = Field(300.0, gt=0)
 
 
 class Secrets(BaseModel):
@@ -111,6 +148,8 @@ class Config(Section):
     gateway: GatewayConfig = GatewayConfig()
     sim: SimConfig = SimConfig()
     dashboard: DashboardConfig = DashboardConfig()
+    alerts: AlertsConfig = AlertsConfig()
+    twilio: TwilioConfig = TwilioConfig()
     secrets: Secrets = Secrets()
 
     @field_validator("time_zone")

@@ -1,0 +1,145 @@
+"""The state repository on a real SQLite file, and the households import."""
+
+from __future__ import annotations
+
+from dataclasses import replace
+from datetime import timedelta
+from pathlib import Path
+
+import pytest
+
+from alerts.findings import Audience, FindingKind, Severity
+from alerts.households_import import ImportError_, import_data, read_file
+from alerts.state.models import (
+    Incident,
+    IncidentState,
+    PolicySnapshot,
+    SmsPurpose,
+    StepKind,
+    TierKind,
+)
+from alerts.state.profile import StateProfile
+from alerts.state.repository import StateRepository
+from tests.conftest import FIXED_NOW
+
+EXAMPLE = Path(__file__).resolve().parents[2] / "docs" / "households.example.yaml"
+
+
+@pytest.fixture
+def repo(tmp_path: Path) -> StateRepository:
+    r = StateRepository(tmp_path / "state.sqlite3")
+    r.open()
+    return r
+
+
+def _incident(id_: str, household: str = "demo-0001") -> Incident:
+    return Incident(
+        id=id_,
+        household=household,
+        kind=FindingKind.INACTIVITY,
+        severity=Severity.URGENT,
+        audience=Audience.COMMUNITY,
+        state=IncidentState.OPEN,
+        opened_at=FIXED_NOW,
+        updated_at=FIXED_NOW,
+        episode="e1",
+        explanation_key="inactivity",
+        explanation_params={"since": "07:10"},
+        last_activity_at=FIXED_NOW - timedelta(hours=2),
+        snapshot=PolicySnapshot((), 45, True, None, "Asia/Tokyo"),
+        next_due_at=FIXED_NOW,
+    )
+
+
+def test_import_example_round_trips(repo: StateRepository) -> None:
+    report = import_data(repo, read_file(EXAMPLE), FIXED_NOW)
+    assert (report.households, report.contacts, report.rejected) == (1, 7, [])
+    h = repo.household("demo-0001")
+    assert h is not None
+    assert h.name == "山田花子"
+    assert h.time_zone == "Asia/Tokyo"
+    policy = repo.policy("demo-0001")
+    assert policy is not None
+    assert [t.kind for t in policy.tiers] == [
+        TierKind.NEIGHBOURS,
+        TierKind.VOLUNTEERS,
+        TierKind.PROFESSIONALS,
+    ]
+    assert policy.tiers[0].contacts == ("n-suzuki", "n-kato")
+    assert policy.quiet_hours is not None
+    assert policy.quiet_hours.start.hour == 21
+    assert {c.id for c in repo.contacts("demo-0001")} == {
+        "n-suzuki",
+        "n-kato",
+        "v-ito",
+        "v-brown",
+        "p-center",
+        "t-tech",
+    }
+    again = import_data(repo, read_file(EXAMPLE), FIXED_NOW)
+    assert again.rejected == []
+    assert len(repo.households()) == 1
+
+
+def test_bad_entries_are_rejected_one_by_one(repo: StateRepository, tmp_path: Path) -> None:
+    data = {
+        "contacts": [
+            {"id": "ok", "name": "A", "phone": "+819011112222", "role": "neighbour"},
+            {"id": "bad-phone", "name": "B", "phone": "090-1111", "role": "neighbour"},
+        ],
+        "households": [
+            {"id": "h1", "name": "H1", "policy": {"tiers": [{"kind": "neighbours", "contacts": ["ok"]}]}},
+            {"id": "h2", "name": "H2", "policy": {"tiers": [{"kind": "neighbours", "contacts": ["ghost"]}]}},
+            {"id": "h3", "name": "H3", "time_zone": "Mars/Olympus", "policy": {"tiers": []}},
+        ],
+    }
+    report = import_data(repo, data, FIXED_NOW)
+    assert (report.households, report.contacts) == (1, 1)
+    assert len(report.rejected) == 3
+    assert any("bad-phone" in r and "E.164" in r for r in report.rejected)
+    assert any("h2" in r and "ghost" in r for r in report.rejected)
+    assert [h.id for h in repo.households()] == ["h1"]
+    broken = tmp_path / "broken.toml"
+    broken.write_text("contacts = [", encoding="utf-8")
+    with pytest.raises(ImportError_, match="not valid TOML"):
+        read_file(broken)
+
+
+def test_one_open_incident_per_household_and_kind(repo: StateRepository) -> None:
+    import_data(repo, read_file(EXAMPLE), FIXED_NOW)
+    assert repo.insert_incident(_incident("i1"))
+    assert not repo.insert_incident(_incident("i2"))
+    first = repo.incident("i1")
+    assert first is not None
+    assert first.explanation_params == {"since": "07:10"}
+    repo.save_incident(_resolved(first))
+    assert repo.insert_incident(_incident("i3"))
+    assert repo.due_incidents() == [("i3", FIXED_NOW)]
+    repo.add_step("i3", StepKind.OPENED, FIXED_NOW)
+    assert [s.kind for s in repo.steps("i3")] == [StepKind.OPENED]
+
+
+def _resolved(i: Incident) -> Incident:
+    return replace(i, state=IncidentState.RESOLVED, resolved_at=FIXED_NOW, next_due_at=None)
+
+
+def test_sms_queue_is_idempotent_and_urgent_first(repo: StateRepository) -> None:
+    common = {"purpose": SmsPurpose.ALERT, "now": FIXED_NOW}
+    assert repo.enqueue_sms(key="a", to="+819000000001", body="later", urgent=False, **common)
+    assert repo.enqueue_sms(key="b", to="+819000000002", body="now", urgent=True, **common)
+    assert not repo.enqueue_sms(key="a", to="+819000000001", body="dup", urgent=True, **common)
+    assert [m.body for m in repo.due_sms(FIXED_NOW)] == ["now", "later"]
+
+
+def test_profile_port_reads_away_periods_and_opt_in(repo: StateRepository) -> None:
+    import_data(repo, read_file(EXAMPLE), FIXED_NOW)
+    profile = StateProfile(repo)
+    assert profile.away("demo-0001", FIXED_NOW) is None
+    repo.add_away("demo-0001", FIXED_NOW, FIXED_NOW + timedelta(days=2), "care_manager:sato", "旅行")
+    away = profile.away("demo-0001", FIXED_NOW + timedelta(hours=1))
+    assert away is not None
+    assert away.set_by == "care_manager:sato"
+    assert profile.away("demo-0001", FIXED_NOW + timedelta(days=3)) is None
+    assert not profile.night_exit_enabled("demo-0001")
+    repo.set_night_exit_opt_in("demo-0001", True)
+    assert profile.night_exit_enabled("demo-0001")
