@@ -38,11 +38,17 @@ def household_for(request: web.Request, action: str) -> Household:
     return household
 
 
+def actor_of(request: web.Request) -> str:
+    """How the audit log names the caller, e.g. ``care_manager:sato``."""
+    user = current_user(request)
+    return f"{user.role.value}:{user.username}"
+
+
 def audit(request: web.Request, action: str, household: str | None, detail: str = "") -> None:
     request.app[keys.RECORDS].record_view(
         AuditView(
             at=request.app[keys.CLOCK].now(),
-            actor=f"dashboard:{current_user(request).username}",
+            actor=actor_of(request),
             action=action,
             household=household,
             detail=detail or request.path_qs,

@@ -106,7 +106,7 @@ MESSAGES: Final[Mapping[str, tuple[str, str]]] = {
     "policy.tier": ("Tier", "段階"),
     "policy.mode": ("How", "連絡方法"),
     "policy.mode.all": ("all at once", "全員に同時"),
-    "policy.mode.sequential": ("one by one", "一人ずつ"),
+    "policy.mode.one_by_one": ("one by one", "一人ずつ"),
     "policy.wait": ("Wait before next tier (min)", "次の段階までの待ち時間（分）"),
     "policy.members": ("Who", "誰に"),
     "policy.save": ("Save policy", "保存"),

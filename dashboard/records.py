@@ -45,7 +45,7 @@ class Contact:
 class Tier:
     name: str
     contacts: tuple[str, ...]  # contact ids, in order
-    mode: str  # "all" (at once) or "sequential" (one by one)
+    mode: str  # "all" (at once) or "one_by_one"
     wait_minutes: int  # before the next tier
 
 
@@ -152,6 +152,6 @@ class CareRecords(Protocol):
 
 
 class StateClassifier(Protocol):
-    """Detection's pure classification of a household at ``now`` (active, quiet, blind, away)."""
+    """The state of each household at ``now`` (active, quiet, blind, away), for many at once."""
 
-    def __call__(self, household: str, now: datetime) -> HouseholdState: ...
+    def states(self, households: Collection[str], now: datetime) -> dict[str, HouseholdState]: ...

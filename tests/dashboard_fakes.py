@@ -127,10 +127,10 @@ class FakeRecords:
 
 @dataclass
 class FakeClassifier:
-    states: dict[str, HouseholdState] = field(default_factory=dict)
+    state_of: dict[str, HouseholdState] = field(default_factory=dict)
 
-    def __call__(self, household: str, now: datetime) -> HouseholdState:
-        return self.states.get(household, HouseholdState.ACTIVE)
+    def states(self, households: Collection[str], now: datetime) -> dict[str, HouseholdState]:
+        return {h: self.state_of.get(h, HouseholdState.ACTIVE) for h in households}
 
 
 @dataclass
@@ -164,7 +164,7 @@ def seed(tmp_path: Path, now: datetime) -> Seeded:
             Contact("c2", "Volunteer Mori", "+819033334444", "volunteer", "ja"),
         ]
         records.policies[hid] = Policy(
-            (Tier("neighbours", ("c1",), "all", 20), Tier("volunteers", ("c2",), "sequential", 30))
+            (Tier("neighbours", ("c1",), "all", 20), Tier("volunteers", ("c2",), "one_by_one", 30))
         )
         hour0 = (now - timedelta(days=90)).replace(minute=0, second=0, microsecond=0)
         times = []
@@ -210,7 +210,7 @@ def seed(tmp_path: Path, now: datetime) -> Seeded:
 
 
 def with_state(seeded: Seeded, household: str, state: HouseholdState) -> None:
-    seeded.classify.states[household] = state
+    seeded.classify.state_of[household] = state
 
 
 def csrf_of(html: str) -> str:

@@ -8,7 +8,7 @@ import logging
 from aiohttp import web
 
 from dashboard import keys
-from dashboard.access import current_user, household_for
+from dashboard.access import actor_of, household_for
 from dashboard.forms import form_text
 from dashboard.records import ContactDraft, InvalidEdit, Policy, Tier
 from dashboard.render import render
@@ -17,7 +17,7 @@ log = logging.getLogger(__name__)
 routes = web.RouteTableDef()
 
 ROLES = ("resident", "neighbour", "volunteer", "professional", "technical")
-MODES = ("all", "sequential")
+MODES = ("all", "one_by_one")
 
 
 def _contacts_page(
@@ -67,7 +67,7 @@ async def save_contact(request: web.Request) -> web.Response:
         request.app[keys.RECORDS].save_contact(
             household.id,
             draft,
-            actor=f"dashboard:{current_user(request).username}",
+            actor=actor_of(request),
             now=request.app[keys.CLOCK].now(),
         )
     except InvalidEdit as exc:
@@ -117,7 +117,7 @@ async def save_policy(request: web.Request) -> web.Response:
             records.save_policy(
                 household.id,
                 policy,
-                actor=f"dashboard:{current_user(request).username}",
+                actor=actor_of(request),
                 now=request.app[keys.CLOCK].now(),
             )
         except InvalidEdit as exc:

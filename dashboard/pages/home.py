@@ -30,7 +30,7 @@ def overview_rows(app: web.Application, households: list[Household]) -> list[Ove
         if gateway.household in wanted:
             gateways.setdefault(gateway.household, []).append(gateway)
     classify = app[keys.CLASSIFY]
-    states = {h.id: classify(h.id, now) for h in households}
+    states = classify.states(wanted, now)
     problems = {
         h.id: device_problems(activity_reader.devices(h.id), gateways.get(h.id, []), now) for h in households
     }
