@@ -16,12 +16,14 @@ from alerts.state.models import (
     IncidentState,
     Language,
     PolicySnapshot,
-    Role as ContactRole,
     SmsPurpose,
     SnapshotContact,
     StepKind,
     TierKind,
     Wave,
+)
+from alerts.state.models import (
+    Role as ContactRole,
 )
 from alerts.state.repository import StateRepository
 from dashboard.users import Role, UserStore

@@ -88,7 +88,8 @@ async def test_household_page_shows_heat_map_and_full_escalation_log(
         "claimed",
     ):
         assert expected in html, expected
-    assert 'class="wake"' in html and 'class="bed"' in html
+    assert 'class="wake"' in html
+    assert 'class="bed"' in html
     assert "motion-living" in html
 
 
@@ -97,7 +98,9 @@ async def test_api_household_detail_and_404_for_others(alice: tuple[Client, Stat
     detail = await (await client.get(f"/api/households/{OWN}")).json()
     actions = [e["action"] for e in detail["incidents"][0]["log"]]
     assert actions[0] == "opened"
-    assert "claimed" in actions and "sms_alert" in actions and "reply" in actions
+    assert "claimed" in actions
+    assert "sms_alert" in actions
+    assert "reply" in actions
     assert (await client.get(f"/api/households/{OTHER}")).status == 404
     activity = await (await client.get(f"/api/households/{OWN}/activity?days=7")).json()
     assert sum(h["count"] for h in activity["hours"]) > 7 * 10
@@ -126,11 +129,14 @@ async def test_contact_edit_is_validated_by_the_alerts_rules(alice: tuple[Client
     assert bad.status == 422
     assert "E.164" in await bad.text()
     contact = repo.contact("c-kato")
-    assert contact is not None and contact.phone == "+819011112222"
+    assert contact is not None
+    assert contact.phone == "+819011112222"
     good = await client.post(f"/households/{OWN}/contacts", data={**form, "phone": "+819099990000"})
-    assert good.status == 200 and "Saved." in await good.text()
+    assert good.status == 200
+    assert "Saved." in await good.text()
     contact = repo.contact("c-kato")
-    assert contact is not None and contact.phone == "+819099990000"
+    assert contact is not None
+    assert contact.phone == "+819099990000"
     assert any(e.action == "contact.saved" for e in repo.audit_log(household=OWN))
 
 
