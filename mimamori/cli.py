@@ -17,6 +17,7 @@ COMMAND_MODULES = (
     "ingest.cli",
     "alerts.cli",
     "alerts.detection.cli",
+    "dashboard.cli",
     "mimamori.demo",
     "mimamori.broker_config",
 )
