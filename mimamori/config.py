@@ -70,6 +70,18 @@ class SimConfig(Section):
     tz: str = "Asia/Tokyo"
 
 
+class DashboardConfig(Section):
+    host: str = "127.0.0.1"
+    port: int = Field(8080, ge=1, le=65535)
+    users_path: Path = Path("var/dashboard.sqlite3")  # accounts, assignments, sessions
+    session_hours: float = Field(8.0, gt=0, le=24 * 7)  # absolute session lifetime, checked on the server
+    secure_cookies: bool = True  # keep on; browsers accept Secure cookies on http://localhost
+    login_max_failures: int = Field(5, ge=1, le=100)  # per user and per client address ...
+    login_window_minutes: int = Field(15, ge=1, le=24 * 60)  # ... within this window, then 429
+    default_language: Literal["ja", "en"] = "ja"
+    live_interval_s: float = Field(15.0, gt=0, le=3600)  # overview live-update period
+
+
 class AlertsConfig(Section):
     """The alerts process: detector tick, escalation, webhooks and one-tap links."""
 
@@ -135,6 +147,7 @@ class Config(Section):
     ingest: IngestConfig = IngestConfig()
     gateway: GatewayConfig = GatewayConfig()
     sim: SimConfig = SimConfig()
+    dashboard: DashboardConfig = DashboardConfig()
     alerts: AlertsConfig = AlertsConfig()
     twilio: TwilioConfig = TwilioConfig()
     secrets: Secrets = Secrets()
