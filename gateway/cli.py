@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import logging
+import signal
 from datetime import timedelta
 from zoneinfo import ZoneInfo
 
@@ -104,11 +105,18 @@ async def run_gateway(config: Config) -> int:
         publish_window=gw.publish_window,
         drain_rate_per_s=gw.drain_rate_per_s,
     )
+    main = asyncio.current_task()
+    assert main is not None
+    for signum in (signal.SIGINT, signal.SIGTERM):
+        asyncio.get_running_loop().add_signal_handler(signum, main.cancel)
     try:
         await local.start()
         await _start_upstream(upstream)
         log.info("gateway_started household=%s outbox_depth=%s", gw.household, outbox.depth())
         await service.run()
+    except asyncio.CancelledError:
+        main.uncancel()
+        log.info("gateway_stopping household=%s outbox_depth=%s", gw.household, outbox.depth())
     finally:
         await local.stop()
         await upstream.stop()
