@@ -32,7 +32,9 @@ from mimamori.config import Config
 from store.base import ActivityReader
 
 log = logging.getLogger(__name__)
-logging.getLogger("apscheduler.executors").setLevel(logging.WARNING)  # a line per job run is noise
+# A line per job run and a dozen per Twilio request (headers included) are noise at INFO.
+logging.getLogger("apscheduler.executors").setLevel(logging.WARNING)
+logging.getLogger("twilio").setLevel(logging.WARNING)
 
 
 class FindingSource(Protocol):

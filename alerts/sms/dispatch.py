@@ -49,6 +49,7 @@ class SmsDispatcher:
         self._wake = asyncio.Event()
         self._task: asyncio.Task[None] | None = None
         self._next_slot = 0.0
+        self._stopping = False
         self.changed = asyncio.Condition()  # notified after every attempt (tests wait on it)
         self.attempts = 0
 
@@ -57,10 +58,10 @@ class SmsDispatcher:
         self._task = asyncio.create_task(self._run(), name="sms-dispatcher")
 
     async def stop(self) -> None:
+        self._stopping = True
+        self._wake.set()
         if self._task is not None:
-            self._task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._task
+            await self._task  # finishes the attempt in progress (bounded by the sender's timeout)
             self._task = None
         await self._sender.stop()
 
@@ -70,14 +71,15 @@ class SmsDispatcher:
     async def _run(self) -> None:
         for message in self._repo.sms_in_flight():  # the process died while these were being sent
             self._repo.update_sms(replace(message, status=SmsStatus.QUEUED, error="in flight at restart"))
-        while True:
+        while not self._stopping:
             self._wake.clear()
             try:
                 await self.run_due()
             except Exception:
                 log.exception("sms.dispatch_crashed")
             with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(self._wake.wait(), self._idle_wait())
+                async with asyncio.timeout(self._idle_wait()):
+                    await self._wake.wait()
 
     def _idle_wait(self) -> float:
         nxt = self._repo.next_sms_attempt()
@@ -88,13 +90,14 @@ class SmsDispatcher:
     async def run_due(self) -> int:
         """Send everything due now (urgent first); how many attempts were made."""
         made = 0
-        while True:
+        while not self._stopping:
             due = self._repo.due_sms(self._clock.now(), limit=1)
             if not due:
                 return made
             await self._pace()
             await self._attempt(due[0])
             made += 1
+        return made
 
     async def _pace(self) -> None:
         loop = asyncio.get_running_loop()
