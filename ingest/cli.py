@@ -1,17 +1,31 @@
-"""``mimamori ingest``: run one ingest worker."""
+"""``mimamori ingest``: run one ingest worker (SQLite or InfluxDB store, metrics over HTTP)."""
 
 from __future__ import annotations
 
 import argparse
 import asyncio
 import contextlib
+import logging
+import os
+import signal
+from collections.abc import AsyncIterator, Callable
+from datetime import timedelta
 
+from ingest.metrics import IngestMetrics, MetricsServer
 from ingest.service import IngestService
 from mimamori.cli import add_config_argument, config_from
 from mimamori.clock import SystemClock
 from mimamori.config import Config
 from mimamori.mqtt import MqttClient, settings_for
+from store.base import BatchWriter
+from store.influx import InfluxEventStore
 from store.sqlite import SqliteEventStore
+
+log = logging.getLogger(__name__)
+
+FAULT_ENV = "MIMAMORI_TEST_INGEST_FAULT"
+"""Test-only: ``before_commit:N`` or ``after_commit:N`` makes the process SIGKILL itself at that
+point of its N-th batch, so tests can crash it exactly between receiving and committing."""
 
 
 def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
@@ -20,33 +34,107 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     parser.set_defaults(func=lambda args: asyncio.run(run_ingest(config_from(args))))
 
 
+def fault_hook(spec: str | None) -> Callable[[str], None] | None:
+    """The crash hook described by :data:`FAULT_ENV`, or None."""
+    if not spec:
+        return None
+    point, _, nth = spec.partition(":")
+    if point not in ("before_commit", "after_commit") or not nth.isdigit():
+        raise SystemExit(f"mimamori: {FAULT_ENV} must be before_commit:N or after_commit:N, not {spec!r}")
+    remaining = {"count": int(nth)}
+
+    def hook(at: str) -> None:
+        if at != point:
+            return
+        remaining["count"] -= 1
+        if remaining["count"] <= 0:
+            log.warning("test_fault_kill point=%s", point)
+            os.kill(os.getpid(), signal.SIGKILL)
+
+    return hook
+
+
 async def run_ingest(config: Config) -> int:
     secret = config.secrets.broker_password
+    ingest = config.ingest
     mqtt = MqttClient(
         settings_for(
             config.broker.host,
             config.broker.port,
-            config.ingest.client_id,
+            ingest.client_id,
             username=config.broker.username,
             password=secret.get_secret_value() if secret else None,
             tls=config.broker.tls,
             ca_file=config.broker.ca_file,
             keepalive_s=config.broker.keepalive_s,
             clean_start=False,
-            session_expiry_s=config.ingest.session_expiry_s,
+            session_expiry_s=ingest.session_expiry_s,
+            receive_maximum=ingest.receive_maximum,
             manual_ack=True,
         )
     )
-    store = SqliteEventStore(config.store.sqlite_path)
-    store.open()
-    await mqtt.start()
-    service = IngestService(mqtt, store, SystemClock(), config.ingest.share_group, config.ingest.batch_size)
+    async with opened_store(config) as store:
+        await _serve(mqtt, store, config)
+    return 0
+
+
+async def _serve(mqtt: MqttClient, store: BatchWriter, config: Config) -> None:
+    ingest = config.ingest
+    metrics = IngestMetrics()
+    server = MetricsServer(metrics, ingest.metrics_host, ingest.metrics_port)
+    service = IngestService(
+        mqtt,
+        store,
+        SystemClock(),
+        ingest.share_group,
+        ingest.batch_size,
+        batch_interval=timedelta(milliseconds=ingest.batch_interval_ms),
+        metrics=metrics,
+        fault_hook=fault_hook(os.environ.get(FAULT_ENV)),
+    )
+    task = asyncio.current_task()
+    loop = asyncio.get_running_loop()
+    if task is not None:
+        loop.add_signal_handler(signal.SIGTERM, task.cancel)
     try:
+        await server.start()
+        await mqtt.start()
         await service.run()
     except asyncio.CancelledError:
-        pass
+        log.info("ingest_stopping")
     finally:
         with contextlib.suppress(Exception):
             await mqtt.stop()
-        store.close()
-    return 0
+        await server.stop()
+
+
+@contextlib.asynccontextmanager
+async def opened_store(config: Config) -> AsyncIterator[BatchWriter]:
+    """The configured store, open for the duration of the block."""
+    s = config.store
+    if s.backend == "influxdb":
+        token = config.secrets.influx_token
+        if token is None:
+            raise SystemExit("mimamori: store.backend = influxdb needs MIMAMORI_INFLUX_TOKEN")
+        influx = InfluxEventStore(
+            s.influx_url,
+            token.get_secret_value(),
+            s.influx_org,
+            s.influx_bucket,
+            batch_lines=s.influx_batch_lines,
+            max_retries=s.influx_max_retries,
+        )
+        await influx.open()
+        try:
+            yield influx
+        finally:
+            await influx.close()
+        return
+    sqlite = SqliteEventStore(
+        s.sqlite_path, dead_letter_limit=s.dead_letter_limit, synchronous=s.sqlite_synchronous
+    )
+    sqlite.open()
+    try:
+        yield sqlite
+    finally:
+        sqlite.close()

@@ -36,10 +36,17 @@ class MosquittoProcess:
     its retained messages and persistent sessions.
     """
 
-    def __init__(self, data_dir: Path, port: int | None = None, extra_config: str = "") -> None:
+    def __init__(
+        self,
+        data_dir: Path,
+        port: int | None = None,
+        extra_config: str = "",
+        allow_anonymous: bool = True,
+    ) -> None:
         self.data_dir = data_dir
         self.port = port or free_port()
         self._extra = extra_config
+        self._allow_anonymous = allow_anonymous
         self._proc: subprocess.Popen[bytes] | None = None
 
     @property
@@ -56,7 +63,7 @@ class MosquittoProcess:
             "\n".join(
                 [
                     f"listener {self.port} 127.0.0.1",
-                    "allow_anonymous true",
+                    f"allow_anonymous {'true' if self._allow_anonymous else 'false'}",
                     f"user {getpass.getuser()}",
                     "persistence true",
                     f"persistence_location {self.data_dir}/",

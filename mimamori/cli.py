@@ -16,7 +16,10 @@ COMMAND_MODULES = (
     "gateway.cli",
     "ingest.cli",
     "alerts.cli",
+    "alerts.detection.cli",
+    "dashboard.cli",
     "mimamori.demo",
+    "mimamori.broker_config",
 )
 
 

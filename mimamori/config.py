@@ -38,9 +38,13 @@ class BrokerConfig(Section):
 class StoreConfig(Section):
     backend: Literal["sqlite", "influxdb"] = "sqlite"
     sqlite_path: Path = Path("var/mimamori-events.sqlite3")
+    sqlite_synchronous: Literal["full", "normal"] = "full"
+    dead_letter_limit: int = Field(10_000, ge=1, le=10_000_000)
     influx_url: str = "http://127.0.0.1:8086"
     influx_org: str = "mimamori"
     influx_bucket: str = "events"
+    influx_batch_lines: int = Field(5000, ge=1, le=100_000)
+    influx_max_retries: int = Field(5, ge=0, le=100)
 
 
 class IngestConfig(Section):
@@ -49,6 +53,9 @@ class IngestConfig(Section):
     batch_size: int = Field(2000, ge=1, le=100_000)
     batch_interval_ms: int = Field(50, ge=1, le=10_000)
     session_expiry_s: int = Field(7 * 24 * 3600, ge=0)
+    receive_maximum: int = Field(10_000, ge=1, le=65_535)
+    metrics_host: str = "127.0.0.1"
+    metrics_port: int = Field(9108, ge=0, le=65535)
 
 
 class GatewayConfig(Section):
@@ -63,6 +70,18 @@ class SimConfig(Section):
     households: int = Field(3, ge=1, le=100_000)
     speed: float = Field(60.0, gt=0)
     tz: str = "Asia/Tokyo"
+
+
+class DashboardConfig(Section):
+    host: str = "127.0.0.1"
+    port: int = Field(8080, ge=1, le=65535)
+    users_path: Path = Path("var/dashboard.sqlite3")  # accounts, assignments, sessions
+    session_hours: float = Field(8.0, gt=0, le=24 * 7)  # absolute session lifetime, checked on the server
+    secure_cookies: bool = True  # keep on; browsers accept Secure cookies on http://localhost
+    login_max_failures: int = Field(5, ge=1, le=100)  # per user and per client address ...
+    login_window_minutes: int = Field(15, ge=1, le=24 * 60)  # ... within this window, then 429
+    default_language: Literal["ja", "en"] = "ja"
+    live_interval_s: float = Field(15.0, gt=0, le=3600)  # overview live-update period
 
 
 class AlertsConfig(Section):
@@ -130,6 +149,7 @@ class Config(Section):
     ingest: IngestConfig = IngestConfig()
     gateway: GatewayConfig = GatewayConfig()
     sim: SimConfig = SimConfig()
+    dashboard: DashboardConfig = DashboardConfig()
     alerts: AlertsConfig = AlertsConfig()
     twilio: TwilioConfig = TwilioConfig()
     secrets: Secrets = Secrets()

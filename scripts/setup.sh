@@ -35,3 +35,8 @@ if ! command -v mosquitto >/dev/null && [ ! -x /usr/sbin/mosquitto ]; then
   echo "mimamori setup: installing mosquitto" >&2
   apt_install mosquitto
 fi
+
+if [ ! -x /usr/bin/chromium ]; then
+  echo "mimamori setup: installing chromium (dashboard browser tests)" >&2
+  apt_install chromium
+fi

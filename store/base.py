@@ -11,7 +11,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Protocol
 
-from mimamori.contract import Event, GatewayState, Kind
+from mimamori.contract import Event, GatewayState, GatewayStatus, Heartbeat, Kind
 
 
 class StoreError(Exception):
@@ -61,6 +61,48 @@ class HourlyActivity:
     count: int
 
 
+@dataclass(frozen=True, slots=True)
+class Rejection:
+    """A message ingest refused, as kept in the bounded dead-letter table."""
+
+    received_at: datetime
+    topic: str
+    reason: str  # a contract.Reason value
+    detail: str
+    payload: bytes  # truncated to DEAD_LETTER_PAYLOAD_BYTES
+
+
+DEAD_LETTER_PAYLOAD_BYTES = 2048
+
+
+@dataclass(frozen=True, slots=True)
+class IngestBatch:
+    """Everything ingest took from the broker in one go; written in one durable transaction."""
+
+    received_at: datetime
+    events: Sequence[Event] = ()
+    statuses: Sequence[GatewayStatus] = ()  # in arrival order
+    heartbeats: Sequence[Heartbeat] = ()
+    rejections: Sequence[Rejection] = ()
+
+
+@dataclass(frozen=True, slots=True)
+class BatchResult:
+    stored: int  # events new to the store
+    duplicates: int  # events whose message id was already stored (or repeated in the batch)
+
+
+class BatchWriter(Protocol):
+    """What the ingest worker writes through. Raises :class:`StoreError`."""
+
+    async def write_batch(self, batch: IngestBatch) -> BatchResult:
+        """Write the batch (events idempotently by message id, live state, roll-ups, dead letters).
+
+        Returns only once all of it is durable, so the caller may acknowledge it to the broker.
+        """
+        ...
+
+
 class EventStore(Protocol):
     def write_events(self, events: Sequence[Event]) -> int:
         """Store events idempotently (keyed by message id); returns how many were new.
@@ -94,3 +136,19 @@ class ActivityReader(Protocol):
     def activity_times(self, household: str, start: datetime, end: datetime) -> list[datetime]:
         """Observation times of activity events with ``start <= t < end``, oldest first."""
         ...
+
+
+class AsyncActivityReader(Protocol):
+    """The same reads as :class:`ActivityReader`, for stores behind a network (InfluxDB)."""
+
+    async def household_activity(self) -> list[HouseholdActivity]: ...
+
+    async def devices(self, household: str) -> list[DeviceState]: ...
+
+    async def gateways(self, household: str | None = None) -> list[GatewayLiveState]: ...
+
+    async def hourly_activity(
+        self, household: str, start: datetime, end: datetime
+    ) -> list[HourlyActivity]: ...
+
+    async def activity_times(self, household: str, start: datetime, end: datetime) -> list[datetime]: ...

@@ -1,15 +1,43 @@
-"""SQLite adapter of the Store port: the embedded default (WAL, one file)."""
+"""SQLite adapter of the Store ports: the embedded default (WAL, one file).
+
+One batch is one ``BEGIN IMMEDIATE`` transaction: new events, their hourly roll-ups, live state
+(households, devices, gateways) and dead letters commit together or not at all, so acknowledging
+the batch to the broker after :meth:`SqliteEventStore.commit_batch` returns never loses anything,
+and a redelivered batch changes nothing (events are keyed by message id; roll-ups and live state
+are only touched by events that are new).
+
+Times are stored as integer milliseconds since the Unix epoch (UTC). Live state upserts compare
+times inside SQL, so several ingest processes writing the same file can never move "last activity"
+backwards, whatever order their batches commit in.
+"""
 
 from __future__ import annotations
 
+import asyncio
 import sqlite3
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from datetime import UTC, datetime
 from pathlib import Path
+from typing import Final
 
-from mimamori.contract import Event, format_time
-from store.base import StoreError
+from mimamori.contract import Event, GatewayState, Kind, is_activity
+from store.base import (
+    BatchResult,
+    DeviceState,
+    GatewayLiveState,
+    HourlyActivity,
+    HouseholdActivity,
+    IngestBatch,
+    Rejection,
+    StoreError,
+)
 
-SCHEMA = """
+SCHEMA_VERSION: Final = 2
+HOUR_MS: Final = 3_600_000
+_SENSOR_ONLY: Final = frozenset({Kind.BATTERY, Kind.CHECKIN})
+
+SCHEMA: Final = """
 CREATE TABLE IF NOT EXISTS events (
     message_id  TEXT PRIMARY KEY,
     household   TEXT NOT NULL,
@@ -17,60 +45,360 @@ CREATE TABLE IF NOT EXISTS events (
     device      TEXT NOT NULL,
     kind        TEXT NOT NULL,
     value       REAL NOT NULL,
-    observed_at TEXT NOT NULL,
-    seq         INTEGER NOT NULL
+    observed_ms INTEGER NOT NULL,
+    seq         INTEGER NOT NULL,
+    activity    INTEGER NOT NULL
 ) WITHOUT ROWID;
-CREATE INDEX IF NOT EXISTS events_household_time ON events (household, observed_at);
+CREATE INDEX IF NOT EXISTS events_household_time ON events (household, observed_ms);
+
+CREATE TABLE IF NOT EXISTS hourly_activity (
+    household TEXT NOT NULL,
+    hour_ms   INTEGER NOT NULL,
+    kind      TEXT NOT NULL,
+    count     INTEGER NOT NULL,
+    PRIMARY KEY (household, hour_ms, kind)
+) WITHOUT ROWID;
+
+CREATE TABLE IF NOT EXISTS household_live (
+    household            TEXT PRIMARY KEY,
+    last_activity_ms     INTEGER,
+    last_activity_device TEXT,
+    last_event_ms        INTEGER NOT NULL
+) WITHOUT ROWID;
+
+CREATE TABLE IF NOT EXISTS devices (
+    household    TEXT NOT NULL,
+    device       TEXT NOT NULL,
+    kind         TEXT NOT NULL,
+    last_seen_ms INTEGER NOT NULL,
+    last_value   REAL NOT NULL,
+    value_ms     INTEGER NOT NULL,
+    battery      REAL,
+    battery_ms   INTEGER,
+    PRIMARY KEY (household, device)
+) WITHOUT ROWID;
+
+CREATE TABLE IF NOT EXISTS gateways (
+    household         TEXT NOT NULL,
+    gateway           TEXT NOT NULL,
+    state             TEXT NOT NULL,
+    changed_ms        INTEGER NOT NULL,
+    reported_ms       INTEGER NOT NULL,
+    last_heartbeat_ms INTEGER,
+    outbox_depth      INTEGER,
+    PRIMARY KEY (household, gateway)
+) WITHOUT ROWID;
+
+CREATE TABLE IF NOT EXISTS dead_letters (
+    id          INTEGER PRIMARY KEY AUTOINCREMENT,
+    received_ms INTEGER NOT NULL,
+    topic       TEXT NOT NULL,
+    reason      TEXT NOT NULL,
+    detail      TEXT NOT NULL,
+    payload     BLOB NOT NULL
+);
+"""
+
+_INSERT_EVENT: Final = "INSERT OR IGNORE INTO events VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)"
+
+_UPSERT_HOURLY: Final = """
+INSERT INTO hourly_activity VALUES (?, ?, ?, ?)
+ON CONFLICT (household, hour_ms, kind) DO UPDATE SET count = count + excluded.count
+"""
+
+_UPSERT_HOUSEHOLD: Final = """
+INSERT INTO household_live VALUES (?, ?, ?, ?)
+ON CONFLICT (household) DO UPDATE SET
+    last_activity_device = CASE WHEN excluded.last_activity_ms > coalesce(last_activity_ms, -1)
+        THEN excluded.last_activity_device ELSE last_activity_device END,
+    last_activity_ms = CASE WHEN excluded.last_activity_ms > coalesce(last_activity_ms, -1)
+        THEN excluded.last_activity_ms ELSE last_activity_ms END,
+    last_event_ms = max(last_event_ms, excluded.last_event_ms)
+"""
+
+# Parameters: household, device, kind, seen_ms, value, value_ms, battery, battery_ms.
+# A battery or check-in report refreshes "last seen" but not the sensor's kind or reading.
+_UPSERT_DEVICE: Final = """
+INSERT INTO devices VALUES (?, ?, ?, ?, ?, ?, ?, ?)
+ON CONFLICT (household, device) DO UPDATE SET
+    kind = CASE WHEN excluded.value_ms > value_ms THEN excluded.kind ELSE kind END,
+    last_value = CASE WHEN excluded.value_ms > value_ms THEN excluded.last_value ELSE last_value END,
+    value_ms = max(value_ms, excluded.value_ms),
+    last_seen_ms = max(last_seen_ms, excluded.last_seen_ms),
+    battery = CASE WHEN excluded.battery_ms > coalesce(battery_ms, -1)
+        THEN excluded.battery ELSE battery END,
+    battery_ms = CASE WHEN excluded.battery_ms > coalesce(battery_ms, -1)
+        THEN excluded.battery_ms ELSE battery_ms END
+"""
+
+# Status messages apply in arrival order: a Last Will carries the time it was registered (before
+# the matching "online"), so its own timestamp cannot order it. ``changed_ms`` is when ingest
+# learned of a change of state; ``reported_ms`` is the gateway's own timestamp.
+_UPSERT_STATUS: Final = """
+INSERT INTO gateways VALUES (?, ?, ?, ?, ?, NULL, NULL)
+ON CONFLICT (household, gateway) DO UPDATE SET
+    changed_ms = CASE WHEN excluded.state != state THEN excluded.changed_ms ELSE changed_ms END,
+    state = excluded.state,
+    reported_ms = excluded.reported_ms
+"""
+
+# A heartbeat from a gateway never announced (ingest started after its retained status) is proof
+# that it is online.
+_UPSERT_HEARTBEAT: Final = """
+INSERT INTO gateways VALUES (?, ?, 'online', ?, ?, ?, ?)
+ON CONFLICT (household, gateway) DO UPDATE SET
+    outbox_depth = CASE WHEN excluded.last_heartbeat_ms > coalesce(last_heartbeat_ms, -1)
+        THEN excluded.outbox_depth ELSE outbox_depth END,
+    last_heartbeat_ms = max(coalesce(last_heartbeat_ms, -1), excluded.last_heartbeat_ms)
 """
 
 
-class SqliteEventStore:
-    """Events in one SQLite file. Opened lazily by :meth:`open`; the constructor does no I/O."""
+def to_ms(at: datetime) -> int:
+    return round(at.timestamp() * 1000)
 
-    def __init__(self, path: Path) -> None:
+
+def from_ms(ms: int) -> datetime:
+    return datetime.fromtimestamp(ms / 1000, UTC)
+
+
+@dataclass(frozen=True, slots=True)
+class _NewEvent:
+    event: Event
+    observed_ms: int
+    activity: bool
+
+
+class SqliteEventStore:
+    """Events, roll-ups, live state and dead letters in one SQLite file.
+
+    Opened by :meth:`open`; the constructor does no I/O. One connection, used by one writer at a
+    time (ingest runs :meth:`commit_batch` in a worker thread); readers in other processes open
+    their own store on the same file (WAL lets them read while ingest writes).
+    """
+
+    def __init__(self, path: Path, *, dead_letter_limit: int = 10_000, synchronous: str = "FULL") -> None:
+        if synchronous.upper() not in ("FULL", "NORMAL"):
+            raise ValueError("synchronous must be FULL or NORMAL")
         self._path = path
+        self._dead_letter_limit = dead_letter_limit
+        self._synchronous = synchronous.upper()
         self._db: sqlite3.Connection | None = None
+
+    # ------------------------------------------------------------------ lifecycle
 
     def open(self) -> None:
         self._path.parent.mkdir(parents=True, exist_ok=True)
-        db = sqlite3.connect(self._path, isolation_level=None, check_same_thread=False)
-        db.execute("PRAGMA journal_mode=WAL")
-        db.execute("PRAGMA synchronous=NORMAL")
-        db.execute("PRAGMA busy_timeout=10000")
-        db.executescript(SCHEMA)
+        try:
+            db = sqlite3.connect(self._path, isolation_level=None, check_same_thread=False)
+            db.execute("PRAGMA journal_mode=WAL")
+            db.execute(f"PRAGMA synchronous={self._synchronous}")
+            db.execute("PRAGMA busy_timeout=10000")
+            db.execute("PRAGMA cache_size=-65536")
+            version = db.execute("PRAGMA user_version").fetchone()[0]
+            has_events = db.execute("SELECT 1 FROM sqlite_master WHERE name = 'events'").fetchone()
+            if version not in (0, SCHEMA_VERSION) or (version == 0 and has_events):
+                db.close()
+                raise StoreError(
+                    f"{self._path} has store schema {version}, this build needs {SCHEMA_VERSION}",
+                    retryable=False,
+                )
+            db.executescript(SCHEMA)
+            db.execute(f"PRAGMA user_version = {SCHEMA_VERSION}")
+        except sqlite3.Error as exc:
+            raise StoreError(f"cannot open {self._path}: {exc}", retryable=False) from exc
         self._db = db
+
+    def close(self) -> None:
+        if self._db is not None:
+            self._db.close()
+            self._db = None
 
     def _conn(self) -> sqlite3.Connection:
         if self._db is None:
             raise StoreError("store is not open", retryable=False)
         return self._db
 
+    # ------------------------------------------------------------------ writes
+
+    async def write_batch(self, batch: IngestBatch) -> BatchResult:
+        return await asyncio.to_thread(self.commit_batch, batch)
+
     def write_events(self, events: Sequence[Event]) -> int:
+        return self.commit_batch(IngestBatch(received_at=datetime.now(UTC), events=events)).stored
+
+    def commit_batch(self, batch: IngestBatch) -> BatchResult:
+        """Write one batch in one transaction; returns once it is durable (WAL; with the default
+        ``synchronous=FULL`` the commit is on disk, NORMAL survives a process crash but may lose the
+        newest commits on power loss)."""
         db = self._conn()
-        rows = [
-            (
-                e.message_id,
-                e.household,
-                e.gateway,
-                e.device,
-                e.kind.value,
-                e.value,
-                format_time(e.observed_at),
-                e.seq,
-            )
-            for e in events
-        ]
         try:
             db.execute("BEGIN IMMEDIATE")
-            before = db.total_changes
-            db.executemany("INSERT OR IGNORE INTO events VALUES (?, ?, ?, ?, ?, ?, ?, ?)", rows)
-            inserted = db.total_changes - before
-            db.execute("COMMIT")
-        except sqlite3.OperationalError as exc:
-            if db.in_transaction:
+            try:
+                new = self._insert_events(db, batch.events)
+                self._update_activity(db, new)
+                self._update_gateways(db, batch)
+                self._insert_dead_letters(db, batch.rejections)
+                db.execute("COMMIT")
+            except BaseException:
                 db.execute("ROLLBACK")
+                raise
+        except sqlite3.Error as exc:
             raise StoreError(f"sqlite write failed: {exc}", retryable=True) from exc
-        return inserted
+        return BatchResult(stored=len(new), duplicates=len(batch.events) - len(new))
+
+    def _insert_events(self, db: sqlite3.Connection, events: Sequence[Event]) -> list[_NewEvent]:
+        """Insert the events not stored yet and return them, oldest first, with their activity."""
+        unique: dict[str, Event] = {}
+        for event in events:
+            unique.setdefault(event.message_id, event)
+        if not unique:
+            return []
+        candidates = sorted(unique.values(), key=lambda e: e.observed_at)
+        previous = self._previous_power(db, candidates)
+        new: list[_NewEvent] = []
+        for event in candidates:
+            activity = False
+            if event.kind is Kind.POWER:
+                key = (event.household, event.device)
+                activity = is_activity(Kind.POWER, event.value, previous.get(key))
+                previous[key] = event.value
+            elif event.kind not in _SENSOR_ONLY:
+                activity = is_activity(event.kind, event.value, None)
+            new.append(_NewEvent(event, to_ms(event.observed_at), activity))
+        # Optimistic path: normally nothing is a duplicate, and one executemany says so.
+        db.execute("SAVEPOINT events_insert")
+        before = db.total_changes
+        db.executemany(_INSERT_EVENT, (_event_row(n) for n in new))
+        if db.total_changes - before == len(new):
+            db.execute("RELEASE events_insert")
+            return new
+        db.execute("ROLLBACK TO events_insert")
+        db.execute("RELEASE events_insert")
+        stored = self._existing_ids(db, [n.event.message_id for n in new])
+        fresh = [n.event for n in new if n.event.message_id not in stored]
+        if len(fresh) == len(new):
+            raise StoreError(
+                "events refused by the database for a reason other than duplicates", retryable=False
+            )
+        # Activity of power events was computed against the duplicates too; redo it without them.
+        return self._insert_events(db, fresh) if fresh else []
+
+    @staticmethod
+    def _existing_ids(db: sqlite3.Connection, ids: list[str]) -> set[str]:
+        found: set[str] = set()
+        for start in range(0, len(ids), 500):
+            chunk = ids[start : start + 500]
+            marks = ",".join("?" * len(chunk))
+            found.update(
+                row[0]
+                for row in db.execute(f"SELECT message_id FROM events WHERE message_id IN ({marks})", chunk)  # noqa: S608
+            )
+        return found
+
+    @staticmethod
+    def _previous_power(db: sqlite3.Connection, events: Sequence[Event]) -> dict[tuple[str, str], float]:
+        """The stored reading of each plug just before its oldest event in this batch."""
+        previous: dict[tuple[str, str], float] = {}
+        first: dict[tuple[str, str], int] = {}
+        for event in events:
+            if event.kind is Kind.POWER:
+                first.setdefault((event.household, event.device), to_ms(event.observed_at))
+        for (household, device), at_ms in first.items():
+            row = db.execute(
+                "SELECT last_value, value_ms FROM devices WHERE household = ? AND device = ?",
+                (household, device),
+            ).fetchone()
+            if row is not None and row[1] < at_ms:
+                previous[(household, device)] = row[0]
+                continue
+            if row is None:
+                continue
+            # A late event: its predecessor is in the history, not in the live state.
+            late = db.execute(
+                "SELECT value FROM events WHERE household = ? AND observed_ms < ? AND device = ?"
+                " AND kind = 'power' ORDER BY observed_ms DESC LIMIT 1",
+                (household, at_ms, device),
+            ).fetchone()
+            if late is not None:
+                previous[(household, device)] = late[0]
+        return previous
+
+    @staticmethod
+    def _update_activity(db: sqlite3.Connection, new: Iterable[_NewEvent]) -> None:
+        """Roll-ups, household and device live state from the new events (oldest first)."""
+        hourly: dict[tuple[str, int, str], int] = {}
+        households: dict[str, list[object]] = {}
+        devices: dict[tuple[str, str], list[object]] = {}
+        for item in new:
+            event, at = item.event, item.observed_ms
+            house = households.get(event.household)
+            if house is None:
+                house = households[event.household] = [event.household, None, None, at]
+            elif at > house[3]:  # type: ignore[operator]
+                house[3] = at
+            if item.activity:
+                key = (event.household, at - at % HOUR_MS, event.kind.value)
+                hourly[key] = hourly.get(key, 0) + 1
+                house[1] = at
+                house[2] = event.device
+            device = devices.get((event.household, event.device))
+            sensor = event.kind not in _SENSOR_ONLY
+            if device is None:
+                # Seed "value" with the oldest possible time when this event is a battery report,
+                # so a real sensor reading later (or already stored) wins.
+                device = devices[(event.household, event.device)] = [
+                    event.household,
+                    event.device,
+                    event.kind.value,
+                    at,
+                    event.value,
+                    at if sensor else -1,
+                    None,
+                    None,
+                ]
+            else:
+                device[3] = at
+                if sensor:
+                    device[2], device[4], device[5] = event.kind.value, event.value, at
+            if event.kind is Kind.BATTERY:
+                device[6], device[7] = event.value, at
+        if hourly:
+            db.executemany(_UPSERT_HOURLY, ((*key, count) for key, count in hourly.items()))
+        if households:
+            db.executemany(_UPSERT_HOUSEHOLD, households.values())
+        if devices:
+            db.executemany(_UPSERT_DEVICE, devices.values())
+
+    @staticmethod
+    def _update_gateways(db: sqlite3.Connection, batch: IngestBatch) -> None:
+        received_ms = to_ms(batch.received_at)
+        for status in batch.statuses:
+            db.execute(
+                _UPSERT_STATUS,
+                (status.household, status.gateway, status.state.value, received_ms, to_ms(status.at)),
+            )
+        if batch.heartbeats:
+            db.executemany(
+                _UPSERT_HEARTBEAT,
+                (
+                    (b.household, b.gateway, received_ms, to_ms(b.at), to_ms(b.at), b.outbox_depth)
+                    for b in batch.heartbeats
+                ),
+            )
+
+    def _insert_dead_letters(self, db: sqlite3.Connection, rejections: Sequence[Rejection]) -> None:
+        if not rejections:
+            return
+        db.executemany(
+            "INSERT INTO dead_letters (received_ms, topic, reason, detail, payload) VALUES (?, ?, ?, ?, ?)",
+            ((to_ms(r.received_at), r.topic, r.reason, r.detail, r.payload) for r in rejections),
+        )
+        db.execute(
+            "DELETE FROM dead_letters WHERE id <= (SELECT max(id) FROM dead_letters) - ?",
+            (self._dead_letter_limit,),
+        )
+
+    # ------------------------------------------------------------------ reads
 
     def count_events(self, household: str | None = None) -> int:
         db = self._conn()
@@ -80,7 +408,96 @@ class SqliteEventStore:
             row = db.execute("SELECT count(*) FROM events WHERE household = ?", (household,)).fetchone()
         return int(row[0])
 
-    def close(self) -> None:
-        if self._db is not None:
-            self._db.close()
-            self._db = None
+    def household_activity(self) -> list[HouseholdActivity]:
+        rows = self._conn().execute(
+            "SELECT household, last_activity_ms, last_activity_device, last_event_ms"
+            " FROM household_live ORDER BY household"
+        )
+        return [
+            HouseholdActivity(
+                household=h,
+                last_activity_at=None if act is None else from_ms(act),
+                last_activity_device=device,
+                last_event_at=from_ms(seen),
+            )
+            for h, act, device, seen in rows
+        ]
+
+    def devices(self, household: str) -> list[DeviceState]:
+        rows = self._conn().execute(
+            "SELECT device, kind, last_seen_ms, last_value, battery FROM devices"
+            " WHERE household = ? ORDER BY device",
+            (household,),
+        )
+        return [
+            DeviceState(household, device, Kind(kind), from_ms(seen), value, battery)
+            for device, kind, seen, value, battery in rows
+        ]
+
+    def gateways(self, household: str | None = None) -> list[GatewayLiveState]:
+        sql = "SELECT household, gateway, state, changed_ms, last_heartbeat_ms FROM gateways"
+        args: tuple[str, ...] = ()
+        if household is not None:
+            sql += " WHERE household = ?"
+            args = (household,)
+        rows = self._conn().execute(sql + " ORDER BY household, gateway", args)
+        return [
+            GatewayLiveState(
+                h, g, GatewayState(state), from_ms(changed), None if beat is None else from_ms(beat)
+            )
+            for h, g, state, changed, beat in rows
+        ]
+
+    def hourly_activity(self, household: str, start: datetime, end: datetime) -> list[HourlyActivity]:
+        rows = self._conn().execute(
+            "SELECT hour_ms, kind, count FROM hourly_activity"
+            " WHERE household = ? AND hour_ms >= ? AND hour_ms < ? ORDER BY hour_ms, kind",
+            (household, to_ms(start), to_ms(end)),
+        )
+        return [HourlyActivity(household, from_ms(hour), Kind(kind), count) for hour, kind, count in rows]
+
+    def activity_times(self, household: str, start: datetime, end: datetime) -> list[datetime]:
+        rows = self._conn().execute(
+            "SELECT observed_ms FROM events WHERE household = ? AND observed_ms >= ? AND observed_ms < ?"
+            " AND activity = 1 ORDER BY observed_ms",
+            (household, to_ms(start), to_ms(end)),
+        )
+        return [from_ms(at) for (at,) in rows]
+
+    def events(self, household: str, start: datetime, end: datetime) -> list[Event]:
+        """Every stored event of a household with ``start <= observed_at < end``, oldest first."""
+        rows = self._conn().execute(
+            "SELECT message_id, household, gateway, device, kind, value, observed_ms, seq FROM events"
+            " WHERE household = ? AND observed_ms >= ? AND observed_ms < ? ORDER BY observed_ms",
+            (household, to_ms(start), to_ms(end)),
+        )
+        return [
+            Event(mid, h, g, device, Kind(kind), value, from_ms(at), seq)
+            for mid, h, g, device, kind, value, at, seq in rows
+        ]
+
+    def dead_letters(self, limit: int = 100) -> list[Rejection]:
+        """The newest rejected messages, newest first."""
+        rows = self._conn().execute(
+            "SELECT received_ms, topic, reason, detail, payload FROM dead_letters ORDER BY id DESC LIMIT ?",
+            (limit,),
+        )
+        return [
+            Rejection(from_ms(at), topic, reason, detail, bytes(payload))
+            for at, topic, reason, detail, payload in rows
+        ]
+
+
+def _event_row(item: _NewEvent) -> tuple[object, ...]:
+    e = item.event
+    return (
+        e.message_id,
+        e.household,
+        e.gateway,
+        e.device,
+        e.kind.value,
+        e.value,
+        item.observed_ms,
+        e.seq,
+        int(item.activity),
+    )

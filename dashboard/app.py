@@ -1,0 +1,84 @@
+"""The dashboard's app factory: middlewares, routes, templates, static files and lifecycles."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from collections.abc import AsyncIterator
+from datetime import timedelta
+from pathlib import Path
+
+from aiohttp import web
+from aiohttp_session import session_middleware
+
+from dashboard import keys
+from dashboard.events import OverviewBroadcaster
+from dashboard.pages import api, digest_page, editing, home, household_page, signin
+from dashboard.records import CareRecords, StateClassifier
+from dashboard.render import setup_templates
+from dashboard.security import csrf_protect, identify, require_sign_in, security_headers
+from dashboard.sessions import SqliteSessionStorage
+from dashboard.users import UserStore
+from mimamori.clock import Clock
+from mimamori.config import DashboardConfig
+from store.base import ActivityReader
+
+log = logging.getLogger(__name__)
+
+STATIC_DIR = Path(__file__).parent / "static"
+PRUNE_EVERY_S = 600.0
+
+
+def create_app(
+    config: DashboardConfig,
+    *,
+    users: UserStore,
+    activity: ActivityReader,
+    records: CareRecords,
+    classify: StateClassifier,
+    clock: Clock,
+) -> web.Application:
+    """The dashboard. ``users`` must be open; the caller owns (opens and closes) every store passed in."""
+    storage = SqliteSessionStorage(
+        users, clock, timedelta(hours=config.session_hours), secure=config.secure_cookies
+    )
+    app = web.Application(
+        middlewares=[security_headers, session_middleware(storage), identify, csrf_protect, require_sign_in],
+        client_max_size=64 * 1024,
+    )
+    app[keys.CONFIG] = config
+    app[keys.CLOCK] = clock
+    app[keys.USERS] = users
+    app[keys.SESSIONS] = storage
+    app[keys.ACTIVITY] = activity
+    app[keys.RECORDS] = records
+    app[keys.CLASSIFY] = classify
+    broadcaster = OverviewBroadcaster(config.live_interval_s)
+    app[keys.BROADCASTER] = broadcaster
+    setup_templates(app)
+    for module in (signin, home, household_page, editing, digest_page, api):
+        app.router.add_routes(module.routes)
+    app.router.add_static("/static/", STATIC_DIR, name="static")
+    app.cleanup_ctx.append(broadcaster.cleanup_ctx)
+    app.cleanup_ctx.append(_prune_sessions)
+    return app
+
+
+async def _prune_sessions(app: web.Application) -> AsyncIterator[None]:
+    """Deletes expired sessions and old failed-login records every few minutes."""
+    config = app[keys.CONFIG]
+    keep_ms = config.login_window_minutes * 60_000
+
+    async def prune() -> None:
+        while True:
+            gone = app[keys.USERS].prune(app[keys.CLOCK].now(), keep_ms)
+            if gone:
+                log.info("sessions_pruned rows=%s", gone)
+            await asyncio.sleep(PRUNE_EVERY_S)  # housekeeping period, not synchronisation
+
+    task = asyncio.create_task(prune(), name="dashboard-prune")
+    yield
+    task.cancel()
+    with contextlib.suppress(asyncio.CancelledError):
+        await task

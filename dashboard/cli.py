@@ -1,0 +1,168 @@
+"""``mimamori dashboard``: run the care managers' web UI; ``user add|list|password`` and
+``assign|unassign`` manage accounts and which households each care manager sees."""
+
+from __future__ import annotations
+
+import argparse
+import getpass
+import logging
+import sys
+from contextlib import ExitStack
+
+from aiohttp import web
+
+from alerts.state.repository import StateRepository
+from dashboard.alerts_records import StateCareRecords
+from dashboard.app import create_app
+from dashboard.states import PersistedStates
+from dashboard.users import Role, UserError, UserStore
+from mimamori.cli import add_config_argument, config_from
+from mimamori.clock import SystemClock
+from mimamori.config import Config
+from store.sqlite import SqliteEventStore
+
+log = logging.getLogger(__name__)
+
+
+def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    parser = sub.add_parser("dashboard", help="run the care managers' web dashboard, or manage its users")
+    add_config_argument(parser)
+    parser.set_defaults(func=_serve)
+    actions = parser.add_subparsers(dest="dashboard_command", metavar="ACTION")
+
+    user = actions.add_parser("user", help="dashboard accounts (care managers and administrators)")
+    user_actions = user.add_subparsers(dest="user_command", required=True, metavar="ACTION")
+    add = user_actions.add_parser("add", help="create an account (password from stdin or a prompt)")
+    add.add_argument("username")
+    add.add_argument("--role", choices=[r.value for r in Role], default=Role.CARE_MANAGER.value)
+    add.add_argument("--name", default="", help="display name (defaults to the user name)")
+    add.add_argument("--language", choices=["ja", "en"], default="ja")
+    add.add_argument("--password-stdin", action="store_true", help="read the password from standard input")
+    add_config_argument(add)
+    add.set_defaults(func=_user_add)
+    password = user_actions.add_parser("password", help="set a new password")
+    password.add_argument("username")
+    password.add_argument("--password-stdin", action="store_true")
+    add_config_argument(password)
+    password.set_defaults(func=_user_password)
+    listing = user_actions.add_parser("list", help="list accounts and their households")
+    add_config_argument(listing)
+    listing.set_defaults(func=_user_list)
+
+    for name, func, text in (
+        ("assign", _assign, "let a care manager see households"),
+        ("unassign", _unassign, "stop a care manager seeing households"),
+    ):
+        action = actions.add_parser(name, help=text)
+        action.add_argument("username")
+        action.add_argument("households", nargs="+", metavar="HOUSEHOLD")
+        add_config_argument(action)
+        action.set_defaults(func=func)
+
+
+def _users(config: Config) -> UserStore:
+    users = UserStore(config.dashboard.users_path)
+    users.open()
+    return users
+
+
+def _read_password(args: argparse.Namespace) -> str:
+    if args.password_stdin:
+        return sys.stdin.readline().rstrip("\n")
+    first = getpass.getpass("password: ")
+    if getpass.getpass("again: ") != first:
+        raise UserError("the passwords differ")
+    return first
+
+
+def _user_add(args: argparse.Namespace) -> int:
+    users = _users(config_from(args))
+    try:
+        user = users.add_user(
+            args.username,
+            args.name,
+            Role(args.role),
+            _read_password(args),
+            language=args.language,
+            now=SystemClock().now(),
+        )
+    except UserError as exc:
+        print(f"mimamori: {exc}", file=sys.stderr)
+        return 2
+    finally:
+        users.close()
+    print(f"added {user.role.value} {user.username}")
+    return 0
+
+
+def _user_password(args: argparse.Namespace) -> int:
+    users = _users(config_from(args))
+    try:
+        users.set_password(args.username, _read_password(args))
+    except UserError as exc:
+        print(f"mimamori: {exc}", file=sys.stderr)
+        return 2
+    finally:
+        users.close()
+    print(f"password changed for {args.username}")
+    return 0
+
+
+def _user_list(args: argparse.Namespace) -> int:
+    users = _users(config_from(args))
+    try:
+        for user in users.users():
+            seen = "all households" if user.is_admin else " ".join(sorted(users.assigned(user.username)))
+            print(f"{user.username}\t{user.role.value}\t{user.language}\t{user.display_name}\t{seen}")
+    finally:
+        users.close()
+    return 0
+
+
+def _assign(args: argparse.Namespace) -> int:
+    users = _users(config_from(args))
+    try:
+        for household in args.households:
+            users.assign(args.username, household)
+    except UserError as exc:
+        print(f"mimamori: {exc}", file=sys.stderr)
+        return 2
+    finally:
+        users.close()
+    print(f"{args.username} now sees {len(args.households)} more household(s)")
+    return 0
+
+
+def _unassign(args: argparse.Namespace) -> int:
+    users = _users(config_from(args))
+    try:
+        for household in args.households:
+            users.unassign(args.username, household)
+    finally:
+        users.close()
+    return 0
+
+
+def _serve(args: argparse.Namespace) -> int:
+    config = config_from(args)
+    with ExitStack() as stack:
+        users = _users(config)
+        stack.callback(users.close)
+        events = SqliteEventStore(config.store.sqlite_path)
+        events.open()
+        stack.callback(events.close)
+        repo = StateRepository(config.alerts.state_path)
+        repo.open()
+        stack.callback(repo.close)
+        app = create_app(
+            config.dashboard,
+            users=users,
+            activity=events,
+            records=StateCareRecords(repo),
+            classify=PersistedStates(repo, events),
+            clock=SystemClock(),
+        )
+        host, port = config.dashboard.host, config.dashboard.port
+        log.info("dashboard_start url=http://%s:%s users=%s", host, port, len(users.users()))
+        web.run_app(app, host=host, port=port, print=lambda text: print(text, flush=True), access_log=None)
+    return 0

@@ -1,0 +1,147 @@
+"""Japanese and English for the dashboard: one catalogue, ``translate(lang, key, **params)``."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Final
+
+LANGUAGES: Final = ("ja", "en")
+
+# key: (English, Japanese)
+MESSAGES: Final[Mapping[str, tuple[str, str]]] = {
+    "app.title": ("Mimamori", "見守り"),
+    "app.subtitle": ("Care-manager dashboard", "ケアマネジャー用ダッシュボード"),
+    "nav.overview": ("Overview", "一覧"),
+    "nav.sign_out": ("Sign out", "ログアウト"),
+    "nav.language": ("日本語", "English"),
+    "nav.skip": ("Skip to content", "本文へ移動"),
+    "login.title": ("Sign in", "ログイン"),
+    "login.username": ("User name", "ユーザー名"),
+    "login.password": ("Password", "パスワード"),
+    "login.submit": ("Sign in", "ログイン"),
+    "login.failed": ("User name or password is wrong.", "ユーザー名またはパスワードが違います。"),
+    "login.throttled": (
+        "Too many failed sign-ins. Try again in {minutes} minutes.",
+        "ログインの失敗が多すぎます。{minutes}分後にもう一度お試しください。",
+    ),
+    "overview.title": ("Your households", "担当世帯"),
+    "overview.all": ("All households", "全世帯"),
+    "overview.empty": ("No households are assigned to you yet.", "担当の世帯はまだありません。"),
+    "overview.live": ("Live: updates by itself", "自動で更新されます"),
+    "col.household": ("Household", "世帯"),
+    "col.state": ("State", "状態"),
+    "col.last_activity": ("Last activity", "最後の活動"),
+    "col.incidents": ("Open incidents", "対応中の事案"),
+    "col.devices": ("Device problems", "機器の問題"),
+    "state.active": ("Active", "活動あり"),
+    "state.quiet": ("Quiet", "静か（要注意）"),
+    "state.blind": ("Blind", "状況不明"),
+    "state.away": ("Away", "不在"),
+    "state.help.active": ("going about the day", "普段どおり活動しています"),
+    "state.help.quiet": ("unusually quiet: check", "いつもより静かです。確認を"),
+    "state.help.blind": (
+        "gateway or sensors offline: we cannot tell",
+        "機器がオフラインのため状況がわかりません",
+    ),
+    "state.help.away": ("away (planned)", "予定された不在"),
+    "problem.low_battery": ("low battery", "電池残量低下"),
+    "problem.silent": ("silent for over a day", "1日以上応答なし"),
+    "problem.gateway_offline": ("gateway offline", "ゲートウェイ停止"),
+    "time.never": ("never", "記録なし"),
+    "time.ago_min": ("{n} min ago", "{n}分前"),
+    "time.ago_h": ("{n} h ago", "{n}時間前"),
+    "time.ago_d": ("{n} days ago", "{n}日前"),
+    "household.heatmap": ("Activity, last {days} days", "活動（過去{days}日間）"),
+    "household.heatmap_help": (
+        "Each row is a day (newest at the bottom), each column an hour of the day; darker = more activity.",
+        "1行が1日（下が最新）、1列が1時間です。色が濃いほど活動が多いことを示します。",
+    ),
+    "household.heatmap_none": ("no activity", "活動なし"),
+    "household.timeline": ("Today by sensor", "今日のセンサー別の活動"),
+    "household.timeline_all": ("all events", "すべて"),
+    "household.rhythm": ("Wake-up and bedtime, last {days} days", "起床・就寝の推移（過去{days}日間）"),
+    "household.wake": ("wake-up", "起床"),
+    "household.bed": ("bedtime", "就寝"),
+    "household.incidents": ("Incidents", "事案"),
+    "household.no_incidents": ("No incidents in the last 90 days.", "過去90日間に事案はありません。"),
+    "household.devices": ("Devices", "機器"),
+    "household.no_devices": ("No device has reported yet.", "まだ機器からの報告がありません。"),
+    "household.gateways": ("Gateways", "ゲートウェイ"),
+    "household.away": ("Away periods", "不在期間"),
+    "household.no_away": ("No away periods.", "不在期間はありません。"),
+    "household.contacts": ("Contacts", "連絡先"),
+    "household.policy": ("Escalation policy", "連絡の順番"),
+    "household.edit": ("Edit", "編集"),
+    "household.digest": ("Weekly digest", "週間レポート"),
+    "household.address": ("Address hint", "住所の目安"),
+    "incident.opened": ("opened", "発生"),
+    "incident.closed": ("closed", "終了"),
+    "incident.state": ("state", "状態"),
+    "incident.reason": ("why", "理由"),
+    "incident.log": ("Escalation log", "連絡の記録"),
+    "incident.resolution": ("outcome", "結果"),
+    "device.name": ("Device", "機器"),
+    "device.kind": ("Kind", "種類"),
+    "device.battery": ("Battery", "電池"),
+    "device.last_seen": ("Last seen", "最終確認"),
+    "gateway.state": ("State", "状態"),
+    "gateway.since": ("Since", "変化した時刻"),
+    "gateway.heartbeat": ("Last heartbeat", "最終ハートビート"),
+    "away.start": ("From", "開始"),
+    "away.end": ("Until", "終了"),
+    "away.set_by": ("Set by", "設定者"),
+    "contact.name": ("Name", "氏名"),
+    "contact.phone": ("Phone (+81...)", "電話番号（+81…）"),
+    "contact.role": ("Role", "役割"),
+    "contact.language": ("Language", "言語"),
+    "contact.save": ("Save", "保存"),
+    "contact.add": ("Add a contact", "連絡先を追加"),
+    "contact.saved": ("Saved.", "保存しました。"),
+    "contact.errors": ("Please correct the marked fields.", "印の付いた項目を直してください。"),
+    "role.resident": ("resident", "本人"),
+    "role.neighbour": ("neighbour", "近隣の方"),
+    "role.volunteer": ("volunteer", "ボランティア"),
+    "role.professional": ("professional", "専門職"),
+    "role.technical": ("technical", "技術担当"),
+    "policy.tier": ("Tier", "段階"),
+    "policy.mode": ("How", "連絡方法"),
+    "policy.mode.all": ("all at once", "全員に同時"),
+    "policy.mode.one_by_one": ("one by one", "一人ずつ"),
+    "policy.wait": ("Wait before next tier (min)", "次の段階までの待ち時間（分）"),
+    "policy.members": ("Who", "誰に"),
+    "policy.save": ("Save policy", "保存"),
+    "digest.title": ("Weekly digest: {name}", "週間レポート：{name}"),
+    "digest.week": ("Week of {start} to {end}", "{start}〜{end}の週"),
+    "digest.csv": ("Download CSV", "CSVをダウンロード"),
+    "digest.print": ("Print", "印刷"),
+    "digest.prev": ("Previous week", "前の週"),
+    "digest.next": ("Next week", "次の週"),
+    "digest.day": ("Day", "日付"),
+    "digest.events": ("Activity events", "活動の回数"),
+    "digest.active_hours": ("Active hours", "活動した時間帯"),
+    "digest.night_events": ("Night activity (0-5h)", "夜間の活動（0〜5時）"),
+    "digest.incidents": ("Incidents this week", "今週の事案"),
+    "error.not_found": ("Not found.", "見つかりません。"),
+    "error.title": ("Something is wrong", "エラー"),
+}
+
+
+def translate(lang: str, key: str, **params: object) -> str:
+    """The message in ``lang`` (English when the key is missing in the catalogue: the key itself)."""
+    pair = MESSAGES.get(key)
+    if pair is None:
+        return key
+    text = pair[1] if lang == "ja" else pair[0]
+    return text.format(**params) if params else text
+
+
+def pick_language(chosen: str | None, user_language: str | None, accept: str, default: str) -> str:
+    """The language the person chose, else their account's, else the browser's first known, else default."""
+    for candidate in (chosen, user_language):
+        if candidate in LANGUAGES:
+            return candidate
+    for part in accept.split(","):
+        code = part.split(";")[0].strip().lower()[:2]
+        if code in LANGUAGES:
+            return code
+    return default

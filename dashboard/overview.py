@@ -1,0 +1,77 @@
+"""The overview: one row per household the caller may see, most urgent first (pure given ``now``)."""
+
+from __future__ import annotations
+
+from collections.abc import Collection, Mapping, Sequence
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Final
+
+from dashboard.records import Household, HouseholdState
+from mimamori.contract import GatewayState
+from store.base import DeviceState, GatewayLiveState, HouseholdActivity
+
+LOW_BATTERY_PCT: Final = 15.0
+DEVICE_SILENT_AFTER: Final = timedelta(hours=24)
+
+STATE_RANK: Final = {
+    HouseholdState.QUIET: 0,
+    HouseholdState.BLIND: 1,
+    HouseholdState.ACTIVE: 2,
+    HouseholdState.AWAY: 3,
+}
+
+
+@dataclass(frozen=True, slots=True)
+class DeviceProblem:
+    device: str
+    problem: str  # low_battery, silent, gateway_offline
+
+
+@dataclass(frozen=True, slots=True)
+class OverviewRow:
+    household: Household
+    state: HouseholdState
+    last_activity_at: datetime | None
+    open_incidents: int
+    problems: tuple[DeviceProblem, ...]
+
+
+def device_problems(
+    devices: Sequence[DeviceState], gateways: Sequence[GatewayLiveState], now: datetime
+) -> tuple[DeviceProblem, ...]:
+    found = [DeviceProblem(g.gateway, "gateway_offline") for g in gateways if g.state is GatewayState.OFFLINE]
+    for device in devices:
+        if device.battery is not None and device.battery < LOW_BATTERY_PCT:
+            found.append(DeviceProblem(device.device, "low_battery"))
+        if now - device.last_seen_at > DEVICE_SILENT_AFTER:
+            found.append(DeviceProblem(device.device, "silent"))
+    return tuple(found)
+
+
+def urgency(row: OverviewRow) -> tuple[int, int, int, float]:
+    """Sort key: open incidents first, then quiet, blind, active, away; more device problems and
+    older last activity first."""
+    last = row.last_activity_at.timestamp() if row.last_activity_at else float("-inf")
+    return (0 if row.open_incidents else 1, STATE_RANK[row.state], -len(row.problems), last)
+
+
+def build_overview(
+    households: Collection[Household],
+    states: Mapping[str, HouseholdState],
+    activity: Mapping[str, HouseholdActivity],
+    problems: Mapping[str, tuple[DeviceProblem, ...]],
+    open_incidents: Mapping[str, int],
+) -> list[OverviewRow]:
+    rows = [
+        OverviewRow(
+            household=h,
+            state=states[h.id],
+            last_activity_at=activity[h.id].last_activity_at if h.id in activity else None,
+            open_incidents=open_incidents.get(h.id, 0),
+            problems=problems.get(h.id, ()),
+        )
+        for h in households
+    ]
+    rows.sort(key=urgency)
+    return rows

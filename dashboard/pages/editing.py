@@ -1,0 +1,140 @@
+"""Editing a household's contacts and escalation policy. Validation is the records' (the alerts
+state); refused edits come back as :class:`InvalidEdit` and are shown next to the fields (422)."""
+
+from __future__ import annotations
+
+import logging
+
+from aiohttp import web
+
+from dashboard import keys
+from dashboard.access import actor_of, household_for
+from dashboard.forms import form_text
+from dashboard.records import ContactDraft, InvalidEdit, Policy, Tier
+from dashboard.render import render
+
+log = logging.getLogger(__name__)
+routes = web.RouteTableDef()
+
+ROLES = ("resident", "neighbour", "volunteer", "professional", "technical")
+MODES = ("all", "one_by_one")
+
+
+def _contacts_page(
+    request: web.Request,
+    household_id: str,
+    *,
+    errors: dict[str, str] | None = None,
+    draft: ContactDraft | None = None,
+    saved: bool = False,
+    status: int = 200,
+) -> web.Response:
+    records = request.app[keys.RECORDS]
+    household = records.household(household_id)
+    return render(
+        request,
+        "contacts.html",
+        {
+            "h": household,
+            "contacts": records.contacts(household_id),
+            "errors": errors or {},
+            "draft": draft,
+            "saved": saved,
+            "roles": ROLES,
+        },
+        status=status,
+    )
+
+
+@routes.get("/households/{household}/contacts", name="contacts")
+async def contacts_form(request: web.Request) -> web.Response:
+    household = household_for(request, "view_contacts")
+    return _contacts_page(request, household.id, saved=request.query.get("saved") == "1")
+
+
+@routes.post("/households/{household}/contacts")
+async def save_contact(request: web.Request) -> web.Response:
+    household = household_for(request, "edit_contact")
+    form = await request.post()
+    draft = ContactDraft(
+        id=form_text(form, "contact_id") or None,
+        name=form_text(form, "name"),
+        phone=form_text(form, "phone"),
+        role=form_text(form, "role"),
+        language=form_text(form, "language"),
+    )
+    try:
+        request.app[keys.RECORDS].save_contact(
+            household.id,
+            draft,
+            actor=actor_of(request),
+            now=request.app[keys.CLOCK].now(),
+        )
+    except InvalidEdit as exc:
+        log.info("contact_refused household=%s fields=%s", household.id, ",".join(exc.errors))
+        return _contacts_page(request, household.id, errors=exc.errors, draft=draft, status=422)
+    raise web.HTTPSeeOther(f"/households/{household.id}/contacts?saved=1")
+
+
+@routes.get("/households/{household}/policy", name="policy")
+async def policy_form(request: web.Request) -> web.Response:
+    household = household_for(request, "view_policy")
+    records = request.app[keys.RECORDS]
+    return render(
+        request,
+        "policy.html",
+        {
+            "h": household,
+            "policy": records.policy(household.id),
+            "contacts": records.contacts(household.id),
+            "errors": {},
+            "saved": request.query.get("saved") == "1",
+            "modes": MODES,
+        },
+    )
+
+
+@routes.post("/households/{household}/policy")
+async def save_policy(request: web.Request) -> web.Response:
+    household = household_for(request, "edit_policy")
+    records = request.app[keys.RECORDS]
+    form = await request.post()
+    current = records.policy(household.id)
+    tiers: list[Tier] = []
+    errors: dict[str, str] = {}
+    for index, tier in enumerate(current.tiers):
+        wait_text = form_text(form, f"wait_{index}")
+        try:
+            wait = int(wait_text)
+        except ValueError:
+            errors[f"wait_{index}"] = "a whole number of minutes"
+            wait = tier.wait_minutes
+        members = tuple(v for v in form.getall(f"members_{index}", []) if isinstance(v, str))
+        tiers.append(Tier(tier.name, members, form_text(form, f"mode_{index}") or tier.mode, wait))
+    policy = Policy(tuple(tiers))
+    if not errors:
+        try:
+            records.save_policy(
+                household.id,
+                policy,
+                actor=actor_of(request),
+                now=request.app[keys.CLOCK].now(),
+            )
+        except InvalidEdit as exc:
+            errors = exc.errors
+    if errors:
+        log.info("policy_refused household=%s fields=%s", household.id, ",".join(errors))
+        return render(
+            request,
+            "policy.html",
+            {
+                "h": household,
+                "policy": policy,
+                "contacts": records.contacts(household.id),
+                "errors": errors,
+                "saved": False,
+                "modes": MODES,
+            },
+            status=422,
+        )
+    raise web.HTTPSeeOther(f"/households/{household.id}/policy?saved=1")

@@ -1,0 +1,157 @@
+"""What the dashboard reads and edits beyond activity: the care records the alerts process keeps.
+
+These are read models, not a schema of their own: an adapter maps the alerts state repository
+(households, contacts, policies, incidents and their escalation log, away periods, audit) onto them.
+Activity comes from :class:`store.base.ActivityReader`.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Collection, Mapping
+from dataclasses import dataclass, field
+from datetime import datetime
+from enum import StrEnum
+from typing import Protocol
+
+
+class HouseholdState(StrEnum):
+    """No data is not no activity: blind is not quiet."""
+
+    ACTIVE = "active"
+    QUIET = "quiet"  # alarming inactivity
+    BLIND = "blind"  # gateway or sensors offline: we cannot tell
+    AWAY = "away"
+
+
+@dataclass(frozen=True, slots=True)
+class Household:
+    id: str
+    name: str
+    address_hint: str
+    tz: str
+    language: str
+
+
+@dataclass(frozen=True, slots=True)
+class Contact:
+    id: str
+    name: str
+    phone: str  # E.164
+    role: str  # resident, neighbour, volunteer, professional, technical
+    language: str  # ja or en
+
+
+@dataclass(frozen=True, slots=True)
+class Tier:
+    name: str
+    contacts: tuple[str, ...]  # contact ids, in order
+    mode: str  # "all" (at once) or "one_by_one"
+    wait_minutes: int  # before the next tier
+
+
+@dataclass(frozen=True, slots=True)
+class Policy:
+    tiers: tuple[Tier, ...]
+
+
+@dataclass(frozen=True, slots=True)
+class LogEntry:
+    """One line of an incident's escalation log: who was told when, who replied what."""
+
+    at: datetime
+    action: str  # e.g. sms_sent, delivered, failed, reply, claimed, resolved, tier
+    who: str | None  # contact name (or person) concerned
+    detail: str
+
+
+@dataclass(frozen=True, slots=True)
+class Incident:
+    id: str
+    household: str
+    kind: str
+    severity: str  # urgent, warning, info
+    state: str  # open, notifying, claimed, resolved
+    opened_at: datetime
+    closed_at: datetime | None
+    reason: str  # the explanation people read
+    resolution: str | None = None
+    log: tuple[LogEntry, ...] = ()
+
+    @property
+    def is_open(self) -> bool:
+        return self.closed_at is None
+
+
+@dataclass(frozen=True, slots=True)
+class AwayPeriod:
+    start: datetime
+    end: datetime
+    set_by: str
+
+
+class InvalidEdit(Exception):
+    """An edit was refused; ``errors`` maps form field names to what is wrong with them."""
+
+    def __init__(self, errors: Mapping[str, str]) -> None:
+        super().__init__("; ".join(f"{k}: {v}" for k, v in errors.items()))
+        self.errors = dict(errors)
+
+
+@dataclass(frozen=True, slots=True)
+class ContactDraft:
+    """A contact as typed into the form (validated by the records, not the dashboard)."""
+
+    name: str
+    phone: str
+    role: str
+    language: str
+    id: str | None = None  # None: a new contact
+
+
+@dataclass(frozen=True, slots=True)
+class AuditView:
+    at: datetime
+    actor: str
+    action: str  # view_household, view_digest, api_household, ...
+    household: str | None
+    detail: str = ""
+    extra: Mapping[str, str] = field(default_factory=dict)
+
+
+class CareRecords(Protocol):
+    """The alerts state as the dashboard needs it. Methods may raise ``RecordsError`` subclasses of
+    :class:`Exception` from the adapter; edits raise :class:`InvalidEdit`."""
+
+    def households(self, ids: Collection[str] | None = None) -> list[Household]:
+        """Every household (or those with the given ids that exist), ordered by id."""
+        ...
+
+    def household(self, household: str) -> Household | None: ...
+
+    def contacts(self, household: str) -> list[Contact]: ...
+
+    def policy(self, household: str) -> Policy: ...
+
+    def incidents(self, household: str, since: datetime) -> list[Incident]:
+        """Incidents opened since ``since`` or still open, newest first, each with its full log."""
+        ...
+
+    def open_incidents(self) -> Mapping[str, int]:
+        """Open incidents per household (households without any are left out)."""
+        ...
+
+    def away_periods(self, household: str) -> list[AwayPeriod]: ...
+
+    def save_contact(self, household: str, draft: ContactDraft, *, actor: str, now: datetime) -> Contact: ...
+
+    def save_policy(self, household: str, policy: Policy, *, actor: str, now: datetime) -> None: ...
+
+    def record_view(self, view: AuditView) -> None:
+        """Append to the audit log."""
+        ...
+
+
+class StateClassifier(Protocol):
+    """The state of each household at ``now`` (active, quiet, blind, away), for many at once."""
+
+    def states(self, households: Collection[str], now: datetime) -> dict[str, HouseholdState]: ...

@@ -1,0 +1,234 @@
+"""Dashboard accounts in SQLite: users (argon2 hashes), household assignments, failed-login records.
+
+Care managers see only the households assigned to them; administrators see every household.
+The same file holds the server-side sessions (:mod:`dashboard.sessions`). The constructor does no
+I/O; :meth:`UserStore.open` creates the file and the tables.
+"""
+
+from __future__ import annotations
+
+import re
+import sqlite3
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from datetime import datetime
+from enum import StrEnum
+from pathlib import Path
+from typing import Final
+
+from argon2 import PasswordHasher
+from argon2.exceptions import InvalidHashError, VerificationError
+
+USERNAME_RE: Final = re.compile(r"^[a-z0-9][a-z0-9._-]{1,63}$")
+MIN_PASSWORD_LENGTH: Final = 12
+
+SCHEMA: Final = """
+CREATE TABLE IF NOT EXISTS users (
+    username      TEXT PRIMARY KEY,
+    display_name  TEXT NOT NULL,
+    role          TEXT NOT NULL,
+    language      TEXT NOT NULL,
+    password_hash TEXT NOT NULL,
+    created_ms    INTEGER NOT NULL
+) WITHOUT ROWID;
+CREATE TABLE IF NOT EXISTS assignments (
+    username  TEXT NOT NULL REFERENCES users (username) ON DELETE CASCADE,
+    household TEXT NOT NULL,
+    PRIMARY KEY (username, household)
+) WITHOUT ROWID;
+CREATE TABLE IF NOT EXISTS login_failures (
+    key     TEXT NOT NULL,
+    at_ms   INTEGER NOT NULL
+);
+CREATE INDEX IF NOT EXISTS login_failures_key ON login_failures (key, at_ms);
+CREATE TABLE IF NOT EXISTS sessions (
+    id          TEXT PRIMARY KEY,
+    data        TEXT NOT NULL,
+    created_ms  INTEGER NOT NULL,
+    expires_ms  INTEGER NOT NULL
+) WITHOUT ROWID;
+CREATE INDEX IF NOT EXISTS sessions_expiry ON sessions (expires_ms);
+"""
+
+
+class Role(StrEnum):
+    CARE_MANAGER = "care_manager"
+    ADMIN = "admin"
+
+
+class UserError(Exception):
+    """A user could not be created or changed; the message says why."""
+
+
+@dataclass(frozen=True, slots=True)
+class User:
+    username: str
+    display_name: str
+    role: Role
+    language: str  # "ja" or "en"
+
+    @property
+    def is_admin(self) -> bool:
+        return self.role is Role.ADMIN
+
+
+def to_ms(at: datetime) -> int:
+    return int(at.timestamp() * 1000)
+
+
+class UserStore:
+    """Users, assignments, failed logins and sessions in one SQLite file (WAL)."""
+
+    def __init__(self, path: Path, hasher: PasswordHasher | None = None) -> None:
+        self._path = path
+        self._hasher = hasher or PasswordHasher()
+        self._db: sqlite3.Connection | None = None
+        self._dummy_hash: str | None = None
+
+    def open(self) -> None:
+        self._path.parent.mkdir(parents=True, exist_ok=True)
+        db = sqlite3.connect(self._path, isolation_level=None, check_same_thread=False)
+        db.execute("PRAGMA journal_mode=WAL")
+        db.execute("PRAGMA foreign_keys=ON")
+        db.execute("PRAGMA busy_timeout=5000")
+        db.executescript(SCHEMA)
+        self._db = db
+
+    def close(self) -> None:
+        if self._db is not None:
+            self._db.close()
+            self._db = None
+
+    @property
+    def db(self) -> sqlite3.Connection:
+        if self._db is None:
+            raise RuntimeError("user store is not open")
+        return self._db
+
+    @contextmanager
+    def transaction(self) -> Iterator[sqlite3.Connection]:
+        db = self.db
+        db.execute("BEGIN IMMEDIATE")
+        try:
+            yield db
+        except BaseException:
+            db.execute("ROLLBACK")
+            raise
+        db.execute("COMMIT")
+
+    # users
+
+    def add_user(
+        self,
+        username: str,
+        display_name: str,
+        role: Role,
+        password: str,
+        *,
+        language: str = "ja",
+        now: datetime,
+    ) -> User:
+        if not USERNAME_RE.match(username):
+            raise UserError("username: 2-64 characters a-z 0-9 . _ - starting with a letter or digit")
+        if len(password) < MIN_PASSWORD_LENGTH:
+            raise UserError(f"password: at least {MIN_PASSWORD_LENGTH} characters")
+        if language not in ("ja", "en"):
+            raise UserError("language: ja or en")
+        hashed = self._hasher.hash(password)
+        try:
+            with self.transaction() as db:
+                db.execute(
+                    "INSERT INTO users VALUES (?, ?, ?, ?, ?, ?)",
+                    (username, display_name or username, role.value, language, hashed, to_ms(now)),
+                )
+        except sqlite3.IntegrityError:
+            raise UserError(f"user {username!r} already exists") from None
+        return User(username, display_name or username, role, language)
+
+    def set_password(self, username: str, password: str) -> None:
+        if len(password) < MIN_PASSWORD_LENGTH:
+            raise UserError(f"password: at least {MIN_PASSWORD_LENGTH} characters")
+        with self.transaction() as db:
+            changed = db.execute(
+                "UPDATE users SET password_hash = ? WHERE username = ?",
+                (self._hasher.hash(password), username),
+            ).rowcount
+        if not changed:
+            raise UserError(f"no user {username!r}")
+
+    def user(self, username: str) -> User | None:
+        row = self.db.execute(
+            "SELECT username, display_name, role, language FROM users WHERE username = ?", (username,)
+        ).fetchone()
+        return None if row is None else User(row[0], row[1], Role(row[2]), row[3])
+
+    def users(self) -> list[User]:
+        rows = self.db.execute("SELECT username, display_name, role, language FROM users ORDER BY username")
+        return [User(r[0], r[1], Role(r[2]), r[3]) for r in rows]
+
+    def authenticate(self, username: str, password: str) -> User | None:
+        """The user when the password matches; None otherwise (same work whether or not the user exists)."""
+        row = self.db.execute("SELECT password_hash FROM users WHERE username = ?", (username,)).fetchone()
+        if row is None:
+            if self._dummy_hash is None:
+                self._dummy_hash = self._hasher.hash("not-a-password-of-anyone")
+            self._verify(self._dummy_hash, password)
+            return None
+        stored: str = row[0]
+        if not self._verify(stored, password):
+            return None
+        if self._hasher.check_needs_rehash(stored):
+            with self.transaction() as db:
+                db.execute(
+                    "UPDATE users SET password_hash = ? WHERE username = ?",
+                    (self._hasher.hash(password), username),
+                )
+        return self.user(username)
+
+    def _verify(self, stored: str, password: str) -> bool:
+        try:
+            return self._hasher.verify(stored, password)
+        except (VerificationError, InvalidHashError):
+            return False
+
+    # assignments
+
+    def assign(self, username: str, household: str) -> None:
+        if self.user(username) is None:
+            raise UserError(f"no user {username!r}")
+        with self.transaction() as db:
+            db.execute("INSERT OR IGNORE INTO assignments VALUES (?, ?)", (username, household))
+
+    def unassign(self, username: str, household: str) -> None:
+        with self.transaction() as db:
+            db.execute("DELETE FROM assignments WHERE username = ? AND household = ?", (username, household))
+
+    def assigned(self, username: str) -> frozenset[str]:
+        rows = self.db.execute("SELECT household FROM assignments WHERE username = ?", (username,))
+        return frozenset(r[0] for r in rows)
+
+    # failed logins (throttling)
+
+    def record_failure(self, keys: tuple[str, ...], at: datetime) -> None:
+        with self.transaction() as db:
+            db.executemany("INSERT INTO login_failures VALUES (?, ?)", [(k, to_ms(at)) for k in keys])
+
+    def failures_since(self, key: str, since: datetime) -> int:
+        row = self.db.execute(
+            "SELECT count(*) FROM login_failures WHERE key = ? AND at_ms >= ?", (key, to_ms(since))
+        ).fetchone()
+        return int(row[0])
+
+    def clear_failures(self, key: str) -> None:
+        with self.transaction() as db:
+            db.execute("DELETE FROM login_failures WHERE key = ?", (key,))
+
+    def prune(self, now: datetime, keep_failures_ms: int) -> int:
+        """Delete expired sessions and old failure records; returns how many rows went."""
+        with self.transaction() as db:
+            gone = db.execute("DELETE FROM sessions WHERE expires_ms <= ?", (to_ms(now),)).rowcount
+            gone += db.execute(
+                "DELETE FROM login_failures WHERE at_ms < ?", (to_ms(now) - keep_failures_ms,)
+            ).rowcount
+        return gone

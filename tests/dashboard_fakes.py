@@ -1,0 +1,220 @@
+"""In-repo fakes of the dashboard's read ports, and a seeded dashboard for component and browser tests."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Collection, Mapping
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from pathlib import Path
+
+from argon2 import PasswordHasher
+
+from dashboard.records import (
+    AuditView,
+    AwayPeriod,
+    Contact,
+    ContactDraft,
+    Household,
+    HouseholdState,
+    Incident,
+    InvalidEdit,
+    LogEntry,
+    Policy,
+    Tier,
+)
+from dashboard.users import Role, UserStore
+from mimamori.contract import GatewayState, Kind
+from store.base import DeviceState, GatewayLiveState, HourlyActivity, HouseholdActivity
+
+PHONE_RE = re.compile(r"^\+[1-9][0-9]{7,14}$")
+PASSWORD = "correct horse battery"
+# fast hashing for tests; production uses argon2's defaults
+FAST_HASHER = PasswordHasher(time_cost=1, memory_cost=1024, parallelism=1)
+
+
+@dataclass
+class FakeActivity:
+    """ActivityReader over lists."""
+
+    activity: list[HouseholdActivity] = field(default_factory=list)
+    device_states: list[DeviceState] = field(default_factory=list)
+    gateway_states: list[GatewayLiveState] = field(default_factory=list)
+    rollups: list[HourlyActivity] = field(default_factory=list)
+    times: dict[str, list[datetime]] = field(default_factory=dict)
+
+    def household_activity(self) -> list[HouseholdActivity]:
+        return list(self.activity)
+
+    def devices(self, household: str) -> list[DeviceState]:
+        return [d for d in self.device_states if d.household == household]
+
+    def gateways(self, household: str | None = None) -> list[GatewayLiveState]:
+        return [g for g in self.gateway_states if household is None or g.household == household]
+
+    def hourly_activity(self, household: str, start: datetime, end: datetime) -> list[HourlyActivity]:
+        return [r for r in self.rollups if r.household == household and start <= r.hour < end]
+
+    def activity_times(self, household: str, start: datetime, end: datetime) -> list[datetime]:
+        return [t for t in self.times.get(household, []) if start <= t < end]
+
+
+@dataclass
+class FakeRecords:
+    """CareRecords in memory, validating edits like the alerts state does."""
+
+    homes: dict[str, Household] = field(default_factory=dict)
+    contact_lists: dict[str, list[Contact]] = field(default_factory=dict)
+    policies: dict[str, Policy] = field(default_factory=dict)
+    incident_lists: dict[str, list[Incident]] = field(default_factory=dict)
+    away: dict[str, list[AwayPeriod]] = field(default_factory=dict)
+    audit: list[AuditView] = field(default_factory=list)
+
+    def households(self, ids: Collection[str] | None = None) -> list[Household]:
+        return [h for k, h in sorted(self.homes.items()) if ids is None or k in ids]
+
+    def household(self, household: str) -> Household | None:
+        return self.homes.get(household)
+
+    def contacts(self, household: str) -> list[Contact]:
+        return list(self.contact_lists.get(household, []))
+
+    def policy(self, household: str) -> Policy:
+        return self.policies.get(household, Policy(()))
+
+    def incidents(self, household: str, since: datetime) -> list[Incident]:
+        found = [i for i in self.incident_lists.get(household, []) if i.opened_at >= since or i.is_open]
+        return sorted(found, key=lambda i: i.opened_at, reverse=True)
+
+    def open_incidents(self) -> Mapping[str, int]:
+        counts = {h: sum(1 for i in lst if i.is_open) for h, lst in self.incident_lists.items()}
+        return {h: n for h, n in counts.items() if n}
+
+    def away_periods(self, household: str) -> list[AwayPeriod]:
+        return list(self.away.get(household, []))
+
+    def save_contact(self, household: str, draft: ContactDraft, *, actor: str, now: datetime) -> Contact:
+        errors = {}
+        if not draft.name:
+            errors["name"] = "required"
+        if not PHONE_RE.match(draft.phone):
+            errors["phone"] = "use international format, e.g. +819012345678"
+        if draft.role not in ("resident", "neighbour", "volunteer", "professional", "technical"):
+            errors["role"] = "unknown role"
+        if draft.language not in ("ja", "en"):
+            errors["language"] = "ja or en"
+        if errors:
+            raise InvalidEdit(errors)
+        contacts = self.contact_lists.setdefault(household, [])
+        new_id = draft.id or f"c{len(contacts) + 1}"
+        contact = Contact(new_id, draft.name, draft.phone, draft.role, draft.language)
+        self.contact_lists[household] = [c for c in contacts if c.id != new_id] + [contact]
+        return contact
+
+    def save_policy(self, household: str, policy: Policy, *, actor: str, now: datetime) -> None:
+        errors = {
+            f"wait_{i}": "0..1440 minutes"
+            for i, t in enumerate(policy.tiers)
+            if not 0 <= t.wait_minutes <= 1440
+        }
+        if errors:
+            raise InvalidEdit(errors)
+        self.policies[household] = policy
+
+    def record_view(self, view: AuditView) -> None:
+        self.audit.append(view)
+
+
+@dataclass
+class FakeClassifier:
+    state_of: dict[str, HouseholdState] = field(default_factory=dict)
+
+    def states(self, households: Collection[str], now: datetime) -> dict[str, HouseholdState]:
+        return {h: self.state_of.get(h, HouseholdState.ACTIVE) for h in households}
+
+
+@dataclass
+class Seeded:
+    users: UserStore
+    activity: FakeActivity
+    records: FakeRecords
+    classify: FakeClassifier
+
+
+OWN = "hh-own"  # assigned to alice
+OTHER = "hh-other"  # assigned to bob
+UNKNOWN = "hh-nobody"  # does not exist
+
+
+def seed(tmp_path: Path, now: datetime) -> Seeded:
+    """Two care managers (alice: hh-own, bob: hh-other), one administrator, 90 days of activity."""
+    users = UserStore(tmp_path / "dashboard.sqlite3", FAST_HASHER)
+    users.open()
+    users.add_user("alice", "Alice Sato", Role.CARE_MANAGER, PASSWORD, language="en", now=now)
+    users.add_user("bob", "Bob Ito", Role.CARE_MANAGER, PASSWORD, language="ja", now=now)
+    users.add_user("root", "Admin", Role.ADMIN, PASSWORD, language="en", now=now)
+    users.assign("alice", OWN)
+    users.assign("bob", OTHER)
+    records = FakeRecords()
+    activity = FakeActivity()
+    for hid, name in ((OWN, "Hanako Tanaka"), (OTHER, "Taro Suzuki")):
+        records.homes[hid] = Household(hid, name, "near the post office", "Asia/Tokyo", "ja")
+        records.contact_lists[hid] = [
+            Contact("c1", "Neighbour Kato", "+819011112222", "neighbour", "ja"),
+            Contact("c2", "Volunteer Mori", "+819033334444", "volunteer", "ja"),
+        ]
+        records.policies[hid] = Policy(
+            (Tier("neighbours", ("c1",), "all", 20), Tier("volunteers", ("c2",), "one_by_one", 30))
+        )
+        hour0 = (now - timedelta(days=90)).replace(minute=0, second=0, microsecond=0)
+        times = []
+        for h in range(90 * 24):
+            hour = hour0 + timedelta(hours=h)
+            local_hour = (hour.hour + 9) % 24
+            if 7 <= local_hour <= 21 and hour < now:
+                activity.rollups.append(HourlyActivity(hid, hour, Kind.MOTION, 3 + local_hour % 5))
+                if local_hour in (8, 12, 18):
+                    activity.rollups.append(HourlyActivity(hid, hour, Kind.DOOR, 1))
+                times.append(hour + timedelta(minutes=10))
+        activity.times[hid] = times
+        activity.activity.append(HouseholdActivity(hid, times[-1], "motion-1", times[-1]))
+        activity.device_states.append(DeviceState(hid, "motion-1", Kind.MOTION, times[-1], 1.0, 80.0))
+        activity.device_states.append(
+            DeviceState(hid, "door-main", Kind.DOOR, now - timedelta(days=2), 0.0, 9.0)
+        )
+        activity.gateway_states.append(
+            GatewayLiveState(hid, "gw-1", GatewayState.ONLINE, now - timedelta(days=3), now)
+        )
+    opened = now - timedelta(hours=5)
+    records.incident_lists[OWN] = [
+        Incident(
+            "inc-1",
+            OWN,
+            "inactivity",
+            "urgent",
+            "claimed",
+            opened,
+            None,
+            "no activity since 07:10; usually up by 08:00 (learned over 21 days)",
+            log=(
+                LogEntry(opened, "sms_sent", "Neighbour Kato", "tier 1: neighbours"),
+                LogEntry(opened + timedelta(minutes=1), "delivered", "Neighbour Kato", "delivered"),
+                LogEntry(opened + timedelta(minutes=20), "sms_sent", "Volunteer Mori", "tier 2: volunteers"),
+                LogEntry(opened + timedelta(minutes=24), "reply", "Volunteer Mori", "1 (I'll go)"),
+                LogEntry(opened + timedelta(minutes=24), "claimed", "Volunteer Mori", "first claim"),
+            ),
+        )
+    ]
+    classify = FakeClassifier({OWN: HouseholdState.QUIET, OTHER: HouseholdState.ACTIVE})
+    return Seeded(users, activity, records, classify)
+
+
+def with_state(seeded: Seeded, household: str, state: HouseholdState) -> None:
+    seeded.classify.state_of[household] = state
+
+
+def csrf_of(html: str) -> str:
+    """The CSRF token in a rendered page."""
+    found = re.search(r'name="csrf_token" value="([^"]+)"', html)
+    assert found is not None, "page has no CSRF token"
+    return found.group(1)

@@ -1,0 +1,177 @@
+"""The dashboard over the real stores: the events SQLite file written by the store's batch writer and
+the alerts state repository (the same files the ingest and alerts processes write)."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import AsyncIterator
+from pathlib import Path
+from typing import Any
+
+import aiohttp
+import pytest
+from aiohttp import web
+from aiohttp.test_utils import TestClient
+
+from alerts.state.repository import StateRepository
+from dashboard.alerts_records import StateCareRecords
+from dashboard.app import create_app
+from dashboard.states import PersistedStates
+from dashboard.users import UserStore
+from mimamori.clock import FakeClock
+from mimamori.config import DashboardConfig
+from store.sqlite import SqliteEventStore
+from tests.dashboard_fakes import FAST_HASHER, PASSWORD, csrf_of
+from tests.dashboard_real import OTHER, OWN, seed_real
+
+Client = TestClient[web.Request, web.Application]
+
+
+@pytest.fixture
+async def alice(
+    tmp_path: Path, clock: FakeClock, aiohttp_server: Any, aiohttp_client: Any
+) -> AsyncIterator[tuple[Client, StateRepository]]:
+    paths = seed_real(tmp_path, clock.now())
+    users = UserStore(paths.users, FAST_HASHER)
+    users.open()
+    events = SqliteEventStore(paths.events)
+    events.open()
+    repo = StateRepository(paths.state)
+    repo.open()
+    app = create_app(
+        DashboardConfig(default_language="en"),
+        users=users,
+        activity=events,
+        records=StateCareRecords(repo),
+        classify=PersistedStates(repo, events),
+        clock=clock,
+    )
+    server = await aiohttp_server(app)
+    jar = aiohttp.CookieJar(unsafe=True, treat_as_secure_origin=[f"http://{server.host}:{server.port}"])
+    client: Client = await aiohttp_client(server, cookie_jar=jar)
+    token = csrf_of(await (await client.get("/login")).text())
+    signed = await client.post(
+        "/login", data={"username": "alice", "password": PASSWORD, "csrf_token": token}
+    )
+    assert signed.status == 200
+    yield client, repo
+    repo.close()
+    events.close()
+    users.close()
+
+
+async def test_overview_reads_state_and_incidents(alice: tuple[Client, StateRepository]) -> None:
+    client, _ = alice
+    data = await (await client.get("/api/households")).json()
+    assert [h["id"] for h in data["households"]] == [OWN]
+    own = data["households"][0]
+    assert own["state"] == "quiet"  # an open inactivity incident
+    assert own["open_incidents"] == 1
+    assert {"device": "motion-living", "problem": "low_battery"} in own["device_problems"]
+    assert own["last_activity_at"] is not None
+
+
+async def test_household_page_shows_heat_map_and_full_escalation_log(
+    alice: tuple[Client, StateRepository],
+) -> None:
+    client, _ = alice
+    html = await (await client.get(f"/households/{OWN}")).text()
+    heat_cells = re.findall(r'<rect [^>]*class="heat l[1-4]"', html)
+    assert len(heat_cells) > 90 * 10  # about 15 active hours on each of 90 days
+    assert 'id="incident-inc-1"' in html
+    for expected in (
+        "加藤 Kato",
+        "森 Mori",
+        "見守り: 田中さん宅 07:10から活動なし",
+        "行きます",
+        "reply",
+        "claimed",
+    ):
+        assert expected in html, expected
+    assert 'class="wake"' in html
+    assert 'class="bed"' in html
+    assert "motion-living" in html
+
+
+async def test_api_household_detail_and_404_for_others(alice: tuple[Client, StateRepository]) -> None:
+    client, _ = alice
+    detail = await (await client.get(f"/api/households/{OWN}")).json()
+    actions = [e["action"] for e in detail["incidents"][0]["log"]]
+    assert actions[0] == "opened"
+    assert "claimed" in actions
+    assert "sms_alert" in actions
+    assert "reply" in actions
+    assert (await client.get(f"/api/households/{OTHER}")).status == 404
+    activity = await (await client.get(f"/api/households/{OWN}/activity?days=7")).json()
+    assert sum(h["count"] for h in activity["hours"]) > 7 * 10
+
+
+async def test_views_go_to_the_alerts_audit_log(alice: tuple[Client, StateRepository]) -> None:
+    client, repo = alice
+    await client.get(f"/households/{OWN}")
+    await client.get(f"/households/{OWN}/digest.csv")
+    entries = [(e.actor, e.action) for e in repo.audit_log(household=OWN)]
+    assert ("care_manager:alice", "dashboard.view_household") in entries
+    assert ("care_manager:alice", "dashboard.export_digest") in entries
+
+
+async def test_contact_edit_is_validated_by_the_alerts_rules(alice: tuple[Client, StateRepository]) -> None:
+    client, repo = alice
+    page = await (await client.get(f"/households/{OWN}/contacts")).text()
+    form = {
+        "csrf_token": csrf_of(page),
+        "contact_id": "c-kato",
+        "name": "加藤 Kato",
+        "role": "neighbour",
+        "language": "ja",
+    }
+    bad = await client.post(f"/households/{OWN}/contacts", data={**form, "phone": "090-1111-2222"})
+    assert bad.status == 422
+    assert "E.164" in await bad.text()
+    contact = repo.contact("c-kato")
+    assert contact is not None
+    assert contact.phone == "+819011112222"
+    good = await client.post(f"/households/{OWN}/contacts", data={**form, "phone": "+819099990000"})
+    assert good.status == 200
+    assert "Saved." in await good.text()
+    contact = repo.contact("c-kato")
+    assert contact is not None
+    assert contact.phone == "+819099990000"
+    assert any(e.action == "contact.saved" for e in repo.audit_log(household=OWN))
+
+
+async def test_policy_edit_round_trips_and_rejects_bad_waits(alice: tuple[Client, StateRepository]) -> None:
+    client, repo = alice
+    page = await (await client.get(f"/households/{OWN}/policy")).text()
+    form = {
+        "csrf_token": csrf_of(page),
+        "mode_0": "all",
+        "wait_0": "10",
+        "members_0": "c-kato",
+        "mode_1": "one_by_one",
+        "wait_1": "0",
+        "members_1": "c-mori",
+        "mode_2": "all",
+        "wait_2": "30",
+        "members_2": "c-clinic",
+    }
+    bad = await client.post(f"/households/{OWN}/policy", data=form)
+    assert bad.status == 422
+    assert "wait_1" in await bad.text()
+    good = await client.post(f"/households/{OWN}/policy", data={**form, "wait_1": "25"})
+    assert good.status == 200
+    policy = repo.policy(OWN)
+    assert policy is not None
+    assert [t.wait_minutes for t in policy.tiers] == [10, 25, 30]
+
+
+async def test_weekly_digest_page_and_csv(alice: tuple[Client, StateRepository]) -> None:
+    client, _ = alice
+    page = await client.get(f"/households/{OWN}/digest")
+    assert page.status == 200
+    csv_response = await client.get(f"/households/{OWN}/digest.csv")
+    assert csv_response.headers["Content-Type"].startswith("text/csv")
+    lines = (await csv_response.text()).strip().splitlines()
+    assert lines[0].startswith("household,date,activity_events")
+    assert len(lines) == 8
+    assert all(int(line.split(",")[2]) > 0 for line in lines[1:])

@@ -1,0 +1,185 @@
+"""The authorisation matrix: every route x role x (own household / other household / unknown id),
+and the audit log of every view of a household's data."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator, Awaitable, Callable
+from pathlib import Path
+from typing import Any
+
+import aiohttp
+import pytest
+from aiohttp import web
+from aiohttp.test_utils import TestClient
+
+from dashboard.app import create_app
+from mimamori.clock import FakeClock
+from mimamori.config import DashboardConfig
+from tests.dashboard_fakes import OTHER, OWN, PASSWORD, UNKNOWN, Seeded, csrf_of, seed
+
+Client = TestClient[web.Request, web.Application]
+
+HOUSEHOLD_ROUTES = [
+    ("GET", "/households/{household}"),
+    ("GET", "/households/{household}/contacts"),
+    ("POST", "/households/{household}/contacts"),
+    ("GET", "/households/{household}/policy"),
+    ("POST", "/households/{household}/policy"),
+    ("GET", "/households/{household}/digest"),
+    ("GET", "/households/{household}/digest.csv"),
+    ("GET", "/api/households/{household}"),
+    ("GET", "/api/households/{household}/activity"),
+]
+LIST_ROUTES = [("GET", "/"), ("GET", "/api/households")]
+PUBLIC_ROUTES = [("GET", "/login"), ("POST", "/login"), ("POST", "/language"), ("GET", "/healthz")]
+SESSION_ROUTES = [("POST", "/logout"), ("GET", "/events/overview"), ("GET", "/api/openapi.json")]
+
+# who may see what: role -> household -> visible
+VISIBLE = {
+    "alice": {OWN: True, OTHER: False, UNKNOWN: False},
+    "bob": {OWN: False, OTHER: True, UNKNOWN: False},
+    "root": {OWN: True, OTHER: True, UNKNOWN: False},
+}
+
+
+@pytest.fixture
+async def setup(
+    tmp_path: Path, clock: FakeClock, aiohttp_server: Any, aiohttp_client: Any
+) -> AsyncIterator[tuple[Seeded, Callable[[str | None], Awaitable[Client]], web.Application]]:
+    seeded = seed(tmp_path, clock.now())
+    app = create_app(
+        DashboardConfig(),
+        users=seeded.users,
+        activity=seeded.activity,
+        records=seeded.records,
+        classify=seeded.classify,
+        clock=clock,
+    )
+    server = await aiohttp_server(app)
+
+    async def client_as(username: str | None) -> Client:
+        jar = aiohttp.CookieJar(unsafe=True, treat_as_secure_origin=[f"http://{server.host}:{server.port}"])
+        client: Client = await aiohttp_client(server, cookie_jar=jar)
+        token = csrf_of(await (await client.get("/login")).text())
+        if username is not None:
+            signed = await client.post(
+                "/login",
+                data={"username": username, "password": PASSWORD, "csrf_token": token},
+                allow_redirects=False,
+            )
+            assert signed.status == 303
+        return client
+
+    yield seeded, client_as, app
+    seeded.users.close()
+
+
+def test_the_matrix_covers_every_route(tmp_path: Path, clock: FakeClock) -> None:
+    seeded = seed(tmp_path, clock.now())
+    app = create_app(
+        DashboardConfig(),
+        users=seeded.users,
+        activity=seeded.activity,
+        records=seeded.records,
+        classify=seeded.classify,
+        clock=clock,
+    )
+    registered = {
+        (r.method, r.resource.canonical)
+        for r in app.router.routes()
+        if r.method != "HEAD" and r.resource is not None and not r.resource.canonical.startswith("/static")
+    }
+    assert registered == set(HOUSEHOLD_ROUTES + LIST_ROUTES + PUBLIC_ROUTES + SESSION_ROUTES)
+    seeded.users.close()
+
+
+async def _call(client: Client, method: str, path: str, token: str) -> aiohttp.ClientResponse:
+    if method == "GET":
+        return await client.get(path, allow_redirects=False)
+    return await client.post(
+        path,
+        data={
+            "csrf_token": token,
+            "name": "Kato",
+            "phone": "+819011112222",
+            "role": "neighbour",
+            "language": "ja",
+            "wait_0": "20",
+            "mode_0": "all",
+            "wait_1": "30",
+            "mode_1": "all",
+        },
+        allow_redirects=False,
+    )
+
+
+async def _token(client: Client) -> str:
+    return csrf_of(await (await client.get("/")).text())
+
+
+@pytest.mark.parametrize(("method", "route"), HOUSEHOLD_ROUTES)
+@pytest.mark.parametrize("username", ["alice", "bob", "root"])
+async def test_household_routes_answer_only_for_the_callers_households(
+    setup: Any, method: str, route: str, username: str
+) -> None:
+    seeded, client_as, _ = setup
+    client = await client_as(username)
+    token = await _token(client)
+    for household, visible in VISIBLE[username].items():
+        seeded.records.audit.clear()
+        response = await _call(client, method, route.format(household=household), token)
+        if visible:
+            assert response.status in (200, 303), (household, response.status)
+            assert [a.household for a in seeded.records.audit] == [household]
+            assert seeded.records.audit[0].actor.endswith(f":{username}")
+        else:
+            assert response.status == 404, (household, response.status)
+            assert seeded.records.audit == []
+
+
+@pytest.mark.parametrize(("method", "route"), HOUSEHOLD_ROUTES)
+async def test_household_routes_need_sign_in(setup: Any, method: str, route: str) -> None:
+    seeded, client_as, _ = setup
+    client = await client_as(None)
+    for household in (OWN, OTHER, UNKNOWN):
+        if method == "GET":
+            response = await client.get(route.format(household=household), allow_redirects=False)
+        else:
+            token = csrf_of(await (await client.get("/login")).text())
+            response = await client.post(
+                route.format(household=household), data={"csrf_token": token}, allow_redirects=False
+            )
+        expected = 401 if route.startswith("/api/") else 303
+        assert response.status == expected
+    assert seeded.records.audit == []
+
+
+@pytest.mark.parametrize("username", ["alice", "bob", "root"])
+async def test_lists_show_only_the_callers_households(setup: Any, username: str) -> None:
+    _, client_as, _ = setup
+    client = await client_as(username)
+    visible = {h for h, ok in VISIBLE[username].items() if ok}
+    data = await (await client.get("/api/households")).json()
+    assert {h["id"] for h in data["households"]} == visible
+    page = await (await client.get("/")).text()
+    for household in (OWN, OTHER):
+        assert (f'/households/{household}"' in page) == (household in visible)
+
+
+async def test_not_found_looks_the_same_for_other_and_unknown(setup: Any) -> None:
+    _, client_as, _ = setup
+    client = await client_as("alice")
+    other = await client.get(f"/api/households/{OTHER}")
+    unknown = await client.get(f"/api/households/{UNKNOWN}")
+    assert (other.status, await other.text()) == (unknown.status, await unknown.text())
+
+
+async def test_overview_and_household_views_are_audited(setup: Any) -> None:
+    seeded, client_as, _ = setup
+    client = await client_as("alice")
+    seeded.records.audit.clear()
+    await client.get("/")
+    await client.get(f"/households/{OWN}")
+    await client.get(f"/api/households/{OWN}")
+    actions = [(a.action, a.household) for a in seeded.records.audit]
+    assert actions == [("view_overview", None), ("view_household", OWN), ("api_household", OWN)]

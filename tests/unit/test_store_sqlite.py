@@ -1,0 +1,235 @@
+"""The SQLite store on real files: idempotence, roll-ups, live state, dead letters."""
+
+from __future__ import annotations
+
+import sqlite3
+from collections.abc import Iterator
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+import pytest
+
+from mimamori.contract import Event, GatewayState, GatewayStatus, Heartbeat, Kind
+from store.base import IngestBatch, Rejection, StoreError
+from store.sqlite import SqliteEventStore
+
+T0 = datetime(2026, 11, 26, 7, 10, tzinfo=UTC)
+_seq = iter(range(1, 1_000_000))
+
+
+def ev(
+    kind: Kind, value: float, at: datetime, device: str = "hall-motion", household: str = "kita-0001"
+) -> Event:
+    mid = f"m{next(_seq):08d}"
+    return Event(mid, household, "gw-1", device, kind, value, at, int(mid[1:]))
+
+
+@pytest.fixture
+def store(tmp_path: Path) -> Iterator[SqliteEventStore]:
+    s = SqliteEventStore(tmp_path / "events.sqlite3", dead_letter_limit=3)
+    s.open()
+    yield s
+    s.close()
+
+
+def write(store: SqliteEventStore, *events: Event, received_at: datetime = T0) -> tuple[int, int]:
+    result = store.commit_batch(IngestBatch(received_at=received_at, events=events))
+    return result.stored, result.duplicates
+
+
+def test_an_event_is_stored_once_across_and_within_batches(store: SqliteEventStore) -> None:
+    a, b = ev(Kind.MOTION, 1, T0), ev(Kind.DOOR, 1, T0 + timedelta(minutes=1))
+    assert write(store, a, b, a) == (2, 1)
+    assert write(store, b, ev(Kind.MOTION, 1, T0 + timedelta(minutes=2))) == (1, 1)
+    assert store.count_events() == 3
+    counts = {
+        (h.kind, h.count)
+        for h in store.hourly_activity("kita-0001", T0 - timedelta(hours=1), T0 + timedelta(hours=1))
+    }
+    assert counts == {(Kind.MOTION, 2), (Kind.DOOR, 1)}
+
+
+def test_hourly_roll_ups_count_only_activity_per_hour_and_kind(store: SqliteEventStore) -> None:
+    hour = T0.replace(minute=0)
+    write(
+        store,
+        ev(Kind.MOTION, 1, hour + timedelta(minutes=5)),
+        ev(Kind.MOTION, 0, hour + timedelta(minutes=6)),  # motion cleared: no person
+        ev(Kind.MOTION, 1, hour + timedelta(minutes=59, seconds=59)),
+        ev(Kind.MOTION, 1, hour + timedelta(hours=1)),
+        ev(Kind.BATTERY, 80, hour + timedelta(minutes=7)),
+        ev(Kind.CHECKIN, 0, hour + timedelta(minutes=8)),
+        ev(Kind.BUTTON, 1, hour + timedelta(minutes=9), device="help-button"),
+    )
+    rows = store.hourly_activity("kita-0001", hour, hour + timedelta(hours=2))
+    assert [(r.hour, r.kind, r.count) for r in rows] == [
+        (hour, Kind.BUTTON, 1),
+        (hour, Kind.MOTION, 2),
+        (hour + timedelta(hours=1), Kind.MOTION, 1),
+    ]
+    assert (
+        store.hourly_activity("kita-0001", hour + timedelta(hours=1), hour + timedelta(hours=2))[0].count == 1
+    )
+    assert store.hourly_activity("other", hour, hour + timedelta(hours=2)) == []
+
+
+def test_last_activity_never_moves_backwards(store: SqliteEventStore) -> None:
+    write(store, ev(Kind.MOTION, 1, T0, device="kitchen-motion"))
+    write(store, ev(Kind.DOOR, 1, T0 - timedelta(hours=2), device="main-door"))  # late
+    write(store, ev(Kind.BATTERY, 50, T0 + timedelta(minutes=5)))  # newer, but not a person
+    (house,) = store.household_activity()
+    assert house.last_activity_at == T0
+    assert house.last_activity_device == "kitchen-motion"
+    assert house.last_event_at == T0 + timedelta(minutes=5)
+    assert store.activity_times("kita-0001", T0 - timedelta(hours=3), T0 + timedelta(hours=1)) == [
+        T0 - timedelta(hours=2),
+        T0,
+    ]
+
+
+def test_a_household_with_only_check_ins_has_no_activity(store: SqliteEventStore) -> None:
+    write(store, ev(Kind.CHECKIN, 0, T0), ev(Kind.MOTION, 0, T0 + timedelta(seconds=1)))
+    (house,) = store.household_activity()
+    assert house.last_activity_at is None
+    assert house.last_activity_device is None
+    assert house.last_event_at == T0 + timedelta(seconds=1)
+
+
+@pytest.mark.parametrize(
+    ("readings", "activity_minutes"),
+    [
+        ([0, 1200, 1250, 1300, 0], [1, 4]),  # on, steady (no), off
+        ([80, 80, 80], [0]),  # a TV already on when first seen counts once (switched on)
+        ([0, 5, 10], []),  # standby noise below 20 W never counts
+    ],
+)
+def test_a_plug_counts_when_it_switches_on_or_off(
+    store: SqliteEventStore, readings: list[float], activity_minutes: list[int]
+) -> None:
+    events = [ev(Kind.POWER, w, T0 + timedelta(minutes=i), device="kettle") for i, w in enumerate(readings)]
+    for event in events:  # one batch each: previous values come from the stored live state
+        write(store, event)
+    times = store.activity_times("kita-0001", T0, T0 + timedelta(hours=1))
+    assert times == [T0 + timedelta(minutes=m) for m in activity_minutes]
+
+
+def test_a_plug_in_one_batch_is_judged_in_observation_order(store: SqliteEventStore) -> None:
+    events = [
+        ev(Kind.POWER, w, T0 + timedelta(minutes=i), device="kettle") for i, w in enumerate([0, 1200, 0])
+    ]
+    write(store, *reversed(events))
+    assert store.activity_times("kita-0001", T0, T0 + timedelta(hours=1)) == [
+        T0 + timedelta(minutes=1),
+        T0 + timedelta(minutes=2),
+    ]
+
+
+def test_a_late_plug_reading_is_judged_against_its_predecessor(store: SqliteEventStore) -> None:
+    write(
+        store,
+        ev(Kind.POWER, 1200, T0, device="kettle"),
+        ev(Kind.POWER, 0, T0 + timedelta(minutes=10), device="kettle"),
+    )
+    write(store, ev(Kind.POWER, 1250, T0 + timedelta(minutes=5), device="kettle"))  # late, still on
+    write(store, ev(Kind.POWER, 1200, T0 - timedelta(minutes=5), device="kettle"))  # late, first: on
+    assert store.activity_times("kita-0001", T0 - timedelta(hours=1), T0 + timedelta(hours=1)) == [
+        T0 - timedelta(minutes=5),
+        T0,
+        T0 + timedelta(minutes=10),
+    ]
+    (device,) = store.devices("kita-0001")
+    assert (device.last_value, device.last_seen_at) == (0, T0 + timedelta(minutes=10))
+
+
+def test_devices_keep_last_seen_reading_and_battery(store: SqliteEventStore) -> None:
+    write(
+        store,
+        ev(Kind.MOTION, 1, T0),
+        ev(Kind.BATTERY, 40, T0 + timedelta(minutes=1)),
+        ev(Kind.BATTERY, 90, T0 - timedelta(days=1)),  # an old report does not win
+        ev(Kind.CHECKIN, 0, T0 + timedelta(minutes=2)),
+        ev(Kind.BATTERY, 70, T0, device="door-sensor"),
+    )
+    write(store, ev(Kind.MOTION, 0, T0 - timedelta(minutes=1)))  # late reading does not win
+    door, hall = store.devices("kita-0001")
+    assert (hall.device, hall.kind, hall.last_value, hall.battery) == ("hall-motion", Kind.MOTION, 1, 40)
+    assert hall.last_seen_at == T0 + timedelta(minutes=2)
+    assert (door.kind, door.battery, door.last_seen_at) == (Kind.BATTERY, 70, T0)
+    write(store, ev(Kind.DOOR, 1, T0 + timedelta(minutes=3), device="door-sensor"))
+    door, _ = store.devices("kita-0001")
+    assert (door.kind, door.last_value, door.battery) == (Kind.DOOR, 1, 70)
+
+
+def test_gateway_status_follows_arrival_order_and_the_last_will(store: SqliteEventStore) -> None:
+    registered = T0
+    online = GatewayStatus("kita-0001", "gw-1", GatewayState.ONLINE, registered + timedelta(milliseconds=5))
+    will = GatewayStatus("kita-0001", "gw-1", GatewayState.OFFLINE, registered)  # stamped before "online"
+    store.commit_batch(IngestBatch(received_at=T0, statuses=[online]))
+    beat = Heartbeat("kita-0001", "gw-1", T0 + timedelta(minutes=1), 1, 3)
+    store.commit_batch(IngestBatch(received_at=T0 + timedelta(minutes=1), heartbeats=[beat]))
+    (gw,) = store.gateways()
+    assert (gw.state, gw.changed_at, gw.last_heartbeat_at) == (
+        GatewayState.ONLINE,
+        T0,
+        T0 + timedelta(minutes=1),
+    )
+    died = T0 + timedelta(minutes=3)
+    store.commit_batch(IngestBatch(received_at=died, statuses=[will]))
+    store.commit_batch(
+        IngestBatch(received_at=died + timedelta(minutes=1), statuses=[will])
+    )  # retained again
+    (gw,) = store.gateways("kita-0001")
+    assert (gw.state, gw.changed_at, gw.last_heartbeat_at) == (
+        GatewayState.OFFLINE,
+        died,
+        T0 + timedelta(minutes=1),
+    )
+    assert store.gateways("other") == []
+
+
+def test_a_heartbeat_from_an_unannounced_gateway_means_online(store: SqliteEventStore) -> None:
+    beat = Heartbeat("kita-0002", "gw-1", T0, 7, 0)
+    older = Heartbeat("kita-0002", "gw-1", T0 - timedelta(minutes=1), 6, 9)
+    store.commit_batch(IngestBatch(received_at=T0, heartbeats=[beat, older]))
+    (gw,) = store.gateways()
+    assert (gw.state, gw.last_heartbeat_at) == (GatewayState.ONLINE, T0)
+
+
+def test_dead_letters_are_kept_newest_first_and_bounded(store: SqliteEventStore) -> None:
+    for n in range(5):
+        rejection = Rejection(T0, f"mimamori/v1/x/gw/events{n}", "malformed_json", "bad", b"{" * n)
+        store.commit_batch(IngestBatch(received_at=T0, rejections=[rejection]))
+    letters = store.dead_letters()
+    assert [r.topic[-1] for r in letters] == ["4", "3", "2"]
+    assert letters[0].payload == b"{{{{"
+
+
+def test_two_writers_on_one_file_never_move_live_state_back(tmp_path: Path) -> None:
+    path = tmp_path / "shared.sqlite3"
+    first, second = SqliteEventStore(path), SqliteEventStore(path)
+    first.open()
+    second.open()
+    try:
+        first.commit_batch(IngestBatch(received_at=T0, events=[ev(Kind.MOTION, 1, T0)]))
+        second.commit_batch(IngestBatch(received_at=T0, events=[ev(Kind.DOOR, 1, T0 - timedelta(hours=1))]))
+        assert first.household_activity()[0].last_activity_at == T0
+        assert second.count_events() == 2
+    finally:
+        first.close()
+        second.close()
+
+
+def test_a_file_from_another_schema_is_refused(tmp_path: Path) -> None:
+    path = tmp_path / "old.sqlite3"
+    with sqlite3.connect(path) as db:
+        db.execute("CREATE TABLE events (message_id TEXT PRIMARY KEY, observed_at TEXT)")
+    with pytest.raises(StoreError, match="schema"):
+        SqliteEventStore(path).open()
+
+
+def test_events_reads_back_what_was_written(store: SqliteEventStore) -> None:
+    event = ev(Kind.POWER, 1234.5, T0, device="kettle")
+    write(store, event)
+    assert store.events("kita-0001", T0, T0 + timedelta(seconds=1)) == [event]
+    with pytest.raises(StoreError):
+        SqliteEventStore(Path("/nonexistent")).count_events()
