@@ -38,13 +38,15 @@ class Dashboard:
     process: subprocess.Popen[str]
 
 
-@pytest.fixture(scope="session")
+# Module scope: sync Playwright runs its own event loop in this thread, which must be gone before
+# the asyncio tests of other modules start theirs.
+@pytest.fixture(scope="module")
 def playwright() -> Iterator[Playwright]:
     with sync_playwright() as driver:
         yield driver
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="module")
 def browser(playwright: Playwright) -> Iterator[Browser]:
     if not os.access(CHROMIUM, os.X_OK):
         pytest.fail(f"{CHROMIUM} is missing: bash scripts/test.sh installs it (apt-get install chromium)")
