@@ -16,6 +16,7 @@ COMMAND_MODULES = (
     "gateway.cli",
     "ingest.cli",
     "alerts.cli",
+    "alerts.detection.cli",
     "dashboard.cli",
     "mimamori.demo",
     "mimamori.broker_config",

@@ -1,0 +1,318 @@
+"""Per-household baselines learned from that household's own activity history (pure).
+
+Quiet gaps are learned per slot of the local day (weekday and weekend apart once there are enough
+days of each), from the longest gap that began in each slot on each day, pooled with neighbouring
+slots because a few weeks of data is little. Gaps that begin with the main door are outings, learned
+apart. Wake-up is the end of the night's last long gap. New households start from priors and move to
+the learned values as days accumulate; a baseline is *trusted* after ``Tuning.trusted_days``.
+"""
+
+from __future__ import annotations
+
+import math
+from array import array
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import UTC, date, datetime, timedelta
+from functools import lru_cache
+from zoneinfo import ZoneInfo
+
+from alerts.detection.model import Tuning, goes_out
+
+DAY_S = 86400.0
+MIN_GAP_S = 10 * 60.0  # shorter gaps never decide a threshold
+SLEEP_CHUNK_S = 2 * 3600.0
+SLEEP_START_FROM_MIN = -6 * 60  # the night's gaps start between 18:00 the evening before ...
+SLEEP_START_TO_MIN = 6 * 60 + 30  # ... and 06:30
+WAKE_LATEST_MIN = 15 * 60  # a "wake-up" after 15:00 is not a wake-up
+MIN_DAYTYPE_DAYS = 4
+
+
+@lru_cache(maxsize=512)
+def zone(name: str) -> ZoneInfo:
+    return ZoneInfo(name)
+
+
+@dataclass(frozen=True, slots=True)
+class Decline:
+    """Slow drift found over the last week, each part None when not drifting."""
+
+    activity_change: float | None  # -0.4 = 40 % less activity than before
+    wake_shift_min: int | None  # +75 = waking 75 minutes later
+    night_ratio: float | None  # 2.5 = 2.5 times the night-time activity
+
+
+@dataclass(frozen=True, slots=True)
+class Baseline:
+    """What is normal for one household. Thresholds in minutes per (weekend, slot)."""
+
+    learned_at: float  # epoch seconds
+    days: int  # days with data in the window
+    trusted: bool
+    slot_minutes: int
+    thresholds_min: array[int]  # 2 x slots, minutes
+    usual_quiet_min: array[int]  # the longest usual gap (minutes), before factor and margin
+    wake_earliest_min: int  # minutes after local midnight
+    wake_latest_min: int
+    wake_days: int
+    outing_limit_s: float
+    longest_outing_s: float
+    decline: Decline | None = None
+
+    def threshold_s(self, weekend: bool, minute_of_day: int) -> float:
+        slots = len(self.thresholds_min) // 2
+        return self.thresholds_min[(slots if weekend else 0) + minute_of_day // self.slot_minutes] * 60.0
+
+    def usual_quiet_s(self, weekend: bool, minute_of_day: int) -> float:
+        slots = len(self.usual_quiet_min) // 2
+        return self.usual_quiet_min[(slots if weekend else 0) + minute_of_day // self.slot_minutes] * 60.0
+
+
+def local_parts(t: float, tz: ZoneInfo) -> tuple[date, int, bool]:
+    """Local date, minute of day and weekend flag of epoch seconds ``t``."""
+    d = datetime.fromtimestamp(t, tz)
+    return d.date(), d.hour * 60 + d.minute, d.weekday() >= 5
+
+
+def prior_threshold_s(minute_of_day: int, tuning: Tuning) -> float:
+    night = minute_of_day >= 21 * 60 or minute_of_day < 6 * 60
+    return tuning.prior_night_s if night else tuning.prior_day_s
+
+
+@dataclass(frozen=True, slots=True)
+class DaySummary:
+    """One local day of one household, as baselines need it (a day roll-up)."""
+
+    day: date
+    weekend: bool
+    slot_max_min: tuple[int, ...]  # per slot: longest at-home gap (minutes) that began in it; 0 = none
+    longest_outing_s: float
+    morning_wake_min: int | None  # end of the last long gap that began after midnight, before 06:30
+    next_wake_min: int | None  # end (minutes after the next midnight) of the last long evening gap
+    count: int
+    night_count: int  # activity between midnight and 05:00
+
+
+def summarise_days(
+    times: Sequence[float], main_door: Sequence[bool], tz_name: str, days: Sequence[date], tuning: Tuning
+) -> list[DaySummary]:
+    """Summaries of the local ``days`` (ascending) that have activity.
+
+    ``times`` (sorted epoch seconds) must include the first activity after the last day, if any,
+    so that its final gap is known; a gap with no end yet is not learned.
+    """
+    if not days:
+        return []
+    tz = zone(tz_name)
+    slots = 1440 // tuning.slot_minutes
+    wanted = set(days)
+    lo = _first_at_or_after(times, _midnight(days[0], tz))
+    hi = _first_at_or_after(times, _midnight(days[-1] + timedelta(days=1), tz))
+    result: list[DaySummary] = []
+    n = len(times)
+    current: date | None = None
+    slot_max = [0] * slots
+    outing = 0.0
+    morning: int | None = None
+    evening: int | None = None
+    count = night = 0
+    weekend = False
+    prev_door = lo > 0 and main_door[lo - 1]
+    prev_out = prev_door
+    prev_t = times[lo - 1] if lo > 0 else -math.inf
+
+    def flush() -> None:
+        if current is not None and current in wanted and count:
+            result.append(
+                DaySummary(current, weekend, tuple(slot_max), outing, morning, evening, count, night)
+            )
+
+    for i in range(lo, hi):
+        t = times[i]
+        d, minute, is_weekend = local_parts(t, tz)
+        if d != current:
+            flush()
+            current, weekend = d, is_weekend
+            slot_max = [0] * slots
+            outing, morning, evening, count, night = 0.0, None, None, 0, 0
+        out = goes_out(main_door[i], t - prev_t, prev_door, prev_out)
+        prev_t, prev_door, prev_out = t, main_door[i], out
+        count += 1
+        if minute < 5 * 60:
+            night += 1
+        if i + 1 >= n:
+            break
+        gap = times[i + 1] - t
+        if gap < MIN_GAP_S or gap > tuning.anomalous_gap_s:
+            continue
+        if out:
+            outing = max(outing, gap)
+            continue
+        s = minute // tuning.slot_minutes
+        gap_min = min(65535, round(gap / 60))
+        if gap_min > slot_max[s]:
+            slot_max[s] = gap_min
+        if gap >= SLEEP_CHUNK_S:
+            end_min = minute + round(gap / 60)
+            if minute <= SLEEP_START_TO_MIN:
+                morning = end_min
+            elif minute >= 1440 + SLEEP_START_FROM_MIN:
+                evening = end_min - 1440
+    flush()
+    return result
+
+
+def learn(
+    times: Sequence[float], main_door: Sequence[bool], tz_name: str, now: float, tuning: Tuning
+) -> Baseline:
+    """Learn a baseline from activity at epoch seconds ``times`` (sorted, all before ``now``).
+
+    ``main_door[i]`` says whether activity ``i`` was the main door. Uses the last
+    ``tuning.history_days`` complete local days.
+    """
+    return combine(
+        summarise_days(times, main_door, tz_name, window_days(now, tz_name, tuning), tuning), now, tuning
+    )
+
+
+def window_days(now: float, tz_name: str, tuning: Tuning) -> list[date]:
+    """The complete local days a baseline learned at ``now`` uses, oldest first."""
+    today, _, _ = local_parts(now, zone(tz_name))
+    return [today - timedelta(days=k) for k in range(tuning.history_days, 0, -1)]
+
+
+def combine(summaries: Sequence[DaySummary], now: float, tuning: Tuning) -> Baseline:
+    """A baseline from day summaries (oldest first), blended with the priors while days are few."""
+    slots = 1440 // tuning.slot_minutes
+    days = len(summaries)
+    weekend_days = sum(1 for s in summaries if s.weekend)
+    weekday_days = days - weekend_days
+    weight = min(1.0, days / tuning.trusted_days)
+    # the longest gap per slot over weekdays, weekends and all days
+    longest = [[0] * slots, [0] * slots]
+    for summary in summaries:
+        row = longest[1 if summary.weekend else 0]
+        for s, gap in enumerate(summary.slot_max_min):
+            if gap > row[s]:
+                row[s] = gap
+    overall = [max(a, b) for a, b in zip(longest[0], longest[1], strict=True)]
+    k = tuning.pool_slots
+    thresholds = array("H", [0] * (2 * slots))
+    usual = array("H", [0] * (2 * slots))
+    for weekend in (False, True):
+        own = longest[1 if weekend else 0]
+        own_days = weekend_days if weekend else weekday_days
+        for s in range(slots):
+            both = max(overall[(s + j) % slots] for j in range(-k, k + 1))
+            pooled = both
+            if own_days >= MIN_DAYTYPE_DAYS:
+                # weekday/weekend apart, but never far below what all days together say
+                pooled = max(max(own[(s + j) % slots] for j in range(-k, k + 1)), round(0.85 * both))
+            pooled_s = pooled * 60.0
+            prior = prior_threshold_s(s * tuning.slot_minutes, tuning)
+            learned = pooled_s * tuning.gap_factor + tuning.gap_margin_s if pooled else prior
+            value = (weight * learned + (1 - weight) * prior) / tuning.sensitivity
+            value = min(tuning.max_threshold_s, max(tuning.min_threshold_s, value))
+            index = (slots if weekend else 0) + s
+            thresholds[index] = round(value / 60)
+            usual[index] = pooled
+    wakes = sorted(_wakes(summaries))
+    latest = tuning.prior_wake_latest_min
+    earliest = tuning.prior_wake_earliest_min
+    if len(wakes) >= 3:
+        w = min(1.0, len(wakes) / tuning.trusted_days)
+        latest = round(w * _quantile(wakes, tuning.wake_quantile) + (1 - w) * latest)
+        earliest = round(w * _quantile(wakes, 1 - tuning.wake_quantile) + (1 - w) * earliest)
+    longest_outing = max((s.longest_outing_s for s in summaries), default=0.0)
+    outing = tuning.prior_outing_s
+    if longest_outing > 0:
+        learned_outing = longest_outing * tuning.outing_factor + tuning.outing_margin_s
+        outing = weight * max(learned_outing, 2 * 3600.0) + (1 - weight) * outing
+    return Baseline(
+        learned_at=now,
+        days=days,
+        trusted=days >= tuning.trusted_days,
+        slot_minutes=tuning.slot_minutes,
+        thresholds_min=thresholds,
+        usual_quiet_min=usual,
+        wake_earliest_min=earliest,
+        wake_latest_min=latest,
+        wake_days=len(wakes),
+        outing_limit_s=outing / tuning.sensitivity,
+        longest_outing_s=longest_outing,
+        decline=_decline(summaries, tuning),
+    )
+
+
+def _wakes(summaries: Sequence[DaySummary]) -> list[int]:
+    """Wake-up minute of each day: its own early-morning long gap, else the evening gap before it."""
+    by_day = {s.day: s for s in summaries}
+    wakes = []
+    for s in summaries:
+        wake = s.morning_wake_min
+        if wake is None:
+            before = by_day.get(s.day - timedelta(days=1))
+            wake = None if before is None else before.next_wake_min
+        if wake is not None and 0 <= wake <= WAKE_LATEST_MIN:
+            wakes.append(wake)
+    return wakes
+
+
+def prior_baseline(now: float, tuning: Tuning) -> Baseline:
+    """The baseline of a household with no history yet."""
+    return combine((), now, tuning)
+
+
+def _first_at_or_after(times: Sequence[float], start: float) -> int:
+    lo, hi = 0, len(times)
+    while lo < hi:
+        mid = (lo + hi) // 2
+        if times[mid] < start:
+            lo = mid + 1
+        else:
+            hi = mid
+    return lo
+
+
+def _midnight(d: date, tz: ZoneInfo) -> float:
+    return datetime(d.year, d.month, d.day, tzinfo=tz).astimezone(UTC).timestamp()
+
+
+def _quantile(sorted_values: Sequence[int], q: float) -> float:
+    rank = min(len(sorted_values) - 1, max(0, math.ceil(q * len(sorted_values)) - 1))
+    return float(sorted_values[rank])
+
+
+def _decline(summaries: Sequence[DaySummary], tuning: Tuning) -> Decline | None:
+    if not summaries:
+        return None
+    last = summaries[-1].day
+    recent_start = last - timedelta(days=tuning.decline_recent_days - 1)
+    before = [s for s in summaries if s.day < recent_start]
+    recent = [s for s in summaries if s.day >= recent_start]
+    if len(before) < 7 or len(recent) < tuning.decline_recent_days - 1:
+        return None
+
+    def mean(values: list[float]) -> float:
+        return sum(values) / len(values) if values else 0.0
+
+    activity = None
+    before_act = mean([float(s.count) for s in before])
+    recent_act = sum(float(s.count) for s in recent) / tuning.decline_recent_days
+    if before_act > 0 and (recent_act - before_act) / before_act <= -tuning.decline_activity_drop:
+        activity = (recent_act - before_act) / before_act
+    shift = None
+    wake_before = sorted(_wakes(before))
+    wake_recent = sorted(_wakes(recent))
+    if len(wake_before) >= 5 and len(wake_recent) >= 4:
+        delta = round(_quantile(wake_recent, 0.5) - _quantile(wake_before, 0.5))
+        if delta >= tuning.decline_wake_shift_min:
+            shift = delta
+    ratio = None
+    night_before = mean([float(s.night_count) for s in before])
+    night_recent = mean([float(s.night_count) for s in recent])
+    if night_recent >= 2 and night_recent >= tuning.decline_night_rise * max(night_before, 0.5):
+        ratio = night_recent / max(night_before, 0.5)
+    if activity is None and shift is None and ratio is None:
+        return None
+    return Decline(activity, shift, ratio)

@@ -1,0 +1,282 @@
+"""The pure detector: when a quiet household becomes a finding, and why.
+
+Everything here is a function of (baseline, the household's live state, its profile, ``now``): no
+I/O, no clock. Times are epoch seconds (floats) in the hot path and aware datetimes in findings.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from enum import StrEnum
+
+from alerts.detection.baseline import Baseline, Decline, local_parts, zone
+from alerts.detection.model import Profile, TechnicalView, Tuning
+from alerts.findings import Explanation, Finding, FindingKind, Severity
+
+NEVER = math.inf
+
+SEVERITY: dict[FindingKind, Severity] = {
+    FindingKind.HELP_BUTTON: Severity.URGENT,
+    FindingKind.INACTIVITY: Severity.URGENT,
+    FindingKind.MISSED_WAKEUP: Severity.URGENT,
+    FindingKind.NIGHT_EXIT: Severity.URGENT,
+    FindingKind.LONG_ABSENCE: Severity.WARNING,
+    FindingKind.BLIND_GATEWAY: Severity.WARNING,
+    FindingKind.BLIND_SENSORS: Severity.WARNING,
+    FindingKind.DEVICE_SILENT: Severity.WARNING,
+    FindingKind.STUCK_SENSOR: Severity.WARNING,
+    FindingKind.LOW_BATTERY: Severity.INFO,
+    FindingKind.SLOW_DECLINE: Severity.INFO,
+}
+
+
+class HouseholdStatus(StrEnum):
+    """The four states of principle 2, for the dashboard."""
+
+    ACTIVE = "active"
+    QUIET = "quiet"  # alarming inactivity (a community finding is due or raised)
+    BLIND = "blind"  # we cannot tell: gateway or sensors offline
+    AWAY = "away"
+
+
+def utc(t: float) -> datetime:
+    return datetime.fromtimestamp(t, UTC)
+
+
+def local_clock(t: float, tz_name: str, now: float | None = None) -> str:
+    """``07:10``, or ``11/27 07:10`` when ``t`` is not on the same local day as ``now``."""
+    tz = zone(tz_name)
+    d = datetime.fromtimestamp(t, tz)
+    text = f"{d.hour:02d}:{d.minute:02d}"
+    if now is not None and datetime.fromtimestamp(now, tz).date() != d.date():
+        text = f"{d.month}/{d.day} {text}"
+    return text
+
+
+def is_night(minute_of_day: int, tuning: Tuning) -> bool:
+    if tuning.night_start_min > tuning.night_end_min:
+        return minute_of_day >= tuning.night_start_min or minute_of_day < tuning.night_end_min
+    return tuning.night_start_min <= minute_of_day < tuning.night_end_min
+
+
+@dataclass(frozen=True, slots=True)
+class Due:
+    """The community finding a quiet stretch leads to if nothing happens, and when."""
+
+    at: float
+    kind: FindingKind
+
+
+def missed_wakeup_at(start: float, baseline: Baseline, tz_name: str, tuning: Tuning) -> float:
+    """When a stretch that began at ``start`` means the resident has not got up (usual latest + margin)."""
+    tz = zone(tz_name)
+    day, minute, _ = local_parts(start, tz)
+    if minute >= baseline.wake_earliest_min - 30:
+        day += timedelta(days=1)
+    midnight = datetime(day.year, day.month, day.day, tzinfo=tz).astimezone(UTC).timestamp()
+    return midnight + baseline.wake_latest_min * 60 + tuning.wake_margin_s
+
+
+def community_due(start: float, out: bool, baseline: Baseline, profile: Profile, tuning: Tuning) -> Due:
+    """The first community finding a quiet stretch from ``start`` would raise.
+
+    ``out`` means the stretch began with the main door (probably out): then only the gentler long
+    absence applies, or a night exit where the care manager enabled it.
+    """
+    tz = zone(profile.tz)
+    _, minute, weekend = local_parts(start, tz)
+    if out:
+        due = Due(start + baseline.outing_limit_s, FindingKind.LONG_ABSENCE)
+        if profile.night_exit_enabled and is_night(minute, tuning):
+            due = Due(start + tuning.night_exit_after_s, FindingKind.NIGHT_EXIT)
+        return due
+    due = Due(start + baseline.threshold_s(weekend, minute), FindingKind.INACTIVITY)
+    wake = missed_wakeup_at(start, baseline, profile.tz, tuning)
+    if wake < due.at:
+        due = Due(wake, FindingKind.MISSED_WAKEUP)
+    return due
+
+
+def stretch_start(last: float, profile: Profile) -> tuple[float, bool]:
+    """Where the quiet stretch begins: the last activity, or the end of an away period after it.
+
+    An away period that ended after the last activity restarts the stretch as "probably out", so a
+    resident coming home late from a trip gets the gentle long-absence rule, not an inactivity alarm.
+    """
+    ends = [p.end.timestamp() for p in profile.away if last < p.end.timestamp()]
+    if ends:
+        return max(last, max(ends)), True
+    return last, False
+
+
+def community_finding(
+    household: str,
+    due: Due,
+    last: float,
+    baseline: Baseline,
+    profile: Profile,
+    now: float,
+) -> Finding:
+    """The finding for a due stretch, with its explanation."""
+    tz = profile.tz
+    since = local_clock(last, tz, now)
+    params: dict[str, str | int | float] = {"since": since, "days": baseline.days}
+    if due.kind is FindingKind.MISSED_WAKEUP:
+        params["wake_by"] = f"{baseline.wake_latest_min // 60}:{baseline.wake_latest_min % 60:02d}"
+        params["days"] = baseline.wake_days
+    elif due.kind is FindingKind.INACTIVITY:
+        _, minute, weekend = local_parts(last, zone(tz))
+        usual = baseline.usual_quiet_s(weekend, minute) or baseline.threshold_s(weekend, minute)
+        params["usual_h"] = round(usual / 3600, 1)
+        params["quiet_h"] = round((now - last) / 3600, 1)
+    elif due.kind is FindingKind.LONG_ABSENCE:
+        params["longest_h"] = round(baseline.longest_outing_s / 3600, 1)
+        params["quiet_h"] = round((now - last) / 3600, 1)
+    key = due.kind.value if baseline.trusted else f"{due.kind.value}.prior"
+    return Finding(
+        household=household,
+        kind=due.kind,
+        severity=SEVERITY[due.kind],
+        raised_at=utc(now),
+        episode=f"quiet:{int(last)}",
+        last_activity_at=utc(last),
+        explanation=Explanation(key, params),
+    )
+
+
+def help_finding(household: str, pressed: float, device: str, tz: str, now: float) -> Finding:
+    return Finding(
+        household=household,
+        kind=FindingKind.HELP_BUTTON,
+        severity=Severity.URGENT,
+        raised_at=utc(now),
+        episode=f"button:{int(pressed)}",
+        last_activity_at=utc(pressed),
+        explanation=Explanation("help_button", {"at": local_clock(pressed, tz, now)}),
+        device=device,
+    )
+
+
+def decline_finding(household: str, decline: Decline, last: float | None, tz: str, now: float) -> Finding:
+    """Slow decline, at most once a week per household."""
+    year, week, _ = datetime.fromtimestamp(now, zone(tz)).isocalendar()
+    params: dict[str, str | int | float] = {}
+    if decline.activity_change is not None:
+        params["activity_pct"] = round(-100 * decline.activity_change)
+    if decline.wake_shift_min is not None:
+        params["wake_shift_min"] = decline.wake_shift_min
+    if decline.night_ratio is not None:
+        params["night_ratio"] = round(decline.night_ratio, 1)
+    return Finding(
+        household=household,
+        kind=FindingKind.SLOW_DECLINE,
+        severity=Severity.INFO,
+        raised_at=utc(now),
+        episode=f"decline:{year}-W{week:02d}",
+        last_activity_at=None if last is None else utc(last),
+        explanation=Explanation("slow_decline", params),
+    )
+
+
+def blind_kind(view: TechnicalView, checkins_seen: bool, tuning: Tuning, now: float) -> FindingKind | None:
+    """Why we cannot tell, if we cannot: gateway offline, or every sensor silent.
+
+    "Every sensor silent" needs devices that normally check in; without check-ins a silent home is
+    indistinguishable from a quiet one, and quiet must never be hidden as blind.
+    """
+    since = view.gateway_offline_since
+    if since is not None and now - since.timestamp() >= tuning.gateway_grace_s:
+        return FindingKind.BLIND_GATEWAY
+    if checkins_seen and view.devices:
+        newest = max(d.last_seen_at.timestamp() for d in view.devices)
+        if now - newest >= tuning.sensors_silent_s:
+            return FindingKind.BLIND_SENSORS
+    return None
+
+
+def technical_findings(
+    household: str,
+    view: TechnicalView,
+    checkins_seen: bool,
+    last: float | None,
+    tz: str,
+    tuning: Tuning,
+    now: float,
+) -> list[Finding]:
+    """Blind and per-device findings (technical audience only)."""
+    found: list[Finding] = []
+    last_at = None if last is None else utc(last)
+
+    def add(
+        kind: FindingKind, episode: str, key_params: dict[str, str | int | float], device: str | None
+    ) -> None:
+        found.append(
+            Finding(
+                household=household,
+                kind=kind,
+                severity=SEVERITY[kind],
+                raised_at=utc(now),
+                episode=episode,
+                last_activity_at=last_at,
+                explanation=Explanation(kind.value, key_params),
+                device=device,
+            )
+        )
+
+    year, weekno, _ = datetime.fromtimestamp(now, zone(tz)).isocalendar()
+    week = f"{year}-W{weekno:02d}"  # a low battery is repeated weekly until replaced
+    blind = blind_kind(view, checkins_seen, tuning, now)
+    if blind is FindingKind.BLIND_GATEWAY and view.gateway_offline_since is not None:
+        since = view.gateway_offline_since.timestamp()
+        add(blind, f"gateway:{int(since)}", {"since": local_clock(since, tz, now)}, None)
+    elif blind is FindingKind.BLIND_SENSORS:
+        newest = max(d.last_seen_at.timestamp() for d in view.devices)
+        add(blind, f"sensors:{int(newest)}", {"since": local_clock(newest, tz, now)}, None)
+    if blind is not None:
+        return found  # per-device problems are meaningless while the whole home is dark
+    for d in view.devices:
+        seen = d.last_seen_at.timestamp()
+        if checkins_seen and now - seen >= tuning.device_silent_s:
+            add(
+                FindingKind.DEVICE_SILENT,
+                f"silent:{d.device}:{int(seen)}",
+                {"device": d.device, "since": local_clock(seen, tz, now)},
+                d.device,
+            )
+        if d.battery is not None and d.battery <= tuning.low_battery_pct:
+            add(
+                FindingKind.LOW_BATTERY,
+                f"battery:{d.device}:{week}",
+                {"device": d.device, "pct": round(d.battery)},
+                d.device,
+            )
+        if d.kind == "motion" and d.last_value >= 1 and now - seen >= tuning.stuck_motion_s:
+            add(
+                FindingKind.STUCK_SENSOR,
+                f"stuck:{d.device}:{int(seen)}",
+                {"device": d.device, "since": local_clock(seen, tz, now)},
+                d.device,
+            )
+    return found
+
+
+def classify(
+    last: float | None,
+    due: Due | None,
+    raised: bool,
+    blind: bool,
+    profile: Profile,
+    now: float,
+) -> HouseholdStatus:
+    """The dashboard state of a household at ``now``."""
+    if profile.away_at(utc(now)) is not None:
+        return HouseholdStatus.AWAY
+    if blind:
+        return HouseholdStatus.BLIND
+    if last is None:
+        return HouseholdStatus.BLIND
+    if raised or (due is not None and now >= due.at):
+        return HouseholdStatus.QUIET
+    return HouseholdStatus.ACTIVE

@@ -1,0 +1,232 @@
+"""The detection engine: live state of every household and a heap of "next deadlines".
+
+Each household has a precomputed deadline: the earliest instant at which a community finding could
+fire if nothing else happens. It is recomputed only when activity arrives, the baseline is relearned
+or the blind state changes, so a tick visits only the households that are due. The same engine runs
+live (scheduler tick), in offline replay and in the benchmarks; all decisions are made by the pure
+functions of :mod:`alerts.detection.detector`.
+"""
+
+from __future__ import annotations
+
+import heapq
+import math
+from dataclasses import dataclass
+
+from alerts.detection.baseline import Baseline, prior_baseline
+from alerts.detection.detector import (
+    Due,
+    HouseholdStatus,
+    classify,
+    community_due,
+    community_finding,
+    decline_finding,
+    help_finding,
+    stretch_start,
+    utc,
+)
+from alerts.detection.episodes import EpisodeLog
+from alerts.detection.model import ProfileSource, Tuning, goes_out, is_main_door
+from alerts.findings import Finding
+
+
+class HouseholdState:
+    """What the engine keeps per household (small: it is held for every household)."""
+
+    __slots__ = ("baseline", "blind", "check", "checkins", "last", "last_door", "out", "raised")
+
+    def __init__(self, baseline: Baseline) -> None:
+        self.baseline = baseline
+        self.last: float | None = None  # newest activity (epoch seconds)
+        self.last_door = False  # that activity was the main door
+        self.out = False  # that activity probably began an outing (see model.goes_out)
+        self.check: float | None = None  # when this household is next looked at (its heap entry)
+        self.raised = False  # a community finding was raised for the current stretch
+        self.blind = False
+        self.checkins = False  # devices of this home send check-ins (so "all silent" means blind)
+
+
+@dataclass(frozen=True, slots=True)
+class Snapshot:
+    """One household's detection state, for the dashboard."""
+
+    household: str
+    status: HouseholdStatus
+    last_activity_at: float | None
+    due_at: float | None
+    baseline_days: int
+    trusted: bool
+
+
+class Engine:
+    """Households, their deadlines and the findings that fall due; one per process (or per shard).
+
+    Activity only updates a household's state and, at most once per stretch, schedules a cheap
+    lower-bound look ``LOOK_AHEAD_S`` later (no finding can fire sooner); the exact deadline is worked
+    out when that look falls due. Ticks cost O(households due), not O(households).
+    """
+
+    def __init__(self, profiles: ProfileSource, episodes: EpisodeLog, tuning: Tuning | None = None) -> None:
+        self.tuning = tuning or Tuning()
+        self._profiles = profiles
+        self._episodes = episodes
+        self._prior = prior_baseline(0.0, self.tuning)
+        self._look_ahead = min(self.tuning.night_exit_after_s, 30 * 60.0)
+        self._states: dict[str, HouseholdState] = {}
+        self._heap: list[tuple[float, str]] = []
+        self._presses: list[tuple[str, float, str]] = []
+        self._declines: list[Finding] = []
+        self._doors: dict[str, bool] = {}
+
+    # ------------------------------------------------------------------ inputs
+
+    def state(self, household: str) -> HouseholdState:
+        found = self._states.get(household)
+        if found is None:
+            found = HouseholdState(self._prior)
+            self._states[household] = found
+        return found
+
+    def households(self) -> list[str]:
+        return list(self._states)
+
+    def activity(self, household: str, at: float, device: str) -> None:
+        """A person did something at ``at`` (older news than what we know is ignored)."""
+        st = self._states.get(household) or self.state(household)
+        if st.last is not None and at <= st.last:
+            return
+        door = self._is_door(device)
+        if st.last is None:
+            st.out = door
+        else:
+            st.out = goes_out(door, at - st.last, st.last_door, st.out)
+        st.last_door = door
+        st.last = at
+        st.raised = False
+        look = at + self._look_ahead
+        if st.check is None or st.check > look:
+            st.check = look
+            heapq.heappush(self._heap, (look, household))
+
+    def press(self, household: str, at: float, device: str) -> None:
+        """The help button was pressed: an urgent finding on the next tick, whatever else holds."""
+        self._presses.append((household, at, device))
+        self.activity(household, at, device)
+
+    def relearned(self, household: str, baseline: Baseline, now: float) -> None:
+        st = self.state(household)
+        st.baseline = baseline
+        self.recheck(household, now)
+        if baseline.decline is not None and baseline.trusted:
+            tz = self._profiles.profile(household).tz
+            self._declines.append(decline_finding(household, baseline.decline, st.last, tz, now))
+
+    def set_blind(self, household: str, blind: bool, now: float, *, checkins: bool | None = None) -> None:
+        st = self.state(household)
+        if checkins is not None:
+            st.checkins = checkins
+        if st.blind != blind:
+            st.blind = blind
+            self.recheck(household, now)
+
+    def recheck(self, household: str, now: float) -> None:
+        """Work this household's deadline out again on the next tick (baseline, profile or blind changed)."""
+        st = self.state(household)
+        if st.check is None or st.check > now:
+            st.check = now
+            heapq.heappush(self._heap, (now, household))
+
+    # ------------------------------------------------------------------ ticking
+
+    def pending(self) -> bool:
+        """Whether something must be raised on the very next tick (button, decline)."""
+        return bool(self._presses or self._declines)
+
+    def next_look(self) -> float:
+        """When the next household must be looked at; inf when none."""
+        heap = self._heap
+        while heap:
+            at, household = heap[0]
+            if self._states[household].check == at:
+                return at
+            heapq.heappop(heap)
+        return math.inf
+
+    def tick(self, now: float) -> list[Finding]:
+        """Findings newly raised at ``now`` (each episode once)."""
+        found: list[Finding] = []
+        for household, at, device in self._presses:
+            finding = help_finding(household, at, device, self._profiles.profile(household).tz, now)
+            if self._episodes.add(finding):
+                found.append(finding)
+        self._presses.clear()
+        for finding in self._declines:
+            if self._episodes.add(finding):
+                found.append(finding)
+        self._declines.clear()
+        heap = self._heap
+        while heap and heap[0][0] <= now:
+            at, household = heapq.heappop(heap)
+            st = self._states[household]
+            if st.check != at:
+                continue  # superseded
+            st.check = None
+            fired = self._look(household, st, now)
+            if fired is not None and self._episodes.add(fired):
+                found.append(fired)
+        return found
+
+    def due(self, household: str) -> Due | None:
+        """The community finding this household's current stretch leads to, and when (None: none)."""
+        st = self.state(household)
+        if st.last is None or st.raised or st.blind:
+            return None
+        profile = self._profiles.profile(household)
+        start, after_away = stretch_start(st.last, profile)
+        return community_due(start, st.out or after_away, st.baseline, profile, self.tuning)
+
+    def _is_door(self, device: str) -> bool:
+        found = self._doors.get(device)
+        if found is None:
+            found = is_main_door(device, "door")
+            self._doors[device] = found
+        return found
+
+    def _schedule(self, household: str, st: HouseholdState, at: float) -> None:
+        st.check = at
+        heapq.heappush(self._heap, (at, household))
+
+    def _look(self, household: str, st: HouseholdState, now: float) -> Finding | None:
+        due = self.due(household)
+        if due is None or st.last is None:
+            return None
+        if due.at > now:
+            self._schedule(household, st, due.at)
+            return None
+        profile = self._profiles.profile(household)
+        away = profile.away_at(utc(now))
+        if away is not None:
+            # suppressed while away; the stretch restarts (as probably out) when the period ends
+            self._schedule(household, st, away.end.timestamp())
+            return None
+        st.raised = True
+        finding = community_finding(household, due, st.last, st.baseline, profile, now)
+        if self._episodes.seen(household, finding.episode):
+            return None  # raised before a restart
+        return finding
+
+    # ------------------------------------------------------------------ reading
+
+    def snapshot(self, household: str, now: float) -> Snapshot:
+        st = self.state(household)
+        profile = self._profiles.profile(household)
+        due = self.due(household)
+        status = classify(st.last, due, st.raised, st.blind, profile, now)
+        return Snapshot(
+            household,
+            status,
+            st.last,
+            None if due is None else due.at,
+            st.baseline.days,
+            st.baseline.trusted,
+        )

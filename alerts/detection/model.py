@@ -1,0 +1,142 @@
+"""Inputs of the pure detector: tuning, household profile (and its port), one household's live view."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Final, Protocol
+
+MAIN_DOOR_RE: Final = re.compile(r"(main|front|entr|genkan|hall-door|house-door)")
+"""Door devices whose name says they are the way out of the home (fridge and cupboard doors are not)."""
+
+
+RETURN_AFTER_S: Final = 10 * 60.0
+
+
+def is_main_door(device: str, kind: str) -> bool:
+    return kind == "door" and MAIN_DOOR_RE.search(device) is not None
+
+
+def goes_out(door: bool, gap: float, prev_door: bool, prev_out: bool) -> bool:
+    """Whether the stretch after an activity is probably an outing.
+
+    A main-door event after in-home activity is a departure; after a quiet stretch that itself began
+    at the door (``gap`` since it >= 10 min) it is a return. Door events in quick succession (open,
+    close) keep the meaning of the first.
+    """
+    if not door:
+        return False
+    if prev_door:
+        return prev_out if gap < RETURN_AFTER_S else not prev_out
+    return True
+
+
+@dataclass(frozen=True, slots=True)
+class Tuning:
+    """Every knob of the detector. ``sensitivity`` > 1 raises alarms sooner (and more often)."""
+
+    sensitivity: float = 1.0
+    history_days: int = 28  # baselines look this far back
+    trusted_days: int = 7  # a baseline is trusted after this many days with data
+    slot_minutes: int = 30  # quiet-gap thresholds per slot of the local day
+    pool_slots: int = 2  # pool gaps from this many neighbouring slots on each side
+    gap_factor: float = 1.15  # threshold = longest usual quiet gap * factor + margin ...
+    gap_margin_s: float = 30 * 60.0
+    min_threshold_s: float = 75 * 60.0
+    max_threshold_s: float = 16 * 3600.0
+    anomalous_gap_s: float = 20 * 3600.0  # longer completed gaps are not learned as normal
+    # priors, for households with little history (local time of day)
+    prior_day_s: float = 4 * 3600.0
+    prior_night_s: float = 11 * 3600.0
+    prior_wake_latest_min: int = 9 * 60
+    prior_wake_earliest_min: int = 5 * 60
+    prior_outing_s: float = 6 * 3600.0
+    # missed wake-up: raised this long after the usual latest wake-up (must stay <= 90 min)
+    wake_margin_s: float = 40 * 60.0
+    wake_quantile: float = 0.9
+    # outings: a gap that starts with the main door is probably an outing
+    outing_factor: float = 1.5
+    outing_margin_s: float = 60 * 60.0
+    # night exit (opt-in per household): main door at night, nothing after for this long
+    night_exit_after_s: float = 30 * 60.0
+    night_start_min: int = 22 * 60
+    night_end_min: int = 5 * 60
+    # technical findings
+    gateway_grace_s: float = 10 * 60.0
+    sensors_silent_s: float = 3 * 3600.0  # no event of any kind (check-ins included) for this long
+    device_silent_s: float = 24 * 3600.0
+    low_battery_pct: float = 15.0
+    stuck_motion_s: float = 2 * 3600.0  # a motion sensor reporting "motion" without a clear for this long
+    # slow decline (care manager): the last week against the weeks before it
+    decline_recent_days: int = 7
+    decline_activity_drop: float = 0.35
+    decline_wake_shift_min: int = 60
+    decline_night_rise: float = 2.0
+
+
+@dataclass(frozen=True, slots=True)
+class AwayPeriod:
+    """Resident away (set by care manager, resident or contact): suppresses findings, expires by itself."""
+
+    start: datetime
+    end: datetime
+    set_by: str = "care_manager"
+
+    def covers(self, at: datetime) -> bool:
+        return self.start <= at < self.end
+
+
+@dataclass(frozen=True, slots=True)
+class Profile:
+    household: str
+    tz: str = "Asia/Tokyo"
+    night_exit_enabled: bool = False
+    away: tuple[AwayPeriod, ...] = ()
+
+    def away_at(self, at: datetime) -> AwayPeriod | None:
+        for period in self.away:
+            if period.covers(at):
+                return period
+        return None
+
+
+class ProfileSource(Protocol):
+    """Where household profiles come from (the alerts household state implements it; replay uses --tz)."""
+
+    def profile(self, household: str) -> Profile: ...
+
+
+class FixedProfiles:
+    """Every household gets the same time zone and options; for replay, benchmarks and tests."""
+
+    def __init__(self, tz: str = "Asia/Tokyo", *, night_exit_enabled: bool = False) -> None:
+        self._tz = tz
+        self._night_exit = night_exit_enabled
+        self._cache: dict[str, Profile] = {}
+
+    def profile(self, household: str) -> Profile:
+        found = self._cache.get(household)
+        if found is None:
+            found = Profile(household, self._tz, self._night_exit)
+            self._cache[household] = found
+        return found
+
+
+@dataclass(frozen=True, slots=True)
+class DeviceView:
+    device: str
+    kind: str
+    last_seen_at: datetime
+    last_value: float
+    battery: float | None
+
+
+@dataclass(frozen=True, slots=True)
+class TechnicalView:
+    """What the live path knows beyond activity: gateway and devices (absent in replay)."""
+
+    gateway_offline_since: datetime | None
+    last_event_at: datetime | None
+    devices: Sequence[DeviceView] = ()

@@ -1,0 +1,279 @@
+"""Offline replay: the live detector over an event file, in simulated time, learning online.
+
+Events (CSV ``ts,household,device,kind,value``, any order, several households) are replayed in time
+order with a tick every simulated minute. Ticks that cannot raise anything are skipped (the engine
+knows when the next household is due), which is equivalent to ticking every minute and much faster.
+Baselines are relearned once a day per household (staggered) from the events *before* that instant,
+so the findings before ``t`` do not depend on anything after ``t``.
+"""
+
+from __future__ import annotations
+
+import csv
+import heapq
+import math
+import zlib
+from collections import Counter
+from collections.abc import Callable, Iterable, Iterator
+from dataclasses import dataclass, field
+from datetime import date, datetime, timedelta
+from pathlib import Path
+
+from alerts.detection.baseline import DaySummary, combine, local_parts, summarise_days, window_days, zone
+from alerts.detection.engine import Engine
+from alerts.detection.episodes import MemoryEpisodes
+from alerts.detection.model import ProfileSource, Tuning, is_main_door
+from alerts.findings import Finding
+from mimamori.contract import ACTIVITY_POWER_W, ID_RE
+
+KINDS = frozenset({"motion", "door", "power", "button"})
+RELEARN_MIN = 12 * 60  # relearn around local noon (+ up to two hours, staggered by household)
+RELEARN_SPREAD_MIN = 120
+
+
+@dataclass(frozen=True, slots=True)
+class ReplayEvent:
+    at: float  # epoch seconds
+    household: str
+    device: str
+    kind: str
+    value: float
+
+
+@dataclass
+class Rejections:
+    """Rows that were not replayed, counted by reason (with the first few line numbers)."""
+
+    counts: Counter[str] = field(default_factory=Counter)
+    examples: dict[str, list[int]] = field(default_factory=dict)
+
+    def add(self, reason: str, line: int) -> None:
+        self.counts[reason] += 1
+        self.examples.setdefault(reason, [])
+        if len(self.examples[reason]) < 3:
+            self.examples[reason].append(line)
+
+    @property
+    def total(self) -> int:
+        return sum(self.counts.values())
+
+
+def read_events(path: Path, rejections: Rejections) -> list[ReplayEvent]:
+    """Parse the CSV; bad rows are counted in ``rejections`` and skipped, never fatal."""
+    with path.open(newline="", encoding="utf-8") as handle:
+        return parse_rows(csv.reader(handle), rejections)
+
+
+def parse_rows(rows: Iterable[list[str]], rejections: Rejections) -> list[ReplayEvent]:
+    events: list[ReplayEvent] = []
+    it = iter(rows)
+    header = next(it, None)
+    if header is None or [h.strip() for h in header] != ["ts", "household", "device", "kind", "value"]:
+        rejections.add("bad_header", 1)
+        return events
+    fromiso = datetime.fromisoformat
+    for line, row in enumerate(it, start=2):
+        if len(row) != 5:
+            rejections.add("bad_columns", line)
+            continue
+        ts, household, device, kind, raw = row
+        try:
+            at = fromiso(ts)
+        except ValueError:
+            rejections.add("bad_timestamp", line)
+            continue
+        if at.tzinfo is None:
+            rejections.add("timestamp_without_offset", line)
+            continue
+        if kind not in KINDS:
+            rejections.add("bad_kind", line)
+            continue
+        if not ID_RE.match(household) or not ID_RE.match(device):
+            rejections.add("bad_id", line)
+            continue
+        try:
+            value = float(raw)
+        except ValueError:
+            rejections.add("bad_value", line)
+            continue
+        if not math.isfinite(value) or value < 0:
+            rejections.add("bad_value", line)
+            continue
+        events.append(ReplayEvent(at.timestamp(), household, device, kind, value))
+    events.sort(key=lambda e: e.at)
+    return events
+
+
+class History:
+    """One household's activity so far, and its day summaries (complete days only are kept)."""
+
+    __slots__ = ("doors", "power", "summaries", "times", "tz")
+
+    def __init__(self, tz: str) -> None:
+        self.tz = tz
+        self.times: list[float] = []
+        self.doors: list[bool] = []
+        self.power: dict[str, float] = {}
+        self.summaries: dict[date, DaySummary] = {}
+
+
+class Replayer:
+    """Feeds events to an :class:`Engine` in time order and ticks it every simulated minute."""
+
+    def __init__(
+        self,
+        profiles: ProfileSource,
+        tuning: Tuning | None = None,
+        on_finding: Callable[[Finding], None] | None = None,
+    ) -> None:
+        self.tuning = tuning or Tuning()
+        self.profiles = profiles
+        self.engine = Engine(profiles, MemoryEpisodes(), self.tuning)
+        self.findings: list[Finding] = []
+        self._on_finding = on_finding
+        self._histories: dict[str, History] = {}
+        self._relearn: list[tuple[float, str]] = []
+        self._last_tick: float | None = None
+        self.events = 0
+
+    def feed(self, events: Iterable[ReplayEvent]) -> None:
+        """Replay events (in time order), ticking every minute before each one."""
+        engine = self.engine
+        for event in events:
+            at = event.at
+            if self._last_tick is None:
+                self._last_tick = math.floor(at / 60) * 60.0
+            elif at > self._last_tick + 60:
+                self._advance(at, inclusive=False)
+            self._apply(event, engine)
+            self.events += 1
+
+    def run_until(self, until: float) -> None:
+        """Keep ticking with no events until ``until`` (inclusive)."""
+        if self._last_tick is not None:
+            self._advance(until, inclusive=True)
+
+    def _apply(self, event: ReplayEvent, engine: Engine) -> None:
+        history = self._histories.get(event.household)
+        if history is None:
+            history = History(self.profiles.profile(event.household).tz)
+            self._histories[event.household] = history
+            self._schedule_relearn(event.household, event.at, history)
+        kind = event.kind
+        if kind == "motion":
+            if event.value < 1:
+                return
+        elif kind == "power":
+            before = history.power.get(event.device)
+            history.power[event.device] = event.value
+            if before is not None and (before >= ACTIVITY_POWER_W) == (event.value >= ACTIVITY_POWER_W):
+                return
+            if before is None and event.value < ACTIVITY_POWER_W:
+                return
+        elif kind == "button" and event.value >= 1:
+            engine.press(event.household, event.at, event.device)
+        if history.times and event.at < history.times[-1]:
+            return  # same instant reordered by the sort is harmless; never let history go back
+        history.times.append(event.at)
+        history.doors.append(kind == "door" and is_main_door(event.device, kind))
+        engine.activity(event.household, event.at, event.device)
+
+    def _advance(self, limit: float, *, inclusive: bool) -> None:
+        engine = self.engine
+        assert self._last_tick is not None
+        while True:
+            nxt = min(engine.next_look(), self._relearn[0][0] if self._relearn else math.inf)
+            if engine.pending():
+                nxt = self._last_tick + 60
+            m = max(self._last_tick + 60, math.ceil(nxt / 60) * 60.0)
+            if m > limit or (m == limit and not inclusive):
+                break
+            while self._relearn and self._relearn[0][0] <= m:
+                _, household = heapq.heappop(self._relearn)
+                self._relearn_household(household, m)
+            for finding in engine.tick(m):
+                if self._on_finding is None:
+                    self.findings.append(finding)
+                else:
+                    self._on_finding(finding)
+            self._last_tick = m
+        self._last_tick = max(self._last_tick, math.floor(limit / 60) * 60.0 - (0 if inclusive else 60))
+
+    def _schedule_relearn(self, household: str, now: float, history: History) -> None:
+        tz = zone(history.tz)
+        day, _, _ = local_parts(now, tz)
+        stagger = zlib.crc32(household.encode()) % RELEARN_SPREAD_MIN
+        for _ in range(3):
+            at = datetime(day.year, day.month, day.day, tzinfo=tz) + timedelta(minutes=RELEARN_MIN + stagger)
+            if at.timestamp() > now:
+                heapq.heappush(self._relearn, (at.timestamp(), household))
+                return
+            day += timedelta(days=1)
+
+    def _relearn_household(self, household: str, now: float) -> None:
+        history = self._histories[household]
+        days = window_days(now, history.tz, self.tuning)
+        missing = [d for d in days if d not in history.summaries]
+        if missing:
+            fresh = summarise_days(history.times, history.doors, history.tz, missing, self.tuning)
+            closed_before = _closed_before(history, days[-1])
+            for summary in fresh:
+                if summary.day < closed_before:
+                    history.summaries[summary.day] = summary  # its last gap has ended: final
+            by_day = {s.day: s for s in fresh}
+        else:
+            by_day = {}
+        summaries = [history.summaries.get(d) or by_day.get(d) for d in days]
+        baseline = combine([s for s in summaries if s is not None], now, self.tuning)
+        self.engine.relearned(household, baseline, now)
+        _forget_before(history, days[0])
+        self._schedule_relearn(household, now, history)
+
+
+def _closed_before(history: History, last_day: date) -> date:
+    """Days before the returned one have all their gaps ended (a later activity exists)."""
+    if not history.times:
+        return date.min
+    newest_day, _, _ = local_parts(history.times[-1], zone(history.tz))
+    return min(newest_day, last_day + timedelta(days=1))
+
+
+def _forget_before(history: History, first_day: date) -> None:
+    for day in [d for d in history.summaries if d < first_day]:
+        del history.summaries[day]
+    tz = zone(history.tz)
+    cutoff = datetime(first_day.year, first_day.month, first_day.day, tzinfo=tz).timestamp() - 86400
+    drop = 0
+    while drop < len(history.times) and history.times[drop] < cutoff:
+        drop += 1
+    if drop:
+        del history.times[:drop]
+        del history.doors[:drop]
+
+
+def replay(
+    events: list[ReplayEvent],
+    profiles: ProfileSource,
+    until: float | None = None,
+    tuning: Tuning | None = None,
+    progress: Callable[[int, int, int], None] | None = None,
+) -> Iterator[Finding]:
+    """Replay ``events`` (sorted) and yield findings in the order they were raised.
+
+    ``until`` defaults to the last event; ``progress(done, total, findings)`` is called now and then.
+    """
+    out: list[Finding] = []
+    replayer = Replayer(profiles, tuning, out.append)
+    step = max(1, min(200_000, len(events) // 20))
+    raised = 0
+    for start in range(0, len(events), step):
+        replayer.feed(events[start : start + step])
+        raised += len(out)
+        yield from out
+        out.clear()
+        if progress is not None:
+            progress(min(start + step, len(events)), len(events), raised)
+    end = until if until is not None else (events[-1].at if events else None)
+    if end is not None:
+        replayer.run_until(end)
+    yield from out

@@ -1,0 +1,419 @@
+"""Detection quality: the protocol of issue 8, over simulated homes and the real sample.
+
+Protocol (the same for our detector and for the two baselines implemented here):
+- warm-up: the first ``--warmup`` days are learning only;
+- false alarms: community findings per household-day on the untouched stream after the warm-up
+  (findings during a simulated incident are genuine and not counted);
+- collapses: every event after a random instant ``t0`` is deleted; the time from ``t0`` to the first
+  alarm (a miss if none within 24 h). Daytime cuts: resident home and awake; night cuts: asleep, where
+  the alarm is a missed wake-up, also measured against the usual latest wake time;
+- a sensitivity curve for our detector; a fixed 12 h timer and a Cuddihy-style slot threshold (97th
+  percentile of past per-half-hour inactivity + 30 min) side by side.
+
+Run: ``.venv/bin/python benchmarks/detection.py [--households 40] [--days 28] [--seeds 3]``.
+The last line printed is one JSON object with every table.
+"""
+
+from __future__ import annotations
+
+import argparse
+import copy
+import json
+import math
+import random
+import sys
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from datetime import date, datetime, timedelta
+from pathlib import Path
+from zoneinfo import ZoneInfo
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+import itertools
+
+from alerts.detection.model import FixedProfiles, Tuning
+from alerts.detection.replay import Rejections, Replayer, ReplayEvent, read_events
+from alerts.findings import Audience, Finding
+from mimamori.contract import ACTIVITY_POWER_W
+
+REAL_DIR = Path(__file__).resolve().parents[2].parent / "shared" / "data" / "real_home_a"
+DAY = 86400.0
+HORIZON = 24 * 3600.0
+
+Interval = tuple[float, float]
+
+
+@dataclass
+class BenchHome:
+    """One household with its ground truth."""
+
+    name: str
+    tz: str
+    events: list[ReplayEvent]  # sorted
+    asleep: list[Interval]
+    out: list[Interval]
+    incidents: list[Interval] = field(default_factory=list)  # genuine: alarms inside are not false
+    latest_wake_min: float | None = None  # usual latest wake-up (minutes after local midnight)
+
+    @property
+    def start(self) -> float:
+        return self.events[0].at
+
+    @property
+    def end(self) -> float:
+        return self.events[-1].at
+
+
+def inside(t: float, intervals: Sequence[Interval]) -> bool:
+    return any(a <= t < b for a, b in intervals)
+
+
+# --------------------------------------------------------------------------- homes
+
+
+def real_home() -> BenchHome | None:
+    events_path = REAL_DIR / "home_a_events.csv"
+    labels_path = REAL_DIR / "home_a_labels.csv"
+    if not events_path.exists() or not labels_path.exists():
+        print(f"real sample not found in {REAL_DIR}: skipped", file=sys.stderr)
+        return None
+    events = read_events(events_path, Rejections())
+    asleep: list[Interval] = []
+    out: list[Interval] = []
+    for line in labels_path.read_text(encoding="utf-8").splitlines()[1:]:
+        start, end, activity = line.split(",")
+        span = (datetime.fromisoformat(start).timestamp(), datetime.fromisoformat(end).timestamp())
+        if activity == "Sleeping":
+            asleep.append(span)
+        elif activity == "Leaving":
+            out.append(span)
+    # the README's usual latest wake-up for this home
+    return BenchHome("real_home_a", "Europe/Madrid", events, asleep, out, latest_wake_min=11 * 60 + 57)
+
+
+# --------------------------------------------------------------------------- cuts
+
+
+@dataclass(frozen=True)
+class Cut:
+    t0: float
+    case: str  # "day" | "night"
+
+
+def choose_cuts(
+    home: BenchHome, rng: random.Random, warmup_days: float, n_day: int, n_night: int
+) -> list[Cut]:
+    """Daytime cuts stratified by hour (home and awake), night cuts while asleep; after the warm-up."""
+    tz = ZoneInfo(home.tz)
+    first = home.start + warmup_days * DAY
+    last = home.end - 3600.0
+    cuts: list[Cut] = []
+    if last <= first:
+        return cuts
+    hours = list(range(7, 23))
+    tries = 0
+    while len([c for c in cuts if c.case == "day"]) < n_day and tries < 5000:
+        tries += 1
+        hour = hours[tries % len(hours)]
+        day = rng.uniform(first, last)
+        local = datetime.fromtimestamp(day, tz).replace(hour=hour, minute=rng.randrange(60), second=0)
+        t0 = local.timestamp()
+        awake_home = not inside(t0, home.asleep) and not inside(t0, home.out)
+        if first <= t0 < last and awake_home and not inside(t0, home.incidents):
+            cuts.append(Cut(t0, "day"))
+    sleeps = [(a, b) for a, b in home.asleep if a >= first and b < last]
+    tries = 0
+    while len([c for c in cuts if c.case == "night"]) < n_night and sleeps and tries < 5000:
+        tries += 1
+        a, b = rng.choice(sleeps)
+        cuts.append(Cut(rng.uniform(a + 0.1 * (b - a), b - 0.2 * (b - a)), "night"))
+    return sorted(cuts, key=lambda c: c.t0)
+
+
+# --------------------------------------------------------------------------- detectors
+
+
+@dataclass
+class Outcome:
+    false_alarms: list[float]  # raised_at of false alarms after the warm-up
+    scored_days: float
+    detections: list[tuple[Cut, float | None]]  # (cut, alarm time or None)
+    alarms_asleep_or_out: int = 0
+
+
+def community(finding: Finding) -> bool:
+    return finding.audience is Audience.COMMUNITY
+
+
+def run_ours(home: BenchHome, cuts: Sequence[Cut], warmup_days: float, tuning: Tuning) -> Outcome:
+    profiles = FixedProfiles(home.tz)
+    replayer = Replayer(profiles, tuning)
+    detections: list[tuple[Cut, float | None]] = []
+    index = 0
+    events = home.events
+    for cut in cuts:
+        upto = index
+        while upto < len(events) and events[upto].at < cut.t0:
+            upto += 1
+        replayer.feed(events[index:upto])
+        index = upto
+        fork = copy.deepcopy(replayer)
+        seen = len(fork.findings)
+        fork.run_until(cut.t0 + HORIZON)
+        alarm = next(
+            (
+                f.raised_at.timestamp()
+                for f in fork.findings[seen:]
+                if community(f) and f.raised_at.timestamp() >= cut.t0
+            ),
+            None,
+        )
+        detections.append((cut, alarm))
+    replayer.feed(events[index:])
+    replayer.run_until(home.end)
+    scored_from = home.start + warmup_days * DAY
+    false = [
+        f.raised_at.timestamp()
+        for f in replayer.findings
+        if community(f)
+        and f.raised_at.timestamp() >= scored_from
+        and not inside(f.raised_at.timestamp(), home.incidents)
+    ]
+    flagged = sum(1 for t in false if inside(t, home.asleep) or inside(t, home.out))
+    return Outcome(false, (home.end - scored_from) / DAY, detections, flagged)
+
+
+def activity_times(home: BenchHome) -> list[float]:
+    """Activity instants by the contract's rule (motion on, door either way, power crossing)."""
+    times: list[float] = []
+    power: dict[str, float] = {}
+    for e in home.events:
+        if e.kind == "motion" and e.value < 1:
+            continue
+        if e.kind == "power":
+            before = power.get(e.device)
+            power[e.device] = e.value
+            if before is None and e.value < ACTIVITY_POWER_W:
+                continue
+            if before is not None and (before >= ACTIVITY_POWER_W) == (e.value >= ACTIVITY_POWER_W):
+                continue
+        times.append(e.at)
+    return times
+
+
+def last_before(times: Sequence[float], t: float) -> float | None:
+    lo, hi = 0, len(times)
+    while lo < hi:
+        mid = (lo + hi) // 2
+        if times[mid] < t:
+            lo = mid + 1
+        else:
+            hi = mid
+    return times[lo - 1] if lo else None
+
+
+def run_timer(home: BenchHome, cuts: Sequence[Cut], warmup_days: float, hours: float = 12.0) -> Outcome:
+    times = activity_times(home)
+    limit = hours * 3600.0
+    scored_from = home.start + warmup_days * DAY
+    false = [
+        a + limit
+        for a, b in itertools.pairwise(times)
+        if b - a > limit and a + limit >= scored_from and not inside(a + limit, home.incidents)
+    ]
+    detections: list[tuple[Cut, float | None]] = []
+    for cut in cuts:
+        last = last_before(times, cut.t0)
+        alarm = None if last is None else max(cut.t0, last + limit)
+        detections.append((cut, alarm if alarm is not None and alarm - cut.t0 <= HORIZON else None))
+    flagged = sum(1 for t in false if inside(t, home.asleep) or inside(t, home.out))
+    return Outcome(false, (home.end - scored_from) / DAY, detections, flagged)
+
+
+class Cuddihy:
+    """Cuddihy et al. 2007, as a slot threshold: per half-hour slot of the local day, the 97th
+    percentile of the longest inactivity seen in that slot on past days, plus a 30-minute buffer.
+    Learned online: day D uses only days before D."""
+
+    def __init__(self, home: BenchHome, buffer_s: float = 1800.0, history_days: int = 28) -> None:
+        self.tz = ZoneInfo(home.tz)
+        self.buffer = buffer_s
+        self.history = history_days
+        self.times = activity_times(home)
+        self.maxima: dict[date, list[float]] = {}
+        self._thresholds: dict[date, list[float]] = {}
+        for a, b in zip(self.times, self.times[1:], strict=False):
+            self._add_gap(a, b)
+
+    def _slot(self, t: float) -> tuple[date, int, float]:
+        local = datetime.fromtimestamp(t, self.tz)
+        slot = (local.hour * 60 + local.minute) // 30
+        slot_start = local.replace(minute=(local.minute // 30) * 30, second=0, microsecond=0)
+        return local.date(), slot, (slot_start + timedelta(minutes=30)).timestamp()
+
+    def _add_gap(self, a: float, b: float) -> None:
+        t = a
+        while t < b:
+            day, slot, slot_end = self._slot(t)
+            row = self.maxima.setdefault(day, [0.0] * 48)
+            row[slot] = max(row[slot], min(b, slot_end) - a)
+            t = slot_end
+
+    def threshold(self, day: date, slot: int) -> float:
+        row = self._thresholds.get(day)
+        if row is None:
+            past = [
+                self.maxima[d] for d in sorted(self.maxima) if day - timedelta(days=self.history) <= d < day
+            ]
+            row = []
+            for s in range(48):
+                values = sorted(r[s] for r in past)
+                if not values:
+                    row.append(math.inf)
+                    continue
+                rank = min(len(values) - 1, math.ceil(0.97 * len(values)) - 1)
+                row.append(values[rank] + self.buffer)
+            self._thresholds[day] = row
+        return row[slot]
+
+    def first_alarm(self, last: float, start: float, stop: float) -> float | None:
+        """The first minute in [start, stop) at which inactivity since ``last`` crosses the line."""
+        t = math.ceil(start / 60) * 60.0
+        while t < stop:
+            day, slot, _ = self._slot(t)
+            if t - last > self.threshold(day, slot):
+                return t
+            t += 60.0
+        return None
+
+    def run(self, home: BenchHome, cuts: Sequence[Cut], warmup_days: float) -> Outcome:
+        scored_from = home.start + warmup_days * DAY
+        false: list[float] = []
+        for a, b in zip(self.times, self.times[1:], strict=False):
+            if b < scored_from or b - a < 1800:
+                continue
+            alarm = self.first_alarm(a, max(a, scored_from), b)
+            if alarm is not None and not inside(alarm, home.incidents):
+                false.append(alarm)
+        detections: list[tuple[Cut, float | None]] = []
+        for cut in cuts:
+            last = last_before(self.times, cut.t0)
+            alarm = None if last is None else self.first_alarm(last, cut.t0, cut.t0 + HORIZON)
+            detections.append((cut, alarm))
+        flagged = sum(1 for t in false if inside(t, home.asleep) or inside(t, home.out))
+        return Outcome(false, (home.end - scored_from) / DAY, detections, flagged)
+
+
+# --------------------------------------------------------------------------- tables
+
+
+def quantile(values: Sequence[float], q: float) -> float | None:
+    if not values:
+        return None
+    ordered = sorted(values)
+    return ordered[min(len(ordered) - 1, max(0, math.ceil(q * len(ordered)) - 1))]
+
+
+def hours(value: float | None) -> float | None:
+    return None if value is None else round(value / 3600, 2)
+
+
+def wake_delay(home: BenchHome, cut: Cut, alarm: float) -> float | None:
+    """Alarm time minus the usual latest wake-up on the morning after the cut (seconds)."""
+    if home.latest_wake_min is None:
+        return None
+    tz = ZoneInfo(home.tz)
+    local = datetime.fromtimestamp(cut.t0, tz)
+    day = local.date() if local.hour < 15 else local.date() + timedelta(days=1)
+    wake = datetime(day.year, day.month, day.day, tzinfo=tz) + timedelta(minutes=home.latest_wake_min)
+    return alarm - wake.timestamp()
+
+
+def summarise(pairs: Sequence[tuple[BenchHome, Outcome]]) -> dict[str, object]:
+    false = sum(len(o.false_alarms) for _, o in pairs)
+    days = sum(o.scored_days for _, o in pairs)
+    table: dict[str, object] = {
+        "false_alarms_per_household_day": round(false / days, 4) if days else None,
+        "false_alarms": false,
+        "household_days": round(days, 1),
+        "false_alarms_while_asleep_or_out": sum(o.alarms_asleep_or_out for _, o in pairs),
+    }
+    for case in ("day", "night"):
+        delays = [
+            alarm - cut.t0
+            for _, o in pairs
+            for cut, alarm in o.detections
+            if cut.case == case and alarm is not None
+        ]
+        misses = sum(1 for _, o in pairs for cut, alarm in o.detections if cut.case == case and alarm is None)
+        table[case] = {
+            "cuts": len(delays) + misses,
+            "median_h": hours(quantile(delays, 0.5)),
+            "p90_h": hours(quantile(delays, 0.9)),
+            "misses_24h": misses,
+        }
+    after_wake = [
+        d
+        for home, o in pairs
+        for cut, alarm in o.detections
+        if cut.case == "night" and alarm is not None
+        for d in [wake_delay(home, cut, alarm)]
+        if d is not None
+    ]
+    table["missed_wakeup_after_latest_wake"] = {
+        "median_min": None if not after_wake else round(quantile(after_wake, 0.5) / 60),  # type: ignore[operator]
+        "p90_min": None if not after_wake else round(quantile(after_wake, 0.9) / 60),  # type: ignore[operator]
+        "max_min": None if not after_wake else round(max(after_wake) / 60),
+    }
+    return table
+
+
+def evaluate(
+    homes: Sequence[BenchHome],
+    warmup_days: float,
+    n_day: int,
+    n_night: int,
+    seed: int,
+    sensitivities: Sequence[float],
+) -> dict[str, object]:
+    rng = random.Random(seed)
+    cuts = {home.name: choose_cuts(home, rng, warmup_days, n_day, n_night) for home in homes}
+    result: dict[str, object] = {}
+    detectors: dict[str, Callable[[BenchHome], Outcome]] = {
+        "mimamori": lambda h: run_ours(h, cuts[h.name], warmup_days, Tuning()),
+        "fixed_12h_timer": lambda h: run_timer(h, cuts[h.name], warmup_days),
+        "cuddihy_slot_p97": lambda h: Cuddihy(h).run(h, cuts[h.name], warmup_days),
+    }
+    for name, run in detectors.items():
+        started = time.perf_counter()
+        result[name] = summarise([(h, run(h)) for h in homes])
+        print(f"  {name}: {time.perf_counter() - started:.1f} s", file=sys.stderr)
+    curve = []
+    for s in sensitivities:
+        table = summarise([(h, run_ours(h, cuts[h.name], warmup_days, Tuning(sensitivity=s))) for h in homes])
+        curve.append({"sensitivity": s, **table})
+    result["sensitivity_curve"] = curve
+    return result
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--seed", type=int, default=8)
+    parser.add_argument("--curve", default="0.7,0.85,1.0,1.2,1.5")
+    parser.add_argument("--skip-sim", action="store_true")
+    args = parser.parse_args()
+    sensitivities = [float(s) for s in args.curve.split(",") if s]
+    report: dict[str, object] = {}
+    home = real_home()
+    if home is not None:
+        print("real sample (7-day warm-up, 30 daytime and 10 night cuts)", file=sys.stderr)
+        report["real_home_a"] = evaluate([home], 7, 30, 10, args.seed, sensitivities)
+    else:
+        report["real_home_a"] = "skipped: sample absent"
+    print(json.dumps(report))
+
+
+if __name__ == "__main__":
+    main()

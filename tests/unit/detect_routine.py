@@ -1,0 +1,34 @@
+"""A fixed, hand-written daily routine for detector unit tests (not a simulator: no randomness)."""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+from zoneinfo import ZoneInfo
+
+TZ = "Asia/Tokyo"
+ZONE = ZoneInfo(TZ)
+START = datetime(2026, 3, 2, tzinfo=ZONE)  # a Monday
+
+
+def at(day: int, clock: str) -> float:
+    """Epoch seconds of local ``clock`` ("07:10") on day ``day`` after START."""
+    hour, minute = (int(x) for x in clock.split(":"))
+    return (START + timedelta(days=day, hours=hour, minutes=minute)).timestamp()
+
+
+def routine(
+    days: int, wake: str = "07:00", bed: str = "22:00", every_min: int = 20, weekend_wake: str | None = None
+) -> tuple[list[float], list[bool]]:
+    """Activity every ``every_min`` from wake to bed, one night toilet at 02:00; no door."""
+    times: list[float] = []
+    for day in range(days):
+        weekend = (START + timedelta(days=day)).weekday() >= 5
+        start = at(day, weekend_wake if weekend and weekend_wake else wake)
+        end = at(day, bed)
+        times.append(at(day, "02:00"))
+        t = start
+        while t <= end:
+            times.append(t)
+            t += every_min * 60
+    times.sort()
+    return times, [False] * len(times)

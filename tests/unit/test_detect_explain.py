@@ -1,0 +1,54 @@
+"""Explanations in Japanese and English, short enough for one SMS segment."""
+
+from __future__ import annotations
+
+import pytest
+
+from alerts.explain import TEMPLATES, render
+from alerts.findings import Explanation
+
+SAMPLES = {
+    "inactivity": {"since": "11/27 07:10", "quiet_h": 12.5, "usual_h": 10.5, "days": 28},
+    "missed_wakeup": {"since": "23:40", "wake_by": "8:00", "days": 21},
+    "long_absence": {"since": "11/27 10:02", "quiet_h": 14.2, "longest_h": 10.5},
+    "night_exit": {"since": "02:10"},
+    "help_button": {"at": "10:00"},
+    "blind_gateway": {"since": "11/27 07:10"},
+    "blind_sensors": {"since": "11/27 07:10"},
+    "device_silent": {"device": "kitchen-motion", "since": "11/27 07:10"},
+    "low_battery": {"device": "kitchen-motion", "pct": 9},
+    "stuck_sensor": {"device": "kitchen-motion", "since": "11/27 07:10"},
+}
+
+
+def test_the_example_from_the_design() -> None:
+    text = render(Explanation("missed_wakeup", {"since": "7:10", "wake_by": "8:00", "days": 21}), "ja")
+    assert text == "7:10以降 動きなし。普段は8:00までに起床(21日間の学習)"
+    english = render(Explanation("missed_wakeup", {"since": "07:10", "wake_by": "8:00", "days": 21}), "en")
+    assert english == "No activity since 07:10; usually up by 8:00 (learned over 21 days)"
+
+
+@pytest.mark.parametrize("key", sorted(TEMPLATES))
+def test_every_japanese_explanation_fits_one_segment(key: str) -> None:
+    assert set(SAMPLES) == set(TEMPLATES)
+    text = render(Explanation(key, SAMPLES[key]), "ja")
+    assert "{" not in text
+    assert len(text) <= 70, text
+    assert "{" not in render(Explanation(key, SAMPLES[key]), "en")
+
+
+def test_prior_variant_says_still_learning() -> None:
+    text = render(Explanation("missed_wakeup.prior", {"since": "23:40", "wake_by": "9:00", "days": 2}), "ja")
+    assert text.endswith("(学習中)")
+    assert "日間の学習" not in text
+
+
+def test_slow_decline_lists_what_drifted() -> None:
+    e = Explanation("slow_decline", {"activity_pct": 40, "wake_shift_min": 75})
+    assert render(e, "ja") == "この1週間の変化: 活動量40%減、起床が75分遅く"
+    assert render(e, "en") == "Over the last week: activity down 40%, waking 75 min later"
+
+
+def test_unknown_or_broken_explanations_still_render() -> None:
+    assert render(Explanation("something_new", {"a": 1}), "en") == "something_new {'a': 1}"
+    assert render(Explanation("inactivity", {}), "ja").startswith("inactivity")

@@ -1,0 +1,82 @@
+"""Blind and device findings: technical audience only, with their boundaries."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+
+import pytest
+
+from alerts.detection.detector import blind_kind, technical_findings
+from alerts.detection.model import DeviceView, TechnicalView, Tuning
+from alerts.findings import Audience, FindingKind
+
+T = Tuning()
+NOW = datetime(2026, 3, 23, 3, 0, tzinfo=UTC)
+
+
+def device(
+    name: str, ago_s: float, *, kind: str = "motion", value: float = 0.0, battery: float | None = 80.0
+) -> DeviceView:
+    return DeviceView(name, kind, NOW - timedelta(seconds=ago_s), value, battery)
+
+
+def kinds(view: TechnicalView, checkins: bool = True) -> list[FindingKind]:
+    found = technical_findings("h1", view, checkins, None, "Asia/Tokyo", T, NOW.timestamp())
+    assert all(f.audience is Audience.TECHNICAL for f in found)
+    return [f.kind for f in found]
+
+
+@pytest.mark.parametrize(
+    ("offline_for_s", "expect"),
+    [(None, []), (T.gateway_grace_s - 1, []), (T.gateway_grace_s, [FindingKind.BLIND_GATEWAY])],
+)
+def test_gateway_offline_after_grace(offline_for_s: float | None, expect: list[FindingKind]) -> None:
+    since = None if offline_for_s is None else NOW - timedelta(seconds=offline_for_s)
+    assert kinds(TechnicalView(since, NOW, [device("hall-motion", 60)])) == expect
+
+
+@pytest.mark.parametrize(
+    ("silent_s", "checkins", "expect"),
+    [
+        (T.sensors_silent_s - 1, True, []),
+        (T.sensors_silent_s, True, [FindingKind.BLIND_SENSORS]),
+        # without check-ins a silent home looks exactly like a quiet one: never call it blind
+        (T.sensors_silent_s * 3, False, []),
+    ],
+)
+def test_every_sensor_silent(silent_s: float, checkins: bool, expect: list[FindingKind]) -> None:
+    view = TechnicalView(None, NOW, [device("hall-motion", silent_s), device("kitchen-motion", silent_s + 5)])
+    assert kinds(view, checkins) == expect
+    assert (blind_kind(view, checkins, T, NOW.timestamp()) is not None) == bool(expect)
+
+
+@pytest.mark.parametrize(
+    ("dev", "expect"),
+    [
+        (device("kettle", T.device_silent_s - 1, kind="power"), []),
+        (device("kettle", T.device_silent_s, kind="power"), [FindingKind.DEVICE_SILENT]),
+        (device("hall-motion", 60, battery=T.low_battery_pct + 1), []),
+        (device("hall-motion", 60, battery=T.low_battery_pct), [FindingKind.LOW_BATTERY]),
+        (device("hall-motion", T.stuck_motion_s - 1, value=1.0), []),
+        (device("hall-motion", T.stuck_motion_s, value=1.0), [FindingKind.STUCK_SENSOR]),
+        (
+            device("main-door", T.stuck_motion_s * 2, kind="door", value=1.0),
+            [],
+        ),  # a door left open is not stuck
+    ],
+)
+def test_device_problems(dev: DeviceView, expect: list[FindingKind]) -> None:
+    others = [device("kitchen-motion", 60)]
+    assert kinds(TechnicalView(None, NOW, [dev, *others])) == expect
+
+
+def test_device_findings_are_not_raised_while_blind() -> None:
+    view = TechnicalView(NOW - timedelta(hours=2), NOW, [device("hall-motion", 60, battery=5)])
+    assert kinds(view) == [FindingKind.BLIND_GATEWAY]
+
+
+def test_episode_is_stable_per_outage() -> None:
+    view = TechnicalView(NOW - timedelta(hours=1), NOW, [device("hall-motion", 60)])
+    a = technical_findings("h1", view, True, None, "Asia/Tokyo", T, NOW.timestamp())
+    b = technical_findings("h1", view, True, None, "Asia/Tokyo", T, NOW.timestamp() + 600)
+    assert a[0].episode == b[0].episode
