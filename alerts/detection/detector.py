@@ -236,6 +236,18 @@ def technical_findings(
         add(blind, f"sensors:{int(newest)}", {"since": local_clock(newest, tz, now)}, None)
     if blind is not None:
         return found  # per-device problems are meaningless while the whole home is dark
+    activity_devices = sum(1 for d in view.devices if d.kind in ("motion", "door", "power"))
+    if view.solo_device is not None and view.solo_since is not None and activity_devices >= 2:
+        since = view.solo_since.timestamp()
+        if now - since >= tuning.stuck_solo_s:
+            # one sensor keeps "seeing" someone for half a day and no other sensor does: it may be
+            # stuck, and a stuck sensor would hide a fall
+            add(
+                FindingKind.STUCK_SENSOR,
+                f"stuck:{view.solo_device}:{int(since)}",
+                {"device": view.solo_device, "since": local_clock(since, tz, now)},
+                view.solo_device,
+            )
     for d in view.devices:
         seen = d.last_seen_at.timestamp()
         if checkins_seen and now - seen >= tuning.device_silent_s:
@@ -250,13 +262,6 @@ def technical_findings(
                 FindingKind.LOW_BATTERY,
                 f"battery:{d.device}:{week}",
                 {"device": d.device, "pct": round(d.battery)},
-                d.device,
-            )
-        if d.kind == "motion" and d.last_value >= 1 and now - seen >= tuning.stuck_motion_s:
-            add(
-                FindingKind.STUCK_SENSOR,
-                f"stuck:{d.device}:{int(seen)}",
-                {"device": d.device, "since": local_clock(seen, tz, now)},
                 d.device,
             )
     return found

@@ -75,6 +75,7 @@ class LiveDetector:
         self._clock = clock
         self.engine = Engine(profiles, episodes, self.tuning)
         self._seen: dict[str, tuple[datetime | None, datetime | None]] = {}
+        self._solo: dict[str, tuple[str, datetime]] = {}  # household -> (only active device, since)
         self._relearn_at: dict[str, float] = {}  # household -> next relearn (epoch); absent = now
         self._learned: set[str] = set()
         self._buttons: dict[str, dict[str, datetime]] = {}  # household -> button device -> last press
@@ -156,6 +157,10 @@ class LiveDetector:
                 and item.last_event_at > item.last_activity_at
             ):
                 st.checkins = True
+            if item.last_activity_at is not None and item.last_activity_device is not None:
+                solo = self._solo.get(item.household)
+                if solo is None or solo[0] != item.last_activity_device:
+                    self._solo[item.household] = (item.last_activity_device, item.last_activity_at)
             if item.last_activity_at is not None:
                 self.engine.activity(
                     item.household, item.last_activity_at.timestamp(), item.last_activity_device or ""
@@ -226,6 +231,8 @@ class LiveDetector:
                 gateway_offline_since=offline.get(household),
                 last_event_at=self._seen[household][1],
                 devices=[_device_view(d) for d in devices],
+                solo_device=self._solo.get(household, (None, None))[0],
+                solo_since=self._solo.get(household, (None, None))[1],
             )
             if household in self._learned:
                 blind = blind_kind(view, st.checkins, self.tuning, now) is not None

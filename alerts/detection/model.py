@@ -68,7 +68,7 @@ class Tuning:
     sensors_silent_s: float = 3 * 3600.0  # no event of any kind (check-ins included) for this long
     device_silent_s: float = 24 * 3600.0
     low_battery_pct: float = 15.0
-    stuck_motion_s: float = 2 * 3600.0  # a motion sensor reporting "motion" without a clear for this long
+    stuck_solo_s: float = 12 * 3600.0  # one sensor alone reporting activity, others silent, this long
     # slow decline (care manager): the last week against the weeks before it
     decline_recent_days: int = 7
     decline_activity_drop: float = 0.35
@@ -140,3 +140,5 @@ class TechnicalView:
     gateway_offline_since: datetime | None
     last_event_at: datetime | None
     devices: Sequence[DeviceView] = ()
+    solo_device: str | None = None  # the only device that reported activity since ``solo_since``
+    solo_since: datetime | None = None
