@@ -10,7 +10,6 @@ the learned values as days accumulate; a baseline is *trusted* after ``Tuning.tr
 from __future__ import annotations
 
 import math
-from array import array
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
@@ -26,6 +25,7 @@ SLEEP_START_FROM_MIN = -6 * 60  # the night's gaps start between 18:00 the eveni
 SLEEP_START_TO_MIN = 6 * 60 + 30  # ... and 06:30
 WAKE_LATEST_MIN = 15 * 60  # a "wake-up" after 15:00 is not a wake-up
 MIN_DAYTYPE_DAYS = 4
+UNIT_S = 300.0  # baselines keep durations in 5-minute steps, one byte each (up to 21 h)
 
 
 @lru_cache(maxsize=512)
@@ -50,8 +50,7 @@ class Baseline:
     days: int  # days with data in the window
     trusted: bool
     slot_minutes: int
-    thresholds_min: array[int]  # 2 x slots, minutes
-    usual_quiet_min: array[int]  # the longest usual gap (minutes), before factor and margin
+    quiet: bytes  # per (weekend, slot): thresholds, then usual longest gaps; in UNIT_S steps
     wake_earliest_min: int  # minutes after local midnight
     wake_latest_min: int
     wake_days: int
@@ -60,12 +59,14 @@ class Baseline:
     decline: Decline | None = None
 
     def threshold_s(self, weekend: bool, minute_of_day: int) -> float:
-        slots = len(self.thresholds_min) // 2
-        return self.thresholds_min[(slots if weekend else 0) + minute_of_day // self.slot_minutes] * 60.0
+        """How long a quiet stretch that began at this local time may last before it is a finding."""
+        slots = len(self.quiet) // 4
+        return self.quiet[(slots if weekend else 0) + minute_of_day // self.slot_minutes] * UNIT_S
 
     def usual_quiet_s(self, weekend: bool, minute_of_day: int) -> float:
-        slots = len(self.usual_quiet_min) // 2
-        return self.usual_quiet_min[(slots if weekend else 0) + minute_of_day // self.slot_minutes] * 60.0
+        """The longest quiet stretch usually seen beginning at this local time (0: none learned)."""
+        slots = len(self.quiet) // 4
+        return self.quiet[2 * slots + (slots if weekend else 0) + minute_of_day // self.slot_minutes] * UNIT_S
 
 
 def local_parts(t: float, tz: ZoneInfo) -> tuple[date, int, bool]:
@@ -127,14 +128,17 @@ def summarise_days(
                 DaySummary(current, weekend, tuple(slot_max), outing, morning, evening, count, night)
             )
 
+    day_start = day_end = -math.inf
     for i in range(lo, hi):
         t = times[i]
-        d, minute, is_weekend = local_parts(t, tz)
-        if d != current:
+        if not day_start <= t < day_end:
             flush()
-            current, weekend = d, is_weekend
+            current, _, weekend = local_parts(t, tz)
+            day_start = _midnight(current, tz)
+            day_end = _midnight(current + timedelta(days=1), tz)
             slot_max = [0] * slots
             outing, morning, evening, count, night = 0.0, None, None, 0, 0
+        minute = int((t - day_start) // 60)  # minutes since local midnight (elapsed, on DST days)
         out = goes_out(main_door[i], t - prev_t, prev_door, prev_out)
         prev_t, prev_door, prev_out = t, main_door[i], out
         count += 1
@@ -197,25 +201,25 @@ def combine(summaries: Sequence[DaySummary], now: float, tuning: Tuning) -> Base
                 row[s] = gap
     overall = [max(a, b) for a, b in zip(longest[0], longest[1], strict=True)]
     k = tuning.pool_slots
-    thresholds = array("H", [0] * (2 * slots))
-    usual = array("H", [0] * (2 * slots))
+    quiet = bytearray(4 * slots)
+    both_pooled = _window_max(overall, k)
     for weekend in (False, True):
-        own = longest[1 if weekend else 0]
         own_days = weekend_days if weekend else weekday_days
+        own_pooled = _window_max(longest[1 if weekend else 0], k) if own_days >= MIN_DAYTYPE_DAYS else None
         for s in range(slots):
-            both = max(overall[(s + j) % slots] for j in range(-k, k + 1))
+            both = both_pooled[s]
             pooled = both
-            if own_days >= MIN_DAYTYPE_DAYS:
+            if own_pooled is not None:
                 # weekday/weekend apart, but never far below what all days together say
-                pooled = max(max(own[(s + j) % slots] for j in range(-k, k + 1)), round(0.85 * both))
+                pooled = max(own_pooled[s], round(0.85 * both))
             pooled_s = pooled * 60.0
             prior = prior_threshold_s(s * tuning.slot_minutes, tuning)
             learned = pooled_s * tuning.gap_factor + tuning.gap_margin_s if pooled else prior
             value = (weight * learned + (1 - weight) * prior) / tuning.sensitivity
             value = min(tuning.max_threshold_s, max(tuning.min_threshold_s, value))
             index = (slots if weekend else 0) + s
-            thresholds[index] = round(value / 60)
-            usual[index] = pooled
+            quiet[index] = min(255, math.ceil(value / UNIT_S))
+            quiet[2 * slots + index] = min(255, round(pooled_s / UNIT_S))
     wakes = sorted(_wakes(summaries))
     latest = tuning.prior_wake_latest_min
     earliest = tuning.prior_wake_earliest_min
@@ -233,8 +237,7 @@ def combine(summaries: Sequence[DaySummary], now: float, tuning: Tuning) -> Base
         days=days,
         trusted=days >= tuning.trusted_days,
         slot_minutes=tuning.slot_minutes,
-        thresholds_min=thresholds,
-        usual_quiet_min=usual,
+        quiet=bytes(quiet),
         wake_earliest_min=earliest,
         wake_latest_min=latest,
         wake_days=len(wakes),
@@ -261,6 +264,13 @@ def _wakes(summaries: Sequence[DaySummary]) -> list[int]:
 def prior_baseline(now: float, tuning: Tuning) -> Baseline:
     """The baseline of a household with no history yet."""
     return combine((), now, tuning)
+
+
+def _window_max(values: list[int], k: int) -> list[int]:
+    """For each slot, the largest value within ``k`` slots either side (the day wraps around)."""
+    n = len(values)
+    ext = values[n - k :] + values + values[:k]
+    return [max(ext[s : s + 2 * k + 1]) for s in range(n)]
 
 
 def _first_at_or_after(times: Sequence[float], start: float) -> int:
