@@ -8,7 +8,7 @@ import contextlib
 import logging
 import os
 import signal
-from collections.abc import Callable
+from collections.abc import AsyncIterator, Callable
 from datetime import timedelta
 
 from ingest.metrics import IngestMetrics, MetricsServer
@@ -17,6 +17,8 @@ from mimamori.cli import add_config_argument, config_from
 from mimamori.clock import SystemClock
 from mimamori.config import Config
 from mimamori.mqtt import MqttClient, settings_for
+from store.base import BatchWriter
+from store.influx import InfluxEventStore
 from store.sqlite import SqliteEventStore
 
 log = logging.getLogger(__name__)
@@ -71,11 +73,13 @@ async def run_ingest(config: Config) -> int:
             manual_ack=True,
         )
     )
-    store = SqliteEventStore(
-        config.store.sqlite_path,
-        dead_letter_limit=config.store.dead_letter_limit,
-        synchronous=config.store.sqlite_synchronous,
-    )
+    async with opened_store(config) as store:
+        await _serve(mqtt, store, config)
+    return 0
+
+
+async def _serve(mqtt: MqttClient, store: BatchWriter, config: Config) -> None:
+    ingest = config.ingest
     metrics = IngestMetrics()
     server = MetricsServer(metrics, ingest.metrics_host, ingest.metrics_port)
     service = IngestService(
@@ -92,7 +96,6 @@ async def run_ingest(config: Config) -> int:
     loop = asyncio.get_running_loop()
     if task is not None:
         loop.add_signal_handler(signal.SIGTERM, task.cancel)
-    store.open()
     try:
         await server.start()
         await mqtt.start()
@@ -103,5 +106,35 @@ async def run_ingest(config: Config) -> int:
         with contextlib.suppress(Exception):
             await mqtt.stop()
         await server.stop()
-        store.close()
-    return 0
+
+
+@contextlib.asynccontextmanager
+async def opened_store(config: Config) -> AsyncIterator[BatchWriter]:
+    """The configured store, open for the duration of the block."""
+    s = config.store
+    if s.backend == "influxdb":
+        token = config.secrets.influx_token
+        if token is None:
+            raise SystemExit("mimamori: store.backend = influxdb needs MIMAMORI_INFLUX_TOKEN")
+        influx = InfluxEventStore(
+            s.influx_url,
+            token.get_secret_value(),
+            s.influx_org,
+            s.influx_bucket,
+            batch_lines=s.influx_batch_lines,
+            max_retries=s.influx_max_retries,
+        )
+        await influx.open()
+        try:
+            yield influx
+        finally:
+            await influx.close()
+        return
+    sqlite = SqliteEventStore(
+        s.sqlite_path, dead_letter_limit=s.dead_letter_limit, synchronous=s.sqlite_synchronous
+    )
+    sqlite.open()
+    try:
+        yield sqlite
+    finally:
+        sqlite.close()

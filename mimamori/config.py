@@ -43,6 +43,8 @@ class StoreConfig(Section):
     influx_url: str = "http://127.0.0.1:8086"
     influx_org: str = "mimamori"
     influx_bucket: str = "events"
+    influx_batch_lines: int = Field(5000, ge=1, le=100_000)
+    influx_max_retries: int = Field(5, ge=0, le=100)
 
 
 class IngestConfig(Section):

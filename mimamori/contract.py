@@ -313,7 +313,10 @@ def parse_time(raw: str) -> datetime:
     parsed = datetime.fromisoformat(raw)
     if parsed.tzinfo is None:
         raise ValueError("timestamp has no offset")
-    return parsed.astimezone(UTC)
+    try:
+        return parsed.astimezone(UTC)
+    except OverflowError:
+        raise ValueError("timestamp out of range") from None
 
 
 # --------------------------------------------------------------------------- helpers
@@ -391,7 +394,10 @@ def _number(obj: dict[str, Any], field: str) -> float:
     value = obj[field]
     if not isinstance(value, int | float) or isinstance(value, bool):
         raise ContractError(Reason.WRONG_TYPE, f"{field} must be a number, got {type(value).__name__}")
-    number = float(value)
+    try:
+        number = float(value)
+    except OverflowError:
+        raise ContractError(Reason.BAD_VALUE, f"{field} is out of range") from None
     if not math.isfinite(number):
         raise ContractError(Reason.BAD_VALUE, f"{field} must be finite")
     return number

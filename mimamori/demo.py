@@ -9,8 +9,8 @@ from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
-from firmware_sim.homes import SimHome
-from gateway.native import encode_reading
+from firmware_sim.formats import encode
+from firmware_sim.simulate import build_homes
 from gateway.outbox import Outbox
 from gateway.service import GatewayService, status_will
 from ingest.service import IngestService
@@ -53,7 +53,9 @@ async def run_demo(args: argparse.Namespace) -> int:
             )
             ingest = IngestService(ingest_mqtt, store, clock, "ingest", 2000)
             tasks.create_task(ingest.run())
-            homes = [SimHome(f"demo-{n + 1:04d}", seed=1) for n in range(args.households)]
+            now = clock.now()
+            names = [f"demo-{n + 1:04d}" for n in range(args.households)]
+            homes = build_homes(names, seed=1, start=(now - timedelta(days=1)).date())
             for home in homes:
                 outbox = Outbox(data_dir / "gateways" / f"{home.household}.sqlite3")
                 outbox.open()
@@ -72,12 +74,13 @@ async def run_demo(args: argparse.Namespace) -> int:
                 )
                 tasks.create_task(gateway.run())
             sim = await client("demo-sim")
-            total = args.households * args.events
-            start = clock.now() - timedelta(hours=2)
-            for home in homes:
-                for reading in home.readings(start, args.events, timedelta(seconds=30)):
-                    suffix, payload = encode_reading(reading)
-                    await sim.publish(f"sim/{home.household}/{suffix}", payload)
+            # The last day of each home, its most recent readings, in the native local format.
+            recent = [home.events_between(now - timedelta(days=1), now)[-args.events :] for home in homes]
+            total = sum(len(events) for events in recent)
+            for home, events in zip(homes, recent, strict=True):
+                for event in events:
+                    for topic, payload in encode(event, f"sim/{home.household}", "native", home.zone):
+                        await sim.publish(topic, payload)
             while True:
                 async with ingest.committed:
                     await ingest.committed.wait()

@@ -136,3 +136,19 @@ class ActivityReader(Protocol):
     def activity_times(self, household: str, start: datetime, end: datetime) -> list[datetime]:
         """Observation times of activity events with ``start <= t < end``, oldest first."""
         ...
+
+
+class AsyncActivityReader(Protocol):
+    """The same reads as :class:`ActivityReader`, for stores behind a network (InfluxDB)."""
+
+    async def household_activity(self) -> list[HouseholdActivity]: ...
+
+    async def devices(self, household: str) -> list[DeviceState]: ...
+
+    async def gateways(self, household: str | None = None) -> list[GatewayLiveState]: ...
+
+    async def hourly_activity(
+        self, household: str, start: datetime, end: datetime
+    ) -> list[HourlyActivity]: ...
+
+    async def activity_times(self, household: str, start: datetime, end: datetime) -> list[datetime]: ...

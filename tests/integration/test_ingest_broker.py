@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import json
 import socket
 from datetime import timedelta
@@ -190,8 +191,13 @@ async def test_two_workers_in_a_share_group_store_every_event_exactly_once(
         def all_in() -> bool:
             return a.service.counters.received + b.service.counters.received >= len(events) + 1
 
-        await wait_for(all_in, a.service.committed)
-        await wait_for(all_in, b.service.committed)
+        # The last batch commits on either worker; wait on both.
+        waits = [asyncio.create_task(wait_for(all_in, w.service.committed)) for w in (a, b)]
+        done, pending = await asyncio.wait(waits, return_when=asyncio.FIRST_COMPLETED)
+        for task in pending:
+            task.cancel()
+        for task in done:
+            task.result()
         ids_a = {
             e.message_id
             for h in households

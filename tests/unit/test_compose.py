@@ -112,6 +112,28 @@ def test_mounted_configuration_validates_with_the_compose_environment(name: str)
         assert not mount[1].startswith("."), f"{name}: {path} should be on a named volume"
 
 
+PORT_KEYS = {"ingest": ("ingest", "metrics_port"), "dashboard": ("dashboard", "port")}
+"""The port each service listens on, by its configuration section and key."""
+
+
+@pytest.mark.parametrize("name", sorted(RUNNING))
+def test_listening_ports_match_the_configuration(name: str) -> None:
+    config = _config(RUNNING[name])
+    svc = RUNNING[name]
+    container_ports = {int(str(p).split(":")[-1]) for p in svc.get("ports", [])} | {
+        int(p) for p in svc.get("expose", [])
+    }
+    assert name in PORT_KEYS or not container_ports, f"{name}: which configuration key is its port?"
+    if name in PORT_KEYS:
+        section, key = PORT_KEYS[name]
+        port = getattr(getattr(config, section), key)
+        assert container_ports == {port}, f"{name} listens on {section}.{key} = {port}"
+        host_key = "metrics_host" if key == "metrics_port" else "host"
+        assert getattr(getattr(config, section), host_key) == "0.0.0.0", (
+            f"{name}: reachable from other containers"
+        )
+
+
 @pytest.mark.parametrize("name", sorted(RUNNING))
 def test_services_reach_the_broker_and_influxdb_as_compose_names_them(name: str) -> None:
     config = _config(RUNNING[name])

@@ -1,0 +1,114 @@
+"""Sensor kits: which devices a simulated home has, in which room, and how they are powered.
+
+Real installations vary: a care programme may fit a full kit, a family a single motion sensor and a
+door contact. Homes draw a kit by weight, so benchmarks see sparse homes (no bedroom or living-room
+motion) as well as rich ones.
+"""
+
+from __future__ import annotations
+
+import random
+from dataclasses import dataclass
+from enum import StrEnum
+from typing import Final
+
+from mimamori.contract import Kind
+
+
+class Room(StrEnum):
+    BEDROOM = "bedroom"
+    LIVING = "living"
+    KITCHEN = "kitchen"
+    HALL = "hall"
+    TOILET = "toilet"
+    BATHROOM = "bathroom"
+    OUTSIDE = "outside"
+
+
+@dataclass(frozen=True, slots=True)
+class Device:
+    """One sensor. ``room`` is where a motion sensor looks or a door/plug sits."""
+
+    id: str
+    kind: Kind
+    room: Room
+    battery: bool
+    checkin_s: int
+    """Period of the device's own "still alive" report (Zigbee sensors ~50 min, plugs 5 min teleperiod)."""
+
+
+def _motion(room: Room) -> Device:
+    return Device(f"{room.value}-motion", Kind.MOTION, room, battery=True, checkin_s=3000)
+
+
+def _door(name: str, room: Room) -> Device:
+    return Device(name, Kind.DOOR, room, battery=True, checkin_s=3000)
+
+
+def _plug(name: str, room: Room) -> Device:
+    return Device(name, Kind.POWER, room, battery=False, checkin_s=3600)
+
+
+BEDROOM_MOTION: Final = _motion(Room.BEDROOM)
+LIVING_MOTION: Final = _motion(Room.LIVING)
+KITCHEN_MOTION: Final = _motion(Room.KITCHEN)
+HALL_MOTION: Final = _motion(Room.HALL)
+TOILET_MOTION: Final = _motion(Room.TOILET)
+MAIN_DOOR: Final = _door("main-door", Room.HALL)
+FRIDGE_DOOR: Final = _door("fridge-door", Room.KITCHEN)
+TOILET_DOOR: Final = _door("toilet-door", Room.TOILET)
+KETTLE: Final = _plug("kettle", Room.KITCHEN)
+MICROWAVE: Final = _plug("microwave", Room.KITCHEN)
+TV: Final = _plug("tv", Room.LIVING)
+HELP_BUTTON: Final = Device("help-button", Kind.BUTTON, Room.LIVING, battery=True, checkin_s=3000)
+
+
+@dataclass(frozen=True, slots=True)
+class Kit:
+    name: str
+    devices: tuple[Device, ...]
+
+    def has(self, device_id: str) -> bool:
+        return any(d.id == device_id for d in self.devices)
+
+    def motion_in(self, room: Room) -> Device | None:
+        return next((d for d in self.devices if d.kind is Kind.MOTION and d.room is room), None)
+
+
+KITS: Final = (
+    Kit(
+        "full",
+        (
+            BEDROOM_MOTION,
+            LIVING_MOTION,
+            KITCHEN_MOTION,
+            HALL_MOTION,
+            TOILET_MOTION,
+            MAIN_DOOR,
+            FRIDGE_DOOR,
+            TOILET_DOOR,
+            KETTLE,
+            MICROWAVE,
+            TV,
+            HELP_BUTTON,
+        ),
+    ),
+    Kit(
+        "standard",
+        (LIVING_MOTION, KITCHEN_MOTION, HALL_MOTION, MAIN_DOOR, FRIDGE_DOOR, KETTLE, TV, HELP_BUTTON),
+    ),
+    Kit("sparse", (HALL_MOTION, MAIN_DOOR, FRIDGE_DOOR, KETTLE, HELP_BUTTON)),
+    Kit("minimal", (KITCHEN_MOTION, MAIN_DOOR, KETTLE)),
+)
+KIT_WEIGHTS: Final = (3, 4, 2, 1)
+KITS_BY_NAME: Final = {kit.name: kit for kit in KITS}
+
+
+def draw_kit(rng: random.Random) -> Kit:
+    """A kit by weight; a "standard" kit sometimes lacks one of its sensors (never the main door)."""
+    kit = rng.choices(KITS, weights=KIT_WEIGHTS)[0]
+    if kit.name == "standard" and rng.random() < 0.4:
+        droppable = [d for d in kit.devices if d is not MAIN_DOOR]
+        dropped = rng.choice(droppable)
+        kit = Kit("standard-" + dropped.id, tuple(d for d in kit.devices if d is not dropped))
+    return kit
