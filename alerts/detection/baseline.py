@@ -21,10 +21,13 @@ from alerts.detection.model import Tuning, goes_out
 DAY_S = 86400.0
 MIN_GAP_S = 10 * 60.0  # shorter gaps never decide a threshold
 SLEEP_CHUNK_S = 2 * 3600.0
-SLEEP_START_FROM_MIN = -6 * 60  # the night's gaps start between 18:00 the evening before ...
-SLEEP_START_TO_MIN = 6 * 60 + 30  # ... and 06:30
-WAKE_LATEST_MIN = 15 * 60  # a "wake-up" after 15:00 is not a wake-up
+SLEEP_START_TO_MIN = 6 * 60 + 30  # a long gap that begins after midnight and before 06:30 is sleep
+WAKE_FROM_MIN = 4 * 60  # getting up: the first activity from 04:00 ...
+WAKE_LATEST_MIN = 15 * 60  # ... and before 15:00 ...
+WAKE_GOES_ON_S = (15 * 60.0, 60 * 60.0)  # ... followed by more activity 15-60 minutes later
+
 MIN_DAYTYPE_DAYS = 4
+BED_FROM_MIN = 19 * 60  # going to bed: the first long gap from 19:00 on (or after midnight)
 UNIT_S = 300.0  # baselines keep durations in 5-minute steps, one byte each (up to 21 h)
 
 
@@ -53,6 +56,8 @@ class Baseline:
     quiet: bytes  # per (weekend, slot): thresholds, then usual longest gaps; in UNIT_S steps
     wake_earliest_min: int  # minutes after local midnight
     wake_latest_min: int
+    wake_latest_weekend_min: int
+    bed_min: int  # usual earliest bedtime, minutes after midnight (>= 1440: after the next midnight)
     wake_days: int
     outing_limit_s: float
     longest_outing_s: float
@@ -88,8 +93,9 @@ class DaySummary:
     weekend: bool
     slot_max_min: tuple[int, ...]  # per slot: longest at-home gap (minutes) that began in it; 0 = none
     longest_outing_s: float
-    morning_wake_min: int | None  # end of the last long gap that began after midnight, before 06:30
-    next_wake_min: int | None  # end (minutes after the next midnight) of the last long evening gap
+    wake_min: int | None  # getting up: the first activity from 04:00 on that goes on (see WAKE_*)
+    bed_min: int | None  # start of the first long gap from 19:00 on (going to bed)
+    early_bed_min: int | None  # start of the first long gap after midnight (before 06:30)
     count: int
     night_count: int  # activity between midnight and 05:00
 
@@ -114,8 +120,9 @@ def summarise_days(
     current: date | None = None
     slot_max = [0] * slots
     outing = 0.0
-    morning: int | None = None
-    evening: int | None = None
+    wake: int | None = None
+    bed: int | None = None
+    early_bed: int | None = None
     count = night = 0
     weekend = False
     prev_door = lo > 0 and main_door[lo - 1]
@@ -125,7 +132,7 @@ def summarise_days(
     def flush() -> None:
         if current is not None and current in wanted and count:
             result.append(
-                DaySummary(current, weekend, tuple(slot_max), outing, morning, evening, count, night)
+                DaySummary(current, weekend, tuple(slot_max), outing, wake, bed, early_bed, count, night)
             )
 
     day_start = day_end = -math.inf
@@ -137,13 +144,16 @@ def summarise_days(
             day_start = _midnight(current, tz)
             day_end = _midnight(current + timedelta(days=1), tz)
             slot_max = [0] * slots
-            outing, morning, evening, count, night = 0.0, None, None, 0, 0
+            outing, count, night = 0.0, 0, 0
+            wake = bed = early_bed = None
         minute = int((t - day_start) // 60)  # minutes since local midnight (elapsed, on DST days)
         out = goes_out(main_door[i], t - prev_t, prev_door, prev_out)
         prev_t, prev_door, prev_out = t, main_door[i], out
         count += 1
         if minute < 5 * 60:
             night += 1
+        if wake is None and WAKE_FROM_MIN <= minute <= WAKE_LATEST_MIN and _goes_on(times, i, hi):
+            wake = minute
         if i + 1 >= n:
             break
         gap = times[i + 1] - t
@@ -157,11 +167,10 @@ def summarise_days(
         if gap_min > slot_max[s]:
             slot_max[s] = gap_min
         if gap >= SLEEP_CHUNK_S:
-            end_min = minute + round(gap / 60)
-            if minute <= SLEEP_START_TO_MIN:
-                morning = end_min
-            elif minute >= 1440 + SLEEP_START_FROM_MIN:
-                evening = end_min - 1440
+            if minute <= SLEEP_START_TO_MIN and early_bed is None:
+                early_bed = minute
+            if bed is None and minute >= BED_FROM_MIN:
+                bed = minute
     flush()
     return result
 
@@ -220,13 +229,24 @@ def combine(summaries: Sequence[DaySummary], now: float, tuning: Tuning) -> Base
             index = (slots if weekend else 0) + s
             quiet[index] = min(255, math.ceil(value / UNIT_S))
             quiet[2 * slots + index] = min(255, round(pooled_s / UNIT_S))
-    wakes = sorted(_wakes(summaries))
+    pairs = _wakes(summaries)
+    wakes = sorted(m for m, _ in pairs)
     latest = tuning.prior_wake_latest_min
     earliest = tuning.prior_wake_earliest_min
     if len(wakes) >= 3:
         w = min(1.0, len(wakes) / tuning.trusted_days)
-        latest = round(w * _quantile(wakes, tuning.wake_quantile) + (1 - w) * latest)
-        earliest = round(w * _quantile(wakes, 1 - tuning.wake_quantile) + (1 - w) * earliest)
+        latest = round(w * _latest(wakes, tuning) + (1 - w) * latest)
+        earliest = round(w * _quantile(wakes, tuning.early_quantile) + (1 - w) * earliest)
+    # weekends apart once there are a few (never earlier than all days together)
+    weekend_wakes = sorted(m for m, weekend in pairs if weekend)
+    latest_weekend = latest
+    if len(weekend_wakes) >= 3:
+        latest_weekend = max(latest, round(_latest(weekend_wakes, tuning)))
+    beds = sorted(_beds(summaries))
+    bed = tuning.prior_bed_min
+    if len(beds) >= 3:
+        w = min(1.0, len(beds) / tuning.trusted_days)
+        bed = round(w * _quantile(beds, tuning.early_quantile) + (1 - w) * bed)
     longest_outing = max((s.longest_outing_s for s in summaries), default=0.0)
     outing = tuning.prior_outing_s
     if longest_outing > 0:
@@ -240,6 +260,8 @@ def combine(summaries: Sequence[DaySummary], now: float, tuning: Tuning) -> Base
         quiet=bytes(quiet),
         wake_earliest_min=earliest,
         wake_latest_min=latest,
+        wake_latest_weekend_min=latest_weekend,
+        bed_min=bed,
         wake_days=len(wakes),
         outing_limit_s=outing / tuning.sensitivity,
         longest_outing_s=longest_outing,
@@ -247,18 +269,45 @@ def combine(summaries: Sequence[DaySummary], now: float, tuning: Tuning) -> Base
     )
 
 
-def _wakes(summaries: Sequence[DaySummary]) -> list[int]:
-    """Wake-up minute of each day: its own early-morning long gap, else the evening gap before it."""
+def _beds(summaries: Sequence[DaySummary]) -> list[int]:
+    """Bedtime of each night (minutes after the evening's midnight; after midnight counts on)."""
     by_day = {s.day: s for s in summaries}
-    wakes = []
+    beds = []
     for s in summaries:
-        wake = s.morning_wake_min
-        if wake is None:
-            before = by_day.get(s.day - timedelta(days=1))
-            wake = None if before is None else before.next_wake_min
-        if wake is not None and 0 <= wake <= WAKE_LATEST_MIN:
-            wakes.append(wake)
-    return wakes
+        if s.bed_min is not None:
+            beds.append(s.bed_min)
+            continue
+        after = by_day.get(s.day + timedelta(days=1))
+        if after is not None and after.early_bed_min is not None:
+            beds.append(1440 + after.early_bed_min)
+    return beds
+
+
+def _latest(wakes: Sequence[int], tuning: Tuning) -> float:
+    """The usual latest wake-up: the ``wake_quantile`` of the wake-ups, leaving out those more than
+    ``wake_outlier_min`` after the median (a morning whose getting-up the sensors missed)."""
+    median = _quantile(wakes, 0.5)
+    usual = [w for w in wakes if w <= median + tuning.wake_outlier_min]
+    return _quantile(usual, tuning.wake_quantile)
+
+
+def _goes_on(times: Sequence[float], i: int, hi: int) -> bool:
+    """Whether activity ``i`` is followed by more 15-60 minutes later (up and about, not a night
+    toilet visit)."""
+    t = times[i]
+    lo_s, hi_s = WAKE_GOES_ON_S
+    for j in range(i + 1, hi):
+        gap = times[j] - t
+        if gap > hi_s:
+            return False
+        if gap >= lo_s:
+            return True
+    return False
+
+
+def _wakes(summaries: Sequence[DaySummary]) -> list[tuple[int, bool]]:
+    """(wake-up minute, weekend) of each day that has one."""
+    return [(s.wake_min, s.weekend) for s in summaries if s.wake_min is not None]
 
 
 def prior_baseline(now: float, tuning: Tuning) -> Baseline:
@@ -312,8 +361,8 @@ def _decline(summaries: Sequence[DaySummary], tuning: Tuning) -> Decline | None:
     if before_act > 0 and (recent_act - before_act) / before_act <= -tuning.decline_activity_drop:
         activity = (recent_act - before_act) / before_act
     shift = None
-    wake_before = sorted(_wakes(before))
-    wake_recent = sorted(_wakes(recent))
+    wake_before = sorted(m for m, _ in _wakes(before))
+    wake_recent = sorted(m for m, _ in _wakes(recent))
     if len(wake_before) >= 5 and len(wake_recent) >= 4:
         delta = round(_quantile(wake_recent, 0.5) - _quantile(wake_before, 0.5))
         if delta >= tuning.decline_wake_shift_min:

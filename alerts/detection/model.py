@@ -52,10 +52,13 @@ class Tuning:
     prior_night_s: float = 11 * 3600.0
     prior_wake_latest_min: int = 9 * 60
     prior_wake_earliest_min: int = 5 * 60
+    prior_bed_min: int = 21 * 60
     prior_outing_s: float = 6 * 3600.0
     # missed wake-up: raised this long after the usual latest wake-up (must stay <= 90 min)
-    wake_margin_s: float = 40 * 60.0
-    wake_quantile: float = 0.9
+    wake_margin_s: float = 30 * 60.0
+    wake_quantile: float = 1.0  # usual latest wake-up: the latest seen (within the history window)
+    early_quantile: float = 0.1  # usual earliest wake-up and bedtime
+    wake_outlier_min: int = 120  # wake-ups this long after the median are not "usual"
     # outings: a gap that starts with the main door is probably an outing
     outing_factor: float = 1.5
     outing_margin_s: float = 60 * 60.0
