@@ -16,7 +16,7 @@ import pytest
 
 from alerts.detection.episodes import SqliteEpisodes
 from alerts.detection.live import LiveDetector
-from alerts.detection.model import FixedProfiles
+from alerts.detection.model import FixedProfiles, Tuning
 from alerts.explain import render
 from alerts.findings import Finding, FindingKind
 from gateway.native import Reading, encode_reading
@@ -118,8 +118,9 @@ async def test_a_fall_becomes_one_explained_inactivity_finding(
         assert finding.household == household
         assert finding.last_activity_at == last_reading.astimezone(UTC)
         delay = finding.raised_at - last_reading
-        # learned: 20-minute gaps all day, so the floor threshold (75 min) applies, not the 4 h prior
-        assert timedelta(minutes=75) <= delay <= timedelta(minutes=77)
+        # learned: 20-minute gaps all day, so the floor threshold applies, not the 4 h prior
+        floor = timedelta(seconds=Tuning().min_threshold_s)
+        assert floor <= delay <= floor + timedelta(minutes=2)
         assert render(finding.explanation, "ja").startswith("09:00以降 動きなし")
         assert "14日間の学習" in render(finding.explanation, "ja")
         # a restart: the same episode is not raised again, and it is still pending for escalation

@@ -92,7 +92,7 @@ CASES = [
         "back through the main door: at home again",
         [("10:00", "main-door"), ("12:00", "main-door")],
         FindingKind.INACTIVITY,
-        "13:15",
+        at(21, "12:00") + BASE.threshold_s(False, 12 * 60),
     ),
     Case("night exit, enabled", [("01:00", "main-door")], FindingKind.NIGHT_EXIT, "01:30", night_exit=True),
     Case(
