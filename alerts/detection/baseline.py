@@ -235,8 +235,9 @@ def combine(summaries: Sequence[DaySummary], now: float, tuning: Tuning) -> Base
     earliest = tuning.prior_wake_earliest_min
     if len(wakes) >= 3:
         w = min(1.0, len(wakes) / tuning.trusted_days)
-        latest = round(w * _latest(wakes, tuning) + (1 - w) * latest)
-        earliest = round(w * _quantile(wakes, tuning.early_quantile) + (1 - w) * earliest)
+        # learned from the first few mornings, with an allowance that shrinks as mornings accumulate
+        latest = round(_latest(wakes, tuning) + (1 - w) * 60)
+        earliest = round(_quantile(wakes, tuning.early_quantile) - (1 - w) * 60)
     # weekends apart once there are a few (never earlier than all days together)
     weekend_wakes = sorted(m for m, weekend in pairs if weekend)
     latest_weekend = latest
