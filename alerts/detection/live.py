@@ -30,9 +30,12 @@ from alerts.detection.baseline import learn
 from alerts.detection.detector import HouseholdStatus, blind_kind, technical_findings
 from alerts.detection.engine import Engine
 from alerts.detection.episodes import SqliteEpisodes, retention_start
-from alerts.detection.model import DeviceView, ProfileSource, TechnicalView, Tuning, is_main_door
+from alerts.detection.model import DeviceView, ProfileSource, TechnicalView, Tuning, is_main_door, tuning_from
+from alerts.detection.profiles import StateProfiles
 from alerts.findings import Finding
+from alerts.state.repository import StateRepository
 from mimamori.clock import Clock
+from mimamori.config import Config
 from mimamori.contract import Event, GatewayState, Kind
 from store.base import ActivityReader, DeviceState
 
@@ -255,6 +258,23 @@ class LiveDetector:
                 self.engine.press(household, d.last_seen_at.timestamp(), d.device)
         if not buttons:
             del self._buttons[household]
+
+
+def build_live_detector(
+    config: Config, store: DetectionStore, repo: StateRepository, clock: Clock
+) -> LiveDetector:
+    """The live detector as the alerts process runs it: profiles from the state repository, raised
+    episodes in the state file (``detection_episodes``), tuning from ``[detection]``."""
+    profiles = StateProfiles(repo, clock, default_tz=config.time_zone, ttl_s=config.alerts.tick_s)
+    settings = LiveSettings(interval_s=max(1, round(config.alerts.tick_s)))
+    return LiveDetector(
+        store,
+        profiles,
+        SqliteEpisodes(config.alerts.state_path),
+        clock,
+        tuning_from(config.detection),
+        settings,
+    )
 
 
 def _device_view(d: DeviceState) -> DeviceView:

@@ -8,6 +8,8 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Final, Protocol
 
+from mimamori.config import DetectionConfig
+
 MAIN_DOOR_RE: Final = re.compile(r"(main|front|entr|genkan|hall-door|house-door)")
 """Door devices whose name says they are the way out of the home (fridge and cupboard doors are not)."""
 
@@ -145,3 +147,18 @@ class TechnicalView:
     devices: Sequence[DeviceView] = ()
     solo_device: str | None = None  # the only device that reported activity since ``solo_since``
     solo_since: datetime | None = None
+
+
+def tuning_from(config: DetectionConfig) -> Tuning:
+    """The detector's tuning from the ``[detection]`` configuration section."""
+    return Tuning(
+        sensitivity=config.sensitivity,
+        history_days=config.history_days,
+        trusted_days=config.trusted_days,
+        wake_margin_s=config.wake_margin_min * 60.0,
+        night_exit_after_s=config.night_exit_after_min * 60.0,
+        gateway_grace_s=config.gateway_grace_min * 60.0,
+        sensors_silent_s=config.sensors_silent_min * 60.0,
+        device_silent_s=config.device_silent_hours * 3600.0,
+        low_battery_pct=config.low_battery_pct,
+    )
