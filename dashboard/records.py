@@ -7,23 +7,16 @@ Activity comes from :class:`store.base.ActivityReader`.
 
 from __future__ import annotations
 
-from collections.abc import Collection, Mapping
+from collections.abc import Collection, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
-from enum import StrEnum
 from typing import Protocol
 
+from alerts.detection.detector import HouseholdStatus
 from mimamori.contract import Event
-from store.base import ActivityReader
+from store.base import ActivityReader, DeviceState
 
-
-class HouseholdState(StrEnum):
-    """No data is not no activity: blind is not quiet."""
-
-    ACTIVE = "active"
-    QUIET = "quiet"  # alarming inactivity
-    BLIND = "blind"  # gateway or sensors offline: we cannot tell
-    AWAY = "away"
+HouseholdState = HouseholdStatus  # detection's four states: active, quiet, blind, away
 
 
 @dataclass(frozen=True, slots=True)
@@ -165,4 +158,8 @@ class ActivitySource(ActivityReader, Protocol):
 class StateClassifier(Protocol):
     """The state of each household at ``now`` (active, quiet, blind, away), for many at once."""
 
-    def states(self, households: Collection[str], now: datetime) -> dict[str, HouseholdState]: ...
+    def states(
+        self, households: Collection[str], now: datetime, devices: Mapping[str, Sequence[DeviceState]]
+    ) -> dict[str, HouseholdState]:
+        """``devices``: the live device state of those households (already read by the caller)."""
+        ...

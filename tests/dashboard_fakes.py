@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import re
-from collections.abc import Collection, Mapping
+from collections.abc import Collection, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from pathlib import Path
@@ -135,7 +135,9 @@ class FakeRecords:
 class FakeClassifier:
     state_of: dict[str, HouseholdState] = field(default_factory=dict)
 
-    def states(self, households: Collection[str], now: datetime) -> dict[str, HouseholdState]:
+    def states(
+        self, households: Collection[str], now: datetime, devices: Mapping[str, Sequence[DeviceState]]
+    ) -> dict[str, HouseholdState]:
         return {h: self.state_of.get(h, HouseholdState.ACTIVE) for h in households}
 
 

@@ -30,11 +30,9 @@ def overview_rows(app: web.Application, households: list[Household]) -> list[Ove
     for gateway in activity_reader.gateways(None):
         if gateway.household in wanted:
             gateways.setdefault(gateway.household, []).append(gateway)
-    classify = app[keys.CLASSIFY]
-    states = classify.states(wanted, now)
-    problems = {
-        h.id: device_problems(activity_reader.devices(h.id), gateways.get(h.id, []), now) for h in households
-    }
+    devices = {h.id: activity_reader.devices(h.id) for h in households}
+    states = app[keys.CLASSIFY].states(wanted, now, devices)
+    problems = {h.id: device_problems(devices[h.id], gateways.get(h.id, []), now) for h in households}
     return build_overview(households, states, activity, problems, app[keys.RECORDS].open_incidents())
 
 

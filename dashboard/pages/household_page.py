@@ -55,7 +55,7 @@ def household_page(app: web.Application, household: Household) -> HouseholdPage:
     last = times[-1] if times else _last_activity(app, household.id)
     return HouseholdPage(
         household=household,
-        state=app[keys.CLASSIFY].states([household.id], now)[household.id],
+        state=app[keys.CLASSIFY].states([household.id], now, {household.id: devices})[household.id],
         last_activity_at=last,
         heat=heat_map(rollups, today, HEATMAP_DAYS, tz),
         today=timeline(reader.events(household.id, today_start, end), today, tz, now),
