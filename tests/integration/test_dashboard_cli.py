@@ -45,6 +45,16 @@ def test_add_users_assign_households_and_list(tmp_path: Path) -> None:
     assert run(config, "assign", "nobody", "demo-0001").returncode == 2
     listing = run(config, "user", "list")
     assert listing.stdout.splitlines() == ["sato\tcare_manager\tja\t佐藤\tdemo-0001"]
+    before = subprocess.run(  # --config before the action, as in docs/operations.md
+        [sys.executable, "-m", "mimamori", "dashboard", "--config", str(config), "user", "list"],
+        cwd=REPO,
+        env={**os.environ, "PYTHONPATH": str(REPO)},
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+    assert before.stdout == listing.stdout
     users = UserStore(users_path)
     users.open()
     try:
