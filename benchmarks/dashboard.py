@@ -232,7 +232,7 @@ async def measure(data: Path, repeat: int) -> dict[str, object]:
         users=users,
         activity=events,
         records=StateCareRecords(repo),
-        classify=PersistedStates(repo, events),
+        classify=PersistedStates(repo),
         clock=FakeClock(NOW),
     )
     runner = web.AppRunner(app, access_log=None)

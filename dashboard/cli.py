@@ -165,7 +165,7 @@ def _serve(args: argparse.Namespace) -> int:
             users=users,
             activity=events,
             records=StateCareRecords(repo),
-            classify=PersistedStates(repo, events),
+            classify=PersistedStates(repo),
             clock=SystemClock(),
         )
         host, port = config.dashboard.host, config.dashboard.port

@@ -72,7 +72,7 @@ async def start_demo_dashboard(
         users=users,
         activity=store,
         records=StateCareRecords(repo),
-        classify=PersistedStates(repo, store),
+        classify=PersistedStates(repo),
         clock=clock,
     )
     runner = web.AppRunner(app, access_log=None)

@@ -14,7 +14,7 @@ from typing import Protocol
 
 from alerts.detection.detector import HouseholdStatus
 from mimamori.contract import Event
-from store.base import ActivityReader, DeviceState
+from store.base import ActivityReader, DeviceState, GatewayLiveState, HouseholdActivity
 
 HouseholdState = HouseholdStatus  # detection's four states: active, quiet, blind, away
 
@@ -155,11 +155,18 @@ class ActivitySource(ActivityReader, Protocol):
         ...
 
 
+@dataclass(frozen=True, slots=True)
+class LiveState:
+    """What the store says now about some households, read once per request (dashboard.live)."""
+
+    activity: Mapping[str, HouseholdActivity]  # households that never sent anything are missing
+    gateways: Mapping[str, Sequence[GatewayLiveState]]
+    devices: Mapping[str, Sequence[DeviceState]]
+
+
 class StateClassifier(Protocol):
     """The state of each household at ``now`` (active, quiet, blind, away), for many at once."""
 
     def states(
-        self, households: Collection[str], now: datetime, devices: Mapping[str, Sequence[DeviceState]]
-    ) -> dict[str, HouseholdState]:
-        """``devices``: the live device state of those households (already read by the caller)."""
-        ...
+        self, households: Collection[str], now: datetime, live: LiveState
+    ) -> dict[str, HouseholdState]: ...

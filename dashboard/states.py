@@ -9,7 +9,7 @@ incidents, which is why "quiet" is read from the incidents, never re-derived her
 
 from __future__ import annotations
 
-from collections.abc import Collection, Mapping, Sequence
+from collections.abc import Collection, Sequence
 from datetime import datetime
 from typing import Final
 
@@ -17,32 +17,29 @@ from alerts.detection.detector import blind_kind
 from alerts.detection.model import DeviceView, TechnicalView, Tuning
 from alerts.findings import AUDIENCE, Audience, FindingKind
 from alerts.state.repository import StateRepository
-from dashboard.records import HouseholdState
+from dashboard.records import HouseholdState, LiveState
 from mimamori.contract import GatewayState
-from store.base import ActivityReader, DeviceState, GatewayLiveState, HouseholdActivity
+from store.base import DeviceState, GatewayLiveState, HouseholdActivity
 
 BLIND_KINDS: Final = frozenset({FindingKind.BLIND_GATEWAY, FindingKind.BLIND_SENSORS})
 
 
 class PersistedStates:
-    def __init__(self, repo: StateRepository, activity: ActivityReader, tuning: Tuning | None = None) -> None:
+    def __init__(self, repo: StateRepository, tuning: Tuning | None = None) -> None:
         self._repo = repo
-        self._activity = activity
         self._tuning = tuning or Tuning()
 
     def states(
-        self, households: Collection[str], now: datetime, devices: Mapping[str, Sequence[DeviceState]]
+        self, households: Collection[str], now: datetime, live: LiveState
     ) -> dict[str, HouseholdState]:
         wanted = set(households)
         one = next(iter(wanted)) if len(wanted) == 1 else None
         away = {a.household for a in self._repo.away_periods(one, now=now) if a.start <= now}
-        offline: dict[str, GatewayLiveState] = {
-            g.household: g
-            for g in self._activity.gateways(one)
-            if g.state is GatewayState.OFFLINE and g.household in wanted
+        blind = {
+            h
+            for h in wanted
+            if self._cannot_tell(live.activity.get(h), live.gateways.get(h, ()), live.devices.get(h, ()), now)
         }
-        live = {a.household: a for a in self._activity.household_activity() if a.household in wanted}
-        blind = {h for h in wanted if self._cannot_tell(live.get(h), offline.get(h), devices.get(h, ()), now)}
         quiet: set[str] = set()
         for incident in self._repo.incidents(one, open_only=True, limit=1_000_000):
             if incident.kind in BLIND_KINDS:
@@ -54,14 +51,15 @@ class PersistedStates:
     def _cannot_tell(
         self,
         live: HouseholdActivity | None,
-        offline: GatewayLiveState | None,
+        gateways: Sequence[GatewayLiveState],
         devices: Sequence[DeviceState],
         now: datetime,
     ) -> bool:
         if live is None or live.last_activity_at is None:
             return True  # no data is not no activity
+        offline = [g.changed_at for g in gateways if g.state is GatewayState.OFFLINE]
         view = TechnicalView(
-            gateway_offline_since=offline.changed_at if offline else None,
+            gateway_offline_since=min(offline) if offline else None,
             last_event_at=live.last_event_at,
             devices=[
                 DeviceView(d.device, d.kind.value, d.last_seen_at, d.last_value, d.battery) for d in devices

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import re
-from collections.abc import Collection, Mapping, Sequence
+from collections.abc import Collection, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from pathlib import Path
@@ -19,6 +19,7 @@ from dashboard.records import (
     HouseholdState,
     Incident,
     InvalidEdit,
+    LiveState,
     LogEntry,
     Policy,
     Tier,
@@ -136,7 +137,7 @@ class FakeClassifier:
     state_of: dict[str, HouseholdState] = field(default_factory=dict)
 
     def states(
-        self, households: Collection[str], now: datetime, devices: Mapping[str, Sequence[DeviceState]]
+        self, households: Collection[str], now: datetime, live: LiveState
     ) -> dict[str, HouseholdState]:
         return {h: self.state_of.get(h, HouseholdState.ACTIVE) for h in households}
 
