@@ -78,7 +78,7 @@ class Tuning:
     decline_recent_days: int = 7
     decline_activity_drop: float = 0.35
     decline_wake_shift_min: int = 60
-    decline_night_rise: float = 2.0
+    decline_night_rise: float = 2.5
 
 
 @dataclass(frozen=True, slots=True)
