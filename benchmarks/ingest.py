@@ -45,6 +45,7 @@ from ingest.service import IngestService  # noqa: E402
 from mimamori import contract  # noqa: E402
 from mimamori.broker import MosquittoProcess  # noqa: E402
 from mimamori.clock import SystemClock  # noqa: E402
+from mimamori.config import IngestConfig  # noqa: E402
 from mimamori.mqtt import MqttClient, settings_for  # noqa: E402
 from store.sqlite import HOUR_MS, SqliteEventStore, to_ms  # noqa: E402
 
@@ -56,7 +57,7 @@ KINDS = (
     ("hall-motion", contract.Kind.BATTERY, (80.0,)),
     ("main-door", contract.Kind.CHECKIN, (0.0,)),
 )
-RECEIVE_MAXIMUM = 10_000
+RECEIVE_MAXIMUM = IngestConfig().receive_maximum  # the ingest defaults, for both subscribers
 WINDOW = 500
 
 
@@ -200,10 +201,10 @@ def drain_baseline(port: int, expected: int) -> tuple[float, int]:
 
 
 async def drain_ingest(
-    port: int, store_path: Path, expected: int, batch_size: int
+    port: int, store: SqliteEventStore, expected_new: int, batch_size: int
 ) -> tuple[float, IngestService]:
-    store = SqliteEventStore(store_path)
-    store.open()
+    """Run the real ingest until ``expected_new`` events are newly stored (messages left unacknowledged
+    by the previous round come back as recognised duplicates)."""
     mqtt = MqttClient(
         settings_for(
             "127.0.0.1",
@@ -222,7 +223,9 @@ async def drain_ingest(
     try:
         async with asyncio.timeout(900):
             async with service.committed:
-                await service.committed.wait_for(lambda: service.counters.received >= expected or task.done())
+                await service.committed.wait_for(
+                    lambda: service.counters.stored >= expected_new or task.done()
+                )
         if task.done():
             task.result()
         elapsed = time.perf_counter() - started
@@ -230,7 +233,6 @@ async def drain_ingest(
         task.cancel()
         await asyncio.gather(task, return_exceptions=True)
         await mqtt.stop()
-        store.close()
     return elapsed, service
 
 
@@ -251,10 +253,17 @@ def check(store_path: Path, events: list[contract.Event], prefilled: int) -> dic
 
 async def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--events", type=int, default=200_000)
+    parser.add_argument("--events", type=int, default=210_000, help="events queued, over all rounds")
     parser.add_argument("--prefill", type=int, default=1_000_000)
     parser.add_argument("--households", type=int, default=10_000)
-    parser.add_argument("--batch-size", type=int, default=2000)
+    parser.add_argument("--batch-size", type=int, default=IngestConfig().batch_size)
+    parser.add_argument("--rounds", type=int, default=3, help="alternate baseline and ingest this many times")
+    parser.add_argument(
+        "--warmup", type=int, default=10_000, help="events of an unmeasured first round (caches, connections)"
+    )
+    parser.add_argument(
+        "--switch-interval-ms", type=float, default=None, help="sys.setswitchinterval for both drains"
+    )
     args = parser.parse_args()
     with tempfile.TemporaryDirectory(prefix="mimamori-bench-") as tmp:
         work = Path(tmp)
@@ -268,36 +277,72 @@ async def main() -> None:
             households=args.households,
             seconds=round(time.perf_counter() - started, 1),
         )
+        events = bench_events(args.warmup + args.events, args.households, now)
         # The test broker saves its persistence every second; with a queue of this size that would
         # dominate the run, so save only on shutdown here.
         broker = MosquittoProcess(work / "broker", extra_config="autosave_interval 0")
         broker.start()
+        store = SqliteEventStore(store_path)  # one store across rounds, like a running ingest
+        store.open()
+        wall = {"baseline": 0.0, "ingest": 0.0}
+        cpu = {"baseline": 0.0, "ingest": 0.0}
+        rejected = redelivered = 0
         try:
             create_session(broker.port, "bench-baseline", "bench-baseline")
             create_session(broker.port, "bench-ingest", "bench-ingest")
-            events = bench_events(args.events, args.households, now)
-            seconds = publish_all(broker.port, events)
-            log(step="publish", events=len(events), seconds=round(seconds, 1))
-            baseline_s, baseline_received = drain_baseline(broker.port, len(events))
-            log(step="baseline", seconds=round(baseline_s, 2), received=baseline_received)
-            ingest_s, service = await drain_ingest(broker.port, store_path, len(events), args.batch_size)
-            log(step="ingest", seconds=round(ingest_s, 2), received=service.counters.received)
+            # Rounds alternate the two drains so that load from other processes hits both alike.
+            measured = events[args.warmup :]
+            rounds = [events[: args.warmup]] if args.warmup else []
+            rounds += [
+                measured[n * len(measured) // args.rounds : (n + 1) * len(measured) // args.rounds]
+                for n in range(args.rounds)
+            ]
+            for n, part in enumerate(rounds, start=0 if args.warmup else 1):
+                seconds = publish_all(broker.port, part)
+                log(step="publish", round=n, events=len(part), seconds=round(seconds, 1))
+                cpu_before = time.process_time()
+                seconds, received = drain_baseline(broker.port, len(part))
+                log(step="baseline", round=n, seconds=round(seconds, 2), received=received)
+                if n > 0:
+                    wall["baseline"] += seconds
+                    cpu["baseline"] += time.process_time() - cpu_before
+                cpu_before = time.process_time()
+                seconds, service = await drain_ingest(broker.port, store, len(part), args.batch_size)
+                if n > 0:
+                    wall["ingest"] += seconds
+                    cpu["ingest"] += time.process_time() - cpu_before
+                rejected += sum(service.counters.rejected.values())
+                redelivered += service.counters.duplicates
+                c = service.counters
+                log(
+                    step="ingest",
+                    round=n,
+                    seconds=round(seconds, 2),
+                    received=c.received,
+                    stored=c.stored,
+                    duplicates=c.duplicates,
+                )
         finally:
             broker.stop()
+            store.close()
         result = check(store_path, events, args.prefill)
-    baseline_rate = len(events) / baseline_s
-    ingest_rate = len(events) / ingest_s
+    baseline_rate = args.events / wall["baseline"]
+    ingest_rate = args.events / wall["ingest"]
     summary = {
         "baseline_msgs_per_s": round(baseline_rate),
         "ingest_msgs_per_s": round(ingest_rate),
         "ratio": round(ingest_rate / baseline_rate, 3),
-        "events": len(events),
+        "events": args.events,
+        "warmup_events": args.warmup,
         "lost": result["lost"],
         "duplicated": result["duplicated"],
         "prefilled_events": args.prefill,
         "households": args.households,
-        "rejected": sum(service.counters.rejected.values()),
-        "redelivered_duplicates": service.counters.duplicates,
+        "rounds": args.rounds,
+        "baseline_cpu_us_per_msg": round(cpu["baseline"] / args.events * 1e6, 1),
+        "ingest_cpu_us_per_msg": round(cpu["ingest"] / args.events * 1e6, 1),
+        "rejected": rejected,
+        "redelivered_duplicates": redelivered,
         "batch_size": args.batch_size,
         "receive_maximum": RECEIVE_MAXIMUM,
         "cpus": os.cpu_count(),
