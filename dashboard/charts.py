@@ -10,11 +10,20 @@ from datetime import date, datetime, time, timedelta
 from typing import Final
 from zoneinfo import ZoneInfo
 
+from mimamori.contract import Event, Kind
 from store.base import HourlyActivity
 
 HEAT_LEVELS: Final = 4
+PASSIVE_KINDS: Final = frozenset({Kind.BATTERY, Kind.CHECKIN})
 WAKE_WINDOW: Final = (4 * 60, 14 * 60)  # first activity in this local window is the wake-up
 BED_WINDOW: Final = (17 * 60, 28 * 60)  # last activity in this window (to 04:00 next day) is bedtime
+
+
+# heat map layout in SVG user units: day labels on the left, hour labels on top
+HEAT_LEFT: Final = 64
+HEAT_TOP: Final = 14
+HEAT_CELL_W: Final = 14
+HEAT_CELL_H: Final = 5
 
 
 @dataclass(frozen=True, slots=True)
@@ -23,6 +32,9 @@ class HeatCell:
     hour: int  # local hour 0..23
     count: int
     level: int  # 0 (none) .. HEAT_LEVELS
+    x: int  # SVG position, precomputed: the template draws thousands of cells
+    y: int
+    title: str  # "2026-11-26 07:00 · 8"
 
 
 @dataclass(frozen=True, slots=True)
@@ -57,7 +69,16 @@ def heat_map(rollups: Iterable[HourlyActivity], today: date, days: int, tz: Zone
             totals[(row, local.hour)] += roll.count
     peak = max(totals.values(), default=0)
     cells = tuple(
-        HeatCell(row, hour, count, _level(count, peak)) for (row, hour), count in sorted(totals.items())
+        HeatCell(
+            row,
+            hour,
+            count,
+            _level(count, peak),
+            HEAT_LEFT + hour * HEAT_CELL_W,
+            HEAT_TOP + row * HEAT_CELL_H,
+            f"{day_list[row].isoformat()} {hour:02d}:00 · {count}",
+        )
+        for (row, hour), count in sorted(totals.items())
     )
     return HeatMap(day_list, cells, peak)
 
@@ -70,35 +91,29 @@ def _level(count: int, peak: int) -> int:
 
 @dataclass(frozen=True, slots=True)
 class Lane:
+    device: str
     kind: str
-    hours: tuple[int, ...]  # 24 counts, local hours of today
+    minutes: tuple[int, ...]  # minutes since local midnight of each of today's events
 
 
 @dataclass(frozen=True, slots=True)
 class Timeline:
     day: date
-    lanes: tuple[Lane, ...]
-    ticks: tuple[int, ...]  # minutes since local midnight of each activity event
+    lanes: tuple[Lane, ...]  # one per sensor, by device name
     now_minute: int
 
 
-def timeline(
-    rollups: Iterable[HourlyActivity], times: Iterable[datetime], today: date, tz: ZoneInfo, now: datetime
-) -> Timeline:
-    per_kind: dict[str, list[int]] = defaultdict(lambda: [0] * 24)
-    for roll in rollups:
-        local = roll.hour.astimezone(tz)
-        if local.date() == today:
-            per_kind[roll.kind.value][local.hour] += roll.count
-    ticks = []
-    for at in times:
-        local = at.astimezone(tz)
-        if local.date() == today:
-            ticks.append(local.hour * 60 + local.minute)
+def timeline(events: Iterable[Event], today: date, tz: ZoneInfo, now: datetime) -> Timeline:
+    """Today's events per sensor (battery and check-in reports left out: they are not activity)."""
+    per_device: dict[tuple[str, str], list[int]] = defaultdict(list)
+    for event in events:
+        local = event.observed_at.astimezone(tz)
+        if local.date() == today and event.kind not in PASSIVE_KINDS:
+            per_device[(event.device, event.kind.value)].append(local.hour * 60 + local.minute)
     local_now = now.astimezone(tz)
     now_minute = local_now.hour * 60 + local_now.minute if local_now.date() == today else 24 * 60
-    lanes = tuple(Lane(kind, tuple(counts)) for kind, counts in sorted(per_kind.items()))
-    return Timeline(today, lanes, tuple(ticks), now_minute)
+    lanes = tuple(Lane(device, kind, tuple(m)) for (device, kind), m in sorted(per_device.items()))
+    return Timeline(today, lanes, now_minute)
 
 
 @dataclass(frozen=True, slots=True)

@@ -7,20 +7,16 @@ Activity comes from :class:`store.base.ActivityReader`.
 
 from __future__ import annotations
 
-from collections.abc import Collection, Mapping
+from collections.abc import Collection, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
-from enum import StrEnum
 from typing import Protocol
 
+from alerts.detection.detector import HouseholdStatus
+from mimamori.contract import Event
+from store.base import ActivityReader, DeviceState, GatewayLiveState, HouseholdActivity
 
-class HouseholdState(StrEnum):
-    """No data is not no activity: blind is not quiet."""
-
-    ACTIVE = "active"
-    QUIET = "quiet"  # alarming inactivity
-    BLIND = "blind"  # gateway or sensors offline: we cannot tell
-    AWAY = "away"
+HouseholdState = HouseholdStatus  # detection's four states: active, quiet, blind, away
 
 
 @dataclass(frozen=True, slots=True)
@@ -151,7 +147,26 @@ class CareRecords(Protocol):
         ...
 
 
+class ActivitySource(ActivityReader, Protocol):
+    """The store's activity reads plus one household's raw events (for today's per-sensor timeline)."""
+
+    def events(self, household: str, start: datetime, end: datetime) -> list[Event]:
+        """Every stored event with ``start <= observed_at < end``, oldest first."""
+        ...
+
+
+@dataclass(frozen=True, slots=True)
+class LiveState:
+    """What the store says now about some households, read once per request (dashboard.live)."""
+
+    activity: Mapping[str, HouseholdActivity]  # households that never sent anything are missing
+    gateways: Mapping[str, Sequence[GatewayLiveState]]
+    devices: Mapping[str, Sequence[DeviceState]]
+
+
 class StateClassifier(Protocol):
     """The state of each household at ``now`` (active, quiet, blind, away), for many at once."""
 
-    def states(self, households: Collection[str], now: datetime) -> dict[str, HouseholdState]: ...
+    def states(
+        self, households: Collection[str], now: datetime, live: LiveState
+    ) -> dict[str, HouseholdState]: ...

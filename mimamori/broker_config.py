@@ -1,5 +1,8 @@
 """``mimamori broker-config``: Mosquitto credentials and ACL for the registered households.
 
+Households come from the registry (``[alerts] state_path``, filled by ``mimamori households
+import``) or from the same YAML/TOML file given with ``--households``.
+
 Each household gets its own broker user (its household id) that may publish only under
 ``mimamori/v1/{household}/#`` and read nothing; the ingest user may read every household's topics;
 anonymous clients are refused. Passwords are hashed by Mosquitto's own ``mosquitto_passwd``, never
@@ -30,6 +33,7 @@ from typing import Any
 
 import yaml
 
+from mimamori.cli import add_config_argument, config_from
 from mimamori.config import SECRET_ENV
 from mimamori.contract import ID_RE, TOPIC_ROOT, TOPIC_VERSION
 
@@ -97,6 +101,23 @@ def read_households_file(path: Path) -> list[str]:
             raise BrokerConfigError(f"{path}: household #{n} has no string 'id'")
         ids.append(raw)
     return check_households(ids)
+
+
+def registered_households(state_path: Path) -> list[str]:
+    """Household ids from the household registry (``mimamori households import``)."""
+    from alerts.state.repository import StateRepository
+
+    if not state_path.exists():
+        raise BrokerConfigError(
+            f"no household registry at {state_path}: run 'mimamori households import FILE' first, "
+            "or pass --households FILE"
+        )
+    repo = StateRepository(state_path)
+    repo.open()
+    try:
+        return check_households(h.id for h in repo.households())
+    finally:
+        repo.close()
 
 
 def check_households(ids: Iterable[str], reserved: Iterable[str] = (DEFAULT_INGEST_USER,)) -> list[str]:
@@ -258,7 +279,13 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     parser = sub.add_parser(
         "broker-config", help="generate Mosquitto passwords and ACL for the registered households"
     )
-    parser.add_argument("--households", type=Path, required=True, help="households file (TOML or YAML)")
+    add_config_argument(parser)
+    parser.add_argument(
+        "--households",
+        type=Path,
+        help="households file (the YAML/TOML 'mimamori households import' reads); "
+        "default: the registered households ([alerts] state_path)",
+    )
     parser.add_argument("--out", type=Path, default=Path("var/broker"), help="output directory")
     parser.add_argument(
         "--broker-dir",
@@ -289,7 +316,9 @@ def run_broker_config(args: argparse.Namespace) -> int:
         layout = BrokerLayout(args.broker_dir or args.out.resolve(), args.persistence_dir, args.port, tls)
         result = generate(
             args.out,
-            read_households_file(args.households),
+            read_households_file(args.households)
+            if args.households is not None
+            else registered_households(config_from(args).alerts.state_path),
             os.environ.get(PASSWORD_ENV, ""),
             layout,
             args.ingest_user,

@@ -30,9 +30,12 @@ from alerts.detection.baseline import learn
 from alerts.detection.detector import HouseholdStatus, blind_kind, technical_findings
 from alerts.detection.engine import Engine
 from alerts.detection.episodes import SqliteEpisodes, retention_start
-from alerts.detection.model import DeviceView, ProfileSource, TechnicalView, Tuning, is_main_door
+from alerts.detection.model import DeviceView, ProfileSource, TechnicalView, Tuning, is_main_door, tuning_from
+from alerts.detection.profiles import StateProfiles
 from alerts.findings import Finding
+from alerts.state.repository import StateRepository
 from mimamori.clock import Clock
+from mimamori.config import Config
 from mimamori.contract import Event, GatewayState, Kind
 from store.base import ActivityReader, DeviceState
 
@@ -75,11 +78,13 @@ class LiveDetector:
         self._clock = clock
         self.engine = Engine(profiles, episodes, self.tuning)
         self._seen: dict[str, tuple[datetime | None, datetime | None]] = {}
+        self._solo: dict[str, tuple[str, datetime]] = {}  # household -> (only active device, since)
         self._relearn_at: dict[str, float] = {}  # household -> next relearn (epoch); absent = now
         self._learned: set[str] = set()
         self._buttons: dict[str, dict[str, datetime]] = {}  # household -> button device -> last press
         self._sweep = 0
         self._platform_blind = False
+        self._handed: list[Finding] = []  # returned by the last tick: acknowledged by the next one
         self.ticks = 0
 
     def open(self) -> None:
@@ -110,18 +115,26 @@ class LiveDetector:
     # ------------------------------------------------------------------ the tick
 
     def tick(self, now: datetime) -> list[Finding]:
-        """Findings newly raised at ``now`` (already recorded as pending in the episode log)."""
+        """Findings newly raised at ``now``, recorded in the episode log before they are returned.
+
+        Calling ``tick`` again acknowledges the findings the previous call returned; the first tick
+        after a start also returns those a previous process raised but never saw acknowledged.
+        """
         t = now.timestamp()
+        # The caller handled the last tick's findings before asking again (the alerts service opens
+        # incidents synchronously in its tick); after a restart, whatever was raised but never
+        # handed over is handed over once more (opening an incident is idempotent per household+kind).
+        redeliver = self._episodes.pending() if self.ticks == 0 else []
+        self._episodes.ack(self._handed)
         self.ticks += 1
         changed = self._read_activity(t)
         self._relearn_due(t)
         gateways = self._store.gateways()
-        found: list[Finding] = []
-        if self._platform_check(gateways, t):
-            return found  # nothing is judged while the platform itself cannot see
-        found.extend(self._sweep_technical(gateways, changed, t))
-        for finding in self.engine.tick(t):
-            found.append(finding)
+        found: list[Finding] = list(redeliver)
+        if not self._platform_check(gateways, t):  # nothing is judged while the platform is blind
+            found.extend(self._sweep_technical(gateways, changed, t))
+            found.extend(self.engine.tick(t))
+        self._handed = found
         return found
 
     def pending(self) -> list[Finding]:
@@ -156,6 +169,10 @@ class LiveDetector:
                 and item.last_event_at > item.last_activity_at
             ):
                 st.checkins = True
+            if item.last_activity_at is not None and item.last_activity_device is not None:
+                solo = self._solo.get(item.household)
+                if solo is None or solo[0] != item.last_activity_device:
+                    self._solo[item.household] = (item.last_activity_device, item.last_activity_at)
             if item.last_activity_at is not None:
                 self.engine.activity(
                     item.household, item.last_activity_at.timestamp(), item.last_activity_device or ""
@@ -226,6 +243,8 @@ class LiveDetector:
                 gateway_offline_since=offline.get(household),
                 last_event_at=self._seen[household][1],
                 devices=[_device_view(d) for d in devices],
+                solo_device=self._solo.get(household, (None, None))[0],
+                solo_since=self._solo.get(household, (None, None))[1],
             )
             if household in self._learned:
                 blind = blind_kind(view, st.checkins, self.tuning, now) is not None
@@ -248,6 +267,23 @@ class LiveDetector:
                 self.engine.press(household, d.last_seen_at.timestamp(), d.device)
         if not buttons:
             del self._buttons[household]
+
+
+def build_live_detector(
+    config: Config, store: DetectionStore, repo: StateRepository, clock: Clock
+) -> LiveDetector:
+    """The live detector as the alerts process runs it: profiles from the state repository, raised
+    episodes in the state file (``detection_episodes``), tuning from ``[detection]``."""
+    profiles = StateProfiles(repo, clock, default_tz=config.time_zone, ttl_s=config.alerts.tick_s)
+    settings = LiveSettings(interval_s=max(1, round(config.alerts.tick_s)))
+    return LiveDetector(
+        store,
+        profiles,
+        SqliteEpisodes(config.alerts.state_path),
+        clock,
+        tuning_from(config.detection),
+        settings,
+    )
 
 
 def _device_view(d: DeviceState) -> DeviceView:

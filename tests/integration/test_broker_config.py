@@ -26,6 +26,7 @@ from mimamori.broker_config import (
     BrokerLayout,
     TlsListener,
     generate,
+    read_households_file,
     read_passwd,
     render_mosquitto_conf,
     security_config,
@@ -213,6 +214,33 @@ def test_command_reads_a_households_file(tmp_path: Path) -> None:
     done = _cli("--households", str(households), "--out", str(out), env={"MIMAMORI_BROKER_PASSWORD": "pw"})
     assert done.returncode != 0
     assert "expected a list under 'households'" in done.stderr
+
+
+def test_command_reads_the_household_registry(tmp_path: Path) -> None:
+    config = tmp_path / "mimamori.toml"
+    config.write_text(f'[alerts]\nstate_path = "{tmp_path / "state.sqlite3"}"\n')
+    out = tmp_path / "out"
+    env = {"MIMAMORI_BROKER_PASSWORD": "pw"}
+    missing = _cli("--config", str(config), "--out", str(out), env=env)
+    assert missing.returncode != 0
+    assert "mimamori households import" in missing.stderr
+
+    example = REPO / "docs" / "households.example.yaml"
+    imported = subprocess.run(
+        [sys.executable, "-m", "mimamori", "households", "import", "--config", str(config), str(example)],
+        cwd=REPO,
+        env={**os.environ, "PYTHONPATH": str(REPO)},
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+    assert imported.returncode == 0, imported.stderr
+    done = _cli("--config", str(config), "--out", str(out), env=env)
+    assert done.returncode == 0, done.stderr
+    registered = set(read_passwd(out / "passwd")) - {"ingest"}
+    assert registered
+    assert registered == set(read_households_file(example)), "the file and the registry agree"
 
 
 def _self_signed(directory: Path) -> tuple[Path, Path]:

@@ -17,7 +17,7 @@ from typing import Any
 import pytest
 import yaml
 
-from mimamori.broker_config import BrokerLayout, TlsListener, render_mosquitto_conf
+from mimamori.broker_config import BrokerLayout, TlsListener, read_households_file, render_mosquitto_conf
 from mimamori.cli import build_parser
 from mimamori.config import ENV_PREFIX, SECRET_ENV, Config, load_config
 
@@ -106,10 +106,30 @@ def test_mounted_configuration_validates_with_the_compose_environment(name: str)
         assert key in SECRET_ENV.values(), f"{name}: {key} is neither a config key nor a known secret"
         assert svc["environment"][key].startswith("${"), f"{name}: secret {key} must come from .env"
         assert value
-    for path in (config.data_dir, config.store.sqlite_path):
+    for path in _data_files(config):
         mount = _mount_of(svc, PurePosixPath(path))
         assert mount is not None, f"{name}: {path} is not on a volume; its data would be lost"
         assert not mount[1].startswith("."), f"{name}: {path} should be on a named volume"
+
+
+def _data_files(config: Config) -> list[Path]:
+    """The files and directories the services keep their data in (shared between services)."""
+    paths = [config.data_dir, config.store.sqlite_path]
+    for section, key in (("alerts", "state_path"), ("dashboard", "users_path")):
+        if hasattr(config, section):
+            paths.append(getattr(getattr(config, section), key))
+    return paths
+
+
+def test_services_that_share_files_share_the_volume() -> None:
+    where: dict[Path, set[str]] = {}
+    for svc in RUNNING.values():
+        config = _config(svc)
+        for path in _data_files(config):
+            mount = _mount_of(svc, PurePosixPath(path))
+            assert mount is not None
+            where.setdefault(path, set()).add(mount[1])
+    assert all(len(volumes) == 1 for volumes in where.values()), where
 
 
 PORT_KEYS = {"ingest": ("ingest", "metrics_port"), "dashboard": ("dashboard", "port")}
@@ -164,8 +184,8 @@ def test_broker_config_service_generates_what_mosquitto_mounts() -> None:
     assert _mount_of(mosquitto, PurePosixPath(args.persistence_dir)) is not None
     households = _mount_of(svc, PurePosixPath(args.households))
     assert households is not None
-    example = (REPO / households[1]).with_name("households.example.yaml")
-    assert example.exists(), "operators copy households.yaml from an example"
+    example = REPO / "docs" / "households.example.yaml"
+    assert read_households_file(example), "operators start households.yaml from the documented example"
     assert _environment(svc)["MIMAMORI_BROKER_PASSWORD"] == EXAMPLE_ENV["MIMAMORI_BROKER_PASSWORD"]
     assert svc["user"].startswith("1883:"), "mosquitto (uid 1883) must be able to read the files"
 
