@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import time
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Protocol
@@ -55,3 +56,30 @@ class FileClock:
         if value.tzinfo is None:
             raise ValueError(f"{self._path}: the time needs a UTC offset")
         return value.astimezone(UTC)
+
+
+class ScaledClock:
+    """Simulated time running ``speed`` times faster than real time from ``start`` (the demo's clock).
+
+    Real elapsed time comes from the monotonic clock, so a wall-clock jump does not move it.
+    """
+
+    def __init__(self, start: datetime, speed: float) -> None:
+        if start.tzinfo is None:
+            raise ValueError("ScaledClock needs an aware datetime")
+        if speed <= 0:
+            raise ValueError("speed must be positive")
+        self._start = start.astimezone(UTC)
+        self._speed = speed
+        self._real_start = time.monotonic()
+
+    @property
+    def speed(self) -> float:
+        return self._speed
+
+    def now(self) -> datetime:
+        return self._start + timedelta(seconds=(time.monotonic() - self._real_start) * self._speed)
+
+    def real_seconds(self, simulated: timedelta) -> float:
+        """How many real seconds pass while ``simulated`` time passes."""
+        return simulated.total_seconds() / self._speed
