@@ -15,9 +15,12 @@ from pathlib import Path
 
 from twilio.request_validator import RequestValidator
 
+from alerts.detection.episodes import SqliteEpisodes
+from alerts.detection.live import LiveDetector
 from alerts.households_import import ImportError_, import_data, read_file
 from alerts.service import AlertsService, webhook_token
 from alerts.state.codec import to_db_time
+from alerts.state.profile import StateProfiles
 from alerts.state.repository import StateRepository
 from mimamori.cli import add_config_argument, config_from
 from mimamori.clock import Clock, FileClock, SystemClock
@@ -107,10 +110,22 @@ def clock_for(config: Config) -> Clock:
 
 
 async def run_alerts(config: Config) -> int:
+    """The alerts process: the live detector (on the SQLite store) feeding escalation."""
+    clock = clock_for(config)
     store = SqliteEventStore(config.store.sqlite_path) if config.store.backend == "sqlite" else None
+    profiles = StateRepository(config.alerts.state_path)
+    detector: LiveDetector | None = None
     if store is not None:
         store.open()
-    service = AlertsService(config, clock_for(config), activity=store)
+        profiles.open()
+        detector = LiveDetector(
+            store,
+            StateProfiles(profiles, config.time_zone),
+            SqliteEpisodes(config.data_dir / "detection-episodes.sqlite3"),
+            clock,
+        )
+        detector.open()
+    service = AlertsService(config, clock, detector=detector, activity=store)
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGINT, signal.SIGTERM):
@@ -120,6 +135,9 @@ async def run_alerts(config: Config) -> int:
         await stop.wait()
     finally:
         await service.stop()
+        if detector is not None:
+            detector.close()
+        profiles.close()
         if store is not None:
             store.close()
     return 0

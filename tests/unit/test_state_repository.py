@@ -18,7 +18,7 @@ from alerts.state.models import (
     StepKind,
     TierKind,
 )
-from alerts.state.profile import StateProfile
+from alerts.state.profile import StateProfiles
 from alerts.state.repository import StateRepository
 from tests.conftest import FIXED_NOW
 
@@ -133,13 +133,15 @@ def test_sms_queue_is_idempotent_and_urgent_first(repo: StateRepository) -> None
 
 def test_profile_port_reads_away_periods_and_opt_in(repo: StateRepository) -> None:
     import_data(repo, read_file(EXAMPLE), FIXED_NOW)
-    profile = StateProfile(repo)
+    profile = StateProfiles(repo)
     assert profile.away("demo-0001", FIXED_NOW) is None
     repo.add_away("demo-0001", FIXED_NOW, FIXED_NOW + timedelta(days=2), "care_manager:sato", "旅行")
     away = profile.away("demo-0001", FIXED_NOW + timedelta(hours=1))
     assert away is not None
     assert away.set_by == "care_manager:sato"
     assert profile.away("demo-0001", FIXED_NOW + timedelta(days=3)) is None
-    assert not profile.night_exit_enabled("demo-0001")
+    assert not profile.profile("demo-0001").night_exit_enabled
     repo.set_night_exit_opt_in("demo-0001", True)
-    assert profile.night_exit_enabled("demo-0001")
+    assert profile.profile("demo-0001").night_exit_enabled
+    assert profile.profile("demo-0001").tz == "Asia/Tokyo"
+    assert profile.profile("nobody").away == ()
