@@ -15,12 +15,10 @@ from pathlib import Path
 
 from twilio.request_validator import RequestValidator
 
-from alerts.detection.episodes import SqliteEpisodes
-from alerts.detection.live import LiveDetector
+from alerts.detection.live import build_live_detector
 from alerts.households_import import ImportError_, import_data, read_file
 from alerts.service import AlertsService, webhook_token
 from alerts.state.codec import to_db_time
-from alerts.state.profile import StateProfiles
 from alerts.state.repository import StateRepository
 from mimamori.cli import add_config_argument, config_from
 from mimamori.clock import Clock, FileClock, SystemClock
@@ -110,22 +108,17 @@ def clock_for(config: Config) -> Clock:
 
 
 async def run_alerts(config: Config) -> int:
-    """The alerts process: the live detector (on the SQLite store) feeding escalation."""
-    clock = clock_for(config)
     store = SqliteEventStore(config.store.sqlite_path) if config.store.backend == "sqlite" else None
-    profiles = StateRepository(config.alerts.state_path)
-    detector: LiveDetector | None = None
     if store is not None:
         store.open()
-        profiles.open()
-        detector = LiveDetector(
-            store,
-            StateProfiles(profiles, config.time_zone),
-            SqliteEpisodes(config.data_dir / "detection-episodes.sqlite3"),
-            clock,
-        )
+    clock = clock_for(config)
+    detector = None
+    profiles_repo = StateRepository(config.alerts.state_path)
+    if store is not None:  # detection reads the SQLite store (docs/detection.md)
+        profiles_repo.open()
+        detector = build_live_detector(config, store, profiles_repo, clock)
         detector.open()
-    service = AlertsService(config, clock, detector=detector, activity=store)
+    service = AlertsService(config, clock, activity=store, detector=detector)
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGINT, signal.SIGTERM):
@@ -137,7 +130,7 @@ async def run_alerts(config: Config) -> int:
         await service.stop()
         if detector is not None:
             detector.close()
-        profiles.close()
+            profiles_repo.close()
         if store is not None:
             store.close()
     return 0

@@ -38,18 +38,13 @@ logging.getLogger("twilio").setLevel(logging.WARNING)
 
 
 class FindingSource(Protocol):
-    """The detector (``alerts.detection.live.LiveDetector``): findings are pending until acknowledged,
-    so a finding raised just before a crash still opens its incident after the restart."""
+    """The detector (``alerts.detection.live.LiveDetector``). Asking for the next tick acknowledges the
+    findings the previous one returned; after a restart, unacknowledged findings come again (opening an
+    incident is idempotent per household and kind)."""
 
     def tick(self, now: datetime) -> Sequence[Finding]:
-        """Evaluate every household at ``now``; the findings newly raised."""
+        """Evaluate every household at ``now``; the findings to act on."""
         ...
-
-    def pending(self) -> Sequence[Finding]:
-        """Raised and not yet acknowledged."""
-        ...
-
-    def ack(self, findings: Sequence[Finding]) -> None: ...
 
 
 def local_secret(config: Config, name: str) -> str:
@@ -221,11 +216,8 @@ class AlertsService:
     async def _tick(self) -> None:
         now = self.clock.now()
         if self._detector is not None:
-            self._detector.tick(now)
-            pending = list(self._detector.pending())
-            for finding in pending:
+            for finding in self._detector.tick(now):
                 self.engine.open_from_finding(finding, now)  # one open incident per household and kind
-            self._detector.ack(pending)
         if self._activity is not None:
             self.engine.on_live_state(self._activity.household_activity(), now)
         self._wake()
