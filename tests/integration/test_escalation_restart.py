@@ -68,6 +68,9 @@ async def alerts_process(config: Path) -> AsyncIterator[AlertsProcess]:
         await wait_for(lambda: running.saw("alerts.started") > 0 or reader.done(), running.logged, 60)
         assert running.saw("alerts.started"), "alerts did not start:\n" + "\n".join(running.lines)
         yield running
+    except BaseException:
+        print("alerts process stderr:\n" + "\n".join(running.lines))  # shown by pytest on failure
+        raise
     finally:
         if proc.returncode is None:
             proc.kill()
