@@ -224,7 +224,9 @@ def combine(summaries: Sequence[DaySummary], now: float, tuning: Tuning) -> Base
             pooled_s = pooled * 60.0
             prior = prior_threshold_s(s * tuning.slot_minutes, tuning)
             learned = pooled_s * tuning.gap_factor + tuning.gap_margin_s if pooled else prior
-            value = (weight * learned + (1 - weight) * prior) / tuning.sensitivity
+            # until trusted, never below the prior: a new household's first days are not enough to
+            # call anything unusual (the learned value takes over once it is longer, or trusted)
+            value = (learned if weight >= 1 else max(learned, prior)) / tuning.sensitivity
             value = min(tuning.max_threshold_s, max(tuning.min_threshold_s, value))
             index = (slots if weekend else 0) + s
             quiet[index] = min(255, math.ceil(value / UNIT_S))
@@ -252,7 +254,8 @@ def combine(summaries: Sequence[DaySummary], now: float, tuning: Tuning) -> Base
     outing = tuning.prior_outing_s
     if longest_outing > 0:
         learned_outing = longest_outing * tuning.outing_factor + tuning.outing_margin_s
-        outing = weight * max(learned_outing, 2 * 3600.0) + (1 - weight) * outing
+        learned_outing = max(learned_outing, 2 * 3600.0)
+        outing = learned_outing if weight >= 1 else max(learned_outing, outing)
     return Baseline(
         learned_at=now,
         days=days,
