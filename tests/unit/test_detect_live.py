@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -29,10 +30,14 @@ class BusyStore:
         return fail
 
 
+def busy(retryable: bool) -> Any:
+    return BusyStore(retryable)
+
+
 def test_a_busy_store_skips_the_tick(tmp_path: Path, caplog: pytest.LogCaptureFixture) -> None:
     detector = LiveDetector(
-        BusyStore(True), FixedProfiles(), SqliteEpisodes(tmp_path / "s.sqlite3"), FakeClock(NOW)
-    )  # type: ignore[arg-type]
+        busy(True), FixedProfiles(), SqliteEpisodes(tmp_path / "s.sqlite3"), FakeClock(NOW)
+    )
     detector.open()
     assert detector.tick(NOW) == []
     assert "detection_tick_skipped" in caplog.text
@@ -41,8 +46,8 @@ def test_a_busy_store_skips_the_tick(tmp_path: Path, caplog: pytest.LogCaptureFi
 
 def test_a_broken_store_is_not_hidden(tmp_path: Path) -> None:
     detector = LiveDetector(
-        BusyStore(False), FixedProfiles(), SqliteEpisodes(tmp_path / "s.sqlite3"), FakeClock(NOW)
-    )  # type: ignore[arg-type]
+        busy(False), FixedProfiles(), SqliteEpisodes(tmp_path / "s.sqlite3"), FakeClock(NOW)
+    )
     detector.open()
     with pytest.raises(StoreError):
         detector.tick(NOW)
