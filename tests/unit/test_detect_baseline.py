@@ -52,7 +52,7 @@ def test_weekends_apart_once_there_are_enough() -> None:
     assert b.threshold_s(True, 2 * 60) > b.threshold_s(False, 2 * 60)
 
 
-def test_until_trusted_thresholds_never_go_below_the_priors() -> None:
+def test_the_first_days_never_go_below_the_priors() -> None:
     few = learn(*routine(3), TZ, at(3, "12:00"), TUNING)
     many = learn(*routine(14), TZ, at(14, "12:00"), TUNING)
     day = 10 * 60
