@@ -6,6 +6,7 @@ import asyncio
 import contextlib
 import os
 import re
+import subprocess
 import sys
 from collections.abc import Callable
 from pathlib import Path
@@ -85,3 +86,12 @@ class MimamoriProcess:
             with contextlib.suppress(asyncio.CancelledError):
                 await self._reader
         return code
+
+
+def run_once(*args: str, env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
+    """A one-shot ``mimamori`` command (an import, a listing), as an operator runs it."""
+    return subprocess.run(
+        [sys.executable, "-m", "mimamori", *args],
+        cwd=REPO, env={**os.environ, "PYTHONPATH": str(REPO), **(env or {})},
+        capture_output=True, text=True, timeout=60, check=False,
+    )  # fmt: skip
