@@ -141,7 +141,8 @@ async def test_stop_opts_out_and_unknown_numbers_are_refused(tmp_path, clock: Fa
             await until(twilio, lambda: len(twilio.created()) == 2)
 
             assert await reply(service, config, "+819012345678", "1", "SMu1") == 200
-            assert service.engine.refused_replies == 1
+            assert service.desk is not None
+            assert service.desk.refused_replies == 1
             assert service.repo.incidents()[0].state is IncidentState.NOTIFYING
 
             assert await reply(service, config, KATO, "停止", "SMs1") == 200
