@@ -95,6 +95,7 @@ class EscalationEngine:
                 {c for t in policy.tiers for c in t.contacts} | set(policy.technical) if policy else set()
             )
             contacts = {c.id: c for c in (repo.contact(i) for i in wanted) if c is not None}
+            volunteers = [i for i, c in contacts.items() if c.role is Role.VOLUNTEER]
             tz = household.time_zone if household else self._s.time_zone
             snapshot = build_snapshot(
                 policy,
@@ -102,7 +103,7 @@ class EscalationEngine:
                 kind=finding.kind,
                 audience=finding.audience,
                 time_zone=tz,
-                load=repo.alert_load(now - timedelta(days=7)),
+                load=repo.alert_load(now - timedelta(days=7), volunteers),
                 operators=self._s.operators,
                 blind_hold_minutes=self._s.blind_hold_minutes,
             )
@@ -270,23 +271,19 @@ class EscalationEngine:
             return False
         if incident.next_due_at is None or incident.next_due_at > now:
             return False
-        blind = self._repo.count_open(BLIND_KINDS) - (
-            1 if self._repo.open_incident(PLATFORM, FindingKind.BLIND_GATEWAY) else 0
-        )
-        if blind < self._s.mass_blind_threshold:
-            return False
-        updated = replace(incident, next_due_at=None, updated_at=now)
-        self._repo.save_incident(updated)
-        self._repo.add_step(
-            incident.id, StepKind.SUPPRESSED, now, detail=f"platform outage: {blind} homes blind"
-        )
-        self.audit(now, "system", "incident.suppressed", incident, blind_homes=blind)
-        if self._repo.open_incident(PLATFORM, FindingKind.BLIND_GATEWAY) is None:
-            self._open_platform_incident(blind, now)
+        platform = self._repo.open_incident(PLATFORM, FindingKind.BLIND_GATEWAY)
+        if platform is None:  # while a platform outage is open every blind home is part of it
+            blind = self._repo.count_open(BLIND_KINDS)
+            if blind < self._s.mass_blind_threshold:
+                return False
+            platform = self._open_platform_incident(blind, now)
+        self._repo.save_incident(replace(incident, next_due_at=None, updated_at=now))
+        self._repo.add_step(incident.id, StepKind.SUPPRESSED, now, detail=f"platform outage {platform.id}")
+        self.audit(now, "system", "incident.suppressed", incident, platform_incident=platform.id)
         self._on_due(incident.id, None)
         return True
 
-    def _open_platform_incident(self, blind: int, now: datetime) -> None:
+    def _open_platform_incident(self, blind: int, now: datetime) -> Incident:
         snapshot = operators_snapshot(self._s.operators, self._s.time_zone)
         incident = Incident(
             id=uuid.uuid4().hex[:12],
@@ -310,11 +307,12 @@ class EscalationEngine:
         log.warning("platform.outage blind_homes=%s incident=%s", blind, incident.id)
         if not snapshot.waves:
             log.error("platform.outage_no_operators blind_homes=%s: set [alerts] operators", blind)
-            return
+            return incident
         decision = decide(incident, Progress(), now)
         if isinstance(decision, Notify):
-            updated = self._notify(incident, decision, now)
-            self._on_due(updated.id, updated.next_due_at)
+            incident = self._notify(incident, decision, now)
+            self._on_due(incident.id, incident.next_due_at)
+        return incident
 
     # -- resolution and delivery -------------------------------------------------------------------
     def resolve(self, incident_id: str, resolution: Resolution, by: str, now: datetime) -> bool:
