@@ -15,14 +15,13 @@ from aiohttp_session import session_middleware
 from dashboard import keys
 from dashboard.events import OverviewBroadcaster
 from dashboard.pages import api, digest_page, editing, home, household_page, signin
-from dashboard.records import CareRecords, StateClassifier
+from dashboard.records import ActivitySource, CareRecords, StateClassifier
 from dashboard.render import setup_templates
 from dashboard.security import csrf_protect, identify, require_sign_in, security_headers
 from dashboard.sessions import SqliteSessionStorage
 from dashboard.users import UserStore
 from mimamori.clock import Clock
 from mimamori.config import DashboardConfig
-from store.base import ActivityReader
 
 log = logging.getLogger(__name__)
 
@@ -34,7 +33,7 @@ def create_app(
     config: DashboardConfig,
     *,
     users: UserStore,
-    activity: ActivityReader,
+    activity: ActivitySource,
     records: CareRecords,
     classify: StateClassifier,
     clock: Clock,
@@ -61,6 +60,7 @@ def create_app(
         app.router.add_routes(module.routes)
     app.router.add_static("/static/", STATIC_DIR, name="static")
     app.cleanup_ctx.append(broadcaster.cleanup_ctx)
+    app.on_shutdown.append(broadcaster.on_shutdown)
     app.cleanup_ctx.append(_prune_sessions)
     return app
 

@@ -10,9 +10,11 @@ from datetime import date, datetime, time, timedelta
 from typing import Final
 from zoneinfo import ZoneInfo
 
+from mimamori.contract import Event, Kind
 from store.base import HourlyActivity
 
 HEAT_LEVELS: Final = 4
+PASSIVE_KINDS: Final = frozenset({Kind.BATTERY, Kind.CHECKIN})
 WAKE_WINDOW: Final = (4 * 60, 14 * 60)  # first activity in this local window is the wake-up
 BED_WINDOW: Final = (17 * 60, 28 * 60)  # last activity in this window (to 04:00 next day) is bedtime
 
@@ -70,35 +72,29 @@ def _level(count: int, peak: int) -> int:
 
 @dataclass(frozen=True, slots=True)
 class Lane:
+    device: str
     kind: str
-    hours: tuple[int, ...]  # 24 counts, local hours of today
+    minutes: tuple[int, ...]  # minutes since local midnight of each of today's events
 
 
 @dataclass(frozen=True, slots=True)
 class Timeline:
     day: date
-    lanes: tuple[Lane, ...]
-    ticks: tuple[int, ...]  # minutes since local midnight of each activity event
+    lanes: tuple[Lane, ...]  # one per sensor, by device name
     now_minute: int
 
 
-def timeline(
-    rollups: Iterable[HourlyActivity], times: Iterable[datetime], today: date, tz: ZoneInfo, now: datetime
-) -> Timeline:
-    per_kind: dict[str, list[int]] = defaultdict(lambda: [0] * 24)
-    for roll in rollups:
-        local = roll.hour.astimezone(tz)
-        if local.date() == today:
-            per_kind[roll.kind.value][local.hour] += roll.count
-    ticks = []
-    for at in times:
-        local = at.astimezone(tz)
-        if local.date() == today:
-            ticks.append(local.hour * 60 + local.minute)
+def timeline(events: Iterable[Event], today: date, tz: ZoneInfo, now: datetime) -> Timeline:
+    """Today's events per sensor (battery and check-in reports left out: they are not activity)."""
+    per_device: dict[tuple[str, str], list[int]] = defaultdict(list)
+    for event in events:
+        local = event.observed_at.astimezone(tz)
+        if local.date() == today and event.kind not in PASSIVE_KINDS:
+            per_device[(event.device, event.kind.value)].append(local.hour * 60 + local.minute)
     local_now = now.astimezone(tz)
     now_minute = local_now.hour * 60 + local_now.minute if local_now.date() == today else 24 * 60
-    lanes = tuple(Lane(kind, tuple(counts)) for kind, counts in sorted(per_kind.items()))
-    return Timeline(today, lanes, tuple(ticks), now_minute)
+    lanes = tuple(Lane(device, kind, tuple(m)) for (device, kind), m in sorted(per_device.items()))
+    return Timeline(today, lanes, now_minute)
 
 
 @dataclass(frozen=True, slots=True)

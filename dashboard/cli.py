@@ -164,5 +164,12 @@ def _serve(args: argparse.Namespace) -> int:
         )
         host, port = config.dashboard.host, config.dashboard.port
         log.info("dashboard_start url=http://%s:%s users=%s", host, port, len(users.users()))
-        web.run_app(app, host=host, port=port, print=lambda text: print(text, flush=True), access_log=None)
+        web.run_app(
+            app,
+            host=host,
+            port=port,
+            print=lambda text: print(text, flush=True),
+            access_log=None,
+            shutdown_timeout=5,
+        )
     return 0

@@ -29,6 +29,7 @@ class OverviewBroadcaster:
     def __init__(self, interval_s: float) -> None:
         self._interval_s = interval_s
         self._subscribers: set[Subscription] = set()
+        self._closed = False
 
     @property
     def subscribers(self) -> int:
@@ -42,9 +43,18 @@ class OverviewBroadcaster:
     def unsubscribe(self, subscription: Subscription) -> None:
         self._subscribers.discard(subscription)
 
+    @property
+    def closed(self) -> bool:
+        return self._closed
+
     def tick(self) -> None:
         for subscription in self._subscribers:
             subscription.wake()
+
+    async def on_shutdown(self, app: web.Application) -> None:
+        """Let every open stream end, so the server stops without waiting for them."""
+        self._closed = True
+        self.tick()
 
     async def _run(self) -> None:
         while True:

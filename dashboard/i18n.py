@@ -58,7 +58,7 @@ MESSAGES: Final[Mapping[str, tuple[str, str]]] = {
     ),
     "household.heatmap_none": ("no activity", "活動なし"),
     "household.timeline": ("Today by sensor", "今日のセンサー別の活動"),
-    "household.timeline_all": ("all events", "すべて"),
+    "household.timeline_none": ("no sensor events yet today", "今日はまだセンサーの反応がありません"),
     "household.rhythm": ("Wake-up and bedtime, last {days} days", "起床・就寝の推移（過去{days}日間）"),
     "household.wake": ("wake-up", "起床"),
     "household.bed": ("bedtime", "就寝"),

@@ -7,18 +7,17 @@ from typing import Final
 from aiohttp import web
 
 from dashboard.events import OverviewBroadcaster
-from dashboard.records import CareRecords, StateClassifier
+from dashboard.records import ActivitySource, CareRecords, StateClassifier
 from dashboard.sessions import SqliteSessionStorage
 from dashboard.users import User, UserStore
 from mimamori.clock import Clock
 from mimamori.config import DashboardConfig
-from store.base import ActivityReader
 
 CONFIG: Final = web.AppKey[DashboardConfig]("config")
 CLOCK: Final = web.AppKey[Clock]("clock")
 USERS: Final = web.AppKey[UserStore]("users")
 SESSIONS: Final = web.AppKey[SqliteSessionStorage]("sessions")
-ACTIVITY: Final = web.AppKey[ActivityReader]("activity")
+ACTIVITY: Final = web.AppKey[ActivitySource]("activity")
 RECORDS: Final = web.AppKey[CareRecords]("records")
 CLASSIFY: Final = web.AppKey[StateClassifier]("classify")
 BROADCASTER: Final = web.AppKey[OverviewBroadcaster]("broadcaster")

@@ -13,6 +13,9 @@ from datetime import datetime
 from enum import StrEnum
 from typing import Protocol
 
+from mimamori.contract import Event
+from store.base import ActivityReader
+
 
 class HouseholdState(StrEnum):
     """No data is not no activity: blind is not quiet."""
@@ -148,6 +151,14 @@ class CareRecords(Protocol):
 
     def record_view(self, view: AuditView) -> None:
         """Append to the audit log."""
+        ...
+
+
+class ActivitySource(ActivityReader, Protocol):
+    """The store's activity reads plus one household's raw events (for today's per-sensor timeline)."""
+
+    def events(self, household: str, start: datetime, end: datetime) -> list[Event]:
+        """Every stored event with ``start <= observed_at < end``, oldest first."""
         ...
 
 

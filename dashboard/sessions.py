@@ -82,6 +82,13 @@ class SqliteSessionStorage(AbstractStorage):
                 db.execute("UPDATE sessions SET data = ? WHERE id = ?", (data, session_id))
         self.save_cookie(response, session_id, max_age=self.max_age)
 
+    def is_live(self, session_id: object) -> bool:
+        """Whether the session still exists and has not expired (checked again by long-lived streams)."""
+        row = self._users.db.execute(
+            "SELECT expires_ms FROM sessions WHERE id = ?", (str(session_id),)
+        ).fetchone()
+        return row is not None and row[0] > to_ms(self._clock.now())
+
     def forget(self, session_id: str) -> None:
         with self._users.transaction() as db:
             db.execute("DELETE FROM sessions WHERE id = ?", (session_id,))

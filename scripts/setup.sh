@@ -40,3 +40,7 @@ if [ ! -x /usr/bin/chromium ]; then
   echo "mimamori setup: installing chromium (dashboard browser tests)" >&2
   apt_install chromium
 fi
+if [ ! -d /usr/share/fonts/opentype/ipafont-gothic ]; then
+  echo "mimamori setup: installing a Japanese font (dashboard screenshots)" >&2
+  apt_install fonts-ipafont-gothic
+fi

@@ -24,7 +24,7 @@ from dashboard.records import (
     Tier,
 )
 from dashboard.users import Role, UserStore
-from mimamori.contract import GatewayState, Kind
+from mimamori.contract import Event, GatewayState, Kind
 from store.base import DeviceState, GatewayLiveState, HourlyActivity, HouseholdActivity
 
 PHONE_RE = re.compile(r"^\+[1-9][0-9]{7,14}$")
@@ -57,6 +57,12 @@ class FakeActivity:
 
     def activity_times(self, household: str, start: datetime, end: datetime) -> list[datetime]:
         return [t for t in self.times.get(household, []) if start <= t < end]
+
+    def events(self, household: str, start: datetime, end: datetime) -> list[Event]:
+        return [
+            Event(f"m{i:010d}", household, "gw-1", "motion-1", Kind.MOTION, 1.0, t, i)
+            for i, t in enumerate(self.activity_times(household, start, end))
+        ]
 
 
 @dataclass

@@ -6,6 +6,7 @@ import json
 import logging
 
 from aiohttp import web
+from aiohttp_session import get_session
 from aiohttp_sse import sse_response
 
 from dashboard import keys
@@ -49,11 +50,13 @@ async def overview(request: web.Request) -> web.Response:
 async def overview_events(request: web.Request) -> web.StreamResponse:
     """Pushes the overview's table body whenever it changes (checked on every broadcaster tick)."""
     broadcaster = request.app[keys.BROADCASTER]
+    session_id = (await get_session(request)).identity
+    sessions = request.app[keys.SESSIONS]
     last = ""
     async with sse_response(request) as stream:
         ticks = broadcaster.subscribe()
         try:
-            while stream.is_connected():
+            while True:
                 households = visible_households(request)
                 rows = overview_rows(request.app, households)
                 body = render_fragment(request, "overview_rows.html", {"rows": rows})
@@ -62,6 +65,8 @@ async def overview_events(request: web.Request) -> web.StreamResponse:
                     await stream.send(json.dumps({"html": body, "count": len(rows)}), event="overview")
                     last = body
                 await ticks.next()
+                if broadcaster.closed or not stream.is_connected() or not sessions.is_live(session_id):
+                    break
         finally:
             broadcaster.unsubscribe(ticks)
     return stream

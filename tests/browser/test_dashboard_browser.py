@@ -1,0 +1,111 @@
+"""Sign in, overview, household (heat map, incident log), contact editing with a validation error,
+language switch and live updates, in real headless Chromium. Screenshots go to test-artifacts/browser/."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterator
+
+import pytest
+from playwright.sync_api import Browser, ConsoleMessage, Page, expect
+
+from tests.browser.conftest import ARTIFACTS, Dashboard
+from tests.dashboard_fakes import PASSWORD
+from tests.dashboard_real import OWN
+
+pytestmark = [pytest.mark.browser, pytest.mark.integration]
+
+
+@pytest.fixture
+def page(browser: Browser, dashboard: Dashboard) -> Iterator[Page]:
+    context = browser.new_context(viewport={"width": 1280, "height": 900}, locale="en-GB")
+    opened = context.new_page()
+    problems: list[str] = []
+
+    def on_console(message: ConsoleMessage) -> None:
+        # a refused sign-in (401) or form (422) is logged as a failed load; anything else is a problem
+        if message.type == "error" and not message.text.startswith("Failed to load resource"):
+            problems.append(message.text)
+
+    opened.on("console", on_console)
+    opened.on("pageerror", lambda error: problems.append(str(error)))
+    yield opened
+    context.close()
+    assert problems == [], f"browser console errors (CSP violations?): {problems}"
+
+
+def sign_in(page: Page, dashboard: Dashboard, username: str = "alice") -> None:
+    page.goto(dashboard.url + "/")
+    expect(page).to_have_url(re.compile(r"/login\?next="))
+    page.fill("#username", username)
+    page.fill("#password", PASSWORD)
+    page.click("#sign-in")
+    expect(page.locator("#overview")).to_be_visible()
+
+
+def test_sign_in_and_see_the_overview(page: Page, dashboard: Dashboard) -> None:
+    page.goto(dashboard.url + "/login")
+    page.fill("#username", "alice")
+    page.fill("#password", "wrong password!!")
+    page.click("#sign-in")
+    expect(page.locator("#login-error")).to_be_visible()
+    page.screenshot(path=ARTIFACTS / "login-error.png")
+    sign_in(page, dashboard)
+    rows = page.locator("#overview-rows tr")
+    expect(rows).to_have_count(1)
+    expect(rows.first).to_contain_text("田中 花子")
+    expect(rows.first.locator(".badge")).to_have_text("Quiet")
+    expect(page.locator("body")).to_have_attribute("data-live-updates", "1")  # the first live push arrived
+    page.screenshot(path=ARTIFACTS / "overview.png", full_page=True)
+
+
+def test_household_page_shows_heat_map_and_incident_log(page: Page, dashboard: Dashboard) -> None:
+    sign_in(page, dashboard)
+    page.click(f"a[href='/households/{OWN}']")
+    expect(page.locator("h1")).to_contain_text("田中 花子")
+    assert page.locator("#heatmap rect.heat").count() > 900
+    incident = page.locator("#incident-inc-1")
+    expect(incident).to_contain_text("森 Mori")
+    expect(incident).to_contain_text("claimed")
+    expect(incident).to_contain_text("見守り: 田中さん宅")
+    expect(page.locator("#devices")).to_contain_text("motion-living")
+    page.screenshot(path=ARTIFACTS / "household.png", full_page=True)
+
+
+def test_edit_contact_shows_the_validation_error(page: Page, dashboard: Dashboard) -> None:
+    sign_in(page, dashboard)
+    page.goto(f"{dashboard.url}/households/{OWN}/contacts")
+    form = page.locator("#contact-c-kato")
+    form.locator("input[name=phone]").fill("090-1234-5678")
+    form.locator("button[type=submit]").click()
+    expect(page.locator("#form-errors")).to_be_visible()
+    expect(page.locator("#error-phone")).to_contain_text("E.164")
+    page.screenshot(path=ARTIFACTS / "contact-error.png", full_page=True)
+    page.locator("#contact-c-kato input[name=phone]").fill("+819012345678")
+    page.locator("#contact-c-kato button[type=submit]").click()
+    expect(page.locator("#saved")).to_be_visible()
+    expect(page.locator("#contact-c-kato input[name=phone]")).to_have_value("+819012345678")
+
+
+def test_japanese_on_a_phone(browser: Browser, dashboard: Dashboard) -> None:
+    context = browser.new_context(viewport={"width": 390, "height": 844}, is_mobile=True, locale="ja-JP")
+    phone = context.new_page()
+    try:
+        sign_in(phone, dashboard)
+        phone.click("#lang-switch")
+        expect(phone.locator("h1")).to_contain_text("担当世帯")
+        expect(phone.locator("#overview-rows .badge")).to_have_text("静か（要注意）")
+        phone.screenshot(path=ARTIFACTS / "overview-phone-ja.png", full_page=True)
+        phone.click(f"a[href='/households/{OWN}']")
+        expect(phone.locator("#heatmap")).to_be_visible()
+        phone.screenshot(path=ARTIFACTS / "household-phone-ja.png", full_page=True)
+    finally:
+        context.close()
+
+
+def test_sign_out_ends_the_session(page: Page, dashboard: Dashboard) -> None:
+    sign_in(page, dashboard)
+    page.click("#sign-out")
+    expect(page.locator("#sign-in")).to_be_visible()
+    page.goto(f"{dashboard.url}/households/{OWN}")
+    expect(page.locator("#sign-in")).to_be_visible()
