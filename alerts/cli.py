@@ -1,20 +1,41 @@
-"""``mimamori households import``, ``mimamori outbox``: the escalation state from the command line."""
+"""``mimamori alerts``, ``households import``, ``outbox``, ``sms-reply``: escalation from the command line."""
 
 from __future__ import annotations
 
 import argparse
+import asyncio
 import json
+import signal
 import sys
+import urllib.error
+import urllib.parse
+import urllib.request
+import uuid
 from pathlib import Path
 
+from twilio.request_validator import RequestValidator
+
 from alerts.households_import import ImportError_, import_data, read_file
+from alerts.service import AlertsService, webhook_token
 from alerts.state.codec import to_db_time
 from alerts.state.repository import StateRepository
 from mimamori.cli import add_config_argument, config_from
-from mimamori.clock import SystemClock
+from mimamori.clock import Clock, FileClock, SystemClock
+from mimamori.config import Config
+from store.sqlite import SqliteEventStore
 
 
 def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    alerts = sub.add_parser("alerts", help="run detection ticks, incidents, escalation, SMS and webhooks")
+    add_config_argument(alerts)
+    alerts.set_defaults(func=lambda args: asyncio.run(run_alerts(config_from(args))))
+
+    reply = sub.add_parser("sms-reply", help="answer an alert as a phone would (a signed webhook)")
+    reply.add_argument("--from", dest="phone", required=True, help="the phone number answering, E.164")
+    reply.add_argument("--text", required=True, help="the answer: 1, 2, 3, 119, 行きます, STOP, ...")
+    add_config_argument(reply)
+    reply.set_defaults(func=_sms_reply)
+
     households = sub.add_parser("households", help="manage households, contacts and escalation policies")
     hsub = households.add_subparsers(dest="households_command", required=True, metavar="ACTION")
     imp = hsub.add_parser("import", help="import households, contacts and policies from a YAML or TOML file")
@@ -79,3 +100,58 @@ def _outbox(args: argparse.Namespace) -> int:
     for m in messages:
         print(f"{to_db_time(m.created_at)}  {m.status.value:<11} {m.to:<16} {m.body}")
     return 0
+
+
+def clock_for(config: Config) -> Clock:
+    return FileClock(config.alerts.clock_file) if config.alerts.clock_file else SystemClock()
+
+
+async def run_alerts(config: Config) -> int:
+    store = SqliteEventStore(config.store.sqlite_path) if config.store.backend == "sqlite" else None
+    if store is not None:
+        store.open()
+    service = AlertsService(config, clock_for(config), activity=store)
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        loop.add_signal_handler(sig, stop.set)
+    await service.start()
+    try:
+        await stop.wait()
+    finally:
+        await service.stop()
+        if store is not None:
+            store.close()
+    return 0
+
+
+def _sms_reply(args: argparse.Namespace) -> int:
+    """POST what Twilio would post for an incoming SMS, signed with the service's webhook key."""
+    config = config_from(args)
+    a = config.alerts
+    public = a.public_url or f"http://{a.http_host}:{a.http_port}"
+    local = f"http://{a.http_host}:{a.http_port}/twilio/sms"
+    form = {
+        "From": args.phone,
+        "To": config.twilio.from_number,
+        "Body": args.text,
+        "MessageSid": "SM" + uuid.uuid4().hex,
+        "AccountSid": "ACmimamori-local",
+    }
+    signature = RequestValidator(webhook_token(config)).compute_signature(
+        f"{public.rstrip('/')}/twilio/sms", form
+    )
+    request = urllib.request.Request(
+        local,
+        data=urllib.parse.urlencode(form).encode(),
+        headers={"X-Twilio-Signature": signature, "Content-Type": "application/x-www-form-urlencoded"},
+    )
+    try:
+        with urllib.request.urlopen(request, timeout=10) as response:  # noqa: S310
+            print(f"sent: HTTP {response.status}")
+            return 0
+    except urllib.error.HTTPError as exc:
+        print(f"mimamori: the alerts service answered HTTP {exc.code}", file=sys.stderr)
+    except urllib.error.URLError as exc:
+        print(f"mimamori: the alerts service is not reachable at {local}: {exc.reason}", file=sys.stderr)
+    return 1

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 from typing import Protocol
 
 
@@ -38,3 +39,19 @@ class FakeClock:
         if at.tzinfo is None:
             raise ValueError("FakeClock needs an aware datetime")
         self._now = at.astimezone(UTC)
+
+
+class FileClock:
+    """A clock read from a file holding one ISO 8601 time: lets a test steer a subprocess's "now".
+
+    For tests and demos only (``[alerts] clock_file``); an unreadable file is an error, not a fallback.
+    """
+
+    def __init__(self, path: Path) -> None:
+        self._path = path
+
+    def now(self) -> datetime:
+        value = datetime.fromisoformat(self._path.read_text(encoding="utf-8").strip())
+        if value.tzinfo is None:
+            raise ValueError(f"{self._path}: the time needs a UTC offset")
+        return value.astimezone(UTC)

@@ -305,6 +305,24 @@ class StateRepository:
         sql = f"SELECT count(*) FROM incidents WHERE state != 'resolved' AND kind IN ({marks})"  # noqa: S608
         return int(self._exec(sql, [k.value for k in kinds]).fetchone()[0])
 
+    def open_incidents_notifying(self, contact_ids: Sequence[str]) -> list[tuple[Incident, str]]:
+        """Unresolved incidents that texted one of these contacts, most recently texted first."""
+        if not contact_ids:
+            return []
+        marks = ",".join("?" * len(contact_ids))
+        sql = (
+            "SELECT i.*, s.contact FROM escalation_steps s JOIN incidents i ON i.id = s.incident"  # noqa: S608
+            f" WHERE s.kind = 'notified' AND s.contact IN ({marks}) AND i.state != 'resolved'"
+            " ORDER BY s.id DESC"
+        )
+        seen: set[str] = set()
+        out: list[tuple[Incident, str]] = []
+        for row in self._exec(sql, list(contact_ids)):
+            if row[0] not in seen:
+                seen.add(row[0])
+                out.append((_incident(row[:-1]), row[-1]))
+        return out
+
     # -- escalation log ----------------------------------------------------------------------------
     def add_step(
         self,

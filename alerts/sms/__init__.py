@@ -1,0 +1,1 @@
+"""Sending SMS: the port, its Twilio and outbox adapters, the error-code table, the dispatcher."""
