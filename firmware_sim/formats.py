@@ -1,6 +1,6 @@
 """What real devices publish on a home's local broker, for a simulated report.
 
-- native: ``{root}/{device}/{kind}`` ``{"value": v, "ts": iso}``
+- native: ``{root}/home/{device}/{kind}`` ``{"value": v, "ts": iso}``
 - zigbee2mqtt: ``{root}/zigbee2mqtt/{friendly_name}`` with ``occupancy`` / ``contact`` / ``power`` /
   ``action`` / ``battery``, and ``last_seen`` (zigbee2mqtt's ``last_seen: ISO_8601`` option)
 - Shelly Gen2: ``{root}/{shelly-id}/events/rpc`` ``NotifyStatus`` with ``switch:0.apower`` and ``ts``
@@ -22,13 +22,16 @@ from typing import Any, Literal
 from zoneinfo import ZoneInfo
 
 from firmware_sim.events import SimEvent
-from firmware_sim.kits import Kit
+from firmware_sim.kits import KITS, Kit
 from gateway.native import Reading, encode_reading
 from mimamori import contract
 from mimamori.contract import Kind
 
 Format = Literal["native", "zigbee2mqtt", "shelly", "tasmota", "mixed"]
 PLUG_FORMATS = ("zigbee2mqtt", "shelly", "tasmota")
+PLUGS = frozenset(d.id for kit in KITS for d in kit.devices if d.kind is Kind.POWER)
+NATIVE_PREFIX = "home"
+"""The gateway's default ``native_prefix``."""
 
 
 def _hex(household: str, device: str, digits: int) -> str:
@@ -41,11 +44,11 @@ def plug_format(fmt: Format, household: str) -> str:
     return fmt
 
 
-def address(household: str, device: str, kind: Kind, fmt: Format) -> tuple[str, str]:
+def address(household: str, device: str, fmt: Format) -> tuple[str, str]:
     """(source, address) under which this device appears on the local broker."""
     if fmt == "native":
         return "native", device
-    source = plug_format(fmt, household) if kind is Kind.POWER else "zigbee2mqtt"
+    source = plug_format(fmt, household) if device in PLUGS else "zigbee2mqtt"
     if source == "shelly":
         return source, f"shellyplusplugs-{_hex(household, device, 12)}"
     if source == "tasmota":
@@ -57,7 +60,7 @@ def device_map(household: str, kit: Kit, fmt: Format) -> dict[str, dict[str, str
     """The gateway's ``[gateway.devices]`` table for a simulated home."""
     table: dict[str, dict[str, str]] = {}
     for d in kit.devices:
-        source, addr = address(household, d.id, d.kind, fmt)
+        source, addr = address(household, d.id, fmt)
         table[d.id] = {"source": source, "address": addr, "kind": d.kind.value}
     return table
 
@@ -67,12 +70,12 @@ def encode(event: SimEvent, root: str, fmt: Format, zone: ZoneInfo) -> Iterator[
     prefix = f"{root}/" if root else ""
     if fmt == "native":
         suffix, payload = encode_reading(Reading(event.device, event.kind, event.value, event.observed_at))
-        yield prefix + suffix, payload
+        yield f"{prefix}{NATIVE_PREFIX}/{suffix}", payload
         return
-    source, addr = address(event.household, event.device, event.kind, fmt)
+    source, addr = address(event.household, event.device, fmt)
     ts = event.observed_at
     if source == "shelly":
-        params: dict[str, Any] = {"ts": round(event.observed / 1000, 2)}
+        params: dict[str, Any] = {"ts": event.observed / 1000}
         if event.kind is Kind.POWER:
             params["switch:0"] = {"id": 0, "apower": event.value, "current": round(event.value / 100, 3)}
         else:

@@ -1,19 +1,48 @@
-"""A durable SQLite outbox: put → peek → publish → delete by id after the broker's acknowledgement."""
+"""A durable SQLite outbox: put → publish → delete by id after the broker's acknowledgement.
+
+Bounded by ``max_events``. When it is full the policy says what gives: ``drop_oldest`` (default:
+the newest readings matter most to someone waiting for news) or ``refuse_new``. Either way every
+dropped event is counted and the start of each full episode is logged at ERROR — data is being lost
+and someone must look at the home's uplink.
+"""
 
 from __future__ import annotations
 
+import logging
 import sqlite3
+from collections.abc import Callable, Sequence
+from enum import StrEnum
 from pathlib import Path
+from typing import TypeVar
 
-from mimamori.contract import Event
+log = logging.getLogger(__name__)
+
+T = TypeVar("T")
+
+
+class FullPolicy(StrEnum):
+    DROP_OLDEST = "drop_oldest"
+    REFUSE_NEW = "refuse_new"
+
+
+Row = tuple[int, str, bytes]
 
 
 class Outbox:
-    """Events waiting to go upstream, in one SQLite file that survives power loss."""
+    """Events waiting to go upstream, in one SQLite file that survives power loss (WAL, synchronous=FULL)."""
 
-    def __init__(self, path: Path) -> None:
+    def __init__(
+        self, path: Path, max_events: int = 200_000, policy: FullPolicy = FullPolicy.DROP_OLDEST
+    ) -> None:
+        if max_events < 1:
+            raise ValueError("max_events must be at least 1")
         self._path = path
+        self._max = max_events
+        self._policy = policy
         self._db: sqlite3.Connection | None = None
+        self._depth = 0
+        self._full = False
+        self.dropped = 0
 
     def open(self) -> None:
         self._path.parent.mkdir(parents=True, exist_ok=True)
@@ -26,36 +55,97 @@ class Outbox:
         )
         db.execute("CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value INTEGER NOT NULL)")
         self._db = db
+        self._depth = int(db.execute("SELECT count(*) FROM outbox").fetchone()[0])
 
     def _conn(self) -> sqlite3.Connection:
         if self._db is None:
             raise RuntimeError("outbox is not open")
         return self._db
 
-    def next_seq(self) -> int:
-        """A gateway sequence number that never repeats, even across restarts."""
+    def put_many(self, topic: str, items: Sequence[T], encode: Callable[[T, int], bytes]) -> int:
+        """Store ``items`` in one transaction, each encoded with its own gateway sequence number (never
+        repeated, even across restarts). Returns how many were stored (fewer under ``refuse_new``)."""
+        if not items:
+            return 0
         db = self._conn()
-        row = db.execute(
-            "INSERT INTO meta VALUES ('seq', 1)"
-            " ON CONFLICT(key) DO UPDATE SET value = value + 1 RETURNING value"
-        ).fetchone()
-        return int(row[0])
+        db.execute("BEGIN IMMEDIATE")
+        try:
+            row = db.execute("SELECT value FROM meta WHERE key = 'seq'").fetchone()
+            seq = int(row[0]) if row else 0
+            keep = list(items)
+            over = self._depth + len(keep) - self._max
+            dropped = 0
+            if over > 0 and self._policy is FullPolicy.REFUSE_NEW:
+                dropped = min(over, len(keep))
+                keep = keep[: len(keep) - dropped]
+            elif over > 0:
+                oldest = min(over, self._depth)
+                db.execute(
+                    "DELETE FROM outbox WHERE id IN (SELECT id FROM outbox ORDER BY id LIMIT ?)", (oldest,)
+                )
+                self._depth -= oldest
+                dropped = oldest + max(0, over - oldest)
+                keep = keep[max(0, over - oldest) :]
+            rows = [(topic, encode(item, seq + n + 1)) for n, item in enumerate(keep)]
+            db.executemany("INSERT INTO outbox (topic, payload) VALUES (?, ?)", rows)
+            db.execute(
+                "INSERT INTO meta VALUES ('seq', ?) ON CONFLICT(key) DO UPDATE SET value = excluded.value",
+                (seq + len(keep),),
+            )
+            db.execute("COMMIT")
+        except BaseException:
+            db.execute("ROLLBACK")
+            raise
+        self._depth += len(rows)
+        self._account(dropped)
+        return len(rows)
 
-    def put(self, topic: str, event: Event) -> int:
-        cur = self._conn().execute(
-            "INSERT INTO outbox (topic, payload) VALUES (?, ?)", (topic, event.encode())
+    def _account(self, dropped: int) -> None:
+        if dropped:
+            self.dropped += dropped
+            if not self._full:
+                self._full = True
+                log.error(
+                    "outbox_full policy=%s max_events=%s dropping=%s (readings are lost: check the uplink)",
+                    self._policy.value,
+                    self._max,
+                    dropped,
+                )
+        elif self._full and self._depth < self._max * 0.9:
+            self._full = False
+            log.warning("outbox_recovered depth=%s dropped_total=%s", self._depth, self.dropped)
+
+    def peek_after(self, floor: int, limit: int) -> list[Row]:
+        """The oldest rows with id > ``floor`` (live events)."""
+        return self._rows(
+            "SELECT id, topic, payload FROM outbox WHERE id > ? ORDER BY id LIMIT ?", floor, limit
         )
-        return int(cur.lastrowid or 0)
 
-    def peek(self, limit: int) -> list[tuple[int, str, bytes]]:
-        rows = self._conn().execute("SELECT id, topic, payload FROM outbox ORDER BY id LIMIT ?", (limit,))
-        return [(int(r[0]), str(r[1]), bytes(r[2])) for r in rows]
+    def peek_upto(self, floor: int, limit: int) -> list[Row]:
+        """The oldest rows with id <= ``floor`` (the backlog)."""
+        return self._rows(
+            "SELECT id, topic, payload FROM outbox WHERE id <= ? ORDER BY id LIMIT ?", floor, limit
+        )
+
+    def _rows(self, sql: str, floor: int, limit: int) -> list[Row]:
+        if limit <= 0:
+            return []
+        return [(int(r[0]), str(r[1]), bytes(r[2])) for r in self._conn().execute(sql, (floor, limit))]
+
+    def max_id(self) -> int:
+        row = self._conn().execute("SELECT max(id) FROM outbox").fetchone()
+        return int(row[0]) if row and row[0] is not None else 0
 
     def delete(self, ids: list[int]) -> None:
-        self._conn().executemany("DELETE FROM outbox WHERE id = ?", [(i,) for i in ids])
+        db = self._conn()
+        db.execute("BEGIN IMMEDIATE")
+        deleted = sum(db.execute("DELETE FROM outbox WHERE id = ?", (i,)).rowcount for i in ids)
+        db.execute("COMMIT")
+        self._depth -= deleted
+        self._account(0)
 
     def depth(self) -> int:
-        return int(self._conn().execute("SELECT count(*) FROM outbox").fetchone()[0])
+        return self._depth
 
     def close(self) -> None:
         if self._db is not None:

@@ -58,17 +58,76 @@ class IngestConfig(Section):
     metrics_port: int = Field(9108, ge=0, le=65535)
 
 
+class GatewayDevice(Section):
+    """Where one of the home's devices appears on the local broker (docs/gateway.md)."""
+
+    source: Literal["native", "zigbee2mqtt", "shelly", "tasmota"]
+    address: str = Field(min_length=1, max_length=200)
+    """zigbee2mqtt friendly name, Shelly id (topic prefix), Tasmota topic, or native device id."""
+
+
 class GatewayConfig(Section):
+    """One home gateway. Upstream is [broker] (per-household username there, password from
+    MIMAMORI_BROKER_PASSWORD); the home's own broker is local_host:local_port."""
+
     household: str = "demo-0001"
     gateway: str = "gw-1"
+    time_zone: str = "Asia/Tokyo"
     outbox_path: Path = Path("var/gateway-outbox.sqlite3")
+    outbox_max_events: int = Field(200_000, ge=1)
+    outbox_full_policy: Literal["drop_oldest", "refuse_new"] = "drop_oldest"
+    drain_rate_per_s: float = Field(200.0, gt=0)
+    publish_window: int = Field(100, ge=1, le=10_000)
     heartbeat_s: int = Field(60, ge=1, le=3600)
+    local_host: str = "127.0.0.1"
+    local_port: int = Field(1883, ge=1, le=65535)
+    local_root: str = ""
+    native_prefix: str = "home"
+    zigbee2mqtt_base: str = "zigbee2mqtt"
+    accept_unlisted_native: bool = True
+    devices: dict[str, GatewayDevice] = {}
+
+    @field_validator("household", "gateway")
+    @classmethod
+    def _safe_id(cls, value: str) -> str:
+        from mimamori.contract import ID_RE
+
+        if not ID_RE.match(value):
+            raise ValueError(f"{value!r} must match {ID_RE.pattern}")
+        return value
+
+    @field_validator("devices")
+    @classmethod
+    def _device_ids(cls, value: dict[str, GatewayDevice]) -> dict[str, GatewayDevice]:
+        from mimamori.contract import ID_RE
+
+        bad = [name for name in value if not ID_RE.match(name)]
+        if bad:
+            raise ValueError(f"device ids {bad} must match {ID_RE.pattern}")
+        seen: set[tuple[str, str]] = set()
+        for device in value.values():
+            key = (device.source, device.address)
+            if key in seen:
+                raise ValueError(f"two devices share {device.source} address {device.address!r}")
+            seen.add(key)
+        return value
+
+    @field_validator("time_zone")
+    @classmethod
+    def _zone(cls, value: str) -> str:
+        from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+        try:
+            ZoneInfo(value)
+        except (ZoneInfoNotFoundError, ValueError):
+            raise ValueError(f"unknown time zone {value!r}") from None
+        return value
 
 
 class SimConfig(Section):
     seed: int = 1
     households: int = Field(3, ge=1, le=100_000)
-    speed: float = Field(60.0, gt=0)
+    speed: float = Field(60.0, ge=0)  # 0 = as fast as possible
     tz: str = "Asia/Tokyo"
 
 

@@ -12,6 +12,7 @@ from typing import Any
 from firmware_sim.formats import encode
 from firmware_sim.simulate import build_homes
 from gateway.outbox import Outbox
+from gateway.router import Router
 from gateway.service import GatewayService, status_will
 from ingest.service import IngestService
 from mimamori.broker import MosquittoProcess
@@ -63,8 +64,13 @@ async def run_demo(args: argparse.Namespace) -> int:
                 gateway = GatewayService(
                     household=home.household,
                     gateway="gw-1",
-                    local=await client(f"demo-gw-local-{home.household}"),
-                    local_prefix=f"sim/{home.household}",
+                    local=await client(
+                        f"demo-gw-local-{home.household}",
+                        clean_start=False,
+                        session_expiry_s=3600,
+                        manual_ack=True,
+                    ),
+                    router=Router(devices_by_id={}, zone=home.zone, root=f"sim/{home.household}"),
                     upstream=await client(
                         f"demo-gw-{home.household}", will=status_will(home.household, "gw-1", clock)
                     ),

@@ -28,9 +28,16 @@ from paho.mqtt.reasoncodes import ReasonCode
 
 log = logging.getLogger(__name__)
 
+_NO_MATCHING_SUBSCRIBERS = 16
+
 
 class MqttError(Exception):
     """The broker refused or did not answer in time."""
+
+
+class NoSubscribersError(MqttError):
+    """The broker took a QoS 1 message but nobody was subscribed to it (MQTT 5 reason 16).
+    Raised only for clients with ``require_subscribers``."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -70,6 +77,9 @@ class MqttSettings:
     will: Will | None = None
     reconnect_min_s: int = 1
     reconnect_max_s: int = 30
+    require_subscribers: bool = False
+    """Fail a publish the broker acknowledges with "no matching subscribers" (NoSubscribersError):
+    for a sender that must not count a message as delivered when nobody was there to take it."""
 
 
 class MqttClient:
@@ -232,9 +242,11 @@ class MqttClient:
             self._call(self._connect_failed, str(reason))
             return
         session_present = bool(getattr(flags, "session_present", False))
-        if not session_present:
-            for topic_filter, qos in self._subscriptions.items():
-                client.subscribe(topic_filter, qos)
+        # Subscribe again even when the broker says it kept the session: mosquitto 2.0 restores a
+        # persistent session after a restart but not its *shared* subscriptions, so without this an
+        # ingest worker would silently receive nothing. Subscribing twice to a filter is harmless.
+        for topic_filter, qos in self._subscriptions.items():
+            client.subscribe(topic_filter, qos)
         log.info("mqtt_connected client=%s session_present=%s", self._settings.client_id, session_present)
         self._call(self._connected_on_loop, session_present)
 
@@ -254,6 +266,9 @@ class MqttClient:
         self._call(self._connected.clear)
 
     def _paho_publish(self, _c: paho.Client, _u: Any, mid: int, reason: ReasonCode, _p: Any) -> None:
+        if self._settings.require_subscribers and reason.value == _NO_MATCHING_SUBSCRIBERS:
+            self._call(self._resolve, self._pending_publish, mid, str(reason), NoSubscribersError)
+            return
         self._call(self._resolve, self._pending_publish, mid, None if not reason.is_failure else str(reason))
 
     def _paho_subscribe(self, _c: paho.Client, _u: Any, mid: int, reasons: list[ReasonCode], _p: Any) -> None:
@@ -261,14 +276,19 @@ class MqttClient:
         self._call(self._resolve, self._pending_subscribe, mid, ", ".join(failed) or None)
 
     @staticmethod
-    def _resolve(pending: dict[int, asyncio.Future[None]], mid: int, error: str | None) -> None:
+    def _resolve(
+        pending: dict[int, asyncio.Future[None]],
+        mid: int,
+        error: str | None,
+        error_type: type[MqttError] = MqttError,
+    ) -> None:
         future = pending.pop(mid, None)
         if future is None or future.done():
             return
         if error is None:
             future.set_result(None)
         else:
-            future.set_exception(MqttError(f"broker refused: {error}"))
+            future.set_exception(error_type(f"broker refused: {error}"))
 
     def _paho_message(self, _c: paho.Client, _u: Any, msg: paho.MQTTMessage) -> None:
         self._inbox.append(Message(msg.topic, bytes(msg.payload), msg.qos, bool(msg.retain), msg.mid))

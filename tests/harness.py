@@ -10,8 +10,10 @@ from dataclasses import dataclass
 from datetime import timedelta
 from pathlib import Path
 from typing import Any
+from zoneinfo import ZoneInfo
 
 from gateway.outbox import Outbox
+from gateway.router import Router
 from gateway.service import GatewayService, status_will
 from ingest.service import IngestService
 from mimamori.broker import MosquittoProcess
@@ -74,34 +76,73 @@ async def running_ingest(
 
 @contextlib.asynccontextmanager
 async def running_gateway(
-    broker: MosquittoProcess, household: str, outbox_path: Path, clock: Clock, local_prefix: str
+    broker: MosquittoProcess,
+    household: str,
+    outbox_path: Path,
+    clock: Clock,
+    local_prefix: str = "home",
+    *,
+    local_broker: MosquittoProcess | None = None,
+    router: Router | None = None,
+    outbox: Outbox | None = None,
+    drain_rate_per_s: float = 10_000.0,
+    publish_window: int = 100,
 ) -> AsyncIterator[GatewayService]:
-    outbox = Outbox(outbox_path)
+    """A gateway in-process: upstream on ``broker``, local devices on ``local_broker`` (default the same
+    broker) with a persistent manual-ack local session, as ``mimamori gateway`` runs it. Without a
+    ``router``, native devices under ``local_prefix``."""
+    outbox = outbox or Outbox(outbox_path)
     outbox.open()
+    router = router or Router(devices_by_id={}, zone=ZoneInfo("Asia/Tokyo"), native_prefix=local_prefix)
     will = status_will(household, "gw-1", clock)
-    async with (
-        mqtt_client(broker, f"gw-{household}", will=will) as upstream,
-        mqtt_client(broker, f"gw-local-{household}") as local,
-    ):
-        service = GatewayService(
-            household=household,
-            gateway="gw-1",
-            local=local,
-            local_prefix=local_prefix,
-            upstream=upstream,
-            outbox=outbox,
-            clock=clock,
-            heartbeat=timedelta(minutes=1),
+    holder: list[GatewayService] = []
+    upstream = MqttClient(
+        settings_for(
+            "127.0.0.1",
+            broker.port,
+            f"gw-{household}",
+            will=will,
+            max_inflight=publish_window,
+            require_subscribers=True,
+        ),
+        on_connect=lambda present: holder[0].upstream_connected(present) if holder else None,
+    )
+    local = MqttClient(
+        settings_for(
+            "127.0.0.1",
+            (local_broker or broker).port,
+            f"gw-local-{household}",
+            clean_start=False,
+            session_expiry_s=3600,
+            manual_ack=True,
         )
-        task = asyncio.create_task(service.run())
+    )
+    service = GatewayService(
+        household=household,
+        gateway="gw-1",
+        local=local,
+        router=router,
+        upstream=upstream,
+        outbox=outbox,
+        clock=clock,
+        heartbeat=timedelta(minutes=1),
+        publish_window=publish_window,
+        drain_rate_per_s=drain_rate_per_s,
+    )
+    holder.append(service)
+    await upstream.start()
+    await local.start()
+    task = asyncio.create_task(service.run())
+    try:
         await _ready(service.ready, task)
-        try:
-            yield service
-        finally:
-            task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await task
-            outbox.close()
+        yield service
+    finally:
+        task.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await task
+        await local.stop()
+        await upstream.stop()
+        outbox.close()
 
 
 async def _ready(ready: asyncio.Event, task: asyncio.Task[None]) -> None:
