@@ -93,6 +93,35 @@ def real_home() -> BenchHome | None:
     return BenchHome("real_home_a", "Europe/Madrid", events, asleep, out, latest_wake_min=11 * 60 + 57)
 
 
+def sim_homes(households: int, days: int, seed: int) -> list[BenchHome]:
+    """Untouched simulated homes (firmware_sim) with their ground truth: sleep, outings, usual wake."""
+    from firmware_sim.simulate import generate
+
+    result = generate(households, days=days, seed=seed)
+    truth = result.truth()
+    by_home: dict[str, list[ReplayEvent]] = {}
+    for e in result.events:
+        if e.kind.value in ("motion", "door", "power", "button"):
+            by_home.setdefault(e.household, []).append(
+                ReplayEvent(e.observed / 1000, e.household, e.device, e.kind.value, e.value)
+            )
+    homes = []
+    for h in truth["households"]:
+        asleep: list[Interval] = []
+        out: list[Interval] = []
+        for day in h["days"]:
+            if day.get("sleep"):
+                a, b = day["sleep"]
+                asleep.append((datetime.fromisoformat(a).timestamp(), datetime.fromisoformat(b).timestamp()))
+            for a, b in day.get("away") or []:
+                out.append((datetime.fromisoformat(a).timestamp(), datetime.fromisoformat(b).timestamp()))
+        hour, minute = (int(x) for x in h["usual"]["latest_wake"].split(":"))
+        events = sorted(by_home.get(h["household"], []), key=lambda e: e.at)
+        name = f"s{seed}-{h['household']}-{h['kit']}"
+        homes.append(BenchHome(name, h["tz"], events, asleep, out, latest_wake_min=hour * 60 + minute))
+    return homes
+
+
 # --------------------------------------------------------------------------- cuts
 
 
@@ -403,9 +432,20 @@ def main() -> None:
     parser.add_argument("--seed", type=int, default=8)
     parser.add_argument("--curve", default="0.7,0.85,1.0,1.2,1.5")
     parser.add_argument("--skip-sim", action="store_true")
+    parser.add_argument("--households", type=int, default=30, help="simulated homes per seed")
+    parser.add_argument("--days", type=int, default=28)
+    parser.add_argument("--seeds", type=int, default=3)
     args = parser.parse_args()
     sensitivities = [float(s) for s in args.curve.split(",") if s]
     report: dict[str, object] = {}
+    if not args.skip_sim:
+        homes = [h for seed in range(1, args.seeds + 1) for h in sim_homes(args.households, args.days, seed)]
+        print(
+            f"simulated: {len(homes)} homes x {args.days} days (7-day warm-up, 4 day + 2 night cuts each)",
+            file=sys.stderr,
+        )
+        report["simulated"] = evaluate(homes, 7, 4, 2, args.seed, sensitivities)
+        report["simulated"]["homes"] = len(homes)  # type: ignore[index]
     home = real_home()
     if home is not None:
         print("real sample (7-day warm-up, 30 daytime and 10 night cuts)", file=sys.stderr)

@@ -143,6 +143,20 @@ class DashboardConfig(Section):
     live_interval_s: float = Field(15.0, gt=0, le=3600)  # overview live-update period
 
 
+class DetectionConfig(Section):
+    """Detector knobs (docs/detection.md); the defaults are the benchmarked setting."""
+
+    sensitivity: float = Field(1.0, gt=0.2, le=5.0)  # > 1: alarms sooner and more often
+    history_days: int = Field(28, ge=7, le=90)  # baselines learn from this many days
+    trusted_days: int = Field(7, ge=1, le=60)  # priors blend out over this many days
+    wake_margin_min: int = Field(30, ge=0, le=90)  # missed wake-up: usual latest wake-up + this
+    night_exit_after_min: int = Field(30, ge=5, le=240)  # night exit (opt-in): door, then quiet this long
+    gateway_grace_min: int = Field(10, ge=1, le=120)  # gateway offline this long: blind
+    sensors_silent_min: int = Field(180, ge=30)  # every sensor silent (check-ins too): blind
+    device_silent_hours: int = Field(24, ge=1)  # one device silent: technical finding
+    low_battery_pct: float = Field(15.0, ge=0, le=100)
+
+
 class AlertsConfig(Section):
     """The alerts process: detector tick, escalation, webhooks and one-tap links."""
 
@@ -210,6 +224,7 @@ class Config(Section):
     sim: SimConfig = SimConfig()
     dashboard: DashboardConfig = DashboardConfig()
     alerts: AlertsConfig = AlertsConfig()
+    detection: DetectionConfig = DetectionConfig()
     twilio: TwilioConfig = TwilioConfig()
     secrets: Secrets = Secrets()
 

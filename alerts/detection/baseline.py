@@ -10,7 +10,6 @@ the learned values as days accumulate; a baseline is *trusted* after ``Tuning.tr
 from __future__ import annotations
 
 import math
-from array import array
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
@@ -22,10 +21,14 @@ from alerts.detection.model import Tuning, goes_out
 DAY_S = 86400.0
 MIN_GAP_S = 10 * 60.0  # shorter gaps never decide a threshold
 SLEEP_CHUNK_S = 2 * 3600.0
-SLEEP_START_FROM_MIN = -6 * 60  # the night's gaps start between 18:00 the evening before ...
-SLEEP_START_TO_MIN = 6 * 60 + 30  # ... and 06:30
-WAKE_LATEST_MIN = 15 * 60  # a "wake-up" after 15:00 is not a wake-up
+SLEEP_START_TO_MIN = 6 * 60 + 30  # a long gap that begins after midnight and before 06:30 is sleep
+WAKE_FROM_MIN = 4 * 60  # getting up: the first activity from 04:00 ...
+WAKE_LATEST_MIN = 15 * 60  # ... and before 15:00 ...
+WAKE_GOES_ON_S = (15 * 60.0, 60 * 60.0)  # ... followed by more activity 15-60 minutes later
+
 MIN_DAYTYPE_DAYS = 4
+BED_FROM_MIN = 19 * 60  # going to bed: the first long gap from 19:00 on (or after midnight)
+UNIT_S = 300.0  # baselines keep durations in 5-minute steps, one byte each (up to 21 h)
 
 
 @lru_cache(maxsize=512)
@@ -50,22 +53,25 @@ class Baseline:
     days: int  # days with data in the window
     trusted: bool
     slot_minutes: int
-    thresholds_min: array[int]  # 2 x slots, minutes
-    usual_quiet_min: array[int]  # the longest usual gap (minutes), before factor and margin
+    quiet: bytes  # per (weekend, slot): thresholds, then usual longest gaps; in UNIT_S steps
     wake_earliest_min: int  # minutes after local midnight
     wake_latest_min: int
+    wake_latest_weekend_min: int
+    bed_min: int  # usual earliest bedtime, minutes after midnight (>= 1440: after the next midnight)
     wake_days: int
     outing_limit_s: float
     longest_outing_s: float
     decline: Decline | None = None
 
     def threshold_s(self, weekend: bool, minute_of_day: int) -> float:
-        slots = len(self.thresholds_min) // 2
-        return self.thresholds_min[(slots if weekend else 0) + minute_of_day // self.slot_minutes] * 60.0
+        """How long a quiet stretch that began at this local time may last before it is a finding."""
+        slots = len(self.quiet) // 4
+        return self.quiet[(slots if weekend else 0) + minute_of_day // self.slot_minutes] * UNIT_S
 
     def usual_quiet_s(self, weekend: bool, minute_of_day: int) -> float:
-        slots = len(self.usual_quiet_min) // 2
-        return self.usual_quiet_min[(slots if weekend else 0) + minute_of_day // self.slot_minutes] * 60.0
+        """The longest quiet stretch usually seen beginning at this local time (0: none learned)."""
+        slots = len(self.quiet) // 4
+        return self.quiet[2 * slots + (slots if weekend else 0) + minute_of_day // self.slot_minutes] * UNIT_S
 
 
 def local_parts(t: float, tz: ZoneInfo) -> tuple[date, int, bool]:
@@ -87,8 +93,9 @@ class DaySummary:
     weekend: bool
     slot_max_min: tuple[int, ...]  # per slot: longest at-home gap (minutes) that began in it; 0 = none
     longest_outing_s: float
-    morning_wake_min: int | None  # end of the last long gap that began after midnight, before 06:30
-    next_wake_min: int | None  # end (minutes after the next midnight) of the last long evening gap
+    wake_min: int | None  # getting up: the first activity from 04:00 on that goes on (see WAKE_*)
+    bed_min: int | None  # start of the first long gap from 19:00 on (going to bed)
+    early_bed_min: int | None  # start of the first long gap after midnight (before 06:30)
     count: int
     night_count: int  # activity between midnight and 05:00
 
@@ -113,8 +120,9 @@ def summarise_days(
     current: date | None = None
     slot_max = [0] * slots
     outing = 0.0
-    morning: int | None = None
-    evening: int | None = None
+    wake: int | None = None
+    bed: int | None = None
+    early_bed: int | None = None
     count = night = 0
     weekend = False
     prev_door = lo > 0 and main_door[lo - 1]
@@ -124,22 +132,28 @@ def summarise_days(
     def flush() -> None:
         if current is not None and current in wanted and count:
             result.append(
-                DaySummary(current, weekend, tuple(slot_max), outing, morning, evening, count, night)
+                DaySummary(current, weekend, tuple(slot_max), outing, wake, bed, early_bed, count, night)
             )
 
+    day_start = day_end = -math.inf
     for i in range(lo, hi):
         t = times[i]
-        d, minute, is_weekend = local_parts(t, tz)
-        if d != current:
+        if not day_start <= t < day_end:
             flush()
-            current, weekend = d, is_weekend
+            current, _, weekend = local_parts(t, tz)
+            day_start = _midnight(current, tz)
+            day_end = _midnight(current + timedelta(days=1), tz)
             slot_max = [0] * slots
-            outing, morning, evening, count, night = 0.0, None, None, 0, 0
+            outing, count, night = 0.0, 0, 0
+            wake = bed = early_bed = None
+        minute = int((t - day_start) // 60)  # minutes since local midnight (elapsed, on DST days)
         out = goes_out(main_door[i], t - prev_t, prev_door, prev_out)
         prev_t, prev_door, prev_out = t, main_door[i], out
         count += 1
         if minute < 5 * 60:
             night += 1
+        if wake is None and WAKE_FROM_MIN <= minute <= WAKE_LATEST_MIN and _goes_on(times, i, hi):
+            wake = minute
         if i + 1 >= n:
             break
         gap = times[i + 1] - t
@@ -153,11 +167,10 @@ def summarise_days(
         if gap_min > slot_max[s]:
             slot_max[s] = gap_min
         if gap >= SLEEP_CHUNK_S:
-            end_min = minute + round(gap / 60)
-            if minute <= SLEEP_START_TO_MIN:
-                morning = end_min
-            elif minute >= 1440 + SLEEP_START_FROM_MIN:
-                evening = end_min - 1440
+            if minute <= SLEEP_START_TO_MIN and early_bed is None:
+                early_bed = minute
+            if bed is None and minute >= BED_FROM_MIN:
+                bed = minute
     flush()
     return result
 
@@ -197,32 +210,44 @@ def combine(summaries: Sequence[DaySummary], now: float, tuning: Tuning) -> Base
                 row[s] = gap
     overall = [max(a, b) for a, b in zip(longest[0], longest[1], strict=True)]
     k = tuning.pool_slots
-    thresholds = array("H", [0] * (2 * slots))
-    usual = array("H", [0] * (2 * slots))
+    quiet = bytearray(4 * slots)
+    both_pooled = _window_max(overall, k)
     for weekend in (False, True):
-        own = longest[1 if weekend else 0]
         own_days = weekend_days if weekend else weekday_days
+        own_pooled = _window_max(longest[1 if weekend else 0], k) if own_days >= MIN_DAYTYPE_DAYS else None
         for s in range(slots):
-            both = max(overall[(s + j) % slots] for j in range(-k, k + 1))
+            both = both_pooled[s]
             pooled = both
-            if own_days >= MIN_DAYTYPE_DAYS:
+            if own_pooled is not None:
                 # weekday/weekend apart, but never far below what all days together say
-                pooled = max(max(own[(s + j) % slots] for j in range(-k, k + 1)), round(0.85 * both))
+                pooled = max(own_pooled[s], round(0.85 * both))
             pooled_s = pooled * 60.0
             prior = prior_threshold_s(s * tuning.slot_minutes, tuning)
             learned = pooled_s * tuning.gap_factor + tuning.gap_margin_s if pooled else prior
             value = (weight * learned + (1 - weight) * prior) / tuning.sensitivity
             value = min(tuning.max_threshold_s, max(tuning.min_threshold_s, value))
             index = (slots if weekend else 0) + s
-            thresholds[index] = round(value / 60)
-            usual[index] = pooled
-    wakes = sorted(_wakes(summaries))
+            quiet[index] = min(255, math.ceil(value / UNIT_S))
+            quiet[2 * slots + index] = min(255, round(pooled_s / UNIT_S))
+    pairs = _wakes(summaries)
+    wakes = sorted(m for m, _ in pairs)
     latest = tuning.prior_wake_latest_min
     earliest = tuning.prior_wake_earliest_min
     if len(wakes) >= 3:
         w = min(1.0, len(wakes) / tuning.trusted_days)
-        latest = round(w * _quantile(wakes, tuning.wake_quantile) + (1 - w) * latest)
-        earliest = round(w * _quantile(wakes, 1 - tuning.wake_quantile) + (1 - w) * earliest)
+        # learned from the first few mornings, with an allowance that shrinks as mornings accumulate
+        latest = round(_latest(wakes, tuning) + (1 - w) * 60)
+        earliest = round(_quantile(wakes, tuning.early_quantile) - (1 - w) * 60)
+    # weekends apart once there are a few (never earlier than all days together)
+    weekend_wakes = sorted(m for m, weekend in pairs if weekend)
+    latest_weekend = latest
+    if len(weekend_wakes) >= 3:
+        latest_weekend = max(latest, round(_latest(weekend_wakes, tuning)))
+    beds = sorted(_beds(summaries))
+    bed = tuning.prior_bed_min
+    if len(beds) >= 3:
+        w = min(1.0, len(beds) / tuning.trusted_days)
+        bed = round(w * _quantile(beds, tuning.early_quantile) + (1 - w) * bed)
     longest_outing = max((s.longest_outing_s for s in summaries), default=0.0)
     outing = tuning.prior_outing_s
     if longest_outing > 0:
@@ -233,10 +258,11 @@ def combine(summaries: Sequence[DaySummary], now: float, tuning: Tuning) -> Base
         days=days,
         trusted=days >= tuning.trusted_days,
         slot_minutes=tuning.slot_minutes,
-        thresholds_min=thresholds,
-        usual_quiet_min=usual,
+        quiet=bytes(quiet),
         wake_earliest_min=earliest,
         wake_latest_min=latest,
+        wake_latest_weekend_min=latest_weekend,
+        bed_min=bed,
         wake_days=len(wakes),
         outing_limit_s=outing / tuning.sensitivity,
         longest_outing_s=longest_outing,
@@ -244,23 +270,57 @@ def combine(summaries: Sequence[DaySummary], now: float, tuning: Tuning) -> Base
     )
 
 
-def _wakes(summaries: Sequence[DaySummary]) -> list[int]:
-    """Wake-up minute of each day: its own early-morning long gap, else the evening gap before it."""
+def _beds(summaries: Sequence[DaySummary]) -> list[int]:
+    """Bedtime of each night (minutes after the evening's midnight; after midnight counts on)."""
     by_day = {s.day: s for s in summaries}
-    wakes = []
+    beds = []
     for s in summaries:
-        wake = s.morning_wake_min
-        if wake is None:
-            before = by_day.get(s.day - timedelta(days=1))
-            wake = None if before is None else before.next_wake_min
-        if wake is not None and 0 <= wake <= WAKE_LATEST_MIN:
-            wakes.append(wake)
-    return wakes
+        if s.bed_min is not None:
+            beds.append(s.bed_min)
+            continue
+        after = by_day.get(s.day + timedelta(days=1))
+        if after is not None and after.early_bed_min is not None:
+            beds.append(1440 + after.early_bed_min)
+    return beds
+
+
+def _latest(wakes: Sequence[int], tuning: Tuning) -> float:
+    """The usual latest wake-up: the ``wake_quantile`` of the wake-ups, leaving out those more than
+    ``wake_outlier_min`` after the median (a morning whose getting-up the sensors missed)."""
+    median = _quantile(wakes, 0.5)
+    usual = [w for w in wakes if w <= median + tuning.wake_outlier_min]
+    return _quantile(usual, tuning.wake_quantile)
+
+
+def _goes_on(times: Sequence[float], i: int, hi: int) -> bool:
+    """Whether activity ``i`` is followed by more 15-60 minutes later (up and about, not a night
+    toilet visit)."""
+    t = times[i]
+    lo_s, hi_s = WAKE_GOES_ON_S
+    for j in range(i + 1, hi):
+        gap = times[j] - t
+        if gap > hi_s:
+            return False
+        if gap >= lo_s:
+            return True
+    return False
+
+
+def _wakes(summaries: Sequence[DaySummary]) -> list[tuple[int, bool]]:
+    """(wake-up minute, weekend) of each day that has one."""
+    return [(s.wake_min, s.weekend) for s in summaries if s.wake_min is not None]
 
 
 def prior_baseline(now: float, tuning: Tuning) -> Baseline:
     """The baseline of a household with no history yet."""
     return combine((), now, tuning)
+
+
+def _window_max(values: list[int], k: int) -> list[int]:
+    """For each slot, the largest value within ``k`` slots either side (the day wraps around)."""
+    n = len(values)
+    ext = values[n - k :] + values + values[:k]
+    return [max(ext[s : s + 2 * k + 1]) for s in range(n)]
 
 
 def _first_at_or_after(times: Sequence[float], start: float) -> int:
@@ -302,8 +362,8 @@ def _decline(summaries: Sequence[DaySummary], tuning: Tuning) -> Decline | None:
     if before_act > 0 and (recent_act - before_act) / before_act <= -tuning.decline_activity_drop:
         activity = (recent_act - before_act) / before_act
     shift = None
-    wake_before = sorted(_wakes(before))
-    wake_recent = sorted(_wakes(recent))
+    wake_before = sorted(m for m, _ in _wakes(before))
+    wake_recent = sorted(m for m, _ in _wakes(recent))
     if len(wake_before) >= 5 and len(wake_recent) >= 4:
         delta = round(_quantile(wake_recent, 0.5) - _quantile(wake_before, 0.5))
         if delta >= tuning.decline_wake_shift_min:

@@ -69,21 +69,38 @@ class Due:
     kind: FindingKind
 
 
+def wake_by_min(baseline: Baseline, weekend: bool) -> int:
+    return baseline.wake_latest_weekend_min if weekend else baseline.wake_latest_min
+
+
 def missed_wakeup_at(start: float, baseline: Baseline, tz_name: str, tuning: Tuning) -> float:
-    """When a stretch that began at ``start`` means the resident has not got up (usual latest + margin)."""
+    """When a stretch from ``start`` means the resident has not got up: usual latest wake-up + margin
+    of the same morning if it began before that wake-up, else of the next morning."""
     tz = zone(tz_name)
-    day, minute, _ = local_parts(start, tz)
-    if minute >= baseline.wake_earliest_min - 30:
+    day, minute, weekend = local_parts(start, tz)
+    if minute >= wake_by_min(baseline, weekend):
         day += timedelta(days=1)
-    midnight = datetime(day.year, day.month, day.day, tzinfo=tz).astimezone(UTC).timestamp()
-    return midnight + baseline.wake_latest_min * 60 + tuning.wake_margin_s
+    midnight = datetime(day.year, day.month, day.day, tzinfo=tz)
+    return midnight.timestamp() + wake_by_min(baseline, midnight.weekday() >= 5) * 60 + tuning.wake_margin_s
+
+
+def asleep_expected(minute_of_day: int, baseline: Baseline) -> bool:
+    """From the usual earliest bedtime until half an hour before the usual earliest wake-up."""
+    wake = baseline.wake_earliest_min - 30
+    bed = baseline.bed_min
+    if bed >= 1440:
+        return bed - 1440 <= minute_of_day < wake
+    return minute_of_day >= bed or minute_of_day < wake
 
 
 def community_due(start: float, out: bool, baseline: Baseline, profile: Profile, tuning: Tuning) -> Due:
     """The first community finding a quiet stretch from ``start`` would raise.
 
     ``out`` means the stretch began with the main door (probably out): then only the gentler long
-    absence applies, or a night exit where the care manager enabled it.
+    absence applies, or a night exit where the care manager enabled it. A stretch that begins while
+    the resident is usually asleep is judged by the wake-up alone (sleep is quiet); one that begins
+    in the wake-up window (the resident may be up, or back in bed) waits for both the wake-up deadline
+    and the quiet-gap threshold; during the day the quiet-gap threshold decides.
     """
     tz = zone(profile.tz)
     _, minute, weekend = local_parts(start, tz)
@@ -92,11 +109,13 @@ def community_due(start: float, out: bool, baseline: Baseline, profile: Profile,
         if profile.night_exit_enabled and is_night(minute, tuning):
             due = Due(start + tuning.night_exit_after_s, FindingKind.NIGHT_EXIT)
         return due
-    due = Due(start + baseline.threshold_s(weekend, minute), FindingKind.INACTIVITY)
-    wake = missed_wakeup_at(start, baseline, profile.tz, tuning)
-    if wake < due.at:
-        due = Due(wake, FindingKind.MISSED_WAKEUP)
-    return due
+    wake = Due(missed_wakeup_at(start, baseline, profile.tz, tuning), FindingKind.MISSED_WAKEUP)
+    if asleep_expected(minute, baseline):
+        return wake
+    quiet = Due(start + baseline.threshold_s(weekend, minute), FindingKind.INACTIVITY)
+    if minute < wake_by_min(baseline, weekend):  # the wake-up window
+        return quiet if quiet.at > wake.at else wake
+    return wake if wake.at < quiet.at else quiet
 
 
 def stretch_start(last: float, profile: Profile) -> tuple[float, bool]:
@@ -124,7 +143,9 @@ def community_finding(
     since = local_clock(last, tz, now)
     params: dict[str, str | int | float] = {"since": since, "days": baseline.days}
     if due.kind is FindingKind.MISSED_WAKEUP:
-        params["wake_by"] = f"{baseline.wake_latest_min // 60}:{baseline.wake_latest_min % 60:02d}"
+        wake_day = datetime.fromtimestamp(due.at, zone(tz))
+        wake_by = wake_by_min(baseline, wake_day.weekday() >= 5)
+        params["wake_by"] = f"{wake_by // 60}:{wake_by % 60:02d}"
         params["days"] = baseline.wake_days
     elif due.kind is FindingKind.INACTIVITY:
         _, minute, weekend = local_parts(last, zone(tz))
@@ -236,6 +257,18 @@ def technical_findings(
         add(blind, f"sensors:{int(newest)}", {"since": local_clock(newest, tz, now)}, None)
     if blind is not None:
         return found  # per-device problems are meaningless while the whole home is dark
+    activity_devices = sum(1 for d in view.devices if d.kind in ("motion", "door", "power"))
+    if view.solo_device is not None and view.solo_since is not None and activity_devices >= 2:
+        since = view.solo_since.timestamp()
+        if now - since >= tuning.stuck_solo_s:
+            # one sensor keeps "seeing" someone for half a day and no other sensor does: it may be
+            # stuck, and a stuck sensor would hide a fall
+            add(
+                FindingKind.STUCK_SENSOR,
+                f"stuck:{view.solo_device}:{int(since)}",
+                {"device": view.solo_device, "since": local_clock(since, tz, now)},
+                view.solo_device,
+            )
     for d in view.devices:
         seen = d.last_seen_at.timestamp()
         if checkins_seen and now - seen >= tuning.device_silent_s:
@@ -250,13 +283,6 @@ def technical_findings(
                 FindingKind.LOW_BATTERY,
                 f"battery:{d.device}:{week}",
                 {"device": d.device, "pct": round(d.battery)},
-                d.device,
-            )
-        if d.kind == "motion" and d.last_value >= 1 and now - seen >= tuning.stuck_motion_s:
-            add(
-                FindingKind.STUCK_SENSOR,
-                f"stuck:{d.device}:{int(seen)}",
-                {"device": d.device, "since": local_clock(seen, tz, now)},
                 d.device,
             )
     return found

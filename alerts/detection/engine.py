@@ -71,7 +71,7 @@ class Engine:
         self._profiles = profiles
         self._episodes = episodes
         self._prior = prior_baseline(0.0, self.tuning)
-        self._look_ahead = min(self.tuning.night_exit_after_s, 30 * 60.0)
+        self.look_ahead = min(self.tuning.night_exit_after_s, 30 * 60.0)
         self._states: dict[str, HouseholdState] = {}
         self._heap: list[tuple[float, str]] = []
         self._presses: list[tuple[str, float, str]] = []
@@ -95,7 +95,7 @@ class Engine:
         st = self._states.get(household) or self.state(household)
         if st.last is not None and at <= st.last:
             return
-        door = self._is_door(device)
+        door = self.is_door(device)
         if st.last is None:
             st.out = door
         else:
@@ -103,7 +103,7 @@ class Engine:
         st.last_door = door
         st.last = at
         st.raised = False
-        look = at + self._look_ahead
+        look = at + self.look_ahead
         if st.check is None or st.check > look:
             st.check = look
             heapq.heappush(self._heap, (look, household))
@@ -185,7 +185,8 @@ class Engine:
         start, after_away = stretch_start(st.last, profile)
         return community_due(start, st.out or after_away, st.baseline, profile, self.tuning)
 
-    def _is_door(self, device: str) -> bool:
+    def is_door(self, device: str) -> bool:
+        """Whether ``device`` is a main door (by name; cached)."""
         found = self._doors.get(device)
         if found is None:
             found = is_main_door(device, "door")

@@ -30,9 +30,12 @@ from alerts.detection.baseline import learn
 from alerts.detection.detector import HouseholdStatus, blind_kind, technical_findings
 from alerts.detection.engine import Engine
 from alerts.detection.episodes import SqliteEpisodes, retention_start
-from alerts.detection.model import DeviceView, ProfileSource, TechnicalView, Tuning, is_main_door
+from alerts.detection.model import DeviceView, ProfileSource, TechnicalView, Tuning, is_main_door, tuning_from
+from alerts.detection.profiles import StateProfiles
 from alerts.findings import Finding
+from alerts.state.repository import StateRepository
 from mimamori.clock import Clock
+from mimamori.config import Config
 from mimamori.contract import Event, GatewayState, Kind
 from store.base import ActivityReader, DeviceState
 
@@ -75,6 +78,7 @@ class LiveDetector:
         self._clock = clock
         self.engine = Engine(profiles, episodes, self.tuning)
         self._seen: dict[str, tuple[datetime | None, datetime | None]] = {}
+        self._solo: dict[str, tuple[str, datetime]] = {}  # household -> (only active device, since)
         self._relearn_at: dict[str, float] = {}  # household -> next relearn (epoch); absent = now
         self._learned: set[str] = set()
         self._buttons: dict[str, dict[str, datetime]] = {}  # household -> button device -> last press
@@ -156,6 +160,10 @@ class LiveDetector:
                 and item.last_event_at > item.last_activity_at
             ):
                 st.checkins = True
+            if item.last_activity_at is not None and item.last_activity_device is not None:
+                solo = self._solo.get(item.household)
+                if solo is None or solo[0] != item.last_activity_device:
+                    self._solo[item.household] = (item.last_activity_device, item.last_activity_at)
             if item.last_activity_at is not None:
                 self.engine.activity(
                     item.household, item.last_activity_at.timestamp(), item.last_activity_device or ""
@@ -226,6 +234,8 @@ class LiveDetector:
                 gateway_offline_since=offline.get(household),
                 last_event_at=self._seen[household][1],
                 devices=[_device_view(d) for d in devices],
+                solo_device=self._solo.get(household, (None, None))[0],
+                solo_since=self._solo.get(household, (None, None))[1],
             )
             if household in self._learned:
                 blind = blind_kind(view, st.checkins, self.tuning, now) is not None
@@ -248,6 +258,23 @@ class LiveDetector:
                 self.engine.press(household, d.last_seen_at.timestamp(), d.device)
         if not buttons:
             del self._buttons[household]
+
+
+def build_live_detector(
+    config: Config, store: DetectionStore, repo: StateRepository, clock: Clock
+) -> LiveDetector:
+    """The live detector as the alerts process runs it: profiles from the state repository, raised
+    episodes in the state file (``detection_episodes``), tuning from ``[detection]``."""
+    profiles = StateProfiles(repo, clock, default_tz=config.time_zone, ttl_s=config.alerts.tick_s)
+    settings = LiveSettings(interval_s=max(1, round(config.alerts.tick_s)))
+    return LiveDetector(
+        store,
+        profiles,
+        SqliteEpisodes(config.alerts.state_path),
+        clock,
+        tuning_from(config.detection),
+        settings,
+    )
 
 
 def _device_view(d: DeviceState) -> DeviceView:

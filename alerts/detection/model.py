@@ -8,6 +8,8 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Final, Protocol
 
+from mimamori.config import DetectionConfig
+
 MAIN_DOOR_RE: Final = re.compile(r"(main|front|entr|genkan|hall-door|house-door)")
 """Door devices whose name says they are the way out of the home (fridge and cupboard doors are not)."""
 
@@ -42,9 +44,9 @@ class Tuning:
     trusted_days: int = 7  # a baseline is trusted after this many days with data
     slot_minutes: int = 30  # quiet-gap thresholds per slot of the local day
     pool_slots: int = 2  # pool gaps from this many neighbouring slots on each side
-    gap_factor: float = 1.15  # threshold = longest usual quiet gap * factor + margin ...
-    gap_margin_s: float = 30 * 60.0
-    min_threshold_s: float = 75 * 60.0
+    gap_factor: float = 1.0  # threshold = longest usual quiet gap * factor + margin ...
+    gap_margin_s: float = 45 * 60.0
+    min_threshold_s: float = 90 * 60.0
     max_threshold_s: float = 16 * 3600.0
     anomalous_gap_s: float = 20 * 3600.0  # longer completed gaps are not learned as normal
     # priors, for households with little history (local time of day)
@@ -52,10 +54,13 @@ class Tuning:
     prior_night_s: float = 11 * 3600.0
     prior_wake_latest_min: int = 9 * 60
     prior_wake_earliest_min: int = 5 * 60
+    prior_bed_min: int = 21 * 60
     prior_outing_s: float = 6 * 3600.0
     # missed wake-up: raised this long after the usual latest wake-up (must stay <= 90 min)
-    wake_margin_s: float = 40 * 60.0
-    wake_quantile: float = 0.9
+    wake_margin_s: float = 30 * 60.0
+    wake_quantile: float = 1.0  # usual latest wake-up: the latest seen (within the history window)
+    early_quantile: float = 0.1  # usual earliest wake-up and bedtime
+    wake_outlier_min: int = 120  # wake-ups this long after the median are not "usual"
     # outings: a gap that starts with the main door is probably an outing
     outing_factor: float = 1.5
     outing_margin_s: float = 60 * 60.0
@@ -68,7 +73,7 @@ class Tuning:
     sensors_silent_s: float = 3 * 3600.0  # no event of any kind (check-ins included) for this long
     device_silent_s: float = 24 * 3600.0
     low_battery_pct: float = 15.0
-    stuck_motion_s: float = 2 * 3600.0  # a motion sensor reporting "motion" without a clear for this long
+    stuck_solo_s: float = 12 * 3600.0  # one sensor alone reporting activity, others silent, this long
     # slow decline (care manager): the last week against the weeks before it
     decline_recent_days: int = 7
     decline_activity_drop: float = 0.35
@@ -140,3 +145,20 @@ class TechnicalView:
     gateway_offline_since: datetime | None
     last_event_at: datetime | None
     devices: Sequence[DeviceView] = ()
+    solo_device: str | None = None  # the only device that reported activity since ``solo_since``
+    solo_since: datetime | None = None
+
+
+def tuning_from(config: DetectionConfig) -> Tuning:
+    """The detector's tuning from the ``[detection]`` configuration section."""
+    return Tuning(
+        sensitivity=config.sensitivity,
+        history_days=config.history_days,
+        trusted_days=config.trusted_days,
+        wake_margin_s=config.wake_margin_min * 60.0,
+        night_exit_after_s=config.night_exit_after_min * 60.0,
+        gateway_grace_s=config.gateway_grace_min * 60.0,
+        sensors_silent_s=config.sensors_silent_min * 60.0,
+        device_silent_s=config.device_silent_hours * 3600.0,
+        low_battery_pct=config.low_battery_pct,
+    )

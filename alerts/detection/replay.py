@@ -14,25 +14,27 @@ import heapq
 import math
 import zlib
 from collections import Counter
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
+from operator import itemgetter
 from pathlib import Path
+from typing import NamedTuple
 
 from alerts.detection.baseline import DaySummary, combine, local_parts, summarise_days, window_days, zone
 from alerts.detection.engine import Engine
 from alerts.detection.episodes import MemoryEpisodes
-from alerts.detection.model import ProfileSource, Tuning, is_main_door
+from alerts.detection.model import ProfileSource, Tuning
 from alerts.findings import Finding
 from mimamori.contract import ACTIVITY_POWER_W, ID_RE
 
-KINDS = frozenset({"motion", "door", "power", "button"})
+KIND_NAMES = {name: name for name in ("motion", "door", "power", "button")}
+KINDS = frozenset(KIND_NAMES)
 RELEARN_MIN = 12 * 60  # relearn around local noon (+ up to two hours, staggered by household)
 RELEARN_SPREAD_MIN = 120
 
 
-@dataclass(frozen=True, slots=True)
-class ReplayEvent:
+class ReplayEvent(NamedTuple):
     at: float  # epoch seconds
     household: str
     device: str
@@ -65,6 +67,7 @@ def read_events(path: Path, rejections: Rejections) -> list[ReplayEvent]:
 
 
 def parse_rows(rows: Iterable[list[str]], rejections: Rejections) -> list[ReplayEvent]:
+    """Validate and sort rows (after the header); bad ones are counted, never fatal."""
     events: list[ReplayEvent] = []
     it = iter(rows)
     header = next(it, None)
@@ -72,6 +75,9 @@ def parse_rows(rows: Iterable[list[str]], rejections: Rejections) -> list[Replay
         rejections.add("bad_header", 1)
         return events
     fromiso = datetime.fromisoformat
+    ids: dict[str, str] = {}  # id -> its shared copy, or "" when invalid
+    append = events.append
+    make = tuple.__new__  # builds the named tuple without its Python-level constructor
     for line, row in enumerate(it, start=2):
         if len(row) != 5:
             rejections.add("bad_columns", line)
@@ -88,7 +94,14 @@ def parse_rows(rows: Iterable[list[str]], rejections: Rejections) -> list[Replay
         if kind not in KINDS:
             rejections.add("bad_kind", line)
             continue
-        if not ID_RE.match(household) or not ID_RE.match(device):
+        # one shared string per distinct id (checked once): less memory, faster replay
+        h = ids.get(household)
+        if h is None:
+            h = ids[household] = household if ID_RE.match(household) else ""
+        d = ids.get(device)
+        if d is None:
+            d = ids[device] = device if ID_RE.match(device) else ""
+        if not h or not d:
             rejections.add("bad_id", line)
             continue
         try:
@@ -96,11 +109,11 @@ def parse_rows(rows: Iterable[list[str]], rejections: Rejections) -> list[Replay
         except ValueError:
             rejections.add("bad_value", line)
             continue
-        if not math.isfinite(value) or value < 0:
+        if not (0 <= value < math.inf):
             rejections.add("bad_value", line)
             continue
-        events.append(ReplayEvent(at.timestamp(), household, device, kind, value))
-    events.sort(key=lambda e: e.at)
+        append(make(ReplayEvent, (at.timestamp(), h, d, KIND_NAMES[kind], value)))
+    events.sort(key=itemgetter(0))
     return events
 
 
@@ -114,7 +127,7 @@ class History:
         self.times: list[float] = []
         self.doors: list[bool] = []
         self.power: dict[str, float] = {}
-        self.summaries: dict[date, DaySummary] = {}
+        self.summaries: dict[date, DaySummary | None] = {}  # None: a closed day without activity
 
 
 class Replayer:
@@ -134,49 +147,51 @@ class Replayer:
         self._histories: dict[str, History] = {}
         self._relearn: list[tuple[float, str]] = []
         self._last_tick: float | None = None
+        self._horizon = -math.inf  # nothing can be due before this instant (until new input)
+        self._look_ahead = self.engine.look_ahead
         self.events = 0
 
-    def feed(self, events: Iterable[ReplayEvent]) -> None:
+    def feed(self, events: Sequence[ReplayEvent]) -> None:
         """Replay events (in time order), ticking every minute before each one."""
         engine = self.engine
-        for event in events:
-            at = event.at
+        histories = self._histories
+        look_ahead = self._look_ahead
+        threshold = ACTIVITY_POWER_W
+        for at, household, device, kind, value in events:
             if self._last_tick is None:
                 self._last_tick = math.floor(at / 60) * 60.0
-            elif at > self._last_tick + 60:
+            elif at > self._horizon and at > self._last_tick + 60:
                 self._advance(at, inclusive=False)
-            self._apply(event, engine)
-            self.events += 1
+            history = histories.get(household)
+            if history is None:
+                history = History(self.profiles.profile(household).tz)
+                histories[household] = history
+                self._schedule_relearn(household, at, history)
+            if kind == "motion":
+                if value < 1:
+                    continue
+            elif kind == "power":
+                before = history.power.get(device)
+                history.power[device] = value
+                if (threshold <= value) == (before is not None and threshold <= before):
+                    continue  # not switched on or off: a plug's steady reading is not a person
+            elif kind == "button" and value >= 1:
+                engine.press(household, at, device)
+                self._horizon = min(self._horizon, at)
+            times = history.times
+            if times and at < times[-1]:
+                continue  # never let history go back
+            times.append(at)
+            history.doors.append(kind == "door" and engine.is_door(device))
+            engine.activity(household, at, device)
+            if at + look_ahead < self._horizon:
+                self._horizon = at + look_ahead
+        self.events += len(events)
 
     def run_until(self, until: float) -> None:
         """Keep ticking with no events until ``until`` (inclusive)."""
         if self._last_tick is not None:
             self._advance(until, inclusive=True)
-
-    def _apply(self, event: ReplayEvent, engine: Engine) -> None:
-        history = self._histories.get(event.household)
-        if history is None:
-            history = History(self.profiles.profile(event.household).tz)
-            self._histories[event.household] = history
-            self._schedule_relearn(event.household, event.at, history)
-        kind = event.kind
-        if kind == "motion":
-            if event.value < 1:
-                return
-        elif kind == "power":
-            before = history.power.get(event.device)
-            history.power[event.device] = event.value
-            if before is not None and (before >= ACTIVITY_POWER_W) == (event.value >= ACTIVITY_POWER_W):
-                return
-            if before is None and event.value < ACTIVITY_POWER_W:
-                return
-        elif kind == "button" and event.value >= 1:
-            engine.press(event.household, event.at, event.device)
-        if history.times and event.at < history.times[-1]:
-            return  # same instant reordered by the sort is harmless; never let history go back
-        history.times.append(event.at)
-        history.doors.append(kind == "door" and is_main_door(event.device, kind))
-        engine.activity(event.household, event.at, event.device)
 
     def _advance(self, limit: float, *, inclusive: bool) -> None:
         engine = self.engine
@@ -187,6 +202,7 @@ class Replayer:
                 nxt = self._last_tick + 60
             m = max(self._last_tick + 60, math.ceil(nxt / 60) * 60.0)
             if m > limit or (m == limit and not inclusive):
+                self._horizon = m
                 break
             while self._relearn and self._relearn[0][0] <= m:
                 _, household = heapq.heappop(self._relearn)
@@ -207,6 +223,7 @@ class Replayer:
             at = datetime(day.year, day.month, day.day, tzinfo=tz) + timedelta(minutes=RELEARN_MIN + stagger)
             if at.timestamp() > now:
                 heapq.heappush(self._relearn, (at.timestamp(), household))
+                self._horizon = min(self._horizon, at.timestamp())
                 return
             day += timedelta(days=1)
 
@@ -216,11 +233,11 @@ class Replayer:
         missing = [d for d in days if d not in history.summaries]
         if missing:
             fresh = summarise_days(history.times, history.doors, history.tz, missing, self.tuning)
-            closed_before = _closed_before(history, days[-1])
-            for summary in fresh:
-                if summary.day < closed_before:
-                    history.summaries[summary.day] = summary  # its last gap has ended: final
             by_day = {s.day: s for s in fresh}
+            closed_before = _closed_before(history, days[-1])
+            for day in missing:
+                if day < closed_before:
+                    history.summaries[day] = by_day.get(day)  # its last gap has ended: final
         else:
             by_day = {}
         summaries = [history.summaries.get(d) or by_day.get(d) for d in days]

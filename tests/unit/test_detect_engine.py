@@ -55,7 +55,6 @@ def when(text: str) -> float:
 
 
 INACTIVE = BASE.threshold_s(False, 13 * 60)
-LATE_EVENING = BASE.threshold_s(False, 22 * 60)
 WAKE = BASE.wake_latest_min * 60 + TUNING.wake_margin_s
 
 CASES = [
@@ -66,10 +65,16 @@ CASES = [
         f"{13 + int(INACTIVE // 3600):02d}:{int(INACTIVE % 3600 // 60):02d}",
     ),
     Case(
-        "bedtime, then not even the usual night toilet",
+        "bedtime, then no wake-up: sleep is quiet, the wake-up decides",
         [("22:00", "bed-motion")],
+        FindingKind.MISSED_WAKEUP,
+        f"d22 {int(WAKE // 3600):02d}:{int(WAKE % 3600 // 60):02d}",
+    ),
+    Case(
+        "quiet in the evening, before the usual bedtime",
+        [("19:00", "living-motion")],
         FindingKind.INACTIVITY,
-        at(21, "22:00") + LATE_EVENING,
+        at(21, "19:00") + BASE.threshold_s(False, 19 * 60),
     ),
     Case(
         "night toilet, then no wake-up",
@@ -87,7 +92,7 @@ CASES = [
         "back through the main door: at home again",
         [("10:00", "main-door"), ("12:00", "main-door")],
         FindingKind.INACTIVITY,
-        "13:15",
+        at(21, "12:00") + BASE.threshold_s(False, 12 * 60),
     ),
     Case("night exit, enabled", [("01:00", "main-door")], FindingKind.NIGHT_EXIT, "01:30", night_exit=True),
     Case(

@@ -57,12 +57,9 @@ def test_every_sensor_silent(silent_s: float, checkins: bool, expect: list[Findi
         (device("kettle", T.device_silent_s, kind="power"), [FindingKind.DEVICE_SILENT]),
         (device("hall-motion", 60, battery=T.low_battery_pct + 1), []),
         (device("hall-motion", 60, battery=T.low_battery_pct), [FindingKind.LOW_BATTERY]),
-        (device("hall-motion", T.stuck_motion_s - 1, value=1.0), []),
-        (device("hall-motion", T.stuck_motion_s, value=1.0), [FindingKind.STUCK_SENSOR]),
-        (
-            device("main-door", T.stuck_motion_s * 2, kind="door", value=1.0),
-            [],
-        ),  # a door left open is not stuck
+        # no "clear" for hours is not stuck (some sensors never clear), nor is a door left open
+        (device("hall-motion", 4 * 3600, value=1.0), []),
+        (device("main-door", 4 * 3600, kind="door", value=1.0), []),
     ],
 )
 def test_device_problems(dev: DeviceView, expect: list[FindingKind]) -> None:
@@ -80,3 +77,21 @@ def test_episode_is_stable_per_outage() -> None:
     a = technical_findings("h1", view, True, None, "Asia/Tokyo", T, NOW.timestamp())
     b = technical_findings("h1", view, True, None, "Asia/Tokyo", T, NOW.timestamp() + 600)
     assert a[0].episode == b[0].episode
+
+
+@pytest.mark.parametrize(
+    ("alone_s", "devices", "expect"),
+    [
+        (T.stuck_solo_s - 1, 2, []),
+        (T.stuck_solo_s, 2, [FindingKind.STUCK_SENSOR]),
+        (T.stuck_solo_s * 2, 1, []),  # a home with one sensor: nothing to compare with
+    ],
+)
+def test_one_sensor_alone_for_half_a_day_may_be_stuck(
+    alone_s: float, devices: int, expect: list[FindingKind]
+) -> None:
+    kit = [device("hall-motion", 30, value=1.0), device("kitchen-motion", alone_s + 60)][:devices]
+    view = TechnicalView(
+        None, NOW, kit, solo_device="hall-motion", solo_since=NOW - timedelta(seconds=alone_s)
+    )
+    assert kinds(view) == expect

@@ -1,0 +1,133 @@
+"""A fall, end to end: sensor readings → gateway → real mosquitto → ingest → SQLite → live detector.
+
+Two weeks of the resident's history are already in the store; this morning's readings travel
+through the real broker and ingest; then nothing moves (the fall) while the gateway keeps sending
+heartbeats. The live detector, ticking on a fake clock, raises one inactivity finding with its
+explanation, and a restarted detector neither repeats nor loses it.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from zoneinfo import ZoneInfo
+
+import pytest
+
+from alerts.detection.episodes import SqliteEpisodes
+from alerts.detection.live import LiveDetector
+from alerts.detection.model import FixedProfiles, Tuning
+from alerts.explain import render
+from alerts.findings import Finding, FindingKind
+from gateway.native import Reading, encode_reading
+from mimamori import contract
+from mimamori.broker import MosquittoProcess
+from mimamori.clock import FakeClock
+from store.sqlite import SqliteEventStore
+from tests.harness import mqtt_client, running_gateway, running_ingest, wait_for
+
+pytestmark = pytest.mark.integration
+
+TZ = "Asia/Tokyo"
+ZONE = ZoneInfo(TZ)
+TODAY = datetime(2026, 3, 16, tzinfo=ZONE)  # a Monday; the morning's readings end at 09:00
+DEVICES = ("kitchen-motion", "hall-motion", "toilet-motion")
+
+
+def routine_day(day: datetime) -> list[tuple[datetime, str]]:
+    """Toilet at 02:00, then every 20 minutes from 07:00 to 22:00."""
+    out = [(day + timedelta(hours=2), "toilet-motion")]
+    t = day + timedelta(hours=7)
+    i = 0
+    while t <= day + timedelta(hours=22):
+        out.append((t, DEVICES[i % 3]))
+        t += timedelta(minutes=20)
+        i += 1
+    return out
+
+
+def seed_history(path: Path, household: str) -> None:
+    store = SqliteEventStore(path)
+    store.open()
+    events = []
+    for k in range(14, 0, -1):
+        for seq, (at, device) in enumerate(routine_day(TODAY - timedelta(days=k))):
+            events.append(
+                contract.Event(
+                    message_id=contract.message_id_for(household, device, contract.Kind.MOTION, 1.0, at),
+                    household=household,
+                    gateway="gw-1",
+                    device=device,
+                    kind=contract.Kind.MOTION,
+                    value=1.0,
+                    observed_at=at.astimezone(UTC),
+                    seq=k * 1000 + seq,
+                )
+            )
+    store.write_events(events)
+    store.close()
+
+
+async def test_a_fall_becomes_one_explained_inactivity_finding(
+    mosquitto: MosquittoProcess, tmp_path: Path, topic_prefix: str
+) -> None:
+    household = topic_prefix
+    store_path = tmp_path / "events.sqlite3"
+    seed_history(store_path, household)
+    clock = FakeClock(TODAY + timedelta(hours=9, minutes=1))
+    morning = [(at, dev) for at, dev in routine_day(TODAY) if at <= TODAY + timedelta(hours=9)]
+    last_reading = morning[-1][0]
+    beat_topic = contract.topic(household, "gw-1", contract.Channel.HEARTBEAT)
+    found: list[Finding] = []
+    async with (
+        running_ingest(mosquitto, store_path, clock, group=topic_prefix) as ingest,
+        running_gateway(mosquitto, household, tmp_path / "outbox.sqlite3", clock, f"local/{household}"),
+        mqtt_client(mosquitto) as sensors,
+        mqtt_client(mosquitto) as gateway_beats,
+    ):
+        for at, device in morning:
+            suffix, payload = encode_reading(Reading(device, contract.Kind.MOTION, 1.0, at.astimezone(UTC)))
+            await sensors.publish(f"local/{household}/{suffix}", payload)
+        await wait_for(
+            lambda: ingest.store.count_events(household) >= 14 * 47 + len(morning), ingest.service.committed
+        )
+        detector = LiveDetector(
+            ingest.store, FixedProfiles(TZ), SqliteEpisodes(tmp_path / "alerts.sqlite3"), clock
+        )
+        detector.open()
+        seq = 1_000
+        # the fall: nothing moves; the gateway stays up. Tick every simulated minute for 4 hours.
+        for minute in range(4 * 60):
+            now = clock.now()
+            if minute % 10 == 0:  # the gateway's heartbeat (its own timer runs in real time)
+                seq += 1
+                beat = contract.Heartbeat(household, "gw-1", now.astimezone(UTC), seq, 0)
+                await gateway_beats.publish(beat_topic, beat.encode())
+                await wait_for(
+                    lambda at=now: any(
+                        g.last_heartbeat_at is not None and g.last_heartbeat_at >= at.astimezone(UTC)
+                        for g in ingest.store.gateways(household)
+                    ),
+                    ingest.service.committed,
+                )
+            found += detector.tick(now)
+            clock.advance(timedelta(minutes=1))
+        detector.close()
+        assert [f.kind for f in found] == [FindingKind.INACTIVITY]
+        finding = found[0]
+        assert finding.household == household
+        assert finding.last_activity_at == last_reading.astimezone(UTC)
+        delay = finding.raised_at - last_reading
+        # learned: 20-minute gaps all day, so the floor threshold applies, not the 4 h prior
+        floor = timedelta(seconds=Tuning().min_threshold_s)
+        assert floor <= delay <= floor + timedelta(minutes=2)
+        assert render(finding.explanation, "ja").startswith("09:00以降 動きなし")
+        assert "14日間の学習" in render(finding.explanation, "ja")
+        # a restart: the same episode is not raised again, and it is still pending for escalation
+        restarted = LiveDetector(
+            ingest.store, FixedProfiles(TZ), SqliteEpisodes(tmp_path / "alerts.sqlite3"), clock
+        )
+        restarted.open()
+        assert restarted.tick(clock.now()) == []
+        assert [(f.kind, f.episode) for f in restarted.pending()] == [(finding.kind, finding.episode)]
+        restarted.close()

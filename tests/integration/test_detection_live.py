@@ -1,0 +1,83 @@
+"""The live detector over a real SQLite store: blind homes go to the technical path, never inactivity;
+the APScheduler job is registered once, coalesced, one instance at a time."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+from apscheduler.schedulers.background import BackgroundScheduler
+
+from alerts.detection.episodes import SqliteEpisodes
+from alerts.detection.live import JOB_ID, LiveDetector
+from alerts.detection.model import FixedProfiles
+from alerts.findings import Audience, FindingKind
+from mimamori import contract
+from mimamori.clock import FakeClock
+from store.base import IngestBatch
+from store.sqlite import SqliteEventStore
+
+NOW = datetime(2026, 11, 20, 1, 0, tzinfo=UTC)
+
+
+def motion(household: str, at: datetime, device: str = "kitchen-motion") -> contract.Event:
+    return contract.Event(
+        message_id=contract.message_id_for(household, device, contract.Kind.MOTION, 1.0, at),
+        household=household,
+        gateway="gw-1",
+        device=device,
+        kind=contract.Kind.MOTION,
+        value=1.0,
+        observed_at=at,
+        seq=int(at.timestamp()),
+    )
+
+
+def test_gateway_offline_is_blind_not_inactivity(tmp_path: Path) -> None:
+    store = SqliteEventStore(tmp_path / "events.sqlite3")
+    store.open()
+    history = [motion("h1", NOW - timedelta(days=10) + timedelta(minutes=20 * k)) for k in range(720)]
+    store.commit_batch(IngestBatch(received_at=NOW, events=history))
+    store.commit_batch(
+        IngestBatch(
+            received_at=NOW,
+            events=[motion("h1", NOW)],
+            statuses=[contract.GatewayStatus("h1", "gw-1", contract.GatewayState.ONLINE, NOW)],
+        )
+    )
+    clock = FakeClock(NOW + timedelta(minutes=1))
+    detector = LiveDetector(store, FixedProfiles(), SqliteEpisodes(tmp_path / "state.sqlite3"), clock)
+    detector.open()
+    assert detector.tick(clock.now()) == []
+    # the gateway's Last Will: offline from 01:05
+    offline_at = NOW + timedelta(minutes=5)
+    store.commit_batch(
+        IngestBatch(
+            received_at=offline_at,
+            statuses=[contract.GatewayStatus("h1", "gw-1", contract.GatewayState.OFFLINE, offline_at)],
+        )
+    )
+    found = []
+    for minute in range(2, 24 * 60, 10):  # a whole day of silence
+        clock.set(NOW + timedelta(minutes=minute))
+        found += detector.tick(clock.now())
+    assert [(f.kind, f.audience) for f in found] == [(FindingKind.BLIND_GATEWAY, Audience.TECHNICAL)]
+    assert found[0].raised_at - offline_at <= timedelta(minutes=10 + 10 * 2)
+    assert detector.classify("h1", clock.now()).value == "blind"
+    detector.close()
+    store.close()
+
+
+def test_job_is_registered_once_with_a_stable_id(tmp_path: Path) -> None:
+    store = SqliteEventStore(tmp_path / "events.sqlite3")
+    detector = LiveDetector(store, FixedProfiles(), SqliteEpisodes(tmp_path / "s.sqlite3"), FakeClock(NOW))
+    scheduler = BackgroundScheduler(timezone="UTC")
+    scheduler.start(paused=True)
+    try:
+        detector.schedule(scheduler)
+        job = detector.schedule(scheduler)  # the service registering it again: replaced, not doubled
+        assert [j.id for j in scheduler.get_jobs()] == [JOB_ID]
+        assert (job.coalesce, job.max_instances, job.misfire_grace_time) == (True, 1, 30)
+        assert job.trigger.interval == timedelta(seconds=60)
+    finally:
+        scheduler.shutdown(wait=False)
