@@ -83,7 +83,9 @@ class SimHome:
         self._faults = [s for s in self.scenarios if s.kind not in _PERSON_ONLY]
         self._overrides: list[Override] | None = None
         self._plans: dict[int, DayPlan] = {}
+        self._last_day = 0
         self._index: dict[int, tuple[list[int], list[int]]] = {}
+        self._reports: dict[tuple[int, int], tuple[int, list[Raw]]] = {}
         """Per cached day: act starts, and the running maximum of how far acts' reports reach."""
 
     # ------------------------------------------------------------------ days
@@ -93,7 +95,11 @@ class SimHome:
 
     def day_of(self, at_ms: int) -> int:
         """The local date (ordinal) at ``at_ms``."""
-        return to_datetime(at_ms).astimezone(self.zone).date().toordinal()
+        guess = self._last_day
+        if guess and self.midnight(guess) <= at_ms < self.midnight(guess + 1):
+            return guess
+        self._last_day = to_datetime(at_ms).astimezone(self.zone).date().toordinal()
+        return self._last_day
 
     def wake(self, day: int) -> int:
         """When the routine has the person get up on local date ``day`` (before any scenario)."""
@@ -166,12 +172,24 @@ class SimHome:
             index = bisect.bisect_left(starts, hi_ms) - 1
             while index >= 0 and reach[index] > lo_ms:
                 act = plan.acts[index]
+                key = (day, index)
                 index -= 1
-                if act_reach(act) <= lo_ms:
-                    continue
-                rng = random.Random(self._key ^ (day * 0xC2B2AE35 + (index + 1) * 0x27D4EB2F))
-                moves = liveliness * (0.3 + 0.7 * plan.vigor)
-                raws += [r for r in act_reports(act, self.kit, moves, rng) if lo_ms <= r[0] < hi_ms]
+                cached = self._reports.get(key)
+                if cached is None:
+                    act_end = act_reach(act)
+                    if act_end <= lo_ms:
+                        continue
+                    rng = random.Random(self._key ^ (day * 0xC2B2AE35 + (index + 1) * 0x27D4EB2F))
+                    moves = liveliness * (0.3 + 0.7 * plan.vigor)
+                    cached = self._reports[key] = (act_end, sorted(act_reports(act, self.kit, moves, rng)))
+                act_end, reports = cached
+                if act_end > lo_ms:
+                    first = bisect.bisect_left(reports, (lo_ms,))
+                    last = bisect.bisect_left(reports, (hi_ms,))
+                    raws += reports[first:last]
+        # An act's reports are derived once and kept while a window may still need them.
+        for key in [k for k, (act_end, _) in self._reports.items() if act_end <= hi_ms]:
+            del self._reports[key]
         for state in self._devices:
             device = state.device
             for at in periodic_times(state.phase_ms, device.checkin_s * 1000, lo_ms, hi_ms):

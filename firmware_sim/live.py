@@ -53,7 +53,7 @@ async def run_live(
         )
     )
     await mqtt.start()
-    step = timedelta(minutes=1) if speed else timedelta(hours=1)
+    step = timedelta(minutes=15) if speed else timedelta(hours=6)
     real_start = time.monotonic()
     pending: list[asyncio.Future[None]] = []
     published = 0

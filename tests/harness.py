@@ -55,12 +55,23 @@ class RunningIngest:
 
 @contextlib.asynccontextmanager
 async def running_ingest(
-    broker: MosquittoProcess, store_path: Path, clock: Clock, group: str, client_id: str | None = None
+    broker: MosquittoProcess,
+    store_path: Path,
+    clock: Clock,
+    group: str,
+    client_id: str | None = None,
+    **options: Any,
 ) -> AsyncIterator[RunningIngest]:
+    """``options`` go to the ingest's MQTT settings (for example username and password)."""
     store = SqliteEventStore(store_path)
     store.open()
     async with mqtt_client(
-        broker, client_id or f"ingest-{group}", clean_start=False, session_expiry_s=600, manual_ack=True
+        broker,
+        client_id or f"ingest-{group}",
+        clean_start=False,
+        session_expiry_s=600,
+        manual_ack=True,
+        **options,
     ) as mqtt:
         service = IngestService(mqtt, store, clock, group, batch_size=500)
         task = asyncio.create_task(service.run())

@@ -53,8 +53,10 @@ heartbeat_s = 2
 
 
 @contextmanager
-def gateway_process(config: Path, log: Path) -> Iterator[subprocess.Popen[bytes]]:
-    env = {**os.environ, "PYTHONPATH": str(ROOT)}
+def gateway_process(
+    config: Path, log: Path, extra_env: dict[str, str] | None = None
+) -> Iterator[subprocess.Popen[bytes]]:
+    env = {**os.environ, **(extra_env or {}), "PYTHONPATH": str(ROOT)}
     with log.open("ab") as err:
         proc = subprocess.Popen(
             [sys.executable, "-m", "mimamori", "gateway", "--config", str(config)],
