@@ -15,6 +15,7 @@ from pathlib import Path
 
 from twilio.request_validator import RequestValidator
 
+from alerts.detection.live import build_live_detector
 from alerts.households_import import ImportError_, import_data, read_file
 from alerts.service import AlertsService, webhook_token
 from alerts.state.codec import to_db_time
@@ -110,7 +111,14 @@ async def run_alerts(config: Config) -> int:
     store = SqliteEventStore(config.store.sqlite_path) if config.store.backend == "sqlite" else None
     if store is not None:
         store.open()
-    service = AlertsService(config, clock_for(config), activity=store)
+    clock = clock_for(config)
+    detector = None
+    profiles_repo = StateRepository(config.alerts.state_path)
+    if store is not None:  # detection reads the SQLite store (docs/detection.md)
+        profiles_repo.open()
+        detector = build_live_detector(config, store, profiles_repo, clock)
+        detector.open()
+    service = AlertsService(config, clock, activity=store, detector=detector)
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGINT, signal.SIGTERM):
@@ -120,6 +128,9 @@ async def run_alerts(config: Config) -> int:
         await stop.wait()
     finally:
         await service.stop()
+        if detector is not None:
+            detector.close()
+            profiles_repo.close()
         if store is not None:
             store.close()
     return 0

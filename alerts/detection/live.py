@@ -84,6 +84,7 @@ class LiveDetector:
         self._buttons: dict[str, dict[str, datetime]] = {}  # household -> button device -> last press
         self._sweep = 0
         self._platform_blind = False
+        self._handed: list[Finding] = []  # returned by the last tick: acknowledged by the next one
         self.ticks = 0
 
     def open(self) -> None:
@@ -114,18 +115,26 @@ class LiveDetector:
     # ------------------------------------------------------------------ the tick
 
     def tick(self, now: datetime) -> list[Finding]:
-        """Findings newly raised at ``now`` (already recorded as pending in the episode log)."""
+        """Findings newly raised at ``now``, recorded in the episode log before they are returned.
+
+        Calling ``tick`` again acknowledges the findings the previous call returned; the first tick
+        after a start also returns those a previous process raised but never saw acknowledged.
+        """
         t = now.timestamp()
+        # The caller handled the last tick's findings before asking again (the alerts service opens
+        # incidents synchronously in its tick); after a restart, whatever was raised but never
+        # handed over is handed over once more (opening an incident is idempotent per household+kind).
+        redeliver = self._episodes.pending() if self.ticks == 0 else []
+        self._episodes.ack(self._handed)
         self.ticks += 1
         changed = self._read_activity(t)
         self._relearn_due(t)
         gateways = self._store.gateways()
-        found: list[Finding] = []
-        if self._platform_check(gateways, t):
-            return found  # nothing is judged while the platform itself cannot see
-        found.extend(self._sweep_technical(gateways, changed, t))
-        for finding in self.engine.tick(t):
-            found.append(finding)
+        found: list[Finding] = list(redeliver)
+        if not self._platform_check(gateways, t):  # nothing is judged while the platform is blind
+            found.extend(self._sweep_technical(gateways, changed, t))
+            found.extend(self.engine.tick(t))
+        self._handed = found
         return found
 
     def pending(self) -> list[Finding]:

@@ -81,3 +81,27 @@ def test_job_is_registered_once_with_a_stable_id(tmp_path: Path) -> None:
         assert job.trigger.interval == timedelta(seconds=60)
     finally:
         scheduler.shutdown(wait=False)
+
+
+def test_a_finding_raised_just_before_a_crash_is_handed_over_once_after_restart(tmp_path: Path) -> None:
+    store = SqliteEventStore(tmp_path / "events.sqlite3")
+    store.open()
+    history = [motion("h1", NOW - timedelta(days=10) + timedelta(minutes=20 * k)) for k in range(720)]
+    store.commit_batch(IngestBatch(received_at=NOW, events=[*history, motion("h1", NOW)]))
+    clock = FakeClock(NOW + timedelta(minutes=1))
+    state = tmp_path / "state.sqlite3"
+    first = LiveDetector(store, FixedProfiles(), SqliteEpisodes(state), clock)
+    first.open()
+    assert first.tick(clock.now()) == []
+    clock.set(NOW + timedelta(hours=12))
+    raised = first.tick(clock.now())
+    assert [f.kind for f in raised] == [FindingKind.INACTIVITY]
+    first.close()  # the process dies before its next tick: nobody acknowledged the finding
+    second = LiveDetector(store, FixedProfiles(), SqliteEpisodes(state), clock)
+    second.open()
+    again = second.tick(clock.now() + timedelta(minutes=1))
+    assert [(f.kind, f.episode) for f in again] == [(raised[0].kind, raised[0].episode)]
+    assert second.tick(clock.now() + timedelta(minutes=2)) == []
+    assert second.pending() == []
+    second.close()
+    store.close()
