@@ -19,12 +19,22 @@ WAKE_WINDOW: Final = (4 * 60, 14 * 60)  # first activity in this local window is
 BED_WINDOW: Final = (17 * 60, 28 * 60)  # last activity in this window (to 04:00 next day) is bedtime
 
 
+# heat map layout in SVG user units: day labels on the left, hour labels on top
+HEAT_LEFT: Final = 64
+HEAT_TOP: Final = 14
+HEAT_CELL_W: Final = 14
+HEAT_CELL_H: Final = 5
+
+
 @dataclass(frozen=True, slots=True)
 class HeatCell:
     row: int  # day index, 0 = oldest
     hour: int  # local hour 0..23
     count: int
     level: int  # 0 (none) .. HEAT_LEVELS
+    x: int  # SVG position, precomputed: the template draws thousands of cells
+    y: int
+    title: str  # "2026-11-26 07:00 · 8"
 
 
 @dataclass(frozen=True, slots=True)
@@ -59,7 +69,16 @@ def heat_map(rollups: Iterable[HourlyActivity], today: date, days: int, tz: Zone
             totals[(row, local.hour)] += roll.count
     peak = max(totals.values(), default=0)
     cells = tuple(
-        HeatCell(row, hour, count, _level(count, peak)) for (row, hour), count in sorted(totals.items())
+        HeatCell(
+            row,
+            hour,
+            count,
+            _level(count, peak),
+            HEAT_LEFT + hour * HEAT_CELL_W,
+            HEAT_TOP + row * HEAT_CELL_H,
+            f"{day_list[row].isoformat()} {hour:02d}:00 · {count}",
+        )
+        for (row, hour), count in sorted(totals.items())
     )
     return HeatMap(day_list, cells, peak)
 

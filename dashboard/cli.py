@@ -8,6 +8,7 @@ import getpass
 import logging
 import sys
 from contextlib import ExitStack
+from pathlib import Path
 
 from aiohttp import web
 
@@ -38,15 +39,15 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     add.add_argument("--name", default="", help="display name (defaults to the user name)")
     add.add_argument("--language", choices=["ja", "en"], default="ja")
     add.add_argument("--password-stdin", action="store_true", help="read the password from standard input")
-    add_config_argument(add)
+    _config_again(add)
     add.set_defaults(func=_user_add)
     password = user_actions.add_parser("password", help="set a new password")
     password.add_argument("username")
     password.add_argument("--password-stdin", action="store_true")
-    add_config_argument(password)
+    _config_again(password)
     password.set_defaults(func=_user_password)
     listing = user_actions.add_parser("list", help="list accounts and their households")
-    add_config_argument(listing)
+    _config_again(listing)
     listing.set_defaults(func=_user_list)
 
     for name, func, text in (
@@ -56,8 +57,13 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
         action = actions.add_parser(name, help=text)
         action.add_argument("username")
         action.add_argument("households", nargs="+", metavar="HOUSEHOLD")
-        add_config_argument(action)
+        _config_again(action)
         action.set_defaults(func=func)
+
+
+def _config_again(parser: argparse.ArgumentParser) -> None:
+    """``--config`` after the action too, without hiding one given before it (no default here)."""
+    parser.add_argument("--config", type=Path, default=argparse.SUPPRESS, help="TOML configuration file")
 
 
 def _users(config: Config) -> UserStore:
@@ -159,7 +165,7 @@ def _serve(args: argparse.Namespace) -> int:
             users=users,
             activity=events,
             records=StateCareRecords(repo),
-            classify=PersistedStates(repo, events),
+            classify=PersistedStates(repo),
             clock=SystemClock(),
         )
         host, port = config.dashboard.host, config.dashboard.port

@@ -28,6 +28,12 @@ MESSAGES: Final[Mapping[str, tuple[str, str]]] = {
     "overview.all": ("All households", "全世帯"),
     "overview.empty": ("No households are assigned to you yet.", "担当の世帯はまだありません。"),
     "overview.live": ("Live: updates by itself", "自動で更新されます"),
+    "overview.showing": (
+        "{first}–{last} of {total}, most urgent first",
+        "{total}件中 {first}〜{last}件目（緊急度順）",
+    ),
+    "overview.prev": ("Previous", "前へ"),
+    "overview.next": ("Next", "次へ"),
     "col.household": ("Household", "世帯"),
     "col.state": ("State", "状態"),
     "col.last_activity": ("Last activity", "最後の活動"),

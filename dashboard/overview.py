@@ -4,15 +4,15 @@ from __future__ import annotations
 
 from collections.abc import Collection, Mapping, Sequence
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import datetime
 from typing import Final
 
+from alerts.detection.model import Tuning
 from dashboard.records import Household, HouseholdState
 from mimamori.contract import GatewayState
 from store.base import DeviceState, GatewayLiveState, HouseholdActivity
 
-LOW_BATTERY_PCT: Final = 15.0
-DEVICE_SILENT_AFTER: Final = timedelta(hours=24)
+TUNING: Final = Tuning()  # detection's thresholds: low battery, device silent
 
 STATE_RANK: Final = {
     HouseholdState.QUIET: 0,
@@ -42,9 +42,9 @@ def device_problems(
 ) -> tuple[DeviceProblem, ...]:
     found = [DeviceProblem(g.gateway, "gateway_offline") for g in gateways if g.state is GatewayState.OFFLINE]
     for device in devices:
-        if device.battery is not None and device.battery < LOW_BATTERY_PCT:
+        if device.battery is not None and device.battery < TUNING.low_battery_pct:
             found.append(DeviceProblem(device.device, "low_battery"))
-        if now - device.last_seen_at > DEVICE_SILENT_AFTER:
+        if (now - device.last_seen_at).total_seconds() >= TUNING.device_silent_s:
             found.append(DeviceProblem(device.device, "silent"))
     return tuple(found)
 

@@ -7,23 +7,16 @@ Activity comes from :class:`store.base.ActivityReader`.
 
 from __future__ import annotations
 
-from collections.abc import Collection, Mapping
+from collections.abc import Collection, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
-from enum import StrEnum
 from typing import Protocol
 
+from alerts.detection.detector import HouseholdStatus
 from mimamori.contract import Event
-from store.base import ActivityReader
+from store.base import ActivityReader, DeviceState, GatewayLiveState, HouseholdActivity
 
-
-class HouseholdState(StrEnum):
-    """No data is not no activity: blind is not quiet."""
-
-    ACTIVE = "active"
-    QUIET = "quiet"  # alarming inactivity
-    BLIND = "blind"  # gateway or sensors offline: we cannot tell
-    AWAY = "away"
+HouseholdState = HouseholdStatus  # detection's four states: active, quiet, blind, away
 
 
 @dataclass(frozen=True, slots=True)
@@ -162,7 +155,18 @@ class ActivitySource(ActivityReader, Protocol):
         ...
 
 
+@dataclass(frozen=True, slots=True)
+class LiveState:
+    """What the store says now about some households, read once per request (dashboard.live)."""
+
+    activity: Mapping[str, HouseholdActivity]  # households that never sent anything are missing
+    gateways: Mapping[str, Sequence[GatewayLiveState]]
+    devices: Mapping[str, Sequence[DeviceState]]
+
+
 class StateClassifier(Protocol):
     """The state of each household at ``now`` (active, quiet, blind, away), for many at once."""
 
-    def states(self, households: Collection[str], now: datetime) -> dict[str, HouseholdState]: ...
+    def states(
+        self, households: Collection[str], now: datetime, live: LiveState
+    ) -> dict[str, HouseholdState]: ...

@@ -1,38 +1,44 @@
-"""Household state for the dashboard, read from what the other stages persisted: an away period
-covering ``now`` is away; an open blind incident or an offline gateway is blind (we cannot tell);
-an open community incident (inactivity, missed wake-up, ...) is quiet; otherwise active.
+"""Household state for the dashboard, from what the other stages persisted, judged with detection's
+own rules: an away period covering ``now`` is away; detection's ``blind_kind`` over the live gateway
+and device state (or an open blind incident, or no data ever) is blind; an open community incident
+(inactivity, missed wake-up, ...) is quiet; otherwise active.
 
-The detector decides; this only reads its decisions (incidents) and the live gateway state.
+Detection's baselines live in the alerts process; the findings they raise reach this process as
+incidents, which is why "quiet" is read from the incidents, never re-derived here.
 """
 
 from __future__ import annotations
 
-from collections.abc import Collection
+from collections.abc import Collection, Sequence
 from datetime import datetime
 from typing import Final
 
+from alerts.detection.detector import blind_kind
+from alerts.detection.model import DeviceView, TechnicalView, Tuning
 from alerts.findings import AUDIENCE, Audience, FindingKind
 from alerts.state.repository import StateRepository
-from dashboard.records import HouseholdState
+from dashboard.records import HouseholdState, LiveState
 from mimamori.contract import GatewayState
-from store.base import ActivityReader
+from store.base import DeviceState, GatewayLiveState, HouseholdActivity
 
 BLIND_KINDS: Final = frozenset({FindingKind.BLIND_GATEWAY, FindingKind.BLIND_SENSORS})
 
 
 class PersistedStates:
-    def __init__(self, repo: StateRepository, activity: ActivityReader) -> None:
+    def __init__(self, repo: StateRepository, tuning: Tuning | None = None) -> None:
         self._repo = repo
-        self._activity = activity
+        self._tuning = tuning or Tuning()
 
-    def states(self, households: Collection[str], now: datetime) -> dict[str, HouseholdState]:
+    def states(
+        self, households: Collection[str], now: datetime, live: LiveState
+    ) -> dict[str, HouseholdState]:
         wanted = set(households)
         one = next(iter(wanted)) if len(wanted) == 1 else None
         away = {a.household for a in self._repo.away_periods(one, now=now) if a.start <= now}
         blind = {
-            g.household
-            for g in self._activity.gateways(one)
-            if g.state is GatewayState.OFFLINE and g.household in wanted
+            h
+            for h in wanted
+            if self._cannot_tell(live.activity.get(h), live.gateways.get(h, ()), live.devices.get(h, ()), now)
         }
         quiet: set[str] = set()
         for incident in self._repo.incidents(one, open_only=True, limit=1_000_000):
@@ -41,6 +47,26 @@ class PersistedStates:
             elif AUDIENCE[incident.kind] is Audience.COMMUNITY:
                 quiet.add(incident.household)
         return {h: _state(h, away, blind, quiet) for h in wanted}
+
+    def _cannot_tell(
+        self,
+        live: HouseholdActivity | None,
+        gateways: Sequence[GatewayLiveState],
+        devices: Sequence[DeviceState],
+        now: datetime,
+    ) -> bool:
+        if live is None or live.last_activity_at is None:
+            return True  # no data is not no activity
+        offline = [g.changed_at for g in gateways if g.state is GatewayState.OFFLINE]
+        view = TechnicalView(
+            gateway_offline_since=min(offline) if offline else None,
+            last_event_at=live.last_event_at,
+            devices=[
+                DeviceView(d.device, d.kind.value, d.last_seen_at, d.last_value, d.battery) for d in devices
+            ],
+        )
+        checkins_seen = live.last_event_at is not None and live.last_event_at > live.last_activity_at
+        return blind_kind(view, checkins_seen, self._tuning, now.timestamp()) is not None
 
 
 def _state(household: str, away: set[str], blind: set[str], quiet: set[str]) -> HouseholdState:

@@ -9,6 +9,7 @@ from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
+from dashboard.demo import DEMO_USER, start_demo_dashboard
 from firmware_sim.formats import encode
 from firmware_sim.simulate import build_homes
 from gateway.outbox import Outbox
@@ -27,6 +28,9 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     parser.add_argument("--households", type=int, default=3)
     parser.add_argument("--events", type=int, default=200, help="readings per simulated home")
     parser.add_argument("--exit-when-done", action="store_true", help="stop once every reading is stored")
+    parser.add_argument(
+        "--dashboard-port", type=int, default=8080, help="the dashboard's port (0: no dashboard)"
+    )
     parser.set_defaults(func=lambda args: asyncio.run(run_demo(args)))
 
 
@@ -40,6 +44,11 @@ async def run_demo(args: argparse.Namespace) -> int:
     outboxes: list[Outbox] = []
     store = SqliteEventStore(data_dir / "events.sqlite3")
     store.open()
+    names = [f"demo-{n + 1:04d}" for n in range(args.households)]
+    dashboard = None
+    if args.dashboard_port:
+        dashboard = await start_demo_dashboard(data_dir, store, clock, names, args.dashboard_port)
+        print(f"dashboard: {dashboard.url} (user {DEMO_USER}, password {dashboard.password})", flush=True)
 
     async def client(client_id: str, **options: Any) -> MqttClient:
         mqtt = MqttClient(settings_for("127.0.0.1", broker.port, client_id, **options))
@@ -55,7 +64,6 @@ async def run_demo(args: argparse.Namespace) -> int:
             ingest = IngestService(ingest_mqtt, store, clock, "ingest", 2000)
             tasks.create_task(ingest.run())
             now = clock.now()
-            names = [f"demo-{n + 1:04d}" for n in range(args.households)]
             homes = build_homes(names, seed=1, start=(now - timedelta(days=1)).date())
             for home in homes:
                 outbox = Outbox(data_dir / "gateways" / f"{home.household}.sqlite3")
@@ -107,6 +115,8 @@ async def run_demo(args: argparse.Namespace) -> int:
                 await mqtt.stop()
         for outbox in outboxes:
             outbox.close()
+        if dashboard is not None:
+            await dashboard.stop()
         store.close()
         broker.stop()
     return 0

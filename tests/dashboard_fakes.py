@@ -19,6 +19,7 @@ from dashboard.records import (
     HouseholdState,
     Incident,
     InvalidEdit,
+    LiveState,
     LogEntry,
     Policy,
     Tier,
@@ -135,7 +136,9 @@ class FakeRecords:
 class FakeClassifier:
     state_of: dict[str, HouseholdState] = field(default_factory=dict)
 
-    def states(self, households: Collection[str], now: datetime) -> dict[str, HouseholdState]:
+    def states(
+        self, households: Collection[str], now: datetime, live: LiveState
+    ) -> dict[str, HouseholdState]:
         return {h: self.state_of.get(h, HouseholdState.ACTIVE) for h in households}
 
 

@@ -4,6 +4,9 @@ from __future__ import annotations
 
 import json
 import logging
+import math
+from dataclasses import dataclass
+from typing import Final
 
 from aiohttp import web
 from aiohttp_session import get_session
@@ -11,39 +14,52 @@ from aiohttp_sse import sse_response
 
 from dashboard import keys
 from dashboard.access import audit, visible_households
+from dashboard.live import read_live
 from dashboard.overview import OverviewRow, build_overview, device_problems
 from dashboard.records import Household
 from dashboard.render import render, render_fragment
-from store.base import GatewayLiveState
 
 log = logging.getLogger(__name__)
+PAGE_SIZE: Final = 200
 routes = web.RouteTableDef()
 
 
 def overview_rows(app: web.Application, households: list[Household]) -> list[OverviewRow]:
     """Current state of ``households``, most urgent first."""
     now = app[keys.CLOCK].now()
-    activity_reader = app[keys.ACTIVITY]
     wanted = {h.id for h in households}
-    activity = {a.household: a for a in activity_reader.household_activity() if a.household in wanted}
-    gateways: dict[str, list[GatewayLiveState]] = {}
-    for gateway in activity_reader.gateways(None):
-        if gateway.household in wanted:
-            gateways.setdefault(gateway.household, []).append(gateway)
-    classify = app[keys.CLASSIFY]
-    states = classify.states(wanted, now)
-    problems = {
-        h.id: device_problems(activity_reader.devices(h.id), gateways.get(h.id, []), now) for h in households
-    }
-    return build_overview(households, states, activity, problems, app[keys.RECORDS].open_incidents())
+    live = read_live(app[keys.ACTIVITY], wanted)
+    states = app[keys.CLASSIFY].states(wanted, now, live)
+    problems = {h: device_problems(live.devices[h], live.gateways[h], now) for h in wanted}
+    return build_overview(households, states, live.activity, problems, app[keys.RECORDS].open_incidents())
+
+
+@dataclass(frozen=True, slots=True)
+class OverviewPage:
+    rows: list[OverviewRow]  # this page's rows
+    number: int  # 1-based
+    pages: int
+    total: int
+    first: int  # 1-based position of the first row
+
+
+def overview_page(request: web.Request) -> OverviewPage:
+    """The rows of the page asked for (``?page=N``, most urgent first, PAGE_SIZE each)."""
+    rows = overview_rows(request.app, visible_households(request))
+    pages = max(1, math.ceil(len(rows) / PAGE_SIZE))
+    try:
+        number = min(max(1, int(request.query.get("page", "1"))), pages)
+    except ValueError:
+        number = 1
+    start = (number - 1) * PAGE_SIZE
+    return OverviewPage(rows[start : start + PAGE_SIZE], number, pages, len(rows), start + 1)
 
 
 @routes.get("/", name="overview")
 async def overview(request: web.Request) -> web.Response:
-    households = visible_households(request)
-    rows = overview_rows(request.app, households)
-    audit(request, "view_overview", None, f"{len(rows)} households")
-    return render(request, "overview.html", {"rows": rows})
+    page = overview_page(request)
+    audit(request, "view_overview", None, f"{len(page.rows)} of {page.total} households, page {page.number}")
+    return render(request, "overview.html", {"rows": page.rows, "page": page})
 
 
 @routes.get("/events/overview")
@@ -57,12 +73,16 @@ async def overview_events(request: web.Request) -> web.StreamResponse:
         ticks = broadcaster.subscribe()
         try:
             while True:
-                households = visible_households(request)
-                rows = overview_rows(request.app, households)
-                body = render_fragment(request, "overview_rows.html", {"rows": rows})
+                page = overview_page(request)
+                body = render_fragment(request, "overview_rows.html", {"rows": page.rows})
                 if body != last:
-                    audit(request, "view_overview_live", None, f"{len(rows)} households")
-                    await stream.send(json.dumps({"html": body, "count": len(rows)}), event="overview")
+                    audit(
+                        request,
+                        "view_overview_live",
+                        None,
+                        f"{len(page.rows)} households, page {page.number}",
+                    )
+                    await stream.send(json.dumps({"html": body, "total": page.total}), event="overview")
                     last = body
                 await ticks.next()
                 if broadcaster.closed or not stream.is_connected() or not sessions.is_live(session_id):

@@ -11,13 +11,28 @@ from aiohttp import web
 
 from dashboard import keys
 from dashboard.access import household_for
-from dashboard.charts import DayRhythm, HeatMap, Timeline, heat_map, local_days, rhythm, timeline, window_utc
+from dashboard.charts import (
+    HEAT_CELL_H,
+    HEAT_CELL_W,
+    HEAT_LEFT,
+    HEAT_TOP,
+    DayRhythm,
+    HeatMap,
+    Timeline,
+    heat_map,
+    local_days,
+    rhythm,
+    timeline,
+    window_utc,
+)
+from dashboard.live import read_one
 from dashboard.overview import DeviceProblem, device_problems
 from dashboard.records import AwayPeriod, Contact, Household, HouseholdState, Incident, Policy
 from dashboard.render import render
 from store.base import DeviceState, GatewayLiveState
 
 HEATMAP_DAYS: Final = 90
+HEAT_LAYOUT: Final = {"w": HEAT_CELL_W, "h": HEAT_CELL_H, "left": HEAT_LEFT, "top": HEAT_TOP}
 RHYTHM_DAYS: Final = 30
 routes = web.RouteTableDef()
 
@@ -50,13 +65,14 @@ def household_page(app: web.Application, household: Household) -> HouseholdPage:
     rhythm_start, _ = window_utc(today, RHYTHM_DAYS + 1, tz)
     times = reader.activity_times(household.id, rhythm_start, end)
     today_start, _ = window_utc(today, 1, tz)
-    devices = reader.devices(household.id)
-    gateways = reader.gateways(household.id)
-    last = times[-1] if times else _last_activity(app, household.id)
+    live = read_one(reader, household.id, times)
+    devices = list(live.devices[household.id])
+    gateways = list(live.gateways[household.id])
+    found = live.activity.get(household.id)
     return HouseholdPage(
         household=household,
-        state=app[keys.CLASSIFY].states([household.id], now)[household.id],
-        last_activity_at=last,
+        state=app[keys.CLASSIFY].states([household.id], now, live)[household.id],
+        last_activity_at=found.last_activity_at if found else None,
         heat=heat_map(rollups, today, HEATMAP_DAYS, tz),
         today=timeline(reader.events(household.id, today_start, end), today, tz, now),
         rhythm=rhythm(times, local_days(today - timedelta(days=1), RHYTHM_DAYS), tz),
@@ -70,13 +86,8 @@ def household_page(app: web.Application, household: Household) -> HouseholdPage:
     )
 
 
-def _last_activity(app: web.Application, household: str) -> datetime | None:
-    found = (a for a in app[keys.ACTIVITY].household_activity() if a.household == household)
-    return next((a.last_activity_at for a in found), None)
-
-
 @routes.get("/households/{household}", name="household")
 async def household_view(request: web.Request) -> web.Response:
     household = household_for(request, "view_household")
     page = household_page(request.app, household)
-    return render(request, "household.html", {"page": page, "h": household})
+    return render(request, "household.html", {"page": page, "h": household, "heat_layout": HEAT_LAYOUT})

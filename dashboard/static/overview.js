@@ -3,7 +3,7 @@
   "use strict";
   var body = document.getElementById("overview-rows");
   if (!body || !window.EventSource) { return; }
-  var source = new EventSource("/events/overview");
+  var source = new EventSource("/events/overview" + window.location.search);
   source.addEventListener("overview", function (event) {
     var data = JSON.parse(event.data);
     body.innerHTML = data.html;

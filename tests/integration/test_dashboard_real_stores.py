@@ -43,7 +43,7 @@ async def alice(
         users=users,
         activity=events,
         records=StateCareRecords(repo),
-        classify=PersistedStates(repo, events),
+        classify=PersistedStates(repo),
         clock=clock,
     )
     server = await aiohttp_server(app)

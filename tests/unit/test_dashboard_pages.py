@@ -1,0 +1,130 @@
+"""Component tests of the pages: overview paging and live updates (server-sent events), API checks."""
+
+from __future__ import annotations
+
+import json
+import re
+from collections.abc import AsyncIterator
+from pathlib import Path
+from typing import Any
+
+import aiohttp
+import pytest
+from aiohttp import web
+from aiohttp.test_utils import TestClient
+
+from dashboard import keys
+from dashboard.app import create_app
+from dashboard.records import Household, HouseholdState
+from mimamori.clock import FakeClock
+from mimamori.config import DashboardConfig
+from tests.dashboard_fakes import OTHER, OWN, PASSWORD, Seeded, csrf_of, seed
+
+Client = TestClient[web.Request, web.Application]
+
+
+@pytest.fixture
+async def signed_in(
+    tmp_path: Path, clock: FakeClock, aiohttp_server: Any, aiohttp_client: Any
+) -> AsyncIterator[tuple[Client, Seeded, web.Application]]:
+    seeded = seed(tmp_path, clock.now())
+    for n in range(450):
+        hid = f"hh-{n:04d}"
+        seeded.records.homes[hid] = Household(hid, f"Resident {n}", "", "Asia/Tokyo", "ja")
+    app = create_app(
+        DashboardConfig(default_language="en", live_interval_s=3600),
+        users=seeded.users,
+        activity=seeded.activity,
+        records=seeded.records,
+        classify=seeded.classify,
+        clock=clock,
+    )
+    server = await aiohttp_server(app)
+    jar = aiohttp.CookieJar(unsafe=True, treat_as_secure_origin=[f"http://{server.host}:{server.port}"])
+    client: Client = await aiohttp_client(server, cookie_jar=jar)
+    token = csrf_of(await (await client.get("/login")).text())
+    await client.post("/login", data={"username": "root", "password": PASSWORD, "csrf_token": token})
+    yield client, seeded, app
+    seeded.users.close()
+
+
+def _row_ids(html: str) -> list[str]:
+    return re.findall(r'data-household="([^"]+)"', html)
+
+
+async def test_overview_pages_most_urgent_first(signed_in: tuple[Client, Seeded, web.Application]) -> None:
+    client, _, _ = signed_in
+    first = await (await client.get("/")).text()
+    ids = _row_ids(first)
+    assert len(ids) == 200
+    assert ids[0] == OWN  # the household with an open incident
+    assert "1–200 of 452" in first
+    last = await (await client.get("/?page=3")).text()
+    assert len(_row_ids(last)) == 52
+    assert _row_ids(await (await client.get("/?page=99")).text()) == _row_ids(last)
+    assert _row_ids(await (await client.get("/?page=x")).text()) == ids
+
+
+async def _next_event(stream: aiohttp.ClientResponse) -> dict[str, Any]:
+    event = None
+    async for raw in stream.content:
+        line = raw.decode().rstrip("\r\n")
+        if line.startswith("event:"):
+            event = line.split(":", 1)[1].strip()
+        elif line.startswith("data:") and event == "overview":
+            data: dict[str, Any] = json.loads(line.split(":", 1)[1])
+            return data
+    raise AssertionError("the stream ended")
+
+
+async def test_live_overview_pushes_changes_on_ticks(
+    signed_in: tuple[Client, Seeded, web.Application],
+) -> None:
+    client, seeded, app = signed_in
+    async with client.get("/events/overview") as stream:
+        assert stream.headers["Content-Type"].startswith("text/event-stream")
+        first = await _next_event(stream)
+        assert first["total"] == 452
+        assert 'data-household="hh-other"' in first["html"]
+        seeded.classify.state_of[OTHER] = HouseholdState.BLIND
+        app[keys.BROADCASTER].tick()
+        second = await _next_event(stream)
+        other_row = re.search(r'<tr class="state-(\w+)" data-household="hh-other"', second["html"])
+        assert other_row is not None
+        assert other_row.group(1) == "blind"
+
+
+async def test_live_overview_ends_when_the_session_ends(
+    signed_in: tuple[Client, Seeded, web.Application],
+) -> None:
+    client, _, app = signed_in
+    token = csrf_of(await (await client.get("/")).text())
+    async with client.get("/events/overview") as stream:
+        await _next_event(stream)
+        await client.post("/logout", data={"csrf_token": token})
+        app[keys.BROADCASTER].tick()
+        rest = await stream.content.read()  # returns at the end of the stream: the server closed it
+        assert b"event: overview" not in rest
+        assert stream.content.at_eof()
+
+
+async def test_activity_api_checks_days(signed_in: tuple[Client, Seeded, web.Application]) -> None:
+    client, _, _ = signed_in
+    assert (await client.get(f"/api/households/{OWN}/activity?days=0")).status == 400
+    assert (await client.get(f"/api/households/{OWN}/activity?days=91")).status == 400
+    assert (await client.get(f"/api/households/{OWN}/activity?days=x")).status == 400
+    data = await (await client.get(f"/api/households/{OWN}/activity?days=2")).json()
+    assert data["household"] == OWN
+    assert all(h["count"] > 0 for h in data["hours"])
+
+
+async def test_openapi_describes_the_api_routes(signed_in: tuple[Client, Seeded, web.Application]) -> None:
+    client, _, app = signed_in
+    spec = await (await client.get("/api/openapi.json")).json()
+    documented = set(spec["paths"])
+    served = {
+        r.resource.canonical
+        for r in app.router.routes()
+        if r.resource is not None and r.resource.canonical.startswith("/api/households") and r.method == "GET"
+    }
+    assert documented == served
