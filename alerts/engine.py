@@ -104,7 +104,10 @@ class EscalationEngine:
                 return None
             household = repo.household(finding.household)
             policy = repo.policy(finding.household)
-            contacts = {c.id: c for c in repo.contacts()}
+            wanted = (
+                {c for t in policy.tiers for c in t.contacts} | set(policy.technical) if policy else set()
+            )
+            contacts = {c.id: c for c in (repo.contact(i) for i in wanted) if c is not None}
             tz = household.time_zone if household else self._s.time_zone
             snapshot = build_snapshot(
                 policy,
@@ -242,7 +245,8 @@ class EscalationEngine:
         repo.add_step(incident.id, StepKind.EXHAUSTED, now, detail="nobody left in the chain")
         self._audit(now, "system", "incident.exhausted", incident)
         log.warning("incident.exhausted id=%s household=%s", incident.id, incident.household)
-        for op in self._s.operators:
+        already = self._repo.contacts_with_step(incident.id, [StepKind.NOTIFIED])
+        for op in (o for o in self._s.operators if o.id not in already):
             body = sms_text.alert(
                 lang=op.language,
                 tier=TierKind.OPERATORS,

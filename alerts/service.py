@@ -38,8 +38,12 @@ logging.getLogger("twilio").setLevel(logging.WARNING)
 
 
 class FindingSource(Protocol):
+    """The detector (``alerts.detection.live.LiveDetector``). Asking for the next tick acknowledges the
+    findings the previous one returned; after a restart, unacknowledged findings come again (opening an
+    incident is idempotent per household and kind)."""
+
     def tick(self, now: datetime) -> Sequence[Finding]:
-        """Evaluate every household at ``now``; the findings raised."""
+        """Evaluate every household at ``now``; the findings to act on."""
         ...
 
 
@@ -213,7 +217,7 @@ class AlertsService:
         now = self.clock.now()
         if self._detector is not None:
             for finding in self._detector.tick(now):
-                self.engine.open_from_finding(finding, now)
+                self.engine.open_from_finding(finding, now)  # one open incident per household and kind
         if self._activity is not None:
             self.engine.on_live_state(self._activity.household_activity(), now)
         self._wake()
