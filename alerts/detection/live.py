@@ -37,7 +37,7 @@ from alerts.state.repository import StateRepository
 from mimamori.clock import Clock
 from mimamori.config import Config
 from mimamori.contract import Event, GatewayState, Kind
-from store.base import ActivityReader, DeviceState
+from store.base import ActivityReader, DeviceState, StoreError
 
 log = logging.getLogger(__name__)
 
@@ -126,10 +126,18 @@ class LiveDetector:
         # handed over is handed over once more (opening an incident is idempotent per household+kind).
         redeliver = self._episodes.pending() if self.ticks == 0 else []
         self._episodes.ack(self._handed)
+        self._handed = []
         self.ticks += 1
-        changed = self._read_activity(t)
-        self._relearn_due(t)
-        gateways = self._store.gateways()
+        try:
+            changed = self._read_activity(t)
+            self._relearn_due(t)
+            gateways = self._store.gateways()
+        except StoreError as exc:
+            if not exc.retryable:
+                raise
+            log.warning("detection_tick_skipped reason=store_busy error=%s", exc)
+            self._handed = list(redeliver)
+            return list(redeliver)  # the next tick catches up: state is read from the store
         found: list[Finding] = list(redeliver)
         if not self._platform_check(gateways, t):  # nothing is judged while the platform is blind
             found.extend(self._sweep_technical(gateways, changed, t))
@@ -186,7 +194,13 @@ class LiveDetector:
                 continue
             if time.perf_counter() > deadline:
                 break
-            self.relearn(household, now)
+            try:
+                self.relearn(household, now)
+            except StoreError as exc:
+                if not exc.retryable:
+                    raise
+                log.warning("relearn_failed household=%s error=%s", household, exc)
+                self._relearn_at[household] = now + 300  # try again in five minutes
 
     def relearn(self, household: str, now: float) -> None:
         """Learn this household's baseline from the store, and schedule the next (same time daily)."""
