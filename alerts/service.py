@@ -17,6 +17,7 @@ from typing import Protocol
 
 from aiohttp import web
 
+from alerts.answers import ReplyDesk
 from alerts.engine import EngineSettings, EscalationEngine
 from alerts.findings import Finding
 from alerts.scheduling import EscalationScheduler
@@ -111,6 +112,7 @@ class AlertsService:
         self._dispatcher: SmsDispatcher | None = None
         self._scheduler: EscalationScheduler | None = None
         self.webhooks: WebhookContext | None = None
+        self.desk: ReplyDesk | None = None
 
     @property
     def engine(self) -> EscalationEngine:
@@ -167,8 +169,10 @@ class AlertsService:
             ),
             self._send_failed,
         )
+        self.desk = ReplyDesk(self._engine, self.repo)
         self.webhooks = WebhookContext(
             engine=self._engine,
+            desk=self.desk,
             repo=self.repo,
             clock=self.clock,
             auth_token=webhook_token(cfg),

@@ -141,6 +141,7 @@ class LiveDetector:
         found: list[Finding] = list(redeliver)
         if not self._platform_check(gateways, t):  # nothing is judged while the platform is blind
             found.extend(self._sweep_technical(gateways, changed, t))
+            self._hold_offline(gateways, t)
             found.extend(self.engine.tick(t))
         self._handed = found
         return found
@@ -221,6 +222,19 @@ class LiveDetector:
             self.engine.set_blind(household, False, now)
         stagger = zlib.crc32(household.encode()) % int(DAY)
         self._relearn_at[household] = (math.floor(now / DAY) + 1) * DAY + stagger
+
+    def _hold_offline(self, gateways: Sequence[Any], now: float) -> None:
+        """Every tick, not only in a household's sweep slice: a home whose gateway is offline cannot be
+        judged (its readings wait in the gateway's outbox), so its community findings are held — unless
+        the quiet stretch had already become due while the gateway was still online: that alarm stands."""
+        for g in gateways:
+            if g.state is not GatewayState.OFFLINE or g.household not in self._learned:
+                continue
+            st = self.engine.state(g.household)
+            was, st.blind = st.blind, False  # look at the stretch as if we could see
+            due = self.engine.due(g.household)
+            st.blind = was
+            self.engine.set_blind(g.household, due is None or due.at > g.changed_at.timestamp(), now)
 
     def _platform_check(self, gateways: Sequence[Any], now: float) -> bool:
         beats = [g.last_heartbeat_at.timestamp() for g in gateways if g.last_heartbeat_at is not None]
