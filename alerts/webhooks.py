@@ -113,7 +113,8 @@ async def status_callback(request: web.Request) -> web.Response:
     ctx = request.app[CTX]
     sid, status = params.get("MessageSid", ""), params.get("MessageStatus", "")
     code_text = params.get("ErrorCode", "")
-    code = int(code_text) if code_text.isdigit() else None
+    # Twilio's codes are five ASCII digits; anything else ("²" passes isdigit) is no code.
+    code = int(code_text) if code_text.isascii() and code_text.isdigit() and len(code_text) <= 9 else None
     known = ctx.engine.handle_status(sid, status, code, ctx.clock.now())
     ctx.on_change()
     if not known:
@@ -194,7 +195,7 @@ def _render(request: web.Request, incident_id: str, contact_id: str, message: st
         "t": t,
         "name": household.name if household else incident.household,
         "hint": household.address_hint if household else "",
-        "what": sms_text.reason(incident.kind, incident.explanation_params, lang),
+        "what": sms_text.explain(incident.kind, incident.explanation_key, incident.explanation_params, lang),
         "state": state,
         "message": message,
         "open": incident.state is not IncidentState.RESOLVED,
