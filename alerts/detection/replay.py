@@ -33,6 +33,7 @@ from mimamori.contract import ACTIVITY_POWER_W, ID_RE
 KIND_NAMES = {name: name for name in ("motion", "door", "power", "button")}
 KINDS = frozenset(KIND_NAMES)
 NOT_ACTIVITY = frozenset({"battery", "checkin"})
+IGNORED = "ignored"  # the reason given for NOT_ACTIVITY rows (counted apart, not as rejections)
 RELEARN_MIN = 12 * 60  # relearn around local noon (+ up to two hours, staggered by household)
 RELEARN_SPREAD_MIN = 120
 
@@ -129,9 +130,6 @@ def parse_rows(rows: Iterable[list[str]], rejections: Rejections) -> list[Event]
     _canonical_ties(times, order, sources)
     # plain tuples, built in C and in replay order (the collector stops tracking them after one pass)
     return list(map(add, zip(times), map(sources.__getitem__, order)))
-
-
-IGNORED = "ignored"
 
 
 def _source(
