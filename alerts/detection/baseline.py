@@ -371,7 +371,7 @@ def _decline(summaries: Sequence[DaySummary], tuning: Tuning) -> Decline | None:
     ratio = None
     night_before = mean([float(s.night_count) for s in before])
     night_recent = mean([float(s.night_count) for s in recent])
-    if night_recent >= 2 and night_recent >= tuning.decline_night_rise * max(night_before, 0.5):
+    if night_recent >= 3 and night_recent >= tuning.decline_night_rise * max(night_before, 0.5):
         ratio = night_recent / max(night_before, 0.5)
     if activity is None and shift is None and ratio is None:
         return None

@@ -85,7 +85,8 @@ def run(args: argparse.Namespace) -> int:
     households = len({e.household for e in events})
     print(
         f"replay: {len(events)} events from {households} households read"
-        f" ({rejections.total} rejected) in {time.perf_counter() - started:.2f} s",
+        f" ({rejections.total} rejected, {rejections.ignored} battery/check-in rows ignored)"
+        f" in {time.perf_counter() - started:.2f} s",
         file=sys.stderr,
     )
     for reason, count in sorted(rejections.counts.items()):

@@ -45,7 +45,7 @@ class Tuning:
     slot_minutes: int = 30  # quiet-gap thresholds per slot of the local day
     pool_slots: int = 2  # pool gaps from this many neighbouring slots on each side
     gap_factor: float = 1.0  # threshold = longest usual quiet gap * factor + margin ...
-    gap_margin_s: float = 45 * 60.0
+    gap_margin_s: float = 35 * 60.0
     min_threshold_s: float = 90 * 60.0
     max_threshold_s: float = 16 * 3600.0
     anomalous_gap_s: float = 20 * 3600.0  # longer completed gaps are not learned as normal
@@ -78,7 +78,7 @@ class Tuning:
     decline_recent_days: int = 7
     decline_activity_drop: float = 0.35
     decline_wake_shift_min: int = 60
-    decline_night_rise: float = 2.0
+    decline_night_rise: float = 2.5
 
 
 @dataclass(frozen=True, slots=True)

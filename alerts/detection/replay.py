@@ -30,6 +30,7 @@ from mimamori.contract import ACTIVITY_POWER_W, ID_RE
 
 KIND_NAMES = {name: name for name in ("motion", "door", "power", "button")}
 KINDS = frozenset(KIND_NAMES)
+NOT_ACTIVITY = frozenset({"battery", "checkin"})
 RELEARN_MIN = 12 * 60  # relearn around local noon (+ up to two hours, staggered by household)
 RELEARN_SPREAD_MIN = 120
 
@@ -48,6 +49,7 @@ class Rejections:
 
     counts: Counter[str] = field(default_factory=Counter)
     examples: dict[str, list[int]] = field(default_factory=dict)
+    ignored: int = 0  # battery and check-in rows (valid, but not activity)
 
     def add(self, reason: str, line: int) -> None:
         self.counts[reason] += 1
@@ -92,7 +94,10 @@ def parse_rows(rows: Iterable[list[str]], rejections: Rejections) -> list[Replay
             rejections.add("timestamp_without_offset", line)
             continue
         if kind not in KINDS:
-            rejections.add("bad_kind", line)
+            if kind in NOT_ACTIVITY:
+                rejections.ignored += 1  # valid reports that never mean a person moved
+            else:
+                rejections.add("bad_kind", line)
             continue
         # one shared string per distinct id (checked once): less memory, faster replay
         h = ids.get(household)

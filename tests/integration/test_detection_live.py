@@ -105,3 +105,35 @@ def test_a_finding_raised_just_before_a_crash_is_handed_over_once_after_restart(
     assert second.pending() == []
     second.close()
     store.close()
+
+
+def test_help_button_press_is_raised_on_the_next_tick(tmp_path: Path) -> None:
+    store = SqliteEventStore(tmp_path / "events.sqlite3")
+    store.open()
+    history = [motion("h1", NOW - timedelta(days=10) + timedelta(minutes=20 * k)) for k in range(720)]
+    store.commit_batch(IngestBatch(received_at=NOW, events=[*history, motion("h1", NOW)]))
+    clock = FakeClock(NOW + timedelta(minutes=1))
+    detector = LiveDetector(store, FixedProfiles(), SqliteEpisodes(tmp_path / "state.sqlite3"), clock)
+    detector.open()
+    assert detector.tick(clock.now()) == []
+    pressed = NOW + timedelta(minutes=2)
+    press = contract.Event(
+        message_id=contract.message_id_for("h1", "help-button", contract.Kind.BUTTON, 1.0, pressed),
+        household="h1",
+        gateway="gw-1",
+        device="help-button",
+        kind=contract.Kind.BUTTON,
+        value=1.0,
+        observed_at=pressed,
+        seq=1,
+    )
+    store.commit_batch(IngestBatch(received_at=pressed, events=[press]))
+    clock.set(NOW + timedelta(minutes=3))
+    found = detector.tick(clock.now())
+    assert [(f.kind, f.device, f.severity.value) for f in found] == [
+        (FindingKind.HELP_BUTTON, "help-button", "urgent")
+    ]
+    clock.set(NOW + timedelta(minutes=4))
+    assert detector.tick(clock.now()) == []
+    detector.close()
+    store.close()

@@ -240,3 +240,17 @@ def test_late_events_never_move_activity_back() -> None:
     engine.activity(H, at(21, "13:00"), "kitchen-motion")
     engine.activity(H, at(21, "12:00"), "kitchen-motion")
     assert engine.state(H).last == at(21, "13:00")
+
+
+def test_slow_decline_goes_to_the_care_manager_once_a_week() -> None:
+    times, _ = routine(21)
+    recent, _ = routine(28, every_min=60)
+    times = times + [t for t in recent if t >= at(21, "00:00")]
+    declining = learn(times, [False] * len(times), TZ, at(28, "12:00"), TUNING)
+    assert declining.decline is not None
+    engine = Engine(FixedProfiles(TZ), MemoryEpisodes(), TUNING)
+    engine.relearned(H, declining, at(28, "12:00"))
+    found = engine.tick(at(28, "12:01"))
+    assert [(f.kind, f.audience) for f in found] == [(FindingKind.SLOW_DECLINE, Audience.CARE_MANAGER)]
+    engine.relearned(H, declining, at(29, "12:00"))  # the next day's relearn, same week
+    assert engine.tick(at(29, "12:01")) == []

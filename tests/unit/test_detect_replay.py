@@ -57,6 +57,7 @@ def test_bad_rows_are_counted_and_skipped() -> None:
         [iso(at(0, "08:03")), "h1", "kettle", "power", "lots"],
         [iso(at(0, "08:03")), "h1", "kettle", "power", "nan"],
         [iso(at(0, "08:04")), "h1", "kettle"],
+        [iso(at(0, "08:05")), "h1", "kettle", "checkin", "0"],
     ]
     rejections = Rejections()
     events = parse_rows(rows, rejections)
@@ -69,7 +70,8 @@ def test_bad_rows_are_counted_and_skipped() -> None:
         "bad_value": 2,
         "bad_columns": 1,
     }
-    assert rejections.examples["bad_kind"] == [5]  # line 5 of the file (header is line 1)
+    assert rejections.examples["bad_kind"] == [5]
+    assert rejections.ignored == 1  # a check-in is valid, just not activity
 
 
 def test_bad_header_rejects_the_file_not_the_process() -> None:
