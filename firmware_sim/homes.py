@@ -133,7 +133,7 @@ class SimHome:
             routine = self._routine(day)
             acts = apply_overrides(routine.acts, self._person_overrides(), routine.start, routine.end)
             plan = DayPlan(routine.day, routine.start, routine.end, routine.bedtime, acts, routine.vigor)
-            if len(self._plans) > 8:
+            if len(self._plans) > 4:  # a window needs the day before, its own and the next
                 oldest = min(self._plans)
                 del self._plans[oldest], self._index[oldest]
             self._plans[day] = plan

@@ -78,7 +78,6 @@ class GatewayService:
         self._events_topic = contract.topic(household, gateway, contract.Channel.EVENTS)
         self._floor = 0
         self._retries = 0
-        self._announced = False
         self._no_subscribers_since: float | None = None
         self._has_work = asyncio.Event()
         self.ready = asyncio.Event()
@@ -96,8 +95,10 @@ class GatewayService:
 
     def upstream_connected(self, session_present: bool = False) -> None:
         """Call on every (re)connection upstream: announce ``online`` (retained; a Last Will may have
-        said ``offline`` meanwhile) and treat everything already waiting as backlog."""
-        self._announced = True
+        said ``offline`` meanwhile) and treat everything already waiting as backlog. Before
+        :meth:`run` has subscribed to the home's devices this does nothing: ``online`` means listening."""
+        if not self.ready.is_set():
+            return
         self._floor = self._outbox.max_id()
         online = contract.GatewayStatus(
             self._household, self._gateway, contract.GatewayState.ONLINE, self._clock.now()
@@ -109,11 +110,10 @@ class GatewayService:
 
     async def run(self) -> None:
         """Run until cancelled; the MQTT clients must be started and the outbox open."""
-        if not self._announced:  # no on_connect hook has announced this connection yet
-            self.upstream_connected()
         for topic_filter in self._router.subscriptions():
             await self._local.subscribe(topic_filter)
         self.ready.set()
+        self.upstream_connected()
         async with asyncio.TaskGroup() as tasks:
             tasks.create_task(self._read_local())
             tasks.create_task(self._drain())

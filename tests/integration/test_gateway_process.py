@@ -106,11 +106,17 @@ async def test_sigkill_mid_stream_then_restart_loses_and_doubles_nothing_and_the
     async with (
         running_ingest(own_mosquitto, tmp_path / "events.sqlite3", clock, group=topic_prefix) as ingest,
         mqtt_client(own_mosquitto) as watcher,
+        mqtt_client(own_mosquitto) as beats,
         mqtt_client(mosquitto) as device,
     ):
         await watcher.subscribe(status_topic)
+        await beats.subscribe(contract.topic(household, "gw-1", contract.Channel.HEARTBEAT))
         with gateway_process(config, log) as proc:
             assert await next_status(watcher, 20) == "online"
+            (beat,) = await asyncio.wait_for(beats.next_batch(1), 10)
+            heartbeat = contract.decode_heartbeat(beat.topic, beat.payload, clock.now())
+            assert heartbeat.seq >= 1
+            assert heartbeat.outbox_depth >= 0
             await publish(device, [0, 300])
             await wait_for(lambda: ingest.store.count_events(household) >= 100, ingest.service.committed)
             proc.send_signal(signal.SIGKILL)
