@@ -31,6 +31,13 @@ RETRY_MIN_S = 0.2
 RETRY_MAX_S = 30.0
 
 
+@dataclass(frozen=True, slots=True)
+class _Decoded:
+    messages: list[Message]
+    batch: IngestBatch
+    started: float  # perf_counter when the batch was taken
+
+
 @dataclass
 class IngestCounters:
     received: int = 0
@@ -86,9 +93,23 @@ class IngestService:
             await self._mqtt.subscribe(topic_filter, qos=1)
         self.ready.set()
         log.info("ingest_ready group=%s batch_size=%s", self._share_group, self._batch_size)
+        # Two stages: the next batch is collected and decoded while the previous one is written
+        # (the store works in a thread). At most one decoded batch waits for the writer.
+        decoded: asyncio.Queue[_Decoded] = asyncio.Queue(maxsize=1)
+        async with asyncio.TaskGroup() as tasks:
+            tasks.create_task(self._decode_loop(decoded))
+            tasks.create_task(self._write_loop(decoded))
+
+    async def _decode_loop(self, decoded: asyncio.Queue[_Decoded]) -> None:
         while True:
             messages = await self._collect()
-            await self._handle(messages)
+            started = time.perf_counter()
+            await decoded.put(_Decoded(messages, decode_batch(messages, self._clock.now()), started))
+
+    async def _write_loop(self, decoded: asyncio.Queue[_Decoded]) -> None:
+        while True:
+            item = await decoded.get()
+            await self._handle(item)
 
     async def _collect(self) -> list[Message]:
         """Up to ``batch_size`` messages: what is waiting, topped up until the interval ends."""
@@ -108,9 +129,8 @@ class IngestService:
             messages.extend(more)
         return messages
 
-    async def _handle(self, messages: list[Message]) -> None:
-        started = time.perf_counter()
-        batch = decode_batch(messages, self._clock.now())
+    async def _handle(self, item: _Decoded) -> None:
+        messages, batch = item.messages, item.batch
         self._fault("before_commit")
         result = await self._write(batch)
         self._fault("after_commit")
@@ -125,7 +145,7 @@ class IngestService:
             result.stored,
             result.duplicates,
         )
-        self.metrics.batch_seconds.observe(time.perf_counter() - started)
+        self.metrics.batch_seconds.observe(time.perf_counter() - item.started)
         self.metrics.batch_messages.observe(len(messages))
         async with self.committed:
             self.committed.notify_all()

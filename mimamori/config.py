@@ -50,10 +50,10 @@ class StoreConfig(Section):
 class IngestConfig(Section):
     client_id: str = "mimamori-ingest-1"
     share_group: str = "ingest"
-    batch_size: int = Field(2000, ge=1, le=100_000)
+    batch_size: int = Field(5000, ge=1, le=100_000)
     batch_interval_ms: int = Field(50, ge=1, le=10_000)
     session_expiry_s: int = Field(7 * 24 * 3600, ge=0)
-    receive_maximum: int = Field(10_000, ge=1, le=65_535)
+    receive_maximum: int = Field(20_000, ge=1, le=65_535)
     metrics_host: str = "127.0.0.1"
     metrics_port: int = Field(9108, ge=0, le=65535)
 
