@@ -235,7 +235,7 @@ async def measure(data: Path, repeat: int) -> dict[str, object]:
         classify=PersistedStates(repo),
         clock=FakeClock(NOW),
     )
-    runner = web.AppRunner(app, access_log=None)
+    runner = web.AppRunner(app, access_log=None, handler_cancellation=True)
     await runner.setup()
     port = free_port()
     await web.TCPSite(runner, "127.0.0.1", port).start()

@@ -38,7 +38,11 @@ def create_app(
     classify: StateClassifier,
     clock: Clock,
 ) -> web.Application:
-    """The dashboard. ``users`` must be open; the caller owns (opens and closes) every store passed in."""
+    """The dashboard. ``users`` must be open; the caller owns (opens and closes) every store passed in.
+
+    Serve it with ``handler_cancellation=True``: a live-update stream then ends as soon as its browser
+    goes away instead of at the next tick.
+    """
     storage = SqliteSessionStorage(
         users, clock, timedelta(hours=config.session_hours), secure=config.secure_cookies
     )

@@ -75,7 +75,7 @@ async def start_demo_dashboard(
         classify=PersistedStates(repo),
         clock=clock,
     )
-    runner = web.AppRunner(app, access_log=None)
+    runner = web.AppRunner(app, access_log=None, handler_cancellation=True)
     try:
         await runner.setup()
         await web.TCPSite(runner, "127.0.0.1", port).start()
