@@ -49,12 +49,12 @@ class IngestCounters:
 def subscriptions(share_group: str) -> list[str]:
     """Events and heartbeats are shared by the group; every worker subscribes to status on its own,
     because a shared subscription gets no retained messages (MQTT 5, 4.8.2) and status writes are
-    idempotent."""
-    events = contract.subscription(contract.Channel.EVENTS)
-    heartbeats = contract.subscription(contract.Channel.HEARTBEAT)
+    idempotent. An empty group means a plain subscription (a lone worker on a broker without shared
+    subscriptions, like the demo's embedded one)."""
+    share = f"$share/{share_group}/" if share_group else ""
     return [
-        f"$share/{share_group}/{events}",
-        f"$share/{share_group}/{heartbeats}",
+        share + contract.subscription(contract.Channel.EVENTS),
+        share + contract.subscription(contract.Channel.HEARTBEAT),
         contract.subscription(contract.Channel.STATUS),
     ]
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import time
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Protocol
@@ -55,3 +56,45 @@ class FileClock:
         if value.tzinfo is None:
             raise ValueError(f"{self._path}: the time needs a UTC offset")
         return value.astimezone(UTC)
+
+
+class ScaledClock:
+    """Simulated time running ``speed`` times faster than real time from ``start`` (the demo's clock).
+
+    Real elapsed time comes from the monotonic clock, so a wall-clock jump does not move it.
+    """
+
+    def __init__(self, start: datetime, speed: float, *, running: bool = True) -> None:
+        if start.tzinfo is None:
+            raise ValueError("ScaledClock needs an aware datetime")
+        if speed <= 0:
+            raise ValueError("speed must be positive")
+        self._start = start.astimezone(UTC)
+        self._speed = speed
+        self._real_start = time.monotonic()
+        self._running = running
+
+    def resume(self) -> None:
+        """Start a clock made with ``running=False`` (it reads ``start`` until then)."""
+        if not self._running:
+            self._real_start = time.monotonic()
+            self._running = True
+
+    @property
+    def speed(self) -> float:
+        return self._speed
+
+    def now(self) -> datetime:
+        if not self._running:
+            return self._start
+        return self._start + timedelta(seconds=(time.monotonic() - self._real_start) * self._speed)
+
+    def set_speed(self, speed: float) -> None:
+        """Change the pace from now on; simulated time does not jump."""
+        if speed <= 0:
+            raise ValueError("speed must be positive")
+        self._start, self._real_start, self._speed = self.now(), time.monotonic(), speed
+
+    def real_seconds(self, simulated: timedelta) -> float:
+        """How many real seconds pass while ``simulated`` time passes."""
+        return simulated.total_seconds() / self._speed

@@ -1,0 +1,82 @@
+"""The README's demo, end to end as a person tries it: the fall reaches a neighbour by SMS, the
+neighbour answers with ``mimamori sms-reply``, and the dashboard shows the incident resolved; the
+home whose internet is cut is reported blind to the technical contact, never as inactivity."""
+
+from __future__ import annotations
+
+import json
+import re
+from collections.abc import AsyncIterator
+from pathlib import Path
+
+import aiohttp
+import pytest
+
+from mimamori.demo_town import neighbour_phone
+from tests.system.demo_process import PASSWORD, DemoProcess
+
+pytestmark = pytest.mark.integration
+
+FALL_HOME = "home-0003"  # the demo's fall (the third home)
+OUTAGE_HOME = "home-0007"  # the demo's internet outage (the seventh)
+
+
+@pytest.fixture
+async def demo(tmp_path: Path) -> AsyncIterator[DemoProcess]:
+    process = DemoProcess(tmp_path, "--households", "8", "--speed", "1200", "--slow-to", "240")
+    await process.start()
+    try:
+        yield process
+    finally:
+        await process.kill()
+
+
+def csrf_of(html: str) -> str:
+    found = re.search(r'name="csrf_token" value="([^"]+)"', html)
+    assert found is not None, "page has no CSRF token"
+    return found.group(1)
+
+
+async def test_the_fall_reaches_a_neighbour_who_claims_and_resolves_it(demo: DemoProcess) -> None:
+    await demo.expect(r"^dashboard: http://127\.0\.0\.1:\d+$")
+    neighbour = neighbour_phone(2, 0)
+    await demo.expect(rf"incident {FALL_HOME} inactivity: notifying", timeout_s=180)
+    await demo.expect(rf"sms to {re.escape(neighbour)}: ")
+
+    listed = await demo.run("outbox", "--json")
+    assert listed.returncode == 0, listed.stderr
+    to_neighbour = [m for m in json.loads(listed.stdout) if m["to"] == neighbour]
+    assert to_neighbour, listed.stdout
+    assert {"to", "body", "status", "created_at"} <= to_neighbour[0].keys()
+    assert "動き" in to_neighbour[0]["body"]
+
+    claimed = await demo.run("sms-reply", "--from", neighbour, "--text", "1")
+    assert claimed.returncode == 0, claimed.stderr
+    await demo.expect(rf"incident {FALL_HOME} inactivity: claimed")
+    safe = await demo.run("sms-reply", "--from", neighbour, "--text", "3")
+    assert safe.returncode == 0, safe.stderr
+    await demo.expect(rf"incident {FALL_HOME} inactivity: resolved")
+
+    origin = demo.dashboard_url
+    jar = aiohttp.CookieJar(unsafe=True, treat_as_secure_origin=[origin])
+    async with aiohttp.ClientSession(origin, cookie_jar=jar) as browser:
+        token = csrf_of(await (await browser.get("/login")).text())
+        signed_in = await browser.post(
+            "/login", data={"username": "care1", "password": PASSWORD, "csrf_token": token, "next": "/"}
+        )
+        assert signed_in.status == 200
+        page = await browser.get(f"/households/{FALL_HOME}")
+        assert page.status == 200
+        html = await page.text()
+        assert "inactivity" in html or "動きなし" in html or "不活動" in html
+        incident = await browser.get(f"/api/households/{FALL_HOME}")
+        assert incident.status == 200
+        other = await browser.get("/api/households/home-0008")  # care2's home
+        assert other.status == 404
+
+    await demo.expect(rf"{OUTAGE_HOME}: internet back", timeout_s=120)
+    outage_lines = [line for line in demo.lines if f"incident {OUTAGE_HOME}" in line]
+    assert any("blind_gateway" in line for line in outage_lines), demo.lines[-60:]
+    community = ("inactivity", "missed_wakeup", "long_absence", "night_exit")
+    assert not [line for line in outage_lines if any(kind in line for kind in community)]
+    assert await demo.interrupt() == 0
