@@ -24,13 +24,11 @@ from alerts.escalation import (
     build_snapshot,
     decide,
     first_due,
-    jump_to_professionals,
     operators_snapshot,
     wave_settled,
 )
 from alerts.findings import Audience, Finding, FindingKind, Severity
 from alerts.links import sign
-from alerts.replies import ReplyAction, parse_reply
 from alerts.sms.errors import ErrorClass, classify, describe
 from alerts.state.models import (
     Contact,
@@ -70,16 +68,6 @@ class EngineSettings:
     time_zone: str = "Asia/Tokyo"
 
 
-@dataclass(frozen=True, slots=True)
-class ReplyOutcome:
-    """What a reply did: for the webhook's response and for tests."""
-
-    action: ReplyAction
-    accepted: bool  # False: refused (unknown number, not on an open incident)
-    incident: str | None = None
-    detail: str = ""
-
-
 class EscalationEngine:
     def __init__(
         self,
@@ -93,7 +81,6 @@ class EscalationEngine:
         self._s = settings
         self._on_due = on_due
         self._on_queued = on_queued
-        self.refused_replies = 0
 
     # -- opening ---------------------------------------------------------------------------------
     def open_from_finding(self, finding: Finding, now: datetime) -> Incident | None:
@@ -104,7 +91,11 @@ class EscalationEngine:
                 return None
             household = repo.household(finding.household)
             policy = repo.policy(finding.household)
-            contacts = {c.id: c for c in repo.contacts()}
+            wanted = (
+                {c for t in policy.tiers for c in t.contacts} | set(policy.technical) if policy else set()
+            )
+            contacts = {c.id: c for c in (repo.contact(i) for i in wanted) if c is not None}
+            volunteers = [i for i, c in contacts.items() if c.role is Role.VOLUNTEER]
             tz = household.time_zone if household else self._s.time_zone
             snapshot = build_snapshot(
                 policy,
@@ -112,7 +103,7 @@ class EscalationEngine:
                 kind=finding.kind,
                 audience=finding.audience,
                 time_zone=tz,
-                load=repo.alert_load(now - timedelta(days=7)),
+                load=repo.alert_load(now - timedelta(days=7), volunteers),
                 operators=self._s.operators,
                 blind_hold_minutes=self._s.blind_hold_minutes,
             )
@@ -137,7 +128,7 @@ class EscalationEngine:
             repo.add_step(
                 incident.id, StepKind.OPENED, now, detail=f"{finding.kind.value}; waves: {waves or '-'}"
             )
-            self._audit(now, "system", "incident.opened", incident, kind=finding.kind.value, waves=waves)
+            self.audit(now, "system", "incident.opened", incident, kind=finding.kind.value, waves=waves)
             if household is None and finding.household != PLATFORM:
                 log.warning(
                     "incident.unknown_household household=%s kind=%s", finding.household, finding.kind
@@ -164,7 +155,7 @@ class EscalationEngine:
                 return
             if self._suppress_if_outage(incident, now):
                 return
-            decision = decide(incident, self._progress(incident), now)
+            decision = decide(incident, self.progress(incident), now)
             if isinstance(decision, Notify):
                 incident = self._notify(incident, decision, now)
             elif isinstance(decision, Exhausted):
@@ -176,7 +167,7 @@ class EscalationEngine:
                 return
         self._on_due(incident.id, incident.next_due_at)
 
-    def _progress(self, incident: Incident) -> Progress:
+    def progress(self, incident: Incident) -> Progress:
         repo = self._repo
         ids = {c.id for w in incident.snapshot.waves for c in w.contacts}
         opted = {c.id for c in (repo.contact(i) for i in ids) if c is not None and c.opted_out_at is not None}
@@ -192,12 +183,12 @@ class EscalationEngine:
         wave = incident.snapshot.waves[d.wave_index]
         if d.claim_expired and incident.claimed_by is not None:
             repo.add_step(incident.id, StepKind.CLAIM_EXPIRED, now, contact=incident.claimed_by)
-            self._audit(now, "system", "incident.claim_expired", incident, contact=incident.claimed_by)
+            self.audit(now, "system", "incident.claim_expired", incident, contact=incident.claimed_by)
             claimer = repo.contact(incident.claimed_by)
             if claimer is not None:
-                name = self._household_name(incident, claimer.language)
+                name = self.household_name(incident, claimer.language)
                 body = sms_text.text("claim_expired", claimer.language, name=name)
-                self._queue(
+                self.queue(
                     f"{incident.id}:expired:{claimer.id}",
                     claimer.phone,
                     body,
@@ -210,10 +201,10 @@ class EscalationEngine:
             body = self._alert_body(incident, wave.tier, person, now)
             urgent = incident.severity is Severity.URGENT or wave.tier is TierKind.PROFESSIONALS
             key = f"{incident.id}:w{d.wave_index}:{person.id}:alert"
-            self._queue(key, person.phone, body, SmsPurpose.ALERT, incident, person.id, now, urgent=urgent)
+            self.queue(key, person.phone, body, SmsPurpose.ALERT, incident, person.id, now, urgent=urgent)
             repo.add_step(incident.id, StepKind.NOTIFIED, now, wave_index=d.wave_index, contact=person.id)
         ids = ",".join(p.id for p in d.contacts)
-        self._audit(
+        self.audit(
             now,
             "system",
             "incident.notified",
@@ -240,18 +231,19 @@ class EscalationEngine:
     def _exhausted(self, incident: Incident, claim_expired: bool, now: datetime) -> Incident:
         repo = self._repo
         repo.add_step(incident.id, StepKind.EXHAUSTED, now, detail="nobody left in the chain")
-        self._audit(now, "system", "incident.exhausted", incident)
+        self.audit(now, "system", "incident.exhausted", incident)
         log.warning("incident.exhausted id=%s household=%s", incident.id, incident.household)
-        for op in self._s.operators:
+        already = self._repo.contacts_with_step(incident.id, [StepKind.NOTIFIED])
+        for op in (o for o in self._s.operators if o.id not in already):
             body = sms_text.alert(
                 lang=op.language,
                 tier=TierKind.OPERATORS,
-                name=self._household_name(incident, op.language),
+                name=self.household_name(incident, op.language),
                 address_hint="",
                 what=self._what(incident, op.language),
                 link=self._link(incident, op.id, now),
             )
-            self._queue(
+            self.queue(
                 f"{incident.id}:exhausted:{op.id}",
                 op.phone,
                 body,
@@ -279,23 +271,19 @@ class EscalationEngine:
             return False
         if incident.next_due_at is None or incident.next_due_at > now:
             return False
-        blind = self._repo.count_open(BLIND_KINDS) - (
-            1 if self._repo.open_incident(PLATFORM, FindingKind.BLIND_GATEWAY) else 0
-        )
-        if blind < self._s.mass_blind_threshold:
-            return False
-        updated = replace(incident, next_due_at=None, updated_at=now)
-        self._repo.save_incident(updated)
-        self._repo.add_step(
-            incident.id, StepKind.SUPPRESSED, now, detail=f"platform outage: {blind} homes blind"
-        )
-        self._audit(now, "system", "incident.suppressed", incident, blind_homes=blind)
-        if self._repo.open_incident(PLATFORM, FindingKind.BLIND_GATEWAY) is None:
-            self._open_platform_incident(blind, now)
+        platform = self._repo.open_incident(PLATFORM, FindingKind.BLIND_GATEWAY)
+        if platform is None:  # while a platform outage is open every blind home is part of it
+            blind = self._repo.count_open(BLIND_KINDS)
+            if blind < self._s.mass_blind_threshold:
+                return False
+            platform = self._open_platform_incident(blind, now)
+        self._repo.save_incident(replace(incident, next_due_at=None, updated_at=now))
+        self._repo.add_step(incident.id, StepKind.SUPPRESSED, now, detail=f"platform outage {platform.id}")
+        self.audit(now, "system", "incident.suppressed", incident, platform_incident=platform.id)
         self._on_due(incident.id, None)
         return True
 
-    def _open_platform_incident(self, blind: int, now: datetime) -> None:
+    def _open_platform_incident(self, blind: int, now: datetime) -> Incident:
         snapshot = operators_snapshot(self._s.operators, self._s.time_zone)
         incident = Incident(
             id=uuid.uuid4().hex[:12],
@@ -315,204 +303,29 @@ class EscalationEngine:
         )
         self._repo.insert_incident(incident)
         self._repo.add_step(incident.id, StepKind.OPENED, now, detail=f"platform outage: {blind} homes blind")
-        self._audit(now, "system", "incident.opened", incident, kind="mass_blind", blind_homes=blind)
+        self.audit(now, "system", "incident.opened", incident, kind="mass_blind", blind_homes=blind)
         log.warning("platform.outage blind_homes=%s incident=%s", blind, incident.id)
         if not snapshot.waves:
             log.error("platform.outage_no_operators blind_homes=%s: set [alerts] operators", blind)
-            return
+            return incident
         decision = decide(incident, Progress(), now)
         if isinstance(decision, Notify):
-            updated = self._notify(incident, decision, now)
-            self._on_due(updated.id, updated.next_due_at)
+            incident = self._notify(incident, decision, now)
+            self._on_due(incident.id, incident.next_due_at)
+        return incident
 
-    # -- replies, link taps, delivery ------------------------------------------------------------------
-    def handle_reply(self, phone: str, body: str, now: datetime, ref: str | None = None) -> ReplyOutcome:
-        """An SMS from ``phone``: act on it for the incident that texted this number most recently."""
-        action = parse_reply(body)
-        ref = ref or uuid.uuid4().hex
-        with self._repo.transaction():
-            contacts = self._repo.contacts_by_phone(phone)
-            if not contacts:
-                return self._refuse(action, now, phone, "unknown number")
-            if action is ReplyAction.STOP:
-                for c in contacts:
-                    self._opt_out(c, now)
-                return ReplyOutcome(action, True, None, "opted out")
-            found = self._repo.open_incidents_notifying([c.id for c in contacts])
-            if not found:
-                c = contacts[0]
-                self._queue(
-                    f"reply:{ref}",
-                    c.phone,
-                    sms_text.text("no_incident", c.language),
-                    SmsPurpose.REPLY,
-                    None,
-                    c.id,
-                    now,
-                )
-                return self._refuse(action, now, phone, "not on an open incident")
-            incident, contact_id = found[0]
-            contact = next(c for c in contacts if c.id == contact_id)
-            self._audit(now, f"contact:{contact.id}", "reply", incident, action=action.value, text=body[:160])
-            detail = self._act(incident, contact, action, now, ref)
-        self._after_change(incident.id, now)
-        return ReplyOutcome(action, True, incident.id, detail)
-
-    def handle_link(self, link_id: int, action: ReplyAction, now: datetime) -> ReplyOutcome:
-        """A tap on a one-tap link's page (the token was verified by the caller)."""
-        with self._repo.transaction():
-            link = self._repo.link(link_id)
-            if link is None:
-                return ReplyOutcome(action, False, None, "unknown link")
-            incident = self._repo.incident(link[0])
-            contact = self._repo.contact(link[1])
-            if incident is None or contact is None:
-                return ReplyOutcome(action, False, None, "unknown link")
-            self._audit(now, f"link:{contact.id}", "link.tap", incident, action=action.value)
-            if incident.state is IncidentState.RESOLVED:
-                return ReplyOutcome(action, False, incident.id, "already resolved")
-            detail = self._act(incident, contact, action, now, uuid.uuid4().hex)
-        self._after_change(incident.id, now)
-        return ReplyOutcome(action, True, incident.id, detail)
-
-    def _refuse(self, action: ReplyAction, now: datetime, phone: str, why: str) -> ReplyOutcome:
-        self.refused_replies += 1
-        self._repo.audit(
-            now, "sms", "reply.refused", detail={"from": _mask(phone), "reason": why, "action": action.value}
-        )
-        log.info("reply.refused from=%s reason=%s", _mask(phone), why)
-        return ReplyOutcome(action, False, None, why)
-
-    def _opt_out(self, contact: Contact, now: datetime) -> None:
-        repo = self._repo
-        repo.set_opted_out(contact.id, now)
-        repo.audit(now, f"contact:{contact.id}", "contact.opted_out", detail={"role": contact.role.value})
-        for incident in repo.incidents(open_only=True, limit=10_000):
-            if any(c.id == contact.id for w in incident.snapshot.waves for c in w.contacts):
-                repo.add_step(incident.id, StepKind.OPTED_OUT, now, contact=contact.id)
-                self._audit(
-                    now, "system", "coverage.gap", incident, contact=contact.id, role=contact.role.value
-                )
-                if wave_settled(incident, self._progress(incident)):
-                    repo.save_incident(replace(incident, next_due_at=now, updated_at=now))
-        log.warning("coverage.gap contact=%s role=%s reason=opted_out", contact.id, contact.role)
-
-    def _act(self, incident: Incident, contact: Contact, action: ReplyAction, now: datetime, ref: str) -> str:
-        repo = self._repo
-        lang = contact.language
-        name = self._household_name(incident, lang)
-        reply_key = f"reply:{ref}"
-        if action is ReplyAction.GO:
-            if incident.state is IncidentState.CLAIMED and incident.claimed_by != contact.id:
-                claimer = repo.contact(incident.claimed_by or "")
-                body = sms_text.text("already_claimed", lang, claimer=claimer.name if claimer else "?")
-                self._queue(reply_key, contact.phone, body, SmsPurpose.REPLY, incident, contact.id, now)
-                return "already claimed"
-            claimed = replace(
-                incident,
-                state=IncidentState.CLAIMED,
-                claimed_by=contact.id,
-                claimed_at=now,
-                next_due_at=now + timedelta(minutes=incident.snapshot.claim_timeout_minutes),
-                updated_at=now,
-            )
-            repo.save_incident(claimed)
-            repo.add_step(incident.id, StepKind.CLAIMED, now, contact=contact.id)
-            self._audit(now, f"contact:{contact.id}", "incident.claimed", incident, contact=contact.id)
-            self._queue(
-                reply_key,
-                contact.phone,
-                sms_text.text("claimed_you", lang, name=name),
-                SmsPurpose.REPLY,
-                incident,
-                contact.id,
-                now,
-            )
-            for other in self._notified_contacts(incident, exclude=contact.id):
-                body = sms_text.text(
-                    "claimed_other",
-                    other.language,
-                    name=self._household_name(incident, other.language),
-                    claimer=contact.name,
-                )
-                self._queue(
-                    f"{incident.id}:claimed:{now.isoformat()}:{other.id}",
-                    other.phone,
-                    body,
-                    SmsPurpose.CLAIMED_NOTICE,
-                    incident,
-                    other.id,
-                    now,
-                )
-            return "claimed"
-        if action is ReplyAction.CANT:
-            repo.add_step(incident.id, StepKind.DECLINED, now, contact=contact.id)
-            self._audit(now, f"contact:{contact.id}", "incident.declined", incident, contact=contact.id)
-            self._queue(
-                reply_key,
-                contact.phone,
-                sms_text.text("declined", lang),
-                SmsPurpose.REPLY,
-                incident,
-                contact.id,
-                now,
-            )
-            current = incident
-            if incident.state is IncidentState.CLAIMED and incident.claimed_by == contact.id:
-                current = replace(
-                    incident,
-                    state=IncidentState.NOTIFYING,
-                    claimed_by=None,
-                    claimed_at=None,
-                    next_due_at=now,
-                    updated_at=now,
-                )
-            elif wave_settled(incident, self._progress(incident)):
-                current = replace(incident, next_due_at=now, updated_at=now)
-            if current is not incident:
-                repo.save_incident(current)
-            return "declined"
-        if action is ReplyAction.SAFE:
-            self._resolve(incident, Resolution.SAFE, f"contact:{contact.id}", now, exclude=None)
-            return "resolved"
-        if action is ReplyAction.HELP:
-            repo.add_step(incident.id, StepKind.HELP, now, contact=contact.id)
-            self._audit(now, f"contact:{contact.id}", "incident.help", incident, contact=contact.id)
-            repo.save_incident(jump_to_professionals(incident, now))
-            self._queue(
-                reply_key,
-                contact.phone,
-                sms_text.text("help_sent", lang),
-                SmsPurpose.REPLY,
-                incident,
-                contact.id,
-                now,
-                urgent=True,
-            )
-            return "help"
-        self._audit(now, f"contact:{contact.id}", "reply.unknown", incident)
-        self._queue(
-            reply_key,
-            contact.phone,
-            sms_text.text("usage", lang),
-            SmsPurpose.REPLY,
-            incident,
-            contact.id,
-            now,
-        )
-        return "usage"
-
+    # -- resolution and delivery -------------------------------------------------------------------
     def resolve(self, incident_id: str, resolution: Resolution, by: str, now: datetime) -> bool:
         """Resolve from outside (dashboard); False when it is unknown or already resolved."""
         with self._repo.transaction():
             incident = self._repo.incident(incident_id)
             if incident is None or incident.state is IncidentState.RESOLVED:
                 return False
-            self._resolve(incident, resolution, by, now, exclude=None)
-        self._after_change(incident_id, now)
+            self.resolve_now(incident, resolution, by, now, exclude=None)
+        self.after_change(incident_id, now)
         return True
 
-    def _resolve(
+    def resolve_now(
         self, incident: Incident, resolution: Resolution, by: str, now: datetime, exclude: str | None
     ) -> None:
         repo = self._repo
@@ -527,17 +340,17 @@ class EscalationEngine:
         )
         repo.save_incident(resolved)
         repo.add_step(incident.id, StepKind.RESOLVED, now, detail=f"{resolution.value} by {by}")
-        self._audit(now, by, "incident.resolved", incident, resolution=resolution.value)
+        self.audit(now, by, "incident.resolved", incident, resolution=resolution.value)
         cancelled = repo.cancel_queued_sms(incident.id, now)
         key = "activity_resolved" if resolution is Resolution.ACTIVITY_RESUMED else "resolved"
-        for other in self._notified_contacts(incident, exclude=exclude):
+        for other in self.notified_contacts(incident, exclude=exclude):
             body = sms_text.text(
                 key,
                 other.language,
-                name=self._household_name(incident, other.language),
+                name=self.household_name(incident, other.language),
                 how=sms_text.how(resolution, other.language),
             )
-            self._queue(
+            self.queue(
                 f"{incident.id}:resolved:{other.id}",
                 other.phone,
                 body,
@@ -561,12 +374,10 @@ class EscalationEngine:
             if incident is None or incident.state is IncidentState.RESOLVED:
                 return
             self._repo.add_step(incident_id, StepKind.DELIVERY_FAILED, now, contact=contact_id, detail=reason)
-            self._audit(
-                now, "system", "incident.delivery_failed", incident, contact=contact_id, reason=reason
-            )
-            if wave_settled(incident, self._progress(incident)):
+            self.audit(now, "system", "incident.delivery_failed", incident, contact=contact_id, reason=reason)
+            if wave_settled(incident, self.progress(incident)):
                 self._repo.save_incident(replace(incident, next_due_at=now, updated_at=now))
-        self._after_change(incident_id, now)
+        self.after_change(incident_id, now)
 
     def handle_status(self, sid: str, status: str, error_code: int | None, now: datetime) -> bool:
         """A delivery status callback; False when the SID is not ours. Undelivered alerts move on."""
@@ -608,14 +419,14 @@ class EscalationEngine:
             if incident.kind in BLIND_KINDS:
                 if live.last_event_at is not None and live.last_event_at > incident.opened_at:
                     with self._repo.transaction():
-                        self._resolve(incident, Resolution.ACTIVITY_RESUMED, "system", now, exclude=None)
+                        self.resolve_now(incident, Resolution.ACTIVITY_RESUMED, "system", now, exclude=None)
             elif incident.kind in RESUMABLE and live.last_activity_at is not None:
                 since = incident.last_activity_at or incident.opened_at
                 if live.last_activity_at > since:
                     self._activity_resumed(incident, live.last_activity_at, now)
             else:
                 continue
-            self._after_change(incident.id, now)
+            self.after_change(incident.id, now)
 
     def _activity_resumed(self, incident: Incident, at: datetime, now: datetime) -> None:
         repo = self._repo
@@ -623,15 +434,15 @@ class EscalationEngine:
             if any(s.kind is StepKind.ACTIVITY_RESUMED for s in repo.steps(incident.id)):
                 return
             repo.add_step(incident.id, StepKind.ACTIVITY_RESUMED, now, detail=at.isoformat())
-            self._audit(now, "system", "incident.activity_resumed", incident, at=at.isoformat())
+            self.audit(now, "system", "incident.activity_resumed", incident, at=at.isoformat())
             if incident.snapshot.resolve_on_activity:
-                self._resolve(incident, Resolution.ACTIVITY_RESUMED, "system", now, exclude=None)
+                self.resolve_now(incident, Resolution.ACTIVITY_RESUMED, "system", now, exclude=None)
                 return
-            for other in self._notified_contacts(incident, exclude=None):
+            for other in self.notified_contacts(incident, exclude=None):
                 body = sms_text.text(
-                    "activity_open", other.language, name=self._household_name(incident, other.language)
+                    "activity_open", other.language, name=self.household_name(incident, other.language)
                 )
-                self._queue(
+                self.queue(
                     f"{incident.id}:activity:{other.id}",
                     other.phone,
                     body,
@@ -642,7 +453,7 @@ class EscalationEngine:
                 )
 
     # -- helpers ----------------------------------------------------------------------------------
-    def _after_change(self, incident_id: str, now: datetime) -> None:
+    def after_change(self, incident_id: str, now: datetime) -> None:
         incident = self._repo.incident(incident_id)
         if incident is not None and incident.next_due_at is not None and incident.next_due_at <= now:
             self.advance(incident_id, now)
@@ -650,12 +461,12 @@ class EscalationEngine:
             self._on_due(incident_id, incident.next_due_at)
         self._on_queued()
 
-    def _notified_contacts(self, incident: Incident, exclude: str | None) -> list[Contact]:
+    def notified_contacts(self, incident: Incident, exclude: str | None) -> list[Contact]:
         ids = self._repo.contacts_with_step(incident.id, [StepKind.NOTIFIED]) - {exclude}
         contacts = [self._repo.contact(i) for i in sorted(c for c in ids if c is not None)]
         return [c for c in contacts if c is not None and c.opted_out_at is None]
 
-    def _queue(
+    def queue(
         self,
         key: str,
         to: str,
@@ -683,17 +494,17 @@ class EscalationEngine:
                 "sms.queued",
                 household=incident.household if incident else None,
                 incident=incident.id if incident else None,
-                detail={"to": _mask(to), "purpose": purpose.value, "contact": contact},
+                detail={"to": mask(to), "purpose": purpose.value, "contact": contact},
             )
 
-    def _audit(
+    def audit(
         self, now: datetime, actor: str, event: str, incident: Incident, **detail: str | int | None
     ) -> None:
         self._repo.audit(
             now, actor, event, household=incident.household, incident=incident.id, detail=dict(detail)
         )
 
-    def _household_name(self, incident: Incident, lang: Language) -> str:
+    def household_name(self, incident: Incident, lang: Language) -> str:
         if incident.household == PLATFORM:
             return "運用" if lang is Language.JA else "platform"
         h = self._repo.household(incident.household)
@@ -725,6 +536,6 @@ class EscalationEngine:
         )
 
 
-def _mask(phone: str) -> str:
+def mask(phone: str) -> str:
     """Phone numbers in logs and the audit detail: the last four digits only."""
     return "…" + phone[-4:] if len(phone) > 4 else "…"

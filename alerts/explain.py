@@ -19,6 +19,14 @@ TEMPLATES: Mapping[str, Mapping[Lang, str]] = {
         "en": "No activity since {since} ({quiet_h} h); at this time usually quiet ≤{usual_h} h "
         "(learned over {days} days)",
     },
+    "inactivity.prior": {
+        "ja": "{since}以降 動きなし({quiet_h}時間)。普段の様子はまだ学習中",
+        "en": "No activity since {since} ({quiet_h} h); usual routine still being learned",
+    },
+    "long_absence.prior": {
+        "ja": "{since}に玄関の後 動きなし({quiet_h}時間)。普段の外出はまだ学習中",
+        "en": "Main door at {since}, nothing since ({quiet_h} h); usual outings still being learned",
+    },
     "missed_wakeup": {
         "ja": "{since}以降 動きなし。普段は{wake_by}までに起床({days}日間の学習)",
         "en": "No activity since {since}; usually up by {wake_by} (learned over {days} days)",
@@ -75,6 +83,8 @@ def render(explanation: Explanation, lang: Lang = "ja") -> str:
         joined = "、".join(parts) if lang == "ja" else ", ".join(parts)
         return f"この1週間の変化: {joined}" if lang == "ja" else f"Over the last week: {joined}"
     base, _, variant = key.partition(".")
+    if key in TEMPLATES:  # a variant with its own wording
+        base, variant = key, ""
     template = TEMPLATES.get(base, {}).get(lang)
     if template is None:
         return f"{key} {dict(params)}"

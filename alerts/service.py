@@ -17,6 +17,7 @@ from typing import Protocol
 
 from aiohttp import web
 
+from alerts.answers import ReplyDesk
 from alerts.engine import EngineSettings, EscalationEngine
 from alerts.findings import Finding
 from alerts.scheduling import EscalationScheduler
@@ -38,8 +39,12 @@ logging.getLogger("twilio").setLevel(logging.WARNING)
 
 
 class FindingSource(Protocol):
+    """The detector (``alerts.detection.live.LiveDetector``). Asking for the next tick acknowledges the
+    findings the previous one returned; after a restart, unacknowledged findings come again (opening an
+    incident is idempotent per household and kind)."""
+
     def tick(self, now: datetime) -> Sequence[Finding]:
-        """Evaluate every household at ``now``; the findings raised."""
+        """Evaluate every household at ``now``; the findings to act on."""
         ...
 
 
@@ -107,6 +112,7 @@ class AlertsService:
         self._dispatcher: SmsDispatcher | None = None
         self._scheduler: EscalationScheduler | None = None
         self.webhooks: WebhookContext | None = None
+        self.desk: ReplyDesk | None = None
 
     @property
     def engine(self) -> EscalationEngine:
@@ -163,8 +169,10 @@ class AlertsService:
             ),
             self._send_failed,
         )
+        self.desk = ReplyDesk(self._engine, self.repo)
         self.webhooks = WebhookContext(
             engine=self._engine,
+            desk=self.desk,
             repo=self.repo,
             clock=self.clock,
             auth_token=webhook_token(cfg),
@@ -213,7 +221,7 @@ class AlertsService:
         now = self.clock.now()
         if self._detector is not None:
             for finding in self._detector.tick(now):
-                self.engine.open_from_finding(finding, now)
+                self.engine.open_from_finding(finding, now)  # one open incident per household and kind
         if self._activity is not None:
             self.engine.on_live_state(self._activity.household_activity(), now)
         self._wake()

@@ -17,6 +17,7 @@ from aiohttp import web
 from twilio.request_validator import RequestValidator
 
 from alerts import sms_text
+from alerts.answers import ReplyDesk
 from alerts.engine import EscalationEngine
 from alerts.links import LinkError, verify
 from alerts.replies import ReplyAction
@@ -35,6 +36,7 @@ class WebhookContext:
     def __init__(
         self,
         engine: EscalationEngine,
+        desk: ReplyDesk,
         repo: StateRepository,
         clock: Clock,
         auth_token: str,
@@ -43,6 +45,7 @@ class WebhookContext:
         on_change: Callable[[], None],
     ) -> None:
         self.engine = engine
+        self.desk = desk
         self.repo = repo
         self.clock = clock
         self.validator = RequestValidator(auth_token)
@@ -97,7 +100,7 @@ async def inbound_sms(request: web.Request) -> web.Response:
     phone, body = params.get("From", ""), params.get("Body", "")
     if not phone:
         raise web.HTTPBadRequest(text="From is missing")
-    outcome = ctx.engine.handle_reply(phone, body, ctx.clock.now(), ref=params.get("MessageSid"))
+    outcome = ctx.desk.handle_reply(phone, body, ctx.clock.now(), ref=params.get("MessageSid"))
     ctx.on_change()
     log.info(
         "webhook.sms action=%s accepted=%s incident=%s", outcome.action, outcome.accepted, outcome.incident
@@ -223,7 +226,7 @@ async def link_action(request: web.Request) -> web.Response:
         raise web.HTTPBadRequest(text="unknown action") from None
     if action not in (ReplyAction.GO, ReplyAction.CANT, ReplyAction.SAFE, ReplyAction.HELP):
         raise web.HTTPBadRequest(text="unknown action")
-    outcome = ctx.engine.handle_link(target[0], action, ctx.clock.now())
+    outcome = ctx.desk.handle_link(target[0], action, ctx.clock.now())
     ctx.on_change()
     contact = ctx.repo.contact(target[2])
     lang_index = 0 if contact is None or contact.language is Language.JA else 1

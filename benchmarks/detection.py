@@ -170,6 +170,8 @@ class Outcome:
     scored_days: float
     detections: list[tuple[Cut, float | None]]  # (cut, alarm time or None)
     alarms_asleep_or_out: int = 0
+    warmup_alarms: int = 0  # community findings during the warm-up (a new household's first week)
+    warmup_days: float = 0.0
 
 
 def community(finding: Finding) -> bool:
@@ -211,7 +213,8 @@ def run_ours(home: BenchHome, cuts: Sequence[Cut], warmup_days: float, tuning: T
         and not inside(f.raised_at.timestamp(), home.incidents)
     ]
     flagged = sum(1 for t in false if inside(t, home.asleep) or inside(t, home.out))
-    return Outcome(false, (home.end - scored_from) / DAY, detections, flagged)
+    early = sum(1 for f in replayer.findings if community(f) and f.raised_at.timestamp() < scored_from)
+    return Outcome(false, (home.end - scored_from) / DAY, detections, flagged, early, warmup_days)
 
 
 def activity_times(home: BenchHome) -> list[float]:
@@ -369,6 +372,10 @@ def summarise(pairs: Sequence[tuple[BenchHome, Outcome]]) -> dict[str, object]:
         "household_days": round(days, 1),
         "false_alarms_while_asleep_or_out": sum(o.alarms_asleep_or_out for _, o in pairs),
     }
+    warmup_days = sum(o.warmup_days for _, o in pairs)
+    if warmup_days:
+        early = sum(o.warmup_alarms for _, o in pairs)
+        table["warmup_alarms_per_household_day"] = round(early / warmup_days, 3)
     for case in ("day", "night"):
         delays = [
             alarm - cut.t0

@@ -12,6 +12,7 @@ from pathlib import Path
 from zoneinfo import ZoneInfo
 
 from firmware_sim.files import read_csv, write_csv, write_jsonl, write_truth
+from firmware_sim.formats import device_map
 from firmware_sim.scenarios import Scenario, ScenarioKind
 from firmware_sim.simulate import DEFAULT_START, build_homes, generate, random_scenarios
 from firmware_sim.stats import compute
@@ -54,6 +55,13 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     parser.add_argument(
         "--topic-root", default="sim/{household}", help="local topic root per home ({household} is replaced)"
     )
+    parser.add_argument(
+        "--gateway-config",
+        default=None,
+        metavar="PATH",
+        help="write each home's [gateway] TOML (devices in --format, --topic-root) to PATH"
+        " ({household} is replaced) and exit",
+    )
     parser.set_defaults(func=run)
 
     stats = sub.add_parser("sim-stats", help="events per household-day per kind, longest quiet gaps")
@@ -67,6 +75,16 @@ def run(args: argparse.Namespace) -> int:
     seed = config.sim.seed if args.seed is None else args.seed
     tz = args.tz or config.sim.tz
     ZoneInfo(tz)
+    if args.gateway_config:
+        first_day = datetime.now(ZoneInfo(tz)).date()
+        for home in build_homes(households, seed, first_day, tz=tz):
+            path = Path(args.gateway_config.format(household=home.household))
+            root = args.topic_root.format(household=home.household)
+            path.write_text(
+                gateway_toml(home.household, home.tz, root, device_map(home.household, home.kit, args.format))
+            )
+            print(path, flush=True)
+        return 0
     files = args.out_csv or args.out_jsonl or args.truth
     if not files:
         from firmware_sim.live import run_live
@@ -93,6 +111,22 @@ def run(args: argparse.Namespace) -> int:
         flush=True,
     )
     return 0
+
+
+def gateway_toml(household: str, tz: str, root: str, devices: dict[str, dict[str, str]]) -> str:
+    """A ``[gateway]`` section for a simulated home (ids and addresses are TOML-safe by construction)."""
+    lines = [
+        "[gateway]",
+        f'household = "{household}"',
+        'gateway = "gw-1"',
+        f'time_zone = "{tz}"',
+        f'outbox_path = "var/gateway-{household}.sqlite3"',
+        f'local_root = "{root}"',
+        "",
+        "[gateway.devices]",
+    ]
+    lines += [f'{d} = {{ source = "{m["source"]}", address = "{m["address"]}" }}' for d, m in devices.items()]
+    return "\n".join(lines) + "\n"
 
 
 def scenarios_from(

@@ -201,6 +201,7 @@ def combine(summaries: Sequence[DaySummary], now: float, tuning: Tuning) -> Base
     weekend_days = sum(1 for s in summaries if s.weekend)
     weekday_days = days - weekend_days
     weight = min(1.0, days / tuning.trusted_days)
+    early = days < (tuning.trusted_days + 1) // 2
     # the longest gap per slot over weekdays, weekends and all days
     longest = [[0] * slots, [0] * slots]
     for summary in summaries:
@@ -224,7 +225,12 @@ def combine(summaries: Sequence[DaySummary], now: float, tuning: Tuning) -> Base
             pooled_s = pooled * 60.0
             prior = prior_threshold_s(s * tuning.slot_minutes, tuning)
             learned = pooled_s * tuning.gap_factor + tuning.gap_margin_s if pooled else prior
-            value = (weight * learned + (1 - weight) * prior) / tuning.sensitivity
+            # the first days are not enough to call anything unusual: never below the prior; then the
+            # learned value takes over gradually until the baseline is trusted
+            if early:
+                value = max(learned, prior) / tuning.sensitivity
+            else:
+                value = (weight * learned + (1 - weight) * prior) / tuning.sensitivity
             value = min(tuning.max_threshold_s, max(tuning.min_threshold_s, value))
             index = (slots if weekend else 0) + s
             quiet[index] = min(255, math.ceil(value / UNIT_S))
@@ -252,7 +258,8 @@ def combine(summaries: Sequence[DaySummary], now: float, tuning: Tuning) -> Base
     outing = tuning.prior_outing_s
     if longest_outing > 0:
         learned_outing = longest_outing * tuning.outing_factor + tuning.outing_margin_s
-        outing = weight * max(learned_outing, 2 * 3600.0) + (1 - weight) * outing
+        learned_outing = max(learned_outing, 2 * 3600.0)
+        outing = max(learned_outing, outing) if early else weight * learned_outing + (1 - weight) * outing
     return Baseline(
         learned_at=now,
         days=days,

@@ -93,6 +93,10 @@ def run(args: argparse.Namespace) -> int:
         lines = ", ".join(str(n) for n in rejections.examples[reason])
         print(f"replay: rejected {count} rows: {reason} (e.g. line {lines})", file=sys.stderr)
 
+    if rejections.counts.get("bad_header"):
+        print("mimamori replay: the first line must be ts,household,device,kind,value", file=sys.stderr)
+        return 2
+
     def progress(done: int, total: int, raised: int) -> None:
         print(f"replay: {done}/{total} events, {raised} findings", file=sys.stderr)
 

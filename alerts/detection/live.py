@@ -37,7 +37,7 @@ from alerts.state.repository import StateRepository
 from mimamori.clock import Clock
 from mimamori.config import Config
 from mimamori.contract import Event, GatewayState, Kind
-from store.base import ActivityReader, DeviceState
+from store.base import ActivityReader, DeviceState, StoreError
 
 log = logging.getLogger(__name__)
 
@@ -126,13 +126,22 @@ class LiveDetector:
         # handed over is handed over once more (opening an incident is idempotent per household+kind).
         redeliver = self._episodes.pending() if self.ticks == 0 else []
         self._episodes.ack(self._handed)
+        self._handed = []
         self.ticks += 1
-        changed = self._read_activity(t)
-        self._relearn_due(t)
-        gateways = self._store.gateways()
+        try:
+            changed = self._read_activity(t)
+            self._relearn_due(t)
+            gateways = self._store.gateways()
+        except StoreError as exc:
+            if not exc.retryable:
+                raise
+            log.warning("detection_tick_skipped reason=store_busy error=%s", exc)
+            self._handed = list(redeliver)
+            return list(redeliver)  # the next tick catches up: state is read from the store
         found: list[Finding] = list(redeliver)
         if not self._platform_check(gateways, t):  # nothing is judged while the platform is blind
             found.extend(self._sweep_technical(gateways, changed, t))
+            self._hold_offline(gateways, t)
             found.extend(self.engine.tick(t))
         self._handed = found
         return found
@@ -186,7 +195,13 @@ class LiveDetector:
                 continue
             if time.perf_counter() > deadline:
                 break
-            self.relearn(household, now)
+            try:
+                self.relearn(household, now)
+            except StoreError as exc:
+                if not exc.retryable:
+                    raise
+                log.warning("relearn_failed household=%s error=%s", household, exc)
+                self._relearn_at[household] = now + 300  # try again in five minutes
 
     def relearn(self, household: str, now: float) -> None:
         """Learn this household's baseline from the store, and schedule the next (same time daily)."""
@@ -207,6 +222,19 @@ class LiveDetector:
             self.engine.set_blind(household, False, now)
         stagger = zlib.crc32(household.encode()) % int(DAY)
         self._relearn_at[household] = (math.floor(now / DAY) + 1) * DAY + stagger
+
+    def _hold_offline(self, gateways: Sequence[Any], now: float) -> None:
+        """Every tick, not only in a household's sweep slice: a home whose gateway is offline cannot be
+        judged (its readings wait in the gateway's outbox), so its community findings are held — unless
+        the quiet stretch had already become due while the gateway was still online: that alarm stands."""
+        for g in gateways:
+            if g.state is not GatewayState.OFFLINE or g.household not in self._learned:
+                continue
+            st = self.engine.state(g.household)
+            was, st.blind = st.blind, False  # look at the stretch as if we could see
+            due = self.engine.due(g.household)
+            st.blind = was
+            self.engine.set_blind(g.household, due is None or due.at > g.changed_at.timestamp(), now)
 
     def _platform_check(self, gateways: Sequence[Any], now: float) -> bool:
         beats = [g.last_heartbeat_at.timestamp() for g in gateways if g.last_heartbeat_at is not None]

@@ -54,7 +54,7 @@ class Tuning:
     prior_night_s: float = 11 * 3600.0
     prior_wake_latest_min: int = 9 * 60
     prior_wake_earliest_min: int = 5 * 60
-    prior_bed_min: int = 21 * 60
+    prior_bed_min: int = 20 * 60
     prior_outing_s: float = 6 * 3600.0
     # missed wake-up: raised this long after the usual latest wake-up (must stay <= 90 min)
     wake_margin_s: float = 30 * 60.0

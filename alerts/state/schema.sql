@@ -99,6 +99,7 @@ CREATE TABLE IF NOT EXISTS sms_messages (
 CREATE INDEX IF NOT EXISTS sms_due ON sms_messages (status, urgent, next_attempt_at);
 CREATE INDEX IF NOT EXISTS sms_sid ON sms_messages (provider_sid);
 CREATE INDEX IF NOT EXISTS sms_incident ON sms_messages (incident, contact);
+CREATE INDEX IF NOT EXISTS sms_contact ON sms_messages (contact, created_at);
 CREATE TABLE IF NOT EXISTS links (
     id         INTEGER PRIMARY KEY,
     incident   TEXT NOT NULL,

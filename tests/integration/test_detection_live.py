@@ -68,6 +68,57 @@ def test_gateway_offline_is_blind_not_inactivity(tmp_path: Path) -> None:
     store.close()
 
 
+def _offline_home(tmp_path: Path, offline_at: datetime) -> SqliteEventStore:
+    """A regular home (motion every 20 min for 10 days), quiet since NOW, its gateway offline from
+    ``offline_at``: the store as a detector finds it when it (re)starts later."""
+    store = SqliteEventStore(tmp_path / "events.sqlite3")
+    store.open()
+    history = [motion("h1", NOW - timedelta(days=10) + timedelta(minutes=20 * k)) for k in range(720)]
+    online = contract.GatewayStatus("h1", "gw-1", contract.GatewayState.ONLINE, NOW - timedelta(days=10))
+    offline = contract.GatewayStatus("h1", "gw-1", contract.GatewayState.OFFLINE, offline_at)
+    beat = contract.Heartbeat("h2", "gw-1", NOW + timedelta(hours=12), 1, 0)  # the platform itself is fine
+    # ten lively neighbours, so h1 is not in the first slice the technical sweep looks at
+    others = [
+        motion(f"a{n}", NOW + timedelta(hours=11, minutes=k)) for n in range(10) for k in range(0, 60, 20)
+    ]
+    store.commit_batch(
+        IngestBatch(received_at=NOW, events=[*history, *others, motion("h1", NOW)], statuses=[online])
+    )
+    # the Last Will arrives when the gateway dies (its own time says when it connected)
+    store.commit_batch(IngestBatch(received_at=offline_at, statuses=[offline], heartbeats=[beat]))
+    return store
+
+
+def _ticks(detector: LiveDetector, clock: FakeClock, count: int) -> list[tuple[FindingKind, Audience]]:
+    found = []
+    for _ in range(count):
+        found += [(f.kind, f.audience) for f in detector.tick(clock.now())]
+        clock.advance(timedelta(minutes=1))
+    return found
+
+
+def test_a_home_already_offline_at_start_up_is_blind_not_inactive(tmp_path: Path) -> None:
+    store = _offline_home(tmp_path, offline_at=NOW + timedelta(minutes=30))
+    clock = FakeClock(NOW + timedelta(hours=12))  # the detector (re)starts long after both
+    detector = LiveDetector(store, FixedProfiles(), SqliteEpisodes(tmp_path / "state.sqlite3"), clock)
+    detector.open()
+    assert _ticks(detector, clock, 12) == [(FindingKind.BLIND_GATEWAY, Audience.TECHNICAL)]
+    detector.close()
+    store.close()
+
+
+def test_a_stretch_already_alarming_before_the_gateway_went_offline_still_raises(tmp_path: Path) -> None:
+    store = _offline_home(tmp_path, offline_at=NOW + timedelta(hours=10))
+    clock = FakeClock(NOW + timedelta(hours=12))
+    detector = LiveDetector(store, FixedProfiles(), SqliteEpisodes(tmp_path / "state.sqlite3"), clock)
+    detector.open()
+    found = _ticks(detector, clock, 12)
+    assert (FindingKind.INACTIVITY, Audience.COMMUNITY) in found  # seen while we could still see
+    assert (FindingKind.BLIND_GATEWAY, Audience.TECHNICAL) in found
+    detector.close()
+    store.close()
+
+
 def test_job_is_registered_once_with_a_stable_id(tmp_path: Path) -> None:
     store = SqliteEventStore(tmp_path / "events.sqlite3")
     detector = LiveDetector(store, FixedProfiles(), SqliteEpisodes(tmp_path / "s.sqlite3"), FakeClock(NOW))

@@ -9,6 +9,7 @@ from __future__ import annotations
 from datetime import timedelta
 
 import pytest
+from twilio.request_validator import RequestValidator
 
 from alerts.sms_text import ALERT_BUDGET_JA
 from alerts.state.models import IncidentState, Resolution, SmsStatus
@@ -22,7 +23,7 @@ from tests.alerts_harness import (
     running_alerts,
     until,
 )
-from tests.twilio_fake_server import post_signed
+from tests.twilio_fake_server import AUTH_TOKEN, post_signed
 
 pytestmark = pytest.mark.integration
 
@@ -140,7 +141,8 @@ async def test_stop_opts_out_and_unknown_numbers_are_refused(tmp_path, clock: Fa
             await until(twilio, lambda: len(twilio.created()) == 2)
 
             assert await reply(service, config, "+819012345678", "1", "SMu1") == 200
-            assert service.engine.refused_replies == 1
+            assert service.desk is not None
+            assert service.desk.refused_replies == 1
             assert service.repo.incidents()[0].state is IncidentState.NOTIFYING
 
             assert await reply(service, config, KATO, "停止", "SMs1") == 200
@@ -160,3 +162,29 @@ async def test_stop_opts_out_and_unknown_numbers_are_refused(tmp_path, clock: Fa
             service.repo.audit_log()
             assert len(twilio.created(KATO)) == 1
             assert [m.to for m in service.repo.sms_messages() if m.to == KATO] == [KATO]
+
+
+async def test_signatures_behind_a_tls_proxy_use_the_public_url(tmp_path, clock: FakeClock) -> None:
+    async with fake_twilio() as twilio:
+        config = alerts_config(tmp_path, twilio.base_url, public_url="https://mimamori.example.jp")
+        import_households(config)
+        async with running_alerts(config, clock) as service:
+            service.open_from_findings([finding()])
+            await until(twilio, lambda: len(twilio.created()) == 2)
+            assert "https://mimamori.example.jp/l/" in twilio.created()[0].body
+            local = f"http://127.0.0.1:{service.port}/twilio/sms"
+            form = {"From": SUZUKI, "To": "+815000000000", "Body": "1", "MessageSid": "SMp"}
+            # Twilio signs the URL it was given (the proxy's); the request reaches us on the local one
+            assert await post_signed(local, form, AUTH_TOKEN, signature=_sign(local, form)) == 403
+            assert (
+                await post_signed(local, form, AUTH_TOKEN, signature=_sign(PUBLIC + "/twilio/sms", form))
+                == 200
+            )
+            assert service.repo.incidents()[0].claimed_by == "n-suzuki"
+
+
+PUBLIC = "https://mimamori.example.jp"
+
+
+def _sign(url: str, form: dict[str, str]) -> str:
+    return str(RequestValidator(AUTH_TOKEN).compute_signature(url, form))

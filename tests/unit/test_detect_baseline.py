@@ -52,11 +52,12 @@ def test_weekends_apart_once_there_are_enough() -> None:
     assert b.threshold_s(True, 2 * 60) > b.threshold_s(False, 2 * 60)
 
 
-def test_priors_blend_into_the_learned_baseline() -> None:
+def test_the_first_days_never_go_below_the_priors() -> None:
     few = learn(*routine(3), TZ, at(3, "12:00"), TUNING)
     many = learn(*routine(14), TZ, at(14, "12:00"), TUNING)
     day = 10 * 60
-    assert many.threshold_s(False, day) < few.threshold_s(False, day) < TUNING.prior_day_s
+    assert few.threshold_s(False, day) == TUNING.prior_day_s  # 3 days of 20-minute gaps: not yet
+    assert many.threshold_s(False, day) == TUNING.min_threshold_s  # trusted: its own routine
 
 
 def test_outings_are_learned_apart_from_quiet_gaps() -> None:

@@ -12,6 +12,8 @@ SAMPLES = {
     "missed_wakeup": {"since": "23:40", "wake_by": "8:00", "days": 21},
     "long_absence": {"since": "11/27 10:02", "quiet_h": 14.2, "longest_h": 10.5},
     "night_exit": {"since": "02:10"},
+    "inactivity.prior": {"since": "11/27 07:10", "quiet_h": 12.5, "days": 3},
+    "long_absence.prior": {"since": "11/27 10:02", "quiet_h": 14.2, "longest_h": 0.0},
     "help_button": {"at": "10:00"},
     "blind_gateway": {"since": "11/27 07:10"},
     "blind_sensors": {"since": "11/27 07:10"},
@@ -52,3 +54,9 @@ def test_slow_decline_lists_what_drifted() -> None:
 def test_unknown_or_broken_explanations_still_render() -> None:
     assert render(Explanation("something_new", {"a": 1}), "en") == "something_new {'a': 1}"
     assert render(Explanation("inactivity", {}), "ja").startswith("inactivity")
+
+
+def test_untrusted_baselines_do_not_claim_a_usual_they_have_not_learned() -> None:
+    text = render(Explanation("long_absence.prior", SAMPLES["long_absence.prior"]), "en")
+    assert text == "Main door at 11/27 10:02, nothing since (14.2 h); usual outings still being learned"
+    assert "普段" in render(Explanation("inactivity.prior", SAMPLES["inactivity.prior"]), "ja")

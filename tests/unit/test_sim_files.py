@@ -101,3 +101,23 @@ def test_stats_drop_partial_first_and_last_days() -> None:
     rows += [row(1, 0, 30, "hall-motion", Kind.CHECKIN, 0), row(1, 23, 30, "hall-motion", Kind.CHECKIN, 0)]
     rows += [row(2, 9, 0, "hall-motion", Kind.MOTION, 1)]
     assert compute(rows).summary()["household_days"] == 1
+
+
+@pytest.mark.parametrize("fmt", ["native", "zigbee2mqtt", "shelly", "tasmota", "mixed"])
+def test_the_gateway_config_written_for_a_simulated_home_loads_and_maps_every_device(
+    tmp_path: Path, fmt: str
+) -> None:
+    from firmware_sim.cli import gateway_toml
+    from firmware_sim.formats import device_map
+    from gateway.cli import router_for
+    from mimamori.config import load_config
+
+    (home,) = generate(1, 1, seed=6).homes
+    path = tmp_path / "gw.toml"
+    path.write_text(
+        gateway_toml(home.household, home.tz, "homes/x", device_map(home.household, home.kit, fmt))
+    )  # type: ignore[arg-type]
+    config = load_config(path, environ={})
+    assert config.gateway.household == home.household
+    assert set(config.gateway.devices) == {d.id for d in home.kit.devices}
+    assert router_for(config.gateway).subscriptions()[0] == "homes/x/home/+/+"

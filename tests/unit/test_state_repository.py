@@ -18,7 +18,6 @@ from alerts.state.models import (
     StepKind,
     TierKind,
 )
-from alerts.state.profile import StateProfile
 from alerts.state.repository import StateRepository
 from tests.conftest import FIXED_NOW
 
@@ -131,15 +130,23 @@ def test_sms_queue_is_idempotent_and_urgent_first(repo: StateRepository) -> None
     assert [m.body for m in repo.due_sms(FIXED_NOW)] == ["now", "later"]
 
 
-def test_profile_port_reads_away_periods_and_opt_in(repo: StateRepository) -> None:
+def test_away_periods_expire_and_night_exit_opt_in(repo: StateRepository) -> None:
     import_data(repo, read_file(EXAMPLE), FIXED_NOW)
-    profile = StateProfile(repo)
-    assert profile.away("demo-0001", FIXED_NOW) is None
-    repo.add_away("demo-0001", FIXED_NOW, FIXED_NOW + timedelta(days=2), "care_manager:sato", "旅行")
-    away = profile.away("demo-0001", FIXED_NOW + timedelta(hours=1))
-    assert away is not None
+    assert repo.away_periods("demo-0001", now=FIXED_NOW) == []
+    away_id = repo.add_away(
+        "demo-0001", FIXED_NOW, FIXED_NOW + timedelta(days=2), "care_manager:sato", "旅行"
+    )
+    (away,) = repo.away_periods("demo-0001", now=FIXED_NOW + timedelta(hours=1))
     assert away.set_by == "care_manager:sato"
-    assert profile.away("demo-0001", FIXED_NOW + timedelta(days=3)) is None
-    assert not profile.night_exit_enabled("demo-0001")
+    assert repo.away_periods("demo-0001", now=FIXED_NOW + timedelta(days=3)) == []  # expired by itself
+    repo.remove_away(away_id)
+    assert repo.away_periods("demo-0001") == []
+    with pytest.raises(ValueError, match="ends after"):
+        repo.add_away("demo-0001", FIXED_NOW, FIXED_NOW, "resident")
+    household = repo.household("demo-0001")
+    assert household is not None
+    assert not household.night_exit_opt_in
     repo.set_night_exit_opt_in("demo-0001", True)
-    assert profile.night_exit_enabled("demo-0001")
+    household = repo.household("demo-0001")
+    assert household is not None
+    assert household.night_exit_opt_in

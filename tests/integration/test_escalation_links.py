@@ -1,0 +1,146 @@
+"""One-tap links: the page shows the four actions and changes nothing; a tap acts; forged or expired
+links are refused. Claim timeouts, "help" and activity resuming, end to end in the running service."""
+
+from __future__ import annotations
+
+import re
+from datetime import timedelta
+from typing import Any
+
+import aiohttp
+import pytest
+
+from alerts.households_import import read_file
+from alerts.state.models import IncidentState, Resolution, StepKind
+from mimamori.clock import FakeClock
+from store.base import HouseholdActivity
+from tests.alerts_harness import (
+    EXAMPLE,
+    alerts_config,
+    fake_twilio,
+    finding,
+    import_households,
+    reply,
+    running_alerts,
+    until,
+)
+
+pytestmark = pytest.mark.integration
+
+SUZUKI, KATO, ITO, BROWN, CENTER = (
+    "+819000000011",
+    "+819000000012",
+    "+819000000021",
+    "+819000000022",
+    "+819000000031",
+)
+
+
+def link_in(body: str) -> str:
+    match = re.search(r"(http://\S+/l/\S+)", body)
+    assert match, body
+    return match.group(1)
+
+
+async def test_link_page_and_tap(tmp_path, clock: FakeClock) -> None:
+    async with fake_twilio() as twilio:
+        config = alerts_config(tmp_path, twilio.base_url)
+        import_households(config)
+        async with running_alerts(config, clock) as service, aiohttp.ClientSession() as http:
+            service.open_from_findings([finding()])
+            await until(twilio, lambda: len(twilio.created()) == 2)
+            url = link_in(twilio.created(KATO)[0].body)
+            async with http.get(url) as page:
+                html = await page.text()
+                assert page.status == 200
+            assert "山田花子" in html
+            for label in ("1 行けます", "2 行けません", "3 無事を確認", "119 救急・専門職へ"):
+                assert label in html
+            assert service.repo.incidents()[0].state is IncidentState.NOTIFYING  # viewing changes nothing
+
+            async with http.post(url, data={"action": "go"}) as tapped:
+                assert tapped.status == 200
+                assert "向かってください" in await tapped.text()
+            incident = service.repo.incidents()[0]
+            assert incident.state is IncidentState.CLAIMED
+            assert incident.claimed_by == "n-kato"
+            await until(twilio, lambda: len(twilio.created(SUZUKI)) == 2)  # Suzuki is told
+            assert "加藤美咲" in twilio.created(SUZUKI)[1].body
+
+            forged = url[:-3] + ("AAA" if not url.endswith("AAA") else "BBB")
+            async with http.get(forged) as bad:
+                assert bad.status == 404
+            async with http.post(url, data={"action": "delete-everything"}) as bad_action:
+                assert bad_action.status == 400
+            clock.advance(timedelta(hours=25))
+            async with http.get(url) as expired:
+                assert expired.status == 410
+            actions = [e.action for e in service.repo.audit_log()]
+            assert "link.view" in actions
+            assert "link.tap" in actions
+            assert actions.count("link.refused") == 2
+
+
+async def test_claim_without_outcome_escalates_anyway(tmp_path, clock: FakeClock) -> None:
+    async with fake_twilio() as twilio:
+        config = alerts_config(tmp_path, twilio.base_url)
+        import_households(config)
+        async with running_alerts(config, clock) as service:
+            service.open_from_findings([finding()])
+            await until(twilio, lambda: len(twilio.created()) == 2)
+            assert await reply(service, config, SUZUKI, "1", "SMa") == 200
+            await until(twilio, lambda: len(twilio.created()) == 4)  # thanks + Kato told
+            clock.advance(timedelta(minutes=44))
+            service.engine.process_due(clock.now())
+            assert service.repo.incidents()[0].state is IncidentState.CLAIMED
+            clock.advance(timedelta(minutes=1))  # the policy's 45 minutes
+            await until(twilio, lambda: len(twilio.created(ITO)) == 1)
+            incident = service.repo.incidents()[0]
+            assert incident.state is IncidentState.NOTIFYING
+            assert incident.claimed_by is None
+            assert StepKind.CLAIM_EXPIRED in [s.kind for s in service.repo.steps(incident.id)]
+            await until(twilio, lambda: len(twilio.created(SUZUKI)) == 3)
+            assert "次の方" in twilio.created(SUZUKI)[2].body  # the claimer knows
+
+
+async def test_help_goes_straight_to_professionals(tmp_path, clock: FakeClock) -> None:
+    async with fake_twilio() as twilio:
+        config = alerts_config(tmp_path, twilio.base_url)
+        import_households(config)
+        async with running_alerts(config, clock) as service:
+            service.open_from_findings([finding()])
+            await until(twilio, lambda: len(twilio.created()) == 2)
+            assert await reply(service, config, KATO, "救急", "SMh") == 200
+            await until(twilio, lambda: len(twilio.created(CENTER)) == 1)
+            assert not twilio.created(ITO)  # the volunteers were skipped
+            assert not twilio.created(BROWN)
+
+
+@pytest.mark.parametrize(
+    ("resolves", "state"), [(True, IncidentState.RESOLVED), (False, IncidentState.NOTIFYING)]
+)
+async def test_activity_resuming_tells_the_notified(tmp_path, clock: FakeClock, resolves, state) -> None:
+    async with fake_twilio() as twilio:
+        config = alerts_config(tmp_path, twilio.base_url)
+        data = import_data_with(resolves)
+        import_households(config, data)
+        async with running_alerts(config, clock) as service:
+            service.open_from_findings([finding()])
+            await until(twilio, lambda: len(twilio.created()) == 2)
+            moved = HouseholdActivity("demo-0001", clock.now() + timedelta(minutes=3), "motion-1", None)
+            clock.advance(timedelta(minutes=4))
+            service.engine.on_live_state([moved], clock.now())
+            await until(twilio, lambda: len(twilio.created()) == 4)
+            assert "動きが戻りました" in twilio.created(SUZUKI)[1].body
+            incident = service.repo.incidents()[0]
+            assert incident.state is state
+            if resolves:
+                assert incident.resolution is Resolution.ACTIVITY_RESUMED
+            service.engine.on_live_state([moved], clock.now())  # the same activity again: told once
+            assert len(service.repo.sms_messages()) == 4
+
+
+def import_data_with(resolve_on_activity: bool) -> dict[str, Any]:
+    data = read_file(EXAMPLE)
+    data["households"][0]["policy"]["resolve_on_activity"] = resolve_on_activity
+    return data

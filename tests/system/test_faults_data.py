@@ -1,0 +1,183 @@
+"""System faults on the data path, with real processes: three homes' gateways (subprocesses, each
+behind its own uplink), a home broker and a platform broker (mosquitto), ingest (subprocess) into
+SQLite. During steady traffic the platform broker restarts, ingest is SIGKILLed and restarted, and one
+home's internet is cut for two simulated hours. Afterwards every reading is stored exactly once, and
+the cut home was announced offline by its Last Will, then online again."""
+
+from __future__ import annotations
+
+import asyncio
+import sqlite3
+from collections.abc import AsyncIterator, Sequence
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+import pytest
+
+from firmware_sim.events import SimEvent
+from firmware_sim.formats import encode
+from firmware_sim.homes import SimHome
+from firmware_sim.network import NetworkLink
+from firmware_sim.simulate import build_homes
+from mimamori import contract
+from mimamori.broker import MosquittoProcess
+from mimamori.mqtt import MqttClient, settings_for
+from tests.system.processes import MimamoriProcess
+
+pytestmark = pytest.mark.integration
+
+HOUSEHOLDS = ("fault-a", "fault-b", "fault-c")
+CUT_HOME = "fault-b"
+
+
+@dataclass
+class DataPath:
+    tmp: Path
+    home_broker: MosquittoProcess
+    platform_broker: MosquittoProcess
+    links: dict[str, NetworkLink]
+    gateways: dict[str, MimamoriProcess]
+    ingest: MimamoriProcess
+    store_path: Path
+
+    def stored_ids(self) -> set[str]:
+        with sqlite3.connect(self.store_path) as db:
+            return {row[0] for row in db.execute("SELECT message_id FROM events")}
+
+
+def ingest_config(tmp: Path, platform: MosquittoProcess, store: Path) -> Path:
+    path = tmp / "ingest.toml"
+    path.write_text(
+        f'[broker]\nport = {platform.port}\n[store]\nsqlite_path = "{store}"\n'
+        f'[ingest]\nclient_id = "sys-ingest"\nshare_group = "sys"\nmetrics_port = 0\n'
+    )
+    return path
+
+
+def gateway_config(tmp: Path, household: str, link: NetworkLink, home: MosquittoProcess) -> Path:
+    path = tmp / f"gateway-{household}.toml"
+    path.write_text(
+        f"[broker]\nport = {link.port}\nkeepalive_s = 5\n"
+        f'[gateway]\nhousehold = "{household}"\ngateway = "gw-1"\n'
+        f'outbox_path = "{tmp / household}-outbox.sqlite3"\nlocal_port = {home.port}\n'
+        f'local_root = "home/{household}"\nheartbeat_s = 5\ndrain_rate_per_s = 1000.0\n'
+    )
+    return path
+
+
+@pytest.fixture
+async def data_path(tmp_path: Path) -> AsyncIterator[DataPath]:
+    home = MosquittoProcess(tmp_path / "home-broker")
+    platform = MosquittoProcess(tmp_path / "platform-broker")
+    home.start()
+    platform.start()
+    store = tmp_path / "events.sqlite3"
+    ingest = MimamoriProcess("ingest", "ingest", "--config", str(ingest_config(tmp_path, platform, store)))
+    links: dict[str, NetworkLink] = {}
+    gateways: dict[str, MimamoriProcess] = {}
+    try:
+        await ingest.start("ingest_ready")
+        for household in HOUSEHOLDS:
+            link = links[household] = NetworkLink("127.0.0.1", platform.port)
+            await link.start()
+            config = gateway_config(tmp_path, household, link, home)
+            gateways[household] = MimamoriProcess(household, "gateway", "--config", str(config))
+            await gateways[household].start("gateway_online")
+        yield DataPath(tmp_path, home, platform, links, gateways, ingest, store)
+    finally:
+        for process in (*gateways.values(), ingest):
+            await process.kill()
+        for link in links.values():
+            await link.stop()
+        platform.kill()
+        home.kill()
+
+
+def day_of_readings(now: datetime) -> tuple[list[SimHome], list[SimEvent]]:
+    """The last day of three simulated homes, ending an hour ago (inside the contract's window)."""
+    start = (now - timedelta(days=1, hours=1)).date()
+    homes = build_homes(list(HOUSEHOLDS), seed=11, start=start)
+    events = sorted(
+        (e for home in homes for e in home.events_between(now - timedelta(days=1), now - timedelta(hours=1))),
+        key=lambda e: e.at,
+    )
+    return homes, events
+
+
+async def publish(home_broker: MqttClient, homes: Sequence[SimHome], events: Sequence[SimEvent]) -> None:
+    zones = {home.household: home.zone for home in homes}
+    acks = [
+        home_broker.publish_nowait(topic, payload)
+        for event in events
+        for topic, payload in encode(event, f"home/{event.household}", "native", zones[event.household])
+    ]
+    await asyncio.gather(*acks)
+
+
+async def test_readings_survive_broker_restart_ingest_kill_and_a_two_hour_outage(data_path: DataPath) -> None:
+    now = datetime.now(UTC)
+    homes, events = day_of_readings(now)
+    expected = {e.envelope("gw-1", 0).message_id for e in events}
+    thirds = [events[: len(events) // 3], events[len(events) // 3 : 2 * len(events) // 3]]
+    thirds.append(events[2 * len(events) // 3 :])
+    cut_from = thirds[2][0].at
+    cut_until = cut_from + 2 * 3600 * 1000  # two simulated hours of this home's readings
+    status_log: list[tuple[str, str]] = []
+    status_seen = asyncio.Condition()
+
+    async with asyncio.TaskGroup() as tasks:
+        watcher = MqttClient(settings_for("127.0.0.1", data_path.platform_broker.port, "sys-watcher"))
+        await watcher.start()
+        await watcher.subscribe(contract.subscription(contract.Channel.STATUS, CUT_HOME))
+
+        async def watch() -> None:
+            while True:
+                for message in await watcher.next_batch(10):
+                    status = contract.decode_status(message.topic, message.payload)
+                    async with status_seen:
+                        status_log.append((message.topic, status.state))
+                        status_seen.notify_all()
+
+        watching = tasks.create_task(watch())
+        sensors = MqttClient(settings_for("127.0.0.1", data_path.home_broker.port, "sys-sensors"))
+        await sensors.start()
+        try:
+            await publish(sensors, homes, thirds[0])
+
+            # 1. the platform broker restarts while the homes keep reporting
+            data_path.platform_broker.stop()
+            await publish(sensors, homes, thirds[1][: len(thirds[1]) // 2])
+            data_path.platform_broker.start()
+            await publish(sensors, homes, thirds[1][len(thirds[1]) // 2 :])
+
+            # 2. ingest dies without warning and comes back
+            await data_path.ingest.kill()
+            # 3. the cut home loses its internet for two simulated hours of readings
+            data_path.links[CUT_HOME].cut()
+            during = [e for e in thirds[2] if e.at < cut_until]
+            await publish(sensors, homes, during)
+            await data_path.ingest.start("ingest_ready")
+            async with asyncio.timeout(30), status_seen:  # the broker publishes the Last Will
+                await status_seen.wait_for(
+                    lambda: (f"mimamori/v1/{CUT_HOME}/gw-1/status", "offline") in status_log
+                )
+            data_path.links[CUT_HOME].restore()
+            await publish(sensors, homes, [e for e in thirds[2] if e.at >= cut_until])
+
+            await data_path.ingest.wait_for(lambda: data_path.stored_ids() >= expected, timeout_s=120)
+        finally:
+            watching.cancel()
+            await sensors.stop()
+            await watcher.stop()
+
+    stored = data_path.stored_ids()
+    assert stored == expected  # nothing lost, nothing foreign; the primary key rules out doubles
+    with sqlite3.connect(data_path.store_path) as db:
+        per_home = dict(db.execute("SELECT household, count(*) FROM events GROUP BY household"))
+        online = db.execute("SELECT state FROM gateways WHERE household = ?", (CUT_HOME,)).fetchone()
+    assert sum(per_home.values()) == len(expected)
+    assert set(per_home) == set(HOUSEHOLDS)
+    assert [state for _, state in status_log].count("offline") >= 1
+    assert online is not None
+    assert online[0] == "online"

@@ -1,0 +1,54 @@
+"""The live detector when the store is busy: a skipped tick, never a crash or a lost finding."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from alerts.detection.episodes import SqliteEpisodes
+from alerts.detection.live import LiveDetector
+from alerts.detection.model import FixedProfiles
+from mimamori.clock import FakeClock
+from store.base import StoreError
+
+NOW = datetime(2026, 11, 20, 1, 0, tzinfo=UTC)
+
+
+class BusyStore:
+    """A store whose every read fails (a fake of our own port, for this unit test only)."""
+
+    def __init__(self, retryable: bool) -> None:
+        self.retryable = retryable
+
+    def __getattr__(self, name: str) -> object:
+        def fail(*args: object, **kwargs: object) -> object:
+            raise StoreError("database is locked", retryable=self.retryable)
+
+        return fail
+
+
+def busy(retryable: bool) -> Any:
+    return BusyStore(retryable)
+
+
+def test_a_busy_store_skips_the_tick(tmp_path: Path, caplog: pytest.LogCaptureFixture) -> None:
+    detector = LiveDetector(
+        busy(True), FixedProfiles(), SqliteEpisodes(tmp_path / "s.sqlite3"), FakeClock(NOW)
+    )
+    detector.open()
+    assert detector.tick(NOW) == []
+    assert "detection_tick_skipped" in caplog.text
+    detector.close()
+
+
+def test_a_broken_store_is_not_hidden(tmp_path: Path) -> None:
+    detector = LiveDetector(
+        busy(False), FixedProfiles(), SqliteEpisodes(tmp_path / "s.sqlite3"), FakeClock(NOW)
+    )
+    detector.open()
+    with pytest.raises(StoreError):
+        detector.tick(NOW)
+    detector.close()

@@ -1,0 +1,103 @@
+"""The dispatcher on a real SQLite queue with a recording sender: urgent first, pacing, backoff."""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+from pathlib import Path
+
+from alerts.sms.dispatch import DispatchSettings, SmsDispatcher
+from alerts.sms.port import Sent, SmsError
+from alerts.state.models import SmsMessage, SmsPurpose, SmsStatus
+from alerts.state.repository import StateRepository
+from mimamori.clock import FakeClock
+
+
+class RecordingSender:
+    def __init__(self, fail: dict[str, SmsError] | None = None) -> None:
+        self.sent: list[str] = []
+        self.fail = fail or {}
+
+    async def start(self) -> None:
+        return None
+
+    async def stop(self) -> None:
+        return None
+
+    async def send(self, to: str, body: str, status_callback: str | None) -> Sent:
+        if to in self.fail:
+            raise self.fail[to]
+        self.sent.append(body)
+        return Sent(f"SM{len(self.sent)}", "queued")
+
+    async def find_sent(self, to: str, body: str, since: datetime) -> Sent | None:
+        return None
+
+
+def setup(tmp_path: Path, sender: RecordingSender, clock: FakeClock, failed: list[SmsMessage]):
+    repo = StateRepository(tmp_path / "s.sqlite3")
+    repo.open()
+    settings = DispatchSettings(rate_per_s=1000.0, max_attempts=3, backoff_base_s=5.0, backoff_max_s=60.0)
+    dispatcher = SmsDispatcher(repo, sender, clock, settings, lambda m, _r, _n: failed.append(m))
+    return repo, dispatcher
+
+
+async def test_urgent_messages_go_first(tmp_path: Path, clock: FakeClock) -> None:
+    sender = RecordingSender()
+    repo, dispatcher = setup(tmp_path, sender, clock, [])
+    for n in range(3):
+        repo.enqueue_sms(
+            key=f"n{n}",
+            to="+81900",
+            body=f"notice {n}",
+            purpose=SmsPurpose.REPLY,
+            urgent=False,
+            now=clock.now(),
+        )
+    repo.enqueue_sms(
+        key="u", to="+81901", body="urgent", purpose=SmsPurpose.ALERT, urgent=True, now=clock.now()
+    )
+    assert await dispatcher.run_due() == 4
+    assert sender.sent == ["urgent", "notice 0", "notice 1", "notice 2"]
+
+
+async def test_retryable_errors_back_off_then_give_up(tmp_path: Path, clock: FakeClock) -> None:
+    sender = RecordingSender({"+81900": SmsError("503", retryable=True, code=20503)})
+    failed: list[SmsMessage] = []
+    repo, dispatcher = setup(tmp_path, sender, clock, failed)
+    repo.enqueue_sms(
+        key="a",
+        to="+81900",
+        body="x",
+        purpose=SmsPurpose.ALERT,
+        urgent=True,
+        now=clock.now(),
+        incident="i",
+        contact="c",
+    )
+    assert await dispatcher.run_due() == 1
+    assert await dispatcher.run_due() == 0  # not due before the backoff
+    (m,) = repo.sms_messages()
+    assert (m.status, m.attempts, m.next_attempt_at) == (
+        SmsStatus.QUEUED,
+        1,
+        clock.now() + timedelta(seconds=5),
+    )
+    clock.advance(timedelta(seconds=5))
+    assert await dispatcher.run_due() == 1
+    assert repo.sms_messages()[0].next_attempt_at == clock.now() + timedelta(seconds=10)
+    clock.advance(timedelta(seconds=10))
+    assert await dispatcher.run_due() == 1
+    (m,) = repo.sms_messages()
+    assert (m.status, m.attempts, m.error_code) == (SmsStatus.FAILED, 3, 20503)
+    assert [f.id for f in failed] == [m.id]  # the incident moves on
+
+
+async def test_permanent_error_fails_at_once(tmp_path: Path, clock: FakeClock) -> None:
+    sender = RecordingSender({"+81900": SmsError("bad number", retryable=False, code=21211)})
+    failed: list[SmsMessage] = []
+    repo, dispatcher = setup(tmp_path, sender, clock, failed)
+    repo.enqueue_sms(key="a", to="+81900", body="x", purpose=SmsPurpose.ALERT, urgent=True, now=clock.now())
+    repo.enqueue_sms(key="b", to="+81900", body="y", purpose=SmsPurpose.REPLY, urgent=False, now=clock.now())
+    assert await dispatcher.run_due() == 2
+    assert [m.status for m in repo.sms_messages()] == [SmsStatus.FAILED, SmsStatus.FAILED]
+    assert len(failed) == 1  # only alerts move an incident on

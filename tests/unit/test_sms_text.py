@@ -1,0 +1,92 @@
+"""SMS texts: the first Japanese alert fits two segments whatever the names; links verify."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+
+from alerts import sms_text
+from alerts.findings import FindingKind
+from alerts.links import LinkError, sign, verify
+from alerts.sms.errors import ErrorClass, classify
+from alerts.state.models import Language, TierKind
+from tests.conftest import FIXED_NOW
+
+LINK = "https://mimamori.example.jp/l/" + sign(b"s" * 32, 123456, FIXED_NOW + timedelta(hours=24))
+
+
+@given(
+    name=st.text(min_size=1, max_size=40),
+    hint=st.text(max_size=60),
+    kind=st.sampled_from(list(FindingKind)),
+    since=st.text(max_size=30),
+)
+def test_first_japanese_alert_fits_two_segments(name: str, hint: str, kind: FindingKind, since: str) -> None:
+    what = sms_text.reason(kind, {"since": since}, Language.JA)
+    body = sms_text.alert(
+        lang=Language.JA, tier=TierKind.NEIGHBOURS, name=name, address_hint=hint, what=what, link=LINK
+    )
+    assert len(body) <= sms_text.ALERT_BUDGET_JA
+    assert body.endswith(LINK)  # the link and the reply keys are never cut
+    assert "行ける1 無理2 無事3 救急119" in body
+
+
+def test_a_typical_alert_keeps_everything() -> None:
+    what = sms_text.reason(FindingKind.INACTIVITY, {"since": "07:10"}, Language.JA)
+    body = sms_text.alert(
+        lang=Language.JA,
+        tier=TierKind.NEIGHBOURS,
+        name="山田花子",
+        address_hint="桜町2丁目",
+        what=what,
+        link=LINK,
+    )
+    assert body.startswith("【見守り】山田花子さん(桜町2丁目):07:10から動きがありません。")
+    assert sms_text.segments(body) == 2
+
+
+def test_segments() -> None:
+    assert sms_text.segments("a" * 160) == 1
+    assert sms_text.segments("a" * 161) == 2
+    assert sms_text.segments("あ" * 70) == 1
+    assert sms_text.segments("あ" * 134) == 2
+    assert sms_text.segments("あ" * 135) == 3
+
+
+def test_links_verify_and_expire() -> None:
+    secret = b"k" * 32
+    token = sign(secret, 42, FIXED_NOW + timedelta(hours=1))
+    assert verify(secret, token, FIXED_NOW).link_id == 42
+    with pytest.raises(LinkError, match="expired"):
+        verify(secret, token, FIXED_NOW + timedelta(hours=2))
+    with pytest.raises(LinkError, match="signature"):
+        verify(b"other" * 8, token, FIXED_NOW)
+    forged = token.replace(token.split(".")[0], "43", 1)
+    with pytest.raises(LinkError):
+        verify(secret, forged, FIXED_NOW)
+    for junk in ("", "a.b", "..", "x" * 100):
+        with pytest.raises(LinkError):
+            verify(secret, junk, FIXED_NOW)
+
+
+@pytest.mark.parametrize(
+    ("code", "status", "expected"),
+    [
+        (21211, 400, ErrorClass.PERMANENT),
+        (21610, 400, ErrorClass.PERMANENT),
+        (21614, 400, ErrorClass.PERMANENT),
+        (30003, None, ErrorClass.RETRYABLE),
+        (30005, None, ErrorClass.PERMANENT),
+        (30008, None, ErrorClass.RETRYABLE),
+        (20429, 429, ErrorClass.RETRYABLE),
+        (None, 503, ErrorClass.RETRYABLE),
+        (None, 429, ErrorClass.RETRYABLE),
+        (99999, 400, ErrorClass.PERMANENT),
+        (20003, 401, ErrorClass.CONFIG),
+    ],
+)
+def test_error_table(code: int | None, status: int | None, expected: ErrorClass) -> None:
+    assert classify(code, status) is expected
