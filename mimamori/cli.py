@@ -20,6 +20,7 @@ COMMAND_MODULES = (
     "dashboard.cli",
     "mimamori.demo",
     "mimamori.broker_config",
+    "mimamori.privacy",
 )
 
 

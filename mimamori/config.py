@@ -163,7 +163,9 @@ class AlertsConfig(Section):
     state_path: Path = Path("var/mimamori-state.sqlite3")
     http_host: str = "127.0.0.1"
     http_port: int = Field(8085, ge=0, le=65535)  # 0: any free port (tests)
-    public_url: str = "http://127.0.0.1:8085"  # as phones and Twilio see it (behind a TLS proxy: https://...)
+    public_url: str = (
+        ""  # as phones and Twilio see it (behind a TLS proxy: https://...); "": http://host:port
+    )
     sms_backend: Literal["outbox", "twilio"] = "outbox"
     tick_s: float = Field(60.0, gt=0)  # detector tick
     sweep_s: float = Field(5.0, gt=0)  # safety sweep for due steps and SMS (besides the exact jobs)

@@ -69,17 +69,27 @@ class SmsDispatcher:
         self._wake.set()
 
     async def _run(self) -> None:
-        for message in self._repo.sms_in_flight():  # the process died while these were being sent
-            self._repo.update_sms(replace(message, status=SmsStatus.QUEUED, error="in flight at restart"))
+        requeued = False
         while not self._stopping:
             self._wake.clear()
-            try:
+            wait = self._s.idle_check_s
+            try:  # nothing may end this loop but stop(): a dead dispatcher is a silent outage
+                if not requeued:
+                    self._requeue_in_flight()
+                    requeued = True
                 await self.run_due()
+                wait = self._idle_wait()
             except Exception:
                 log.exception("sms.dispatch_crashed")
             with contextlib.suppress(TimeoutError):
-                async with asyncio.timeout(self._idle_wait()):
+                async with asyncio.timeout(wait):
                     await self._wake.wait()
+
+    def _requeue_in_flight(self) -> None:
+        """Messages the previous process handed to the provider without hearing back: try again (the
+        provider is asked first whether it has them)."""
+        for message in self._repo.sms_in_flight():
+            self._repo.update_sms(replace(message, status=SmsStatus.QUEUED, error="in flight at restart"))
 
     def _idle_wait(self) -> float:
         nxt = self._repo.next_sms_attempt()

@@ -10,7 +10,7 @@ import signal
 import socket
 import sys
 from collections.abc import AsyncIterator
-from datetime import timedelta
+from datetime import datetime, timedelta
 from pathlib import Path
 
 import pytest
@@ -78,6 +78,13 @@ async def alerts_process(config: Path) -> AsyncIterator[AlertsProcess]:
         await reader
 
 
+def set_clock(path: Path, at: datetime) -> None:
+    """Move the process's clock: write beside, then rename (the process never reads half a file)."""
+    staged = path.with_suffix(".new")
+    staged.write_text(at.isoformat(), encoding="utf-8")
+    os.replace(staged, path)
+
+
 def free_port() -> int:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
@@ -110,7 +117,7 @@ rate_per_s = 100
 
 async def test_sigkill_mid_escalation_resumes_on_time_without_repeats(tmp_path: Path) -> None:
     clock_file = tmp_path / "now"
-    clock_file.write_text(FIXED_NOW.isoformat(), encoding="utf-8")
+    set_clock(clock_file, FIXED_NOW)
     async with fake_twilio() as twilio:
         path = write_config(tmp_path, twilio.base_url, clock_file)
         config = load_config(path, {})
@@ -127,15 +134,15 @@ async def test_sigkill_mid_escalation_resumes_on_time_without_repeats(tmp_path: 
         async with alerts_process(path) as first:
             await until(twilio, lambda: len(twilio.created()) == 2, 60)
             assert {m.to for m in twilio.created()} == {SUZUKI, KATO}
-            clock_file.write_text((FIXED_NOW + timedelta(minutes=10)).isoformat(), encoding="utf-8")
+            set_clock(clock_file, FIXED_NOW + timedelta(minutes=10))
             first.proc.send_signal(signal.SIGKILL)
             assert await first.proc.wait() == -signal.SIGKILL
 
-        clock_file.write_text((FIXED_NOW + timedelta(minutes=14)).isoformat(), encoding="utf-8")
+        set_clock(clock_file, FIXED_NOW + timedelta(minutes=14))
         async with alerts_process(path) as second:
             assert second.saw("rebuilt_jobs=1")
             due = FIXED_NOW + timedelta(minutes=15)
-            clock_file.write_text(due.isoformat(), encoding="utf-8")
+            set_clock(clock_file, due)
             await until(twilio, lambda: len(twilio.created()) == 4, 60)
             assert {m.to for m in twilio.created()[2:]} == {ITO, BROWN}
             await wait_for(lambda: second.saw("sms.sent") >= 2, second.logged, 60)

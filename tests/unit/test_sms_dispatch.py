@@ -2,14 +2,17 @@
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
+
+import pytest
 
 from alerts.sms.dispatch import DispatchSettings, SmsDispatcher
 from alerts.sms.port import Sent, SmsError
 from alerts.state.models import SmsMessage, SmsPurpose, SmsStatus
 from alerts.state.repository import StateRepository
 from mimamori.clock import FakeClock
+from tests.harness import wait_for
 
 
 class RecordingSender:
@@ -101,3 +104,33 @@ async def test_permanent_error_fails_at_once(tmp_path: Path, clock: FakeClock) -
     assert await dispatcher.run_due() == 2
     assert [m.status for m in repo.sms_messages()] == [SmsStatus.FAILED, SmsStatus.FAILED]
     assert len(failed) == 1  # only alerts move an incident on
+
+
+class BrokenOnceClock(FakeClock):
+    def __init__(self) -> None:
+        super().__init__(datetime(2026, 11, 26, 9, 0, tzinfo=UTC))
+        self.broken = True
+
+    def now(self) -> datetime:
+        if self.broken:
+            self.broken = False
+            raise ValueError("clock unreadable")
+        return super().now()
+
+
+@pytest.mark.allow_error_logs
+async def test_the_dispatcher_survives_an_unexpected_error(tmp_path: Path) -> None:
+    clock = BrokenOnceClock()
+    sender = RecordingSender()
+    repo = StateRepository(tmp_path / "s.sqlite3")
+    repo.open()
+    settings = DispatchSettings(rate_per_s=1000.0, idle_check_s=0.01)
+    dispatcher = SmsDispatcher(repo, sender, clock, settings, lambda *_: None)
+    repo.enqueue_sms(key="a", to="+81900", body="still sent", purpose=SmsPurpose.ALERT, urgent=True,
+                     now=datetime(2026, 11, 26, 9, 0, tzinfo=UTC))  # fmt: skip
+    await dispatcher.start()
+    try:
+        await wait_for(lambda: dispatcher.attempts == 1, dispatcher.changed)
+    finally:
+        await dispatcher.stop()
+    assert sender.sent == ["still sent"]
