@@ -348,13 +348,16 @@ def _load(payload: bytes, allowed: frozenset[str]) -> dict[str, Any]:
         raise ContractError(Reason.NOT_OBJECT, f"payload is a JSON {type(obj).__name__}, not an object")
     schema = obj.get("schema")
     if schema != SCHEMA_VERSION or isinstance(schema, bool):
-        raise ContractError(Reason.UNSUPPORTED_SCHEMA, f"schema {schema!r}, expected {SCHEMA_VERSION}")
+        raise ContractError(
+            Reason.UNSUPPORTED_SCHEMA, f"schema {repr(schema)[:40]}, expected {SCHEMA_VERSION}"
+        )
     missing = allowed - obj.keys()
     if missing:
         raise ContractError(Reason.MISSING_FIELD, "missing " + ", ".join(sorted(missing)))
     unknown = obj.keys() - allowed
     if unknown:
-        raise ContractError(Reason.UNKNOWN_FIELD, "unknown " + ", ".join(sorted(k[:40] for k in unknown)))
+        names = ", ".join(sorted(repr(k[:40]) for k in unknown))
+        raise ContractError(Reason.UNKNOWN_FIELD, f"{len(unknown)} unknown: {names[:200]}")
     return obj
 
 
