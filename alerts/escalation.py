@@ -131,6 +131,9 @@ def build_snapshot(
                 waves.append(Wave(index, tier.kind, tuple(_snap(c) for c in members), tier.wait_minutes))
             else:
                 waves.extend(Wave(index, tier.kind, (_snap(c),), tier.wait_minutes) for c in members)
+    if audience is Audience.COMMUNITY and not waves and operators:
+        # No policy, or nobody left in it: the operators, rather than no one.
+        waves.append(Wave(0, TierKind.OPERATORS, tuple(operators), TECHNICAL_WAIT_MINUTES))
     return PolicySnapshot(tuple(waves), claim, resolve, quiet, time_zone, delay)
 
 

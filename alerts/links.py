@@ -52,7 +52,7 @@ def sign(secret: bytes, link_id: int, expires_at: datetime) -> str:
 def verify(secret: bytes, token: str, now: datetime) -> LinkToken:
     """The link a token names; raises LinkError when it is forged, malformed or expired."""
     parts = token.split(".")
-    if len(parts) != 3 or len(token) > 64:
+    if len(parts) != 3 or len(token) > 64 or not token.isascii():  # compare_digest takes ASCII only
         raise LinkError("malformed link")
     payload = f"{parts[0]}.{parts[1]}"
     if not hmac.compare_digest(_sig(secret, payload), parts[2]):

@@ -113,7 +113,8 @@ async def status_callback(request: web.Request) -> web.Response:
     ctx = request.app[CTX]
     sid, status = params.get("MessageSid", ""), params.get("MessageStatus", "")
     code_text = params.get("ErrorCode", "")
-    code = int(code_text) if code_text.isdigit() else None
+    # Twilio's codes are five ASCII digits; anything else ("²" passes isdigit) is no code.
+    code = int(code_text) if code_text.isascii() and code_text.isdigit() and len(code_text) <= 9 else None
     known = ctx.engine.handle_status(sid, status, code, ctx.clock.now())
     ctx.on_change()
     if not known:

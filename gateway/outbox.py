@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import logging
 import sqlite3
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from enum import StrEnum
 from pathlib import Path
 from typing import TypeVar
@@ -54,6 +54,10 @@ class Outbox:
             " topic TEXT NOT NULL, payload BLOB NOT NULL)"
         )
         db.execute("CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value INTEGER NOT NULL)")
+        db.execute(
+            "CREATE TABLE IF NOT EXISTS device_state (device TEXT NOT NULL, kind TEXT NOT NULL,"
+            " value REAL NOT NULL, PRIMARY KEY (device, kind))"
+        )
         self._db = db
         self._depth = int(db.execute("SELECT count(*) FROM outbox").fetchone()[0])
 
@@ -62,10 +66,17 @@ class Outbox:
             raise RuntimeError("outbox is not open")
         return self._db
 
-    def put_many(self, topic: str, items: Sequence[T], encode: Callable[[T, int], bytes]) -> int:
+    def put_many(
+        self,
+        topic: str,
+        items: Sequence[T],
+        encode: Callable[[T, int], bytes],
+        state: Mapping[tuple[str, str], float] | None = None,
+    ) -> int:
         """Store ``items`` in one transaction, each encoded with its own gateway sequence number (never
-        repeated, even across restarts). Returns how many were stored (fewer under ``refuse_new``)."""
-        if not items:
+        repeated, even across restarts), together with the devices' last known ``state`` (see
+        :meth:`device_state`). Returns how many were stored (fewer under ``refuse_new``)."""
+        if not items and not state:
             return 0
         db = self._conn()
         db.execute("BEGIN IMMEDIATE")
@@ -92,6 +103,12 @@ class Outbox:
                 "INSERT INTO meta VALUES ('seq', ?) ON CONFLICT(key) DO UPDATE SET value = excluded.value",
                 (seq + len(keep),),
             )
+            if state:
+                db.executemany(
+                    "INSERT INTO device_state VALUES (?, ?, ?)"
+                    " ON CONFLICT(device, kind) DO UPDATE SET value = excluded.value",
+                    [(device, kind, value) for (device, kind), value in state.items()],
+                )
             db.execute("COMMIT")
         except BaseException:
             db.execute("ROLLBACK")
@@ -114,6 +131,11 @@ class Outbox:
         elif self._full and self._depth < self._max * 0.9:
             self._full = False
             log.warning("outbox_recovered depth=%s dropped_total=%s", self._depth, self.dropped)
+
+    def device_state(self) -> dict[tuple[str, str], float]:
+        """The last state committed per (device, kind), e.g. a sensor's occupancy."""
+        rows = self._conn().execute("SELECT device, kind, value FROM device_state")
+        return {(str(d), str(k)): float(v) for d, k, v in rows}
 
     def peek_after(self, floor: int, limit: int) -> list[Row]:
         """The oldest rows with id > ``floor`` (live events)."""

@@ -53,9 +53,19 @@ class Router:
         self._zone = zone
         self._accept_native = accept_unlisted_native
         self._by_address = {(source, address): device for device, (source, address) in devices_by_id.items()}
-        self._last_state: dict[tuple[str, Kind], float] = {}
+        self._last_state: dict[tuple[str, str], float] = {}
+        self._changed: dict[tuple[str, str], float] = {}
         self._logged: set[tuple[str, str]] = set()
         self.rejected: collections.Counter[str] = collections.Counter()
+
+    def restore_state(self, state: Mapping[tuple[str, str], float]) -> None:
+        """The sensors' last committed states (from the outbox), so a restart is not news either."""
+        self._last_state.update(state)
+
+    def take_changes(self) -> dict[tuple[str, str], float]:
+        """States changed since the last call, to be committed with the readings that changed them."""
+        changes, self._changed = self._changed, {}
+        return changes
 
     def subscriptions(self) -> list[str]:
         r = self._root
@@ -123,10 +133,10 @@ class Router:
         out = []
         for r in readings:
             if r.kind in _EDGE_KINDS:
-                key = (r.device, r.kind)
+                key = (r.device, r.kind.value)
                 if self._last_state.get(key) == r.value:
                     continue
-                self._last_state[key] = r.value
+                self._last_state[key] = self._changed[key] = r.value
             out.append(r)
         return out
 

@@ -110,6 +110,7 @@ class GatewayService:
 
     async def run(self) -> None:
         """Run until cancelled; the MQTT clients must be started and the outbox open."""
+        self._router.restore_state(self._outbox.device_state())
         for topic_filter in self._router.subscriptions():
             await self._local.subscribe(topic_filter)
         self.ready.set()
@@ -126,7 +127,8 @@ class GatewayService:
             readings: list[Reading] = []
             for message in batch:
                 readings += self._router.handle(message.topic, message.payload, now)
-            stored = self._outbox.put_many(self._events_topic, readings, self._encode)
+            state = self._router.take_changes()
+            stored = self._outbox.put_many(self._events_topic, readings, self._encode, state)
             for message in batch:
                 if message.qos > 0:
                     self._local.ack(message.mid, message.qos)

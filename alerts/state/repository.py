@@ -179,6 +179,24 @@ class StateRepository:
         """STOP / 停止 (``at``) or opting in again (None)."""
         self._exec("UPDATE contacts SET opted_out_at = ? WHERE id = ?", (_opt(at), contact_id))
 
+    def coverage_gaps(self) -> list[tuple[str, str, str]]:
+        """(household, contact, reason) for every policy that counts on someone who cannot be texted
+        (opted out) or who is missing, and every household without a policy."""
+        gaps: list[tuple[str, str, str]] = []
+        contacts = {c.id: c for c in self.contacts()}
+        for h in self.households():
+            policy = self.policy(h.id)
+            if policy is None:
+                gaps.append((h.id, "", "no escalation policy"))
+                continue
+            for cid in sorted({c for t in policy.tiers for c in t.contacts} | set(policy.technical)):
+                contact = contacts.get(cid)
+                if contact is None:
+                    gaps.append((h.id, cid, "unknown contact"))
+                elif contact.opted_out_at is not None:
+                    gaps.append((h.id, cid, "opted out (STOP)"))
+        return gaps
+
     # -- policies and away periods -----------------------------------------------------------------
     def set_policy(self, policy: Policy, now: datetime) -> None:
         self._exec(

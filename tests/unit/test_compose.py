@@ -121,6 +121,16 @@ def _data_files(config: Config) -> list[Path]:
     return paths
 
 
+def test_alerts_can_send_and_be_reached() -> None:
+    config = _config(RUNNING["alerts"])
+    assert config.alerts.sms_backend == "twilio"
+    assert config.twilio.from_number or config.twilio.messaging_service_sid
+    assert config.alerts.public_url.startswith("https://"), "Twilio and phones reach it through TLS"
+    assert config.secrets.twilio_account_sid is not None
+    assert config.secrets.twilio_auth_token is not None
+    assert config.secrets.link_secret is not None, "links must verify across restarts and replicas"
+
+
 def test_services_that_share_files_share_the_volume() -> None:
     where: dict[Path, set[str]] = {}
     for svc in RUNNING.values():
@@ -132,8 +142,12 @@ def test_services_that_share_files_share_the_volume() -> None:
     assert all(len(volumes) == 1 for volumes in where.values()), where
 
 
-PORT_KEYS = {"ingest": ("ingest", "metrics_port"), "dashboard": ("dashboard", "port")}
-"""The port each service listens on, by its configuration section and key."""
+PORT_KEYS = {
+    "ingest": ("ingest", "metrics_host", "metrics_port"),
+    "dashboard": ("dashboard", "host", "port"),
+    "alerts": ("alerts", "http_host", "http_port"),
+}
+"""Where each service listens, by its configuration section, host key and port key."""
 
 
 @pytest.mark.parametrize("name", sorted(RUNNING))
@@ -145,13 +159,11 @@ def test_listening_ports_match_the_configuration(name: str) -> None:
     }
     assert name in PORT_KEYS or not container_ports, f"{name}: which configuration key is its port?"
     if name in PORT_KEYS:
-        section, key = PORT_KEYS[name]
-        port = getattr(getattr(config, section), key)
-        assert container_ports == {port}, f"{name} listens on {section}.{key} = {port}"
-        host_key = "metrics_host" if key == "metrics_port" else "host"
-        assert getattr(getattr(config, section), host_key) == "0.0.0.0", (
-            f"{name}: reachable from other containers"
-        )
+        section, host_key, port_key = PORT_KEYS[name]
+        port = getattr(getattr(config, section), port_key)
+        assert container_ports == {port}, f"{name} listens on {section}.{port_key} = {port}"
+        host = getattr(getattr(config, section), host_key)
+        assert host == "0.0.0.0", f"{name}: {section}.{host_key} must be reachable from other containers"
 
 
 @pytest.mark.parametrize("name", sorted(RUNNING))

@@ -186,3 +186,17 @@ def test_help_jumps_to_the_professionals_now() -> None:
     jumped = jump_to_professionals(claimed, T0)
     assert (jumped.wave_index, jumped.next_due_at, jumped.claimed_by) == (4, T0, None)
     assert decide(jumped, Progress(), T0) == Notify(4, snapshot().waves[4].contacts, T0 + 30 * M)
+
+
+def test_a_household_without_a_policy_still_reaches_someone() -> None:
+    orphan = build_snapshot(
+        None,
+        CONTACTS,
+        kind=FindingKind.INACTIVITY,
+        audience=Audience.COMMUNITY,
+        time_zone="Asia/Tokyo",
+        load={},
+        operators=OPS,
+        blind_hold_minutes=5,
+    )
+    assert [(w.tier, [c.id for c in w.contacts]) for w in orphan.waves] == [(TierKind.OPERATORS, ["op"])]

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 from datetime import UTC, datetime
+from pathlib import Path
 from zoneinfo import ZoneInfo
 
 import pytest
@@ -12,6 +13,7 @@ from firmware_sim.formats import device_map, encode
 from firmware_sim.homes import HouseholdSpec
 from firmware_sim.simulate import generate
 from gateway.native import Reading
+from gateway.outbox import Outbox
 from gateway.router import Router, Source
 from mimamori.contract import Kind
 
@@ -225,3 +227,25 @@ def test_what_the_simulator_publishes_the_gateway_reads_back(fmt: str) -> None:
         missing = [x for x in expected if x not in set(got)]
         assert all(x.kind in (Kind.MOTION, Kind.DOOR) for x in missing)
         assert len(missing) < 0.05 * len(expected)
+
+
+def test_zigbee2mqtt_sensor_state_survives_a_restart_through_the_outbox(tmp_path: Path) -> None:
+    """A restarted gateway that gets the same cached state again (retained, or the next heartbeat)
+    must not report a motion nobody made."""
+    topic = "zigbee2mqtt/0x00158d0004a1b2c3"
+    outbox = Outbox(tmp_path / "outbox.sqlite3")
+    outbox.open()
+    before = router()
+    readings = before.handle(topic, b'{"occupancy":true}', NOW)
+    outbox.put_many("t", readings, lambda r, seq: b"x", before.take_changes())
+    assert before.take_changes() == {}
+    outbox.close()
+
+    outbox.open()
+    after = router()
+    after.restore_state(outbox.device_state())
+    assert [r.kind for r in after.handle(topic, b'{"occupancy":true,"battery":90}', NOW)] == [Kind.BATTERY]
+    assert [(r.kind, r.value) for r in after.handle(topic, b'{"occupancy":false}', NOW)] == [
+        (Kind.MOTION, 0.0)
+    ]
+    outbox.close()

@@ -11,6 +11,7 @@ import pytest
 from alerts.findings import Audience, FindingKind, Severity
 from alerts.households_import import ImportError_, import_data, read_file
 from alerts.state.models import (
+    Household,
     Incident,
     IncidentState,
     PolicySnapshot,
@@ -150,3 +151,14 @@ def test_away_periods_expire_and_night_exit_opt_in(repo: StateRepository) -> Non
     household = repo.household("demo-0001")
     assert household is not None
     assert household.night_exit_opt_in
+
+
+def test_coverage_gaps(repo: StateRepository) -> None:
+    import_data(repo, read_file(EXAMPLE), FIXED_NOW)
+    assert repo.coverage_gaps() == []
+    repo.set_opted_out("n-kato", FIXED_NOW)
+    repo.upsert_household(Household("h2", "Nobody", ""))
+    assert repo.coverage_gaps() == [
+        ("demo-0001", "n-kato", "opted out (STOP)"),
+        ("h2", "", "no escalation policy"),
+    ]
