@@ -511,7 +511,7 @@ class EscalationEngine:
         return h.name if h else incident.household
 
     def _what(self, incident: Incident, lang: Language) -> str:
-        return sms_text.reason(incident.kind, incident.explanation_params, lang)
+        return sms_text.explain(incident.kind, incident.explanation_key, incident.explanation_params, lang)
 
     def _link(self, incident: Incident, contact_id: str, now: datetime) -> str:
         expires = now + self._s.link_ttl

@@ -8,7 +8,8 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 
-from alerts.findings import FindingKind
+from alerts.explain import render
+from alerts.findings import Explanation, FindingKind
 from alerts.state.models import Language, Resolution, TierKind
 
 UCS2_SINGLE = 70
@@ -57,6 +58,13 @@ def segments(body: str) -> int:
     if body.isascii():
         return 1 if len(body) <= GSM_SINGLE else -(-len(body) // GSM_PART)
     return 1 if len(body) <= UCS2_SINGLE else -(-len(body) // UCS2_PART)
+
+
+def explain(kind: FindingKind, key: str, params: Params, lang: Language) -> str:
+    """What was seen and why it is unusual: detection's rendering of the explanation when it has one
+    for these parameters (``alerts/explain.py``), else the short reason of the finding's kind."""
+    text = render(Explanation(key, params), lang.value)
+    return reason(kind, params, lang) if text == f"{key} {dict(params)}" else text
 
 
 def reason(kind: FindingKind, params: Params, lang: Language) -> str:

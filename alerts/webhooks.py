@@ -195,7 +195,7 @@ def _render(request: web.Request, incident_id: str, contact_id: str, message: st
         "t": t,
         "name": household.name if household else incident.household,
         "hint": household.address_hint if household else "",
-        "what": sms_text.reason(incident.kind, incident.explanation_params, lang),
+        "what": sms_text.explain(incident.kind, incident.explanation_key, incident.explanation_params, lang),
         "state": state,
         "message": message,
         "open": incident.state is not IncidentState.RESOLVED,

@@ -90,3 +90,23 @@ def test_links_verify_and_expire() -> None:
 )
 def test_error_table(code: int | None, status: int | None, expected: ErrorClass) -> None:
     assert classify(code, status) is expected
+
+
+def test_alerts_carry_detections_explanation_and_still_fit() -> None:
+    params = {"since": "07:10", "wake_by": "08:00", "days": 21}
+    what = sms_text.explain(FindingKind.MISSED_WAKEUP, "missed_wakeup", params, Language.JA)
+    assert what == "07:10以降 動きなし。普段は08:00までに起床(21日間の学習)"
+    body = sms_text.alert(
+        lang=Language.JA,
+        tier=TierKind.NEIGHBOURS,
+        name="山田花子",
+        address_hint="桜町2丁目",
+        what=what,
+        link=LINK,
+    )
+    assert len(body) <= sms_text.ALERT_BUDGET_JA
+    assert "普段は08:00までに起床" in body
+    # parameters detection's template does not know: the short reason of the kind
+    assert sms_text.explain(FindingKind.INACTIVITY, "inactivity", {"since": "07:10"}, Language.JA) == (
+        "07:10から動きがありません"
+    )
