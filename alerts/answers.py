@@ -46,9 +46,12 @@ class ReplyDesk:
             if not contacts:
                 return self._refuse(action, now, phone, "unknown number")
             if action is ReplyAction.STOP:
-                for c in contacts:
-                    self._opt_out(c, now)
-                return ReplyOutcome(action, True, None, "opted out")
+                moved = [i for c in contacts for i in self._opt_out(c, now)]
+        if action is ReplyAction.STOP:
+            for incident_id in moved:  # everyone of the current wave is unreachable now: next wave
+                self._engine.after_change(incident_id, now)
+            return ReplyOutcome(action, True, None, "opted out")
+        with self._repo.transaction():
             found = self._repo.open_incidents_notifying([c.id for c in contacts])
             if not found:
                 c = contacts[0]
@@ -96,8 +99,10 @@ class ReplyDesk:
         log.info("reply.refused from=%s reason=%s", mask(phone), why)
         return ReplyOutcome(action, False, None, why)
 
-    def _opt_out(self, contact: Contact, now: datetime) -> None:
+    def _opt_out(self, contact: Contact, now: datetime) -> list[str]:
+        """Opt ``contact`` out; the incidents whose next step is therefore due now."""
         repo = self._repo
+        moved: list[str] = []
         repo.set_opted_out(contact.id, now)
         repo.audit(now, f"contact:{contact.id}", "contact.opted_out", detail={"role": contact.role.value})
         for incident in repo.incidents(open_only=True, limit=10_000):
@@ -108,7 +113,9 @@ class ReplyDesk:
                 )
                 if wave_settled(incident, self._engine.progress(incident)):
                     repo.save_incident(replace(incident, next_due_at=now, updated_at=now))
+                    moved.append(incident.id)
         log.warning("coverage.gap contact=%s role=%s reason=opted_out", contact.id, contact.role)
+        return moved
 
     def _act(self, incident: Incident, contact: Contact, action: ReplyAction, now: datetime, ref: str) -> str:
         repo = self._repo

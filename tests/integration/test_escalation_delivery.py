@@ -12,7 +12,15 @@ import pytest
 from alerts.service import AlertsService
 from alerts.state.models import SmsStatus
 from mimamori.clock import FakeClock
-from tests.alerts_harness import alerts_config, fake_twilio, finding, import_households, running_alerts, until
+from tests.alerts_harness import (
+    alerts_config,
+    fake_twilio,
+    finding,
+    import_households,
+    reply,
+    running_alerts,
+    until,
+)
 from tests.harness import wait_for
 
 pytestmark = pytest.mark.integration
@@ -141,3 +149,15 @@ async def test_undelivered_status_moves_on_at_once(tmp_path, clock: FakeClock) -
             (stored,) = [m for m in service.repo.sms_messages() if m.to == SUZUKI]
             assert stored.status is SmsStatus.UNDELIVERED
             assert stored.error_code == 30003
+
+
+async def test_stop_from_the_only_person_texted_moves_on_at_once(tmp_path, clock: FakeClock) -> None:
+    async with fake_twilio() as twilio:
+        config = alerts_config(tmp_path, twilio.base_url)
+        import_households(config, one_by_one())
+        async with running_alerts(config, clock) as service:
+            service.open_from_findings([finding()])
+            await until(twilio, lambda: len(twilio.created(SUZUKI)) == 1)
+            assert await reply(service, config, SUZUKI, "STOP", "SMstop") == 200
+            await until(twilio, lambda: len(twilio.created(KATO)) == 1)  # no 15-minute wait
+            assert len(twilio.created(SUZUKI)) == 1  # and no acknowledgement to the opted-out number
