@@ -202,7 +202,7 @@ def _incident(repo: StateRepository, household: str, contacts: list[Contact]) ->
         opened,
         "ep",
         "inactivity",
-        {"since": "08:10"},
+        {"since": "08:10", "quiet_h": 2, "usual_h": 1, "days": 28},
         opened,
         PolicySnapshot(
             (Wave(0, TierKind.NEIGHBOURS, snap[:1], 15), Wave(1, TierKind.VOLUNTEERS, snap[1:], 15)),
@@ -235,7 +235,7 @@ async def measure(data: Path, repeat: int) -> dict[str, object]:
         classify=PersistedStates(repo),
         clock=FakeClock(NOW),
     )
-    runner = web.AppRunner(app, access_log=None)
+    runner = web.AppRunner(app, access_log=None, handler_cancellation=True)
     await runner.setup()
     port = free_port()
     await web.TCPSite(runner, "127.0.0.1", port).start()

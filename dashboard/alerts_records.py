@@ -12,6 +12,7 @@ from datetime import datetime
 
 from pydantic import ValidationError
 
+from alerts.findings import Explanation
 from alerts.households_import import ContactIn, TierIn
 from alerts.state import models as state
 from alerts.state.repository import StateRepository
@@ -26,6 +27,7 @@ from dashboard.records import (
     LogEntry,
     Policy,
     Tier,
+    away_errors,
 )
 
 MAX_INCIDENTS = 200
@@ -38,13 +40,6 @@ def _household(h: state.Household) -> Household:
 
 def _contact(c: state.Contact) -> Contact:
     return Contact(c.id, c.name, c.phone, c.role.value, c.language.value)
-
-
-def explain(key: str, params: Mapping[str, object]) -> str:
-    """The explanation as stored (message key and parameters), readable in either language."""
-    if not params:
-        return key
-    return f"{key} (" + ", ".join(f"{k}={v}" for k, v in sorted(params.items())) + ")"
 
 
 def _errors(exc: ValidationError, prefix: str = "") -> dict[str, str]:
@@ -117,7 +112,7 @@ class StateCareRecords:
             state=i.state.value,
             opened_at=i.opened_at,
             closed_at=i.resolved_at,
-            reason=explain(i.explanation_key, i.explanation_params),
+            explanation=Explanation(i.explanation_key, i.explanation_params),
             resolution=None if i.resolution is None else i.resolution.value,
             log=tuple(log),
         )
@@ -126,7 +121,26 @@ class StateCareRecords:
         return Counter(i.household for i in self._repo.incidents(open_only=True, limit=1_000_000))
 
     def away_periods(self, household: str) -> list[AwayPeriod]:
-        return [AwayPeriod(a.start, a.end, a.set_by) for a in self._repo.away_periods(household)]
+        return [
+            AwayPeriod(a.id, a.start, a.end, a.set_by, a.note) for a in self._repo.away_periods(household)
+        ]
+
+    def add_away(
+        self, household: str, start: datetime, end: datetime, note: str, *, actor: str, now: datetime
+    ) -> None:
+        errors = away_errors(start, end, now)
+        if errors:
+            raise InvalidEdit(errors)
+        with self._repo.transaction():
+            away_id = self._repo.add_away(household, start, end, actor, note)
+            self._repo.audit(now, actor, "away.added", household=household, detail={"away": away_id})
+
+    def remove_away(self, household: str, away_id: int, *, actor: str, now: datetime) -> None:
+        if away_id not in {a.id for a in self._repo.away_periods(household)}:
+            raise InvalidEdit({"form": "no such away period in this household"})
+        with self._repo.transaction():
+            self._repo.remove_away(away_id)
+            self._repo.audit(now, actor, "away.removed", household=household, detail={"away": away_id})
 
     def save_contact(self, household: str, draft: ContactDraft, *, actor: str, now: datetime) -> Contact:
         known = {c.id: c for c in self._repo.contacts(household)}

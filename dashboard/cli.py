@@ -177,5 +177,6 @@ def _serve(args: argparse.Namespace) -> int:
             print=lambda text: print(text, flush=True),
             access_log=None,
             shutdown_timeout=5,
+            handler_cancellation=True,
         )
     return 0

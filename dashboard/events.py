@@ -30,6 +30,7 @@ class OverviewBroadcaster:
         self._interval_s = interval_s
         self._subscribers: set[Subscription] = set()
         self._closed = False
+        self.changed = asyncio.Condition()  # notified when a stream ends (tests wait on it)
 
     @property
     def subscribers(self) -> int:
@@ -40,8 +41,10 @@ class OverviewBroadcaster:
         self._subscribers.add(subscription)
         return subscription
 
-    def unsubscribe(self, subscription: Subscription) -> None:
+    async def unsubscribe(self, subscription: Subscription) -> None:
         self._subscribers.discard(subscription)
+        async with self.changed:
+            self.changed.notify_all()
 
     @property
     def closed(self) -> bool:

@@ -96,6 +96,13 @@ MESSAGES: Final[Mapping[str, tuple[str, str]]] = {
     "away.start": ("From", "開始"),
     "away.end": ("Until", "終了"),
     "away.set_by": ("Set by", "設定者"),
+    "away.note": ("Note", "メモ"),
+    "away.add": ("Add away period", "不在期間を追加"),
+    "away.remove": ("Remove", "削除"),
+    "away.help": (
+        "While the resident is away, no inactivity alerts are sent. Times are local to the household.",
+        "不在の間は活動なしの通知を送りません。時刻は世帯の現地時刻です。",
+    ),
     "contact.name": ("Name", "氏名"),
     "contact.phone": ("Phone (+81...)", "電話番号（+81…）"),
     "contact.role": ("Role", "役割"),

@@ -9,10 +9,11 @@ from __future__ import annotations
 
 from collections.abc import Collection, Mapping, Sequence
 from dataclasses import dataclass, field
-from datetime import datetime
-from typing import Protocol
+from datetime import datetime, timedelta
+from typing import Final, Protocol
 
 from alerts.detection.detector import HouseholdStatus
+from alerts.findings import Explanation
 from mimamori.contract import Event
 from store.base import ActivityReader, DeviceState, GatewayLiveState, HouseholdActivity
 
@@ -69,7 +70,7 @@ class Incident:
     state: str  # open, notifying, claimed, resolved
     opened_at: datetime
     closed_at: datetime | None
-    reason: str  # the explanation people read
+    explanation: Explanation  # why it opened; rendered in the reader's language (alerts.explain)
     resolution: str | None = None
     log: tuple[LogEntry, ...] = ()
 
@@ -80,9 +81,25 @@ class Incident:
 
 @dataclass(frozen=True, slots=True)
 class AwayPeriod:
+    id: int
     start: datetime
     end: datetime
     set_by: str
+    note: str = ""
+
+
+MAX_AWAY: Final = timedelta(days=90)
+
+
+def away_errors(start: datetime, end: datetime, now: datetime) -> dict[str, str]:
+    """What is wrong with an away period (empty when nothing is)."""
+    if end <= start:
+        return {"end": "must be after the start"}
+    if end <= now:
+        return {"end": "must be in the future"}
+    if end - start > MAX_AWAY:
+        return {"end": f"at most {MAX_AWAY.days} days after the start"}
+    return {}
 
 
 class InvalidEdit(Exception):
@@ -141,6 +158,16 @@ class CareRecords(Protocol):
     def save_contact(self, household: str, draft: ContactDraft, *, actor: str, now: datetime) -> Contact: ...
 
     def save_policy(self, household: str, policy: Policy, *, actor: str, now: datetime) -> None: ...
+
+    def add_away(
+        self, household: str, start: datetime, end: datetime, note: str, *, actor: str, now: datetime
+    ) -> None:
+        """Resident away (detection stays quiet meanwhile); refuses periods ending before ``now``."""
+        ...
+
+    def remove_away(self, household: str, away_id: int, *, actor: str, now: datetime) -> None:
+        """Ends an away period of this household (unknown ids raise :class:`InvalidEdit`)."""
+        ...
 
     def record_view(self, view: AuditView) -> None:
         """Append to the audit log."""

@@ -13,6 +13,7 @@ import aiohttp_jinja2
 import jinja2
 from aiohttp import web
 
+from alerts.explain import render as explain
 from dashboard import keys
 from dashboard.charts import clock_label
 from dashboard.i18n import translate
@@ -58,6 +59,7 @@ def page_context(request: web.Request) -> dict[str, Any]:
         "local_time": local_time,
         "ago": partial(ago, lang, now),
         "clock_label": clock_label,
+        "reason": lambda incident: explain(incident.explanation, "ja" if lang == "ja" else "en"),
     }
 
 

@@ -10,6 +10,7 @@ from pathlib import Path
 
 from argon2 import PasswordHasher
 
+from alerts.findings import Explanation
 from dashboard.records import (
     AuditView,
     AwayPeriod,
@@ -23,6 +24,7 @@ from dashboard.records import (
     LogEntry,
     Policy,
     Tier,
+    away_errors,
 )
 from dashboard.users import Role, UserStore
 from mimamori.contract import Event, GatewayState, Kind
@@ -99,6 +101,21 @@ class FakeRecords:
 
     def away_periods(self, household: str) -> list[AwayPeriod]:
         return list(self.away.get(household, []))
+
+    def add_away(
+        self, household: str, start: datetime, end: datetime, note: str, *, actor: str, now: datetime
+    ) -> None:
+        errors = away_errors(start, end, now)
+        if errors:
+            raise InvalidEdit(errors)
+        periods = self.away.setdefault(household, [])
+        periods.append(AwayPeriod(len(periods) + 1, start, end, actor, note))
+
+    def remove_away(self, household: str, away_id: int, *, actor: str, now: datetime) -> None:
+        periods = self.away.get(household, [])
+        if away_id not in {a.id for a in periods}:
+            raise InvalidEdit({"form": "no such away period"})
+        self.away[household] = [a for a in periods if a.id != away_id]
 
     def save_contact(self, household: str, draft: ContactDraft, *, actor: str, now: datetime) -> Contact:
         errors = {}
@@ -204,7 +221,7 @@ def seed(tmp_path: Path, now: datetime) -> Seeded:
             "claimed",
             opened,
             None,
-            "no activity since 07:10; usually up by 08:00 (learned over 21 days)",
+            Explanation("missed_wakeup", {"since": "07:10", "wake_by": "08:00", "days": 21}),
             log=(
                 LogEntry(opened, "sms_sent", "Neighbour Kato", "tier 1: neighbours"),
                 LogEntry(opened + timedelta(minutes=1), "delivered", "Neighbour Kato", "delivered"),

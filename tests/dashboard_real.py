@@ -181,7 +181,7 @@ def _incident(repo: StateRepository, now: datetime) -> None:
         updated_at=opened + timedelta(minutes=24),
         episode="ep-1",
         explanation_key="inactivity",
-        explanation_params={"since": "07:10", "usual": "08:00", "days": 21},
+        explanation_params={"since": "07:10", "quiet_h": 3, "usual_h": 2, "days": 21},
         last_activity_at=opened - timedelta(hours=2),
         snapshot=PolicySnapshot(
             waves=(

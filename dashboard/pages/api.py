@@ -10,6 +10,7 @@ from zoneinfo import ZoneInfo
 
 from aiohttp import web
 
+from alerts.explain import render as explain
 from dashboard import keys
 from dashboard.access import audit, household_for, visible_households
 from dashboard.charts import window_utc
@@ -37,7 +38,7 @@ def _summary(row: OverviewRow) -> dict[str, Any]:
     }
 
 
-def _incident(incident: Incident) -> dict[str, Any]:
+def _incident(incident: Incident, lang: str) -> dict[str, Any]:
     return {
         "id": incident.id,
         "kind": incident.kind,
@@ -45,7 +46,8 @@ def _incident(incident: Incident) -> dict[str, Any]:
         "state": incident.state,
         "opened_at": _time(incident.opened_at),
         "closed_at": _time(incident.closed_at),
-        "reason": incident.reason,
+        "reason": explain(incident.explanation, "ja" if lang == "ja" else "en"),
+        "explanation": {"key": incident.explanation.key, "params": dict(incident.explanation.params)},
         "resolution": incident.resolution,
         "log": [
             {"at": _time(e.at), "action": e.action, "who": e.who, "detail": e.detail} for e in incident.log
@@ -92,7 +94,7 @@ async def get_household(request: web.Request) -> web.Response:
                 for g in page.gateways
             ],
             "device_problems": [{"device": p.device, "problem": p.problem} for p in page.problems],
-            "incidents": [_incident(i) for i in page.incidents],
+            "incidents": [_incident(i, request[keys.LANG]) for i in page.incidents],
             "away_periods": [
                 {"start": _time(a.start), "end": _time(a.end), "set_by": a.set_by} for a in page.away
             ],

@@ -75,6 +75,8 @@ async def overview_events(request: web.Request) -> web.StreamResponse:
             while True:
                 page = overview_page(request)
                 body = render_fragment(request, "overview_rows.html", {"rows": page.rows})
+                if not stream.is_connected():
+                    break
                 if body != last:
                     audit(
                         request,
@@ -82,11 +84,15 @@ async def overview_events(request: web.Request) -> web.StreamResponse:
                         None,
                         f"{len(page.rows)} households, page {page.number}",
                     )
-                    await stream.send(json.dumps({"html": body, "total": page.total}), event="overview")
+                    try:
+                        await stream.send(json.dumps({"html": body, "total": page.total}), event="overview")
+                    except (ConnectionResetError, TimeoutError):  # the browser went away or stalled
+                        log.info("overview_stream_gone")
+                        break
                     last = body
                 await ticks.next()
                 if broadcaster.closed or not stream.is_connected() or not sessions.is_live(session_id):
                     break
         finally:
-            broadcaster.unsubscribe(ticks)
+            await broadcaster.unsubscribe(ticks)
     return stream

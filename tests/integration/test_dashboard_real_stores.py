@@ -5,8 +5,10 @@ from __future__ import annotations
 
 import re
 from collections.abc import AsyncIterator
+from datetime import timedelta
 from pathlib import Path
 from typing import Any
+from zoneinfo import ZoneInfo
 
 import aiohttp
 import pytest
@@ -88,6 +90,7 @@ async def test_household_page_shows_heat_map_and_full_escalation_log(
         "claimed",
     ):
         assert expected in html, expected
+    assert "No activity since 07:10 (3 h); at this time usually quiet ≤2 h (learned over 21 days)" in html
     assert 'class="wake"' in html
     assert 'class="bed"' in html
     assert "motion-living" in html
@@ -175,3 +178,35 @@ async def test_weekly_digest_page_and_csv(alice: tuple[Client, StateRepository])
     assert lines[0].startswith("household,date,activity_events")
     assert len(lines) == 8
     assert all(int(line.split(",")[2]) > 0 for line in lines[1:])
+
+
+async def test_away_period_added_checked_and_removed(
+    alice: tuple[Client, StateRepository], clock: FakeClock
+) -> None:
+    client, repo = alice
+    page = await (await client.get(f"/households/{OWN}/away")).text()
+    token = csrf_of(page)
+    now_local = clock.now().astimezone(ZoneInfo("Asia/Tokyo"))
+    start = (now_local - timedelta(hours=1)).strftime("%Y-%m-%dT%H:%M")
+    end = (now_local + timedelta(days=3)).strftime("%Y-%m-%dT%H:%M")
+    backwards = await client.post(
+        f"/households/{OWN}/away", data={"csrf_token": token, "start": end, "end": start, "note": ""}
+    )
+    assert backwards.status == 422
+    assert "must be after the start" in await backwards.text()
+    assert repo.away_periods(OWN) == []
+    added = await client.post(
+        f"/households/{OWN}/away", data={"csrf_token": token, "start": start, "end": end, "note": "入院"}
+    )
+    assert added.status == 200
+    periods = repo.away_periods(OWN)
+    assert [(p.set_by, p.note) for p in periods] == [("care_manager:alice", "入院")]
+    assert periods[0].start == (now_local - timedelta(hours=1)).replace(second=0, microsecond=0)
+    state = (await (await client.get("/api/households")).json())["households"][0]["state"]
+    assert state == "away"
+    removed = await client.post(f"/households/{OWN}/away/{periods[0].id}/remove", data={"csrf_token": token})
+    assert removed.status == 200
+    assert repo.away_periods(OWN) == []
+    actions = [e.action for e in repo.audit_log(household=OWN)]
+    assert "away.added" in actions
+    assert "away.removed" in actions

@@ -19,6 +19,7 @@ from dashboard.records import Household, HouseholdState
 from mimamori.clock import FakeClock
 from mimamori.config import DashboardConfig
 from tests.dashboard_fakes import OTHER, OWN, PASSWORD, Seeded, csrf_of, seed
+from tests.harness import wait_for
 
 Client = TestClient[web.Request, web.Application]
 
@@ -39,7 +40,7 @@ async def signed_in(
         classify=seeded.classify,
         clock=clock,
     )
-    server = await aiohttp_server(app)
+    server = await aiohttp_server(app)  # test servers cancel handlers of gone clients
     jar = aiohttp.CookieJar(unsafe=True, treat_as_secure_origin=[f"http://{server.host}:{server.port}"])
     client: Client = await aiohttp_client(server, cookie_jar=jar)
     token = csrf_of(await (await client.get("/login")).text())
@@ -128,3 +129,17 @@ async def test_openapi_describes_the_api_routes(signed_in: tuple[Client, Seeded,
         if r.resource is not None and r.resource.canonical.startswith("/api/households") and r.method == "GET"
     }
     assert documented == served
+
+
+async def test_live_overview_ends_quietly_when_the_browser_goes_away(
+    signed_in: tuple[Client, Seeded, web.Application],
+) -> None:
+    client, seeded, app = signed_in
+    broadcaster = app[keys.BROADCASTER]
+    stream = await client.get("/events/overview")
+    await _next_event(stream)
+    assert broadcaster.subscribers == 1
+    stream.close()  # the browser navigates away
+    await wait_for(lambda: broadcaster.subscribers == 0, broadcaster.changed)
+    seeded.classify.state_of[OTHER] = HouseholdState.QUIET
+    broadcaster.tick()  # nothing left to push to, and no error logged (the autouse fixture checks)

@@ -1,0 +1,94 @@
+"""Away periods: the resident is away (hospital stay, family visit); detection stays quiet meanwhile.
+Times are typed in the household's local time."""
+
+from __future__ import annotations
+
+import logging
+from datetime import datetime
+from zoneinfo import ZoneInfo
+
+from aiohttp import web
+
+from dashboard import keys
+from dashboard.access import actor_of, household_for
+from dashboard.forms import form_text
+from dashboard.records import Household, InvalidEdit
+from dashboard.render import render
+
+log = logging.getLogger(__name__)
+routes = web.RouteTableDef()
+LOCAL_FORMAT = "%Y-%m-%dT%H:%M"  # what <input type="datetime-local"> sends
+
+
+def _page(
+    request: web.Request,
+    household: Household,
+    errors: dict[str, str],
+    form: dict[str, str],
+    status: int = 200,
+) -> web.Response:
+    periods = request.app[keys.RECORDS].away_periods(household.id)
+    return render(
+        request,
+        "away.html",
+        {
+            "h": household,
+            "periods": periods,
+            "errors": errors,
+            "form": form,
+            "saved": request.query.get("saved") == "1",
+        },
+        status=status,
+    )
+
+
+def _local(value: str, tz: ZoneInfo) -> datetime | None:
+    try:
+        return datetime.strptime(value, LOCAL_FORMAT).replace(tzinfo=tz)
+    except ValueError:
+        return None
+
+
+@routes.get("/households/{household}/away", name="away")
+async def away_form(request: web.Request) -> web.Response:
+    household = household_for(request, "view_away")
+    return _page(request, household, {}, {})
+
+
+@routes.post("/households/{household}/away")
+async def add_away(request: web.Request) -> web.Response:
+    household = household_for(request, "add_away")
+    posted = await request.post()
+    form = {name: form_text(posted, name) for name in ("start", "end", "note")}
+    tz = ZoneInfo(household.tz)
+    start, end = _local(form["start"], tz), _local(form["end"], tz)
+    errors = {name: "YYYY-MM-DD HH:MM" for name, value in (("start", start), ("end", end)) if value is None}
+    if start is not None and end is not None:
+        try:
+            request.app[keys.RECORDS].add_away(
+                household.id,
+                start,
+                end,
+                form["note"],
+                actor=actor_of(request),
+                now=request.app[keys.CLOCK].now(),
+            )
+        except InvalidEdit as exc:
+            errors = exc.errors
+    if errors:
+        log.info("away_refused household=%s fields=%s", household.id, ",".join(errors))
+        return _page(request, household, errors, form, status=422)
+    raise web.HTTPSeeOther(f"/households/{household.id}/away?saved=1")
+
+
+@routes.post("/households/{household}/away/{away}/remove")
+async def remove_away(request: web.Request) -> web.Response:
+    household = household_for(request, "remove_away")
+    try:
+        away_id = int(request.match_info["away"])
+        request.app[keys.RECORDS].remove_away(
+            household.id, away_id, actor=actor_of(request), now=request.app[keys.CLOCK].now()
+        )
+    except (ValueError, InvalidEdit):
+        return _page(request, household, {"form": "no such away period"}, {}, status=422)
+    raise web.HTTPSeeOther(f"/households/{household.id}/away?saved=1")
