@@ -404,7 +404,8 @@ async def start_dashboard(
 def print_welcome(url: str, alerts_url: str, password: str, town: Town, broker: DemoBroker) -> None:
     fall = town.fall
     lines = [
-        f"broker: {type(broker).__name__.strip('_').lower()} on 127.0.0.1:{broker.port}",
+        f"broker: {'mosquitto' if broker.supports_shared_subscriptions else 'embedded (pure Python)'}"
+        f" on 127.0.0.1:{broker.port}",
         f"dashboard: {url}",
         f"sign in: {', '.join(DEMO_USERS)} (care1 and care2 each look after half of the homes)",
         f"password: {password}",
