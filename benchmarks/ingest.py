@@ -42,6 +42,7 @@ REPO = Path(__file__).resolve().parents[1]
 sys.path[:] = [str(REPO), *(p for p in sys.path if Path(p or ".").resolve() != REPO / "benchmarks")]
 
 from ingest.service import IngestService  # noqa: E402
+from ingest.sink import SqliteWorkerSink  # noqa: E402
 from mimamori import contract  # noqa: E402
 from mimamori.broker import MosquittoProcess  # noqa: E402
 from mimamori.clock import SystemClock  # noqa: E402
@@ -201,7 +202,7 @@ def drain_baseline(port: int, expected: int) -> tuple[float, int]:
 
 
 async def drain_ingest(
-    port: int, store: SqliteEventStore, expected_new: int, batch_size: int
+    port: int, store: SqliteWorkerSink, expected_new: int, batch_size: int
 ) -> tuple[float, IngestService]:
     """Run the real ingest until ``expected_new`` events are newly stored (messages left unacknowledged
     by the previous round come back as recognised duplicates)."""
@@ -282,8 +283,10 @@ async def main() -> None:
         # dominate the run, so save only on shutdown here.
         broker = MosquittoProcess(work / "broker", extra_config="autosave_interval 0")
         broker.start()
-        store = SqliteEventStore(store_path)  # one store across rounds, like a running ingest
-        store.open()
+        # The store as `mimamori ingest` runs it: decode and commit in a worker process, which stays
+        # up across rounds like a running ingest.
+        store = SqliteWorkerSink(store_path)
+        await store.start()
         wall = {"baseline": 0.0, "ingest": 0.0}
         cpu = {"baseline": 0.0, "ingest": 0.0}
         rejected = redelivered = 0
@@ -324,7 +327,7 @@ async def main() -> None:
                 )
         finally:
             broker.stop()
-            store.close()
+            await store.stop()
         result = check(store_path, events, args.prefill)
     baseline_rate = args.events / wall["baseline"]
     ingest_rate = args.events / wall["ingest"]

@@ -13,13 +13,13 @@ from datetime import timedelta
 
 from ingest.metrics import IngestMetrics, MetricsServer
 from ingest.service import IngestService
+from ingest.sink import MessageSink, SqliteWorkerSink
 from mimamori.cli import add_config_argument, config_from
 from mimamori.clock import SystemClock
 from mimamori.config import Config
 from mimamori.mqtt import MqttClient, settings_for
 from store.base import BatchWriter
 from store.influx import InfluxEventStore
-from store.sqlite import SqliteEventStore
 
 log = logging.getLogger(__name__)
 
@@ -78,7 +78,7 @@ async def run_ingest(config: Config) -> int:
     return 0
 
 
-async def _serve(mqtt: MqttClient, store: BatchWriter, config: Config) -> None:
+async def _serve(mqtt: MqttClient, store: BatchWriter | MessageSink, config: Config) -> None:
     ingest = config.ingest
     metrics = IngestMetrics()
     server = MetricsServer(metrics, ingest.metrics_host, ingest.metrics_port)
@@ -109,8 +109,8 @@ async def _serve(mqtt: MqttClient, store: BatchWriter, config: Config) -> None:
 
 
 @contextlib.asynccontextmanager
-async def opened_store(config: Config) -> AsyncIterator[BatchWriter]:
-    """The configured store, open for the duration of the block."""
+async def opened_store(config: Config) -> AsyncIterator[BatchWriter | MessageSink]:
+    """The configured store, open for the duration of the block (SQLite: in a worker process)."""
     s = config.store
     if s.backend == "influxdb":
         token = config.secrets.influx_token
@@ -130,11 +130,11 @@ async def opened_store(config: Config) -> AsyncIterator[BatchWriter]:
         finally:
             await influx.close()
         return
-    sqlite = SqliteEventStore(
+    worker = SqliteWorkerSink(
         s.sqlite_path, dead_letter_limit=s.dead_letter_limit, synchronous=s.sqlite_synchronous
     )
-    sqlite.open()
+    await worker.start()
     try:
-        yield sqlite
+        yield worker
     finally:
-        sqlite.close()
+        await worker.stop()

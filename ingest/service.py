@@ -16,14 +16,14 @@ import logging
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from datetime import timedelta
+from datetime import datetime, timedelta
 
-from ingest.decode import decode_batch
 from ingest.metrics import IngestMetrics
+from ingest.sink import BatchOutcome, LocalSink, MessageSink, raw
 from mimamori import contract
 from mimamori.clock import Clock
 from mimamori.mqtt import Message, MqttClient
-from store.base import BatchResult, BatchWriter, IngestBatch, StoreError
+from store.base import BatchWriter, StoreError
 
 log = logging.getLogger(__name__)
 
@@ -32,9 +32,9 @@ RETRY_MAX_S = 30.0
 
 
 @dataclass(frozen=True, slots=True)
-class _Decoded:
+class _Taken:
     messages: list[Message]
-    batch: IngestBatch
+    now: datetime
     started: float  # perf_counter when the batch was taken
 
 
@@ -65,7 +65,7 @@ class IngestService:
     def __init__(
         self,
         mqtt: MqttClient,
-        store: BatchWriter,
+        store: BatchWriter | MessageSink,
         clock: Clock,
         share_group: str,
         batch_size: int,
@@ -75,7 +75,7 @@ class IngestService:
         fault_hook: Callable[[str], None] | None = None,
     ) -> None:
         self._mqtt = mqtt
-        self._store = store
+        self._sink = store if isinstance(store, MessageSink) else LocalSink(store)
         self._clock = clock
         self._share_group = share_group
         self._batch_size = batch_size
@@ -93,23 +93,21 @@ class IngestService:
             await self._mqtt.subscribe(topic_filter, qos=1)
         self.ready.set()
         log.info("ingest_ready group=%s batch_size=%s", self._share_group, self._batch_size)
-        # Two stages: the next batch is collected and decoded while the previous one is written
-        # (the store works in a thread). At most one decoded batch waits for the writer.
-        decoded: asyncio.Queue[_Decoded] = asyncio.Queue(maxsize=1)
+        # Two stages: the next batch is collected while the previous one is stored (in a thread
+        # or the store worker process). At most one batch waits for the writer.
+        taken: asyncio.Queue[_Taken] = asyncio.Queue(maxsize=1)
         async with asyncio.TaskGroup() as tasks:
-            tasks.create_task(self._decode_loop(decoded))
-            tasks.create_task(self._write_loop(decoded))
+            tasks.create_task(self._take_loop(taken))
+            tasks.create_task(self._write_loop(taken))
 
-    async def _decode_loop(self, decoded: asyncio.Queue[_Decoded]) -> None:
+    async def _take_loop(self, taken: asyncio.Queue[_Taken]) -> None:
         while True:
             messages = await self._collect()
-            started = time.perf_counter()
-            await decoded.put(_Decoded(messages, decode_batch(messages, self._clock.now()), started))
+            await taken.put(_Taken(messages, self._clock.now(), time.perf_counter()))
 
-    async def _write_loop(self, decoded: asyncio.Queue[_Decoded]) -> None:
+    async def _write_loop(self, taken: asyncio.Queue[_Taken]) -> None:
         while True:
-            item = await decoded.get()
-            await self._handle(item)
+            await self._handle(await taken.get())
 
     async def _collect(self) -> list[Message]:
         """Up to ``batch_size`` messages: what is waiting, topped up until the interval ends."""
@@ -129,33 +127,34 @@ class IngestService:
             messages.extend(more)
         return messages
 
-    async def _handle(self, item: _Decoded) -> None:
-        messages, batch = item.messages, item.batch
+    async def _handle(self, item: _Taken) -> None:
+        messages = item.messages
         self._fault("before_commit")
-        result = await self._write(batch)
+        outcome = await self._write(messages, item.now)
         self._fault("after_commit")
         ack = self._mqtt.ack
         for message in messages:
             if message.qos:
                 ack(message.mid, message.qos)
-        self._count(messages, batch, result.stored, result.duplicates)
+        self._count(messages, outcome)
         log.debug(
             "batch_committed messages=%s stored=%s duplicates=%s",
             len(messages),
-            result.stored,
-            result.duplicates,
+            outcome.stored,
+            outcome.duplicates,
         )
         self.metrics.batch_seconds.observe(time.perf_counter() - item.started)
         self.metrics.batch_messages.observe(len(messages))
         async with self.committed:
             self.committed.notify_all()
 
-    async def _write(self, batch: IngestBatch) -> BatchResult:
-        """Write until it succeeds: nothing is acknowledged (or dropped) while the store is down."""
+    async def _write(self, messages: list[Message], now: datetime) -> BatchOutcome:
+        """Store until it succeeds: nothing is acknowledged (or dropped) while the store is down."""
         delay = RETRY_MIN_S
+        pairs = raw(messages)
         while True:
             try:
-                return await self._store.write_batch(batch)
+                return await self._sink.store_messages(pairs, now)
             except StoreError as exc:
                 self.metrics.store_errors.inc()
                 if exc.retryable:
@@ -165,32 +164,25 @@ class IngestService:
             await asyncio.sleep(delay)
             delay = min(delay * 2, RETRY_MAX_S)
 
-    def _count(self, messages: list[Message], batch: IngestBatch, stored: int, duplicates: int) -> None:
+    def _count(self, messages: list[Message], outcome: BatchOutcome) -> None:
         c, m = self.counters, self.metrics
         c.received += len(messages)
-        c.stored += stored
-        c.duplicates += duplicates
-        m.received.labels("events").inc(len(batch.events))
-        m.received.labels("status").inc(len(batch.statuses))
-        m.received.labels("heartbeat").inc(len(batch.heartbeats))
-        m.stored.inc(stored)
-        m.duplicates.inc(duplicates)
-        if not batch.rejections:
-            return
-        by_reason: dict[str, list[int]] = {}
-        for index, rejection in enumerate(batch.rejections):
-            by_reason.setdefault(rejection.reason, []).append(index)
-        m.received.labels("rejected").inc(len(batch.rejections))
-        for reason, indexes in by_reason.items():
-            c.rejected[reason] += len(indexes)
-            m.rejected.labels(reason).inc(len(indexes))
-            first = batch.rejections[indexes[0]]
+        c.stored += outcome.stored
+        c.duplicates += outcome.duplicates
+        for channel, count in outcome.channels.items():
+            m.received.labels(channel).inc(count)
+        m.stored.inc(outcome.stored)
+        m.duplicates.inc(outcome.duplicates)
+        for reason, rejected in outcome.rejected.items():
+            c.rejected[reason] += rejected.count
+            m.received.labels("rejected").inc(rejected.count)
+            m.rejected.labels(reason).inc(rejected.count)
             log.warning(
                 "ingest_rejected reason=%s count=%s topic=%s detail=%s",
                 reason,
-                len(indexes),
-                first.topic[:120],
-                first.detail,
+                rejected.count,
+                rejected.topic[:120],
+                rejected.detail,
             )
 
     def _fault(self, point: str) -> None:

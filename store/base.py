@@ -21,6 +21,14 @@ class StoreError(Exception):
         super().__init__(message)
         self.retryable = retryable
 
+    def __reduce__(self) -> tuple[object, ...]:
+        # Picklable with its keyword argument: it crosses from the store worker process.
+        return (_store_error, (str(self), self.retryable))
+
+
+def _store_error(message: str, retryable: bool) -> StoreError:
+    return StoreError(message, retryable=retryable)
+
 
 @dataclass(frozen=True, slots=True)
 class HouseholdActivity:

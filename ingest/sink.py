@@ -1,0 +1,158 @@
+"""Where a batch of raw messages goes: decoded and written here, or in a store worker process.
+
+The ingest process spends most of its interpreter on paho (the MQTT session). With SQLite, the
+decode and the transaction run in a worker process of their own (its own GIL, the machine's other
+core), and only raw ``(topic, payload)`` pairs and a small :class:`BatchOutcome` cross the process
+boundary. The caller acknowledges the messages only after :meth:`MessageSink.store_messages`
+returns, so a crash of either process loses nothing.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import ctypes
+import logging
+import multiprocessing
+import os
+import signal
+from collections import Counter
+from collections.abc import Sequence
+from concurrent.futures import ProcessPoolExecutor
+from concurrent.futures.process import BrokenProcessPool
+from dataclasses import dataclass, field
+from datetime import datetime
+from pathlib import Path
+from typing import Protocol, runtime_checkable
+
+from ingest.decode import decode_batch
+from mimamori.mqtt import Message
+from store.base import BatchResult, BatchWriter, IngestBatch, StoreError
+from store.sqlite import SqliteEventStore
+
+log = logging.getLogger(__name__)
+
+RawMessage = tuple[str, bytes]
+
+
+@dataclass(frozen=True, slots=True)
+class Rejected:
+    count: int
+    topic: str  # of the first message rejected for this reason in the batch
+    detail: str
+
+
+@dataclass(frozen=True, slots=True)
+class BatchOutcome:
+    """What happened to one batch, for counters, metrics and logs."""
+
+    stored: int
+    duplicates: int
+    channels: dict[str, int] = field(default_factory=dict)  # accepted messages per channel
+    rejected: dict[str, Rejected] = field(default_factory=dict)  # by reason
+
+
+def outcome_of(batch: IngestBatch, result: BatchResult) -> BatchOutcome:
+    rejected: dict[str, Rejected] = {}
+    counts = Counter(r.reason for r in batch.rejections)
+    for r in batch.rejections:
+        rejected.setdefault(r.reason, Rejected(counts[r.reason], r.topic, r.detail))
+    channels = {
+        "events": len(batch.events),
+        "status": len(batch.statuses),
+        "heartbeat": len(batch.heartbeats),
+    }
+    return BatchOutcome(result.stored, result.duplicates, channels, rejected)
+
+
+def raw(messages: Sequence[Message]) -> list[RawMessage]:
+    return [(m.topic, m.payload) for m in messages]
+
+
+@runtime_checkable
+class MessageSink(Protocol):
+    async def store_messages(self, messages: Sequence[RawMessage], now: datetime) -> BatchOutcome:
+        """Decode and durably store a batch; raises :class:`StoreError`."""
+        ...
+
+
+class LocalSink:
+    """Decode in this process and write through any :class:`BatchWriter` (InfluxDB, tests)."""
+
+    def __init__(self, writer: BatchWriter) -> None:
+        self._writer = writer
+
+    async def store_messages(self, messages: Sequence[RawMessage], now: datetime) -> BatchOutcome:
+        batch = decode_batch([Message(t, p, 1, False, 0) for t, p in messages], now)
+        return outcome_of(batch, await self._writer.write_batch(batch))
+
+
+class SqliteWorkerSink:
+    """Decode and commit in one worker process that owns the SQLite connection."""
+
+    def __init__(self, path: Path, *, dead_letter_limit: int = 10_000, synchronous: str = "FULL") -> None:
+        self._args = (str(path), dead_letter_limit, synchronous)
+        self._pool: ProcessPoolExecutor | None = None
+
+    async def start(self) -> None:
+        """Start the worker and open the store in it (errors surface here)."""
+        self._pool = ProcessPoolExecutor(
+            max_workers=1,
+            mp_context=multiprocessing.get_context("spawn"),  # never fork a threaded process
+            initializer=_open_store,
+            initargs=self._args,
+        )
+        try:
+            await asyncio.get_running_loop().run_in_executor(self._pool, _ping)
+        except BrokenProcessPool as exc:
+            await self.stop()
+            raise StoreError(f"the store worker could not open {self._args[0]}", retryable=False) from exc
+
+    async def stop(self) -> None:
+        pool, self._pool = self._pool, None
+        if pool is not None:
+            await asyncio.to_thread(pool.shutdown, wait=True)
+
+    async def store_messages(self, messages: Sequence[RawMessage], now: datetime) -> BatchOutcome:
+        if self._pool is None:
+            raise StoreError("store worker is not running", retryable=False)
+        try:
+            return await asyncio.get_running_loop().run_in_executor(self._pool, _store, list(messages), now)
+        except BrokenProcessPool as exc:
+            log.warning("store_worker_died restarting=true error=%s", exc)
+            await self.stop()
+            await self.start()
+            raise StoreError("store worker died; batch not acknowledged", retryable=True) from exc
+
+
+# --------------------------------------------------------------------------- in the worker process
+
+_worker_store: list[SqliteEventStore] = []
+"""The worker process's one store, opened by the pool initializer (a process-wide resource of
+that process, as ProcessPoolExecutor initializers require)."""
+
+
+def _open_store(path: str, dead_letter_limit: int, synchronous: str) -> None:
+    _die_with_parent()
+    store = SqliteEventStore(Path(path), dead_letter_limit=dead_letter_limit, synchronous=synchronous)
+    store.open()
+    _worker_store.append(store)
+
+
+def _die_with_parent() -> None:
+    """Linux: SIGKILL this worker when the ingest process dies (even by SIGKILL), so no orphan keeps
+    the store open or writes a batch nobody will acknowledge."""
+    libc = ctypes.CDLL(None, use_errno=True)
+    pr_set_pdeathsig = 1
+    libc.prctl(pr_set_pdeathsig, signal.SIGKILL)
+    if os.getppid() == 1:  # the parent is already gone
+        os._exit(1)
+
+
+def _ping() -> None:
+    if not _worker_store:
+        raise StoreError("store worker has no store", retryable=False)
+
+
+def _store(messages: list[RawMessage], now: datetime) -> BatchOutcome:
+    batch = decode_batch([Message(t, p, 1, False, 0) for t, p in messages], now)
+    return outcome_of(batch, _worker_store[0].commit_batch(batch))
