@@ -79,7 +79,7 @@ def real_home() -> BenchHome | None:
     if not events_path.exists() or not labels_path.exists():
         print(f"real sample not found in {REAL_DIR}: skipped", file=sys.stderr)
         return None
-    events = read_events(events_path, Rejections())
+    events = [ReplayEvent(*e) for e in read_events(events_path, Rejections())]
     asleep: list[Interval] = []
     out: list[Interval] = []
     for line in labels_path.read_text(encoding="utf-8").splitlines()[1:]:

@@ -24,7 +24,10 @@ SLEEP_CHUNK_S = 2 * 3600.0
 SLEEP_START_TO_MIN = 6 * 60 + 30  # a long gap that begins after midnight and before 06:30 is sleep
 WAKE_FROM_MIN = 4 * 60  # getting up: the first activity from 04:00 ...
 WAKE_LATEST_MIN = 15 * 60  # ... and before 15:00 ...
-WAKE_GOES_ON_S = (15 * 60.0, 60 * 60.0)  # ... followed by more activity 15-60 minutes later
+# ... followed by more activity 10-60 minutes later: up and about. A night toilet visit is over sooner;
+# breakfast seen by a lone kitchen sensor (a minimal kit) often lasts 10-15 minutes and then nothing
+# for hours, so a 15-minute floor missed most such mornings and learned a late "usual" wake-up
+WAKE_GOES_ON_S = (10 * 60.0, 60 * 60.0)
 
 MIN_DAYTYPE_DAYS = 4
 BED_FROM_MIN = 19 * 60  # going to bed: the first long gap from 19:00 on (or after midnight)
@@ -300,7 +303,7 @@ def _latest(wakes: Sequence[int], tuning: Tuning) -> float:
 
 
 def _goes_on(times: Sequence[float], i: int, hi: int) -> bool:
-    """Whether activity ``i`` is followed by more 15-60 minutes later (up and about, not a night
+    """Whether activity ``i`` is followed by more 10-60 minutes later (up and about, not a night
     toilet visit)."""
     t = times[i]
     lo_s, hi_s = WAKE_GOES_ON_S

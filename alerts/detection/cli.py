@@ -82,7 +82,7 @@ def run(args: argparse.Namespace) -> int:
     except (OSError, UnicodeDecodeError) as exc:
         print(f"mimamori replay: cannot read {args.events}: {exc}", file=sys.stderr)
         return 2
-    households = len({e.household for e in events})
+    households = len({e[1] for e in events})
     print(
         f"replay: {len(events)} events from {households} households read"
         f" ({rejections.total} rejected, {rejections.ignored} battery/check-in rows ignored)"

@@ -45,6 +45,27 @@ def test_wake_up_learned() -> None:
     assert b.wake_days >= 19
 
 
+def kitchen_only(days: int, visit: list[str], toilet: list[str]) -> list[float]:
+    """A minimal kit: one kitchen sensor sees breakfast (``visit``), lunch and supper; nothing else."""
+    meals = ["12:00", "12:05", "12:12", "18:00", "18:06", "18:13"]
+    return sorted(at(day, clock) for day in range(days) for clock in [*toilet, *visit, *meals])
+
+
+@pytest.mark.parametrize(
+    ("visit", "toilet", "wake"),
+    [
+        (["07:00", "07:04", "07:10"], [], "07:00"),  # breakfast of 10 minutes, then nothing until lunch
+        (["07:00", "07:04", "07:09"], [], "12:00"),  # shorter: not yet seen as up (lunch is)
+        (["07:00", "07:30"], ["04:30", "04:33", "04:36"], "07:00"),  # a night toilet visit is not waking
+    ],
+)
+def test_wake_up_seen_by_a_lone_kitchen_sensor(visit: list[str], toilet: list[str], wake: str) -> None:
+    times = kitchen_only(14, visit, toilet)
+    b = learn(times, [False] * len(times), TZ, at(14, "02:00"), TUNING)
+    hour, minute = (int(x) for x in wake.split(":"))
+    assert b.wake_latest_min == b.wake_earliest_min == hour * 60 + minute
+
+
 def test_weekends_apart_once_there_are_enough() -> None:
     times, doors = routine(28, wake="07:00", weekend_wake="09:30")
     b = learn(times, doors, TZ, at(28, "12:00"), TUNING)
