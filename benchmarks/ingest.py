@@ -46,7 +46,7 @@ from ingest.sink import SqliteWorkerSink  # noqa: E402
 from mimamori import contract  # noqa: E402
 from mimamori.broker import MosquittoProcess  # noqa: E402
 from mimamori.clock import SystemClock  # noqa: E402
-from mimamori.config import IngestConfig  # noqa: E402
+from mimamori.config import IngestConfig, StoreConfig  # noqa: E402
 from mimamori.mqtt import MqttClient, settings_for  # noqa: E402
 from store.sqlite import HOUR_MS, SqliteEventStore, to_ms  # noqa: E402
 
@@ -258,6 +258,7 @@ async def main() -> None:
     parser.add_argument("--prefill", type=int, default=1_000_000)
     parser.add_argument("--households", type=int, default=10_000)
     parser.add_argument("--batch-size", type=int, default=IngestConfig().batch_size)
+    parser.add_argument("--synchronous", choices=["full", "normal"], default=StoreConfig().sqlite_synchronous)
     parser.add_argument("--rounds", type=int, default=3, help="alternate baseline and ingest this many times")
     parser.add_argument(
         "--warmup", type=int, default=10_000, help="events of an unmeasured first round (caches, connections)"
@@ -285,7 +286,7 @@ async def main() -> None:
         broker.start()
         # The store as `mimamori ingest` runs it: decode and commit in a worker process, which stays
         # up across rounds like a running ingest.
-        store = SqliteWorkerSink(store_path)
+        store = SqliteWorkerSink(store_path, synchronous=args.synchronous)
         await store.start()
         wall = {"baseline": 0.0, "ingest": 0.0}
         cpu = {"baseline": 0.0, "ingest": 0.0}
@@ -347,6 +348,7 @@ async def main() -> None:
         "rejected": rejected,
         "redelivered_duplicates": redelivered,
         "batch_size": args.batch_size,
+        "sqlite_synchronous": args.synchronous,
         "receive_maximum": RECEIVE_MAXIMUM,
         "cpus": os.cpu_count(),
         "load_average_1m": round(os.getloadavg()[0], 2),
