@@ -12,6 +12,7 @@ import asyncio
 import contextlib
 from collections.abc import Awaitable, Callable, Iterable
 from datetime import UTC, datetime, timedelta
+from typing import Any
 
 from apscheduler.jobstores.base import JobLookupError
 from apscheduler.schedulers.asyncio import AsyncIOScheduler
@@ -27,21 +28,40 @@ class EscalationScheduler:
         self._run_incident = run_incident
         self._grace = misfire_grace_s
         self._scheduler: AsyncIOScheduler | None = None
+        self._running: set[asyncio.Task[Any]] = set()
 
     def start(self) -> None:
         self._scheduler = AsyncIOScheduler(event_loop=asyncio.get_running_loop(), timezone=UTC)
         self._scheduler.start()
 
-    def shutdown(self) -> None:
-        if self._scheduler is not None:
-            self._scheduler.shutdown(wait=False)
-            self._scheduler = None
+    async def stop(self, timeout_s: float = 10.0) -> None:
+        """Start no more jobs, let the running ones finish, then shut down. (APScheduler's own shutdown
+        cancels running coroutine jobs and logs each as an error; a step cut off is redone after a
+        restart anyway, but a clean stop should not cut it off.)"""
+        if self._scheduler is None:
+            return
+        self._scheduler.pause()
+        if self._running:
+            await asyncio.wait(set(self._running), timeout=timeout_s)
+        self._scheduler.shutdown(wait=False)
+        self._scheduler = None
+
+    async def _run(self, func: Callable[..., Awaitable[None]], *args: Any) -> None:
+        task = asyncio.current_task()
+        if task is not None:
+            self._running.add(task)
+        try:
+            await func(*args)
+        finally:
+            if task is not None:
+                self._running.discard(task)
 
     def every(self, job_id: str, seconds: float, func: Callable[[], Awaitable[None]]) -> None:
         assert self._scheduler is not None
         self._scheduler.add_job(
-            func,
+            self._run,
             "interval",
+            args=[func],
             seconds=seconds,
             id=job_id,
             replace_existing=True,
@@ -62,10 +82,10 @@ class EscalationScheduler:
             return
         real = datetime.now(UTC) + max(at - self._clock.now(), timedelta(0))
         self._scheduler.add_job(
-            self._run_incident,
+            self._run,
             "date",
             run_date=real,
-            args=[incident_id],
+            args=[self._run_incident, incident_id],
             id=job_id,
             replace_existing=True,
             coalesce=True,

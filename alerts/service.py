@@ -194,7 +194,7 @@ class AlertsService:
 
     async def stop(self) -> None:
         if self._scheduler is not None:
-            self._scheduler.shutdown()
+            await self._scheduler.stop()
         if self._dispatcher is not None:
             await self._dispatcher.stop()
         if self._runner is not None:

@@ -26,6 +26,7 @@ MAX_FUTURE_SKEW: Final = timedelta(minutes=5)
 MAX_AGE: Final = timedelta(days=7)
 MAX_POWER_W: Final = 10_000.0
 MAX_SEQ: Final = 2**63 - 1
+MAX_DETAIL_CHARS: Final = 300
 ACTIVITY_POWER_W: Final = 20.0
 """A plug reading at or above this many watts means the appliance is on."""
 
@@ -82,6 +83,8 @@ class ContractError(ValueError):
     """A message that breaks the contract; ``reason`` is stable, ``detail`` explains it."""
 
     def __init__(self, reason: Reason, detail: str) -> None:
+        if len(detail) > MAX_DETAIL_CHARS:  # details go into logs and dead letters: always bounded
+            detail = detail[: MAX_DETAIL_CHARS - 1] + "…"
         super().__init__(f"{reason.value}: {detail}")
         self.reason = reason
         self.detail = detail

@@ -179,3 +179,9 @@ def test_message_id_is_content_derived_and_valid() -> None:
 def test_naive_times_are_refused_when_encoding() -> None:
     with pytest.raises(ValueError, match="naive"):
         contract.format_time(datetime(2026, 1, 1))
+
+
+def test_rejection_details_are_bounded_however_long_the_cause() -> None:
+    error = ContractError(Reason.UNKNOWN_FIELD, "\\U0001f600" * 500)
+    assert len(error.detail) == contract.MAX_DETAIL_CHARS
+    assert len(str(error)) < 600
