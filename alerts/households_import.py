@@ -12,7 +12,6 @@ from dataclasses import dataclass, field
 from datetime import datetime, time
 from pathlib import Path
 from typing import Any, Literal
-from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
@@ -30,6 +29,7 @@ from alerts.state.models import (
     TierKind,
 )
 from alerts.state.repository import StateRepository
+from mimamori.config import TimeZoneName
 
 E164 = re.compile(r"^\+[1-9][0-9]{6,14}$")
 COMMUNITY_TIERS = (TierKind.RESIDENT_CHECK, TierKind.NEIGHBOURS, TierKind.VOLUNTEERS, TierKind.PROFESSIONALS)
@@ -97,20 +97,11 @@ class HouseholdIn(_Model):
     id: str = Field(min_length=1, max_length=64)
     name: str = Field(min_length=1, max_length=80)
     address_hint: str = Field("", max_length=60)
-    time_zone: str = "Asia/Tokyo"
+    time_zone: TimeZoneName = "Asia/Tokyo"
     language: Language = Language.JA
     night_exit: bool = False
     residents: list[ResidentIn] = []
     policy: PolicyIn
-
-    @field_validator("time_zone")
-    @classmethod
-    def _zone(cls, value: str) -> str:
-        try:
-            ZoneInfo(value)
-        except (ZoneInfoNotFoundError, ValueError):
-            raise ValueError(f"unknown time zone {value!r}") from None
-        return value
 
 
 @dataclass

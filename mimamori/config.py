@@ -11,11 +11,24 @@ import os
 import tomllib
 from collections.abc import Mapping
 from pathlib import Path
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from pydantic import BaseModel, ConfigDict, Field, SecretStr, ValidationError, field_validator
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, SecretStr, ValidationError, field_validator
 
 ENV_PREFIX = "MIMAMORI__"
+
+
+def known_time_zone(value: str) -> str:
+    """``value`` if it names an IANA time zone; raises ValueError otherwise."""
+    try:
+        ZoneInfo(value)
+    except (ZoneInfoNotFoundError, ValueError):
+        raise ValueError(f"unknown time zone {value!r}") from None
+    return value
+
+
+TimeZoneName = Annotated[str, AfterValidator(known_time_zone)]
 
 
 class ConfigError(Exception):
@@ -72,7 +85,7 @@ class GatewayConfig(Section):
 
     household: str = "demo-0001"
     gateway: str = "gw-1"
-    time_zone: str = "Asia/Tokyo"
+    time_zone: TimeZoneName = "Asia/Tokyo"
     outbox_path: Path = Path("var/gateway-outbox.sqlite3")
     outbox_max_events: int = Field(200_000, ge=1)
     outbox_full_policy: Literal["drop_oldest", "refuse_new"] = "drop_oldest"
@@ -110,17 +123,6 @@ class GatewayConfig(Section):
             if key in seen:
                 raise ValueError(f"two devices share {device.source} address {device.address!r}")
             seen.add(key)
-        return value
-
-    @field_validator("time_zone")
-    @classmethod
-    def _zone(cls, value: str) -> str:
-        from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
-
-        try:
-            ZoneInfo(value)
-        except (ZoneInfoNotFoundError, ValueError):
-            raise ValueError(f"unknown time zone {value!r}") from None
         return value
 
 
@@ -218,7 +220,7 @@ class Config(Section):
     """The whole configuration. Every section has working embedded defaults."""
 
     data_dir: Path = Path("var")
-    time_zone: str = "Asia/Tokyo"
+    time_zone: TimeZoneName = "Asia/Tokyo"
     broker: BrokerConfig = BrokerConfig()
     store: StoreConfig = StoreConfig()
     ingest: IngestConfig = IngestConfig()
@@ -229,17 +231,6 @@ class Config(Section):
     detection: DetectionConfig = DetectionConfig()
     twilio: TwilioConfig = TwilioConfig()
     secrets: Secrets = Secrets()
-
-    @field_validator("time_zone")
-    @classmethod
-    def _known_zone(cls, value: str) -> str:
-        from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
-
-        try:
-            ZoneInfo(value)
-        except (ZoneInfoNotFoundError, ValueError):
-            raise ValueError(f"unknown time zone {value!r}") from None
-        return value
 
 
 def load_config(path: Path | None, environ: Mapping[str, str] | None = None) -> Config:

@@ -8,12 +8,13 @@ import sys
 import time
 from datetime import datetime
 from pathlib import Path
-from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+from zoneinfo import ZoneInfo
 
 from alerts.detection.model import FixedProfiles, Tuning
 from alerts.detection.replay import Rejections, read_events, replay
 from alerts.explain import render
 from alerts.findings import Finding
+from mimamori.config import known_time_zone
 
 
 def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
@@ -58,9 +59,9 @@ def finding_json(finding: Finding) -> str:
 
 def run(args: argparse.Namespace) -> int:
     try:
-        ZoneInfo(args.tz)
-    except (ZoneInfoNotFoundError, ValueError):
-        print(f"mimamori replay: unknown time zone {args.tz!r}", file=sys.stderr)
+        known_time_zone(args.tz)
+    except ValueError as exc:
+        print(f"mimamori replay: {exc}", file=sys.stderr)
         return 2
     until = None
     if args.until is not None:
