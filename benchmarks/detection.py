@@ -38,7 +38,7 @@ from alerts.detection.replay import Rejections, Replayer, ReplayEvent, read_even
 from alerts.findings import Audience, Finding
 from mimamori.contract import ACTIVITY_POWER_W
 
-REAL_DIR = Path(__file__).resolve().parents[2].parent / "shared" / "data" / "real_home_a"
+REAL_DIR = Path(__file__).resolve().parents[1].parent / "shared" / "data" / "real_home_a"  # ../shared
 DAY = 86400.0
 HORIZON = 24 * 3600.0
 

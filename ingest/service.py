@@ -89,16 +89,18 @@ class IngestService:
     async def run(self) -> None:
         """Subscribe and process until cancelled. The MQTT client must already be started."""
         self.metrics.track_queue(self._mqtt.pending_messages)
-        for topic_filter in subscriptions(self._share_group):
-            await self._mqtt.subscribe(topic_filter, qos=1)
-        self.ready.set()
-        log.info("ingest_ready group=%s batch_size=%s", self._share_group, self._batch_size)
         # Two stages: the next batch is collected while the previous one is stored (in a thread
-        # or the store worker process). At most one batch waits for the writer.
+        # or the store worker process). At most one batch waits for the writer. Both run before
+        # the subscriptions are confirmed: a resumed session delivers its queue ahead of the
+        # SUBACKs, and waiting for those first would receive the whole queue before storing any.
         taken: asyncio.Queue[_Taken] = asyncio.Queue(maxsize=1)
         async with asyncio.TaskGroup() as tasks:
             tasks.create_task(self._take_loop(taken))
             tasks.create_task(self._write_loop(taken))
+            for topic_filter in subscriptions(self._share_group):
+                await self._mqtt.subscribe(topic_filter, qos=1)
+            self.ready.set()
+            log.info("ingest_ready group=%s batch_size=%s", self._share_group, self._batch_size)
 
     async def _take_loop(self, taken: asyncio.Queue[_Taken]) -> None:
         while True:
@@ -110,22 +112,8 @@ class IngestService:
             await self._handle(await taken.get())
 
     async def _collect(self) -> list[Message]:
-        """Up to ``batch_size`` messages: what is waiting, topped up until the interval ends."""
-        messages = await self._mqtt.next_batch(self._batch_size)
-        loop = asyncio.get_running_loop()
-        deadline = loop.time() + self._interval_s
-        while len(messages) < self._batch_size:
-            remaining = deadline - loop.time()
-            if remaining <= 0:
-                break
-            try:
-                more = await asyncio.wait_for(
-                    self._mqtt.next_batch(self._batch_size - len(messages)), remaining
-                )
-            except TimeoutError:
-                break
-            messages.extend(more)
-        return messages
+        """Up to ``batch_size`` messages: at once when that many wait, else after the interval."""
+        return await self._mqtt.next_batch(self._batch_size, linger_s=self._interval_s)
 
     async def _handle(self, item: _Taken) -> None:
         messages = item.messages

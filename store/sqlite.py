@@ -6,6 +6,12 @@ the batch to the broker after :meth:`SqliteEventStore.commit_batch` returns neve
 and a redelivered batch changes nothing (events are keyed by message id; roll-ups and live state
 are only touched by events that are new).
 
+The events table is one B-tree keyed by (household, observed time, device, message id): the
+history reads by household and time need no second index, and each new event costs one B-tree
+insert. A message id is derived from the event's content (``contract.message_id_for``), so a
+repeated id always comes with the same household, time and device, and this key refuses exactly
+the repeats a key on the id alone would.
+
 Times are stored as integer milliseconds since the Unix epoch (UTC). Live state upserts compare
 times inside SQL, so several ingest processes writing the same file can never move "last activity"
 backwards, whatever order their batches commit in.
@@ -32,24 +38,24 @@ from store.base import (
     StoreError,
 )
 
-SCHEMA_VERSION: Final = 2
+SCHEMA_VERSION: Final = 3
 HOUR_MS: Final = 3_600_000
 _SENSOR_ONLY: Final = frozenset({Kind.BATTERY, Kind.CHECKIN})
 _SENSOR_ONLY_VALUES: Final = frozenset({Kind.BATTERY.value, Kind.CHECKIN.value})
 
 SCHEMA: Final = """
 CREATE TABLE IF NOT EXISTS events (
-    message_id  TEXT PRIMARY KEY,
     household   TEXT NOT NULL,
-    gateway     TEXT NOT NULL,
+    observed_ms INTEGER NOT NULL,
     device      TEXT NOT NULL,
+    message_id  TEXT NOT NULL,
+    gateway     TEXT NOT NULL,
     kind        TEXT NOT NULL,
     value       REAL NOT NULL,
-    observed_ms INTEGER NOT NULL,
     seq         INTEGER NOT NULL,
-    activity    INTEGER NOT NULL
+    activity    INTEGER NOT NULL,
+    PRIMARY KEY (household, observed_ms, device, message_id)
 ) WITHOUT ROWID;
-CREATE INDEX IF NOT EXISTS events_household_time ON events (household, observed_ms);
 
 CREATE TABLE IF NOT EXISTS hourly_activity (
     household TEXT NOT NULL,
@@ -99,7 +105,17 @@ CREATE TABLE IF NOT EXISTS dead_letters (
 );
 """
 
-_INSERT_EVENT: Final = "INSERT OR IGNORE INTO events VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)"
+EVENT_COLUMNS: Final = "message_id, household, gateway, device, kind, value, observed_ms, seq, activity"
+_INSERT_EVENT: Final = f"INSERT OR IGNORE INTO events ({EVENT_COLUMNS}) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)"  # noqa: S608
+
+# Schema 2 keyed events by message id alone, with a second B-tree for (household, time).
+_MIGRATE_FROM_2: Final = f"""
+ALTER TABLE events RENAME TO events_v2;
+DROP INDEX IF EXISTS events_household_time;
+{SCHEMA.split(";", 1)[0]};
+INSERT INTO events ({EVENT_COLUMNS}) SELECT {EVENT_COLUMNS} FROM events_v2;
+DROP TABLE events_v2;
+"""  # noqa: S608 (constants only)
 
 _UPSERT_HOURLY: Final = """
 INSERT INTO hourly_activity VALUES (?, ?, ?, ?)
@@ -197,6 +213,9 @@ class SqliteEventStore:
             db.execute("PRAGMA cache_size=-131072")  # 128 MiB: the hot part of the indexes
             version = db.execute("PRAGMA user_version").fetchone()[0]
             has_events = db.execute("SELECT 1 FROM sqlite_master WHERE name = 'events'").fetchone()
+            if version == 2:
+                self._migrate_from_2(db)
+                version = SCHEMA_VERSION
             if version not in (0, SCHEMA_VERSION) or (version == 0 and has_events):
                 db.close()
                 raise StoreError(
@@ -208,6 +227,19 @@ class SqliteEventStore:
         except sqlite3.Error as exc:
             raise StoreError(f"cannot open {self._path}: {exc}", retryable=False) from exc
         self._db = db
+
+    def _migrate_from_2(self, db: sqlite3.Connection) -> None:
+        """Rewrite schema 2's events into schema 3's table, in one transaction."""
+        db.execute("BEGIN IMMEDIATE")
+        try:
+            for statement in _MIGRATE_FROM_2.split(";"):
+                if statement.strip():
+                    db.execute(statement)
+            db.execute(f"PRAGMA user_version = {SCHEMA_VERSION}")
+            db.execute("COMMIT")
+        except BaseException:
+            db.execute("ROLLBACK")
+            raise
 
     def close(self) -> None:
         if self._db is not None:
@@ -278,7 +310,7 @@ class SqliteEventStore:
             return rows
         db.execute("ROLLBACK TO events_insert")
         db.execute("RELEASE events_insert")
-        stored = self._existing_ids(db, [row[0] for row in rows])
+        stored = self._existing(db, rows)
         fresh = [unique[row[0]] for row in rows if row[0] not in stored]
         if len(fresh) == len(rows):
             raise StoreError(
@@ -288,14 +320,20 @@ class SqliteEventStore:
         return self._insert_events(db, fresh) if fresh else []
 
     @staticmethod
-    def _existing_ids(db: sqlite3.Connection, ids: list[str]) -> set[str]:
+    def _existing(db: sqlite3.Connection, rows: list[_Row]) -> set[str]:
+        """The message ids of ``rows`` already stored (looked up by the table's key)."""
         found: set[str] = set()
-        for start in range(0, len(ids), 500):
-            chunk = ids[start : start + 500]
-            marks = ",".join("?" * len(chunk))
+        for start in range(0, len(rows), 200):
+            chunk = rows[start : start + 200]
+            keys = ",".join("(?, ?, ?, ?)" for _ in chunk)
             found.update(
-                row[0]
-                for row in db.execute(f"SELECT message_id FROM events WHERE message_id IN ({marks})", chunk)  # noqa: S608
+                mid
+                for (mid,) in db.execute(
+                    f"WITH c(h, t, d, m) AS (VALUES {keys})"  # noqa: S608
+                    " SELECT message_id FROM c JOIN events"
+                    " ON household = c.h AND observed_ms = c.t AND device = c.d AND message_id = c.m",
+                    [part for row in chunk for part in (row[1], row[6], row[3], row[0])],
+                )
             )
         return found
 

@@ -227,6 +227,48 @@ def test_a_file_from_another_schema_is_refused(tmp_path: Path) -> None:
         SqliteEventStore(path).open()
 
 
+SCHEMA_2_EVENTS = """
+CREATE TABLE events (
+    message_id TEXT PRIMARY KEY, household TEXT NOT NULL, gateway TEXT NOT NULL, device TEXT NOT NULL,
+    kind TEXT NOT NULL, value REAL NOT NULL, observed_ms INTEGER NOT NULL, seq INTEGER NOT NULL,
+    activity INTEGER NOT NULL
+) WITHOUT ROWID;
+CREATE INDEX events_household_time ON events (household, observed_ms);
+PRAGMA user_version = 2;
+"""
+
+
+def test_a_schema_2_file_is_migrated_with_its_events(tmp_path: Path) -> None:
+    path = tmp_path / "v2.sqlite3"
+    at_ms = int(T0.timestamp() * 1000)
+    with sqlite3.connect(path) as db:
+        db.executescript(SCHEMA_2_EVENTS)
+        db.execute(
+            "INSERT INTO events VALUES ('m-old', 'kita-0001', 'gw-1', 'hall-motion', 'motion', 1, ?, 7, 1)",
+            (at_ms,),
+        )
+    store = SqliteEventStore(path)
+    store.open()
+    try:
+        old = Event("m-old", "kita-0001", "gw-1", "hall-motion", Kind.MOTION, 1.0, T0, 7)
+        assert store.events("kita-0001", T0, T0 + timedelta(seconds=1)) == [old]
+        assert write(store, old) == (0, 1)  # still refused as a repeat after the migration
+    finally:
+        store.close()
+    with sqlite3.connect(path) as db:
+        assert db.execute("PRAGMA user_version").fetchone()[0] == 3
+        assert db.execute("SELECT name FROM sqlite_master WHERE name LIKE 'events%'").fetchall() == [
+            ("events",)
+        ]
+
+
+def test_a_repeat_is_recognised_by_id_among_events_at_the_same_instant(store: SqliteEventStore) -> None:
+    first, second = ev(Kind.MOTION, 1, T0), ev(Kind.MOTION, 0, T0)  # same device and millisecond
+    assert write(store, first, second) == (2, 0)
+    assert write(store, second, ev(Kind.DOOR, 1, T0, device="main-door")) == (1, 1)
+    assert store.count_events() == 3
+
+
 def test_events_reads_back_what_was_written(store: SqliteEventStore) -> None:
     event = ev(Kind.POWER, 1234.5, T0, device="kettle")
     write(store, event)
