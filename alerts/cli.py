@@ -23,7 +23,7 @@ from alerts.state.repository import StateRepository
 from mimamori.cli import add_config_argument, config_from
 from mimamori.clock import Clock, FileClock, SystemClock
 from mimamori.config import Config
-from store.sqlite import SqliteEventStore
+from store.readers import open_reader
 
 
 def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
@@ -108,16 +108,12 @@ def clock_for(config: Config) -> Clock:
 
 
 async def run_alerts(config: Config) -> int:
-    store = SqliteEventStore(config.store.sqlite_path) if config.store.backend == "sqlite" else None
-    if store is not None:
-        store.open()
+    store = open_reader(config)  # SQLite or InfluxDB, as ingest writes (docs/detection.md)
     clock = clock_for(config)
-    detector = None
     profiles_repo = StateRepository(config.alerts.state_path)
-    if store is not None:  # detection reads the SQLite store (docs/detection.md)
-        profiles_repo.open()
-        detector = build_live_detector(config, store, profiles_repo, clock)
-        detector.open()
+    profiles_repo.open()
+    detector = build_live_detector(config, store, profiles_repo, clock)
+    detector.open()
     service = AlertsService(config, clock, activity=store, detector=detector)
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
@@ -128,11 +124,9 @@ async def run_alerts(config: Config) -> int:
         await stop.wait()
     finally:
         await service.stop()
-        if detector is not None:
-            detector.close()
-            profiles_repo.close()
-        if store is not None:
-            store.close()
+        detector.close()
+        profiles_repo.close()
+        store.close()
     return 0
 
 

@@ -20,7 +20,7 @@ from dashboard.users import Role, UserError, UserStore
 from mimamori.cli import add_config_argument, config_from
 from mimamori.clock import SystemClock
 from mimamori.config import Config
-from store.sqlite import SqliteEventStore
+from store.readers import open_reader
 
 log = logging.getLogger(__name__)
 
@@ -154,8 +154,7 @@ def _serve(args: argparse.Namespace) -> int:
     with ExitStack() as stack:
         users = _users(config)
         stack.callback(users.close)
-        events = SqliteEventStore(config.store.sqlite_path)
-        events.open()
+        events = open_reader(config)  # SQLite or InfluxDB, as ingest writes
         stack.callback(events.close)
         repo = StateRepository(config.alerts.state_path)
         repo.open()

@@ -19,7 +19,7 @@ from mimamori.clock import SystemClock
 from mimamori.config import Config
 from mimamori.mqtt import MqttClient, settings_for
 from store.base import BatchWriter
-from store.influx import InfluxEventStore
+from store.influx import influx_store
 
 log = logging.getLogger(__name__)
 
@@ -113,17 +113,7 @@ async def opened_store(config: Config) -> AsyncIterator[BatchWriter | MessageSin
     """The configured store, open for the duration of the block (SQLite: in a worker process)."""
     s = config.store
     if s.backend == "influxdb":
-        token = config.secrets.influx_token
-        if token is None:
-            raise SystemExit("mimamori: store.backend = influxdb needs MIMAMORI_INFLUX_TOKEN")
-        influx = InfluxEventStore(
-            s.influx_url,
-            token.get_secret_value(),
-            s.influx_org,
-            s.influx_bucket,
-            batch_lines=s.influx_batch_lines,
-            max_retries=s.influx_max_retries,
-        )
+        influx = influx_store(config)
         await influx.open()
         try:
             yield influx

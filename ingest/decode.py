@@ -1,4 +1,4 @@
-"""Messages from the broker → one :class:`IngestBatch`: validated messages and counted rejections.
+"""Raw messages from the broker → one :class:`IngestBatch`: validated messages and counted rejections.
 
 Pure: no I/O, ``now`` passed in. Every message ends up either decoded or as a :class:`Rejection`
 carrying the contract's stable reason, so nothing is dropped silently.
@@ -10,27 +10,28 @@ from collections.abc import Sequence
 from datetime import datetime
 
 from mimamori import contract
-from mimamori.mqtt import Message
 from store.base import DEAD_LETTER_PAYLOAD_BYTES, IngestBatch, Rejection
 
+RawMessage = tuple[str, bytes]
+"""A received message as ingest needs it: topic and payload."""
 
-def decode_batch(messages: Sequence[Message], now: datetime) -> IngestBatch:
+
+def decode_batch(messages: Sequence[RawMessage], now: datetime) -> IngestBatch:
     """Decode every message by the channel its topic names; status messages keep arrival order."""
     events: list[contract.Event] = []
     statuses: list[contract.GatewayStatus] = []
     heartbeats: list[contract.Heartbeat] = []
     rejections: list[Rejection] = []
     decode_event = contract.decode_event
-    for message in messages:
-        topic = message.topic
+    for topic, payload in messages:
         channel = topic[topic.rfind("/") + 1 :]
         try:
             if channel == "events":
-                events.append(decode_event(topic, message.payload, now))
+                events.append(decode_event(topic, payload, now))
             elif channel == "heartbeat":
-                heartbeats.append(contract.decode_heartbeat(topic, message.payload, now))
+                heartbeats.append(contract.decode_heartbeat(topic, payload, now))
             elif channel == "status":
-                statuses.append(contract.decode_status(topic, message.payload))
+                statuses.append(contract.decode_status(topic, payload))
             else:
                 contract.parse_topic(topic)  # raises BAD_TOPIC
                 raise contract.ContractError(contract.Reason.BAD_TOPIC, f"unexpected topic {topic[:120]!r}")
@@ -41,7 +42,7 @@ def decode_batch(messages: Sequence[Message], now: datetime) -> IngestBatch:
                     topic=topic[:256],
                     reason=exc.reason.value,
                     detail=exc.detail[:300],
-                    payload=message.payload[:DEAD_LETTER_PAYLOAD_BYTES],
+                    payload=payload[:DEAD_LETTER_PAYLOAD_BYTES],
                 )
             )
     return IngestBatch(

@@ -24,14 +24,12 @@ from datetime import datetime
 from pathlib import Path
 from typing import Protocol, runtime_checkable
 
-from ingest.decode import decode_batch
+from ingest.decode import RawMessage, decode_batch
 from mimamori.mqtt import Message
 from store.base import BatchResult, BatchWriter, IngestBatch, StoreError
 from store.sqlite import SqliteEventStore
 
 log = logging.getLogger(__name__)
-
-RawMessage = tuple[str, bytes]
 
 
 @dataclass(frozen=True, slots=True)
@@ -82,7 +80,7 @@ class LocalSink:
         self._writer = writer
 
     async def store_messages(self, messages: Sequence[RawMessage], now: datetime) -> BatchOutcome:
-        batch = decode_batch([Message(t, p, 1, False, 0) for t, p in messages], now)
+        batch = decode_batch(messages, now)
         return outcome_of(batch, await self._writer.write_batch(batch))
 
 
@@ -154,5 +152,5 @@ def _ping() -> None:
 
 
 def _store(messages: list[RawMessage], now: datetime) -> BatchOutcome:
-    batch = decode_batch([Message(t, p, 1, False, 0) for t, p in messages], now)
+    batch = decode_batch(messages, now)
     return outcome_of(batch, _worker_store[0].commit_batch(batch))

@@ -46,6 +46,9 @@ class Kind(StrEnum):
     CHECKIN = "checkin"  # a device's periodic "still alive" report, value 0
 
 
+_KINDS: Final = {kind.value: kind for kind in Kind}
+
+
 class GatewayState(StrEnum):
     ONLINE = "online"
     OFFLINE = "offline"
@@ -223,10 +226,9 @@ def decode_event(raw_topic: str, payload: bytes, now: datetime) -> Event:
     obj = _load(payload, _EVENT_FIELDS)
     household, gateway = _owner(obj, where)
     kind_raw = _str(obj, "kind")
-    try:
-        kind = Kind(kind_raw)
-    except ValueError:
-        raise ContractError(Reason.BAD_KIND, f"unknown kind {kind_raw[:40]!r}") from None
+    kind = _KINDS.get(kind_raw)
+    if kind is None:
+        raise ContractError(Reason.BAD_KIND, f"unknown kind {kind_raw[:40]!r}")
     value = _number(obj, "value")
     _check_value(kind, value)
     seq = _int(obj, "seq")
@@ -354,6 +356,8 @@ def _load(payload: bytes, allowed: frozenset[str]) -> dict[str, Any]:
         raise ContractError(
             Reason.UNSUPPORTED_SCHEMA, f"schema {repr(schema)[:40]}, expected {SCHEMA_VERSION}"
         )
+    if obj.keys() == allowed:
+        return obj
     missing = allowed - obj.keys()
     if missing:
         raise ContractError(Reason.MISSING_FIELD, "missing " + ", ".join(sorted(missing)))
@@ -367,14 +371,14 @@ def _load(payload: bytes, allowed: frozenset[str]) -> dict[str, Any]:
 def _owner(obj: dict[str, Any], where: Topic) -> tuple[str, str]:
     household = _str(obj, "household")
     gateway = _str(obj, "gateway")
-    _check_id("household", household)
+    if household == where.household and gateway == where.gateway:
+        return household, gateway  # the topic's ids, already checked
+    _check_id("household", household)  # a malformed id is BAD_ID, a different one TOPIC_MISMATCH
     _check_id("gateway", gateway)
-    if household != where.household or gateway != where.gateway:
-        raise ContractError(
-            Reason.TOPIC_MISMATCH,
-            f"payload says {household}/{gateway}, topic says {where.household}/{where.gateway}",
-        )
-    return household, gateway
+    raise ContractError(
+        Reason.TOPIC_MISMATCH,
+        f"payload says {household}/{gateway}, topic says {where.household}/{where.gateway}",
+    )
 
 
 def _check_id(field: str, value: str) -> None:

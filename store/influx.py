@@ -31,6 +31,7 @@ from influxdb_client.client.influxdb_client_async import InfluxDBClientAsync
 from influxdb_client.domain.write_precision import WritePrecision
 from influxdb_client.rest import ApiException
 
+from mimamori.config import Config
 from mimamori.contract import ID_RE, Event, GatewayState, Kind, is_activity
 from store.base import (
     BatchResult,
@@ -357,6 +358,29 @@ class InfluxEventStore:
         )
         return [_ms_floor(_time(r)) for r in await self._query(query)]
 
+    async def events(self, household: str, start: datetime, end: datetime) -> list[Event]:
+        """Every stored event of a household with ``start <= observed_at < end``, oldest first."""
+        query = (
+            self._from("events", f"{_flux_time(start)}, stop: {_flux_time(end)}")
+            + '\n  |> filter(fn: (r) => r._measurement == "event"'
+            + f" and r.household == {flux_string(_checked(household))})"
+            + '\n  |> pivot(rowKey: ["_time"], columnKey: ["_field"], valueColumn: "_value")'
+            + '\n  |> group()\n  |> sort(columns: ["_time"])'
+        )
+        return [
+            Event(
+                message_id=str(r.values["id"]),
+                household=household,
+                gateway=str(r.values["gateway"]),
+                device=str(r.values["device"]),
+                kind=Kind(str(r.values["kind"])),
+                value=float(r.values["value"]),
+                observed_at=_ms_floor(_time(r)),
+                seq=int(r.values["seq"]),
+            )
+            for r in await self._query(query)
+        ]
+
     async def devices(self, household: str) -> list[DeviceState]:
         query = (
             self._from("devices", f"-{LOOKBACK.days}d")
@@ -433,3 +457,19 @@ def _retry_after(headers: Any) -> float | None:
         return float(raw) if raw is not None else None
     except ValueError:
         return None
+
+
+def influx_store(config: Config) -> InfluxEventStore:
+    """The InfluxDB adapter as configured (token from MIMAMORI_INFLUX_TOKEN)."""
+    s = config.store
+    token = config.secrets.influx_token
+    if token is None:
+        raise SystemExit("mimamori: store.backend = influxdb needs MIMAMORI_INFLUX_TOKEN")
+    return InfluxEventStore(
+        s.influx_url,
+        token.get_secret_value(),
+        s.influx_org,
+        s.influx_bucket,
+        batch_lines=s.influx_batch_lines,
+        max_retries=s.influx_max_retries,
+    )

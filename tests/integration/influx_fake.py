@@ -143,6 +143,12 @@ class FakeInflux:
     def _q_activity_times(self, flux: str) -> list[dict[str, Any]]:
         return [{"_time": r["_time"]} for r in self._rows("activity", flux)]
 
+    def _q_events(self, flux: str) -> list[dict[str, Any]]:
+        return [
+            _pick(r, "_time", "household", "kind", "device", "gateway", "value", "id", "seq")
+            for r in self._rows("event", flux)
+        ]
+
     def _q_devices(self, flux: str) -> list[dict[str, Any]]:
         rows = self._last(self._rows("event", flux), "device", "kind")
         return [_pick(r, "_time", "device", "kind", "value") for r in rows]

@@ -7,17 +7,16 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from ingest.decode import decode_batch
+from ingest.decode import RawMessage, decode_batch
 from mimamori import contract
-from mimamori.mqtt import Message
 from store.base import DEAD_LETTER_PAYLOAD_BYTES
 
 NOW = datetime(2026, 11, 26, 9, 0, tzinfo=UTC)
 EVENTS = "mimamori/v1/kita-0001/gw-1/events"
 
 
-def msg(topic: str, payload: bytes, mid: int = 1) -> Message:
-    return Message(topic, payload, 1, False, mid)
+def msg(topic: str, payload: bytes) -> RawMessage:
+    return (topic, payload)
 
 
 def good_event(**changes: object) -> bytes:
@@ -46,7 +45,7 @@ def good_event(**changes: object) -> bytes:
     ],
 )
 def test_bad_messages_become_rejections_with_their_reason(topic: str, payload: bytes, reason: str) -> None:
-    batch = decode_batch([msg(topic, payload), msg(EVENTS, good_event(), 2)], NOW)
+    batch = decode_batch([msg(topic, payload), msg(EVENTS, good_event())], NOW)
     assert [r.reason for r in batch.rejections] == [reason]
     assert batch.rejections[0].payload == payload[:DEAD_LETTER_PAYLOAD_BYTES]
     assert batch.rejections[0].topic == topic
