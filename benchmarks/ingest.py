@@ -59,6 +59,7 @@ KINDS = (
     ("main-door", contract.Kind.CHECKIN, (0.0,)),
 )
 RECEIVE_MAXIMUM = IngestConfig().receive_maximum  # the ingest defaults, for both subscribers
+STORE_WORKERS = IngestConfig().store_workers
 WINDOW = 500
 
 
@@ -288,9 +289,9 @@ async def main() -> None:
         # dominate the run, so save only on shutdown here.
         broker = MosquittoProcess(work / "broker", extra_config="autosave_interval 0")
         broker.start()
-        # The store as `mimamori ingest` runs it: decode and commit in a worker process, which stays
+        # The store as `mimamori ingest` runs it: decode and commit in worker processes, which stay
         # up across rounds like a running ingest.
-        store = SqliteWorkerSink(store_path, synchronous=args.synchronous)
+        store = SqliteWorkerSink(store_path, synchronous=args.synchronous, workers=STORE_WORKERS)
         await store.start()
         wall = {"baseline": 0.0, "ingest": 0.0}
         cpu = {"baseline": 0.0, "ingest": 0.0}
@@ -354,6 +355,7 @@ async def main() -> None:
         "batch_size": args.batch_size,
         "sqlite_synchronous": args.synchronous,
         "receive_maximum": RECEIVE_MAXIMUM,
+        "store_workers": STORE_WORKERS,
         "cpus": os.cpu_count(),
         "load_average_1m": round(os.getloadavg()[0], 2),
     }

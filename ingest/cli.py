@@ -121,7 +121,10 @@ async def opened_store(config: Config) -> AsyncIterator[BatchWriter | MessageSin
             await influx.close()
         return
     worker = SqliteWorkerSink(
-        s.sqlite_path, dead_letter_limit=s.dead_letter_limit, synchronous=s.sqlite_synchronous
+        s.sqlite_path,
+        dead_letter_limit=s.dead_letter_limit,
+        synchronous=s.sqlite_synchronous,
+        workers=config.ingest.store_workers,
     )
     await worker.start()
     try:

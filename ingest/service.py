@@ -1,7 +1,8 @@
 """The ingest worker: shared subscription → validate → durable idempotent batch write → ack.
 
 A batch is taken when ``batch_size`` messages are waiting or ``batch_interval`` has passed since
-its first message. It is acknowledged to the broker only after the store says it is durable; if
+its first message. Batches are acknowledged to the broker in the order they were taken, each only
+after the store says it is durable (several may be in the store at once); if
 the process dies before that, the broker still holds the messages in the persistent session and
 delivers them again (to this client id, or to another member of the share group). Memory stays
 bounded because the broker never has more than the session's receive maximum unacknowledged
@@ -89,14 +90,18 @@ class IngestService:
     async def run(self) -> None:
         """Subscribe and process until cancelled. The MQTT client must already be started."""
         self.metrics.track_queue(self._mqtt.pending_messages)
-        # Two stages: the next batch is collected while the previous one is stored (in a thread
-        # or the store worker process). At most one batch waits for the writer. Both run before
-        # the subscriptions are confirmed: a resumed session delivers its queue ahead of the
-        # SUBACKs, and waiting for those first would receive the whole queue before storing any.
+        # Three stages: the next batch is collected while earlier ones are stored (up to the
+        # sink's concurrency at once: store worker processes), and batches are acknowledged in the
+        # order they were received. Collecting starts before the subscriptions are confirmed: a
+        # resumed session delivers its queue ahead of the SUBACKs, and waiting for those first
+        # would receive the whole queue before storing any.
         taken: asyncio.Queue[_Taken] = asyncio.Queue(maxsize=1)
+        writing: asyncio.Queue[tuple[_Taken, asyncio.Task[BatchOutcome]]] = asyncio.Queue()
+        slots = asyncio.Semaphore(self._sink.concurrency)
         async with asyncio.TaskGroup() as tasks:
             tasks.create_task(self._take_loop(taken))
-            tasks.create_task(self._write_loop(taken))
+            tasks.create_task(self._write_loop(taken, writing, slots, tasks))
+            tasks.create_task(self._ack_loop(writing, slots))
             for topic_filter in subscriptions(self._share_group):
                 await self._mqtt.subscribe(topic_filter, qos=1)
             self.ready.set()
@@ -107,18 +112,36 @@ class IngestService:
             messages = await self._collect()
             await taken.put(_Taken(messages, self._clock.now(), time.perf_counter()))
 
-    async def _write_loop(self, taken: asyncio.Queue[_Taken]) -> None:
+    async def _write_loop(
+        self,
+        taken: asyncio.Queue[_Taken],
+        writing: asyncio.Queue[tuple[_Taken, asyncio.Task[BatchOutcome]]],
+        slots: asyncio.Semaphore,
+        tasks: asyncio.TaskGroup,
+    ) -> None:
         while True:
-            await self._handle(await taken.get())
+            item = await taken.get()
+            await slots.acquire()
+            self._fault("before_commit")
+            await writing.put((item, tasks.create_task(self._write(item.messages, item.now))))
+
+    async def _ack_loop(
+        self, writing: asyncio.Queue[tuple[_Taken, asyncio.Task[BatchOutcome]]], slots: asyncio.Semaphore
+    ) -> None:
+        while True:
+            item, write = await writing.get()
+            outcome = await write
+            slots.release()
+            self._acknowledge(item, outcome)
+            async with self.committed:
+                self.committed.notify_all()
 
     async def _collect(self) -> list[Message]:
         """Up to ``batch_size`` messages: at once when that many wait, else after the interval."""
         return await self._mqtt.next_batch(self._batch_size, linger_s=self._interval_s)
 
-    async def _handle(self, item: _Taken) -> None:
+    def _acknowledge(self, item: _Taken, outcome: BatchOutcome) -> None:
         messages = item.messages
-        self._fault("before_commit")
-        outcome = await self._write(messages, item.now)
         self._fault("after_commit")
         ack = self._mqtt.ack
         for message in messages:
@@ -133,8 +156,6 @@ class IngestService:
         )
         self.metrics.batch_seconds.observe(time.perf_counter() - item.started)
         self.metrics.batch_messages.observe(len(messages))
-        async with self.committed:
-            self.committed.notify_all()
 
     async def _write(self, messages: list[Message], now: datetime) -> BatchOutcome:
         """Store until it succeeds: nothing is acknowledged (or dropped) while the store is down."""

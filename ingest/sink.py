@@ -68,6 +68,9 @@ def raw(messages: Sequence[Message]) -> list[RawMessage]:
 
 @runtime_checkable
 class MessageSink(Protocol):
+    concurrency: int
+    """How many batches may be stored at once (ingest acknowledges them in order all the same)."""
+
     async def store_messages(self, messages: Sequence[RawMessage], now: datetime) -> BatchOutcome:
         """Decode and durably store a batch; raises :class:`StoreError`."""
         ...
@@ -75,6 +78,8 @@ class MessageSink(Protocol):
 
 class LocalSink:
     """Decode in this process and write through any :class:`BatchWriter` (InfluxDB, tests)."""
+
+    concurrency = 1
 
     def __init__(self, writer: BatchWriter) -> None:
         self._writer = writer
@@ -85,16 +90,24 @@ class LocalSink:
 
 
 class SqliteWorkerSink:
-    """Decode and commit in one worker process that owns the SQLite connection."""
+    """Decode and commit in worker processes, each with its own SQLite connection.
 
-    def __init__(self, path: Path, *, dead_letter_limit: int = 10_000, synchronous: str = "FULL") -> None:
+    With two workers, one decodes and prepares a batch while the other commits: SQLite's write
+    lock (``BEGIN IMMEDIATE``) takes the transactions one at a time, and the store's upserts keep
+    live state right whatever order they commit in.
+    """
+
+    def __init__(
+        self, path: Path, *, dead_letter_limit: int = 10_000, synchronous: str = "FULL", workers: int = 2
+    ) -> None:
         self._args = (str(path), dead_letter_limit, synchronous)
+        self.concurrency = workers
         self._pool: ProcessPoolExecutor | None = None
 
     async def start(self) -> None:
         """Start the worker and open the store in it (errors surface here)."""
         self._pool = ProcessPoolExecutor(
-            max_workers=1,
+            max_workers=self.concurrency,
             mp_context=multiprocessing.get_context("spawn"),  # never fork a threaded process
             initializer=_open_store,
             initargs=self._args,

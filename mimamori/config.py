@@ -66,7 +66,8 @@ class IngestConfig(Section):
     batch_size: int = Field(5000, ge=1, le=100_000)
     batch_interval_ms: int = Field(50, ge=1, le=10_000)
     session_expiry_s: int = Field(7 * 24 * 3600, ge=0)
-    receive_maximum: int = Field(20_000, ge=1, le=65_535)
+    receive_maximum: int = Field(40_000, ge=1, le=65_535)
+    store_workers: int = Field(2, ge=1, le=8)  # SQLite: batches stored at once, one process each
     metrics_host: str = "127.0.0.1"
     metrics_port: int = Field(9108, ge=0, le=65535)
 
