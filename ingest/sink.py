@@ -103,6 +103,7 @@ class SqliteWorkerSink:
         self._args = (str(path), dead_letter_limit, synchronous)
         self.concurrency = workers
         self._pool: ProcessPoolExecutor | None = None
+        self._restarting = asyncio.Lock()
 
     async def start(self) -> None:
         """Start the worker and open the store in it (errors surface here)."""
@@ -124,14 +125,18 @@ class SqliteWorkerSink:
             await asyncio.to_thread(pool.shutdown, wait=True)
 
     async def store_messages(self, messages: Sequence[RawMessage], now: datetime) -> BatchOutcome:
-        if self._pool is None:
+        async with self._restarting:  # never submit to a pool being replaced
+            pool = self._pool
+        if pool is None:
             raise StoreError("store worker is not running", retryable=False)
         try:
-            return await asyncio.get_running_loop().run_in_executor(self._pool, _store, list(messages), now)
+            return await asyncio.get_running_loop().run_in_executor(pool, _store, list(messages), now)
         except BrokenProcessPool as exc:
-            log.warning("store_worker_died restarting=true error=%s", exc)
-            await self.stop()
-            await self.start()
+            async with self._restarting:
+                if self._pool is pool:  # the first batch to notice restarts the pool, once
+                    log.warning("store_worker_died restarting=true error=%s", exc)
+                    await self.stop()
+                    await self.start()
             raise StoreError("store worker died; batch not acknowledged", retryable=True) from exc
 
 

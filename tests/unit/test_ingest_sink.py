@@ -2,14 +2,18 @@
 
 from __future__ import annotations
 
+import asyncio
 import json
+import multiprocessing
+import os
 import pickle
+import signal
 from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
 
-from ingest.sink import SqliteWorkerSink
+from ingest.sink import BatchOutcome, SqliteWorkerSink
 from mimamori import contract
 from store.base import StoreError
 from store.sqlite import SqliteEventStore
@@ -54,6 +58,28 @@ async def test_a_store_the_worker_cannot_open_is_a_clear_error(tmp_path: Path) -
     assert not refused.value.retryable
     with pytest.raises(StoreError, match="not running"):
         await sink.store_messages([(TOPIC, event(1))], NOW)
+
+
+async def test_killed_workers_fail_their_batches_retryably_and_are_replaced_once(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    sink = SqliteWorkerSink(tmp_path / "events.sqlite3", workers=2)
+    await sink.start()
+    try:
+        await asyncio.gather(*(sink.store_messages([(TOPIC, event(n))], NOW) for n in (1, 2)))
+        for worker in multiprocessing.active_children():
+            os.kill(worker.pid or 0, signal.SIGKILL)
+            worker.join()
+        batches = [[(TOPIC, event(3))], [(TOPIC, event(4))]]
+        first = await asyncio.gather(*(sink.store_messages(b, NOW) for b in batches), return_exceptions=True)
+        # A batch sent to the dead pool fails retryably; one that waited for the restart is stored.
+        assert any(isinstance(r, StoreError) for r in first)
+        assert all(isinstance(r, BatchOutcome) or (isinstance(r, StoreError) and r.retryable) for r in first)
+        again = [b for b, r in zip(batches, first, strict=True) if isinstance(r, StoreError)]
+        assert all(r.stored == 1 for r in await asyncio.gather(*(sink.store_messages(b, NOW) for b in again)))
+        assert caplog.text.count("store_worker_died") == 1  # one new pool, not one per failed batch
+    finally:
+        await sink.stop()
 
 
 def test_store_errors_survive_the_process_boundary() -> None:
