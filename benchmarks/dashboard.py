@@ -102,7 +102,8 @@ def build(data: Path, households: int) -> dict[str, object]:
         rows += len(batch)
         last = to_ms(NOW - timedelta(minutes=rng.randint(1, 300)))
         db.execute(
-            "INSERT OR REPLACE INTO household_live VALUES (?, ?, ?, ?)",
+            "INSERT OR REPLACE INTO household_live"
+            " (household, last_activity_ms, last_activity_device, last_event_ms) VALUES (?, ?, ?, ?)",
             (household, last, "motion-living", last),
         )
         for device, kind in (("motion-living", "motion"), ("door-main", "door"), ("plug-tv", "power")):

@@ -3,7 +3,10 @@
 Each number is compared with a baseline measured in the same run:
 - tick: the engine's deadline heap vs. evaluating every household each tick (the naive loop);
 - replay: events/s through ``mimamori replay``'s code path (parse + sort + replay), vs. parsing alone;
-- memory: bytes of engine state per household (tracemalloc), vs. the 1 KB budget.
+- memory: bytes of engine state per household (tracemalloc), vs. the 1 KB budget;
+- live tick: ``LiveDetector.tick`` over a real SQLite store (what ``mimamori alerts`` runs each
+  minute: the store's changes since the last tick, the gateway summary, the engine), vs. reading
+  every household's live state and every gateway as the tick used to.
 
 Run: ``.venv/bin/python benchmarks/detector_speed.py [--households 100000]``; last line is JSON.
 """
@@ -30,9 +33,14 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 from alerts.detection.baseline import Baseline, learn
 from alerts.detection.detector import community_due
 from alerts.detection.engine import Engine
-from alerts.detection.episodes import MemoryEpisodes
+from alerts.detection.episodes import MemoryEpisodes, SqliteEpisodes
+from alerts.detection.live import LiveDetector
 from alerts.detection.model import FixedProfiles, Tuning
 from alerts.detection.replay import Rejections, read_events, replay
+from mimamori import contract
+from mimamori.clock import FakeClock
+from store.base import IngestBatch
+from store.sqlite import SqliteEventStore
 
 TZ = "Asia/Tokyo"
 ZONE = ZoneInfo(TZ)
@@ -175,6 +183,75 @@ def bench_replay(households: int, days: int, rng: random.Random, workdir: Path) 
     return result
 
 
+def bench_live_tick(n: int, template: Baseline, rng: random.Random, work: Path) -> dict[str, object]:
+    """Ticks of the live detector over a SQLite store of ``n`` households, 20% of them with new
+    activity before each tick (written through the store's batch writer, not timed)."""
+    now = START + timedelta(days=30)
+    store = SqliteEventStore(work / "events.sqlite3", synchronous="normal")
+    store.open()
+
+    def motion(i: int, at: datetime) -> contract.Event:
+        h = f"h{i:06d}"
+        mid = contract.message_id_for(h, "hall-motion", contract.Kind.MOTION, 1.0, at)
+        return contract.Event(mid, h, "gw-1", "hall-motion", contract.Kind.MOTION, 1.0, at, 1)
+
+    first = [motion(i, now - timedelta(seconds=rng.uniform(60, 3 * 3600))) for i in range(n)]
+    online = [
+        contract.GatewayStatus(f"h{i:06d}", "gw-1", contract.GatewayState.ONLINE, now) for i in range(n)
+    ]
+    beats = [contract.Heartbeat(f"h{i:06d}", "gw-1", now, 1, 0) for i in range(n)]
+    store.commit_batch(IngestBatch(received_at=now, events=first, statuses=online, heartbeats=beats))
+    clock = FakeClock(now)
+
+    def live_detector(name: str) -> tuple[LiveDetector, float]:
+        """A detector that has learned every household and made its first tick (timed)."""
+        detector = LiveDetector(store, FixedProfiles(TZ), SqliteEpisodes(work / name), clock)
+        detector.open()
+        for i in range(n):
+            detector.adopt(f"h{i:06d}", own_baseline(template, rng), now.timestamp() - 3600)
+        started = time.perf_counter()
+        detector.tick(clock.now())  # the first tick reads every household
+        return detector, (time.perf_counter() - started) * 1000
+
+    # Its whole state (engine, baselines, what the store said last, relearn and silence queues).
+    gc.collect()
+    tracemalloc.start()
+    before = tracemalloc.get_traced_memory()[0]
+    measured, _ = live_detector("measured.sqlite3")
+    gc.collect()
+    state_bytes = (tracemalloc.get_traced_memory()[0] - before) / n
+    tracemalloc.stop()
+    measured.close()
+    del measured
+    detector, first_ms = live_detector("state.sqlite3")
+    times, full_reads = [], []
+    for _ in range(10):
+        clock.advance(timedelta(minutes=1))
+        changed = rng.sample(range(n), n // 5)
+        store.commit_batch(
+            IngestBatch(received_at=clock.now(), events=[motion(i, clock.now()) for i in changed])
+        )
+        started = time.perf_counter()
+        detector.tick(clock.now())
+        times.append(time.perf_counter() - started)
+        started = time.perf_counter()
+        store.household_activity()
+        store.gateways()
+        full_reads.append(time.perf_counter() - started)
+    detector.close()
+    store.close()
+    return {
+        "households": n,
+        "changed_per_tick": n // 5,
+        "tick_ms_median": round(statistics.median(times) * 1000, 1),
+        "tick_ms_max": round(max(times) * 1000, 1),
+        "first_tick_ms": round(first_ms, 1),
+        "state_bytes_per_household": round(state_bytes),
+        "baseline_full_reads_ms_median": round(statistics.median(full_reads) * 1000, 1),
+        "target_ms": 50,
+    }
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--households", type=int, default=100_000)
@@ -190,6 +267,7 @@ def main() -> None:
         "tick": bench_tick(args.households, template, rng),
         "memory": bench_memory(args.households, template, rng),
         "replay": bench_replay(args.replay_households, args.replay_days, rng, Path(tempfile.mkdtemp())),
+        "live_tick": bench_live_tick(args.households, template, rng, Path(tempfile.mkdtemp())),
     }
     print(json.dumps(result))
 

@@ -101,7 +101,9 @@ def prefill(path: Path, events: int, households: int, now: datetime) -> None:
         db.executemany(f"INSERT INTO events ({EVENT_COLUMNS}) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)", rows)
     db.executemany("INSERT INTO hourly_activity VALUES (?, ?, ?, ?)", ((*k, c) for k, c in hourly.items()))
     db.executemany(
-        "INSERT INTO household_live VALUES (?, ?, 'hall-motion', ?)", ((h, at, at) for h, at in last.items())
+        "INSERT INTO household_live (household, last_activity_ms, last_activity_device, last_event_ms)"
+        " VALUES (?, ?, 'hall-motion', ?)",
+        ((h, at, at) for h, at in last.items()),
     )
     db.executemany(
         "INSERT INTO devices VALUES (?, ?, ?, ?, 0, ?, 80, ?)",

@@ -60,6 +60,23 @@ class GatewayLiveState:
 
 
 @dataclass(frozen=True, slots=True)
+class ActivityChanges:
+    """The households whose live state changed after a cursor, and the cursor to ask with next."""
+
+    households: list[HouseholdActivity]
+    cursor: int
+
+
+@dataclass(frozen=True, slots=True)
+class GatewaySummary:
+    """What detection needs of every gateway each tick: the offline ones, and the newest heartbeat
+    of any (no heartbeat from anyone for long means the platform itself is blind)."""
+
+    offline: list[GatewayLiveState]
+    latest_heartbeat_at: datetime | None
+
+
+@dataclass(frozen=True, slots=True)
 class HourlyActivity:
     """Roll-up: activity events of one kind in one household during the UTC hour starting at ``hour``."""
 
@@ -144,6 +161,16 @@ class ActivityReader(Protocol):
     def activity_times(self, household: str, start: datetime, end: datetime) -> list[datetime]:
         """Observation times of activity events with ``start <= t < end``, oldest first."""
         ...
+
+
+class LiveChanges(Protocol):
+    """Reads that cost O(changed), for the detector's tick over every household."""
+
+    def activity_changes(self, since: int | None) -> ActivityChanges:
+        """Households whose live activity state changed after cursor ``since`` (None: all of them)."""
+        ...
+
+    def gateway_summary(self) -> GatewaySummary: ...
 
 
 class AsyncActivityReader(Protocol):

@@ -34,9 +34,11 @@ from influxdb_client.rest import ApiException
 from mimamori.config import Config
 from mimamori.contract import ID_RE, Event, GatewayState, Kind, is_activity
 from store.base import (
+    ActivityChanges,
     BatchResult,
     DeviceState,
     GatewayLiveState,
+    GatewaySummary,
     HourlyActivity,
     HouseholdActivity,
     IngestBatch,
@@ -332,6 +334,17 @@ class InfluxEventStore:
             )
             for h in sorted(seen)
         ]
+
+    async def activity_changes(self, since: int | None) -> ActivityChanges:
+        """Every household, each time: InfluxDB keeps no change numbers."""
+        return ActivityChanges(await self.household_activity(), 0)
+
+    async def gateway_summary(self) -> GatewaySummary:
+        gateways = await self.gateways()
+        beats = [g.last_heartbeat_at for g in gateways if g.last_heartbeat_at is not None]
+        return GatewaySummary(
+            [g for g in gateways if g.state is GatewayState.OFFLINE], max(beats) if beats else None
+        )
 
     async def hourly_activity(self, household: str, start: datetime, end: datetime) -> list[HourlyActivity]:
         query = (

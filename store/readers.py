@@ -17,11 +17,14 @@ from typing import Any, Protocol, TypeVar
 from mimamori.config import Config
 from mimamori.contract import Event
 from store.base import (
+    ActivityChanges,
     ActivityReader,
     DeviceState,
     GatewayLiveState,
+    GatewaySummary,
     HourlyActivity,
     HouseholdActivity,
+    LiveChanges,
     StoreError,
 )
 from store.influx import InfluxEventStore, influx_store
@@ -30,8 +33,9 @@ from store.sqlite import SqliteEventStore
 T = TypeVar("T")
 
 
-class HistoryReader(ActivityReader, Protocol):
-    """The activity reads plus one household's raw events; :meth:`close` when done."""
+class HistoryReader(ActivityReader, LiveChanges, Protocol):
+    """The activity reads, the detector's change reads and one household's raw events; :meth:`close`
+    when done."""
 
     def events(self, household: str, start: datetime, end: datetime) -> list[Event]: ...
 
@@ -77,6 +81,12 @@ class BlockingInfluxReader:
 
     def household_activity(self) -> list[HouseholdActivity]:
         return self._run(self._store.household_activity())
+
+    def activity_changes(self, since: int | None) -> ActivityChanges:
+        return self._run(self._store.activity_changes(since))
+
+    def gateway_summary(self) -> GatewaySummary:
+        return self._run(self._store.gateway_summary())
 
     def devices(self, household: str) -> list[DeviceState]:
         return self._run(self._store.devices(household))

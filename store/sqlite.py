@@ -21,16 +21,18 @@ from __future__ import annotations
 
 import asyncio
 import sqlite3
-from collections.abc import Iterable, Sequence
+from collections.abc import Sequence
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Final
 
 from mimamori.contract import Event, GatewayState, Kind, is_activity
 from store.base import (
+    ActivityChanges,
     BatchResult,
     DeviceState,
     GatewayLiveState,
+    GatewaySummary,
     HourlyActivity,
     HouseholdActivity,
     IngestBatch,
@@ -69,8 +71,16 @@ CREATE TABLE IF NOT EXISTS household_live (
     household            TEXT PRIMARY KEY,
     last_activity_ms     INTEGER,
     last_activity_device TEXT,
-    last_event_ms        INTEGER NOT NULL
+    last_event_ms        INTEGER NOT NULL,
+    changed_seq          INTEGER NOT NULL DEFAULT 0
 ) WITHOUT ROWID;
+
+-- 'change_seq' numbers the batches that changed live state, in commit order (writers take turns).
+CREATE TABLE IF NOT EXISTS store_meta (
+    key   TEXT PRIMARY KEY,
+    value INTEGER NOT NULL
+) WITHOUT ROWID;
+INSERT OR IGNORE INTO store_meta VALUES ('change_seq', 0);
 
 CREATE TABLE IF NOT EXISTS devices (
     household    TEXT NOT NULL,
@@ -108,8 +118,12 @@ CREATE TABLE IF NOT EXISTS dead_letters (
 EVENT_COLUMNS: Final = "message_id, household, gateway, device, kind, value, observed_ms, seq, activity"
 _INSERT_EVENT: Final = f"INSERT OR IGNORE INTO events ({EVENT_COLUMNS}) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)"  # noqa: S608
 
-# Schema 2 keyed events by message id alone, with a second B-tree for (household, time).
+# Schema 2 keyed events by message id alone, with a second B-tree for (household, time), and had
+# no change numbers.
 _MIGRATE_FROM_2: Final = f"""
+ALTER TABLE household_live ADD COLUMN changed_seq INTEGER NOT NULL DEFAULT 0;
+CREATE TABLE store_meta (key TEXT PRIMARY KEY, value INTEGER NOT NULL) WITHOUT ROWID;
+INSERT INTO store_meta VALUES ('change_seq', 0);
 ALTER TABLE events RENAME TO events_v2;
 DROP INDEX IF EXISTS events_household_time;
 {SCHEMA.split(";", 1)[0]};
@@ -123,8 +137,9 @@ ON CONFLICT (household, hour_ms, kind) DO UPDATE SET count = count + excluded.co
 """
 
 _UPSERT_HOUSEHOLD: Final = """
-INSERT INTO household_live VALUES (?, ?, ?, ?)
+INSERT INTO household_live VALUES (?, ?, ?, ?, ?)
 ON CONFLICT (household) DO UPDATE SET
+    changed_seq = excluded.changed_seq,
     last_activity_device = CASE WHEN excluded.last_activity_ms > coalesce(last_activity_ms, -1)
         THEN excluded.last_activity_device ELSE last_activity_device END,
     last_activity_ms = CASE WHEN excluded.last_activity_ms > coalesce(last_activity_ms, -1)
@@ -371,15 +386,21 @@ class SqliteEventStore:
         return previous
 
     @staticmethod
-    def _update_activity(db: sqlite3.Connection, rows: Iterable[_Row]) -> None:
+    def _update_activity(db: sqlite3.Connection, rows: Sequence[_Row]) -> None:
         """Roll-ups, household and device live state from the new events' rows (oldest first)."""
+        if not rows:
+            return
+        # This batch's change number: households it touches are "changed since" anything before.
+        (seq,) = db.execute(
+            "UPDATE store_meta SET value = value + 1 WHERE key = 'change_seq' RETURNING value"
+        ).fetchone()
         hourly: dict[tuple[str, int, str], int] = {}
         households: dict[str, list[object]] = {}
         devices: dict[tuple[str, str], list[object]] = {}
         for _, household, _, device_id, kind, value, at, _, activity in rows:
             house = households.get(household)
             if house is None:
-                house = households[household] = [household, None, None, at]
+                house = households[household] = [household, None, None, at, seq]
             else:
                 house[3] = at  # rows are oldest first
             if activity:
@@ -461,6 +482,38 @@ class SqliteEventStore:
             )
             for h, act, device, seen in rows
         ]
+
+    def activity_changes(self, since: int | None) -> ActivityChanges:
+        rows = self._conn().execute(
+            "SELECT household, last_activity_ms, last_activity_device, last_event_ms, changed_seq"
+            " FROM household_live WHERE changed_seq > ?",
+            (-1 if since is None else since,),
+        )
+        cursor = since or 0
+        households = []
+        for h, act, device, seen, seq in rows:
+            households.append(
+                HouseholdActivity(h, None if act is None else from_ms(act), device, from_ms(seen))
+            )
+            cursor = max(cursor, seq)
+        return ActivityChanges(households, cursor)
+
+    def gateway_summary(self) -> GatewaySummary:
+        db = self._conn()
+        offline = db.execute(
+            "SELECT household, gateway, changed_ms, last_heartbeat_ms FROM gateways WHERE state = 'offline'"
+            " ORDER BY household, gateway"
+        )
+        (latest,) = db.execute("SELECT max(last_heartbeat_ms) FROM gateways").fetchone()
+        return GatewaySummary(
+            [
+                GatewayLiveState(
+                    h, g, GatewayState.OFFLINE, from_ms(changed), None if beat is None else from_ms(beat)
+                )
+                for h, g, changed, beat in offline
+            ],
+            None if latest is None else from_ms(latest),
+        )
 
     def devices(self, household: str) -> list[DeviceState]:
         rows = self._conn().execute(

@@ -17,6 +17,7 @@ baseline learned since start-up, so a restart never judges anyone by the priors.
 
 from __future__ import annotations
 
+import heapq
 import logging
 import math
 import time
@@ -26,7 +27,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any, Protocol
 
-from alerts.detection.baseline import learn
+from alerts.detection.baseline import Baseline, learn
 from alerts.detection.detector import HouseholdStatus, blind_kind, technical_findings
 from alerts.detection.engine import Engine
 from alerts.detection.episodes import SqliteEpisodes, retention_start
@@ -36,8 +37,8 @@ from alerts.findings import Finding
 from alerts.state.repository import StateRepository
 from mimamori.clock import Clock
 from mimamori.config import Config
-from mimamori.contract import Event, GatewayState, Kind
-from store.base import ActivityReader, DeviceState, StoreError
+from mimamori.contract import Event, Kind
+from store.base import ActivityReader, DeviceState, GatewayLiveState, LiveChanges, StoreError
 
 log = logging.getLogger(__name__)
 
@@ -45,8 +46,9 @@ JOB_ID = "mimamori-detection-tick"
 DAY = 86400.0
 
 
-class DetectionStore(ActivityReader, Protocol):
-    """The store as detection reads it: the ActivityReader port plus raw events (for door events)."""
+class DetectionStore(ActivityReader, LiveChanges, Protocol):
+    """The store as detection reads it: the ActivityReader port, the reads that cost O(changed)
+    (each tick), and raw events (for door events)."""
 
     def events(self, household: str, start: datetime, end: datetime) -> list[Event]: ...
 
@@ -55,7 +57,7 @@ class DetectionStore(ActivityReader, Protocol):
 class LiveSettings:
     interval_s: int = 60
     misfire_grace_s: int = 30
-    sweep_ticks: int = 10  # every household's devices and gateway are checked once per this many ticks
+    sweep_ticks: int = 60  # every household's devices are checked once per this many ticks (see below)
     relearn_budget_s: float = 2.0  # at most this long relearning per tick (start-up catches up)
     platform_stale_s: float = 15 * 60.0  # no heartbeat from any gateway for this long: we are blind
 
@@ -78,8 +80,12 @@ class LiveDetector:
         self._clock = clock
         self.engine = Engine(profiles, episodes, self.tuning)
         self._seen: dict[str, tuple[datetime | None, datetime | None]] = {}
+        self._cursor: int | None = None  # the store's change number read up to (None: read all)
         self._solo: dict[str, tuple[str, datetime]] = {}  # household -> (only active device, since)
         self._relearn_at: dict[str, float] = {}  # household -> next relearn (epoch); absent = now
+        self._relearn_heap: list[tuple[float, str]] = []  # the same, soonest first (stale entries skipped)
+        self._silence_heap: list[tuple[float, str]] = []  # (newest event + sensors_silent, household)
+        self._silence_queued: set[str] = set()  # households with an entry there (one each at most)
         self._learned: set[str] = set()
         self._buttons: dict[str, dict[str, datetime]] = {}  # household -> button device -> last press
         self._sweep = 0
@@ -131,7 +137,7 @@ class LiveDetector:
         try:
             changed = self._read_activity(t)
             self._relearn_due(t)
-            gateways = self._store.gateways()
+            gateways = self._store.gateway_summary()
         except StoreError as exc:
             if not exc.retryable:
                 raise
@@ -139,9 +145,9 @@ class LiveDetector:
             self._handed = list(redeliver)
             return list(redeliver)  # the next tick catches up: state is read from the store
         found: list[Finding] = list(redeliver)
-        if not self._platform_check(gateways, t):  # nothing is judged while the platform is blind
-            found.extend(self._sweep_technical(gateways, changed, t))
-            self._hold_offline(gateways, t)
+        if not self._platform_check(gateways.latest_heartbeat_at, t):  # nothing is judged while blind
+            found.extend(self._sweep_technical(gateways.offline, changed, t))
+            self._hold_offline(gateways.offline, t)
             found.extend(self.engine.tick(t))
         self._handed = found
         return found
@@ -161,17 +167,24 @@ class LiveDetector:
     # ------------------------------------------------------------------ parts
 
     def _read_activity(self, now: float) -> list[str]:
+        changes = self._store.activity_changes(self._cursor)
+        self._cursor = changes.cursor
         changed: list[str] = []
-        for item in self._store.household_activity():
+        for item in changes.households:
             key = (item.last_activity_at, item.last_event_at)
             if self._seen.get(item.household) == key:
                 continue
             self._seen[item.household] = key
             changed.append(item.household)
+            if item.last_event_at is not None and item.household not in self._silence_queued:
+                at = item.last_event_at.timestamp() + self.tuning.sensors_silent_s
+                heapq.heappush(self._silence_heap, (at, item.household))
+                self._silence_queued.add(item.household)
             st = self.engine.state(item.household)
             if item.household not in self._learned:
                 st.blind = True  # not judged until its first baseline since start-up
-                self._relearn_at.setdefault(item.household, now)
+                if item.household not in self._relearn_at:
+                    self._schedule_relearn(item.household, now)
             if (
                 item.last_event_at is not None
                 and item.last_activity_at is not None
@@ -188,20 +201,25 @@ class LiveDetector:
                 )
         return changed
 
+    def _schedule_relearn(self, household: str, at: float) -> None:
+        self._relearn_at[household] = at
+        heapq.heappush(self._relearn_heap, (at, household))
+
     def _relearn_due(self, now: float) -> None:
+        """Relearn the households that are due, soonest first, within the tick's time budget."""
         deadline = time.perf_counter() + self.settings.relearn_budget_s
-        for household, at in list(self._relearn_at.items()):
-            if at > now:
-                continue
-            if time.perf_counter() > deadline:
-                break
+        heap = self._relearn_heap
+        while heap and heap[0][0] <= now and time.perf_counter() <= deadline:
+            at, household = heapq.heappop(heap)
+            if self._relearn_at.get(household) != at:
+                continue  # rescheduled since
             try:
                 self.relearn(household, now)
             except StoreError as exc:
                 if not exc.retryable:
                     raise
                 log.warning("relearn_failed household=%s error=%s", household, exc)
-                self._relearn_at[household] = now + 300  # try again in five minutes
+                self._schedule_relearn(household, now + 300)  # try again in five minutes
 
     def relearn(self, household: str, now: float) -> None:
         """Learn this household's baseline from the store, and schedule the next (same time daily)."""
@@ -214,21 +232,24 @@ class LiveDetector:
             for e in self._store.events(household, start, end)
             if e.kind is Kind.DOOR and is_main_door(e.device, "door")
         }
-        baseline = learn(times, [t in doors for t in times], profile.tz, now, self.tuning)
+        self.adopt(household, learn(times, [t in doors for t in times], profile.tz, now, self.tuning), now)
+
+    def adopt(self, household: str, baseline: Baseline, now: float) -> None:
+        """Judge ``household`` by ``baseline`` from now on; relearn it again tomorrow."""
         first = household not in self._learned
         self._learned.add(household)
         self.engine.relearned(household, baseline, now)
         if first:
             self.engine.set_blind(household, False, now)
         stagger = zlib.crc32(household.encode()) % int(DAY)
-        self._relearn_at[household] = (math.floor(now / DAY) + 1) * DAY + stagger
+        self._schedule_relearn(household, (math.floor(now / DAY) + 1) * DAY + stagger)
 
-    def _hold_offline(self, gateways: Sequence[Any], now: float) -> None:
+    def _hold_offline(self, offline: Sequence[GatewayLiveState], now: float) -> None:
         """Every tick, not only in a household's sweep slice: a home whose gateway is offline cannot be
         judged (its readings wait in the gateway's outbox), so its community findings are held — unless
         the quiet stretch had already become due while the gateway was still online: that alarm stands."""
-        for g in gateways:
-            if g.state is not GatewayState.OFFLINE or g.household not in self._learned:
+        for g in offline:
+            if g.household not in self._learned:
                 continue
             st = self.engine.state(g.household)
             was, st.blind = st.blind, False  # look at the stretch as if we could see
@@ -236,32 +257,36 @@ class LiveDetector:
             st.blind = was
             self.engine.set_blind(g.household, due is None or due.at > g.changed_at.timestamp(), now)
 
-    def _platform_check(self, gateways: Sequence[Any], now: float) -> bool:
-        beats = [g.last_heartbeat_at.timestamp() for g in gateways if g.last_heartbeat_at is not None]
-        stale = bool(beats) and now - max(beats) >= self.settings.platform_stale_s
-        if stale and not self._platform_blind:
-            log.error(
-                "detection_paused reason=no_heartbeat_from_any_gateway since_s=%d",
-                now - max(beats),
-            )
+    def _platform_check(self, latest_heartbeat_at: datetime | None, now: float) -> bool:
+        latest = None if latest_heartbeat_at is None else latest_heartbeat_at.timestamp()
+        stale = latest is not None and now - latest >= self.settings.platform_stale_s
+        if stale and latest is not None and not self._platform_blind:
+            log.error("detection_paused reason=no_heartbeat_from_any_gateway since_s=%d", now - latest)
         elif not stale and self._platform_blind:
             log.warning("detection_resumed")
         self._platform_blind = stale
         return stale
 
-    def _sweep_technical(self, gateways: Sequence[Any], changed: Sequence[str], now: float) -> list[Finding]:
+    def _sweep_technical(
+        self, offline_gateways: Sequence[GatewayLiveState], changed: Sequence[str], now: float
+    ) -> list[Finding]:
         households = list(self._seen)
         if not households:
             return []
         size = math.ceil(len(households) / self.settings.sweep_ticks)
         start = (self._sweep * size) % len(households)
         self._sweep += 1
-        batch = set(households[start : start + size])
-        batch.update(h for h in changed if h in self._buttons)
         offline: dict[str, datetime] = {}
-        for g in gateways:
-            if g.state is GatewayState.OFFLINE:
-                offline[g.household] = min(offline.get(g.household, g.changed_at), g.changed_at)
+        for g in offline_gateways:
+            offline[g.household] = min(offline.get(g.household, g.changed_at), g.changed_at)
+        # The slice (each household once per sweep_ticks) finds the slow device problems; what
+        # cannot wait is looked at on this tick: a help button's press, a gateway offline, every
+        # sensor silent long enough to be blind, and a blind home that is heard from again (while
+        # blind, its community findings are held).
+        batch = set(households[start : start + size])
+        batch.update(h for h in changed if h in self._buttons or self.engine.state(h).blind)
+        batch.update(offline)
+        batch.update(self._silent_due(now))
         found: list[Finding] = []
         for household in batch:
             devices = self._store.devices(household)
@@ -282,6 +307,21 @@ class LiveDetector:
                 if self._episodes.add(finding):
                     found.append(finding)
         return found
+
+    def _silent_due(self, now: float) -> list[str]:
+        """Households whose newest event of any kind has just become ``sensors_silent`` old."""
+        due: list[str] = []
+        heap = self._silence_heap
+        while heap and heap[0][0] <= now:
+            _, household = heapq.heappop(heap)
+            last_event = self._seen[household][1]
+            at = math.inf if last_event is None else last_event.timestamp() + self.tuning.sensors_silent_s
+            if at > now:  # heard from since it was queued: look again when that is old enough
+                heapq.heappush(heap, (at, household))
+                continue
+            self._silence_queued.discard(household)  # queued again when it is next heard from
+            due.append(household)
+        return due
 
     def _presses(self, household: str, devices: Sequence[DeviceState], now: float) -> None:
         buttons = self._buttons.setdefault(household, {})

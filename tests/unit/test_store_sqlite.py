@@ -227,13 +227,18 @@ def test_a_file_from_another_schema_is_refused(tmp_path: Path) -> None:
         SqliteEventStore(path).open()
 
 
-SCHEMA_2_EVENTS = """
+SCHEMA_2 = """
 CREATE TABLE events (
     message_id TEXT PRIMARY KEY, household TEXT NOT NULL, gateway TEXT NOT NULL, device TEXT NOT NULL,
     kind TEXT NOT NULL, value REAL NOT NULL, observed_ms INTEGER NOT NULL, seq INTEGER NOT NULL,
     activity INTEGER NOT NULL
 ) WITHOUT ROWID;
 CREATE INDEX events_household_time ON events (household, observed_ms);
+CREATE TABLE household_live (
+    household TEXT PRIMARY KEY, last_activity_ms INTEGER, last_activity_device TEXT,
+    last_event_ms INTEGER NOT NULL
+) WITHOUT ROWID;
+INSERT INTO household_live VALUES ('kita-0001', 1, 'hall-motion', 1);
 PRAGMA user_version = 2;
 """
 
@@ -242,7 +247,7 @@ def test_a_schema_2_file_is_migrated_with_its_events(tmp_path: Path) -> None:
     path = tmp_path / "v2.sqlite3"
     at_ms = int(T0.timestamp() * 1000)
     with sqlite3.connect(path) as db:
-        db.executescript(SCHEMA_2_EVENTS)
+        db.executescript(SCHEMA_2)
         db.execute(
             "INSERT INTO events VALUES ('m-old', 'kita-0001', 'gw-1', 'hall-motion', 'motion', 1, ?, 7, 1)",
             (at_ms,),
@@ -253,6 +258,7 @@ def test_a_schema_2_file_is_migrated_with_its_events(tmp_path: Path) -> None:
         old = Event("m-old", "kita-0001", "gw-1", "hall-motion", Kind.MOTION, 1.0, T0, 7)
         assert store.events("kita-0001", T0, T0 + timedelta(seconds=1)) == [old]
         assert write(store, old) == (0, 1)  # still refused as a repeat after the migration
+        assert [h.household for h in store.activity_changes(None).households] == ["kita-0001"]
     finally:
         store.close()
     with sqlite3.connect(path) as db:
@@ -275,3 +281,33 @@ def test_events_reads_back_what_was_written(store: SqliteEventStore) -> None:
     assert store.events("kita-0001", T0, T0 + timedelta(seconds=1)) == [event]
     with pytest.raises(StoreError):
         SqliteEventStore(Path("/nonexistent")).count_events()
+
+
+def test_activity_changes_return_the_households_changed_after_the_cursor(store: SqliteEventStore) -> None:
+    first = ev(Kind.MOTION, 1, T0, household="a")
+    write(store, first, ev(Kind.MOTION, 1, T0, household="b"))
+    everything = store.activity_changes(None)
+    assert sorted(h.household for h in everything.households) == ["a", "b"]
+    assert store.activity_changes(everything.cursor).households == []
+    write(store, first)  # a redelivered event changes nothing
+    assert store.activity_changes(everything.cursor).households == []
+    write(store, ev(Kind.BATTERY, 50, T0 - timedelta(hours=1), household="b"))  # late, still a change
+    later = store.activity_changes(everything.cursor)
+    assert [(h.household, h.last_activity_at) for h in later.households] == [("b", T0)]
+    assert later.cursor > everything.cursor
+
+
+def test_gateway_summary_lists_offline_gateways_and_the_newest_heartbeat(store: SqliteEventStore) -> None:
+    store.commit_batch(
+        IngestBatch(
+            received_at=T0,
+            statuses=[
+                GatewayStatus("a", "gw-1", GatewayState.ONLINE, T0),
+                GatewayStatus("b", "gw-1", GatewayState.OFFLINE, T0),
+            ],
+            heartbeats=[Heartbeat("a", "gw-1", T0 + timedelta(minutes=1), 1, 0)],
+        )
+    )
+    summary = store.gateway_summary()
+    assert [(g.household, g.state) for g in summary.offline] == [("b", GatewayState.OFFLINE)]
+    assert summary.latest_heartbeat_at == T0 + timedelta(minutes=1)
