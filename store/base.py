@@ -9,7 +9,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Protocol
+from typing import NamedTuple, Protocol
 
 from mimamori.contract import Event, GatewayState, GatewayStatus, Heartbeat, Kind
 
@@ -59,11 +59,20 @@ class GatewayLiveState:
     last_heartbeat_at: datetime | None
 
 
+class ActivityChange(NamedTuple):
+    """One household's live activity state, times in epoch seconds (the detector's hot path)."""
+
+    household: str
+    last_activity_s: float | None
+    last_activity_device: str | None
+    last_event_s: float | None
+
+
 @dataclass(frozen=True, slots=True)
 class ActivityChanges:
     """The households whose live state changed after a cursor, and the cursor to ask with next."""
 
-    households: list[HouseholdActivity]
+    households: list[ActivityChange]
     cursor: int
 
 

@@ -34,6 +34,7 @@ from influxdb_client.rest import ApiException
 from mimamori.config import Config
 from mimamori.contract import ID_RE, Event, GatewayState, Kind, is_activity
 from store.base import (
+    ActivityChange,
     ActivityChanges,
     BatchResult,
     DeviceState,
@@ -337,7 +338,18 @@ class InfluxEventStore:
 
     async def activity_changes(self, since: int | None) -> ActivityChanges:
         """Every household, each time: InfluxDB keeps no change numbers."""
-        return ActivityChanges(await self.household_activity(), 0)
+        return ActivityChanges(
+            [
+                ActivityChange(
+                    h.household,
+                    None if h.last_activity_at is None else h.last_activity_at.timestamp(),
+                    h.last_activity_device,
+                    None if h.last_event_at is None else h.last_event_at.timestamp(),
+                )
+                for h in await self.household_activity()
+            ],
+            0,
+        )
 
     async def gateway_summary(self) -> GatewaySummary:
         gateways = await self.gateways()

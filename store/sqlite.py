@@ -28,6 +28,7 @@ from typing import Final
 
 from mimamori.contract import Event, GatewayState, Kind, is_activity
 from store.base import (
+    ActivityChange,
     ActivityChanges,
     BatchResult,
     DeviceState,
@@ -484,19 +485,19 @@ class SqliteEventStore:
         ]
 
     def activity_changes(self, since: int | None) -> ActivityChanges:
-        rows = self._conn().execute(
-            "SELECT household, last_activity_ms, last_activity_device, last_event_ms, changed_seq"
-            " FROM household_live WHERE changed_seq > ?",
-            (-1 if since is None else since,),
-        )
-        cursor = since or 0
-        households = []
-        for h, act, device, seen, seq in rows:
-            households.append(
-                HouseholdActivity(h, None if act is None else from_ms(act), device, from_ms(seen))
+        rows = (
+            self._conn()
+            .execute(
+                "SELECT household, last_activity_ms / 1000.0, last_activity_device, last_event_ms / 1000.0,"
+                " changed_seq FROM household_live WHERE changed_seq > ?",
+                (-1 if since is None else since,),
             )
-            cursor = max(cursor, seq)
-        return ActivityChanges(households, cursor)
+            .fetchall()
+        )
+        cursor = max((row[4] for row in rows), default=since or 0)
+        return ActivityChanges(
+            [ActivityChange(h, act, device, seen) for h, act, device, seen, _ in rows], cursor
+        )
 
     def gateway_summary(self) -> GatewaySummary:
         db = self._conn()

@@ -79,14 +79,10 @@ class LiveDetector:
         self._episodes = episodes
         self._clock = clock
         self.engine = Engine(profiles, episodes, self.tuning)
-        self._seen: dict[str, tuple[datetime | None, datetime | None]] = {}
+        self._tracked: dict[str, _Tracked] = {}
         self._cursor: int | None = None  # the store's change number read up to (None: read all)
-        self._solo: dict[str, tuple[str, datetime]] = {}  # household -> (only active device, since)
-        self._relearn_at: dict[str, float] = {}  # household -> next relearn (epoch); absent = now
-        self._relearn_heap: list[tuple[float, str]] = []  # the same, soonest first (stale entries skipped)
+        self._relearn_heap: list[tuple[float, str]] = []  # (next relearn, household), stale entries skipped
         self._silence_heap: list[tuple[float, str]] = []  # (newest event + sensors_silent, household)
-        self._silence_queued: set[str] = set()  # households with an entry there (one each at most)
-        self._learned: set[str] = set()
         self._buttons: dict[str, dict[str, datetime]] = {}  # household -> button device -> last press
         self._sweep = 0
         self._platform_blind = False
@@ -170,39 +166,36 @@ class LiveDetector:
         changes = self._store.activity_changes(self._cursor)
         self._cursor = changes.cursor
         changed: list[str] = []
-        for item in changes.households:
-            key = (item.last_activity_at, item.last_event_at)
-            if self._seen.get(item.household) == key:
+        silent_s = self.tuning.sensors_silent_s
+        for household, activity, device, event in changes.households:
+            tracked = self._tracked.get(household)
+            if tracked is None:
+                tracked = self._tracked[household] = _Tracked()
+            elif tracked.activity == activity and tracked.event == event:
                 continue
-            self._seen[item.household] = key
-            changed.append(item.household)
-            if item.last_event_at is not None and item.household not in self._silence_queued:
-                at = item.last_event_at.timestamp() + self.tuning.sensors_silent_s
-                heapq.heappush(self._silence_heap, (at, item.household))
-                self._silence_queued.add(item.household)
-            st = self.engine.state(item.household)
-            if item.household not in self._learned:
+            tracked.activity, tracked.event = activity, event
+            changed.append(household)
+            if event is not None and not tracked.silence_queued:
+                heapq.heappush(self._silence_heap, (event + silent_s, household))
+                tracked.silence_queued = True
+            st = self.engine.state(household)
+            if not tracked.learned:
                 st.blind = True  # not judged until its first baseline since start-up
-                if item.household not in self._relearn_at:
-                    self._schedule_relearn(item.household, now)
-            if (
-                item.last_event_at is not None
-                and item.last_activity_at is not None
-                and item.last_event_at > item.last_activity_at
-            ):
+                if tracked.relearn_at is None:
+                    self._schedule_relearn(household, now)
+            if event is not None and activity is not None and event > activity:
                 st.checkins = True
-            if item.last_activity_at is not None and item.last_activity_device is not None:
-                solo = self._solo.get(item.household)
-                if solo is None or solo[0] != item.last_activity_device:
-                    self._solo[item.household] = (item.last_activity_device, item.last_activity_at)
-            if item.last_activity_at is not None:
-                self.engine.activity(
-                    item.household, item.last_activity_at.timestamp(), item.last_activity_device or ""
-                )
+            if activity is not None:
+                if device is not None and tracked.solo_device != device:
+                    tracked.solo_device, tracked.solo_since = device, activity
+                self.engine.activity(household, activity, device or "")
         return changed
 
     def _schedule_relearn(self, household: str, at: float) -> None:
-        self._relearn_at[household] = at
+        tracked = self._tracked.get(household)
+        if tracked is None:
+            tracked = self._tracked[household] = _Tracked()
+        tracked.relearn_at = at
         heapq.heappush(self._relearn_heap, (at, household))
 
     def _relearn_due(self, now: float) -> None:
@@ -211,7 +204,7 @@ class LiveDetector:
         heap = self._relearn_heap
         while heap and heap[0][0] <= now and time.perf_counter() <= deadline:
             at, household = heapq.heappop(heap)
-            if self._relearn_at.get(household) != at:
+            if self._tracked[household].relearn_at != at:
                 continue  # rescheduled since
             try:
                 self.relearn(household, now)
@@ -236,20 +229,21 @@ class LiveDetector:
 
     def adopt(self, household: str, baseline: Baseline, now: float) -> None:
         """Judge ``household`` by ``baseline`` from now on; relearn it again tomorrow."""
-        first = household not in self._learned
-        self._learned.add(household)
+        stagger = zlib.crc32(household.encode()) % int(DAY)
+        self._schedule_relearn(household, (math.floor(now / DAY) + 1) * DAY + stagger)
+        tracked = self._tracked[household]
+        first, tracked.learned = not tracked.learned, True
         self.engine.relearned(household, baseline, now)
         if first:
             self.engine.set_blind(household, False, now)
-        stagger = zlib.crc32(household.encode()) % int(DAY)
-        self._schedule_relearn(household, (math.floor(now / DAY) + 1) * DAY + stagger)
 
     def _hold_offline(self, offline: Sequence[GatewayLiveState], now: float) -> None:
         """Every tick, not only in a household's sweep slice: a home whose gateway is offline cannot be
         judged (its readings wait in the gateway's outbox), so its community findings are held — unless
         the quiet stretch had already become due while the gateway was still online: that alarm stands."""
         for g in offline:
-            if g.household not in self._learned:
+            tracked = self._tracked.get(g.household)
+            if tracked is None or not tracked.learned:
                 continue
             st = self.engine.state(g.household)
             was, st.blind = st.blind, False  # look at the stretch as if we could see
@@ -270,7 +264,7 @@ class LiveDetector:
     def _sweep_technical(
         self, offline_gateways: Sequence[GatewayLiveState], changed: Sequence[str], now: float
     ) -> list[Finding]:
-        households = list(self._seen)
+        households = list(self._tracked)
         if not households:
             return []
         size = math.ceil(len(households) / self.settings.sweep_ticks)
@@ -292,14 +286,15 @@ class LiveDetector:
             devices = self._store.devices(household)
             self._presses(household, devices, now)
             st = self.engine.state(household)
+            tracked = self._tracked[household]
             view = TechnicalView(
                 gateway_offline_since=offline.get(household),
-                last_event_at=self._seen[household][1],
+                last_event_at=_utc(tracked.event),
                 devices=[_device_view(d) for d in devices],
-                solo_device=self._solo.get(household, (None, None))[0],
-                solo_since=self._solo.get(household, (None, None))[1],
+                solo_device=tracked.solo_device,
+                solo_since=_utc(tracked.solo_since),
             )
-            if household in self._learned:
+            if tracked.learned:
                 blind = blind_kind(view, st.checkins, self.tuning, now) is not None
                 self.engine.set_blind(household, blind, now)
             tz = self._profiles.profile(household).tz
@@ -314,12 +309,12 @@ class LiveDetector:
         heap = self._silence_heap
         while heap and heap[0][0] <= now:
             _, household = heapq.heappop(heap)
-            last_event = self._seen[household][1]
-            at = math.inf if last_event is None else last_event.timestamp() + self.tuning.sensors_silent_s
+            tracked = self._tracked[household]
+            at = math.inf if tracked.event is None else tracked.event + self.tuning.sensors_silent_s
             if at > now:  # heard from since it was queued: look again when that is old enough
                 heapq.heappush(heap, (at, household))
                 continue
-            self._silence_queued.discard(household)  # queued again when it is next heard from
+            tracked.silence_queued = False  # queued again when it is next heard from
             due.append(household)
         return due
 
@@ -352,6 +347,25 @@ def build_live_detector(
         tuning_from(config.detection),
         settings,
     )
+
+
+class _Tracked:
+    """What the live detector remembers of one household between ticks (slots: there are 100k)."""
+
+    __slots__ = ("activity", "event", "learned", "relearn_at", "silence_queued", "solo_device", "solo_since")
+
+    def __init__(self) -> None:
+        self.activity: float | None = None  # last activity the store reported (epoch s)
+        self.event: float | None = None  # newest event of any kind the store reported
+        self.learned = False  # judged by its own baseline since start-up
+        self.relearn_at: float | None = None  # next relearn; None: not scheduled yet
+        self.silence_queued = False  # has an entry in the silence heap
+        self.solo_device: str | None = None  # the only device that reported activity since...
+        self.solo_since: float | None = None
+
+
+def _utc(epoch_s: float | None) -> datetime | None:
+    return None if epoch_s is None else datetime.fromtimestamp(epoch_s, UTC)
 
 
 def _device_view(d: DeviceState) -> DeviceView:

@@ -293,7 +293,7 @@ def test_activity_changes_return_the_households_changed_after_the_cursor(store: 
     assert store.activity_changes(everything.cursor).households == []
     write(store, ev(Kind.BATTERY, 50, T0 - timedelta(hours=1), household="b"))  # late, still a change
     later = store.activity_changes(everything.cursor)
-    assert [(h.household, h.last_activity_at) for h in later.households] == [("b", T0)]
+    assert [(h.household, h.last_activity_s) for h in later.households] == [("b", T0.timestamp())]
     assert later.cursor > everything.cursor
 
 
