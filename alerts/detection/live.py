@@ -9,10 +9,12 @@ Use from the alerts process::
         open_incident(finding)           # idempotent on (household, episode)
     detector.ack(findings)
 
-Each tick: new activity from ``household_activity()`` updates the engine (O(changed)); households
-are relearned daily, staggered, from the store; gateways and devices are swept round-robin for blind
-and device findings; the engine raises what is due. A household is judged only once it has a
-baseline learned since start-up, so a restart never judges anyone by the priors.
+Each tick: the households whose live state changed since the last tick (``activity_changes``,
+O(changed)) update the engine; households are relearned daily, staggered, from the store; offline
+gateways and homes whose every sensor has gone silent are looked at on the tick, every home's
+devices round-robin (once per ``sweep_ticks``); the engine raises what is due. A household is
+judged only once it has a baseline learned since start-up, so a restart never judges anyone by the
+priors.
 """
 
 from __future__ import annotations
@@ -57,7 +59,7 @@ class DetectionStore(ActivityReader, LiveChanges, Protocol):
 class LiveSettings:
     interval_s: int = 60
     misfire_grace_s: int = 30
-    sweep_ticks: int = 60  # every household's devices are checked once per this many ticks (see below)
+    sweep_ticks: int = 120  # every household's devices are checked once per this many ticks (see below)
     relearn_budget_s: float = 2.0  # at most this long relearning per tick (start-up catches up)
     platform_stale_s: float = 15 * 60.0  # no heartbeat from any gateway for this long: we are blind
 
@@ -131,7 +133,7 @@ class LiveDetector:
         self._handed = []
         self.ticks += 1
         try:
-            changed = self._read_activity(t)
+            urgent = self._read_activity(t)
             self._relearn_due(t)
             gateways = self._store.gateway_summary()
         except StoreError as exc:
@@ -142,7 +144,7 @@ class LiveDetector:
             return list(redeliver)  # the next tick catches up: state is read from the store
         found: list[Finding] = list(redeliver)
         if not self._platform_check(gateways.latest_heartbeat_at, t):  # nothing is judged while blind
-            found.extend(self._sweep_technical(gateways.offline, changed, t))
+            found.extend(self._sweep_technical(gateways.offline, urgent, t))
             self._hold_offline(gateways.offline, t)
             found.extend(self.engine.tick(t))
         self._handed = found
@@ -163,9 +165,11 @@ class LiveDetector:
     # ------------------------------------------------------------------ parts
 
     def _read_activity(self, now: float) -> list[str]:
+        """Feed the store's changes to the engine; returns the changed households whose devices must
+        be looked at on this tick (a help button may have been pressed; a blind home is heard from)."""
         changes = self._store.activity_changes(self._cursor)
         self._cursor = changes.cursor
-        changed: list[str] = []
+        urgent: list[str] = []
         silent_s = self.tuning.sensors_silent_s
         for household, activity, device, event in changes.households:
             tracked = self._tracked.get(household)
@@ -174,11 +178,12 @@ class LiveDetector:
             elif tracked.activity == activity and tracked.event == event:
                 continue
             tracked.activity, tracked.event = activity, event
-            changed.append(household)
             if event is not None and not tracked.silence_queued:
                 heapq.heappush(self._silence_heap, (event + silent_s, household))
                 tracked.silence_queued = True
             st = self.engine.state(household)
+            if (st.blind and tracked.learned) or household in self._buttons:
+                urgent.append(household)
             if not tracked.learned:
                 st.blind = True  # not judged until its first baseline since start-up
                 if tracked.relearn_at is None:
@@ -189,7 +194,7 @@ class LiveDetector:
                 if device is not None and tracked.solo_device != device:
                     tracked.solo_device, tracked.solo_since = device, activity
                 self.engine.activity(household, activity, device or "")
-        return changed
+        return urgent
 
     def _schedule_relearn(self, household: str, at: float) -> None:
         tracked = self._tracked.get(household)
@@ -262,7 +267,7 @@ class LiveDetector:
         return stale
 
     def _sweep_technical(
-        self, offline_gateways: Sequence[GatewayLiveState], changed: Sequence[str], now: float
+        self, offline_gateways: Sequence[GatewayLiveState], urgent: Sequence[str], now: float
     ) -> list[Finding]:
         households = list(self._tracked)
         if not households:
@@ -278,7 +283,7 @@ class LiveDetector:
         # sensor silent long enough to be blind, and a blind home that is heard from again (while
         # blind, its community findings are held).
         batch = set(households[start : start + size])
-        batch.update(h for h in changed if h in self._buttons or self.engine.state(h).blind)
+        batch.update(urgent)
         batch.update(offline)
         batch.update(self._silent_due(now))
         found: list[Finding] = []
