@@ -86,6 +86,7 @@ class LiveDetector:
         self._relearn_heap: list[tuple[float, str]] = []  # (next relearn, household), stale entries skipped
         self._silence_heap: list[tuple[float, str]] = []  # (newest event + sensors_silent, household)
         self._buttons: dict[str, dict[str, datetime]] = {}  # household -> button device -> last press
+        self._offline_homes: set[str] = set()  # homes with a gateway offline at the last tick
         self._sweep = 0
         self._platform_blind = False
         self._handed: list[Finding] = []  # returned by the last tick: acknowledged by the next one
@@ -279,12 +280,14 @@ class LiveDetector:
         for g in offline_gateways:
             offline[g.household] = min(offline.get(g.household, g.changed_at), g.changed_at)
         # The slice (each household once per sweep_ticks) finds the slow device problems; what
-        # cannot wait is looked at on this tick: a help button's press, a gateway offline, every
-        # sensor silent long enough to be blind, and a blind home that is heard from again (while
-        # blind, its community findings are held).
+        # cannot wait is looked at on this tick: a help button's press, a gateway offline or back
+        # online, every sensor silent long enough to be blind, and a blind home that is heard from
+        # again (while blind, its community findings are held).
         batch = set(households[start : start + size])
         batch.update(urgent)
         batch.update(offline)
+        batch.update(self._offline_homes - offline.keys())  # back online: judged again at once
+        self._offline_homes = set(offline)
         batch.update(self._silent_due(now))
         found: list[Finding] = []
         for household in batch:
