@@ -19,7 +19,6 @@ priors.
 
 from __future__ import annotations
 
-import heapq
 import logging
 import math
 import time
@@ -83,8 +82,8 @@ class LiveDetector:
         self.engine = Engine(profiles, episodes, self.tuning)
         self._tracked: dict[str, _Tracked] = {}
         self._cursor: int | None = None  # the store's change number read up to (None: read all)
-        self._relearn_heap: list[tuple[float, str]] = []  # (next relearn, household), stale entries skipped
-        self._silence_heap: list[tuple[float, str]] = []  # (newest event + sensors_silent, household)
+        self._relearn = _MinuteQueue()  # households by when they are next relearned
+        self._silence = _MinuteQueue()  # households by when their newest event is sensors_silent old
         self._buttons: dict[str, dict[str, datetime]] = {}  # household -> button device -> last press
         self._offline_homes: set[str] = set()  # homes with a gateway offline at the last tick
         self._sweep = 0
@@ -178,17 +177,18 @@ class LiveDetector:
                 tracked = self._tracked[household] = _Tracked()
             elif tracked.activity == activity and tracked.event == event:
                 continue
+            if event == activity:
+                event = activity  # one float object for both (100k households)
             tracked.activity, tracked.event = activity, event
             if event is not None and not tracked.silence_queued:
-                heapq.heappush(self._silence_heap, (event + silent_s, household))
+                self._silence.add(event + silent_s, household)
                 tracked.silence_queued = True
             st = self.engine.state(household)
             if (st.blind and tracked.learned) or household in self._buttons:
                 urgent.append(household)
             if not tracked.learned:
                 st.blind = True  # not judged until its first baseline since start-up
-                if tracked.relearn_at is None:
-                    self._schedule_relearn(household, now)
+                self._schedule_relearn(household, now)
             if event is not None and activity is not None and event > activity:
                 st.checkins = True
             if activity is not None:
@@ -198,20 +198,22 @@ class LiveDetector:
         return urgent
 
     def _schedule_relearn(self, household: str, at: float) -> None:
+        """Queue the household's next relearn, unless one is queued already."""
         tracked = self._tracked.get(household)
         if tracked is None:
             tracked = self._tracked[household] = _Tracked()
-        tracked.relearn_at = at
-        heapq.heappush(self._relearn_heap, (at, household))
+        if not tracked.relearn_queued:
+            tracked.relearn_queued = True
+            self._relearn.add(at, household)
 
     def _relearn_due(self, now: float) -> None:
         """Relearn the households that are due, soonest first, within the tick's time budget."""
         deadline = time.perf_counter() + self.settings.relearn_budget_s
-        heap = self._relearn_heap
-        while heap and heap[0][0] <= now and time.perf_counter() <= deadline:
-            at, household = heapq.heappop(heap)
-            if self._tracked[household].relearn_at != at:
-                continue  # rescheduled since
+        while time.perf_counter() <= deadline:
+            household = self._relearn.pop(now)
+            if household is None:
+                return
+            self._tracked[household].relearn_queued = False
             try:
                 self.relearn(household, now)
             except StoreError as exc:
@@ -314,13 +316,11 @@ class LiveDetector:
     def _silent_due(self, now: float) -> list[str]:
         """Households whose newest event of any kind has just become ``sensors_silent`` old."""
         due: list[str] = []
-        heap = self._silence_heap
-        while heap and heap[0][0] <= now:
-            _, household = heapq.heappop(heap)
+        while (household := self._silence.pop(now)) is not None:
             tracked = self._tracked[household]
             at = math.inf if tracked.event is None else tracked.event + self.tuning.sensors_silent_s
             if at > now:  # heard from since it was queued: look again when that is old enough
-                heapq.heappush(heap, (at, household))
+                self._silence.add(max(at, now + 60.0), household)  # a later minute than this one
                 continue
             tracked.silence_queued = False  # queued again when it is next heard from
             due.append(household)
@@ -360,16 +360,55 @@ def build_live_detector(
 class _Tracked:
     """What the live detector remembers of one household between ticks (slots: there are 100k)."""
 
-    __slots__ = ("activity", "event", "learned", "relearn_at", "silence_queued", "solo_device", "solo_since")
+    __slots__ = (
+        "activity",
+        "event",
+        "learned",
+        "relearn_queued",
+        "silence_queued",
+        "solo_device",
+        "solo_since",
+    )
 
     def __init__(self) -> None:
         self.activity: float | None = None  # last activity the store reported (epoch s)
         self.event: float | None = None  # newest event of any kind the store reported
         self.learned = False  # judged by its own baseline since start-up
-        self.relearn_at: float | None = None  # next relearn; None: not scheduled yet
-        self.silence_queued = False  # has an entry in the silence heap
+        self.relearn_queued = False  # in the relearn queue
+        self.silence_queued = False  # in the silence queue
         self.solo_device: str | None = None  # the only device that reported activity since...
         self.solo_since: float | None = None
+
+
+class _MinuteQueue:
+    """Households by the minute they are due: a list slot each (a heap entry took ~100 bytes, and
+    there is one per household). Due times in minutes already handed out go to the next minute."""
+
+    def __init__(self) -> None:
+        self._due: dict[int, list[str]] = {}
+        self._next: int | None = None  # the minutes before this one are empty
+
+    def add(self, at: float, household: str) -> None:
+        if at == math.inf:
+            return  # never due
+        minute = math.floor(at / 60)
+        if self._next is not None:
+            minute = max(minute, self._next)
+        self._due.setdefault(minute, []).append(household)
+
+    def pop(self, now: float) -> str | None:
+        """A household due at or before ``now`` (soonest minute first), or None."""
+        last = math.floor(now / 60)
+        minute = self._next if self._next is not None else min(self._due, default=last + 1)
+        while minute <= last:
+            bucket = self._due.get(minute)
+            if bucket:
+                self._next = minute
+                return bucket.pop()
+            self._due.pop(minute, None)
+            minute += 1
+        self._next = last + 1
+        return None
 
 
 def _utc(epoch_s: float | None) -> datetime | None:

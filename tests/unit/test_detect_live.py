@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -9,7 +10,7 @@ from typing import Any
 import pytest
 
 from alerts.detection.episodes import SqliteEpisodes
-from alerts.detection.live import LiveDetector
+from alerts.detection.live import LiveDetector, _MinuteQueue
 from alerts.detection.model import FixedProfiles
 from mimamori.clock import FakeClock
 from store.base import StoreError
@@ -52,3 +53,14 @@ def test_a_broken_store_is_not_hidden(tmp_path: Path) -> None:
     with pytest.raises(StoreError):
         detector.tick(NOW)
     detector.close()
+
+
+def test_minute_queue_hands_out_due_households_soonest_first_and_late_ones_next_minute() -> None:
+    queue = _MinuteQueue()
+    queue.add(600.0, "b")  # minute 10
+    queue.add(59.0, "a")  # minute 0
+    queue.add(math.inf, "never")
+    assert queue.pop(30.0) == "a"
+    assert queue.pop(599.0) is None  # b is due at minute 10
+    queue.add(0.0, "late")  # due in a minute already handed out: the next one
+    assert [queue.pop(600.0), queue.pop(600.0), queue.pop(10**9)] == ["late", "b", None]
