@@ -33,7 +33,7 @@ from alerts.findings import Finding
 class HouseholdState:
     """What the engine keeps per household (small: it is held for every household)."""
 
-    __slots__ = ("baseline", "blind", "check", "checkins", "last", "last_door", "out", "raised")
+    __slots__ = ("baseline", "blind", "check", "checkins", "last", "last_door", "live", "out", "raised")
 
     def __init__(self, baseline: Baseline) -> None:
         self.baseline = baseline
@@ -44,6 +44,7 @@ class HouseholdState:
         self.raised = False  # a community finding was raised for the current stretch
         self.blind = False
         self.checkins = False  # devices of this home send check-ins (so "all silent" means blind)
+        self.live: object = None  # the live detector's own record of this home (one dict for both)
 
 
 @dataclass(frozen=True, slots=True)
@@ -86,6 +87,10 @@ class Engine:
             found = HouseholdState(self._prior)
             self._states[household] = found
         return found
+
+    def known(self, household: str) -> HouseholdState | None:
+        """The household's state if the engine has one (``state`` creates it)."""
+        return self._states.get(household)
 
     def households(self) -> list[str]:
         return list(self._states)

@@ -30,7 +30,7 @@ from typing import Any, Protocol
 
 from alerts.detection.baseline import Baseline, learn
 from alerts.detection.detector import HouseholdStatus, blind_kind, technical_findings
-from alerts.detection.engine import Engine
+from alerts.detection.engine import Engine, HouseholdState
 from alerts.detection.episodes import SqliteEpisodes, retention_start
 from alerts.detection.model import DeviceView, ProfileSource, TechnicalView, Tuning, is_main_door, tuning_from
 from alerts.detection.profiles import StateProfiles
@@ -80,7 +80,6 @@ class LiveDetector:
         self._episodes = episodes
         self._clock = clock
         self.engine = Engine(profiles, episodes, self.tuning)
-        self._tracked: dict[str, _Tracked] = {}
         self._cursor: int | None = None  # the store's change number read up to (None: read all)
         self._relearn = _MinuteQueue()  # households by when they are next relearned
         self._silence = _MinuteQueue()  # households by when their newest event is sensors_silent old
@@ -172,18 +171,14 @@ class LiveDetector:
         urgent: list[str] = []
         silent_s = self.tuning.sensors_silent_s
         for household, activity, device, event in changes.households:
-            tracked = self._tracked.get(household)
-            if tracked is None:
-                tracked = self._tracked[household] = _Tracked()
-            elif tracked.activity == activity and tracked.event == event:
-                continue
-            if event == activity:
-                event = activity  # one float object for both (100k households)
-            tracked.activity, tracked.event = activity, event
+            st = self.engine.state(household)
+            tracked = _live(st)
+            if tracked.event == event and st.last == activity:
+                continue  # nothing new (a household's first row always has an event)
+            tracked.event = activity if event == activity else event  # one float for both
             if event is not None and not tracked.silence_queued:
                 self._silence.add(event + silent_s, household)
                 tracked.silence_queued = True
-            st = self.engine.state(household)
             if (st.blind and tracked.learned) or household in self._buttons:
                 urgent.append(household)
             if not tracked.learned:
@@ -199,9 +194,7 @@ class LiveDetector:
 
     def _schedule_relearn(self, household: str, at: float) -> None:
         """Queue the household's next relearn, unless one is queued already."""
-        tracked = self._tracked.get(household)
-        if tracked is None:
-            tracked = self._tracked[household] = _Tracked()
+        tracked = _live(self.engine.state(household))
         if not tracked.relearn_queued:
             tracked.relearn_queued = True
             self._relearn.add(at, household)
@@ -213,7 +206,7 @@ class LiveDetector:
             household = self._relearn.pop(now)
             if household is None:
                 return
-            self._tracked[household].relearn_queued = False
+            _live(self.engine.state(household)).relearn_queued = False
             try:
                 self.relearn(household, now)
             except StoreError as exc:
@@ -239,7 +232,7 @@ class LiveDetector:
         """Judge ``household`` by ``baseline`` from now on; relearn it again tomorrow."""
         stagger = zlib.crc32(household.encode()) % int(DAY)
         self._schedule_relearn(household, (math.floor(now / DAY) + 1) * DAY + stagger)
-        tracked = self._tracked[household]
+        tracked = _live(self.engine.state(household))
         first, tracked.learned = not tracked.learned, True
         self.engine.relearned(household, baseline, now)
         if first:
@@ -250,8 +243,8 @@ class LiveDetector:
         judged (its readings wait in the gateway's outbox), so its community findings are held — unless
         the quiet stretch had already become due while the gateway was still online: that alarm stands."""
         for g in offline:
-            tracked = self._tracked.get(g.household)
-            if tracked is None or not tracked.learned:
+            known = self.engine.known(g.household)
+            if known is None or not _live(known).learned:
                 continue
             st = self.engine.state(g.household)
             was, st.blind = st.blind, False  # look at the stretch as if we could see
@@ -272,7 +265,7 @@ class LiveDetector:
     def _sweep_technical(
         self, offline_gateways: Sequence[GatewayLiveState], urgent: Sequence[str], now: float
     ) -> list[Finding]:
-        households = list(self._tracked)
+        households = self.engine.households()
         if not households:
             return []
         size = math.ceil(len(households) / self.settings.sweep_ticks)
@@ -296,7 +289,7 @@ class LiveDetector:
             devices = self._store.devices(household)
             self._presses(household, devices, now)
             st = self.engine.state(household)
-            tracked = self._tracked[household]
+            tracked = _live(st)
             view = TechnicalView(
                 gateway_offline_since=offline.get(household),
                 last_event_at=_utc(tracked.event),
@@ -317,7 +310,7 @@ class LiveDetector:
         """Households whose newest event of any kind has just become ``sensors_silent`` old."""
         due: list[str] = []
         while (household := self._silence.pop(now)) is not None:
-            tracked = self._tracked[household]
+            tracked = _live(self.engine.state(household))
             at = math.inf if tracked.event is None else tracked.event + self.tuning.sensors_silent_s
             if at > now:  # heard from since it was queued: look again when that is old enough
                 self._silence.add(max(at, now + 60.0), household)  # a later minute than this one
@@ -357,27 +350,57 @@ def build_live_detector(
     )
 
 
-class _Tracked:
-    """What the live detector remembers of one household between ticks (slots: there are 100k)."""
+_LEARNED, _RELEARN_QUEUED, _SILENCE_QUEUED = 1, 2, 4
 
-    __slots__ = (
-        "activity",
-        "event",
-        "learned",
-        "relearn_queued",
-        "silence_queued",
-        "solo_device",
-        "solo_since",
-    )
+
+class _Tracked:
+    """What the live detector remembers of one household between ticks (slots, and three flags in
+    one int: there are 100k). Kept on the engine's state of the household (``HouseholdState.live``):
+    one dict for both."""
+
+    __slots__ = ("event", "flags", "solo_device", "solo_since")
 
     def __init__(self) -> None:
-        self.activity: float | None = None  # last activity the store reported (epoch s)
-        self.event: float | None = None  # newest event of any kind the store reported
-        self.learned = False  # judged by its own baseline since start-up
-        self.relearn_queued = False  # in the relearn queue
-        self.silence_queued = False  # in the silence queue
+        self.event: float | None = None  # newest event of any kind the store reported (epoch s)
+        self.flags = 0
         self.solo_device: str | None = None  # the only device that reported activity since...
         self.solo_since: float | None = None
+
+    def _flag(self, bit: int, value: bool) -> None:
+        self.flags = self.flags | bit if value else self.flags & ~bit
+
+    @property
+    def learned(self) -> bool:
+        """Judged by its own baseline since start-up."""
+        return bool(self.flags & _LEARNED)
+
+    @learned.setter
+    def learned(self, value: bool) -> None:
+        self._flag(_LEARNED, value)
+
+    @property
+    def relearn_queued(self) -> bool:
+        return bool(self.flags & _RELEARN_QUEUED)
+
+    @relearn_queued.setter
+    def relearn_queued(self, value: bool) -> None:
+        self._flag(_RELEARN_QUEUED, value)
+
+    @property
+    def silence_queued(self) -> bool:
+        return bool(self.flags & _SILENCE_QUEUED)
+
+    @silence_queued.setter
+    def silence_queued(self, value: bool) -> None:
+        self._flag(_SILENCE_QUEUED, value)
+
+
+def _live(st: HouseholdState) -> _Tracked:
+    """The live detector's record on an engine state, created on first use."""
+    tracked = st.live
+    if not isinstance(tracked, _Tracked):
+        tracked = st.live = _Tracked()
+    return tracked
 
 
 class _MinuteQueue:
