@@ -7,14 +7,13 @@ Each decoder takes what one message says and returns the readings in it, or rais
 
 from __future__ import annotations
 
-import json
 import math
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from mimamori.contract import ContractError, Kind, Reason
+from mimamori.contract import ContractError, Kind, Reason, load_object
 
 EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 MAX_PAYLOAD_BYTES = 16_384
@@ -28,18 +27,6 @@ class Field:
     kind: Kind
     value: float
     at: datetime
-
-
-def load_object(payload: bytes) -> dict[str, Any]:
-    if len(payload) > MAX_PAYLOAD_BYTES:
-        raise ContractError(Reason.OVERSIZE, f"{len(payload)} bytes > {MAX_PAYLOAD_BYTES}")
-    try:
-        obj = json.loads(payload)
-    except (UnicodeDecodeError, ValueError) as exc:
-        raise ContractError(Reason.MALFORMED_JSON, str(exc)[:120]) from None
-    if not isinstance(obj, dict):
-        raise ContractError(Reason.NOT_OBJECT, f"payload is a JSON {type(obj).__name__}, not an object")
-    return obj
 
 
 def _number(obj: dict[str, Any], key: str) -> float:
@@ -67,7 +54,7 @@ def zigbee2mqtt(payload: bytes, now: datetime) -> list[Field]:
     ``linkquality``, ``voltage``...) is a check-in. ``last_seen`` (ISO 8601 or epoch ms, zigbee2mqtt's
     ``last_seen`` option) is the observation time; without it, ``now``.
     """
-    obj = load_object(payload)
+    obj = load_object(payload, MAX_PAYLOAD_BYTES)
     at = _z2m_time(obj.get("last_seen"), now)
     fields: list[Field] = []
     if "occupancy" in obj:
@@ -114,7 +101,7 @@ def _z2m_time(raw: object, now: datetime) -> datetime:
 def shelly_rpc(payload: bytes, now: datetime) -> list[Field]:
     """``<shelly-id>/events/rpc``: ``NotifyStatus`` / ``NotifyFullStatus`` with ``params.ts`` (epoch s)
     and ``params["switch:0"].apower`` → power; any other notification is a check-in."""
-    obj = load_object(payload)
+    obj = load_object(payload, MAX_PAYLOAD_BYTES)
     params = obj.get("params")
     if not isinstance(params, dict):
         raise ContractError(Reason.MISSING_FIELD, "params missing or not an object")
@@ -132,7 +119,7 @@ def shelly_rpc(payload: bytes, now: datetime) -> list[Field]:
 
 def shelly_status(payload: bytes, now: datetime) -> list[Field]:
     """``<shelly-id>/status/switch:0`` (generic status update): ``apower`` → power, at ``now``."""
-    obj = load_object(payload)
+    obj = load_object(payload, MAX_PAYLOAD_BYTES)
     if "apower" in obj:
         return [Field(Kind.POWER, _watts(_number(obj, "apower")), now)]
     return [Field(Kind.CHECKIN, 0.0, now)]
@@ -148,7 +135,7 @@ def _watts(value: float) -> float:
 
 def tasmota_sensor(payload: bytes, now: datetime, zone: ZoneInfo) -> list[Field]:
     """``tele/<topic>/SENSOR``: ``ENERGY.Power`` (a number, or a list per channel: summed) at ``Time``."""
-    obj = load_object(payload)
+    obj = load_object(payload, MAX_PAYLOAD_BYTES)
     at = _tasmota_time(obj, now, zone)
     energy = obj.get("ENERGY")
     if not isinstance(energy, dict) or "Power" not in energy:
@@ -161,7 +148,7 @@ def tasmota_sensor(payload: bytes, now: datetime, zone: ZoneInfo) -> list[Field]
 
 def tasmota_state(payload: bytes, now: datetime, zone: ZoneInfo) -> list[Field]:
     """``tele/<topic>/STATE`` (every TelePeriod): the plug is alive."""
-    return [Field(Kind.CHECKIN, 0.0, _tasmota_time(load_object(payload), now, zone))]
+    return [Field(Kind.CHECKIN, 0.0, _tasmota_time(load_object(payload, MAX_PAYLOAD_BYTES), now, zone))]
 
 
 def tasmota_power(payload: bytes, now: datetime) -> list[Field]:

@@ -342,15 +342,22 @@ def _expect_topic(raw_topic: str, channel: Channel) -> Topic:
     return where
 
 
-def _load(payload: bytes, allowed: frozenset[str]) -> dict[str, Any]:
-    if len(payload) > MAX_PAYLOAD_BYTES:
-        raise ContractError(Reason.OVERSIZE, f"{len(payload)} bytes > {MAX_PAYLOAD_BYTES}")
+def load_object(payload: bytes, max_bytes: int = MAX_PAYLOAD_BYTES) -> dict[str, Any]:
+    """A JSON object of at most ``max_bytes``, or ContractError (oversize, malformed, not an object).
+    Also what the gateway uses for its devices' own, larger payloads."""
+    if len(payload) > max_bytes:
+        raise ContractError(Reason.OVERSIZE, f"{len(payload)} bytes > {max_bytes}")
     try:
         obj = json.loads(payload)
     except (UnicodeDecodeError, ValueError) as exc:
         raise ContractError(Reason.MALFORMED_JSON, str(exc)[:120]) from None
     if not isinstance(obj, dict):
         raise ContractError(Reason.NOT_OBJECT, f"payload is a JSON {type(obj).__name__}, not an object")
+    return obj
+
+
+def _load(payload: bytes, allowed: frozenset[str]) -> dict[str, Any]:
+    obj = load_object(payload)
     schema = obj.get("schema")
     if schema != SCHEMA_VERSION or isinstance(schema, bool):
         raise ContractError(
