@@ -19,6 +19,14 @@ from tests.harness import wait_for
 from tests.twilio_fake_server import ACCOUNT_SID, AUTH_TOKEN, FakeTwilio, post_signed
 
 EXAMPLE = Path(__file__).resolve().parents[1] / "docs" / "households.example.yaml"
+# The example's contacts (docs/households.example.yaml): neighbours, volunteers, the care centre.
+SUZUKI, KATO, ITO, BROWN, CENTER = (
+    "+819000000011",
+    "+819000000012",
+    "+819000000021",
+    "+819000000022",
+    "+819000000031",
+)
 SENDER = "+815000000000"
 OPERATOR = "+819099990000"
 

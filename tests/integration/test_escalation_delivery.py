@@ -13,6 +13,9 @@ from alerts.service import AlertsService
 from alerts.state.models import SmsStatus
 from mimamori.clock import FakeClock
 from tests.alerts_harness import (
+    ITO,
+    KATO,
+    SUZUKI,
     alerts_config,
     fake_twilio,
     finding,
@@ -24,8 +27,6 @@ from tests.alerts_harness import (
 from tests.harness import wait_for
 
 pytestmark = pytest.mark.integration
-
-SUZUKI, KATO, ITO = "+819000000011", "+819000000012", "+819000000021"
 
 
 async def attempts(service: AlertsService, n: int) -> None:

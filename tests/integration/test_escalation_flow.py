@@ -15,6 +15,11 @@ from alerts.sms_text import ALERT_BUDGET_JA
 from alerts.state.models import IncidentState, Resolution, SmsStatus
 from mimamori.clock import FakeClock
 from tests.alerts_harness import (
+    BROWN,
+    CENTER,
+    ITO,
+    KATO,
+    SUZUKI,
     alerts_config,
     fake_twilio,
     finding,
@@ -26,8 +31,6 @@ from tests.alerts_harness import (
 from tests.twilio_fake_server import AUTH_TOKEN, post_signed
 
 pytestmark = pytest.mark.integration
-
-SUZUKI, KATO, ITO, BROWN = "+819000000011", "+819000000012", "+819000000021", "+819000000022"
 
 
 async def test_simulated_fall_goes_through_the_tiers(tmp_path, clock: FakeClock) -> None:
@@ -78,7 +81,7 @@ async def test_simulated_fall_goes_through_the_tiers(tmp_path, clock: FakeClock)
             # the professionals' wave never fires: the incident is resolved
             clock.advance(timedelta(hours=2))
             service.engine.process_due(clock.now())
-            assert not twilio.created("+819000000031")
+            assert not twilio.created(CENTER)
 
             actions = [e.action for e in service.repo.audit_log(incident=incident.id)]
             for expected in (

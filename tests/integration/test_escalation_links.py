@@ -15,7 +15,12 @@ from alerts.state.models import IncidentState, Resolution, StepKind
 from mimamori.clock import FakeClock
 from store.base import HouseholdActivity
 from tests.alerts_harness import (
+    BROWN,
+    CENTER,
     EXAMPLE,
+    ITO,
+    KATO,
+    SUZUKI,
     alerts_config,
     fake_twilio,
     finding,
@@ -26,14 +31,6 @@ from tests.alerts_harness import (
 )
 
 pytestmark = pytest.mark.integration
-
-SUZUKI, KATO, ITO, BROWN, CENTER = (
-    "+819000000011",
-    "+819000000012",
-    "+819000000021",
-    "+819000000022",
-    "+819000000031",
-)
 
 
 def link_in(body: str) -> str:

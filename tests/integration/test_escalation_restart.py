@@ -19,7 +19,7 @@ from alerts.engine import EngineSettings, EscalationEngine
 from alerts.state.models import IncidentState
 from alerts.state.repository import StateRepository
 from mimamori.config import load_config
-from tests.alerts_harness import fake_twilio, finding, import_households, until
+from tests.alerts_harness import BROWN, ITO, KATO, SUZUKI, fake_twilio, finding, import_households, until
 from tests.conftest import FIXED_NOW
 from tests.harness import wait_for
 from tests.twilio_fake_server import ACCOUNT_SID, AUTH_TOKEN
@@ -27,7 +27,6 @@ from tests.twilio_fake_server import ACCOUNT_SID, AUTH_TOKEN
 pytestmark = pytest.mark.integration
 
 REPO = Path(__file__).resolve().parents[2]
-SUZUKI, KATO, ITO, BROWN = "+819000000011", "+819000000012", "+819000000021", "+819000000022"
 
 
 class AlertsProcess:
