@@ -350,7 +350,17 @@ def build_live_detector(
     )
 
 
-_LEARNED, _RELEARN_QUEUED, _SILENCE_QUEUED = 1, 2, 4
+class _Flag:
+    """A boolean kept as one bit of ``_Tracked.flags``."""
+
+    def __init__(self, bit: int) -> None:
+        self._bit = bit
+
+    def __get__(self, tracked: _Tracked, owner: type | None = None) -> bool:
+        return bool(tracked.flags & self._bit)
+
+    def __set__(self, tracked: _Tracked, value: bool) -> None:
+        tracked.flags = tracked.flags | self._bit if value else tracked.flags & ~self._bit
 
 
 class _Tracked:
@@ -359,40 +369,15 @@ class _Tracked:
     one dict for both."""
 
     __slots__ = ("event", "flags", "solo_device", "solo_since")
+    learned = _Flag(1)  # judged by its own baseline since start-up
+    relearn_queued = _Flag(2)
+    silence_queued = _Flag(4)
 
     def __init__(self) -> None:
         self.event: float | None = None  # newest event of any kind the store reported (epoch s)
         self.flags = 0
         self.solo_device: str | None = None  # the only device that reported activity since...
         self.solo_since: float | None = None
-
-    def _flag(self, bit: int, value: bool) -> None:
-        self.flags = self.flags | bit if value else self.flags & ~bit
-
-    @property
-    def learned(self) -> bool:
-        """Judged by its own baseline since start-up."""
-        return bool(self.flags & _LEARNED)
-
-    @learned.setter
-    def learned(self, value: bool) -> None:
-        self._flag(_LEARNED, value)
-
-    @property
-    def relearn_queued(self) -> bool:
-        return bool(self.flags & _RELEARN_QUEUED)
-
-    @relearn_queued.setter
-    def relearn_queued(self, value: bool) -> None:
-        self._flag(_RELEARN_QUEUED, value)
-
-    @property
-    def silence_queued(self) -> bool:
-        return bool(self.flags & _SILENCE_QUEUED)
-
-    @silence_queued.setter
-    def silence_queued(self, value: bool) -> None:
-        self._flag(_SILENCE_QUEUED, value)
 
 
 def _live(st: HouseholdState) -> _Tracked:
