@@ -14,7 +14,7 @@ from datetime import datetime
 from typing import Final
 
 from alerts.detection.detector import blind_kind
-from alerts.detection.model import DeviceView, TechnicalView, Tuning
+from alerts.detection.model import TechnicalView, Tuning
 from alerts.findings import AUDIENCE, Audience, FindingKind
 from alerts.state.repository import StateRepository
 from dashboard.records import HouseholdState, LiveState
@@ -58,13 +58,7 @@ class PersistedStates:
         if live is None or live.last_activity_at is None:
             return True  # no data is not no activity
         offline = [g.changed_at for g in gateways if g.state is GatewayState.OFFLINE]
-        view = TechnicalView(
-            gateway_offline_since=min(offline) if offline else None,
-            last_event_at=live.last_event_at,
-            devices=[
-                DeviceView(d.device, d.kind.value, d.last_seen_at, d.last_value, d.battery) for d in devices
-            ],
-        )
+        view = TechnicalView(gateway_offline_since=min(offline) if offline else None, devices=devices)
         checkins_seen = live.last_event_at is not None and live.last_event_at > live.last_activity_at
         return blind_kind(view, checkins_seen, self._tuning, now.timestamp()) is not None
 

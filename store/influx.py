@@ -34,9 +34,9 @@ from influxdb_client.rest import ApiException
 from mimamori.config import Config
 from mimamori.contract import ID_RE, Event, GatewayState, Kind, is_activity
 from store.base import (
-    ActivityChange,
     ActivityChanges,
     BatchResult,
+    ButtonPress,
     DeviceState,
     GatewayLiveState,
     GatewaySummary,
@@ -340,7 +340,7 @@ class InfluxEventStore:
         """Every household, each time: InfluxDB keeps no change numbers."""
         return ActivityChanges(
             [
-                ActivityChange(
+                (
                     h.household,
                     None if h.last_activity_at is None else h.last_activity_at.timestamp(),
                     h.last_activity_device,
@@ -406,29 +406,49 @@ class InfluxEventStore:
             for r in await self._query(query)
         ]
 
+    async def button_presses(self, since: datetime) -> list[ButtonPress]:
+        query = (
+            self._from("button_presses", _flux_time(since))
+            + '\n  |> filter(fn: (r) => r._measurement == "event" and r._field == "value"'
+            + ' and r.kind == "button" and r._value >= 1.0)'
+            + '\n  |> group()\n  |> sort(columns: ["_time"])'
+        )
+        return [
+            ButtonPress(str(r.values["household"]), str(r.values["device"]), _ms_floor(_time(r)))
+            for r in await self._query(query)
+        ]
+
     async def devices(self, household: str) -> list[DeviceState]:
+        return (await self.devices_of([household])).get(household, [])
+
+    async def devices_of(self, households: Sequence[str]) -> dict[str, list[DeviceState]]:
+        if not households:
+            return {}
+        wanted = ", ".join(flux_string(_checked(h)) for h in households)
         query = (
             self._from("devices", f"-{LOOKBACK.days}d")
             + '\n  |> filter(fn: (r) => r._measurement == "event"'
-            + f" and r.household == {flux_string(_checked(household))})"
+            + f" and contains(value: r.household, set: [{wanted}]))"
             + '\n  |> pivot(rowKey: ["_time"], columnKey: ["_field"], valueColumn: "_value")'
-            + '\n  |> group(columns: ["device", "kind"])'
+            + '\n  |> group(columns: ["household", "device", "kind"])'
             + _NEWEST
         )
-        newest: dict[str, dict[Kind, tuple[datetime, float]]] = {}
+        newest: dict[tuple[str, str], dict[Kind, tuple[datetime, float]]] = {}
         for r in await self._query(query):
-            newest.setdefault(str(r.values["device"]), {})[Kind(str(r.values["kind"]))] = (
+            key = (str(r.values["household"]), str(r.values["device"]))
+            newest.setdefault(key, {})[Kind(str(r.values["kind"]))] = (
                 _ms_floor(_time(r)),
                 float(r.values["value"]),
             )
-        states = []
-        for device, by_kind in sorted(newest.items()):
+        found: dict[str, list[DeviceState]] = {}
+        for (household, device), by_kind in sorted(newest.items()):
             seen = max(at for at, _ in by_kind.values())
             sensors = {k: v for k, v in by_kind.items() if k not in _SENSOR_ONLY} or by_kind
             kind, (_, value) = max(sensors.items(), key=lambda kv: kv[1][0])
             battery = by_kind.get(Kind.BATTERY)
-            states.append(DeviceState(household, device, kind, seen, value, battery[1] if battery else None))
-        return states
+            state = DeviceState(household, device, kind, seen, value, battery[1] if battery else None)
+            found.setdefault(household, []).append(state)
+        return found
 
     async def gateways(self, household: str | None = None) -> list[GatewayLiveState]:
         where = f" and r.household == {flux_string(_checked(household))}" if household else ""

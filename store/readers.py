@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import threading
-from collections.abc import Coroutine
+from collections.abc import Coroutine, Sequence
 from datetime import datetime
 from typing import Any, Protocol, TypeVar
 
@@ -19,6 +19,7 @@ from mimamori.contract import Event
 from store.base import (
     ActivityChanges,
     ActivityReader,
+    ButtonPress,
     DeviceState,
     GatewayLiveState,
     GatewaySummary,
@@ -88,8 +89,14 @@ class BlockingInfluxReader:
     def gateway_summary(self) -> GatewaySummary:
         return self._run(self._store.gateway_summary())
 
+    def button_presses(self, since: datetime) -> list[ButtonPress]:
+        return self._run(self._store.button_presses(since))
+
     def devices(self, household: str) -> list[DeviceState]:
         return self._run(self._store.devices(household))
+
+    def devices_of(self, households: Sequence[str]) -> dict[str, list[DeviceState]]:
+        return self._run(self._store.devices_of(households))
 
     def gateways(self, household: str | None = None) -> list[GatewayLiveState]:
         return self._run(self._store.gateways(household))

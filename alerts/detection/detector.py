@@ -228,7 +228,6 @@ def technical_findings(
 ) -> list[Finding]:
     """Blind and per-device findings (technical audience only)."""
     found: list[Finding] = []
-    last_at = None if last is None else utc(last)
 
     def add(
         kind: FindingKind, episode: str, key_params: dict[str, str | int | float], device: str | None
@@ -240,14 +239,12 @@ def technical_findings(
                 severity=SEVERITY[kind],
                 raised_at=utc(now),
                 episode=episode,
-                last_activity_at=last_at,
+                last_activity_at=None if last is None else utc(last),
                 explanation=Explanation(kind.value, key_params),
                 device=device,
             )
         )
 
-    year, weekno, _ = datetime.fromtimestamp(now, zone(tz)).isocalendar()
-    week = f"{year}-W{weekno:02d}"  # a low battery is repeated weekly until replaced
     blind = blind_kind(view, checkins_seen, tuning, now)
     if blind is FindingKind.BLIND_GATEWAY and view.gateway_offline_since is not None:
         since = view.gateway_offline_since.timestamp()
@@ -279,9 +276,10 @@ def technical_findings(
                 d.device,
             )
         if d.battery is not None and d.battery <= tuning.low_battery_pct:
+            year, week, _ = datetime.fromtimestamp(now, zone(tz)).isocalendar()
             add(
                 FindingKind.LOW_BATTERY,
-                f"battery:{d.device}:{week}",
+                f"battery:{d.device}:{year}-W{week:02d}",  # repeated weekly until replaced
                 {"device": d.device, "pct": round(d.battery)},
                 d.device,
             )

@@ -11,7 +11,9 @@ from __future__ import annotations
 
 import heapq
 import math
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
+from typing import Any, Generic, TypeVar, overload
 
 from alerts.detection.baseline import Baseline, prior_baseline
 from alerts.detection.detector import (
@@ -33,7 +35,7 @@ from alerts.findings import Finding
 class HouseholdState:
     """What the engine keeps per household (small: it is held for every household)."""
 
-    __slots__ = ("baseline", "blind", "check", "checkins", "last", "last_door", "live", "out", "raised")
+    __slots__ = ("baseline", "blind", "check", "checkins", "last", "last_door", "out", "raised")
 
     def __init__(self, baseline: Baseline) -> None:
         self.baseline = baseline
@@ -44,7 +46,9 @@ class HouseholdState:
         self.raised = False  # a community finding was raised for the current stretch
         self.blind = False
         self.checkins = False  # devices of this home send check-ins (so "all silent" means blind)
-        self.live: object = None  # the live detector's own record of this home (one dict for both)
+
+
+S = TypeVar("S", bound=HouseholdState)
 
 
 @dataclass(frozen=True, slots=True)
@@ -59,21 +63,48 @@ class Snapshot:
     trusted: bool
 
 
-class Engine:
+class Engine(Generic[S]):
     """Households, their deadlines and the findings that fall due; one per process (or per shard).
 
     Activity only updates a household's state and, at most once per stretch, schedules a cheap
     lower-bound look ``LOOK_AHEAD_S`` later (no finding can fire sooner); the exact deadline is worked
     out when that look falls due. Ticks cost O(households due), not O(households).
+
+    ``new_state`` makes a household's state: a subclass of :class:`HouseholdState` lets a caller keep
+    its own per-household fields on the same object (the live path does: one object per home).
     """
 
-    def __init__(self, profiles: ProfileSource, episodes: EpisodeLog, tuning: Tuning | None = None) -> None:
+    @overload
+    def __init__(
+        self: Engine[HouseholdState],
+        profiles: ProfileSource,
+        episodes: EpisodeLog,
+        tuning: Tuning | None = None,
+    ) -> None: ...
+
+    @overload
+    def __init__(
+        self,
+        profiles: ProfileSource,
+        episodes: EpisodeLog,
+        tuning: Tuning | None,
+        new_state: Callable[[Baseline], S],
+    ) -> None: ...
+
+    def __init__(
+        self,
+        profiles: ProfileSource,
+        episodes: EpisodeLog,
+        tuning: Tuning | None = None,
+        new_state: Callable[[Baseline], Any] = HouseholdState,
+    ) -> None:
         self.tuning = tuning or Tuning()
+        self._new_state = new_state
         self._profiles = profiles
         self._episodes = episodes
         self._prior = prior_baseline(0.0, self.tuning)
         self.look_ahead = min(self.tuning.night_exit_after_s, 30 * 60.0)
-        self._states: dict[str, HouseholdState] = {}
+        self._states: dict[str, S] = {}
         self._heap: list[tuple[float, str]] = []
         self._presses: list[tuple[str, float, str]] = []
         self._declines: list[Finding] = []
@@ -81,35 +112,46 @@ class Engine:
 
     # ------------------------------------------------------------------ inputs
 
-    def state(self, household: str) -> HouseholdState:
+    def state(self, household: str) -> S:
         found = self._states.get(household)
         if found is None:
-            found = HouseholdState(self._prior)
-            self._states[household] = found
+            found = self._states[household] = self._new_state(self._prior)
         return found
 
-    def known(self, household: str) -> HouseholdState | None:
+    def known(self, household: str) -> S | None:
         """The household's state if the engine has one (``state`` creates it)."""
         return self._states.get(household)
 
     def households(self) -> list[str]:
         return list(self._states)
 
+    def states(self) -> Mapping[str, S]:
+        """Every household's state, by household (read-only: :meth:`state` adds one)."""
+        return self._states
+
+    def __len__(self) -> int:
+        return len(self._states)
+
     def activity(self, household: str, at: float, device: str) -> None:
         """A person did something at ``at`` (older news than what we know is ignored)."""
-        st = self._states.get(household) or self.state(household)
-        if st.last is not None and at <= st.last:
+        self.activity_in(self.state(household), household, at, device)
+
+    def activity_in(self, st: S, household: str, at: float, device: str) -> None:
+        """:meth:`activity` for a state already looked up (the live path's loop over 20k homes)."""
+        last = st.last
+        if last is not None and at <= last:
             return
-        door = self.is_door(device)
-        if st.last is None:
-            st.out = door
-        else:
-            st.out = goes_out(door, at - st.last, st.last_door, st.out)
+        door = self._doors.get(device)
+        if door is None:
+            door = self.is_door(device)
+        # Only a main-door event can begin an outing (model.goes_out).
+        st.out = door and (last is None or goes_out(door, at - last, st.last_door, st.out))
         st.last_door = door
         st.last = at
         st.raised = False
         look = at + self.look_ahead
-        if st.check is None or st.check > look:
+        check = st.check
+        if check is None or check > look:
             st.check = look
             heapq.heappush(self._heap, (look, household))
 
@@ -157,6 +199,10 @@ class Engine:
             heapq.heappop(heap)
         return math.inf
 
+    def due_count(self, now: float) -> int:
+        """How many households are due to be looked at by ``now`` (for measurements)."""
+        return sum(1 for at, h in self._heap if at <= now and self._states[h].check == at)
+
     def tick(self, now: float) -> list[Finding]:
         """Findings newly raised at ``now`` (each episode once)."""
         found: list[Finding] = []
@@ -198,11 +244,16 @@ class Engine:
             self._doors[device] = found
         return found
 
-    def _schedule(self, household: str, st: HouseholdState, at: float) -> None:
+    def _schedule(self, household: str, st: S, at: float) -> None:
         st.check = at
         heapq.heappush(self._heap, (at, household))
 
-    def _look(self, household: str, st: HouseholdState, now: float) -> Finding | None:
+    def _look(self, household: str, st: S, now: float) -> Finding | None:
+        last = st.last
+        if last is not None and last + self.look_ahead > now:
+            # Active since this look was scheduled: nothing can fall due before another look_ahead.
+            self._schedule(household, st, last + self.look_ahead)
+            return None
         due = self.due(household)
         if due is None or st.last is None:
             return None

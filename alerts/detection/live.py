@@ -32,19 +32,20 @@ from alerts.detection.baseline import Baseline, learn
 from alerts.detection.detector import HouseholdStatus, blind_kind, technical_findings
 from alerts.detection.engine import Engine, HouseholdState
 from alerts.detection.episodes import SqliteEpisodes, retention_start
-from alerts.detection.model import DeviceView, ProfileSource, TechnicalView, Tuning, is_main_door, tuning_from
+from alerts.detection.model import ProfileSource, TechnicalView, Tuning, is_main_door, tuning_from
 from alerts.detection.profiles import StateProfiles
 from alerts.findings import Finding
 from alerts.state.repository import StateRepository
 from mimamori.clock import Clock
 from mimamori.config import Config
 from mimamori.contract import Event, Kind
-from store.base import ActivityReader, DeviceState, GatewayLiveState, LiveChanges, StoreError
+from store.base import ActivityReader, GatewayLiveState, LiveChanges, StoreError
 
 log = logging.getLogger(__name__)
 
 JOB_ID = "mimamori-detection-tick"
 DAY = 86400.0
+PRESS_WINDOW_S = 3600.0  # a help-button press older than this when first seen is not raised
 
 
 class DetectionStore(ActivityReader, LiveChanges, Protocol):
@@ -79,13 +80,14 @@ class LiveDetector:
         self._profiles = profiles
         self._episodes = episodes
         self._clock = clock
-        self.engine = Engine(profiles, episodes, self.tuning)
+        self.engine = Engine(profiles, episodes, self.tuning, LiveState)
         self._cursor: int | None = None  # the store's change number read up to (None: read all)
         self._relearn = _MinuteQueue()  # households by when they are next relearned
         self._silence = _MinuteQueue()  # households by when their newest event is sensors_silent old
-        self._buttons: dict[str, dict[str, datetime]] = {}  # household -> button device -> last press
+        self._pressed: dict[tuple[str, str], float] = {}  # (household, button) -> newest press handled
         self._offline_homes: set[str] = set()  # homes with a gateway offline at the last tick
         self._sweep = 0
+        self._sweep_order: list[str] = []  # every household, in the order the sweep walks them
         self._platform_blind = False
         self._handed: list[Finding] = []  # returned by the last tick: acknowledged by the next one
         self.ticks = 0
@@ -133,6 +135,7 @@ class LiveDetector:
         self.ticks += 1
         try:
             urgent = self._read_activity(t)
+            self._read_presses(t)
             self._relearn_due(t)
             gateways = self._store.gateway_summary()
         except StoreError as exc:
@@ -165,38 +168,51 @@ class LiveDetector:
 
     def _read_activity(self, now: float) -> list[str]:
         """Feed the store's changes to the engine; returns the changed households whose devices must
-        be looked at on this tick (a help button may have been pressed; a blind home is heard from)."""
+        be looked at on this tick (a blind home is heard from)."""
         changes = self._store.activity_changes(self._cursor)
         self._cursor = changes.cursor
         urgent: list[str] = []
         silent_s = self.tuning.sensors_silent_s
+        engine, known = self.engine, self.engine.states().get
         for household, activity, device, event in changes.households:
-            st = self.engine.state(household)
-            tracked = _live(st)
-            if tracked.event == event and st.last == activity:
+            st = known(household) or engine.state(household)
+            if st.event == event and st.last == activity:
                 continue  # nothing new (a household's first row always has an event)
-            tracked.event = activity if event == activity else event  # one float for both
-            if event is not None and not tracked.silence_queued:
+            st.event = activity if event == activity else event  # one float for both
+            if event is not None and not st.silence_queued:
                 self._silence.add(event + silent_s, household)
-                tracked.silence_queued = True
-            if (st.blind and tracked.learned) or household in self._buttons:
+                st.silence_queued = True
+            if st.blind and st.learned:
                 urgent.append(household)
-            if not tracked.learned:
+            if not st.learned:
                 st.blind = True  # not judged until its first baseline since start-up
-                self._schedule_relearn(household, now)
-            if event is not None and activity is not None and event > activity:
-                st.checkins = True
+                self._schedule_relearn(st, household, now)
             if activity is not None:
-                if device is not None and tracked.solo_device != device:
-                    tracked.solo_device, tracked.solo_since = device, activity
-                self.engine.activity(household, activity, device or "")
+                if event is not None and event > activity:
+                    st.checkins = True
+                if device is not None and st.solo_device != device:
+                    st.solo_device, st.solo_since = device, activity
+                engine.activity_in(st, household, activity, device or "")
         return urgent
 
-    def _schedule_relearn(self, household: str, at: float) -> None:
+    def _read_presses(self, now: float) -> None:
+        """Help-button presses of the last hour not handled yet go to the engine (an urgent finding on
+        this tick). After a restart the hour's presses are handed over again; their episodes, kept in
+        the episode log, are not raised twice."""
+        since = now - PRESS_WINDOW_S
+        pressed = self._pressed
+        for press in self._store.button_presses(datetime.fromtimestamp(since, UTC)):
+            key, at = (press.household, press.device), press.pressed_at.timestamp()
+            if pressed.get(key, -math.inf) < at:
+                pressed[key] = at
+                self.engine.press(press.household, at, press.device)
+        if pressed:
+            self._pressed = {key: at for key, at in pressed.items() if at >= since}
+
+    def _schedule_relearn(self, st: LiveState, household: str, at: float) -> None:
         """Queue the household's next relearn, unless one is queued already."""
-        tracked = _live(self.engine.state(household))
-        if not tracked.relearn_queued:
-            tracked.relearn_queued = True
+        if not st.relearn_queued:
+            st.relearn_queued = True
             self._relearn.add(at, household)
 
     def _relearn_due(self, now: float) -> None:
@@ -206,14 +222,15 @@ class LiveDetector:
             household = self._relearn.pop(now)
             if household is None:
                 return
-            _live(self.engine.state(household)).relearn_queued = False
+            st = self.engine.state(household)
+            st.relearn_queued = False
             try:
                 self.relearn(household, now)
             except StoreError as exc:
                 if not exc.retryable:
                     raise
                 log.warning("relearn_failed household=%s error=%s", household, exc)
-                self._schedule_relearn(household, now + 300)  # try again in five minutes
+                self._schedule_relearn(st, household, now + 300)  # try again in five minutes
 
     def relearn(self, household: str, now: float) -> None:
         """Learn this household's baseline from the store, and schedule the next (same time daily)."""
@@ -231,9 +248,9 @@ class LiveDetector:
     def adopt(self, household: str, baseline: Baseline, now: float) -> None:
         """Judge ``household`` by ``baseline`` from now on; relearn it again tomorrow."""
         stagger = zlib.crc32(household.encode()) % int(DAY)
-        self._schedule_relearn(household, (math.floor(now / DAY) + 1) * DAY + stagger)
-        tracked = _live(self.engine.state(household))
-        first, tracked.learned = not tracked.learned, True
+        st = self.engine.state(household)
+        self._schedule_relearn(st, household, (math.floor(now / DAY) + 1) * DAY + stagger)
+        first, st.learned = not st.learned, True
         self.engine.relearned(household, baseline, now)
         if first:
             self.engine.set_blind(household, False, now)
@@ -243,10 +260,9 @@ class LiveDetector:
         judged (its readings wait in the gateway's outbox), so its community findings are held — unless
         the quiet stretch had already become due while the gateway was still online: that alarm stands."""
         for g in offline:
-            known = self.engine.known(g.household)
-            if known is None or not _live(known).learned:
+            st = self.engine.known(g.household)
+            if st is None or not st.learned:
                 continue
-            st = self.engine.state(g.household)
             was, st.blind = st.blind, False  # look at the stretch as if we could see
             due = self.engine.due(g.household)
             st.blind = was
@@ -265,7 +281,9 @@ class LiveDetector:
     def _sweep_technical(
         self, offline_gateways: Sequence[GatewayLiveState], urgent: Sequence[str], now: float
     ) -> list[Finding]:
-        households = self.engine.households()
+        if len(self._sweep_order) != len(self.engine):  # households are only ever added
+            self._sweep_order = self.engine.households()
+        households = self._sweep_order
         if not households:
             return []
         size = math.ceil(len(households) / self.settings.sweep_ticks)
@@ -275,9 +293,9 @@ class LiveDetector:
         for g in offline_gateways:
             offline[g.household] = min(offline.get(g.household, g.changed_at), g.changed_at)
         # The slice (each household once per sweep_ticks) finds the slow device problems; what
-        # cannot wait is looked at on this tick: a help button's press, a gateway offline or back
-        # online, every sensor silent long enough to be blind, and a blind home that is heard from
-        # again (while blind, its community findings are held).
+        # cannot wait is looked at on this tick: a gateway offline or back online, every sensor
+        # silent long enough to be blind, and a blind home that is heard from again (while blind,
+        # its community findings are held). Help-button presses have their own read (_read_presses).
         batch = set(households[start : start + size])
         batch.update(urgent)
         batch.update(offline)
@@ -285,19 +303,17 @@ class LiveDetector:
         self._offline_homes = set(offline)
         batch.update(self._silent_due(now))
         found: list[Finding] = []
+        devices_of = self._store.devices_of(sorted(batch))
         for household in batch:
-            devices = self._store.devices(household)
-            self._presses(household, devices, now)
+            devices = devices_of.get(household, [])
             st = self.engine.state(household)
-            tracked = _live(st)
             view = TechnicalView(
                 gateway_offline_since=offline.get(household),
-                last_event_at=_utc(tracked.event),
-                devices=[_device_view(d) for d in devices],
-                solo_device=tracked.solo_device,
-                solo_since=_utc(tracked.solo_since),
+                devices=devices,
+                solo_device=st.solo_device,
+                solo_since=_utc(st.solo_since),
             )
-            if tracked.learned:
+            if st.learned:
                 blind = blind_kind(view, st.checkins, self.tuning, now) is not None
                 self.engine.set_blind(household, blind, now)
             tz = self._profiles.profile(household).tz
@@ -310,27 +326,14 @@ class LiveDetector:
         """Households whose newest event of any kind has just become ``sensors_silent`` old."""
         due: list[str] = []
         while (household := self._silence.pop(now)) is not None:
-            tracked = _live(self.engine.state(household))
-            at = math.inf if tracked.event is None else tracked.event + self.tuning.sensors_silent_s
+            st = self.engine.state(household)
+            at = math.inf if st.event is None else st.event + self.tuning.sensors_silent_s
             if at > now:  # heard from since it was queued: look again when that is old enough
                 self._silence.add(max(at, now + 60.0), household)  # a later minute than this one
                 continue
-            tracked.silence_queued = False  # queued again when it is next heard from
+            st.silence_queued = False  # queued again when it is next heard from
             due.append(household)
         return due
-
-    def _presses(self, household: str, devices: Sequence[DeviceState], now: float) -> None:
-        buttons = self._buttons.setdefault(household, {})
-        for d in devices:
-            if d.kind is not Kind.BUTTON:
-                continue
-            known = buttons.get(d.device)
-            buttons[d.device] = d.last_seen_at
-            pressed = d.last_value >= 1 and (known is None or d.last_seen_at > known)
-            if pressed and now - d.last_seen_at.timestamp() <= 3600:
-                self.engine.press(household, d.last_seen_at.timestamp(), d.device)
-        if not buttons:
-            del self._buttons[household]
 
 
 def build_live_detector(
@@ -350,42 +353,20 @@ def build_live_detector(
     )
 
 
-class _Flag:
-    """A boolean kept as one bit of ``_Tracked.flags``."""
+class LiveState(HouseholdState):
+    """The engine's state of a home and what the live detector remembers of it between ticks, in one
+    slotted object (there are 100k)."""
 
-    def __init__(self, bit: int) -> None:
-        self._bit = bit
+    __slots__ = ("event", "learned", "relearn_queued", "silence_queued", "solo_device", "solo_since")
 
-    def __get__(self, tracked: _Tracked, owner: type | None = None) -> bool:
-        return bool(tracked.flags & self._bit)
-
-    def __set__(self, tracked: _Tracked, value: bool) -> None:
-        tracked.flags = tracked.flags | self._bit if value else tracked.flags & ~self._bit
-
-
-class _Tracked:
-    """What the live detector remembers of one household between ticks (slots, and three flags in
-    one int: there are 100k). Kept on the engine's state of the household (``HouseholdState.live``):
-    one dict for both."""
-
-    __slots__ = ("event", "flags", "solo_device", "solo_since")
-    learned = _Flag(1)  # judged by its own baseline since start-up
-    relearn_queued = _Flag(2)
-    silence_queued = _Flag(4)
-
-    def __init__(self) -> None:
+    def __init__(self, baseline: Baseline) -> None:
+        super().__init__(baseline)
         self.event: float | None = None  # newest event of any kind the store reported (epoch s)
-        self.flags = 0
+        self.learned = False  # judged by its own baseline since start-up
+        self.relearn_queued = False
+        self.silence_queued = False
         self.solo_device: str | None = None  # the only device that reported activity since...
         self.solo_since: float | None = None
-
-
-def _live(st: HouseholdState) -> _Tracked:
-    """The live detector's record on an engine state, created on first use."""
-    tracked = st.live
-    if not isinstance(tracked, _Tracked):
-        tracked = st.live = _Tracked()
-    return tracked
 
 
 class _MinuteQueue:
@@ -421,7 +402,3 @@ class _MinuteQueue:
 
 def _utc(epoch_s: float | None) -> datetime | None:
     return None if epoch_s is None else datetime.fromtimestamp(epoch_s, UTC)
-
-
-def _device_view(d: DeviceState) -> DeviceView:
-    return DeviceView(d.device, d.kind.value, d.last_seen_at, d.last_value, d.battery)

@@ -129,13 +129,17 @@ class FixedProfiles:
         return found
 
 
-@dataclass(frozen=True, slots=True)
-class DeviceView:
-    device: str
-    kind: str
-    last_seen_at: datetime
-    last_value: float
-    battery: float | None
+class DeviceView(Protocol):
+    """What the detector reads of a device (the store's ``DeviceState`` is one, as it is)."""
+
+    @property
+    def device(self) -> str: ...
+    @property
+    def kind(self) -> str: ...
+    @property
+    def last_seen_at(self) -> datetime: ...
+    @property
+    def battery(self) -> float | None: ...
 
 
 @dataclass(frozen=True, slots=True)
@@ -143,7 +147,6 @@ class TechnicalView:
     """What the live path knows beyond activity: gateway and devices (absent in replay)."""
 
     gateway_offline_since: datetime | None
-    last_event_at: datetime | None
     devices: Sequence[DeviceView] = ()
     solo_device: str | None = None  # the only device that reported activity since ``solo_since``
     solo_since: datetime | None = None

@@ -149,9 +149,13 @@ class FakeInflux:
             for r in self._rows("event", flux)
         ]
 
+    def _q_button_presses(self, flux: str) -> list[dict[str, Any]]:
+        rows = [r for r in self._rows("event", flux) if r["kind"] == "button" and r["value"] >= 1]
+        return [_pick(r, "_time", "household", "device") for r in rows]
+
     def _q_devices(self, flux: str) -> list[dict[str, Any]]:
-        rows = self._last(self._rows("event", flux), "device", "kind")
-        return [_pick(r, "_time", "device", "kind", "value") for r in rows]
+        rows = self._last(self._rows("event", flux), "household", "device", "kind")
+        return [_pick(r, "_time", "household", "device", "kind", "value") for r in rows]
 
     def _q_gateway_status(self, flux: str) -> list[dict[str, Any]]:
         rows = self._last(self._rows("gateway", flux), "household", "gateway")

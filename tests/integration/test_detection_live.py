@@ -6,6 +6,7 @@ from __future__ import annotations
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
+import pytest
 from apscheduler.schedulers.background import BackgroundScheduler
 
 from alerts.detection.episodes import SqliteEpisodes
@@ -163,33 +164,51 @@ def test_a_finding_raised_just_before_a_crash_is_handed_over_once_after_restart(
     store.close()
 
 
-def test_help_button_press_is_raised_on_the_next_tick(tmp_path: Path) -> None:
+def button(household: str, device: str, value: float, at: datetime) -> contract.Event:
+    kind = contract.Kind.BUTTON if value else contract.Kind.CHECKIN
+    return contract.Event(
+        message_id=contract.message_id_for(household, device, kind, value, at),
+        household=household,
+        gateway="gw-1",
+        device=device,
+        kind=kind,
+        value=value,
+        observed_at=at,
+        seq=int(at.timestamp()),
+    )
+
+
+@pytest.mark.parametrize("installed_before_start", [True, False])
+def test_help_button_press_is_raised_on_the_next_tick(tmp_path: Path, installed_before_start: bool) -> None:
+    """Whether the detector has ever seen the button or not, and whichever slice of the device sweep
+    the home is in (200 neighbours: it is not in the first ones), a press is raised on the next tick."""
     store = SqliteEventStore(tmp_path / "events.sqlite3")
     store.open()
     history = [motion("h1", NOW - timedelta(days=10) + timedelta(minutes=20 * k)) for k in range(720)]
-    store.commit_batch(IngestBatch(received_at=NOW, events=[*history, motion("h1", NOW)]))
+    neighbours = [motion(f"a{n:03d}", NOW) for n in range(200)]
+    earlier = [button("h1", "help-button", 0, NOW - timedelta(hours=5))] if installed_before_start else []
+    store.commit_batch(
+        IngestBatch(received_at=NOW, events=[*neighbours, *history, *earlier, motion("h1", NOW)])
+    )
     clock = FakeClock(NOW + timedelta(minutes=1))
     detector = LiveDetector(store, FixedProfiles(), SqliteEpisodes(tmp_path / "state.sqlite3"), clock)
     detector.open()
     assert detector.tick(clock.now()) == []
     pressed = NOW + timedelta(minutes=2)
-    press = contract.Event(
-        message_id=contract.message_id_for("h1", "help-button", contract.Kind.BUTTON, 1.0, pressed),
-        household="h1",
-        gateway="gw-1",
-        device="help-button",
-        kind=contract.Kind.BUTTON,
-        value=1.0,
-        observed_at=pressed,
-        seq=1,
-    )
-    store.commit_batch(IngestBatch(received_at=pressed, events=[press]))
+    store.commit_batch(IngestBatch(received_at=pressed, events=[button("h1", "help-button", 1, pressed)]))
     clock.set(NOW + timedelta(minutes=3))
     found = detector.tick(clock.now())
-    assert [(f.kind, f.device, f.severity.value) for f in found] == [
-        (FindingKind.HELP_BUTTON, "help-button", "urgent")
+    assert [(f.household, f.kind, f.device, f.severity.value) for f in found] == [
+        ("h1", FindingKind.HELP_BUTTON, "help-button", "urgent")
     ]
     clock.set(NOW + timedelta(minutes=4))
+    assert detector.tick(clock.now()) == []
+    # a second press later is a second call for help; the same press seen again is not
+    again = NOW + timedelta(minutes=30)
+    store.commit_batch(IngestBatch(received_at=again, events=[button("h1", "help-button", 1, again)]))
+    clock.set(again + timedelta(minutes=1))
+    assert [f.kind for f in detector.tick(clock.now())] == [FindingKind.HELP_BUTTON]
+    clock.set(again + timedelta(minutes=2))
     assert detector.tick(clock.now()) == []
     detector.close()
     store.close()

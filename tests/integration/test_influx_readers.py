@@ -17,7 +17,7 @@ from alerts.detection.model import FixedProfiles
 from alerts.findings import Audience, FindingKind
 from mimamori import contract
 from mimamori.clock import FakeClock
-from store.base import IngestBatch
+from store.base import ButtonPress, IngestBatch
 from store.influx import InfluxEventStore
 from store.readers import BlockingInfluxReader
 from tests.integration.influx_fake import FakeInflux
@@ -66,6 +66,7 @@ async def test_the_blocking_reader_answers_like_the_adapter(influx_url: str) -> 
         event(contract.Kind.MOTION, 1, T0, "hall-motion"),
         event(contract.Kind.DOOR, 1, T0 + timedelta(minutes=5), "main-door"),
         event(contract.Kind.BATTERY, 80, T0 + timedelta(minutes=6), "hall-motion"),
+        event(contract.Kind.BUTTON, 1, T0 + timedelta(minutes=7), "help-button"),
     ]
     await write(influx_url, history)
     reader = await blocking_reader(influx_url)
@@ -75,15 +76,25 @@ async def test_the_blocking_reader_answers_like_the_adapter(influx_url: str) -> 
         assert await asyncio.to_thread(reader.activity_times, "h1", *window) == [
             T0,
             T0 + timedelta(minutes=5),
+            T0 + timedelta(minutes=7),
         ]
         [live] = await asyncio.to_thread(reader.household_activity)
         assert (live.household, live.last_activity_at, live.last_activity_device) == (
             "h1",
-            T0 + timedelta(minutes=5),
-            "main-door",
+            T0 + timedelta(minutes=7),
+            "help-button",
         )
         devices = await asyncio.to_thread(reader.devices, "h1")
-        assert [(d.device, d.battery) for d in devices] == [("hall-motion", 80.0), ("main-door", None)]
+        assert [(d.device, d.battery) for d in devices] == [
+            ("hall-motion", 80.0),
+            ("help-button", None),
+            ("main-door", None),
+        ]
+        assert await asyncio.to_thread(reader.devices_of, ["h1", "h2"]) == {"h1": devices}
+        assert await asyncio.to_thread(reader.button_presses, T0) == [
+            ButtonPress("h1", "help-button", T0 + timedelta(minutes=7))
+        ]
+        assert await asyncio.to_thread(reader.button_presses, T0 + timedelta(minutes=8)) == []
     finally:
         await asyncio.to_thread(reader.close)
 

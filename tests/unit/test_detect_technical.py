@@ -7,17 +7,19 @@ from datetime import UTC, datetime, timedelta
 import pytest
 
 from alerts.detection.detector import blind_kind, technical_findings
-from alerts.detection.model import DeviceView, TechnicalView, Tuning
+from alerts.detection.model import TechnicalView, Tuning
 from alerts.findings import Audience, FindingKind
+from mimamori.contract import Kind
+from store.base import DeviceState
 
 T = Tuning()
 NOW = datetime(2026, 3, 23, 3, 0, tzinfo=UTC)
 
 
 def device(
-    name: str, ago_s: float, *, kind: str = "motion", value: float = 0.0, battery: float | None = 80.0
-) -> DeviceView:
-    return DeviceView(name, kind, NOW - timedelta(seconds=ago_s), value, battery)
+    name: str, ago_s: float, *, kind: Kind = Kind.MOTION, value: float = 0.0, battery: float | None = 80.0
+) -> DeviceState:
+    return DeviceState("h1", name, kind, NOW - timedelta(seconds=ago_s), value, battery)
 
 
 def kinds(view: TechnicalView, checkins: bool = True) -> list[FindingKind]:
@@ -32,7 +34,7 @@ def kinds(view: TechnicalView, checkins: bool = True) -> list[FindingKind]:
 )
 def test_gateway_offline_after_grace(offline_for_s: float | None, expect: list[FindingKind]) -> None:
     since = None if offline_for_s is None else NOW - timedelta(seconds=offline_for_s)
-    assert kinds(TechnicalView(since, NOW, [device("hall-motion", 60)])) == expect
+    assert kinds(TechnicalView(since, [device("hall-motion", 60)])) == expect
 
 
 @pytest.mark.parametrize(
@@ -45,7 +47,7 @@ def test_gateway_offline_after_grace(offline_for_s: float | None, expect: list[F
     ],
 )
 def test_every_sensor_silent(silent_s: float, checkins: bool, expect: list[FindingKind]) -> None:
-    view = TechnicalView(None, NOW, [device("hall-motion", silent_s), device("kitchen-motion", silent_s + 5)])
+    view = TechnicalView(None, [device("hall-motion", silent_s), device("kitchen-motion", silent_s + 5)])
     assert kinds(view, checkins) == expect
     assert (blind_kind(view, checkins, T, NOW.timestamp()) is not None) == bool(expect)
 
@@ -53,27 +55,27 @@ def test_every_sensor_silent(silent_s: float, checkins: bool, expect: list[Findi
 @pytest.mark.parametrize(
     ("dev", "expect"),
     [
-        (device("kettle", T.device_silent_s - 1, kind="power"), []),
-        (device("kettle", T.device_silent_s, kind="power"), [FindingKind.DEVICE_SILENT]),
+        (device("kettle", T.device_silent_s - 1, kind=Kind.POWER), []),
+        (device("kettle", T.device_silent_s, kind=Kind.POWER), [FindingKind.DEVICE_SILENT]),
         (device("hall-motion", 60, battery=T.low_battery_pct + 1), []),
         (device("hall-motion", 60, battery=T.low_battery_pct), [FindingKind.LOW_BATTERY]),
         # no "clear" for hours is not stuck (some sensors never clear), nor is a door left open
         (device("hall-motion", 4 * 3600, value=1.0), []),
-        (device("main-door", 4 * 3600, kind="door", value=1.0), []),
+        (device("main-door", 4 * 3600, kind=Kind.DOOR, value=1.0), []),
     ],
 )
-def test_device_problems(dev: DeviceView, expect: list[FindingKind]) -> None:
+def test_device_problems(dev: DeviceState, expect: list[FindingKind]) -> None:
     others = [device("kitchen-motion", 60)]
-    assert kinds(TechnicalView(None, NOW, [dev, *others])) == expect
+    assert kinds(TechnicalView(None, [dev, *others])) == expect
 
 
 def test_device_findings_are_not_raised_while_blind() -> None:
-    view = TechnicalView(NOW - timedelta(hours=2), NOW, [device("hall-motion", 60, battery=5)])
+    view = TechnicalView(NOW - timedelta(hours=2), [device("hall-motion", 60, battery=5)])
     assert kinds(view) == [FindingKind.BLIND_GATEWAY]
 
 
 def test_episode_is_stable_per_outage() -> None:
-    view = TechnicalView(NOW - timedelta(hours=1), NOW, [device("hall-motion", 60)])
+    view = TechnicalView(NOW - timedelta(hours=1), [device("hall-motion", 60)])
     a = technical_findings("h1", view, True, None, "Asia/Tokyo", T, NOW.timestamp())
     b = technical_findings("h1", view, True, None, "Asia/Tokyo", T, NOW.timestamp() + 600)
     assert a[0].episode == b[0].episode
@@ -91,7 +93,5 @@ def test_one_sensor_alone_for_half_a_day_may_be_stuck(
     alone_s: float, devices: int, expect: list[FindingKind]
 ) -> None:
     kit = [device("hall-motion", 30, value=1.0), device("kitchen-motion", alone_s + 60)][:devices]
-    view = TechnicalView(
-        None, NOW, kit, solo_device="hall-motion", solo_since=NOW - timedelta(seconds=alone_s)
-    )
+    view = TechnicalView(None, kit, solo_device="hall-motion", solo_since=NOW - timedelta(seconds=alone_s))
     assert kinds(view) == expect

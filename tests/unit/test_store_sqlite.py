@@ -10,8 +10,8 @@ from pathlib import Path
 import pytest
 
 from mimamori.contract import Event, GatewayState, GatewayStatus, Heartbeat, Kind
-from store.base import IngestBatch, Rejection, StoreError
-from store.sqlite import SqliteEventStore
+from store.base import ButtonPress, GatewaySummary, IngestBatch, Rejection, StoreError
+from store.sqlite import SCHEMA_VERSION, SqliteEventStore
 
 T0 = datetime(2026, 11, 26, 7, 10, tzinfo=UTC)
 _seq = iter(range(1, 1_000_000))
@@ -258,14 +258,41 @@ def test_a_schema_2_file_is_migrated_with_its_events(tmp_path: Path) -> None:
         old = Event("m-old", "kita-0001", "gw-1", "hall-motion", Kind.MOTION, 1.0, T0, 7)
         assert store.events("kita-0001", T0, T0 + timedelta(seconds=1)) == [old]
         assert write(store, old) == (0, 1)  # still refused as a repeat after the migration
-        assert [h.household for h in store.activity_changes(None).households] == ["kita-0001"]
+        assert [h[0] for h in store.activity_changes(None).households] == ["kita-0001"]
     finally:
         store.close()
     with sqlite3.connect(path) as db:
-        assert db.execute("PRAGMA user_version").fetchone()[0] == 3
+        assert db.execute("PRAGMA user_version").fetchone()[0] == SCHEMA_VERSION
         assert db.execute("SELECT name FROM sqlite_master WHERE name LIKE 'events%'").fetchall() == [
             ("events",)
         ]
+
+
+def test_a_schema_3_file_gains_the_offline_index_and_the_newest_heartbeat(tmp_path: Path) -> None:
+    path = tmp_path / "v3.sqlite3"
+    store = SqliteEventStore(path)
+    store.open()
+    store.commit_batch(
+        IngestBatch(
+            received_at=T0,
+            statuses=[GatewayStatus("b", "gw-1", GatewayState.OFFLINE, T0)],
+            heartbeats=[Heartbeat("a", "gw-1", T0, 1, 0)],
+        )
+    )
+    store.close()
+    with sqlite3.connect(path) as db:  # what schema 3 had
+        db.execute("DROP INDEX gateways_offline")
+        db.execute("DELETE FROM store_meta WHERE key = 'latest_heartbeat_ms'")
+        db.execute("PRAGMA user_version = 3")
+    store.open()
+    try:
+        summary = store.gateway_summary()
+        assert [g.household for g in summary.offline] == ["b"]
+        assert summary.latest_heartbeat_at == T0
+    finally:
+        store.close()
+    with sqlite3.connect(path) as db:
+        assert db.execute("PRAGMA user_version").fetchone()[0] == SCHEMA_VERSION
 
 
 def test_a_repeat_is_recognised_by_id_among_events_at_the_same_instant(store: SqliteEventStore) -> None:
@@ -287,13 +314,13 @@ def test_activity_changes_return_the_households_changed_after_the_cursor(store: 
     first = ev(Kind.MOTION, 1, T0, household="a")
     write(store, first, ev(Kind.MOTION, 1, T0, household="b"))
     everything = store.activity_changes(None)
-    assert sorted(h.household for h in everything.households) == ["a", "b"]
+    assert sorted(h[0] for h in everything.households) == ["a", "b"]
     assert store.activity_changes(everything.cursor).households == []
     write(store, first)  # a redelivered event changes nothing
     assert store.activity_changes(everything.cursor).households == []
     write(store, ev(Kind.BATTERY, 50, T0 - timedelta(hours=1), household="b"))  # late, still a change
     later = store.activity_changes(everything.cursor)
-    assert [(h.household, h.last_activity_s) for h in later.households] == [("b", T0.timestamp())]
+    assert [(h[0], h[1]) for h in later.households] == [("b", T0.timestamp())]
     assert later.cursor > everything.cursor
 
 
@@ -311,3 +338,45 @@ def test_gateway_summary_lists_offline_gateways_and_the_newest_heartbeat(store: 
     summary = store.gateway_summary()
     assert [(g.household, g.state) for g in summary.offline] == [("b", GatewayState.OFFLINE)]
     assert summary.latest_heartbeat_at == T0 + timedelta(minutes=1)
+    # an older heartbeat arriving late (a gateway's outbox) does not move it back
+    store.commit_batch(IngestBatch(received_at=T0, heartbeats=[Heartbeat("b", "gw-1", T0, 1, 3)]))
+    assert store.gateway_summary().latest_heartbeat_at == T0 + timedelta(minutes=1)
+    store.commit_batch(
+        IngestBatch(received_at=T0, statuses=[GatewayStatus("b", "gw-1", GatewayState.ONLINE, T0)])
+    )
+    assert store.gateway_summary().offline == []
+
+
+def test_gateway_summary_of_an_empty_store_has_no_heartbeat(store: SqliteEventStore) -> None:
+    assert store.gateway_summary() == GatewaySummary([], None)
+
+
+def test_button_presses_are_read_by_when_they_were_pressed(store: SqliteEventStore) -> None:
+    write(store, ev(Kind.CHECKIN, 0, T0 - timedelta(hours=2), device="help-button"))
+    assert store.button_presses(T0 - timedelta(hours=3)) == []  # a button that was never pressed
+    write(
+        store,
+        ev(Kind.BUTTON, 1, T0, device="help-button"),
+        ev(Kind.BUTTON, 1, T0 + timedelta(minutes=1), device="pendant", household="b"),
+        ev(Kind.MOTION, 1, T0 + timedelta(minutes=2)),
+    )
+    write(store, ev(Kind.CHECKIN, 0, T0 + timedelta(minutes=5), device="help-button"))  # not a press
+    assert store.button_presses(T0) == [
+        ButtonPress("kita-0001", "help-button", T0),
+        ButtonPress("b", "pendant", T0 + timedelta(minutes=1)),
+    ]
+    assert store.button_presses(T0 + timedelta(seconds=1)) == [
+        ButtonPress("b", "pendant", T0 + timedelta(minutes=1))
+    ]
+
+
+def test_devices_of_many_households_in_one_read(store: SqliteEventStore) -> None:
+    write(store, ev(Kind.MOTION, 1, T0), ev(Kind.DOOR, 1, T0, device="main-door"))
+    write(store, ev(Kind.MOTION, 1, T0, household="b"))
+    found = store.devices_of(["b", "kita-0001", "nobody", "o'neil"])
+    assert {h: [d.device for d in ds] for h, ds in found.items()} == {
+        "b": ["hall-motion"],
+        "kita-0001": ["hall-motion", "main-door"],
+    }
+    assert found["kita-0001"] == store.devices("kita-0001")
+    assert store.devices_of([]) == {}
