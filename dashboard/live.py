@@ -24,8 +24,8 @@ def read_live(reader: ActivityReader, households: Collection[str]) -> LiveState:
     for gateway in found:
         if gateway.household in wanted:
             gateways[gateway.household].append(gateway)
-    devices = {h: reader.devices(h) for h in wanted}
-    return LiveState(activity, gateways, devices)
+    devices = reader.devices_of(sorted(wanted))
+    return LiveState(activity, gateways, {h: devices.get(h, []) for h in wanted})
 
 
 def read_one(reader: ActivityReader, household: str, recent_activity: Sequence[datetime]) -> LiveState:

@@ -188,6 +188,13 @@ class LiveChanges(Protocol):
 
     def gateway_summary(self) -> GatewaySummary: ...
 
+    def device_suspects(
+        self, households: Sequence[str], battery_at_most: float, seen_by: datetime
+    ) -> set[str]:
+        """Those of ``households`` with a device whose battery is at most ``battery_at_most`` percent
+        or that was last seen at or before ``seen_by``: the homes worth reading devices of."""
+        ...
+
     def button_presses(self, since: datetime) -> list[ButtonPress]:
         """Help-button presses observed at or after ``since`` (at least each button's newest), oldest
         first: read every tick, whichever households changed."""

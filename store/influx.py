@@ -406,6 +406,18 @@ class InfluxEventStore:
             for r in await self._query(query)
         ]
 
+    async def device_suspects(
+        self, households: Sequence[str], battery_at_most: float, seen_by: datetime
+    ) -> set[str]:
+        return {
+            household
+            for household, devices in (await self.devices_of(households)).items()
+            if any(
+                d.last_seen_at <= seen_by or (d.battery is not None and d.battery <= battery_at_most)
+                for d in devices
+            )
+        }
+
     async def button_presses(self, since: datetime) -> list[ButtonPress]:
         query = (
             self._from("button_presses", _flux_time(since))

@@ -89,6 +89,11 @@ class BlockingInfluxReader:
     def gateway_summary(self) -> GatewaySummary:
         return self._run(self._store.gateway_summary())
 
+    def device_suspects(
+        self, households: Sequence[str], battery_at_most: float, seen_by: datetime
+    ) -> set[str]:
+        return self._run(self._store.device_suspects(households, battery_at_most, seen_by))
+
     def button_presses(self, since: datetime) -> list[ButtonPress]:
         return self._run(self._store.button_presses(since))
 

@@ -527,6 +527,16 @@ class SqliteEventStore:
             None if latest < 0 else from_ms(latest),
         )
 
+    def device_suspects(
+        self, households: Sequence[str], battery_at_most: float, seen_by: datetime
+    ) -> set[str]:
+        rows = self._conn().execute(
+            "SELECT DISTINCT household FROM devices WHERE household IN (SELECT value FROM json_each(?))"
+            " AND (battery <= ? OR last_seen_ms <= ?)",
+            (json.dumps(list(households)), battery_at_most, to_ms(seen_by)),
+        )
+        return {household for (household,) in rows}
+
     def button_presses(self, since: datetime) -> list[ButtonPress]:
         rows = self._conn().execute(
             "SELECT household, device, value_ms FROM devices INDEXED BY devices_button_presses"

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import re
-from collections.abc import Collection, Mapping
+from collections.abc import Collection, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from pathlib import Path
@@ -51,6 +51,9 @@ class FakeActivity:
 
     def devices(self, household: str) -> list[DeviceState]:
         return [d for d in self.device_states if d.household == household]
+
+    def devices_of(self, households: Sequence[str]) -> dict[str, list[DeviceState]]:
+        return {h: found for h in households if (found := self.devices(h))}
 
     def gateways(self, household: str | None = None) -> list[GatewayLiveState]:
         return [g for g in self.gateway_states if household is None or g.household == household]

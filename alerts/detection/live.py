@@ -292,11 +292,18 @@ class LiveDetector:
         offline: dict[str, datetime] = {}
         for g in offline_gateways:
             offline[g.household] = min(offline.get(g.household, g.changed_at), g.changed_at)
-        # The slice (each household once per sweep_ticks) finds the slow device problems; what
-        # cannot wait is looked at on this tick: a gateway offline or back online, every sensor
-        # silent long enough to be blind, and a blind home that is heard from again (while blind,
-        # its community findings are held). Help-button presses have their own read (_read_presses).
-        batch = set(households[start : start + size])
+        # The slice (each household once per sweep_ticks) finds the slow device problems: the store
+        # names the homes with a low battery or a device unseen for device_silent, and a home whose
+        # one sensor has been alone long enough may have it stuck. What cannot wait is looked at
+        # on this tick: a gateway offline or back online, every sensor silent long enough to be
+        # blind, and a blind home that is heard from again (while blind, its community findings are
+        # held). Help-button presses have their own read (_read_presses).
+        part = households[start : start + size]
+        seen_by = datetime.fromtimestamp(now - self.tuning.device_silent_s, UTC)
+        batch = self._store.device_suspects(part, self.tuning.low_battery_pct, seen_by)
+        known = self.engine.states()
+        stuck_since = now - self.tuning.stuck_solo_s
+        batch.update(h for h in part if (since := known[h].solo_since) is not None and since <= stuck_since)
         batch.update(urgent)
         batch.update(offline)
         batch.update(self._offline_homes - offline.keys())  # back online: judged again at once

@@ -10,7 +10,7 @@ import pytest
 from apscheduler.schedulers.background import BackgroundScheduler
 
 from alerts.detection.episodes import SqliteEpisodes
-from alerts.detection.live import JOB_ID, LiveDetector
+from alerts.detection.live import JOB_ID, LiveDetector, LiveSettings
 from alerts.detection.model import FixedProfiles
 from alerts.findings import Audience, FindingKind
 from mimamori import contract
@@ -210,5 +210,73 @@ def test_help_button_press_is_raised_on_the_next_tick(tmp_path: Path, installed_
     assert [f.kind for f in detector.tick(clock.now())] == [FindingKind.HELP_BUTTON]
     clock.set(again + timedelta(minutes=2))
     assert detector.tick(clock.now()) == []
+    detector.close()
+    store.close()
+
+
+def reading(household: str, device: str, kind: contract.Kind, value: float, at: datetime) -> contract.Event:
+    return contract.Event(
+        message_id=contract.message_id_for(household, device, kind, value, at),
+        household=household,
+        gateway="gw-1",
+        device=device,
+        kind=kind,
+        value=value,
+        observed_at=at,
+        seq=int(at.timestamp()),
+    )
+
+
+def test_device_problems_are_found_by_the_round_robin_sweep_once_each(tmp_path: Path) -> None:
+    """Among 40 lively homes (the sweep looks at a slice of them per tick): a low battery, a device
+    unseen for a day in a home whose devices check in, and a sensor alone reporting for half a day
+    (it may be stuck) each raise one technical finding within a round of the sweep, and nothing
+    else is raised."""
+    store = SqliteEventStore(tmp_path / "events.sqlite3")
+    store.open()
+    start = NOW - timedelta(days=10)
+    homes = [f"a{n:02d}" for n in range(37)] + ["h-battery", "h-silent", "h-stuck"]
+    history = [
+        motion(h, start + timedelta(minutes=20 * k), device)
+        for h in homes
+        for k in range(720)
+        for device in (("kitchen-motion", "hall-motion") if k % 3 else ("hall-motion",))
+        if not (h == "h-stuck" and device == "kitchen-motion" and k > 700)
+    ]
+    history += [
+        reading("h-battery", "hall-motion", contract.Kind.BATTERY, 9, NOW - timedelta(hours=1)),
+        reading("h-silent", "toilet-motion", contract.Kind.CHECKIN, 0, NOW - timedelta(hours=30)),
+    ]
+    store.commit_batch(IngestBatch(received_at=NOW, events=history))
+    clock = FakeClock(NOW)
+    settings = LiveSettings(sweep_ticks=10)
+    detector = LiveDetector(
+        store, FixedProfiles(), SqliteEpisodes(tmp_path / "state.sqlite3"), clock, settings=settings
+    )
+    detector.open()
+    raised: dict[tuple[str, FindingKind], list[datetime]] = {}
+    for tick in range(6 * 14):  # every 10 minutes for 14 hours
+        at = clock.now()
+        news = [motion(h, at, "hall-motion") for h in homes]
+        news += [motion(h, at, "kitchen-motion") for h in homes if h != "h-stuck" and tick % 2]
+        news += [reading("h-silent", "hall-motion", contract.Kind.CHECKIN, 0, at + timedelta(seconds=1))]
+        beats = [contract.Heartbeat(h, "gw-1", at, tick + 1, 0) for h in homes]
+        store.commit_batch(IngestBatch(received_at=at, events=news, heartbeats=beats))
+        for f in detector.tick(at):
+            assert f.audience is Audience.TECHNICAL, f
+            raised.setdefault((f.household, f.kind), []).append(f.raised_at)
+        clock.advance(timedelta(minutes=10))
+    assert sorted(raised) == [
+        ("h-battery", FindingKind.LOW_BATTERY),
+        ("h-silent", FindingKind.DEVICE_SILENT),
+        ("h-stuck", FindingKind.STUCK_SENSOR),
+    ]
+    assert all(len(times) == 1 for times in raised.values())
+    sweep_round = timedelta(minutes=10 * settings.sweep_ticks)
+    assert raised["h-battery", FindingKind.LOW_BATTERY][0] - NOW < sweep_round
+    assert raised["h-silent", FindingKind.DEVICE_SILENT][0] - NOW < sweep_round
+    alone_from = NOW  # the detector starts watching at NOW: its kitchen sensor fell silent before
+    stuck_at = raised["h-stuck", FindingKind.STUCK_SENSOR][0] - alone_from
+    assert timedelta(hours=12) <= stuck_at < timedelta(hours=12) + sweep_round
     detector.close()
     store.close()

@@ -370,6 +370,16 @@ def test_button_presses_are_read_by_when_they_were_pressed(store: SqliteEventSto
     ]
 
 
+def test_device_suspects_are_homes_with_a_low_battery_or_an_unseen_device(store: SqliteEventStore) -> None:
+    write(store, ev(Kind.MOTION, 1, T0, household="fine"), ev(Kind.BATTERY, 60, T0, household="fine"))
+    write(store, ev(Kind.BATTERY, 15, T0, household="low"))
+    write(store, ev(Kind.MOTION, 1, T0 - timedelta(days=1), household="unseen"))
+    write(store, ev(Kind.BATTERY, 5, T0, household="not-asked"))
+    asked = ["fine", "low", "unseen", "nobody"]
+    assert store.device_suspects(asked, 15, T0 - timedelta(days=1)) == {"low", "unseen"}
+    assert store.device_suspects(asked, 14, T0 - timedelta(days=1, seconds=1)) == set()
+
+
 def test_devices_of_many_households_in_one_read(store: SqliteEventStore) -> None:
     write(store, ev(Kind.MOTION, 1, T0), ev(Kind.DOOR, 1, T0, device="main-door"))
     write(store, ev(Kind.MOTION, 1, T0, household="b"))
