@@ -246,7 +246,7 @@ def bench_live_tick(n: int, template: Baseline, rng: random.Random, work: Path) 
         clock.advance(timedelta(minutes=1))
         changed = rng.sample(range(n), n // 5)
         at = clock.now()
-        events = [motion(i, at) for i in changed]
+        events = [motion(i, at - timedelta(seconds=rng.uniform(0, 60))) for i in changed]  # in the minute
         beats = [contract.Heartbeat(f"h{i:06d}", "gw-1", at, minute + 2, 0) for i in changed]
         store.commit_batch(IngestBatch(received_at=at, events=events, heartbeats=beats))
         pending = detector.engine.due_count(clock.now().timestamp())

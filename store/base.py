@@ -59,9 +59,11 @@ class GatewayLiveState:
     last_heartbeat_at: datetime | None
 
 
-ActivityChange = tuple[str, float | None, str | None, float | None]
-"""One household's live activity state: household, last activity (epoch s), its device, last event of
-any kind (epoch s). A plain tuple: the detector reads 20k of them a minute at 100k households."""
+ActivityChange = tuple[str, float | None, str, float | None]
+"""One household's live activity state: household, last activity (epoch s; None: never), its device
+('' if none), and the last event of any kind (epoch s) when it is newer than the last activity (a
+check-in, a battery report), else None. A plain tuple with no needless objects: the detector reads
+20k of them a minute at 100k households."""
 
 
 @dataclass(frozen=True, slots=True)

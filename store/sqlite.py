@@ -504,8 +504,8 @@ class SqliteEventStore:
         # next time (harmless), never skipped.
         (cursor,) = db.execute("SELECT value FROM store_meta WHERE key = 'change_seq'").fetchone()
         rows = db.execute(
-            "SELECT household, last_activity_ms / 1000.0, last_activity_device, last_event_ms / 1000.0"
-            " FROM household_live WHERE changed_seq > ?",
+            "SELECT household, last_activity_ms / 1000.0, coalesce(last_activity_device, ''),"
+            " nullif(last_event_ms, last_activity_ms) / 1000.0 FROM household_live WHERE changed_seq > ?",
             (-1 if since is None else since,),
         ).fetchall()
         return ActivityChanges(rows, cursor)

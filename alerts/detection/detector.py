@@ -6,7 +6,6 @@ I/O, no clock. Times are epoch seconds (floats) in the hot path and aware dateti
 
 from __future__ import annotations
 
-import math
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from enum import StrEnum
@@ -14,8 +13,6 @@ from enum import StrEnum
 from alerts.detection.baseline import Baseline, Decline, local_parts, zone
 from alerts.detection.model import Profile, TechnicalView, Tuning
 from alerts.findings import Explanation, Finding, FindingKind, Severity
-
-NEVER = math.inf
 
 SEVERITY: dict[FindingKind, Severity] = {
     FindingKind.HELP_BUTTON: Severity.URGENT,

@@ -105,7 +105,11 @@ class Engine(Generic[S]):
         self._prior = prior_baseline(0.0, self.tuning)
         self.look_ahead = min(self.tuning.night_exit_after_s, 30 * 60.0)
         self._states: dict[str, S] = {}
-        self._heap: list[tuple[float, str]] = []
+        # When households are next looked at: bucketed by minute (a list append per schedule; a heap
+        # of 100k+ entries cost ~2 us a pop), the minutes in a small heap. A household's entry is
+        # current while its ``check`` falls in that minute; older entries are skipped.
+        self._buckets: dict[int, list[str]] = {}
+        self._minutes: list[int] = []
         self._presses: list[tuple[str, float, str]] = []
         self._declines: list[Finding] = []
         self._doors: dict[str, bool] = {}
@@ -152,8 +156,7 @@ class Engine(Generic[S]):
         look = at + self.look_ahead
         check = st.check
         if check is None or check > look:
-            st.check = look
-            heapq.heappush(self._heap, (look, household))
+            self._schedule(household, st, look)
 
     def press(self, household: str, at: float, device: str) -> None:
         """The help button was pressed: an urgent finding on the next tick, whatever else holds."""
@@ -180,8 +183,7 @@ class Engine(Generic[S]):
         """Work this household's deadline out again on the next tick (baseline, profile or blind changed)."""
         st = self.state(household)
         if st.check is None or st.check > now:
-            st.check = now
-            heapq.heappush(self._heap, (now, household))
+            self._schedule(household, st, now)
 
     # ------------------------------------------------------------------ ticking
 
@@ -191,17 +193,24 @@ class Engine(Generic[S]):
 
     def next_look(self) -> float:
         """When the next household must be looked at; inf when none."""
-        heap = self._heap
-        while heap:
-            at, household = heap[0]
-            if self._states[household].check == at:
-                return at
-            heapq.heappop(heap)
+        minutes, states = self._minutes, self._states
+        while minutes:
+            m = minutes[0]
+            checks = [c for h in self._buckets[m] if (c := states[h].check) is not None and c // 60 == m]
+            if checks:
+                return min(checks)
+            heapq.heappop(minutes)
+            del self._buckets[m]
         return math.inf
 
     def due_count(self, now: float) -> int:
         """How many households are due to be looked at by ``now`` (for measurements)."""
-        return sum(1 for at, h in self._heap if at <= now and self._states[h].check == at)
+        due: set[str] = set()
+        for m, bucket in self._buckets.items():
+            due.update(
+                h for h in bucket if (c := self._states[h].check) is not None and c // 60 == m and c <= now
+            )
+        return len(due)
 
     def tick(self, now: float) -> list[Finding]:
         """Findings newly raised at ``now`` (each episode once)."""
@@ -215,16 +224,33 @@ class Engine(Generic[S]):
             if self._episodes.add(finding):
                 found.append(finding)
         self._declines.clear()
-        heap = self._heap
-        while heap and heap[0][0] <= now:
-            at, household = heapq.heappop(heap)
-            st = self._states[household]
-            if st.check != at:
-                continue  # superseded
-            st.check = None
-            fired = self._look(household, st, now)
-            if fired is not None and self._episodes.add(fired):
-                found.append(fired)
+        minutes, buckets, this_minute = self._minutes, self._buckets, int(now // 60)
+        while minutes and minutes[0] <= this_minute:
+            m = minutes[0]
+            bucket = buckets[m]
+            if m < this_minute:  # every current entry of an earlier minute is due
+                heapq.heappop(minutes)
+                del buckets[m]
+                keep = None
+            else:  # this minute: entries after ``now`` stay (so do those scheduled meanwhile)
+                keep = buckets[m] = []
+            for household in bucket:
+                st = self._states[household]
+                check = st.check
+                if check is None or check // 60 != m:
+                    continue  # superseded (or already looked at)
+                if check > now and keep is not None:
+                    keep.append(household)
+                    continue
+                st.check = None
+                fired = self._look(household, st, now)
+                if fired is not None and self._episodes.add(fired):
+                    found.append(fired)
+            if keep is not None:
+                if not keep:
+                    heapq.heappop(minutes)
+                    del buckets[m]
+                break
         return found
 
     def due(self, household: str) -> Due | None:
@@ -245,8 +271,17 @@ class Engine(Generic[S]):
         return found
 
     def _schedule(self, household: str, st: S, at: float) -> None:
+        if at == math.inf:  # never: looked at again when something changes
+            st.check = None
+            return
         st.check = at
-        heapq.heappush(self._heap, (at, household))
+        minute = int(at // 60)
+        bucket = self._buckets.get(minute)
+        if bucket is None:
+            self._buckets[minute] = [household]
+            heapq.heappush(self._minutes, minute)
+        else:
+            bucket.append(household)
 
     def _look(self, household: str, st: S, now: float) -> Finding | None:
         last = st.last

@@ -174,11 +174,12 @@ class LiveDetector:
         urgent: list[str] = []
         silent_s = self.tuning.sensors_silent_s
         engine, known = self.engine, self.engine.states().get
-        for household, activity, device, event in changes.households:
+        for household, activity, device, newer in changes.households:
             st = known(household) or engine.state(household)
-            if st.event == event and st.last == activity:
+            event = activity if newer is None else newer  # one float for both when they are one
+            if st.last == activity and st.event == event:
                 continue  # nothing new (a household's first row always has an event)
-            st.event = activity if event == activity else event  # one float for both
+            st.event = event
             if event is not None and not st.silence_queued:
                 self._silence.add(event + silent_s, household)
                 st.silence_queued = True
@@ -188,11 +189,11 @@ class LiveDetector:
                 st.blind = True  # not judged until its first baseline since start-up
                 self._schedule_relearn(st, household, now)
             if activity is not None:
-                if event is not None and event > activity:
+                if newer is not None:  # a check-in or battery report after the last activity
                     st.checkins = True
-                if device is not None and st.solo_device != device:
+                if st.solo_device != device:
                     st.solo_device, st.solo_since = device, activity
-                engine.activity_in(st, household, activity, device or "")
+                engine.activity_in(st, household, activity, device)
         return urgent
 
     def _read_presses(self, now: float) -> None:

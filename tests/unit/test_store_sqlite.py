@@ -320,8 +320,14 @@ def test_activity_changes_return_the_households_changed_after_the_cursor(store: 
     assert store.activity_changes(everything.cursor).households == []
     write(store, ev(Kind.BATTERY, 50, T0 - timedelta(hours=1), household="b"))  # late, still a change
     later = store.activity_changes(everything.cursor)
-    assert [(h[0], h[1]) for h in later.households] == [("b", T0.timestamp())]
+    assert later.households == [("b", T0.timestamp(), "hall-motion", None)]  # its newest event: T0
     assert later.cursor > everything.cursor
+    write(store, ev(Kind.CHECKIN, 0, T0 + timedelta(minutes=1), household="b"))
+    write(store, ev(Kind.CHECKIN, 0, T0, household="c"))  # a home never active: its check-in
+    assert sorted(store.activity_changes(later.cursor).households) == [
+        ("b", T0.timestamp(), "hall-motion", (T0 + timedelta(minutes=1)).timestamp()),
+        ("c", None, "", T0.timestamp()),
+    ]
 
 
 def test_gateway_summary_lists_offline_gateways_and_the_newest_heartbeat(store: SqliteEventStore) -> None:
