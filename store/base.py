@@ -59,11 +59,12 @@ class GatewayLiveState:
     last_heartbeat_at: datetime | None
 
 
-ActivityChange = tuple[str, float | None, str, float | None]
+ActivityChange = tuple[str, float | None, str | None, float | None]
 """One household's live activity state: household, last activity (epoch s; None: never), its device
-('' if none), and the last event of any kind (epoch s) when it is newer than the last activity (a
-check-in, a battery report), else None. A plain tuple with no needless objects: the detector reads
-20k of them a minute at 100k households."""
+(None when it is the one the reader was told before: unchanged since its cursor, or no activity),
+and the last event of any kind (epoch s) when it is newer than the last activity (a check-in, a
+battery report), else None. A plain tuple with no needless objects: the detector reads 20k of them
+a minute at 100k households."""
 
 
 @dataclass(frozen=True, slots=True)

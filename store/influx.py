@@ -343,7 +343,7 @@ class InfluxEventStore:
                 (
                     h.household,
                     None if h.last_activity_at is None else h.last_activity_at.timestamp(),
-                    h.last_activity_device or "",
+                    h.last_activity_device,
                     None
                     if h.last_event_at is None or h.last_event_at == h.last_activity_at
                     else h.last_event_at.timestamp(),

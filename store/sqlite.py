@@ -74,7 +74,8 @@ CREATE TABLE IF NOT EXISTS household_live (
     last_activity_ms     INTEGER,
     last_activity_device TEXT,
     last_event_ms        INTEGER NOT NULL,
-    changed_seq          INTEGER NOT NULL DEFAULT 0
+    changed_seq          INTEGER NOT NULL DEFAULT 0,
+    device_seq           INTEGER NOT NULL DEFAULT 0  -- the batch that last changed last_activity_device
 ) WITHOUT ROWID;
 
 -- 'change_seq' numbers the batches that changed live state, in commit order (writers take turns);
@@ -140,15 +141,21 @@ INSERT INTO events ({EVENT_COLUMNS}) SELECT {EVENT_COLUMNS} FROM events_v2;
 DROP TABLE events_v2;
 """  # noqa: S608 (constants only)
 
+# Schema 3 had no device_seq: its devices count as changed before any cursor a reader holds (0).
+_MIGRATE_FROM_3: Final = "ALTER TABLE household_live ADD COLUMN device_seq INTEGER NOT NULL DEFAULT 0"
+
 _UPSERT_HOURLY: Final = """
 INSERT INTO hourly_activity VALUES (?, ?, ?, ?)
 ON CONFLICT (household, hour_ms, kind) DO UPDATE SET count = count + excluded.count
 """
 
 _UPSERT_HOUSEHOLD: Final = """
-INSERT INTO household_live VALUES (?, ?, ?, ?, ?)
+INSERT INTO household_live VALUES (?, ?, ?, ?, ?, ?)
 ON CONFLICT (household) DO UPDATE SET
     changed_seq = excluded.changed_seq,
+    device_seq = CASE WHEN excluded.last_activity_ms > coalesce(last_activity_ms, -1)
+        AND excluded.last_activity_device IS NOT last_activity_device
+        THEN excluded.changed_seq ELSE device_seq END,
     last_activity_device = CASE WHEN excluded.last_activity_ms > coalesce(last_activity_ms, -1)
         THEN excluded.last_activity_device ELSE last_activity_device END,
     last_activity_ms = CASE WHEN excluded.last_activity_ms > coalesce(last_activity_ms, -1)
@@ -237,12 +244,10 @@ class SqliteEventStore:
             db.execute("PRAGMA cache_size=-131072")  # 128 MiB: the hot part of the indexes
             version = db.execute("PRAGMA user_version").fetchone()[0]
             has_events = db.execute("SELECT 1 FROM sqlite_master WHERE name = 'events'").fetchone()
-            if version == 2:
-                self._migrate_from_2(db)
+            if version in (2, 3):
+                self._migrate(db, version)
                 version = SCHEMA_VERSION
-            # Schema 3 lacked the offline-gateway and button-press indexes and the newest heartbeat:
-            # SCHEMA adds them.
-            if version not in (0, 3, SCHEMA_VERSION) or (version == 0 and has_events):
+            if version not in (0, SCHEMA_VERSION) or (version == 0 and has_events):
                 db.close()
                 raise StoreError(
                     f"{self._path} has store schema {version}, this build needs {SCHEMA_VERSION}",
@@ -254,11 +259,14 @@ class SqliteEventStore:
             raise StoreError(f"cannot open {self._path}: {exc}", retryable=False) from exc
         self._db = db
 
-    def _migrate_from_2(self, db: sqlite3.Connection) -> None:
-        """Rewrite schema 2's events into schema 3's table, in one transaction."""
+    def _migrate(self, db: sqlite3.Connection, version: int) -> None:
+        """Bring a schema 2 or 3 file to this schema in one transaction: schema 2's events go into
+        schema 3's table; schema 4 adds device_seq (SCHEMA then adds the indexes and the newest
+        heartbeat that schema 3 lacked)."""
         db.execute("BEGIN IMMEDIATE")
         try:
-            for statement in _MIGRATE_FROM_2.split(";"):
+            steps = (_MIGRATE_FROM_2 if version == 2 else "") + ";" + _MIGRATE_FROM_3
+            for statement in steps.split(";"):
                 if statement.strip():
                     db.execute(statement)
             db.execute(f"PRAGMA user_version = {SCHEMA_VERSION}")
@@ -411,7 +419,7 @@ class SqliteEventStore:
         for _, household, _, device_id, kind, value, at, _, activity in rows:
             house = households.get(household)
             if house is None:
-                house = households[household] = [household, None, None, at, seq]
+                house = households[household] = [household, None, None, at, seq, seq]
             else:
                 house[3] = at  # rows are oldest first
             if activity:
@@ -503,10 +511,12 @@ class SqliteEventStore:
         # The change number first: a batch committed between the two reads is read now and again
         # next time (harmless), never skipped.
         (cursor,) = db.execute("SELECT value FROM store_meta WHERE key = 'change_seq'").fetchone()
+        after = -1 if since is None else since
         rows = db.execute(
-            "SELECT household, last_activity_ms / 1000.0, coalesce(last_activity_device, ''),"
-            " nullif(last_event_ms, last_activity_ms) / 1000.0 FROM household_live WHERE changed_seq > ?",
-            (-1 if since is None else since,),
+            "SELECT household, last_activity_ms / 1000.0,"
+            " CASE WHEN device_seq > ?1 THEN last_activity_device END,"
+            " nullif(last_event_ms, last_activity_ms) / 1000.0 FROM household_live WHERE changed_seq > ?1",
+            (after,),
         ).fetchall()
         return ActivityChanges(rows, cursor)
 

@@ -26,6 +26,7 @@ import zlib
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
+from sys import intern
 from typing import Any, Protocol
 
 from alerts.detection.baseline import Baseline, learn
@@ -191,8 +192,12 @@ class LiveDetector:
             if activity is not None:
                 if newer is not None:  # a check-in or battery report after the last activity
                     st.checkins = True
-                if st.solo_device != device:
-                    st.solo_device, st.solo_since = device, activity
+                if device is None:  # the device the store named before (most rows)
+                    device = st.solo_device or ""
+                else:  # a few names over every home: one string each
+                    device = intern(device)
+                    if st.solo_device != device:
+                        st.solo_device, st.solo_since = device, activity
                 engine.activity_in(st, household, activity, device)
         return urgent
 

@@ -268,13 +268,14 @@ def test_a_schema_2_file_is_migrated_with_its_events(tmp_path: Path) -> None:
         ]
 
 
-def test_a_schema_3_file_gains_the_offline_index_and_the_newest_heartbeat(tmp_path: Path) -> None:
+def test_a_schema_3_file_is_upgraded_with_its_live_state(tmp_path: Path) -> None:
     path = tmp_path / "v3.sqlite3"
     store = SqliteEventStore(path)
     store.open()
     store.commit_batch(
         IngestBatch(
             received_at=T0,
+            events=[ev(Kind.BUTTON, 1, T0, device="help-button", household="a")],
             statuses=[GatewayStatus("b", "gw-1", GatewayState.OFFLINE, T0)],
             heartbeats=[Heartbeat("a", "gw-1", T0, 1, 0)],
         )
@@ -282,6 +283,8 @@ def test_a_schema_3_file_gains_the_offline_index_and_the_newest_heartbeat(tmp_pa
     store.close()
     with sqlite3.connect(path) as db:  # what schema 3 had
         db.execute("DROP INDEX gateways_offline")
+        db.execute("DROP INDEX devices_button_presses")
+        db.execute("ALTER TABLE household_live DROP COLUMN device_seq")
         db.execute("DELETE FROM store_meta WHERE key = 'latest_heartbeat_ms'")
         db.execute("PRAGMA user_version = 3")
     store.open()
@@ -289,6 +292,8 @@ def test_a_schema_3_file_gains_the_offline_index_and_the_newest_heartbeat(tmp_pa
         summary = store.gateway_summary()
         assert [g.household for g in summary.offline] == ["b"]
         assert summary.latest_heartbeat_at == T0
+        assert store.button_presses(T0) == [ButtonPress("a", "help-button", T0)]
+        assert store.activity_changes(None).households == [("a", T0.timestamp(), "help-button", None)]
     finally:
         store.close()
     with sqlite3.connect(path) as db:
@@ -320,14 +325,28 @@ def test_activity_changes_return_the_households_changed_after_the_cursor(store: 
     assert store.activity_changes(everything.cursor).households == []
     write(store, ev(Kind.BATTERY, 50, T0 - timedelta(hours=1), household="b"))  # late, still a change
     later = store.activity_changes(everything.cursor)
-    assert later.households == [("b", T0.timestamp(), "hall-motion", None)]  # its newest event: T0
+    # the device, told before, is not repeated; the newest event is the last activity (T0)
+    assert later.households == [("b", T0.timestamp(), None, None)]
     assert later.cursor > everything.cursor
     write(store, ev(Kind.CHECKIN, 0, T0 + timedelta(minutes=1), household="b"))
     write(store, ev(Kind.CHECKIN, 0, T0, household="c"))  # a home never active: its check-in
-    assert sorted(store.activity_changes(later.cursor).households) == [
-        ("b", T0.timestamp(), "hall-motion", (T0 + timedelta(minutes=1)).timestamp()),
-        ("c", None, "", T0.timestamp()),
+    write(store, ev(Kind.DOOR, 1, T0 + timedelta(minutes=2), device="main-door", household="a"))
+    latest = store.activity_changes(later.cursor)
+    assert sorted(latest.households, key=lambda h: h[0]) == [
+        ("a", (T0 + timedelta(minutes=2)).timestamp(), "main-door", None),  # a new device is told
+        ("b", T0.timestamp(), None, (T0 + timedelta(minutes=1)).timestamp()),
+        ("c", None, None, T0.timestamp()),
     ]
+    write(store, ev(Kind.DOOR, 0, T0 + timedelta(minutes=3), device="main-door", household="a"))
+    assert store.activity_changes(latest.cursor).households == [
+        ("a", (T0 + timedelta(minutes=3)).timestamp(), None, None)
+    ]
+    assert store.activity_changes(None).households[0] == (  # a reader starting afresh is told all
+        "a",
+        (T0 + timedelta(minutes=3)).timestamp(),
+        "main-door",
+        None,
+    )
 
 
 def test_gateway_summary_lists_offline_gateways_and_the_newest_heartbeat(store: SqliteEventStore) -> None:
