@@ -5,7 +5,9 @@ Each number is compared with a baseline measured in the same run:
 - replay: events/s through ``mimamori replay``'s code path (parse + sort + replay), vs. parsing alone;
 - memory: bytes of engine state per household (tracemalloc), vs. the 1 KB budget;
 - live tick: ``LiveDetector.tick`` over a real SQLite store (what ``mimamori alerts`` runs each
-  minute: the store's changes since the last tick, the gateway summary, the engine), vs. reading
+  minute: the store's changes since the last tick, button presses, the gateway summary, the device
+  sweep, the engine) in steady state (homes with four devices, 20% of them active each minute,
+  heartbeats, after 35 untimed minutes so the engine's looks fall due as in operation), vs. reading
   every household's live state and every gateway as the tick used to.
 
 Run: ``.venv/bin/python benchmarks/detector_speed.py [--households 100000]``; last line is JSON.

@@ -1,4 +1,4 @@
-"""The detection engine: live state of every household and a heap of "next deadlines".
+"""The detection engine: live state of every household and when each must next be looked at.
 
 Each household has a precomputed deadline: the earliest instant at which a community finding could
 fire if nothing else happens. It is recomputed only when activity arrives, the baseline is relearned
@@ -35,14 +35,15 @@ from alerts.findings import Finding
 class HouseholdState:
     """What the engine keeps per household (small: it is held for every household)."""
 
-    __slots__ = ("baseline", "blind", "check", "checkins", "last", "last_door", "out", "raised")
+    __slots__ = ("baseline", "blind", "check", "checkins", "household", "last", "last_door", "out", "raised")
 
-    def __init__(self, baseline: Baseline) -> None:
+    def __init__(self, household: str, baseline: Baseline) -> None:
+        self.household = household  # the engine's own key (the one string every queue refers to)
         self.baseline = baseline
         self.last: float | None = None  # newest activity (epoch seconds)
         self.last_door = False  # that activity was the main door
         self.out = False  # that activity probably began an outing (see model.goes_out)
-        self.check: float | None = None  # when this household is next looked at (its heap entry)
+        self.check: float | None = None  # when this household is next looked at (its bucket entry)
         self.raised = False  # a community finding was raised for the current stretch
         self.blind = False
         self.checkins = False  # devices of this home send check-ins (so "all silent" means blind)
@@ -88,7 +89,7 @@ class Engine(Generic[S]):
         profiles: ProfileSource,
         episodes: EpisodeLog,
         tuning: Tuning | None,
-        new_state: Callable[[Baseline], S],
+        new_state: Callable[[str, Baseline], S],
     ) -> None: ...
 
     def __init__(
@@ -96,7 +97,7 @@ class Engine(Generic[S]):
         profiles: ProfileSource,
         episodes: EpisodeLog,
         tuning: Tuning | None = None,
-        new_state: Callable[[Baseline], Any] = HouseholdState,
+        new_state: Callable[[str, Baseline], Any] = HouseholdState,
     ) -> None:
         self.tuning = tuning or Tuning()
         self._new_state = new_state
@@ -105,10 +106,10 @@ class Engine(Generic[S]):
         self._prior = prior_baseline(0.0, self.tuning)
         self.look_ahead = min(self.tuning.night_exit_after_s, 30 * 60.0)
         self._states: dict[str, S] = {}
-        # When households are next looked at: bucketed by minute (a list append per schedule; a heap
-        # of 100k+ entries cost ~2 us a pop), the minutes in a small heap. A household's entry is
-        # current while its ``check`` falls in that minute; older entries are skipped.
-        self._buckets: dict[int, list[str]] = {}
+        # When households are next looked at: their states bucketed by minute (a list append per
+        # schedule; a heap of 100k+ entries cost ~2 us a pop), the minutes in a small heap. An entry
+        # is current while the state's ``check`` falls in that minute; older entries are skipped.
+        self._buckets: dict[int, list[S]] = {}
         self._minutes: list[int] = []
         self._presses: list[tuple[str, float, str]] = []
         self._declines: list[Finding] = []
@@ -119,7 +120,7 @@ class Engine(Generic[S]):
     def state(self, household: str) -> S:
         found = self._states.get(household)
         if found is None:
-            found = self._states[household] = self._new_state(self._prior)
+            found = self._states[household] = self._new_state(household, self._prior)
         return found
 
     def known(self, household: str) -> S | None:
@@ -138,9 +139,9 @@ class Engine(Generic[S]):
 
     def activity(self, household: str, at: float, device: str) -> None:
         """A person did something at ``at`` (older news than what we know is ignored)."""
-        self.activity_in(self.state(household), household, at, device)
+        self.activity_in(self.state(household), at, device)
 
-    def activity_in(self, st: S, household: str, at: float, device: str) -> None:
+    def activity_in(self, st: S, at: float, device: str) -> None:
         """:meth:`activity` for a state already looked up (the live path's loop over 20k homes)."""
         last = st.last
         if last is not None and at <= last:
@@ -156,7 +157,7 @@ class Engine(Generic[S]):
         look = at + self.look_ahead
         check = st.check
         if check is None or check > look:
-            self._schedule(household, st, look)
+            self._schedule(st, look)
 
     def press(self, household: str, at: float, device: str) -> None:
         """The help button was pressed: an urgent finding on the next tick, whatever else holds."""
@@ -183,7 +184,7 @@ class Engine(Generic[S]):
         """Work this household's deadline out again on the next tick (baseline, profile or blind changed)."""
         st = self.state(household)
         if st.check is None or st.check > now:
-            self._schedule(household, st, now)
+            self._schedule(st, now)
 
     # ------------------------------------------------------------------ ticking
 
@@ -193,10 +194,10 @@ class Engine(Generic[S]):
 
     def next_look(self) -> float:
         """When the next household must be looked at; inf when none."""
-        minutes, states = self._minutes, self._states
+        minutes = self._minutes
         while minutes:
             m = minutes[0]
-            checks = [c for h in self._buckets[m] if (c := states[h].check) is not None and c // 60 == m]
+            checks = [c for st in self._buckets[m] if (c := st.check) is not None and c // 60 == m]
             if checks:
                 return min(checks)
             heapq.heappop(minutes)
@@ -208,7 +209,7 @@ class Engine(Generic[S]):
         due: set[str] = set()
         for m, bucket in self._buckets.items():
             due.update(
-                h for h in bucket if (c := self._states[h].check) is not None and c // 60 == m and c <= now
+                st.household for st in bucket if (c := st.check) is not None and c // 60 == m and c <= now
             )
         return len(due)
 
@@ -234,16 +235,15 @@ class Engine(Generic[S]):
                 keep = None
             else:  # this minute: entries after ``now`` stay (so do those scheduled meanwhile)
                 keep = buckets[m] = []
-            for household in bucket:
-                st = self._states[household]
+            for st in bucket:
                 check = st.check
                 if check is None or check // 60 != m:
                     continue  # superseded (or already looked at)
                 if check > now and keep is not None:
-                    keep.append(household)
+                    keep.append(st)
                     continue
                 st.check = None
-                fired = self._look(household, st, now)
+                fired = self._look(st, now)
                 if fired is not None and self._episodes.add(fired):
                     found.append(fired)
             if keep is not None:
@@ -270,7 +270,7 @@ class Engine(Generic[S]):
             self._doors[device] = found
         return found
 
-    def _schedule(self, household: str, st: S, at: float) -> None:
+    def _schedule(self, st: S, at: float) -> None:
         if at == math.inf:  # never: looked at again when something changes
             st.check = None
             return
@@ -278,28 +278,29 @@ class Engine(Generic[S]):
         minute = int(at // 60)
         bucket = self._buckets.get(minute)
         if bucket is None:
-            self._buckets[minute] = [household]
+            self._buckets[minute] = [st]
             heapq.heappush(self._minutes, minute)
         else:
-            bucket.append(household)
+            bucket.append(st)
 
-    def _look(self, household: str, st: S, now: float) -> Finding | None:
+    def _look(self, st: S, now: float) -> Finding | None:
         last = st.last
         if last is not None and last + self.look_ahead > now:
             # Active since this look was scheduled: nothing can fall due before another look_ahead.
-            self._schedule(household, st, last + self.look_ahead)
+            self._schedule(st, last + self.look_ahead)
             return None
+        household = st.household
         due = self.due(household)
         if due is None or st.last is None:
             return None
         if due.at > now:
-            self._schedule(household, st, due.at)
+            self._schedule(st, due.at)
             return None
         profile = self._profiles.profile(household)
         away = profile.away_at(utc(now))
         if away is not None:
             # suppressed while away; the stretch restarts (as probably out) when the period ends
-            self._schedule(household, st, away.end.timestamp())
+            self._schedule(st, away.end.timestamp())
             return None
         st.raised = True
         finding = community_finding(household, due, st.last, st.baseline, profile, now)

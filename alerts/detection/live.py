@@ -175,8 +175,9 @@ class LiveDetector:
         urgent: list[str] = []
         silent_s = self.tuning.sensors_silent_s
         engine, known = self.engine, self.engine.states().get
-        for household, activity, device, newer in changes.households:
-            st = known(household) or engine.state(household)
+        for row_household, activity, device, newer in changes.households:
+            st = known(row_household) or engine.state(row_household)
+            household = st.household  # the engine's string: queues keep no copy of the row's
             event = activity if newer is None else newer  # one float for both when they are one
             if st.last == activity and st.event == event:
                 continue  # nothing new (a household's first row always has an event)
@@ -198,7 +199,7 @@ class LiveDetector:
                     device = intern(device)
                     if st.solo_device != device:
                         st.solo_device, st.solo_since = device, activity
-                engine.activity_in(st, household, activity, device)
+                engine.activity_in(st, activity, device)
         return urgent
 
     def _read_presses(self, now: float) -> None:
@@ -372,8 +373,8 @@ class LiveState(HouseholdState):
 
     __slots__ = ("event", "learned", "relearn_queued", "silence_queued", "solo_device", "solo_since")
 
-    def __init__(self, baseline: Baseline) -> None:
-        super().__init__(baseline)
+    def __init__(self, household: str, baseline: Baseline) -> None:
+        super().__init__(household, baseline)
         self.event: float | None = None  # newest event of any kind the store reported (epoch s)
         self.learned = False  # judged by its own baseline since start-up
         self.relearn_queued = False
