@@ -21,17 +21,21 @@ from store.sqlite import SqliteEventStore
 NOW = datetime(2026, 11, 20, 1, 0, tzinfo=UTC)
 
 
-def motion(household: str, at: datetime, device: str = "kitchen-motion") -> contract.Event:
+def reading(household: str, device: str, kind: contract.Kind, value: float, at: datetime) -> contract.Event:
     return contract.Event(
-        message_id=contract.message_id_for(household, device, contract.Kind.MOTION, 1.0, at),
+        message_id=contract.message_id_for(household, device, kind, value, at),
         household=household,
         gateway="gw-1",
         device=device,
-        kind=contract.Kind.MOTION,
-        value=1.0,
+        kind=kind,
+        value=value,
         observed_at=at,
         seq=int(at.timestamp()),
     )
+
+
+def motion(household: str, at: datetime, device: str = "kitchen-motion") -> contract.Event:
+    return reading(household, device, contract.Kind.MOTION, 1.0, at)
 
 
 def test_gateway_offline_is_blind_not_inactivity(tmp_path: Path) -> None:
@@ -164,20 +168,6 @@ def test_a_finding_raised_just_before_a_crash_is_handed_over_once_after_restart(
     store.close()
 
 
-def button(household: str, device: str, value: float, at: datetime) -> contract.Event:
-    kind = contract.Kind.BUTTON if value else contract.Kind.CHECKIN
-    return contract.Event(
-        message_id=contract.message_id_for(household, device, kind, value, at),
-        household=household,
-        gateway="gw-1",
-        device=device,
-        kind=kind,
-        value=value,
-        observed_at=at,
-        seq=int(at.timestamp()),
-    )
-
-
 @pytest.mark.parametrize("installed_before_start", [True, False])
 def test_help_button_press_is_raised_on_the_next_tick(tmp_path: Path, installed_before_start: bool) -> None:
     """Whether the detector has ever seen the button or not, and whichever slice of the device sweep
@@ -186,7 +176,11 @@ def test_help_button_press_is_raised_on_the_next_tick(tmp_path: Path, installed_
     store.open()
     history = [motion("h1", NOW - timedelta(days=10) + timedelta(minutes=20 * k)) for k in range(720)]
     neighbours = [motion(f"a{n:03d}", NOW) for n in range(200)]
-    earlier = [button("h1", "help-button", 0, NOW - timedelta(hours=5))] if installed_before_start else []
+    earlier = (
+        [reading("h1", "help-button", contract.Kind.CHECKIN, 0, NOW - timedelta(hours=5))]
+        if installed_before_start
+        else []
+    )
     store.commit_batch(
         IngestBatch(received_at=NOW, events=[*neighbours, *history, *earlier, motion("h1", NOW)])
     )
@@ -195,7 +189,11 @@ def test_help_button_press_is_raised_on_the_next_tick(tmp_path: Path, installed_
     detector.open()
     assert detector.tick(clock.now()) == []
     pressed = NOW + timedelta(minutes=2)
-    store.commit_batch(IngestBatch(received_at=pressed, events=[button("h1", "help-button", 1, pressed)]))
+    store.commit_batch(
+        IngestBatch(
+            received_at=pressed, events=[reading("h1", "help-button", contract.Kind.BUTTON, 1, pressed)]
+        )
+    )
     clock.set(NOW + timedelta(minutes=3))
     found = detector.tick(clock.now())
     assert [(f.household, f.kind, f.device, f.severity.value) for f in found] == [
@@ -205,26 +203,15 @@ def test_help_button_press_is_raised_on_the_next_tick(tmp_path: Path, installed_
     assert detector.tick(clock.now()) == []
     # a second press later is a second call for help; the same press seen again is not
     again = NOW + timedelta(minutes=30)
-    store.commit_batch(IngestBatch(received_at=again, events=[button("h1", "help-button", 1, again)]))
+    store.commit_batch(
+        IngestBatch(received_at=again, events=[reading("h1", "help-button", contract.Kind.BUTTON, 1, again)])
+    )
     clock.set(again + timedelta(minutes=1))
     assert [f.kind for f in detector.tick(clock.now())] == [FindingKind.HELP_BUTTON]
     clock.set(again + timedelta(minutes=2))
     assert detector.tick(clock.now()) == []
     detector.close()
     store.close()
-
-
-def reading(household: str, device: str, kind: contract.Kind, value: float, at: datetime) -> contract.Event:
-    return contract.Event(
-        message_id=contract.message_id_for(household, device, kind, value, at),
-        household=household,
-        gateway="gw-1",
-        device=device,
-        kind=kind,
-        value=value,
-        observed_at=at,
-        seq=int(at.timestamp()),
-    )
 
 
 def test_device_problems_are_found_by_the_round_robin_sweep_once_each(tmp_path: Path) -> None:
