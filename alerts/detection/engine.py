@@ -213,14 +213,19 @@ class Engine(Generic[S]):
             )
         return len(due)
 
-    def tick(self, now: float) -> list[Finding]:
-        """Findings newly raised at ``now`` (each episode once)."""
+    def presses(self, now: float) -> list[Finding]:
+        """Help-button findings of the presses given since the last call (each press once)."""
         found: list[Finding] = []
         for household, at, device in self._presses:
             finding = help_finding(household, at, device, self._profiles.profile(household).tz, now)
             if self._episodes.add(finding):
                 found.append(finding)
         self._presses.clear()
+        return found
+
+    def tick(self, now: float) -> list[Finding]:
+        """Findings newly raised at ``now`` (each episode once): presses first."""
+        found = self.presses(now)
         for finding in self._declines:
             if self._episodes.add(finding):
                 found.append(finding)

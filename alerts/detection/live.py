@@ -146,10 +146,12 @@ class LiveDetector:
             self._handed = list(redeliver)
             return list(redeliver)  # the next tick catches up: state is read from the store
         found: list[Finding] = list(redeliver)
-        if not self._platform_check(gateways.latest_heartbeat_at, t):  # nothing is judged while blind
+        if not self._platform_check(gateways.latest_heartbeat_at, t):
             found.extend(self._sweep_technical(gateways.offline, urgent, t))
             self._hold_offline(gateways.offline, t)
             found.extend(self.engine.tick(t))
+        else:  # nothing is judged while the platform is blind, but a press that got through is heard
+            found.extend(self.engine.presses(t))
         self._handed = found
         return found
 

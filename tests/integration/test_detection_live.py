@@ -267,3 +267,43 @@ def test_device_problems_are_found_by_the_round_robin_sweep_once_each(tmp_path: 
     assert timedelta(hours=12) <= stuck_at < timedelta(hours=12) + sweep_round
     detector.close()
     store.close()
+
+
+@pytest.mark.allow_error_logs  # detection_paused is logged at ERROR: someone must look
+def test_while_no_gateway_is_heard_nobody_is_judged_but_a_press_still_raises(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    """No heartbeat from any gateway for 15 min means ingest or the broker is down: silence proves
+    nothing, so no inactivity is raised (ERROR detection_paused) and every home reads blind. A
+    help-button press that does get through is still raised; once heartbeats return, judging resumes."""
+    store = SqliteEventStore(tmp_path / "events.sqlite3")
+    store.open()
+    history = [motion("h1", NOW - timedelta(days=10) + timedelta(minutes=20 * k)) for k in range(720)]
+    beat = contract.Heartbeat("h1", "gw-1", NOW, 1, 0)
+    store.commit_batch(IngestBatch(received_at=NOW, events=history, heartbeats=[beat]))
+    clock = FakeClock(NOW)
+    detector = LiveDetector(store, FixedProfiles(), SqliteEpisodes(tmp_path / "state.sqlite3"), clock)
+    detector.open()
+    found = []
+    for _ in range(12 * 6):  # twelve silent hours, a tick every ten minutes
+        found += detector.tick(clock.now())
+        clock.advance(timedelta(minutes=10))
+    assert found == []
+    assert "detection_paused" in caplog.text
+    assert detector.classify("h1", clock.now()).value == "blind"
+    pressed = clock.now()
+    store.commit_batch(
+        IngestBatch(
+            received_at=pressed, events=[reading("h1", "help-button", contract.Kind.BUTTON, 1, pressed)]
+        )
+    )
+    clock.advance(timedelta(minutes=1))
+    assert [f.kind for f in detector.tick(clock.now())] == [FindingKind.HELP_BUTTON]
+    beat = contract.Heartbeat("h1", "gw-1", clock.now(), 2, 0)
+    store.commit_batch(IngestBatch(received_at=clock.now(), heartbeats=[beat]))
+    clock.advance(timedelta(minutes=1))
+    assert detector.tick(clock.now()) == []  # the press just now is the newest activity: not quiet
+    assert detector.classify("h1", clock.now()).value == "active"
+    assert "detection_resumed" in caplog.text
+    detector.close()
+    store.close()
