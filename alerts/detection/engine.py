@@ -139,16 +139,14 @@ class Engine(Generic[S]):
 
     def activity(self, household: str, at: float, device: str) -> None:
         """A person did something at ``at`` (older news than what we know is ignored)."""
-        self.activity_in(self.state(household), at, device)
+        self.activity_in(self.state(household), at, self.is_door(device))
 
-    def activity_in(self, st: S, at: float, device: str) -> None:
-        """:meth:`activity` for a state already looked up (the live path's loop over 20k homes)."""
+    def activity_in(self, st: S, at: float, door: bool) -> None:
+        """:meth:`activity` for a state already looked up, and whether the device is a main door
+        (the live path's loop over 20k homes a minute)."""
         last = st.last
         if last is not None and at <= last:
             return
-        door = self._doors.get(device)
-        if door is None:
-            door = self.is_door(device)
         # Only a main-door event can begin an outing (model.goes_out).
         st.out = door and (last is None or goes_out(door, at - last, st.last_door, st.out))
         st.last_door = door

@@ -177,31 +177,32 @@ class LiveDetector:
         urgent: list[str] = []
         silent_s = self.tuning.sensors_silent_s
         engine, known = self.engine, self.engine.states().get
-        for row_household, activity, device, newer in changes.households:
-            st = known(row_household) or engine.state(row_household)
-            household = st.household  # the engine's string: queues keep no copy of the row's
+        for household, activity, device, newer in changes.households:
+            st = known(household) or engine.state(household)
             event = activity if newer is None else newer  # one float for both when they are one
             if st.last == activity and st.event == event:
                 continue  # nothing new (a household's first row always has an event)
             st.event = event
             if event is not None and not st.silence_queued:
-                self._silence.add(event + silent_s, household)
+                self._silence.add(event + silent_s, st.household)  # the engine's string, not the row's
                 st.silence_queued = True
-            if st.blind and st.learned:
-                urgent.append(household)
-            if not st.learned:
-                st.blind = True  # not judged until its first baseline since start-up
-                self._schedule_relearn(st, household, now)
+            if st.blind or not st.learned:
+                if st.learned:  # a blind home heard from
+                    urgent.append(st.household)
+                else:
+                    st.blind = True  # not judged until its first baseline since start-up
+                    self._schedule_relearn(st, st.household, now)
             if activity is not None:
                 if newer is not None:  # a check-in or battery report after the last activity
                     st.checkins = True
-                if device is None:  # the device the store named before (most rows)
-                    device = st.solo_device or ""
-                else:  # a few names over every home: one string each
-                    device = intern(device)
+                if device is None:  # the device the store named before (most rows): as last time
+                    door = st.last_door
+                else:
+                    device = intern(device)  # a few names over every home: one string each
+                    door = engine.is_door(device)
                     if st.solo_device != device:
                         st.solo_device, st.solo_since = device, activity
-                engine.activity_in(st, activity, device)
+                engine.activity_in(st, activity, door)
         return urgent
 
     def _read_presses(self, now: float) -> None:
