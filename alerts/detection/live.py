@@ -191,7 +191,7 @@ class LiveDetector:
                     urgent.append(st.household)
                 else:
                     st.blind = True  # not judged until its first baseline since start-up
-                    self._schedule_relearn(st, st.household, now)
+                    self._schedule_relearn(st, now)
             if activity is not None:
                 if newer is not None:  # a check-in or battery report after the last activity
                     st.checkins = True
@@ -219,11 +219,11 @@ class LiveDetector:
         if pressed:
             self._pressed = {key: at for key, at in pressed.items() if at >= since}
 
-    def _schedule_relearn(self, st: LiveState, household: str, at: float) -> None:
+    def _schedule_relearn(self, st: LiveState, at: float) -> None:
         """Queue the household's next relearn, unless one is queued already."""
         if not st.relearn_queued:
             st.relearn_queued = True
-            self._relearn.add(at, household)
+            self._relearn.add(at, st.household)
 
     def _relearn_due(self, now: float) -> None:
         """Relearn the households that are due, soonest first, within the tick's time budget."""
@@ -240,7 +240,7 @@ class LiveDetector:
                 if not exc.retryable:
                     raise
                 log.warning("relearn_failed household=%s error=%s", household, exc)
-                self._schedule_relearn(st, household, now + 300)  # try again in five minutes
+                self._schedule_relearn(st, now + 300)  # try again in five minutes
 
     def relearn(self, household: str, now: float) -> None:
         """Learn this household's baseline from the store, and schedule the next (same time daily)."""
@@ -259,7 +259,7 @@ class LiveDetector:
         """Judge ``household`` by ``baseline`` from now on; relearn it again tomorrow."""
         stagger = zlib.crc32(household.encode()) % int(DAY)
         st = self.engine.state(household)
-        self._schedule_relearn(st, household, (math.floor(now / DAY) + 1) * DAY + stagger)
+        self._schedule_relearn(st, (math.floor(now / DAY) + 1) * DAY + stagger)
         first, st.learned = not st.learned, True
         self.engine.relearned(household, baseline, now)
         if first:
