@@ -54,6 +54,7 @@ RESUMABLE = (
     FindingKind.MISSED_WAKEUP,
     FindingKind.LONG_ABSENCE,
     FindingKind.NIGHT_EXIT,
+    FindingKind.EVENING_QUIET,
 )
 
 

@@ -39,6 +39,11 @@ TEMPLATES: Mapping[str, Mapping[Lang, str]] = {
         "ja": "夜間{since}に玄関が開き、その後 動きなし(戻っていない可能性)",
         "en": "Main door opened at night ({since}) and no sign of return",
     },
+    "evening_quiet": {
+        "ja": "{since}以降 動きなし。普段は毎晩{active_until}より後にも動きあり({days}日間の学習)",
+        "en": "No activity since {since}; every evening there was activity after {active_until} "
+        "(learned over {days} days)",
+    },
     "help_button": {
         "ja": "{at} 緊急ボタンが押されました",
         "en": "Help button pressed at {at}",

@@ -18,6 +18,7 @@ class FindingKind(StrEnum):
     MISSED_WAKEUP = "missed_wakeup"  # no sign of getting up by the usual latest wake-up time
     LONG_ABSENCE = "long_absence"  # probably out (door, then nothing) for longer than ever seen
     NIGHT_EXIT = "night_exit"  # main door at night and no return (when enabled for the household)
+    EVENING_QUIET = "evening_quiet"  # quiet all evening, past the usual bedtime (when enabled)
     BLIND_GATEWAY = "blind_gateway"  # gateway offline: we cannot tell, technical path only
     BLIND_SENSORS = "blind_sensors"  # gateway up but every sensor silent: technical path only
     DEVICE_SILENT = "device_silent"
@@ -46,6 +47,7 @@ AUDIENCE: Mapping[FindingKind, Audience] = {
     FindingKind.MISSED_WAKEUP: Audience.COMMUNITY,
     FindingKind.LONG_ABSENCE: Audience.COMMUNITY,
     FindingKind.NIGHT_EXIT: Audience.COMMUNITY,
+    FindingKind.EVENING_QUIET: Audience.COMMUNITY,
     FindingKind.BLIND_GATEWAY: Audience.TECHNICAL,
     FindingKind.BLIND_SENSORS: Audience.TECHNICAL,
     FindingKind.DEVICE_SILENT: Audience.TECHNICAL,

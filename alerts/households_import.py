@@ -100,6 +100,7 @@ class HouseholdIn(_Model):
     time_zone: TimeZoneName = "Asia/Tokyo"
     language: Language = Language.JA
     night_exit: bool = False
+    evening_check: bool = False  # kits with no sensor where the evening is spent (docs/detection.md)
     residents: list[ResidentIn] = []
     policy: PolicyIn
 
@@ -180,7 +181,9 @@ def _check_refs(h: HouseholdIn, known: set[str]) -> None:
 
 
 def _store(repo: StateRepository, h: HouseholdIn, now: datetime) -> None:
-    repo.upsert_household(Household(h.id, h.name, h.address_hint, h.time_zone, h.language, h.night_exit))
+    repo.upsert_household(
+        Household(h.id, h.name, h.address_hint, h.time_zone, h.language, h.night_exit, h.evening_check)
+    )
     repo.set_residents(h.id, [Resident(h.id, r.name, r.note) for r in h.residents])
     p = h.policy
     policy = Policy(

@@ -7,8 +7,10 @@ Protocol (the same for our detector and for the two baselines implemented here):
 - collapses: every event after a random instant ``t0`` is deleted; the time from ``t0`` to the first
   alarm (a miss if none within 24 h). Daytime cuts: resident home and awake; night cuts: asleep, where
   the alarm is a missed wake-up, also measured against the usual latest wake time;
-- a sensitivity curve for our detector; a fixed 12 h timer and a Cuddihy-style slot threshold (97th
-  percentile of past per-half-hour inactivity + 30 min) side by side.
+- our detector as shipped and with the opt-in evening check enabled for every home (what a care manager
+  would enable for a kit that cannot see the evening, like the real sample's), each along a sensitivity
+  curve; a fixed 12 h timer and a Cuddihy-style slot threshold (97th percentile of past per-half-hour
+  inactivity + 30 min) side by side.
 
 Run: ``.venv/bin/python benchmarks/detection.py [--households 40] [--days 28] [--seeds 3]``.
 The last line printed is one JSON object with every table.
@@ -178,8 +180,10 @@ def community(finding: Finding) -> bool:
     return finding.audience is Audience.COMMUNITY
 
 
-def run_ours(home: BenchHome, cuts: Sequence[Cut], warmup_days: float, tuning: Tuning) -> Outcome:
-    profiles = FixedProfiles(home.tz)
+def run_ours(
+    home: BenchHome, cuts: Sequence[Cut], warmup_days: float, tuning: Tuning, *, evening_check: bool = False
+) -> Outcome:
+    profiles = FixedProfiles(home.tz, evening_check_enabled=evening_check)
     replayer = Replayer(profiles, tuning)
     detections: list[tuple[Cut, float | None]] = []
     index = 0
@@ -419,6 +423,9 @@ def evaluate(
     result: dict[str, object] = {}
     detectors: dict[str, Callable[[BenchHome], Outcome]] = {
         "mimamori": lambda h: run_ours(h, cuts[h.name], warmup_days, Tuning()),
+        "mimamori_evening_check": lambda h: run_ours(
+            h, cuts[h.name], warmup_days, Tuning(), evening_check=True
+        ),
         "fixed_12h_timer": lambda h: run_timer(h, cuts[h.name], warmup_days),
         "cuddihy_slot_p97": lambda h: Cuddihy(h).run(h, cuts[h.name], warmup_days),
     }
@@ -426,18 +433,23 @@ def evaluate(
         started = time.perf_counter()
         result[name] = summarise([(h, run(h)) for h in homes])
         print(f"  {name}: {time.perf_counter() - started:.1f} s", file=sys.stderr)
-    curve = []
-    for s in sensitivities:
-        table = summarise([(h, run_ours(h, cuts[h.name], warmup_days, Tuning(sensitivity=s))) for h in homes])
-        curve.append({"sensitivity": s, **table})
-    result["sensitivity_curve"] = curve
+    for key, evening_check in (("sensitivity_curve", False), ("sensitivity_curve_evening_check", True)):
+        curve = []
+        for s in sensitivities:
+            tuning = Tuning(sensitivity=s)
+            outcomes = [
+                (h, run_ours(h, cuts[h.name], warmup_days, tuning, evening_check=evening_check))
+                for h in homes
+            ]
+            curve.append({"sensitivity": s, **summarise(outcomes)})
+        result[key] = curve
     return result
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--seed", type=int, default=8)
-    parser.add_argument("--curve", default="0.7,0.85,1.0,1.2,1.5")
+    parser.add_argument("--curve", default="0.7,0.85,1.0,1.2,1.5,2,3,4")
     parser.add_argument("--skip-sim", action="store_true")
     parser.add_argument("--households", type=int, default=30, help="simulated homes per seed")
     parser.add_argument("--days", type=int, default=28)

@@ -31,6 +31,7 @@ WAKE_GOES_ON_S = (10 * 60.0, 60 * 60.0)
 
 MIN_DAYTYPE_DAYS = 4
 BED_FROM_MIN = 19 * 60  # going to bed: the first long gap from 19:00 on (or after midnight)
+EVENING_FROM_MIN = 17 * 60  # the evening: quiet stretches from 17:00 until the night's sleep
 UNIT_S = 300.0  # baselines keep durations in 5-minute steps, one byte each (up to 21 h)
 
 
@@ -65,6 +66,12 @@ class Baseline:
     outing_limit_s: float
     longest_outing_s: float
     decline: Decline | None = None
+    # the evening check: when the night's sleep began (minutes after the evening's midnight, earliest and
+    # latest seen) and the longest quiet stretch seen in an evening before it, over ``evening_nights``
+    retire_earliest_min: int = 0
+    retire_latest_min: int = 0
+    evening_quiet_min: int = 0
+    evening_nights: int = 0
 
     def threshold_s(self, weekend: bool, minute_of_day: int) -> float:
         """How long a quiet stretch that began at this local time may last before it is a finding."""
@@ -101,6 +108,8 @@ class DaySummary:
     early_bed_min: int | None  # start of the first long gap after midnight (before 06:30)
     count: int
     night_count: int  # activity between midnight and 05:00
+    evening_gaps: tuple[tuple[int, int], ...] = ()  # (start minute, minutes) of at-home gaps from 17:00
+    early_gaps: tuple[tuple[int, int], ...] = ()  # ... and of those that began before 06:30
 
 
 def summarise_days(
@@ -127,6 +136,8 @@ def summarise_days(
     bed: int | None = None
     early_bed: int | None = None
     count = night = 0
+    evening: list[tuple[int, int]] = []
+    early: list[tuple[int, int]] = []
     weekend = False
     prev_door = lo > 0 and main_door[lo - 1]
     prev_out = prev_door
@@ -135,7 +146,19 @@ def summarise_days(
     def flush() -> None:
         if current is not None and current in wanted and count:
             result.append(
-                DaySummary(current, weekend, tuple(slot_max), outing, wake, bed, early_bed, count, night)
+                DaySummary(
+                    current,
+                    weekend,
+                    tuple(slot_max),
+                    outing,
+                    wake,
+                    bed,
+                    early_bed,
+                    count,
+                    night,
+                    tuple(evening),
+                    tuple(early),
+                )
             )
 
     day_start = day_end = -math.inf
@@ -149,6 +172,7 @@ def summarise_days(
             slot_max = [0] * slots
             outing, count, night = 0.0, 0, 0
             wake = bed = early_bed = None
+            evening, early = [], []
         minute = int((t - day_start) // 60)  # minutes since local midnight (elapsed, on DST days)
         out = goes_out(main_door[i], t - prev_t, prev_door, prev_out)
         prev_t, prev_door, prev_out = t, main_door[i], out
@@ -169,6 +193,10 @@ def summarise_days(
         gap_min = min(65535, round(gap / 60))
         if gap_min > slot_max[s]:
             slot_max[s] = gap_min
+        if minute >= EVENING_FROM_MIN:
+            evening.append((minute, gap_min))
+        elif minute <= SLEEP_START_TO_MIN:
+            early.append((minute, gap_min))
         if gap >= SLEEP_CHUNK_S:
             if minute <= SLEEP_START_TO_MIN and early_bed is None:
                 early_bed = minute
@@ -257,6 +285,10 @@ def combine(summaries: Sequence[DaySummary], now: float, tuning: Tuning) -> Base
     if len(beds) >= 3:
         w = min(1.0, len(beds) / tuning.trusted_days)
         bed = round(w * _quantile(beds, tuning.early_quantile) + (1 - w) * bed)
+    nights = _evenings(summaries)
+    retire_earliest = min((r for r, _ in nights), default=0)
+    retire_latest = max((r for r, _ in nights), default=0)
+    evening_quiet = max((q for _, q in nights), default=0)
     longest_outing = max((s.longest_outing_s for s in summaries), default=0.0)
     outing = tuning.prior_outing_s
     if longest_outing > 0:
@@ -274,10 +306,33 @@ def combine(summaries: Sequence[DaySummary], now: float, tuning: Tuning) -> Base
         wake_latest_weekend_min=latest_weekend,
         bed_min=bed,
         wake_days=len(wakes),
-        outing_limit_s=outing / tuning.sensitivity,
+        # "beyond anything seen before" at any sensitivity
+        outing_limit_s=max(outing / tuning.sensitivity, longest_outing + tuning.outing_margin_s),
         longest_outing_s=longest_outing,
         decline=_decline(summaries, tuning),
+        retire_earliest_min=retire_earliest,
+        retire_latest_min=retire_latest,
+        evening_quiet_min=evening_quiet,
+        evening_nights=len(nights),
     )
+
+
+def _evenings(summaries: Sequence[DaySummary]) -> list[tuple[int, int]]:
+    """(retire, evening quiet) of each night whose next day is summarised too: when the night's sleep
+    began (the longest at-home gap from 17:00 to 06:30, at least 2 h; minutes after the evening's
+    midnight) and the longest quiet stretch that began in the evening before it (minutes)."""
+    by_day = {s.day: s for s in summaries}
+    nights = []
+    for s in summaries:
+        after = by_day.get(s.day + timedelta(days=1))
+        if after is None:
+            continue
+        gaps = list(s.evening_gaps) + [(1440 + m, g) for m, g in after.early_gaps]
+        start, longest = max(gaps, key=lambda gap: gap[1], default=(0, 0))
+        if longest * 60 < SLEEP_CHUNK_S:
+            continue
+        nights.append((start, max((g for m, g in gaps if m < start), default=0)))
+    return nights
 
 
 def _beds(summaries: Sequence[DaySummary]) -> list[int]:

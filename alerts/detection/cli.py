@@ -32,6 +32,11 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     parser.add_argument("--out", type=Path, required=True, help="JSONL output, one finding per line")
     parser.add_argument("--sensitivity", type=float, default=1.0, help="> 1 alarms sooner (default 1.0)")
     parser.add_argument("--night-exit", action="store_true", help="enable night-exit findings")
+    parser.add_argument(
+        "--evening-check",
+        action="store_true",
+        help="enable the evening check (kits with no sensor where the evening is spent)",
+    )
     parser.set_defaults(func=run)
 
 
@@ -101,7 +106,9 @@ def run(args: argparse.Namespace) -> int:
     def progress(done: int, total: int, raised: int) -> None:
         print(f"replay: {done}/{total} events, {raised} findings", file=sys.stderr)
 
-    profiles = FixedProfiles(args.tz, night_exit_enabled=args.night_exit)
+    profiles = FixedProfiles(
+        args.tz, night_exit_enabled=args.night_exit, evening_check_enabled=args.evening_check
+    )
     tuning = Tuning(sensitivity=args.sensitivity)
     count = 0
     args.out.parent.mkdir(parents=True, exist_ok=True)

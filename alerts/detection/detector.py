@@ -19,6 +19,7 @@ SEVERITY: dict[FindingKind, Severity] = {
     FindingKind.INACTIVITY: Severity.URGENT,
     FindingKind.MISSED_WAKEUP: Severity.URGENT,
     FindingKind.NIGHT_EXIT: Severity.URGENT,
+    FindingKind.EVENING_QUIET: Severity.URGENT,
     FindingKind.LONG_ABSENCE: Severity.WARNING,
     FindingKind.BLIND_GATEWAY: Severity.WARNING,
     FindingKind.BLIND_SENSORS: Severity.WARNING,
@@ -50,6 +51,12 @@ def local_clock(t: float, tz_name: str, now: float | None = None) -> str:
     if now is not None and datetime.fromtimestamp(now, tz).date() != d.date():
         text = f"{d.month}/{d.day} {text}"
     return text
+
+
+def clock_of(minutes: int) -> str:
+    """``8:05`` for 485 minutes after midnight (minutes past the next midnight wrap round)."""
+    minutes %= 1440
+    return f"{minutes // 60}:{minutes % 60:02d}"
 
 
 def is_night(minute_of_day: int, tuning: Tuning) -> bool:
@@ -90,6 +97,29 @@ def asleep_expected(minute_of_day: int, baseline: Baseline) -> bool:
     return minute_of_day >= bed or minute_of_day < wake
 
 
+def evening_due(start: float, baseline: Baseline, tz_name: str, tuning: Tuning) -> Due | None:
+    """The evening check (households that opted in, for kits that cannot see where the evening is spent).
+
+    A stretch that began in the evening before the earliest bedtime ever seen (- margin) and is still
+    quiet at the latest bedtime ever seen (+ margin), having lasted longer than any evening quiet seen
+    (+ the gap margin), means the resident did none of the evening's usual things. None: not
+    applicable, or fewer than ``tuning.evening_min_nights`` nights learned.
+    """
+    if baseline.evening_nights < tuning.evening_min_nights:
+        return None
+    tz = zone(tz_name)
+    day, minute, _ = local_parts(start, tz)
+    if minute < 12 * 60:  # after midnight: the evening began the day before
+        day -= timedelta(days=1)
+    midnight = datetime(day.year, day.month, day.day, tzinfo=tz).timestamp()
+    at = midnight + baseline.retire_latest_min * 60 + tuning.evening_margin_s
+    before = midnight + baseline.retire_earliest_min * 60 - tuning.evening_margin_s
+    quiet = baseline.evening_quiet_min * 60 * tuning.gap_factor + tuning.gap_margin_s
+    if not midnight + 12 * 3600 <= start < before or start + quiet > at:
+        return None
+    return Due(at, FindingKind.EVENING_QUIET)
+
+
 def community_due(start: float, out: bool, baseline: Baseline, profile: Profile, tuning: Tuning) -> Due:
     """The first community finding a quiet stretch from ``start`` would raise.
 
@@ -106,7 +136,16 @@ def community_due(start: float, out: bool, baseline: Baseline, profile: Profile,
         if profile.night_exit_enabled and is_night(minute, tuning):
             due = Due(start + tuning.night_exit_after_s, FindingKind.NIGHT_EXIT)
         return due
-    wake = Due(missed_wakeup_at(start, baseline, profile.tz, tuning), FindingKind.MISSED_WAKEUP)
+    due = _home_due(start, minute, weekend, baseline, profile.tz, tuning)
+    if profile.evening_check_enabled:
+        evening = evening_due(start, baseline, profile.tz, tuning)
+        if evening is not None and evening.at < due.at:
+            return evening
+    return due
+
+
+def _home_due(start: float, minute: int, weekend: bool, baseline: Baseline, tz: str, tuning: Tuning) -> Due:
+    wake = Due(missed_wakeup_at(start, baseline, tz, tuning), FindingKind.MISSED_WAKEUP)
     if asleep_expected(minute, baseline):
         return wake
     quiet = Due(start + baseline.threshold_s(weekend, minute), FindingKind.INACTIVITY)
@@ -141,9 +180,11 @@ def community_finding(
     params: dict[str, str | int | float] = {"since": since, "days": baseline.days}
     if due.kind is FindingKind.MISSED_WAKEUP:
         wake_day = datetime.fromtimestamp(due.at, zone(tz))
-        wake_by = wake_by_min(baseline, wake_day.weekday() >= 5)
-        params["wake_by"] = f"{wake_by // 60}:{wake_by % 60:02d}"
+        params["wake_by"] = clock_of(wake_by_min(baseline, wake_day.weekday() >= 5))
         params["days"] = baseline.wake_days
+    elif due.kind is FindingKind.EVENING_QUIET:
+        params["active_until"] = clock_of(baseline.retire_earliest_min)
+        params["days"] = baseline.evening_nights
     elif due.kind is FindingKind.INACTIVITY:
         _, minute, weekend = local_parts(last, zone(tz))
         usual = baseline.usual_quiet_s(weekend, minute) or baseline.threshold_s(weekend, minute)

@@ -68,6 +68,10 @@ class Tuning:
     night_exit_after_s: float = 30 * 60.0
     night_start_min: int = 22 * 60
     night_end_min: int = 5 * 60
+    # evening check (opt-in per household, for kits that cannot see the evening): past the usual latest
+    # bedtime + margin, a stretch longer than any usual evening quiet (+ gap margin) that began that evening
+    evening_margin_s: float = 30 * 60.0
+    evening_min_nights: int = 7
     # technical findings
     gateway_grace_s: float = 10 * 60.0
     sensors_silent_s: float = 3 * 3600.0  # no event of any kind (check-ins included) for this long
@@ -99,6 +103,7 @@ class Profile:
     tz: str = "Asia/Tokyo"
     night_exit_enabled: bool = False
     away: tuple[AwayPeriod, ...] = ()
+    evening_check_enabled: bool = False
 
     def away_at(self, at: datetime) -> AwayPeriod | None:
         for period in self.away:
@@ -116,15 +121,18 @@ class ProfileSource(Protocol):
 class FixedProfiles:
     """Every household gets the same time zone and options; for replay, benchmarks and tests."""
 
-    def __init__(self, tz: str = "Asia/Tokyo", *, night_exit_enabled: bool = False) -> None:
+    def __init__(
+        self, tz: str = "Asia/Tokyo", *, night_exit_enabled: bool = False, evening_check_enabled: bool = False
+    ) -> None:
         self._tz = tz
         self._night_exit = night_exit_enabled
+        self._evening_check = evening_check_enabled
         self._cache: dict[str, Profile] = {}
 
     def profile(self, household: str) -> Profile:
         found = self._cache.get(household)
         if found is None:
-            found = Profile(household, self._tz, self._night_exit)
+            found = Profile(household, self._tz, self._night_exit, evening_check_enabled=self._evening_check)
             self._cache[household] = found
         return found
 

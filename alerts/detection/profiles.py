@@ -1,4 +1,4 @@
-"""Household profiles for detection from the alerts state (time zone, night-exit opt-in, away periods)."""
+"""Household profiles for detection from the alerts state (time zone, opt-ins, away periods)."""
 
 from __future__ import annotations
 
@@ -42,6 +42,7 @@ class StateProfiles:
             tz=row.time_zone if row is not None else self._default_tz,
             night_exit_enabled=row is not None and row.night_exit_opt_in,
             away=away,
+            evening_check_enabled=row is not None and row.evening_check_opt_in,
         )
         self._cache[household] = (now.timestamp(), profile)
         return profile

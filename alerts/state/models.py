@@ -65,6 +65,7 @@ class Household:
     time_zone: str = "Asia/Tokyo"
     language: Language = Language.JA
     night_exit_opt_in: bool = False  # NIGHT_EXIT findings only when the household agreed
+    evening_check_opt_in: bool = False  # EVENING_QUIET findings (kits that cannot see the evening)
 
 
 @dataclass(frozen=True, slots=True)

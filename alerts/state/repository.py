@@ -73,6 +73,7 @@ class StateRepository:
         db.execute("PRAGMA busy_timeout=10000")
         db.execute("PRAGMA foreign_keys=ON")
         db.executescript(resources.files("alerts.state").joinpath("schema.sql").read_text("utf-8"))
+        _add_missing_columns(db)
         self._db = db
 
     def close(self) -> None:
@@ -113,11 +114,21 @@ class StateRepository:
     # -- households, residents, contacts -----------------------------------------------------------
     def upsert_household(self, h: Household) -> None:
         self._exec(
-            "INSERT INTO households VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT(id)"
+            "INSERT INTO households (id, name, address_hint, time_zone, language, night_exit_opt_in,"
+            " evening_check_opt_in) VALUES (?, ?, ?, ?, ?, ?, ?) ON CONFLICT(id)"
             " DO UPDATE SET name=excluded.name, address_hint=excluded.address_hint,"
             " time_zone=excluded.time_zone, language=excluded.language,"
-            " night_exit_opt_in=excluded.night_exit_opt_in",
-            (h.id, h.name, h.address_hint, h.time_zone, h.language.value, int(h.night_exit_opt_in)),
+            " night_exit_opt_in=excluded.night_exit_opt_in,"
+            " evening_check_opt_in=excluded.evening_check_opt_in",
+            (
+                h.id,
+                h.name,
+                h.address_hint,
+                h.time_zone,
+                h.language.value,
+                int(h.night_exit_opt_in),
+                int(h.evening_check_opt_in),
+            ),
         )
 
     def household(self, household_id: str) -> Household | None:
@@ -129,6 +140,11 @@ class StateRepository:
 
     def set_night_exit_opt_in(self, household_id: str, enabled: bool) -> None:
         self._exec("UPDATE households SET night_exit_opt_in = ? WHERE id = ?", (int(enabled), household_id))
+
+    def set_evening_check_opt_in(self, household_id: str, enabled: bool) -> None:
+        self._exec(
+            "UPDATE households SET evening_check_opt_in = ? WHERE id = ?", (int(enabled), household_id)
+        )
 
     def set_residents(self, household_id: str, residents: Sequence[Resident]) -> None:
         with self.transaction():
@@ -546,8 +562,18 @@ def _opt(value: datetime | None) -> str | None:
     return None if value is None else to_db_time(value)
 
 
+ADDED_COLUMNS = (("households", "evening_check_opt_in", "INTEGER NOT NULL DEFAULT 0"),)
+"""Columns added after a table was first created: state files from before get them on open."""
+
+
+def _add_missing_columns(db: sqlite3.Connection) -> None:
+    for table, column, decl in ADDED_COLUMNS:
+        if column not in {row[1] for row in db.execute(f"PRAGMA table_info({table})")}:
+            db.execute(f"ALTER TABLE {table} ADD COLUMN {column} {decl}")
+
+
 def _household(r: Sequence[Any]) -> Household:
-    return Household(r[0], r[1], r[2], r[3], Language(r[4]), bool(r[5]))
+    return Household(r[0], r[1], r[2], r[3], Language(r[4]), bool(r[5]), bool(r[6]))
 
 
 def _contact(r: Sequence[Any]) -> Contact:

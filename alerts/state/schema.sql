@@ -5,7 +5,8 @@ CREATE TABLE IF NOT EXISTS households (
     address_hint      TEXT NOT NULL DEFAULT '',
     time_zone         TEXT NOT NULL DEFAULT 'Asia/Tokyo',
     language          TEXT NOT NULL DEFAULT 'ja',
-    night_exit_opt_in INTEGER NOT NULL DEFAULT 0
+    night_exit_opt_in INTEGER NOT NULL DEFAULT 0,
+    evening_check_opt_in INTEGER NOT NULL DEFAULT 0
 );
 CREATE TABLE IF NOT EXISTS residents (
     household TEXT NOT NULL REFERENCES households(id) ON DELETE CASCADE,

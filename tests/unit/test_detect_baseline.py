@@ -95,6 +95,12 @@ def test_outings_are_learned_apart_from_quiet_gaps() -> None:
     assert b.outing_limit_s == 3 * 3600 * TUNING.outing_factor + TUNING.outing_margin_s
     # the 3 h outings did not stretch the at-home threshold of the early afternoon
     assert b.threshold_s(False, 14 * 60) == TUNING.min_threshold_s
+    # a higher sensitivity shortens the limit, but never to an outing as long as those seen before
+    eager = learn(times, doors, TZ, at(14, "12:00"), Tuning(sensitivity=2.0))
+    assert eager.outing_limit_s == 3 * 3600 + TUNING.outing_margin_s
+    assert learn(times, doors, TZ, at(14, "12:00"), Tuning(sensitivity=1.2)).outing_limit_s == pytest.approx(
+        (3 * 3600 * TUNING.outing_factor + TUNING.outing_margin_s) / 1.2
+    )
 
 
 def test_gaps_still_open_and_anomalies_are_not_learned() -> None:

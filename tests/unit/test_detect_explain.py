@@ -12,6 +12,7 @@ SAMPLES = {
     "missed_wakeup": {"since": "23:40", "wake_by": "8:00", "days": 21},
     "long_absence": {"since": "11/27 10:02", "quiet_h": 14.2, "longest_h": 10.5},
     "night_exit": {"since": "02:10"},
+    "evening_quiet": {"since": "11/27 19:25", "active_until": "20:13", "days": 28},
     "inactivity.prior": {"since": "11/27 07:10", "quiet_h": 12.5, "days": 3},
     "long_absence.prior": {"since": "11/27 10:02", "quiet_h": 14.2, "longest_h": 0.0},
     "help_button": {"at": "10:00"},

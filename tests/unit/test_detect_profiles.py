@@ -1,4 +1,4 @@
-"""Profiles from the real alerts state file: time zone, night-exit opt-in, away periods (and expiry)."""
+"""Profiles from the real alerts state file: time zone, opt-ins, away periods (and expiry)."""
 
 from __future__ import annotations
 
@@ -20,7 +20,14 @@ def repo_with_household(tmp_path: Path) -> StateRepository:
     repo = StateRepository(tmp_path / "alerts.sqlite3")
     repo.open()
     repo.upsert_household(
-        Household("h1", "山田花子", "桜町2-5", time_zone="Europe/Madrid", night_exit_opt_in=True)
+        Household(
+            "h1",
+            "山田花子",
+            "桜町2-5",
+            time_zone="Europe/Madrid",
+            night_exit_opt_in=True,
+            evening_check_opt_in=True,
+        )
     )
     return repo
 
@@ -30,10 +37,19 @@ def test_profile_reads_zone_opt_in_and_recent_away(tmp_path: Path) -> None:
     repo.add_away("h1", NOW - timedelta(days=5), NOW - timedelta(days=4), "care_manager:sato")  # long gone
     repo.add_away("h1", NOW - timedelta(hours=3), NOW + timedelta(hours=5), "contact:c-1")
     profile = StateProfiles(repo, FakeClock(NOW)).profile("h1")
-    assert (profile.tz, profile.night_exit_enabled) == ("Europe/Madrid", True)
+    assert (profile.tz, profile.night_exit_enabled, profile.evening_check_enabled) == (
+        "Europe/Madrid",
+        True,
+        True,
+    )
     assert [(p.start, p.end) for p in profile.away] == [(NOW - timedelta(hours=3), NOW + timedelta(hours=5))]
     unknown = StateProfiles(repo, FakeClock(NOW)).profile("nobody")
-    assert (unknown.tz, unknown.night_exit_enabled, unknown.away) == ("Asia/Tokyo", False, ())
+    assert (unknown.tz, unknown.night_exit_enabled, unknown.evening_check_enabled, unknown.away) == (
+        "Asia/Tokyo",
+        False,
+        False,
+        (),
+    )
     repo.close()
 
 

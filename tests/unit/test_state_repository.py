@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import sqlite3
 from dataclasses import replace
 from datetime import timedelta
 from pathlib import Path
@@ -131,7 +132,7 @@ def test_sms_queue_is_idempotent_and_urgent_first(repo: StateRepository) -> None
     assert [m.body for m in repo.due_sms(FIXED_NOW)] == ["now", "later"]
 
 
-def test_away_periods_expire_and_night_exit_opt_in(repo: StateRepository) -> None:
+def test_away_periods_expire_and_opt_ins(repo: StateRepository) -> None:
     import_data(repo, read_file(EXAMPLE), FIXED_NOW)
     assert repo.away_periods("demo-0001", now=FIXED_NOW) == []
     away_id = repo.add_away(
@@ -150,7 +151,38 @@ def test_away_periods_expire_and_night_exit_opt_in(repo: StateRepository) -> Non
     repo.set_night_exit_opt_in("demo-0001", True)
     household = repo.household("demo-0001")
     assert household is not None
-    assert household.night_exit_opt_in
+    assert (household.night_exit_opt_in, household.evening_check_opt_in) == (True, False)
+    repo.set_evening_check_opt_in("demo-0001", True)
+    household = repo.household("demo-0001")
+    assert household is not None
+    assert household.evening_check_opt_in
+    import_data(repo, read_file(EXAMPLE), FIXED_NOW)  # the file says no: the import sets it back
+    household = repo.household("demo-0001")
+    assert household is not None
+    assert not household.evening_check_opt_in
+
+
+def test_a_state_file_from_before_the_evening_check_gains_its_column(tmp_path: Path) -> None:
+    path = tmp_path / "old.sqlite3"
+    old = sqlite3.connect(path)
+    old.execute(
+        "CREATE TABLE households (id TEXT PRIMARY KEY, name TEXT NOT NULL, address_hint TEXT NOT NULL"
+        " DEFAULT '', time_zone TEXT NOT NULL DEFAULT 'Asia/Tokyo', language TEXT NOT NULL DEFAULT 'ja',"
+        " night_exit_opt_in INTEGER NOT NULL DEFAULT 0)"
+    )
+    old.execute("INSERT INTO households VALUES ('h1', '山田花子', '', 'Asia/Tokyo', 'ja', 1)")
+    old.commit()
+    old.close()
+    repo = StateRepository(path)
+    repo.open()
+    assert repo.household("h1") == Household("h1", "山田花子", "", night_exit_opt_in=True)
+    repo.set_evening_check_opt_in("h1", True)
+    household = repo.household("h1")
+    assert household is not None
+    assert household.evening_check_opt_in
+    repo.close()
+    repo.open()  # opening again adds nothing twice
+    repo.close()
 
 
 def test_coverage_gaps(repo: StateRepository) -> None:

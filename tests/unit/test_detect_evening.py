@@ -1,0 +1,148 @@
+"""The evening check (opt-in) with a fixed clock: what it learns, when it fires, and its boundaries.
+
+The routine is a sparse kit's: seen from 07:00 to 19:30 (kitchen, bathroom), then a bathroom visit
+before bed at 23:00, 23:45 or 00:30; one night in four the resident goes to bed at 20:00 with no
+visit. Nothing sees the living room, so an evening collapse looks like an early night until morning.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, replace
+from datetime import UTC, datetime
+
+import pytest
+
+from alerts.detection.baseline import Baseline, learn
+from alerts.detection.detector import community_due, evening_due
+from alerts.detection.engine import Engine
+from alerts.detection.episodes import MemoryEpisodes
+from alerts.detection.model import FixedProfiles, Profile, Tuning
+from alerts.detection.replay import replay
+from alerts.explain import render
+from alerts.findings import FindingKind
+from tests.unit.detect_routine import TZ, at
+
+TUNING = Tuning()
+DAYS = 21
+BEDTIME_VISITS = ("23:00", "23:45", "d+1 00:30", None)  # None: to bed at 20:00, no visit
+
+
+def when(day: int, clock: str) -> float:
+    if clock.startswith("d+1 "):
+        return at(day + 1, clock[4:])
+    return at(day, clock)
+
+
+def sparse_routine(days: int) -> list[float]:
+    times: list[float] = []
+    for day in range(days):
+        t = at(day, "07:00")
+        while t <= at(day, "19:30"):
+            times.append(t)
+            t += 30 * 60
+        visit = BEDTIME_VISITS[day % len(BEDTIME_VISITS)]
+        times.append(at(day, "20:00") if visit is None else when(day, visit))
+    return sorted(times)
+
+
+def trained() -> Baseline:
+    times = sparse_routine(DAYS)
+    return learn(times, [False] * len(times), TZ, at(DAYS, "12:00"), TUNING)
+
+
+BASE = trained()
+
+
+def test_learns_the_evening_from_the_nights() -> None:
+    # every night whose next day is summarised: 20 of the 21 days' evenings
+    assert BASE.evening_nights == DAYS - 1
+    assert BASE.retire_earliest_min == 20 * 60  # the early nights
+    assert BASE.retire_latest_min == 1440 + 30  # 00:30 the next morning
+    # the longest quiet while still up: 19:30 until the 00:30 visit
+    assert BASE.evening_quiet_min == 5 * 60
+
+
+@dataclass
+class Case:
+    name: str
+    start: str  # last activity, on day DAYS ("d+1 00:10" for after midnight)
+    raised: str | None  # when the evening check is due, or None: it does not apply
+    baseline: Baseline = BASE
+
+
+# the rule: quiet since before 20:00 - 30 min, quiet at 00:30 + 30 min, and longer than 5 h + 35 min
+CASES = [
+    Case("quiet since 17:00, all evening", "17:00", "d+1 01:00"),
+    Case("the last moment the quiet is long enough", "19:25", "d+1 01:00"),
+    Case("a minute later: not longer than a usual evening quiet", "19:26", None),
+    Case("afternoon before noon is not the evening", "11:59", None),
+    Case("from noon it is", "12:00", "d+1 01:00"),
+    Case("after the earliest bedtime - margin: an ordinary early night", "19:30", None),
+    Case("after midnight: the bedtime visit of a normal night", "d+1 00:10", None),
+    Case("too few nights learned: not used", "17:00", None, replace(BASE, evening_nights=6)),
+    Case(
+        "bedtimes learned later move the deadline",
+        "17:00",
+        "d+1 02:30",
+        replace(BASE, retire_latest_min=1440 + 120, retire_earliest_min=21 * 60),
+    ),
+]
+
+
+@pytest.mark.parametrize("case", CASES, ids=[c.name for c in CASES])
+def test_evening_due_and_its_boundaries(case: Case) -> None:
+    due = evening_due(when(DAYS, case.start), case.baseline, TZ, TUNING)
+    if case.raised is None:
+        assert due is None
+        return
+    assert due is not None
+    assert (due.at, due.kind) == (when(DAYS, case.raised), FindingKind.EVENING_QUIET)
+
+
+def test_only_for_households_that_opted_in_and_only_when_sooner() -> None:
+    start = at(DAYS, "19:00")
+    plain = community_due(start, False, BASE, Profile("h1", TZ), TUNING)
+    opted = community_due(start, False, BASE, Profile("h1", TZ, evening_check_enabled=True), TUNING)
+    # without it, the early nights' long quiet from 20:00 makes 19:00 look ordinary until morning
+    assert plain.kind is FindingKind.INACTIVITY
+    assert plain.at > when(DAYS, "d+1 06:00")
+    assert (opted.kind, opted.at) == (FindingKind.EVENING_QUIET, when(DAYS, "d+1 01:00"))
+    # probably out (main door): the outing rules, never the evening check
+    out = community_due(start, True, BASE, Profile("h1", TZ, evening_check_enabled=True), TUNING)
+    assert out.kind is FindingKind.LONG_ABSENCE
+
+
+def test_engine_raises_it_once_with_an_explanation() -> None:
+    profiles = FixedProfiles(TZ, evening_check_enabled=True)
+    engine = Engine(profiles, MemoryEpisodes(), TUNING)
+    engine.relearned("h1", BASE, at(DAYS, "00:00"))
+    engine.activity("h1", at(DAYS, "19:00"), "kitchen-motion")
+    due = when(DAYS, "d+1 01:00")
+    assert engine.tick(due - 60) == []
+    (found,) = engine.tick(due)
+    assert found.kind is FindingKind.EVENING_QUIET
+    assert found.last_activity_at == datetime.fromtimestamp(at(DAYS, "19:00"), UTC)
+    assert (
+        render(found.explanation, "ja")
+        == "3/23 19:00以降 動きなし。普段は毎晩20:00より後にも動きあり(20日間の学習)"
+    )
+    assert render(found.explanation, "en") == (
+        "No activity since 3/23 19:00; every evening there was activity after 20:00 (learned over 20 days)"
+    )
+    assert engine.tick(due + 3600) == []
+
+
+def test_replay_finds_an_evening_collapse_only_with_the_check() -> None:
+    events = [(t, "h1", "kitchen-motion", "motion", 1.0) for t in sparse_routine(DAYS)]
+    events = [e for e in events if e[0] <= at(DAYS - 1, "19:00")]  # collapse after 19:00 on the last day
+    until = at(DAYS, "12:00")
+    with_check = list(replay(events, FixedProfiles(TZ, evening_check_enabled=True), until, TUNING))
+    without = list(replay(events, FixedProfiles(TZ), until, TUNING))
+    last_kind = [f.kind for f in with_check][-1]
+    assert last_kind is FindingKind.EVENING_QUIET
+    assert with_check[-1].raised_at == datetime.fromtimestamp(when(DAYS - 1, "d+1 01:00"), UTC)
+    assert FindingKind.EVENING_QUIET not in {f.kind for f in without}
+    assert without[-1].raised_at > datetime.fromtimestamp(when(DAYS - 1, "d+1 06:00"), UTC)
+    # on the untouched nights before (the early ones included), the check raised nothing
+    collapse = datetime.fromtimestamp(at(DAYS - 1, "19:00"), UTC)
+    assert [f for f in with_check if f.kind is FindingKind.EVENING_QUIET and f.raised_at < collapse] == []
