@@ -74,6 +74,16 @@ class Kit:
     def motion_in(self, room: Room) -> Device | None:
         return next((d for d in self.devices if d.kind is Kind.MOTION and d.room is room), None)
 
+    @property
+    def sees_evening(self) -> bool:
+        """Whether a sensor watches where evenings are spent (living room or bedroom); kits that
+        do not are the ones the evening check is for (docs/detection.md)."""
+        return any(sees_evening(d.kind, d.room) for d in self.devices)
+
+
+def sees_evening(kind: Kind, room: Room) -> bool:
+    return kind is not Kind.BUTTON and room in (Room.LIVING, Room.BEDROOM)
+
 
 KITS: Final = (
     Kit(

@@ -253,7 +253,8 @@ def register_town(config: Config, town: Town, password: str, now: datetime) -> N
     repo = StateRepository(config.alerts.state_path)
     repo.open()
     try:
-        report = import_data(repo, town_data(town.households, config.time_zone), now)
+        blind_evenings = [home.household for home in town.homes if not home.kit.sees_evening]
+        report = import_data(repo, town_data(town.households, config.time_zone, blind_evenings), now)
     finally:
         repo.close()
     if report.rejected:

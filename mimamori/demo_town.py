@@ -6,7 +6,7 @@ what `mimamori households import` reads, so the demo registers homes exactly as 
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Collection, Sequence
 from datetime import datetime
 from typing import Any, Final
 
@@ -29,8 +29,13 @@ def neighbour_phone(home_index: int, which: int) -> str:
     return phone(1000 + home_index * 10 + which)
 
 
-def town_data(households: Sequence[str], time_zone: str) -> dict[str, Any]:
-    """Households, contacts and escalation policies in the `households import` shape."""
+def town_data(
+    households: Sequence[str], time_zone: str, evening_check: Collection[str] = ()
+) -> dict[str, Any]:
+    """Households, contacts and escalation policies in the `households import` shape.
+
+    ``evening_check``: the homes whose kit cannot see the evening, opted in to the evening check.
+    """
     volunteers = [
         {"id": f"v-{n}", "name": f"ボランティア{n}", "phone": phone(500 + n), "role": "volunteer"}
         for n in range(1, 5)
@@ -64,6 +69,7 @@ def town_data(households: Sequence[str], time_zone: str) -> dict[str, Any]:
                 "time_zone": time_zone,
                 "language": "ja",
                 "night_exit": index % 5 == 0,
+                "evening_check": household in evening_check,
                 "residents": [{"name": name}],
                 "policy": {
                     "tiers": [

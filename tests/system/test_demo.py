@@ -77,6 +77,6 @@ async def test_the_fall_reaches_a_neighbour_who_claims_and_resolves_it(demo: Dem
     await demo.expect(rf"{OUTAGE_HOME}: internet back", timeout_s=120)
     outage_lines = [line for line in demo.lines if f"incident {OUTAGE_HOME}" in line]
     assert any("blind_gateway" in line for line in outage_lines), demo.lines[-60:]
-    community = ("inactivity", "missed_wakeup", "long_absence", "night_exit")
+    community = ("inactivity", "missed_wakeup", "long_absence", "night_exit", "evening_quiet")
     assert not [line for line in outage_lines if any(kind in line for kind in community)]
     assert await demo.interrupt() == 0

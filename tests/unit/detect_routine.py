@@ -32,3 +32,27 @@ def routine(
             t += every_min * 60
     times.sort()
     return times, [False] * len(times)
+
+
+BEDTIME_VISITS = ("23:00", "23:45", "d+1 00:30", None)  # None: to bed at 20:00, no visit
+
+
+def when(day: int, clock: str) -> float:
+    """Like :func:`at`; ``"d+1 00:30"`` is on the next day."""
+    if clock.startswith("d+1 "):
+        return at(day + 1, clock[4:])
+    return at(day, clock)
+
+
+def sparse_routine(days: int) -> list[float]:
+    """A kit that cannot see the evening: activity every 30 min from 07:00 to 19:30, then a bathroom
+    visit before bed at 23:00, 23:45 or 00:30, or (one night in four) to bed at 20:00 unseen."""
+    times: list[float] = []
+    for day in range(days):
+        t = at(day, "07:00")
+        while t <= at(day, "19:30"):
+            times.append(t)
+            t += 30 * 60
+        visit = BEDTIME_VISITS[day % len(BEDTIME_VISITS)]
+        times.append(at(day, "20:00") if visit is None else when(day, visit))
+    return sorted(times)

@@ -20,29 +20,10 @@ from alerts.detection.model import FixedProfiles, Profile, Tuning
 from alerts.detection.replay import replay
 from alerts.explain import render
 from alerts.findings import FindingKind
-from tests.unit.detect_routine import TZ, at
+from tests.unit.detect_routine import TZ, at, sparse_routine, when
 
 TUNING = Tuning()
 DAYS = 21
-BEDTIME_VISITS = ("23:00", "23:45", "d+1 00:30", None)  # None: to bed at 20:00, no visit
-
-
-def when(day: int, clock: str) -> float:
-    if clock.startswith("d+1 "):
-        return at(day + 1, clock[4:])
-    return at(day, clock)
-
-
-def sparse_routine(days: int) -> list[float]:
-    times: list[float] = []
-    for day in range(days):
-        t = at(day, "07:00")
-        while t <= at(day, "19:30"):
-            times.append(t)
-            t += 30 * 60
-        visit = BEDTIME_VISITS[day % len(BEDTIME_VISITS)]
-        times.append(at(day, "20:00") if visit is None else when(day, visit))
-    return sorted(times)
 
 
 def trained() -> Baseline:

@@ -48,6 +48,9 @@ def test_kits_vary_and_sparse_homes_have_no_bedroom_or_living_motion(week: SimRe
         if home.kit.name in ("sparse", "minimal"):
             assert home.kit.motion_in(Room.BEDROOM) is None
             assert home.kit.motion_in(Room.LIVING) is None
+            assert not home.kit.sees_evening  # the kits the evening check is for
+        elif home.kit.name in ("full", "standard"):
+            assert home.kit.sees_evening
     devices = {(e.household, e.device) for e in week.events}
     for home in week.homes:
         assert {d for h, d in devices if h == home.household} == {d.id for d in home.kit.devices}

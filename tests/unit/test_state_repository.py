@@ -21,6 +21,7 @@ from alerts.state.models import (
     TierKind,
 )
 from alerts.state.repository import StateRepository
+from mimamori.demo_town import town_data
 from tests.conftest import FIXED_NOW
 
 EXAMPLE = Path(__file__).resolve().parents[2] / "docs" / "households.example.yaml"
@@ -160,6 +161,13 @@ def test_away_periods_expire_and_opt_ins(repo: StateRepository) -> None:
     household = repo.household("demo-0001")
     assert household is not None
     assert not household.evening_check_opt_in
+
+
+def test_the_demo_town_imports_with_its_opt_ins(repo: StateRepository) -> None:
+    data = town_data(["home-0001", "home-0002"], "Asia/Tokyo", evening_check=["home-0002"])
+    assert import_data(repo, data, FIXED_NOW).rejected == []
+    opted = [(h.id, h.night_exit_opt_in, h.evening_check_opt_in) for h in repo.households()]
+    assert opted == [("home-0001", True, False), ("home-0002", False, True)]
 
 
 def test_a_state_file_from_before_the_evening_check_gains_its_column(tmp_path: Path) -> None:

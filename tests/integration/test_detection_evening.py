@@ -1,0 +1,71 @@
+"""The evening check on the live path: opt-in read from the real alerts state file, the evening learned
+from a real SQLite store, the finding raised by the ticking detector (and only where opted in)."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+from alerts.detection.episodes import SqliteEpisodes
+from alerts.detection.live import LiveDetector
+from alerts.detection.profiles import StateProfiles
+from alerts.findings import Audience, FindingKind
+from alerts.state.models import Household
+from alerts.state.repository import StateRepository
+from mimamori import contract
+from mimamori.clock import FakeClock
+from store.base import IngestBatch
+from store.sqlite import SqliteEventStore
+from tests.unit.detect_routine import TZ, sparse_routine, when
+
+DAYS = 14
+HOMES = ("opted", "plain")
+
+
+def motion(household: str, t: float) -> contract.Event:
+    at = datetime.fromtimestamp(t, UTC)
+    return contract.Event(
+        message_id=contract.message_id_for(household, "kitchen-motion", contract.Kind.MOTION, 1.0, at),
+        household=household,
+        gateway=f"gw-{household}",
+        device="kitchen-motion",
+        kind=contract.Kind.MOTION,
+        value=1.0,
+        observed_at=at,
+        seq=int(t),
+    )
+
+
+def test_an_evening_collapse_is_raised_at_night_only_where_opted_in(tmp_path: Path) -> None:
+    repo = StateRepository(tmp_path / "alerts.sqlite3")
+    repo.open()
+    repo.upsert_household(Household("opted", "山田花子", "", TZ, evening_check_opt_in=True))
+    repo.upsert_household(Household("plain", "佐藤トメ", "", TZ))
+    store = SqliteEventStore(tmp_path / "events.sqlite3")
+    store.open()
+    # two weeks of a kit that cannot see the evening; on the last day both residents fall after 19:00
+    collapse = when(DAYS - 1, "19:00")
+    history = [motion(h, t) for h in HOMES for t in sparse_routine(DAYS) if t <= collapse]
+    start = datetime.fromtimestamp(collapse, UTC) + timedelta(minutes=1)
+    store.commit_batch(IngestBatch(received_at=start, events=history))
+    clock = FakeClock(start)
+    detector = LiveDetector(
+        store, StateProfiles(repo, clock), SqliteEpisodes(tmp_path / "alerts.sqlite3"), clock
+    )
+    detector.open()
+    raised: list[tuple[str, FindingKind, Audience, datetime]] = []
+    until = datetime.fromtimestamp(when(DAYS - 1, "d+1 05:00"), UTC)
+    while clock.now() < until:
+        # the gateways stay up all night: silence is the residents', not the platform's
+        beats = [contract.Heartbeat(h, f"gw-{h}", clock.now(), 1, 0) for h in HOMES]
+        store.commit_batch(IngestBatch(received_at=clock.now(), heartbeats=beats))
+        raised += [(f.household, f.kind, f.audience, f.raised_at) for f in detector.tick(clock.now())]
+        clock.advance(timedelta(minutes=5))
+    due = datetime.fromtimestamp(when(DAYS - 1, "d+1 01:00"), UTC)
+    assert [(h, k, a) for h, k, a, _ in raised] == [("opted", FindingKind.EVENING_QUIET, Audience.COMMUNITY)]
+    assert timedelta(0) <= raised[0][3] - due < timedelta(minutes=5)  # on the first tick at the deadline
+    assert detector.classify("opted", clock.now()).value == "quiet"
+    assert detector.classify("plain", clock.now()).value == "active"  # judged in the morning
+    detector.close()
+    store.close()
+    repo.close()
