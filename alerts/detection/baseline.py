@@ -108,8 +108,10 @@ class DaySummary:
     early_bed_min: int | None  # start of the first long gap after midnight (before 06:30)
     count: int
     night_count: int  # activity between midnight and 05:00
-    evening_gaps: tuple[tuple[int, int], ...] = ()  # (start minute, minutes) of at-home gaps from 17:00
-    early_gaps: tuple[tuple[int, int], ...] = ()  # ... and of those that began before 06:30
+    # the longest at-home gap that began from 17:00 (start minute, minutes, and the longest before it),
+    # and the same for those that began before 06:30; None: no such gap
+    evening_gap: tuple[int, int, int] | None = None
+    early_gap: tuple[int, int, int] | None = None
 
 
 def summarise_days(
@@ -136,8 +138,8 @@ def summarise_days(
     bed: int | None = None
     early_bed: int | None = None
     count = night = 0
-    evening: list[tuple[int, int]] = []
-    early: list[tuple[int, int]] = []
+    evening: tuple[int, int, int] | None = None
+    early: tuple[int, int, int] | None = None
     weekend = False
     prev_door = lo > 0 and main_door[lo - 1]
     prev_out = prev_door
@@ -156,8 +158,8 @@ def summarise_days(
                     early_bed,
                     count,
                     night,
-                    tuple(evening),
-                    tuple(early),
+                    evening,
+                    early,
                 )
             )
 
@@ -172,7 +174,7 @@ def summarise_days(
             slot_max = [0] * slots
             outing, count, night = 0.0, 0, 0
             wake = bed = early_bed = None
-            evening, early = [], []
+            evening = early = None
         minute = int((t - day_start) // 60)  # minutes since local midnight (elapsed, on DST days)
         out = goes_out(main_door[i], t - prev_t, prev_door, prev_out)
         prev_t, prev_door, prev_out = t, main_door[i], out
@@ -194,9 +196,10 @@ def summarise_days(
         if gap_min > slot_max[s]:
             slot_max[s] = gap_min
         if minute >= EVENING_FROM_MIN:
-            evening.append((minute, gap_min))
-        elif minute <= SLEEP_START_TO_MIN:
-            early.append((minute, gap_min))
+            if evening is None or gap_min > evening[1]:
+                evening = (minute, gap_min, 0 if evening is None else evening[1])
+        elif minute <= SLEEP_START_TO_MIN and (early is None or gap_min > early[1]):
+            early = (minute, gap_min, 0 if early is None else early[1])
         if gap >= SLEEP_CHUNK_S:
             if minute <= SLEEP_START_TO_MIN and early_bed is None:
                 early_bed = minute
@@ -327,11 +330,13 @@ def _evenings(summaries: Sequence[DaySummary]) -> list[tuple[int, int]]:
         after = by_day.get(s.day + timedelta(days=1))
         if after is None:
             continue
-        gaps = list(s.evening_gaps) + [(1440 + m, g) for m, g in after.early_gaps]
-        start, longest = max(gaps, key=lambda gap: gap[1], default=(0, 0))
-        if longest * 60 < SLEEP_CHUNK_S:
-            continue
-        nights.append((start, max((g for m, g in gaps if m < start), default=0)))
+        evening, early = s.evening_gap or (0, 0, 0), after.early_gap or (0, 0, 0)
+        if early[1] > evening[1]:  # asleep after midnight: the whole evening came before
+            start, longest, before = 1440 + early[0], early[1], max(evening[1], early[2])
+        else:
+            start, longest, before = evening
+        if longest * 60 >= SLEEP_CHUNK_S:
+            nights.append((start, before))
     return nights
 
 
