@@ -7,8 +7,13 @@ visit. Nothing sees the living room, so an evening collapse looks like an early 
 
 from __future__ import annotations
 
+import json
+import os
+import subprocess
+import sys
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime
+from pathlib import Path
 
 import pytest
 
@@ -20,8 +25,9 @@ from alerts.detection.model import FixedProfiles, Profile, Tuning
 from alerts.detection.replay import replay
 from alerts.explain import render
 from alerts.findings import FindingKind
-from tests.unit.detect_routine import TZ, at, sparse_routine, when
+from tests.unit.detect_routine import TZ, ZONE, at, sparse_routine, when
 
+ROOT = Path(__file__).resolve().parents[2]
 TUNING = Tuning()
 DAYS = 21
 
@@ -127,3 +133,32 @@ def test_replay_finds_an_evening_collapse_only_with_the_check() -> None:
     # on the untouched nights before (the early ones included), the check raised nothing
     collapse = datetime.fromtimestamp(at(DAYS - 1, "19:00"), UTC)
     assert [f for f in with_check if f.kind is FindingKind.EVENING_QUIET and f.raised_at < collapse] == []
+
+
+def test_replay_command_opts_in_with_evening_check(tmp_path: Path) -> None:
+    collapse = at(DAYS - 1, "19:00")
+    rows = ["ts,household,device,kind,value"] + [
+        f"{datetime.fromtimestamp(t, ZONE).isoformat()},h1,kitchen-motion,motion,1"
+        for t in sparse_routine(DAYS)
+        if t <= collapse
+    ]
+    events = tmp_path / "events.csv"
+    events.write_text("\n".join(rows) + "\n", encoding="utf-8")
+
+    def kinds(*flags: str) -> list[str]:
+        out = tmp_path / "findings.jsonl"
+        args = ["replay", "--events", str(events), "--tz", TZ, "--out", str(out), *flags]
+        args += ["--until", datetime.fromtimestamp(at(DAYS, "12:00"), ZONE).isoformat()]
+        done = subprocess.run(
+            [sys.executable, "-m", "mimamori", *args],
+            cwd=ROOT,
+            env={**os.environ, "PYTHONPATH": str(ROOT)},
+            capture_output=True,
+            text=True,
+            timeout=60,
+        )
+        assert done.returncode == 0, done.stderr
+        return [json.loads(line)["kind"] for line in out.read_text(encoding="utf-8").splitlines()]
+
+    assert kinds("--evening-check")[-1] == "evening_quiet"
+    assert "evening_quiet" not in kinds()

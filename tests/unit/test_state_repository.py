@@ -93,12 +93,14 @@ def test_bad_entries_are_rejected_one_by_one(repo: StateRepository, tmp_path: Pa
             {"id": "h1", "name": "H1", "policy": {"tiers": [{"kind": "neighbours", "contacts": ["ok"]}]}},
             {"id": "h2", "name": "H2", "policy": {"tiers": [{"kind": "neighbours", "contacts": ["ghost"]}]}},
             {"id": "h3", "name": "H3", "time_zone": "Mars/Olympus", "policy": {"tiers": []}},
+            {"id": "h4", "name": "H4", "evening_check": "maybe", "policy": {"tiers": []}},
         ],
     }
     report = import_data(repo, data, FIXED_NOW)
     assert (report.households, report.contacts) == (1, 1)
-    assert len(report.rejected) == 3
+    assert len(report.rejected) == 4
     assert any("bad-phone" in r and "E.164" in r for r in report.rejected)
+    assert any("h4" in r and "evening_check" in r for r in report.rejected)
     assert any("h2" in r and "ghost" in r for r in report.rejected)
     assert [h.id for h in repo.households()] == ["h1"]
     broken = tmp_path / "broken.toml"
