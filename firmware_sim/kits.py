@@ -82,6 +82,7 @@ class Kit:
 
 
 def sees_evening(kind: Kind, room: Room) -> bool:
+    """Whether a device of this kind in this room sees the resident's evenings (a help button does not)."""
     return kind is not Kind.BUTTON and room in (Room.LIVING, Room.BEDROOM)
 
 

@@ -100,10 +100,10 @@ def asleep_expected(minute_of_day: int, baseline: Baseline) -> bool:
 def evening_due(start: float, baseline: Baseline, tz_name: str, tuning: Tuning) -> Due | None:
     """The evening check (households that opted in, for kits that cannot see where the evening is spent).
 
-    A stretch that began in the evening before the earliest bedtime ever seen (- margin) and is still
-    quiet at the latest bedtime ever seen (+ margin), having lasted longer than any evening quiet seen
-    (+ the gap margin), means the resident did none of the evening's usual things. None: not
-    applicable, or fewer than ``tuning.evening_min_nights`` nights learned.
+    A stretch that began in the evening (from noon) before the earliest start of sleep seen (- margin)
+    and is still quiet at the latest start of sleep seen (+ margin), having lasted longer than any
+    evening quiet seen (+ the gap margin), is unlike every night learned: the resident did none of the
+    evening's usual things. None: not applicable, or fewer than ``tuning.evening_min_nights`` nights.
     """
     if baseline.evening_nights < tuning.evening_min_nights:
         return None

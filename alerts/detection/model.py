@@ -68,8 +68,9 @@ class Tuning:
     night_exit_after_s: float = 30 * 60.0
     night_start_min: int = 22 * 60
     night_end_min: int = 5 * 60
-    # evening check (opt-in per household, for kits that cannot see the evening): past the usual latest
-    # bedtime + margin, a stretch longer than any usual evening quiet (+ gap margin) that began that evening
+    # evening check (opt-in per household, for kits that cannot see the evening): a stretch that began
+    # before the earliest start of sleep seen - margin, still quiet at the latest + margin and longer
+    # than any evening quiet seen (+ gap margin); used once this many nights are learned
     evening_margin_s: float = 30 * 60.0
     evening_min_nights: int = 7
     # technical findings
