@@ -77,6 +77,7 @@ MESSAGES: Final[Mapping[str, tuple[str, str]]] = {
     "household.no_away": ("No away periods.", "不在期間はありません。"),
     "household.contacts": ("Contacts", "連絡先"),
     "household.policy": ("Escalation policy", "連絡の順番"),
+    "household.options": ("Watching options", "見守りの設定"),
     "household.edit": ("Edit", "編集"),
     "household.digest": ("Weekly digest", "週間レポート"),
     "household.address": ("Address hint", "住所の目安"),
@@ -123,6 +124,29 @@ MESSAGES: Final[Mapping[str, tuple[str, str]]] = {
     "policy.wait": ("Wait before next tier (min)", "次の段階までの待ち時間（分）"),
     "policy.members": ("Who", "誰に"),
     "policy.save": ("Save policy", "保存"),
+    "options.help": (
+        "Extra checks for this household, each sent to its contacts like any other alert. "
+        "Changes take effect within a minute.",
+        "この世帯だけの追加の見守りです。通知は他の通知と同じ連絡先に届きます。変更は1分以内に反映されます。",
+    ),
+    "options.night_exit": ("Night exit", "夜間の外出"),
+    "options.night_exit.help": (
+        "Alert when the main door opens at night (22:00–05:00) and nothing moves after it (30 minutes "
+        "by default). For residents who may wander; only with their agreement.",
+        "夜間（22時〜5時）に玄関が開き、その後動きがないとき（標準30分）に通知します。徘徊の心配がある方向け。"
+        "本人の同意が必要です。",
+    ),
+    "options.evening_check": ("Evening check", "夜の見守り"),
+    "options.evening_check.help": (
+        "For homes with no sensor in the living room or bedroom, where an evening fall looks like an "
+        "early night until morning. Alerts at night when the home has been quiet since before the "
+        "earliest bedtime ever seen and is still quiet after the latest. It can wake a neighbour on a "
+        "night the resident goes to bed earlier than ever before.",
+        "居間や寝室にセンサーがない世帯向けです。夕方の転倒が朝まで早寝と見分けられないため、"
+        "これまでで最も早い就寝時刻より前から動きがなく、最も遅い就寝時刻を過ぎても動きがないときに夜間に通知します。"
+        "これまでより早く寝た夜には近隣の方を起こすことがあります。",
+    ),
+    "options.save": ("Save options", "保存"),
     "digest.title": ("Weekly digest: {name}", "週間レポート：{name}"),
     "digest.week": ("Week of {start} to {end}", "{start}〜{end}の週"),
     "digest.csv": ("Download CSV", "CSVをダウンロード"),

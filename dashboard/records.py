@@ -30,6 +30,14 @@ class Household:
 
 
 @dataclass(frozen=True, slots=True)
+class WatchOptions:
+    """What the detector watches for in a household beyond the defaults (opt-ins, docs/detection.md)."""
+
+    night_exit: bool = False  # the main door at night and no return
+    evening_check: bool = False  # quiet all evening past the usual bedtime (kits that cannot see it)
+
+
+@dataclass(frozen=True, slots=True)
 class Contact:
     id: str
     name: str
@@ -158,6 +166,12 @@ class CareRecords(Protocol):
     def save_contact(self, household: str, draft: ContactDraft, *, actor: str, now: datetime) -> Contact: ...
 
     def save_policy(self, household: str, policy: Policy, *, actor: str, now: datetime) -> None: ...
+
+    def options(self, household: str) -> WatchOptions: ...
+
+    def save_options(self, household: str, options: WatchOptions, *, actor: str, now: datetime) -> None:
+        """Turns the household's opt-ins on or off (detection reads them within a tick)."""
+        ...
 
     def add_away(
         self, household: str, start: datetime, end: datetime, note: str, *, actor: str, now: datetime

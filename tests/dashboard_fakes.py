@@ -24,6 +24,7 @@ from dashboard.records import (
     LogEntry,
     Policy,
     Tier,
+    WatchOptions,
     away_errors,
 )
 from dashboard.users import Role, UserStore
@@ -80,6 +81,7 @@ class FakeRecords:
     policies: dict[str, Policy] = field(default_factory=dict)
     incident_lists: dict[str, list[Incident]] = field(default_factory=dict)
     away: dict[str, list[AwayPeriod]] = field(default_factory=dict)
+    watch: dict[str, WatchOptions] = field(default_factory=dict)
     audit: list[AuditView] = field(default_factory=list)
 
     def households(self, ids: Collection[str] | None = None) -> list[Household]:
@@ -147,6 +149,12 @@ class FakeRecords:
         if errors:
             raise InvalidEdit(errors)
         self.policies[household] = policy
+
+    def options(self, household: str) -> WatchOptions:
+        return self.watch.get(household, WatchOptions())
+
+    def save_options(self, household: str, options: WatchOptions, *, actor: str, now: datetime) -> None:
+        self.watch[household] = options
 
     def record_view(self, view: AuditView) -> None:
         self.audit.append(view)

@@ -1,5 +1,6 @@
-"""Editing a household's contacts and escalation policy. Validation is the records' (the alerts
-state); refused edits come back as :class:`InvalidEdit` and are shown next to the fields (422)."""
+"""Editing a household's contacts, escalation policy and watching options. Validation is the records'
+(the alerts state); refused edits come back as :class:`InvalidEdit` and are shown next to the fields
+(422)."""
 
 from __future__ import annotations
 
@@ -10,7 +11,7 @@ from aiohttp import web
 from dashboard import keys
 from dashboard.access import actor_of, household_for
 from dashboard.forms import form_text
-from dashboard.records import ContactDraft, InvalidEdit, Policy, Tier
+from dashboard.records import ContactDraft, InvalidEdit, Policy, Tier, WatchOptions
 from dashboard.render import render
 
 log = logging.getLogger(__name__)
@@ -138,3 +139,47 @@ async def save_policy(request: web.Request) -> web.Response:
             status=422,
         )
     raise web.HTTPSeeOther(f"/households/{household.id}/policy?saved=1")
+
+
+OPTIONS = ("night_exit", "evening_check")
+
+
+def _options_page(
+    request: web.Request,
+    household_id: str,
+    options: WatchOptions,
+    *,
+    errors: dict[str, str] | None = None,
+    saved: bool = False,
+    status: int = 200,
+) -> web.Response:
+    household = request.app[keys.RECORDS].household(household_id)
+    context = {"h": household, "options": options, "names": OPTIONS, "errors": errors or {}, "saved": saved}
+    return render(request, "options.html", context, status=status)
+
+
+@routes.get("/households/{household}/options", name="options")
+async def options_form(request: web.Request) -> web.Response:
+    household = household_for(request, "view_options")
+    options = request.app[keys.RECORDS].options(household.id)
+    return _options_page(request, household.id, options, saved=request.query.get("saved") == "1")
+
+
+@routes.post("/households/{household}/options")
+async def save_options(request: web.Request) -> web.Response:
+    household = household_for(request, "edit_options")
+    form = await request.post()
+    # a ticked box posts "1"; an unticked one posts nothing
+    errors = {name: "tick or untick the box" for name in OPTIONS if form_text(form, name) not in ("", "1")}
+    options = WatchOptions(*(form_text(form, name) == "1" for name in OPTIONS))
+    if not errors:
+        try:
+            request.app[keys.RECORDS].save_options(
+                household.id, options, actor=actor_of(request), now=request.app[keys.CLOCK].now()
+            )
+        except InvalidEdit as exc:
+            errors = exc.errors
+    if errors:
+        log.info("options_refused household=%s fields=%s", household.id, ",".join(errors))
+        return _options_page(request, household.id, options, errors=errors, status=422)
+    raise web.HTTPSeeOther(f"/households/{household.id}/options?saved=1")

@@ -1,5 +1,6 @@
 """Sign in, overview, household (heat map, incident log), contact editing with a validation error,
-language switch and live updates, in real headless Chromium. Screenshots go to test-artifacts/browser/."""
+watching options, language switch and live updates, in real headless Chromium. Screenshots go to
+test-artifacts/browser/."""
 
 from __future__ import annotations
 
@@ -85,6 +86,21 @@ def test_edit_contact_shows_the_validation_error(page: Page, dashboard: Dashboar
     page.locator("#contact-c-kato button[type=submit]").click()
     expect(page.locator("#saved")).to_be_visible()
     expect(page.locator("#contact-c-kato input[name=phone]")).to_have_value("+819012345678")
+
+
+def test_turn_on_the_evening_check(page: Page, dashboard: Dashboard) -> None:
+    sign_in(page, dashboard)
+    page.click(f"a[href='/households/{OWN}']")
+    page.click(f"a[href='/households/{OWN}/options']")
+    box = page.locator("#option-evening_check")
+    expect(box).not_to_be_checked()
+    expect(page.locator("#help-evening_check")).to_contain_text("living room or bedroom")
+    box.check()
+    page.click("#options-form button[type=submit]")
+    expect(page.locator("#saved")).to_be_visible()
+    expect(page.locator("#option-evening_check")).to_be_checked()  # read back from the state file
+    expect(page.locator("#option-night_exit")).not_to_be_checked()
+    page.screenshot(path=ARTIFACTS / "options.png", full_page=True)
 
 
 def test_japanese_on_a_phone(browser: Browser, dashboard: Dashboard) -> None:

@@ -15,6 +15,7 @@ import pytest
 from aiohttp import web
 from aiohttp.test_utils import TestClient
 
+from alerts.detection.profiles import StateProfiles
 from alerts.state.repository import StateRepository
 from dashboard.alerts_records import StateCareRecords
 from dashboard.app import create_app
@@ -166,6 +167,37 @@ async def test_policy_edit_round_trips_and_rejects_bad_waits(alice: tuple[Client
     policy = repo.policy(OWN)
     assert policy is not None
     assert [t.wait_minutes for t in policy.tiers] == [10, 25, 30]
+
+
+async def test_watching_options_reach_the_state_detection_reads(
+    alice: tuple[Client, StateRepository], clock: FakeClock
+) -> None:
+    client, repo = alice
+    page = await (await client.get(f"/households/{OWN}/options")).text()
+    assert 'id="option-evening_check"' in page
+    assert "checked" not in page
+    token = csrf_of(page)
+    bad = await client.post(f"/households/{OWN}/options", data={"csrf_token": token, "evening_check": "yes"})
+    assert bad.status == 422
+    assert "evening_check" in await bad.text()
+    household = repo.household(OWN)
+    assert household is not None
+    assert not household.evening_check_opt_in  # a refused form changes nothing
+    saved = await client.post(f"/households/{OWN}/options", data={"csrf_token": token, "evening_check": "1"})
+    assert saved.status == 200
+    assert "Saved." in await saved.text()
+    profile = StateProfiles(repo, clock).profile(OWN)  # what the live detector reads
+    assert (profile.evening_check_enabled, profile.night_exit_enabled) == (True, False)
+    assert [e.detail for e in repo.audit_log(household=OWN) if e.action == "options.saved"] == [
+        {"night_exit": 0, "evening_check": 1}
+    ]
+    again = await client.post(f"/households/{OWN}/options", data={"csrf_token": token, "night_exit": "1"})
+    assert again.status == 200
+    household = repo.household(OWN)
+    assert household is not None
+    assert (household.night_exit_opt_in, household.evening_check_opt_in) == (True, False)
+    other = await client.post(f"/households/{OTHER}/options", data={"csrf_token": token, "night_exit": "1"})
+    assert other.status == 404  # not alice's household
 
 
 async def test_weekly_digest_page_and_csv(alice: tuple[Client, StateRepository]) -> None:

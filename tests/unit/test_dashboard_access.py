@@ -25,6 +25,8 @@ HOUSEHOLD_ROUTES = [
     ("POST", "/households/{household}/contacts"),
     ("GET", "/households/{household}/policy"),
     ("POST", "/households/{household}/policy"),
+    ("GET", "/households/{household}/options"),
+    ("POST", "/households/{household}/options"),
     ("GET", "/households/{household}/away"),
     ("POST", "/households/{household}/away"),
     ("POST", "/households/{household}/away/{away}/remove"),
