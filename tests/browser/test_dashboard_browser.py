@@ -115,6 +115,10 @@ def test_japanese_on_a_phone(browser: Browser, dashboard: Dashboard) -> None:
         phone.click(f"a[href='/households/{OWN}']")
         expect(phone.locator("#heatmap")).to_be_visible()
         phone.screenshot(path=ARTIFACTS / "household-phone-ja.png", full_page=True)
+        phone.click(f"a[href='/households/{OWN}/options']")
+        expect(phone.locator("h1")).to_contain_text("見守りの設定")
+        expect(phone.locator("#help-evening_check")).to_contain_text("居間や寝室")
+        phone.screenshot(path=ARTIFACTS / "options-phone-ja.png", full_page=True)
     finally:
         context.close()
 
