@@ -141,7 +141,7 @@ async def save_policy(request: web.Request) -> web.Response:
     raise web.HTTPSeeOther(f"/households/{household.id}/policy?saved=1")
 
 
-OPTIONS = ("night_exit", "evening_check")
+OPTIONS = ("night_exit", "evening_check")  # the fields of WatchOptions, in the order shown
 
 
 def _options_page(
@@ -171,7 +171,7 @@ async def save_options(request: web.Request) -> web.Response:
     form = await request.post()
     # a ticked box posts "1"; an unticked one posts nothing
     errors = {name: "tick or untick the box" for name in OPTIONS if form_text(form, name) not in ("", "1")}
-    options = WatchOptions(*(form_text(form, name) == "1" for name in OPTIONS))
+    options = WatchOptions(**{name: form_text(form, name) == "1" for name in OPTIONS})
     if not errors:
         try:
             request.app[keys.RECORDS].save_options(
