@@ -11,7 +11,7 @@ from aiohttp import web
 from dashboard import keys
 from dashboard.access import actor_of, household_for
 from dashboard.forms import form_text
-from dashboard.records import ContactDraft, InvalidEdit, Policy, Tier, WatchOptions
+from dashboard.records import ContactDraft, Household, InvalidEdit, Policy, Tier, WatchOptions
 from dashboard.render import render
 
 log = logging.getLogger(__name__)
@@ -146,14 +146,13 @@ OPTIONS = ("night_exit", "evening_check")  # the fields of WatchOptions, in the 
 
 def _options_page(
     request: web.Request,
-    household_id: str,
+    household: Household,
     options: WatchOptions,
     *,
     errors: dict[str, str] | None = None,
     saved: bool = False,
     status: int = 200,
 ) -> web.Response:
-    household = request.app[keys.RECORDS].household(household_id)
     context = {"h": household, "options": options, "names": OPTIONS, "errors": errors or {}, "saved": saved}
     return render(request, "options.html", context, status=status)
 
@@ -162,7 +161,7 @@ def _options_page(
 async def options_form(request: web.Request) -> web.Response:
     household = household_for(request, "view_options")
     options = request.app[keys.RECORDS].options(household.id)
-    return _options_page(request, household.id, options, saved=request.query.get("saved") == "1")
+    return _options_page(request, household, options, saved=request.query.get("saved") == "1")
 
 
 @routes.post("/households/{household}/options")
@@ -181,5 +180,5 @@ async def save_options(request: web.Request) -> web.Response:
             errors = exc.errors
     if errors:
         log.info("options_refused household=%s fields=%s", household.id, ",".join(errors))
-        return _options_page(request, household.id, options, errors=errors, status=422)
+        return _options_page(request, household, options, errors=errors, status=422)
     raise web.HTTPSeeOther(f"/households/{household.id}/options?saved=1")

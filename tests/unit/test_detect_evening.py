@@ -8,9 +8,6 @@ visit. Nothing sees the living room, so an evening collapse looks like an early 
 from __future__ import annotations
 
 import json
-import os
-import subprocess
-import sys
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 from pathlib import Path
@@ -25,9 +22,9 @@ from alerts.detection.model import FixedProfiles, Profile, Tuning
 from alerts.detection.replay import replay
 from alerts.explain import render
 from alerts.findings import FindingKind
+from tests.system.processes import run_once
 from tests.unit.detect_routine import TZ, ZONE, at, sparse_routine, when
 
-ROOT = Path(__file__).resolve().parents[2]
 TUNING = Tuning()
 DAYS = 21
 
@@ -149,14 +146,7 @@ def test_replay_command_opts_in_with_evening_check(tmp_path: Path) -> None:
         out = tmp_path / "findings.jsonl"
         args = ["replay", "--events", str(events), "--tz", TZ, "--out", str(out), *flags]
         args += ["--until", datetime.fromtimestamp(at(DAYS, "12:00"), ZONE).isoformat()]
-        done = subprocess.run(
-            [sys.executable, "-m", "mimamori", *args],
-            cwd=ROOT,
-            env={**os.environ, "PYTHONPATH": str(ROOT)},
-            capture_output=True,
-            text=True,
-            timeout=60,
-        )
+        done = run_once(*args)
         assert done.returncode == 0, done.stderr
         return [json.loads(line)["kind"] for line in out.read_text(encoding="utf-8").splitlines()]
 

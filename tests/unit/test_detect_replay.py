@@ -3,10 +3,7 @@
 from __future__ import annotations
 
 import json
-import os
 import random
-import subprocess
-import sys
 from datetime import datetime
 from pathlib import Path
 
@@ -15,9 +12,9 @@ import pytest
 from alerts.detection.model import FixedProfiles
 from alerts.detection.replay import Rejections, parse_rows, read_events, replay
 from alerts.findings import FindingKind
+from tests.system.processes import run_once
 from tests.unit.detect_routine import ZONE, at, routine
 
-ROOT = Path(__file__).resolve().parents[2]
 HEADER = ["ts", "household", "device", "kind", "value"]
 
 
@@ -109,27 +106,10 @@ def test_replay_command_writes_jsonl(tmp_path: Path) -> None:
     rows.insert(5, ["broken"])
     csv_path.write_text("\n".join(",".join(r) for r in [HEADER, *rows]) + "\n", encoding="utf-8")
     out = tmp_path / "findings.jsonl"
-    result = subprocess.run(
-        [
-            sys.executable,
-            "-m",
-            "mimamori",
-            "replay",
-            "--events",
-            str(csv_path),
-            "--tz",
-            "Asia/Tokyo",
-            "--until",
-            iso(at(10, "09:00")),
-            "--out",
-            str(out),
-        ],
-        cwd=ROOT,
-        env={**os.environ, "PYTHONPATH": str(ROOT)},
-        capture_output=True,
-        text=True,
-        timeout=60,
-    )
+    result = run_once(
+        "replay", "--events", str(csv_path), "--tz", "Asia/Tokyo", "--until", iso(at(10, "09:00")),
+        "--out", str(out),
+    )  # fmt: skip
     assert result.returncode == 0, result.stderr
     assert "rejected 1 rows: bad_columns" in result.stderr
     assert "events/s" in result.stderr
@@ -177,25 +157,7 @@ def test_sorted_and_shuffled_files_write_the_same_jsonl(tmp_path: Path) -> None:
         csv_path = tmp_path / f"{name}.csv"
         csv_path.write_text("\n".join(",".join(r) for r in [HEADER, *ordered]) + "\n", encoding="utf-8")
         out = tmp_path / f"{name}.jsonl"
-        result = subprocess.run(
-            [
-                sys.executable,
-                "-m",
-                "mimamori",
-                "replay",
-                "--events",
-                str(csv_path),
-                "--tz",
-                "Asia/Tokyo",
-                *until_args,
-                str(out),
-            ],
-            cwd=ROOT,
-            env={**os.environ, "PYTHONPATH": str(ROOT)},
-            capture_output=True,
-            text=True,
-            timeout=60,
-        )
+        result = run_once("replay", "--events", str(csv_path), "--tz", "Asia/Tokyo", *until_args, str(out))
         assert result.returncode == 0, result.stderr
         outputs.append(out.read_text(encoding="utf-8"))
     assert outputs[0].count("\n") >= 2  # both collapses raised something
