@@ -10,12 +10,15 @@ RUN apt-get update \
 WORKDIR /app
 COPY pyproject.toml README.md ./
 COPY mimamori ./mimamori
-COPY firmware_sim ./firmware_sim
+COPY registry ./registry
+COPY store ./store
 COPY gateway ./gateway
 COPY ingest ./ingest
-COPY store ./store
-COPY alerts ./alerts
+COPY firmware_sim ./firmware_sim
+COPY detection ./detection
+COPY escalation ./escalation
 COPY dashboard ./dashboard
+COPY app ./app
 RUN pip install --no-cache-dir .
 
 RUN useradd --system --uid 10001 --home-dir /var/lib/mimamori mimamori \

@@ -15,7 +15,7 @@ import tempfile
 import time
 from pathlib import Path
 
-from mimamori.broker_config import generate, mosquitto_passwd_path
+from app.broker_accounts import generate, mosquitto_passwd_path
 
 
 def run(households: int, tmp: Path) -> dict[str, object]:

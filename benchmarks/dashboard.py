@@ -3,7 +3,7 @@
 The data set (built once, then reused from ``--data``): the store's own schema with 90 days of hourly
 activity roll-ups, live household/device/gateway state for every household; the sampled households'
 last 31 days are real events written through the store's batch writer (so the wake-up/bedtime trend
-and today's per-sensor timeline read real rows); the alerts state repository with 10k households,
+and today's per-sensor timeline read real rows); the registry and escalation repository with 10k households,
 contacts, policies and 2% open incidents with an escalation log; a care manager with 50 households
 and an administrator.
 
@@ -34,33 +34,19 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 import aiohttp
 from aiohttp import web
 
-from alerts.findings import Audience, FindingKind, Severity
-from alerts.state.models import (
-    Contact,
-    Household,
-    Incident,
-    IncidentState,
-    Language,
-    Policy,
-    PolicySnapshot,
-    SnapshotContact,
-    StepKind,
-    Tier,
-    TierKind,
-    Wave,
-)
-from alerts.state.models import (
-    Role as ContactRole,
-)
-from alerts.state.repository import StateRepository
-from dashboard.alerts_records import StateCareRecords
+from app.mosquitto import free_port
 from dashboard.app import create_app
+from dashboard.care_records import StateCareRecords
 from dashboard.states import PersistedStates
-from dashboard.users import Role, UserStore
-from mimamori.broker import free_port
+from dashboard.users import StaffRole, UserStore
+from detection.findings import Audience, FindingKind, Severity
+from escalation.models import Incident, IncidentState, PolicySnapshot, SnapshotContact, StepKind, Wave
+from escalation.repository import EscalationRepository
 from mimamori.clock import FakeClock
 from mimamori.config import DashboardConfig
 from mimamori.contract import Event, Kind, message_id_for
+from registry.models import Contact, Household, Language, Policy, Tier, TierKind
+from registry.models import ContactRole as ContactRole
 from store.base import IngestBatch
 from store.sqlite import SqliteEventStore, to_ms
 
@@ -129,8 +115,8 @@ def build(data: Path, households: int) -> dict[str, object]:
     _state(data / "state.sqlite3", households)
     users = UserStore(data / "dashboard.sqlite3")
     users.open()
-    users.add_user("cm", "Care Manager", Role.CARE_MANAGER, PASSWORD, now=NOW)
-    users.add_user("admin", "Admin", Role.ADMIN, PASSWORD, now=NOW)
+    users.add_user("cm", "Care Manager", StaffRole.CARE_MANAGER, PASSWORD, now=NOW)
+    users.add_user("admin", "Admin", StaffRole.ADMIN, PASSWORD, now=NOW)
     for n in range(CARE_MANAGER_HOUSEHOLDS):
         users.assign("cm", hid(n))
     users.close()
@@ -161,7 +147,7 @@ def _routine(household: str, rng: random.Random) -> list[Event]:
 
 
 def _state(path: Path, households: int) -> None:
-    repo = StateRepository(path)
+    repo = EscalationRepository(path)
     repo.open()
     with repo.transaction():
         for n in range(households):
@@ -189,7 +175,7 @@ def _state(path: Path, households: int) -> None:
     repo.close()
 
 
-def _incident(repo: StateRepository, household: str, contacts: list[Contact]) -> None:
+def _incident(repo: EscalationRepository, household: str, contacts: list[Contact]) -> None:
     opened = NOW - timedelta(hours=2)
     snap = tuple(SnapshotContact(c.id, c.name, c.phone, c.role, Language.JA) for c in contacts)
     incident = Incident(
@@ -226,7 +212,7 @@ async def measure(data: Path, repeat: int) -> dict[str, object]:
     users.open()
     events = SqliteEventStore(data / "events.sqlite3")
     events.open()
-    repo = StateRepository(data / "state.sqlite3")
+    repo = EscalationRepository(data / "state.sqlite3")
     repo.open()
     app = create_app(
         DashboardConfig(secure_cookies=False, live_interval_s=3600),

@@ -35,9 +35,9 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 import itertools
 
-from alerts.detection.model import FixedProfiles, Tuning
-from alerts.detection.replay import Rejections, Replayer, ReplayEvent, read_events
-from alerts.findings import Audience, Finding
+from detection.findings import Audience, Finding
+from detection.model import FixedProfiles, Tuning
+from detection.replay import Rejections, Replayer, ReplayEvent, read_events
 from firmware_sim.kits import Room, sees_evening
 from mimamori.contract import ACTIVITY_POWER_W, Kind
 

@@ -32,13 +32,13 @@ from zoneinfo import ZoneInfo
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from alerts.detection.baseline import Baseline, learn
-from alerts.detection.detector import community_due
-from alerts.detection.engine import Engine
-from alerts.detection.episodes import MemoryEpisodes, SqliteEpisodes
-from alerts.detection.live import LiveDetector
-from alerts.detection.model import FixedProfiles, Tuning
-from alerts.detection.replay import Rejections, read_events, replay
+from detection.baseline import Baseline, learn
+from detection.detector import community_due
+from detection.engine import Engine
+from detection.episodes import MemoryEpisodes, SqliteEpisodes
+from detection.live import LiveDetector
+from detection.model import FixedProfiles, Tuning
+from detection.replay import Rejections, read_events, replay
 from mimamori import contract
 from mimamori.clock import FakeClock
 from store.base import IngestBatch

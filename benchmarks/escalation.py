@@ -31,15 +31,16 @@ import aiohttp
 REPO = Path(__file__).resolve().parents[1]
 sys.path[:] = [str(REPO), *(p for p in sys.path if Path(p or ".").resolve() != REPO / "benchmarks")]
 
-from alerts.engine import EngineSettings, EscalationEngine  # noqa: E402
-from alerts.findings import Explanation, Finding, FindingKind, Severity  # noqa: E402
-from alerts.households_import import import_data  # noqa: E402
-from alerts.sms.dispatch import DispatchSettings, SmsDispatcher  # noqa: E402
-from alerts.sms.twilio_sender import TwilioSender  # noqa: E402
-from alerts.state.models import Language, Role, SmsPurpose, SnapshotContact  # noqa: E402
-from alerts.state.repository import StateRepository  # noqa: E402
+from detection.findings import Explanation, Finding, FindingKind, Severity  # noqa: E402
+from escalation.engine import EngineSettings, EscalationEngine  # noqa: E402
+from escalation.models import SmsPurpose, SnapshotContact  # noqa: E402
+from escalation.repository import EscalationRepository  # noqa: E402
+from escalation.sms.dispatch import DispatchSettings, SmsDispatcher  # noqa: E402
+from escalation.sms.twilio_sender import TwilioSender  # noqa: E402
 from mimamori.clock import FakeClock  # noqa: E402
-from tests.twilio_fake_server import ACCOUNT_SID, AUTH_TOKEN, FakeTwilio  # noqa: E402
+from registry.households_import import import_data  # noqa: E402
+from registry.models import ContactRole, Language  # noqa: E402
+from tests.support.twilio_fake_server import ACCOUNT_SID, AUTH_TOKEN, FakeTwilio  # noqa: E402
 
 NOW = datetime(2026, 11, 26, 9, 0, tzinfo=UTC)
 
@@ -80,10 +81,10 @@ def finding(household: str, kind: FindingKind = FindingKind.INACTIVITY) -> Findi
 
 
 def bench_open(tmp: Path, homes: int) -> dict[str, float]:
-    repo = StateRepository(tmp / "state.sqlite3")
+    repo = EscalationRepository(tmp / "state.sqlite3")
     repo.open()
     import_data(repo, town(homes), NOW)
-    ops = (SnapshotContact("op", "op", "+819099990000", Role.TECHNICAL, Language.JA),)
+    ops = (SnapshotContact("op", "op", "+819099990000", ContactRole.TECHNICAL, Language.JA),)
     engine = EscalationEngine(repo, EngineSettings("https://m.example.jp", b"k" * 32, operators=ops))
     started = time.perf_counter()
     for n in range(homes):
@@ -125,7 +126,7 @@ def bench_open(tmp: Path, homes: int) -> dict[str, float]:
 async def bench_send(tmp: Path, messages: int) -> dict[str, float]:
     twilio = FakeTwilio()
     await twilio.start()
-    repo = StateRepository(tmp / "send.sqlite3")
+    repo = EscalationRepository(tmp / "send.sqlite3")
     repo.open()
     for n in range(messages):
         body = f"【見守り】テスト{n}"

@@ -23,13 +23,13 @@ from zoneinfo import ZoneInfo
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
+from app.mosquitto import MosquittoProcess
 from firmware_sim.homes import HouseholdSpec, SimHome
 from gateway.native import Reading, encode_reading
 from gateway.outbox import Outbox
 from gateway.router import Router
 from gateway.service import GatewayService
 from mimamori import contract
-from mimamori.broker import MosquittoProcess
 from mimamori.clock import SystemClock
 from mimamori.mqtt import MqttClient, settings_for
 

@@ -41,10 +41,10 @@ from paho.mqtt.properties import Properties
 REPO = Path(__file__).resolve().parents[1]
 sys.path[:] = [str(REPO), *(p for p in sys.path if Path(p or ".").resolve() != REPO / "benchmarks")]
 
+from app.mosquitto import MosquittoProcess  # noqa: E402
 from ingest.service import IngestService  # noqa: E402
 from ingest.sink import SqliteWorkerSink  # noqa: E402
 from mimamori import contract  # noqa: E402
-from mimamori.broker import MosquittoProcess  # noqa: E402
 from mimamori.clock import SystemClock  # noqa: E402
 from mimamori.config import IngestConfig, StoreConfig  # noqa: E402
 from mimamori.mqtt import MqttClient, settings_for  # noqa: E402

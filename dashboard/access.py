@@ -6,8 +6,8 @@ from __future__ import annotations
 from aiohttp import web
 
 from dashboard import keys
-from dashboard.records import AuditView, Household
 from dashboard.users import User
+from dashboard.views import AuditView, HouseholdView
 
 
 def current_user(request: web.Request) -> User:
@@ -17,7 +17,7 @@ def current_user(request: web.Request) -> User:
     return user
 
 
-def visible_households(request: web.Request) -> list[Household]:
+def visible_households(request: web.Request) -> list[HouseholdView]:
     """Every household for an administrator; the assigned ones (that exist) for a care manager."""
     user = current_user(request)
     records = request.app[keys.RECORDS]
@@ -26,7 +26,7 @@ def visible_households(request: web.Request) -> list[Household]:
     return records.households(request.app[keys.USERS].assigned(user.username))
 
 
-def household_for(request: web.Request, action: str) -> Household:
+def household_for(request: web.Request, action: str) -> HouseholdView:
     """The household named in the route if the caller may see it (audited as ``action``), else 404."""
     user = current_user(request)
     household_id = request.match_info["household"]

@@ -15,11 +15,11 @@ from aiohttp_session import session_middleware
 from dashboard import keys
 from dashboard.events import OverviewBroadcaster
 from dashboard.pages import api, away, digest_page, editing, home, household_page, signin
-from dashboard.records import ActivitySource, CareRecords, StateClassifier
 from dashboard.render import setup_templates
 from dashboard.security import csrf_protect, identify, require_sign_in, security_headers
 from dashboard.sessions import SqliteSessionStorage
 from dashboard.users import UserStore
+from dashboard.views import ActivitySource, CareRecords, StateClassifier
 from mimamori.clock import Clock
 from mimamori.config import DashboardConfig
 
@@ -78,7 +78,7 @@ async def _prune_sessions(app: web.Application) -> AsyncIterator[None]:
         while True:
             gone = app[keys.USERS].prune(app[keys.CLOCK].now(), keep_ms)
             if gone:
-                log.info("sessions_pruned rows=%s", gone)
+                log.info("dashboard.sessions_pruned rows=%s", gone)
             await asyncio.sleep(PRUNE_EVERY_S)  # housekeeping period, not synchronisation
 
     task = asyncio.create_task(prune(), name="dashboard-prune")

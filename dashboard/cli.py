@@ -12,20 +12,20 @@ from pathlib import Path
 
 from aiohttp import web
 
-from alerts.state.repository import StateRepository
-from dashboard.alerts_records import StateCareRecords
 from dashboard.app import create_app
+from dashboard.care_records import StateCareRecords
 from dashboard.states import PersistedStates
-from dashboard.users import Role, UserError, UserStore
-from mimamori.cli import add_config_argument, config_from
+from dashboard.users import StaffRole, UserError, UserStore
+from escalation.repository import EscalationRepository
 from mimamori.clock import SystemClock
+from mimamori.commands import Subcommands, add_config_argument, config_from
 from mimamori.config import Config
 from store.readers import open_reader
 
 log = logging.getLogger(__name__)
 
 
-def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+def register(sub: Subcommands) -> None:
     parser = sub.add_parser("dashboard", help="run the care managers' web dashboard, or manage its users")
     add_config_argument(parser)
     parser.set_defaults(func=_serve)
@@ -35,7 +35,7 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     user_actions = user.add_subparsers(dest="user_command", required=True, metavar="ACTION")
     add = user_actions.add_parser("add", help="create an account (password from stdin or a prompt)")
     add.add_argument("username")
-    add.add_argument("--role", choices=[r.value for r in Role], default=Role.CARE_MANAGER.value)
+    add.add_argument("--role", choices=[r.value for r in StaffRole], default=StaffRole.CARE_MANAGER.value)
     add.add_argument("--name", default="", help="display name (defaults to the user name)")
     add.add_argument("--language", choices=["ja", "en"], default="ja")
     add.add_argument("--password-stdin", action="store_true", help="read the password from standard input")
@@ -87,7 +87,7 @@ def _user_add(args: argparse.Namespace) -> int:
         user = users.add_user(
             args.username,
             args.name,
-            Role(args.role),
+            StaffRole(args.role),
             _read_password(args),
             language=args.language,
             now=SystemClock().now(),
@@ -156,7 +156,7 @@ def _serve(args: argparse.Namespace) -> int:
         stack.callback(users.close)
         events = open_reader(config)  # SQLite or InfluxDB, as ingest writes
         stack.callback(events.close)
-        repo = StateRepository(config.alerts.state_path)
+        repo = EscalationRepository(config.alerts.state_path)
         repo.open()
         stack.callback(repo.close)
         app = create_app(
@@ -168,7 +168,7 @@ def _serve(args: argparse.Namespace) -> int:
             clock=SystemClock(),
         )
         host, port = config.dashboard.host, config.dashboard.port
-        log.info("dashboard_start url=http://%s:%s users=%s", host, port, len(users.users()))
+        log.info("dashboard.started url=http://%s:%s users=%s", host, port, len(users.users()))
         web.run_app(
             app,
             host=host,

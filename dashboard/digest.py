@@ -11,7 +11,7 @@ from datetime import date, datetime, timedelta
 from zoneinfo import ZoneInfo
 
 from dashboard.charts import clock_label, rhythm
-from dashboard.records import Incident
+from dashboard.views import IncidentView
 from store.base import HourlyActivity
 
 NIGHT_HOURS = range(0, 5)
@@ -46,7 +46,7 @@ def digest_days(
     start: date,
     rollups: Iterable[HourlyActivity],
     times: Sequence[datetime],
-    incidents: Iterable[Incident],
+    incidents: Iterable[IncidentView],
     tz: ZoneInfo,
 ) -> list[DigestDay]:
     days = tuple(start + timedelta(days=i) for i in range(7))

@@ -7,9 +7,9 @@ from typing import Final
 from aiohttp import web
 
 from dashboard.events import OverviewBroadcaster
-from dashboard.records import ActivitySource, CareRecords, StateClassifier
 from dashboard.sessions import SqliteSessionStorage
 from dashboard.users import User, UserStore
+from dashboard.views import ActivitySource, CareRecords, StateClassifier
 from mimamori.clock import Clock
 from mimamori.config import DashboardConfig
 

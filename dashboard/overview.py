@@ -7,18 +7,19 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Final
 
-from alerts.detection.model import Tuning
-from dashboard.records import Household, HouseholdState
+from dashboard.views import HouseholdView
+from detection.detector import HouseholdStatus
+from detection.model import Tuning
 from mimamori.contract import GatewayState
 from store.base import DeviceState, GatewayLiveState, HouseholdActivity
 
 TUNING: Final = Tuning()  # detection's thresholds: low battery, device silent
 
 STATE_RANK: Final = {
-    HouseholdState.QUIET: 0,
-    HouseholdState.BLIND: 1,
-    HouseholdState.ACTIVE: 2,
-    HouseholdState.AWAY: 3,
+    HouseholdStatus.QUIET: 0,
+    HouseholdStatus.BLIND: 1,
+    HouseholdStatus.ACTIVE: 2,
+    HouseholdStatus.AWAY: 3,
 }
 
 
@@ -30,8 +31,8 @@ class DeviceProblem:
 
 @dataclass(frozen=True, slots=True)
 class OverviewRow:
-    household: Household
-    state: HouseholdState
+    household: HouseholdView
+    state: HouseholdStatus
     last_activity_at: datetime | None
     open_incidents: int
     problems: tuple[DeviceProblem, ...]
@@ -57,8 +58,8 @@ def urgency(row: OverviewRow) -> tuple[int, int, int, float]:
 
 
 def build_overview(
-    households: Collection[Household],
-    states: Mapping[str, HouseholdState],
+    households: Collection[HouseholdView],
+    states: Mapping[str, HouseholdStatus],
     activity: Mapping[str, HouseholdActivity],
     problems: Mapping[str, tuple[DeviceProblem, ...]],
     open_incidents: Mapping[str, int],

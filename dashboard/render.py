@@ -13,10 +13,10 @@ import aiohttp_jinja2
 import jinja2
 from aiohttp import web
 
-from alerts.explain import render as explain
 from dashboard import keys
 from dashboard.charts import clock_label
 from dashboard.i18n import translate
+from detection.explain import render as explain
 
 
 def setup_templates(app: web.Application) -> None:

@@ -97,7 +97,7 @@ async def csrf_protect(request: web.Request, handler: Handler) -> web.StreamResp
             sent = field if isinstance(field, str) else None
         # Bytes: compare_digest refuses non-ASCII str (a forged token must get 403, not a 500).
         if sent is None or not hmac.compare_digest(sent.encode(), str(request[keys.CSRF]).encode()):
-            log.warning("csrf_rejected path=%s", request.path)
+            log.warning("dashboard.csrf_rejected path=%s", request.path)
             raise web.HTTPForbidden(text="CSRF token missing or wrong; reload the page and try again.")
     return await handler(request)
 

@@ -49,7 +49,7 @@ class SqliteSessionStorage(AbstractStorage):
             return await self.new_session()
         if row[2] <= to_ms(self._clock.now()):
             self.forget(session_id)
-            log.info("session_expired")
+            log.info("dashboard.session_expired")
             return await self.new_session()
         return Session(
             session_id,

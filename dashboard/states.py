@@ -1,4 +1,4 @@
-"""Household state for the dashboard, from what the other stages persisted, judged with detection's
+"""HouseholdView state for the dashboard, from what the other stages persisted, judged with detection's
 own rules: an away period covering ``now`` is away; detection's ``blind_kind`` over the live gateway
 and device state (or an open blind incident, or no data ever) is blind; an open community incident
 (inactivity, missed wake-up, ...) is quiet; otherwise active.
@@ -13,11 +13,11 @@ from collections.abc import Collection, Sequence
 from datetime import datetime
 from typing import Final
 
-from alerts.detection.detector import blind_kind
-from alerts.detection.model import TechnicalView, Tuning
-from alerts.findings import AUDIENCE, Audience, FindingKind
-from alerts.state.repository import StateRepository
-from dashboard.records import HouseholdState, LiveState
+from dashboard.views import LiveView
+from detection.detector import HouseholdStatus, blind_kind
+from detection.findings import AUDIENCE, Audience, FindingKind
+from detection.model import TechnicalView, Tuning
+from escalation.repository import EscalationRepository
 from mimamori.contract import GatewayState
 from store.base import DeviceState, GatewayLiveState, HouseholdActivity
 
@@ -25,13 +25,13 @@ BLIND_KINDS: Final = frozenset({FindingKind.BLIND_GATEWAY, FindingKind.BLIND_SEN
 
 
 class PersistedStates:
-    def __init__(self, repo: StateRepository, tuning: Tuning | None = None) -> None:
+    def __init__(self, repo: EscalationRepository, tuning: Tuning | None = None) -> None:
         self._repo = repo
         self._tuning = tuning or Tuning()
 
     def states(
-        self, households: Collection[str], now: datetime, live: LiveState
-    ) -> dict[str, HouseholdState]:
+        self, households: Collection[str], now: datetime, live: LiveView
+    ) -> dict[str, HouseholdStatus]:
         wanted = set(households)
         one = next(iter(wanted)) if len(wanted) == 1 else None
         away = {a.household for a in self._repo.away_periods(one, now=now) if a.start <= now}
@@ -63,11 +63,11 @@ class PersistedStates:
         return blind_kind(view, checkins_seen, self._tuning, now.timestamp()) is not None
 
 
-def _state(household: str, away: set[str], blind: set[str], quiet: set[str]) -> HouseholdState:
+def _state(household: str, away: set[str], blind: set[str], quiet: set[str]) -> HouseholdStatus:
     if household in away:
-        return HouseholdState.AWAY
+        return HouseholdStatus.AWAY
     if household in blind:
-        return HouseholdState.BLIND
+        return HouseholdStatus.BLIND
     if household in quiet:
-        return HouseholdState.QUIET
-    return HouseholdState.ACTIVE
+        return HouseholdStatus.QUIET
+    return HouseholdStatus.ACTIVE

@@ -20,6 +20,8 @@ from typing import Final
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
 
+from mimamori.sqlite import connect
+
 USERNAME_RE: Final = re.compile(r"^[a-z0-9][a-z0-9._-]{1,63}$")
 MIN_PASSWORD_LENGTH: Final = 12
 
@@ -52,7 +54,7 @@ CREATE INDEX IF NOT EXISTS sessions_expiry ON sessions (expires_ms);
 """
 
 
-class Role(StrEnum):
+class StaffRole(StrEnum):
     CARE_MANAGER = "care_manager"
     ADMIN = "admin"
 
@@ -65,12 +67,12 @@ class UserError(Exception):
 class User:
     username: str
     display_name: str
-    role: Role
+    role: StaffRole
     language: str  # "ja" or "en"
 
     @property
     def is_admin(self) -> bool:
-        return self.role is Role.ADMIN
+        return self.role is StaffRole.ADMIN
 
 
 def to_ms(at: datetime) -> int:
@@ -87,11 +89,7 @@ class UserStore:
         self._dummy_hash: str | None = None
 
     def open(self) -> None:
-        self._path.parent.mkdir(parents=True, exist_ok=True)
-        db = sqlite3.connect(self._path, isolation_level=None, check_same_thread=False)
-        db.execute("PRAGMA journal_mode=WAL")
-        db.execute("PRAGMA foreign_keys=ON")
-        db.execute("PRAGMA busy_timeout=5000")
+        db = connect(self._path, synchronous="FULL", foreign_keys=True)
         db.executescript(SCHEMA)
         self._db = db
 
@@ -123,7 +121,7 @@ class UserStore:
         self,
         username: str,
         display_name: str,
-        role: Role,
+        role: StaffRole,
         password: str,
         *,
         language: str = "ja",
@@ -161,11 +159,11 @@ class UserStore:
         row = self.db.execute(
             "SELECT username, display_name, role, language FROM users WHERE username = ?", (username,)
         ).fetchone()
-        return None if row is None else User(row[0], row[1], Role(row[2]), row[3])
+        return None if row is None else User(row[0], row[1], StaffRole(row[2]), row[3])
 
     def users(self) -> list[User]:
         rows = self.db.execute("SELECT username, display_name, role, language FROM users ORDER BY username")
-        return [User(r[0], r[1], Role(r[2]), r[3]) for r in rows]
+        return [User(r[0], r[1], StaffRole(r[2]), r[3]) for r in rows]
 
     def authenticate(self, username: str, password: str) -> User | None:
         """The user when the password matches; None otherwise (same work whether or not the user exists)."""

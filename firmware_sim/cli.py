@@ -16,10 +16,10 @@ from firmware_sim.formats import device_map
 from firmware_sim.scenarios import Scenario, ScenarioKind
 from firmware_sim.simulate import DEFAULT_START, build_homes, generate, random_scenarios
 from firmware_sim.stats import compute
-from mimamori.cli import add_config_argument, config_from
+from mimamori.commands import Subcommands, add_config_argument, config_from
 
 
-def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+def register(sub: Subcommands) -> None:
     parser = sub.add_parser(
         "sim",
         help="simulate homes: write event files, or publish live to a broker",
@@ -87,7 +87,7 @@ def run(args: argparse.Namespace) -> int:
         return 0
     files = args.out_csv or args.out_jsonl or args.truth
     if not files:
-        from firmware_sim.live import run_live
+        from firmware_sim.publish import run_live
 
         speed = config.sim.speed if args.speed is None else args.speed
         return asyncio.run(run_live(config, args, households, seed, tz, speed))

@@ -50,11 +50,11 @@ class NetworkLink:
         for transport in list(self._transports):
             transport.abort()
         self._transports.clear()
-        log.info("network_link_cut target=%s:%s", *self._target)
+        log.info("sim.network_link_cut target=%s:%s", *self._target)
 
     def restore(self) -> None:
         self._up = True
-        log.info("network_link_restored target=%s:%s", *self._target)
+        log.info("sim.network_link_restored target=%s:%s", *self._target)
 
     async def _accept(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
         if not self._up:

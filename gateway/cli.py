@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import argparse
 import asyncio
 import logging
 import signal
@@ -12,8 +11,8 @@ from zoneinfo import ZoneInfo
 from gateway.outbox import FullPolicy, Outbox
 from gateway.router import Router, Source
 from gateway.service import GatewayService, status_will
-from mimamori.cli import add_config_argument, config_from
 from mimamori.clock import SystemClock
+from mimamori.commands import Subcommands, add_config_argument, config_from
 from mimamori.config import Config, GatewayConfig
 from mimamori.mqtt import MqttClient, MqttError, settings_for
 
@@ -23,7 +22,7 @@ LOCAL_SESSION_EXPIRY_S = 7 * 24 * 3600
 """The home's broker keeps readings for a stopped gateway this long (its persistent local session)."""
 
 
-def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+def register(sub: Subcommands) -> None:
     parser = sub.add_parser("gateway", help="relay one home's sensors upstream through a durable outbox")
     add_config_argument(parser)
     parser.set_defaults(func=lambda args: asyncio.run(run_gateway(config_from(args))))
@@ -38,7 +37,7 @@ async def _start_upstream(upstream: MqttClient) -> None:
             await upstream.start()
             return
         except MqttError as exc:
-            log.warning("upstream_unreachable retry_in_s=%.0f error=%s", delay, exc)
+            log.warning("gateway.upstream_unreachable retry_in_s=%.0f error=%s", delay, exc)
             await asyncio.sleep(delay)
             delay = min(delay * 2, 60.0)
 
@@ -112,11 +111,11 @@ async def run_gateway(config: Config) -> int:
     try:
         await local.start()
         await _start_upstream(upstream)
-        log.info("gateway_started household=%s outbox_depth=%s", gw.household, outbox.depth())
+        log.info("gateway.started household=%s outbox_depth=%s", gw.household, outbox.depth())
         await service.run()
     except asyncio.CancelledError:
         main.uncancel()
-        log.info("gateway_stopping household=%s outbox_depth=%s", gw.household, outbox.depth())
+        log.info("gateway.stopping household=%s outbox_depth=%s", gw.household, outbox.depth())
     finally:
         await local.stop()
         await upstream.stop()

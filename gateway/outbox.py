@@ -15,6 +15,8 @@ from enum import StrEnum
 from pathlib import Path
 from typing import TypeVar
 
+from mimamori.sqlite import connect
+
 log = logging.getLogger(__name__)
 
 T = TypeVar("T")
@@ -45,10 +47,7 @@ class Outbox:
         self.dropped = 0
 
     def open(self) -> None:
-        self._path.parent.mkdir(parents=True, exist_ok=True)
-        db = sqlite3.connect(self._path, isolation_level=None)
-        db.execute("PRAGMA journal_mode=WAL")
-        db.execute("PRAGMA synchronous=FULL")
+        db = connect(self._path, synchronous="FULL", threads=False)
         db.execute(
             "CREATE TABLE IF NOT EXISTS outbox (id INTEGER PRIMARY KEY AUTOINCREMENT,"
             " topic TEXT NOT NULL, payload BLOB NOT NULL)"
@@ -123,14 +122,14 @@ class Outbox:
             if not self._full:
                 self._full = True
                 log.error(
-                    "outbox_full policy=%s max_events=%s dropping=%s (readings are lost: check the uplink)",
+                    "gateway.outbox_full policy=%s max_events=%s dropping=%s (readings lost: check uplink)",
                     self._policy.value,
                     self._max,
                     dropped,
                 )
         elif self._full and self._depth < self._max * 0.9:
             self._full = False
-            log.warning("outbox_recovered depth=%s dropped_total=%s", self._depth, self.dropped)
+            log.warning("gateway.outbox_recovered depth=%s dropped_total=%s", self._depth, self.dropped)
 
     def device_state(self) -> dict[tuple[str, str], float]:
         """The last state committed per (device, kind), e.g. a sensor's occupancy."""

@@ -144,7 +144,7 @@ class Router:
         self.rejected[reason] += 1
         if (reason, once_key) not in self._logged:
             self._logged.add((reason, once_key))
-            log.warning("local_message_rejected reason=%s %s (logged once; counted)", reason, detail)
+            log.warning("gateway.local_message_rejected reason=%s %s (logged once; counted)", reason, detail)
         return []
 
 

@@ -105,7 +105,7 @@ class GatewayService:
         )
         status_topic = contract.topic(self._household, self._gateway, contract.Channel.STATUS)
         self._upstream.publish_nowait(status_topic, online.encode(), retain=True).add_done_callback(_retrieve)
-        log.info("gateway_online household=%s backlog_floor=%s", self._household, self._floor)
+        log.info("gateway.online household=%s backlog_floor=%s", self._household, self._floor)
         self._has_work.set()
 
     async def run(self) -> None:
@@ -188,17 +188,21 @@ class GatewayService:
                     # The broker took them but nobody (no ingest) was subscribed: not delivered.
                     if self._no_subscribers_since is None:
                         self._no_subscribers_since = time.monotonic()
-                        log.warning("upstream_no_subscribers count=%s holding events and retrying", len(rows))
+                        log.warning(
+                            "gateway.upstream_no_subscribers count=%s holding events and retrying", len(rows)
+                        )
                     self.counters.no_subscribers += len(rows)
                     await asyncio.sleep(self._retry_delay())
                     return False
                 except MqttError as exc:
-                    log.error("upstream_refused_events count=%s error=%s (check broker ACL)", len(rows), exc)
+                    log.error(
+                        "gateway.upstream_refused_events count=%s error=%s (check broker ACL)", len(rows), exc
+                    )
                     await asyncio.sleep(self._retry_delay())
                     return False
                 if self._no_subscribers_since is not None:
                     log.info(
-                        "upstream_subscribers_back after_s=%.1f",
+                        "gateway.upstream_subscribers_back after_s=%.1f",
                         time.monotonic() - self._no_subscribers_since,
                     )
                     self._no_subscribers_since = None
@@ -206,7 +210,7 @@ class GatewayService:
                 return True
             if self._upstream.is_connected:
                 # Connected yet unacknowledged for too long: send again (same ids, stored once).
-                log.warning("upstream_acks_overdue count=%s republishing", len(rows))
+                log.warning("gateway.upstream_acks_overdue count=%s republishing", len(rows))
                 self.counters.republished += len(rows)
                 acks.cancel()
                 return False

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import argparse
 import asyncio
 import contextlib
 import logging
@@ -14,8 +13,8 @@ from datetime import timedelta
 from ingest.metrics import IngestMetrics, MetricsServer
 from ingest.service import IngestService
 from ingest.sink import MessageSink, SqliteWorkerSink
-from mimamori.cli import add_config_argument, config_from
 from mimamori.clock import SystemClock
+from mimamori.commands import Subcommands, add_config_argument, config_from
 from mimamori.config import Config
 from mimamori.mqtt import MqttClient, settings_for
 from store.base import BatchWriter
@@ -28,7 +27,7 @@ FAULT_ENV = "MIMAMORI_TEST_INGEST_FAULT"
 point of its N-th batch, so tests can crash it exactly between receiving and committing."""
 
 
-def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+def register(sub: Subcommands) -> None:
     parser = sub.add_parser("ingest", help="validate and store events from the broker")
     add_config_argument(parser)
     parser.set_defaults(func=lambda args: asyncio.run(run_ingest(config_from(args))))
@@ -48,7 +47,7 @@ def fault_hook(spec: str | None) -> Callable[[str], None] | None:
             return
         remaining["count"] -= 1
         if remaining["count"] <= 0:
-            log.warning("test_fault_kill point=%s", point)
+            log.warning("ingest.test_fault_kill point=%s", point)
             os.kill(os.getpid(), signal.SIGKILL)
 
     return hook
@@ -101,7 +100,7 @@ async def _serve(mqtt: MqttClient, store: BatchWriter | MessageSink, config: Con
         await mqtt.start()
         await service.run()
     except asyncio.CancelledError:
-        log.info("ingest_stopping")
+        log.info("ingest.stopping")
     finally:
         with contextlib.suppress(Exception):
             await mqtt.stop()

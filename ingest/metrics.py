@@ -79,7 +79,7 @@ class MetricsServer:
         await site.start()
         self._runner = runner
         self.port = int(runner.addresses[0][1])
-        log.info("metrics_listening host=%s port=%s", self._host, self.port)
+        log.info("ingest.metrics_listening host=%s port=%s", self._host, self.port)
 
     async def stop(self) -> None:
         runner, self._runner = self._runner, None

@@ -105,7 +105,7 @@ class IngestService:
             for topic_filter in subscriptions(self._share_group):
                 await self._mqtt.subscribe(topic_filter, qos=1)
             self.ready.set()
-            log.info("ingest_ready group=%s batch_size=%s", self._share_group, self._batch_size)
+            log.info("ingest.ready group=%s batch_size=%s", self._share_group, self._batch_size)
 
     async def _take_loop(self, taken: asyncio.Queue[_Taken]) -> None:
         while True:
@@ -149,7 +149,7 @@ class IngestService:
                 ack(message.mid, message.qos)
         self._count(messages, outcome)
         log.debug(
-            "batch_committed messages=%s stored=%s duplicates=%s",
+            "ingest.batch_committed messages=%s stored=%s duplicates=%s",
             len(messages),
             outcome.stored,
             outcome.duplicates,
@@ -167,9 +167,9 @@ class IngestService:
             except StoreError as exc:
                 self.metrics.store_errors.inc()
                 if exc.retryable:
-                    log.warning("store_write_failed retry_in_s=%.1f error=%s", delay, exc)
+                    log.warning("ingest.store_write_failed retry_in_s=%.1f error=%s", delay, exc)
                 else:
-                    log.error("store_write_refused retry_in_s=%.1f error=%s", delay, exc)
+                    log.error("ingest.store_write_refused retry_in_s=%.1f error=%s", delay, exc)
             await asyncio.sleep(delay)
             delay = min(delay * 2, RETRY_MAX_S)
 
@@ -187,7 +187,7 @@ class IngestService:
             m.received.labels("rejected").inc(rejected.count)
             m.rejected.labels(reason).inc(rejected.count)
             log.warning(
-                "ingest_rejected reason=%s count=%s topic=%s detail=%s",
+                "ingest.rejected reason=%s count=%s topic=%s detail=%s",
                 reason,
                 rejected.count,
                 rejected.topic[:120],

@@ -134,7 +134,7 @@ class SqliteWorkerSink:
         except BrokenProcessPool as exc:
             async with self._restarting:
                 if self._pool is pool:  # the first batch to notice restarts the pool, once
-                    log.warning("store_worker_died restarting=true error=%s", exc)
+                    log.warning("ingest.store_worker_died restarting=true error=%s", exc)
                     await self.stop()
                     await self.start()
             raise StoreError("store worker died; batch not acknowledged", retryable=True) from exc

@@ -184,7 +184,7 @@ class MqttClient:
         try:
             await asyncio.wait_for(future, timeout_s)
         except (TimeoutError, MqttError):
-            log.info("mqtt_flush_unconfirmed client=%s", self._settings.client_id)
+            log.info("mqtt.flush_unconfirmed client=%s", self._settings.client_id)
 
     @property
     def is_connected(self) -> bool:
@@ -279,7 +279,7 @@ class MqttClient:
 
     def _paho_connect(self, client: paho.Client, _u: Any, flags: Any, reason: ReasonCode, _p: Any) -> None:
         if reason.is_failure:
-            log.warning("mqtt_connect_refused client=%s reason=%s", self._settings.client_id, reason)
+            log.warning("mqtt.connect_refused client=%s reason=%s", self._settings.client_id, reason)
             self._call(self._connect_failed, str(reason))
             return
         session_present = bool(getattr(flags, "session_present", False))
@@ -288,7 +288,7 @@ class MqttClient:
         # ingest worker would silently receive nothing. Subscribing twice to a filter is harmless.
         for topic_filter, qos in self._subscriptions.items():
             client.subscribe(topic_filter, qos)
-        log.info("mqtt_connected client=%s session_present=%s", self._settings.client_id, session_present)
+        log.info("mqtt.connected client=%s session_present=%s", self._settings.client_id, session_present)
         self._call(self._connected_on_loop, session_present)
 
     def _connect_failed(self, reason: str) -> None:
@@ -303,7 +303,7 @@ class MqttClient:
             self._on_connect_hook(session_present)
 
     def _paho_disconnect(self, _c: paho.Client, _u: Any, _f: Any, reason: ReasonCode, _p: Any) -> None:
-        log.info("mqtt_disconnected client=%s reason=%s", self._settings.client_id, reason)
+        log.info("mqtt.disconnected client=%s reason=%s", self._settings.client_id, reason)
         self._call(self._connected.clear)
 
     def _paho_publish(self, _c: paho.Client, _u: Any, mid: int, reason: ReasonCode, _p: Any) -> None:

@@ -28,6 +28,7 @@ from pathlib import Path
 from typing import Final
 
 from mimamori.contract import Event, GatewayState, Kind, is_activity
+from mimamori.sqlite import Synchronous, connect
 from store.base import (
     ActivityChanges,
     BatchResult,
@@ -221,11 +222,16 @@ class SqliteEventStore:
     """
 
     def __init__(self, path: Path, *, dead_letter_limit: int = 10_000, synchronous: str = "FULL") -> None:
-        if synchronous.upper() not in ("FULL", "NORMAL"):
+        level: Synchronous
+        if synchronous.upper() == "FULL":
+            level = "FULL"
+        elif synchronous.upper() == "NORMAL":
+            level = "NORMAL"
+        else:
             raise ValueError("synchronous must be FULL or NORMAL")
         self._path = path
         self._dead_letter_limit = dead_letter_limit
-        self._synchronous = synchronous.upper()
+        self._synchronous: Synchronous = level
         self._db: sqlite3.Connection | None = None
 
     # ------------------------------------------------------------------ lifecycle
@@ -233,10 +239,7 @@ class SqliteEventStore:
     def open(self) -> None:
         self._path.parent.mkdir(parents=True, exist_ok=True)
         try:
-            db = sqlite3.connect(self._path, isolation_level=None, check_same_thread=False)
-            db.execute("PRAGMA journal_mode=WAL")
-            db.execute(f"PRAGMA synchronous={self._synchronous}")
-            db.execute("PRAGMA busy_timeout=10000")
+            db = connect(self._path, synchronous=self._synchronous)
             # A batch dirties thousands of random pages; checkpoint every 64 MiB of WAL rather than
             # every 4 MiB, so hot pages (live state, current roll-ups) go to the file once per
             # checkpoint instead of once per batch.

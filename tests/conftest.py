@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from mimamori.broker import MosquittoProcess
+from app.mosquitto import MosquittoProcess
 from mimamori.clock import FakeClock
 
 FIXED_NOW = datetime(2026, 11, 26, 9, 0, tzinfo=UTC)

@@ -10,14 +10,14 @@ from zoneinfo import ZoneInfo
 
 from aiohttp import web
 
-from alerts.explain import render as explain
 from dashboard import keys
 from dashboard.access import audit, household_for, visible_households
 from dashboard.charts import window_utc
 from dashboard.overview import OverviewRow
 from dashboard.pages.home import overview_rows
 from dashboard.pages.household_page import HEATMAP_DAYS, household_page
-from dashboard.records import Incident
+from dashboard.views import IncidentView
+from detection.explain import render as explain
 
 routes = web.RouteTableDef()
 
@@ -38,7 +38,7 @@ def _summary(row: OverviewRow) -> dict[str, Any]:
     }
 
 
-def _incident(incident: Incident, lang: str) -> dict[str, Any]:
+def _incident(incident: IncidentView, lang: str) -> dict[str, Any]:
     return {
         "id": incident.id,
         "kind": incident.kind,

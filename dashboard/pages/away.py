@@ -12,8 +12,8 @@ from aiohttp import web
 from dashboard import keys
 from dashboard.access import actor_of, household_for
 from dashboard.forms import form_text
-from dashboard.records import Household, InvalidEdit
 from dashboard.render import render
+from dashboard.views import HouseholdView, InvalidEdit
 
 log = logging.getLogger(__name__)
 routes = web.RouteTableDef()
@@ -22,7 +22,7 @@ LOCAL_FORMAT = "%Y-%m-%dT%H:%M"  # what <input type="datetime-local"> sends
 
 def _page(
     request: web.Request,
-    household: Household,
+    household: HouseholdView,
     errors: dict[str, str],
     form: dict[str, str],
     status: int = 200,
@@ -76,7 +76,7 @@ async def add_away(request: web.Request) -> web.Response:
         except InvalidEdit as exc:
             errors = exc.errors
     if errors:
-        log.info("away_refused household=%s fields=%s", household.id, ",".join(errors))
+        log.info("dashboard.away_refused household=%s fields=%s", household.id, ",".join(errors))
         return _page(request, household, errors, form, status=422)
     raise web.HTTPSeeOther(f"/households/{household.id}/away?saved=1")
 

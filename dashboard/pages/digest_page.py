@@ -10,13 +10,13 @@ from aiohttp import web
 from dashboard import keys
 from dashboard.access import household_for
 from dashboard.digest import DigestDay, digest_csv, digest_days, parse_week
-from dashboard.records import Household, Incident
 from dashboard.render import render
+from dashboard.views import HouseholdView, IncidentView
 
 routes = web.RouteTableDef()
 
 
-def _week(request: web.Request, household: Household) -> tuple[date, list[DigestDay], list[Incident]]:
+def _week(request: web.Request, household: HouseholdView) -> tuple[date, list[DigestDay], list[IncidentView]]:
     tz = ZoneInfo(household.tz)
     now = request.app[keys.CLOCK].now()
     start = parse_week(request.query.get("week"), now.astimezone(tz).date())

@@ -11,8 +11,8 @@ from aiohttp import web
 from dashboard import keys
 from dashboard.access import actor_of, household_for
 from dashboard.forms import form_text
-from dashboard.records import ContactDraft, Household, InvalidEdit, Policy, Tier, WatchOptions
 from dashboard.render import render
+from dashboard.views import ContactDraft, HouseholdView, InvalidEdit, PolicyView, TierView, WatchOptions
 
 log = logging.getLogger(__name__)
 routes = web.RouteTableDef()
@@ -72,7 +72,7 @@ async def save_contact(request: web.Request) -> web.Response:
             now=request.app[keys.CLOCK].now(),
         )
     except InvalidEdit as exc:
-        log.info("contact_refused household=%s fields=%s", household.id, ",".join(exc.errors))
+        log.info("dashboard.contact_refused household=%s fields=%s", household.id, ",".join(exc.errors))
         return _contacts_page(request, household.id, errors=exc.errors, draft=draft, status=422)
     raise web.HTTPSeeOther(f"/households/{household.id}/contacts?saved=1")
 
@@ -101,7 +101,7 @@ async def save_policy(request: web.Request) -> web.Response:
     records = request.app[keys.RECORDS]
     form = await request.post()
     current = records.policy(household.id)
-    tiers: list[Tier] = []
+    tiers: list[TierView] = []
     errors: dict[str, str] = {}
     for index, tier in enumerate(current.tiers):
         wait_text = form_text(form, f"wait_{index}")
@@ -111,8 +111,8 @@ async def save_policy(request: web.Request) -> web.Response:
             errors[f"wait_{index}"] = "a whole number of minutes"
             wait = tier.wait_minutes
         members = tuple(v for v in form.getall(f"members_{index}", []) if isinstance(v, str))
-        tiers.append(Tier(tier.name, members, form_text(form, f"mode_{index}") or tier.mode, wait))
-    policy = Policy(tuple(tiers))
+        tiers.append(TierView(tier.name, members, form_text(form, f"mode_{index}") or tier.mode, wait))
+    policy = PolicyView(tuple(tiers))
     if not errors:
         try:
             records.save_policy(
@@ -124,7 +124,7 @@ async def save_policy(request: web.Request) -> web.Response:
         except InvalidEdit as exc:
             errors = exc.errors
     if errors:
-        log.info("policy_refused household=%s fields=%s", household.id, ",".join(errors))
+        log.info("dashboard.policy_refused household=%s fields=%s", household.id, ",".join(errors))
         return render(
             request,
             "policy.html",
@@ -146,7 +146,7 @@ OPTIONS = ("night_exit", "evening_check")  # the fields of WatchOptions, in the 
 
 def _options_page(
     request: web.Request,
-    household: Household,
+    household: HouseholdView,
     options: WatchOptions,
     *,
     errors: dict[str, str] | None = None,
@@ -179,6 +179,6 @@ async def save_options(request: web.Request) -> web.Response:
         except InvalidEdit as exc:
             errors = exc.errors
     if errors:
-        log.info("options_refused household=%s fields=%s", household.id, ",".join(errors))
+        log.info("dashboard.options_refused household=%s fields=%s", household.id, ",".join(errors))
         return _options_page(request, household, options, errors=errors, status=422)
     raise web.HTTPSeeOther(f"/households/{household.id}/options?saved=1")

@@ -14,17 +14,17 @@ from aiohttp_sse import sse_response
 
 from dashboard import keys
 from dashboard.access import audit, visible_households
-from dashboard.live import read_live
+from dashboard.live_view import read_live
 from dashboard.overview import OverviewRow, build_overview, device_problems
-from dashboard.records import Household
 from dashboard.render import render, render_fragment
+from dashboard.views import HouseholdView
 
 log = logging.getLogger(__name__)
 PAGE_SIZE: Final = 200
 routes = web.RouteTableDef()
 
 
-def overview_rows(app: web.Application, households: list[Household]) -> list[OverviewRow]:
+def overview_rows(app: web.Application, households: list[HouseholdView]) -> list[OverviewRow]:
     """Current state of ``households``, most urgent first."""
     now = app[keys.CLOCK].now()
     wanted = {h.id for h in households}
@@ -87,7 +87,7 @@ async def overview_events(request: web.Request) -> web.StreamResponse:
                     try:
                         await stream.send(json.dumps({"html": body, "total": page.total}), event="overview")
                     except (ConnectionResetError, TimeoutError):  # the browser went away or stalled
-                        log.info("overview_stream_gone")
+                        log.info("dashboard.overview_stream_gone")
                         break
                     last = body
                 await ticks.next()

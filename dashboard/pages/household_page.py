@@ -25,10 +25,11 @@ from dashboard.charts import (
     timeline,
     window_utc,
 )
-from dashboard.live import read_one
+from dashboard.live_view import read_one
 from dashboard.overview import DeviceProblem, device_problems
-from dashboard.records import AwayPeriod, Contact, Household, HouseholdState, Incident, Policy
 from dashboard.render import render
+from dashboard.views import AwayView, ContactView, HouseholdView, IncidentView, PolicyView
+from detection.detector import HouseholdStatus
 from store.base import DeviceState, GatewayLiveState
 
 HEATMAP_DAYS: Final = 90
@@ -39,22 +40,22 @@ routes = web.RouteTableDef()
 
 @dataclass(frozen=True, slots=True)
 class HouseholdPage:
-    household: Household
-    state: HouseholdState
+    household: HouseholdView
+    state: HouseholdStatus
     last_activity_at: datetime | None
     heat: HeatMap
     today: Timeline
     rhythm: tuple[DayRhythm, ...]
-    incidents: list[Incident]
+    incidents: list[IncidentView]
     devices: list[DeviceState]
     gateways: list[GatewayLiveState]
     problems: tuple[DeviceProblem, ...]
-    away: list[AwayPeriod]
-    contacts: list[Contact]
-    policy: Policy
+    away: list[AwayView]
+    contacts: list[ContactView]
+    policy: PolicyView
 
 
-def household_page(app: web.Application, household: Household) -> HouseholdPage:
+def household_page(app: web.Application, household: HouseholdView) -> HouseholdPage:
     now = app[keys.CLOCK].now()
     reader = app[keys.ACTIVITY]
     records = app[keys.RECORDS]

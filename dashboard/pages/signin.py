@@ -42,13 +42,13 @@ async def login(request: web.Request) -> web.Response:
     throttle_keys = (f"user:{username}", f"ip:{address}")
     lang = request[keys.LANG]
     if any(users.failures_since(k, now - window) >= config.login_max_failures for k in throttle_keys):
-        log.warning("login_throttled user=%s remote=%s", username, address)
+        log.warning("dashboard.login_throttled user=%s remote=%s", username, address)
         message = translate(lang, "login.throttled", minutes=math.ceil(window.total_seconds() / 60))
         return render(request, "login.html", {"next": target, "error": message}, status=429)
     user = users.authenticate(username, password)
     if user is None:
         users.record_failure(throttle_keys, now)
-        log.info("login_failed user=%s remote=%s", username, address)
+        log.info("dashboard.login_failed user=%s remote=%s", username, address)
         return render(
             request, "login.html", {"next": target, "error": translate(lang, "login.failed")}, status=401
         )
@@ -62,7 +62,7 @@ async def login(request: web.Request) -> web.Response:
     session["csrf"] = secrets.token_urlsafe(32)
     if isinstance(chosen, str):
         session["lang"] = chosen
-    log.info("login user=%s role=%s", user.username, user.role.value)
+    log.info("dashboard.login user=%s role=%s", user.username, user.role.value)
     raise web.HTTPSeeOther(target)
 
 
@@ -71,7 +71,7 @@ async def logout(request: web.Request) -> web.Response:
     session = await get_session(request)
     user = request[keys.USER]
     session.invalidate()
-    log.info("logout user=%s", user.username if user else "-")
+    log.info("dashboard.logout user=%s", user.username if user else "-")
     raise web.HTTPSeeOther("/login")
 
 

@@ -15,8 +15,8 @@ from pathlib import Path
 import pytest
 from playwright.sync_api import Browser, Playwright, sync_playwright
 
-from mimamori.broker import free_port
-from tests.dashboard_real import seed_real
+from app.mosquitto import free_port
+from tests.support.dashboard_real import seed_real
 
 REPO = Path(__file__).resolve().parents[2]
 ARTIFACTS = REPO / "test-artifacts" / "browser"

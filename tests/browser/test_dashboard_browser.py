@@ -11,8 +11,8 @@ import pytest
 from playwright.sync_api import Browser, ConsoleMessage, Page, expect
 
 from tests.browser.conftest import ARTIFACTS, Dashboard
-from tests.dashboard_fakes import PASSWORD
-from tests.dashboard_real import OWN
+from tests.support.dashboard_fakes import PASSWORD
+from tests.support.dashboard_real import OWN
 
 pytestmark = [pytest.mark.browser, pytest.mark.integration]
 

@@ -19,9 +19,7 @@ from typing import Any
 
 import pytest
 
-from mimamori import contract
-from mimamori.broker import MosquittoProcess, free_port
-from mimamori.broker_config import (
+from app.broker_accounts import (
     BrokerConfigError,
     BrokerLayout,
     TlsListener,
@@ -31,6 +29,8 @@ from mimamori.broker_config import (
     render_mosquitto_conf,
     security_config,
 )
+from app.mosquitto import MosquittoProcess, free_port
+from mimamori import contract
 from mimamori.mqtt import Message, MqttClient, MqttError, settings_for
 
 pytestmark = pytest.mark.integration

@@ -7,7 +7,7 @@ import subprocess
 import sys
 from pathlib import Path
 
-from dashboard.users import Role, UserStore
+from dashboard.users import StaffRole, UserStore
 
 REPO = Path(__file__).resolve().parents[2]
 
@@ -60,6 +60,6 @@ def test_add_users_assign_households_and_list(tmp_path: Path) -> None:
     try:
         user = users.authenticate("sato", "a long password 1")
         assert user is not None
-        assert user.role is Role.CARE_MANAGER
+        assert user.role is StaffRole.CARE_MANAGER
     finally:
         users.close()

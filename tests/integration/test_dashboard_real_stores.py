@@ -1,5 +1,5 @@
 """The dashboard over the real stores: the events SQLite file written by the store's batch writer and
-the alerts state repository (the same files the ingest and alerts processes write)."""
+the registry and escalation repository (the same files the ingest and alerts processes write)."""
 
 from __future__ import annotations
 
@@ -15,17 +15,17 @@ import pytest
 from aiohttp import web
 from aiohttp.test_utils import TestClient
 
-from alerts.detection.profiles import StateProfiles
-from alerts.state.repository import StateRepository
-from dashboard.alerts_records import StateCareRecords
 from dashboard.app import create_app
+from dashboard.care_records import StateCareRecords
 from dashboard.states import PersistedStates
 from dashboard.users import UserStore
+from detection.profiles import StateProfiles
+from escalation.repository import EscalationRepository
 from mimamori.clock import FakeClock
 from mimamori.config import DashboardConfig
 from store.sqlite import SqliteEventStore
-from tests.dashboard_fakes import FAST_HASHER, PASSWORD, csrf_of
-from tests.dashboard_real import OTHER, OWN, seed_real
+from tests.support.dashboard_fakes import FAST_HASHER, PASSWORD, csrf_of
+from tests.support.dashboard_real import OTHER, OWN, seed_real
 
 Client = TestClient[web.Request, web.Application]
 
@@ -33,13 +33,13 @@ Client = TestClient[web.Request, web.Application]
 @pytest.fixture
 async def alice(
     tmp_path: Path, clock: FakeClock, aiohttp_server: Any, aiohttp_client: Any
-) -> AsyncIterator[tuple[Client, StateRepository]]:
+) -> AsyncIterator[tuple[Client, EscalationRepository]]:
     paths = seed_real(tmp_path, clock.now())
     users = UserStore(paths.users, FAST_HASHER)
     users.open()
     events = SqliteEventStore(paths.events)
     events.open()
-    repo = StateRepository(paths.state)
+    repo = EscalationRepository(paths.state)
     repo.open()
     app = create_app(
         DashboardConfig(default_language="en"),
@@ -63,7 +63,7 @@ async def alice(
     users.close()
 
 
-async def test_overview_reads_state_and_incidents(alice: tuple[Client, StateRepository]) -> None:
+async def test_overview_reads_state_and_incidents(alice: tuple[Client, EscalationRepository]) -> None:
     client, _ = alice
     data = await (await client.get("/api/households")).json()
     assert [h["id"] for h in data["households"]] == [OWN]
@@ -75,7 +75,7 @@ async def test_overview_reads_state_and_incidents(alice: tuple[Client, StateRepo
 
 
 async def test_household_page_shows_heat_map_and_full_escalation_log(
-    alice: tuple[Client, StateRepository],
+    alice: tuple[Client, EscalationRepository],
 ) -> None:
     client, _ = alice
     html = await (await client.get(f"/households/{OWN}")).text()
@@ -97,7 +97,7 @@ async def test_household_page_shows_heat_map_and_full_escalation_log(
     assert "motion-living" in html
 
 
-async def test_api_household_detail_and_404_for_others(alice: tuple[Client, StateRepository]) -> None:
+async def test_api_household_detail_and_404_for_others(alice: tuple[Client, EscalationRepository]) -> None:
     client, _ = alice
     detail = await (await client.get(f"/api/households/{OWN}")).json()
     actions = [e["action"] for e in detail["incidents"][0]["log"]]
@@ -110,7 +110,7 @@ async def test_api_household_detail_and_404_for_others(alice: tuple[Client, Stat
     assert sum(h["count"] for h in activity["hours"]) > 7 * 10
 
 
-async def test_views_go_to_the_alerts_audit_log(alice: tuple[Client, StateRepository]) -> None:
+async def test_views_go_to_the_alerts_audit_log(alice: tuple[Client, EscalationRepository]) -> None:
     client, repo = alice
     await client.get(f"/households/{OWN}")
     await client.get(f"/households/{OWN}/digest.csv")
@@ -119,7 +119,9 @@ async def test_views_go_to_the_alerts_audit_log(alice: tuple[Client, StateReposi
     assert ("care_manager:alice", "dashboard.export_digest") in entries
 
 
-async def test_contact_edit_is_validated_by_the_alerts_rules(alice: tuple[Client, StateRepository]) -> None:
+async def test_contact_edit_is_validated_by_the_alerts_rules(
+    alice: tuple[Client, EscalationRepository],
+) -> None:
     client, repo = alice
     page = await (await client.get(f"/households/{OWN}/contacts")).text()
     form = {
@@ -144,7 +146,9 @@ async def test_contact_edit_is_validated_by_the_alerts_rules(alice: tuple[Client
     assert any(e.action == "contact.saved" for e in repo.audit_log(household=OWN))
 
 
-async def test_policy_edit_round_trips_and_rejects_bad_waits(alice: tuple[Client, StateRepository]) -> None:
+async def test_policy_edit_round_trips_and_rejects_bad_waits(
+    alice: tuple[Client, EscalationRepository],
+) -> None:
     client, repo = alice
     page = await (await client.get(f"/households/{OWN}/policy")).text()
     form = {
@@ -170,7 +174,7 @@ async def test_policy_edit_round_trips_and_rejects_bad_waits(alice: tuple[Client
 
 
 async def test_watching_options_reach_the_state_detection_reads(
-    alice: tuple[Client, StateRepository], clock: FakeClock
+    alice: tuple[Client, EscalationRepository], clock: FakeClock
 ) -> None:
     client, repo = alice
     page = await (await client.get(f"/households/{OWN}/options")).text()
@@ -200,7 +204,7 @@ async def test_watching_options_reach_the_state_detection_reads(
     assert other.status == 404  # not alice's household
 
 
-async def test_weekly_digest_page_and_csv(alice: tuple[Client, StateRepository]) -> None:
+async def test_weekly_digest_page_and_csv(alice: tuple[Client, EscalationRepository]) -> None:
     client, _ = alice
     page = await client.get(f"/households/{OWN}/digest")
     assert page.status == 200
@@ -213,7 +217,7 @@ async def test_weekly_digest_page_and_csv(alice: tuple[Client, StateRepository])
 
 
 async def test_away_period_added_checked_and_removed(
-    alice: tuple[Client, StateRepository], clock: FakeClock
+    alice: tuple[Client, EscalationRepository], clock: FakeClock
 ) -> None:
     client, repo = alice
     page = await (await client.get(f"/households/{OWN}/away")).text()

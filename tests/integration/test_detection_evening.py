@@ -6,17 +6,17 @@ from __future__ import annotations
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
-from alerts.detection.episodes import SqliteEpisodes
-from alerts.detection.live import LiveDetector
-from alerts.detection.profiles import StateProfiles
-from alerts.findings import Audience, FindingKind
-from alerts.state.models import Household
-from alerts.state.repository import StateRepository
+from detection.episodes import SqliteEpisodes
+from detection.findings import Audience, FindingKind
+from detection.live import LiveDetector
+from detection.profiles import StateProfiles
+from escalation.repository import EscalationRepository
 from mimamori import contract
 from mimamori.clock import FakeClock
+from registry.models import Household
 from store.base import IngestBatch
 from store.sqlite import SqliteEventStore
-from tests.unit.detect_routine import TZ, sparse_routine, when
+from tests.support.detect_routine import TZ, sparse_routine, when
 
 DAYS = 14
 HOMES = ("opted", "plain")
@@ -37,7 +37,7 @@ def motion(household: str, t: float) -> contract.Event:
 
 
 def test_an_evening_collapse_is_raised_at_night_only_where_opted_in(tmp_path: Path) -> None:
-    repo = StateRepository(tmp_path / "alerts.sqlite3")
+    repo = EscalationRepository(tmp_path / "alerts.sqlite3")
     repo.open()
     repo.upsert_household(Household("opted", "山田花子", "", TZ, evening_check_opt_in=True))
     repo.upsert_household(Household("plain", "佐藤トメ", "", TZ))

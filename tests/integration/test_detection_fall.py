@@ -14,17 +14,17 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
-from alerts.detection.episodes import SqliteEpisodes
-from alerts.detection.live import LiveDetector
-from alerts.detection.model import FixedProfiles, Tuning
-from alerts.explain import render
-from alerts.findings import Finding, FindingKind
+from app.mosquitto import MosquittoProcess
+from detection.episodes import SqliteEpisodes
+from detection.explain import render
+from detection.findings import Finding, FindingKind
+from detection.live import LiveDetector
+from detection.model import FixedProfiles, Tuning
 from gateway.native import Reading, encode_reading
 from mimamori import contract
-from mimamori.broker import MosquittoProcess
 from mimamori.clock import FakeClock
 from store.sqlite import SqliteEventStore
-from tests.harness import mqtt_client, running_gateway, running_ingest, wait_for
+from tests.support.harness import mqtt_client, running_gateway, running_ingest, wait_for
 
 pytestmark = pytest.mark.integration
 

@@ -9,10 +9,10 @@ from pathlib import Path
 import pytest
 from apscheduler.schedulers.background import BackgroundScheduler
 
-from alerts.detection.episodes import SqliteEpisodes
-from alerts.detection.live import JOB_ID, LiveDetector, LiveSettings
-from alerts.detection.model import FixedProfiles
-from alerts.findings import Audience, FindingKind
+from detection.episodes import SqliteEpisodes
+from detection.findings import Audience, FindingKind
+from detection.live import JOB_ID, LiveDetector, LiveSettings
+from detection.model import FixedProfiles
 from mimamori import contract
 from mimamori.clock import FakeClock
 from store.base import IngestBatch
@@ -269,12 +269,12 @@ def test_device_problems_are_found_by_the_round_robin_sweep_once_each(tmp_path: 
     store.close()
 
 
-@pytest.mark.allow_error_logs  # detection_paused is logged at ERROR: someone must look
+@pytest.mark.allow_error_logs  # detection.paused is logged at ERROR: someone must look
 def test_while_no_gateway_is_heard_nobody_is_judged_but_a_press_still_raises(
     tmp_path: Path, caplog: pytest.LogCaptureFixture
 ) -> None:
     """No heartbeat from any gateway for 15 min means ingest or the broker is down: silence proves
-    nothing, so no inactivity is raised (ERROR detection_paused) and every home reads blind. A
+    nothing, so no inactivity is raised (ERROR detection.paused) and every home reads blind. A
     help-button press that does get through is still raised; once heartbeats return, judging resumes."""
     store = SqliteEventStore(tmp_path / "events.sqlite3")
     store.open()
@@ -289,7 +289,7 @@ def test_while_no_gateway_is_heard_nobody_is_judged_but_a_press_still_raises(
         found += detector.tick(clock.now())
         clock.advance(timedelta(minutes=10))
     assert found == []
-    assert "detection_paused" in caplog.text
+    assert "detection.paused" in caplog.text
     assert detector.classify("h1", clock.now()).value == "blind"
     pressed = clock.now()
     store.commit_batch(
@@ -304,6 +304,6 @@ def test_while_no_gateway_is_heard_nobody_is_judged_but_a_press_still_raises(
     clock.advance(timedelta(minutes=1))
     assert detector.tick(clock.now()) == []  # the press just now is the newest activity: not quiet
     assert detector.classify("h1", clock.now()).value == "active"
-    assert "detection_resumed" in caplog.text
+    assert "detection.resumed" in caplog.text
     detector.close()
     store.close()

@@ -11,9 +11,10 @@ from typing import Any
 
 import pytest
 
-from mimamori import contract, embedded_broker
-from mimamori.broker import BrokerError
-from mimamori.embedded_broker import EmbeddedBroker, demo_broker
+from app import embedded_broker
+from app.embedded_broker import EmbeddedBroker, demo_broker
+from app.mosquitto import BrokerError
+from mimamori import contract
 from mimamori.mqtt import Message, MqttClient, settings_for
 
 pytestmark = pytest.mark.integration
@@ -96,7 +97,7 @@ async def test_demo_falls_back_to_the_embedded_broker_without_mosquitto(
     monkeypatch.setattr(embedded_broker, "mosquitto_path", missing)
     chosen = demo_broker(tmp_path)
     assert isinstance(chosen, EmbeddedBroker)
-    assert "broker_fallback" in caplog.text
+    assert "broker.fallback" in caplog.text
     await chosen.start()
     try:
         async with client(chosen.port) as mqtt:

@@ -8,11 +8,11 @@ from typing import Any
 
 import pytest
 
-from alerts.engine import PLATFORM
-from alerts.findings import FindingKind, Severity
-from alerts.state.models import IncidentState, StepKind
+from detection.findings import FindingKind, Severity
+from escalation.engine import PLATFORM
+from escalation.models import IncidentState, StepKind
 from mimamori.clock import FakeClock
-from tests.alerts_harness import (
+from tests.support.escalation_harness import (
     OPERATOR,
     alerts_config,
     fake_twilio,

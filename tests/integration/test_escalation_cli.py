@@ -12,10 +12,10 @@ from pathlib import Path
 
 import pytest
 
-from alerts.state.models import IncidentState
+from escalation.models import IncidentState
 from mimamori.clock import FakeClock
 from mimamori.config import load_config
-from tests.alerts_harness import EXAMPLE, finding, running_alerts
+from tests.support.escalation_harness import EXAMPLE, finding, running_alerts
 
 pytestmark = pytest.mark.integration
 

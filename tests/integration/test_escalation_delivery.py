@@ -9,10 +9,10 @@ from typing import Any
 
 import pytest
 
-from alerts.service import AlertsService
-from alerts.state.models import SmsStatus
+from escalation.models import SmsStatus
+from escalation.service import AlertsService
 from mimamori.clock import FakeClock
-from tests.alerts_harness import (
+from tests.support.escalation_harness import (
     ITO,
     KATO,
     SUZUKI,
@@ -24,7 +24,7 @@ from tests.alerts_harness import (
     running_alerts,
     until,
 )
-from tests.harness import wait_for
+from tests.support.harness import wait_for
 
 pytestmark = pytest.mark.integration
 

@@ -11,10 +11,10 @@ from datetime import timedelta
 import pytest
 from twilio.request_validator import RequestValidator
 
-from alerts.sms_text import ALERT_BUDGET_JA
-from alerts.state.models import IncidentState, Resolution, SmsStatus
+from escalation.models import IncidentState, Resolution, SmsStatus
+from escalation.texts import ALERT_BUDGET_JA
 from mimamori.clock import FakeClock
-from tests.alerts_harness import (
+from tests.support.escalation_harness import (
     BROWN,
     CENTER,
     ITO,
@@ -28,7 +28,7 @@ from tests.alerts_harness import (
     running_alerts,
     until,
 )
-from tests.twilio_fake_server import AUTH_TOKEN, post_signed
+from tests.support.twilio_fake_server import AUTH_TOKEN, post_signed
 
 pytestmark = pytest.mark.integration
 

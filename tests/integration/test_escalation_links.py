@@ -10,11 +10,11 @@ from typing import Any
 import aiohttp
 import pytest
 
-from alerts.households_import import read_file
-from alerts.state.models import IncidentState, Resolution, StepKind
+from escalation.models import IncidentState, Resolution, StepKind
 from mimamori.clock import FakeClock
+from registry.households_import import read_file
 from store.base import HouseholdActivity
-from tests.alerts_harness import (
+from tests.support.escalation_harness import (
     BROWN,
     CENTER,
     EXAMPLE,

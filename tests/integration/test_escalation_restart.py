@@ -15,14 +15,23 @@ from pathlib import Path
 
 import pytest
 
-from alerts.engine import EngineSettings, EscalationEngine
-from alerts.state.models import IncidentState
-from alerts.state.repository import StateRepository
+from escalation.engine import EngineSettings, EscalationEngine
+from escalation.models import IncidentState
+from escalation.repository import EscalationRepository
 from mimamori.config import load_config
-from tests.alerts_harness import BROWN, ITO, KATO, SUZUKI, fake_twilio, finding, import_households, until
 from tests.conftest import FIXED_NOW
-from tests.harness import wait_for
-from tests.twilio_fake_server import ACCOUNT_SID, AUTH_TOKEN
+from tests.support.escalation_harness import (
+    BROWN,
+    ITO,
+    KATO,
+    SUZUKI,
+    fake_twilio,
+    finding,
+    import_households,
+    until,
+)
+from tests.support.harness import wait_for
+from tests.support.twilio_fake_server import ACCOUNT_SID, AUTH_TOKEN
 
 pytestmark = pytest.mark.integration
 
@@ -123,7 +132,7 @@ async def test_sigkill_mid_escalation_resumes_on_time_without_repeats(tmp_path: 
         import_households(config)
 
         # the finding arrives (opened on the shared state file, as the detector job would)
-        repo = StateRepository(config.alerts.state_path)
+        repo = EscalationRepository(config.alerts.state_path)
         repo.open()
         engine = EscalationEngine(repo, EngineSettings("http://127.0.0.1", b"test-link-secret"))
         opened = engine.open_from_finding(finding(), FIXED_NOW)

@@ -8,14 +8,14 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
+from app.mosquitto import MosquittoProcess
 from firmware_sim.homes import HouseholdSpec, SimHome
 from gateway.native import Reading, encode_reading
 from gateway.outbox import Outbox
 from gateway.router import Router
 from mimamori import contract
-from mimamori.broker import MosquittoProcess
 from mimamori.clock import FakeClock
-from tests.harness import mqtt_client, running_gateway, running_ingest, wait_for
+from tests.support.harness import mqtt_client, running_gateway, running_ingest, wait_for
 from tests.unit.test_gateway_devices import CASES, DEVICES, NOW
 
 pytestmark = pytest.mark.integration

@@ -9,14 +9,14 @@ from pathlib import Path
 
 import pytest
 
+from app.broker_accounts import BrokerLayout, TlsListener, generate, render_mosquitto_conf, security_config
+from app.mosquitto import MosquittoProcess, free_port
 from firmware_sim.homes import HouseholdSpec, SimHome
 from gateway.native import Reading, encode_reading
 from mimamori import contract
-from mimamori.broker import MosquittoProcess, free_port
-from mimamori.broker_config import BrokerLayout, TlsListener, generate, render_mosquitto_conf, security_config
 from mimamori.clock import SystemClock
-from tests.harness import mqtt_client, running_ingest, wait_for
 from tests.integration.test_gateway_process import gateway_process, next_status
+from tests.support.harness import mqtt_client, running_ingest, wait_for
 
 pytestmark = pytest.mark.integration
 

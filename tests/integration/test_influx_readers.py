@@ -11,10 +11,10 @@ from pathlib import Path
 import pytest
 from aiohttp.test_utils import TestServer
 
-from alerts.detection.episodes import SqliteEpisodes
-from alerts.detection.live import LiveDetector
-from alerts.detection.model import FixedProfiles
-from alerts.findings import Audience, FindingKind
+from detection.episodes import SqliteEpisodes
+from detection.findings import Audience, FindingKind
+from detection.live import LiveDetector
+from detection.model import FixedProfiles
 from mimamori import contract
 from mimamori.clock import FakeClock
 from store.base import ButtonPress, IngestBatch

@@ -14,15 +14,15 @@ from datetime import UTC, datetime, timedelta
 import pytest
 from aiohttp.test_utils import TestServer
 
+from app.mosquitto import MosquittoProcess
 from ingest.service import IngestService
 from mimamori import contract
-from mimamori.broker import MosquittoProcess
 from mimamori.clock import SystemClock
 from mimamori.contract import Event, GatewayState, GatewayStatus, Heartbeat, Kind
 from store.base import IngestBatch, Rejection, StoreError
 from store.influx import InfluxEventStore, flux_string, point_time_ns
-from tests.harness import mqtt_client, wait_for
 from tests.integration.influx_fake import FakeInflux, parse_line
+from tests.support.harness import mqtt_client, wait_for
 
 pytestmark = pytest.mark.integration
 

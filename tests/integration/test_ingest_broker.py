@@ -13,10 +13,10 @@ import paho.mqtt.client as paho
 import pytest
 from paho.mqtt.enums import CallbackAPIVersion
 
+from app.mosquitto import MosquittoProcess
 from mimamori import contract
-from mimamori.broker import MosquittoProcess
 from mimamori.clock import FakeClock
-from tests.harness import mqtt_client, running_ingest, wait_for
+from tests.support.harness import mqtt_client, running_ingest, wait_for
 
 pytestmark = pytest.mark.integration
 

@@ -16,10 +16,10 @@ from pathlib import Path
 import aiohttp
 import pytest
 
+from app.mosquitto import MosquittoProcess
 from mimamori import contract
-from mimamori.broker import MosquittoProcess
 from mimamori.clock import SystemClock
-from tests.harness import mqtt_client, wait_for
+from tests.support.harness import mqtt_client, wait_for
 
 pytestmark = pytest.mark.integration
 
@@ -39,9 +39,9 @@ class IngestProcess:
         while line := await self.proc.stderr.readline():
             text = line.decode(errors="replace").rstrip()
             self.lines.append(text)
-            if match := re.search(r"metrics_listening host=\S+ port=(\d+)", text):
+            if match := re.search(r"ingest.metrics_listening host=\S+ port=(\d+)", text):
                 self.metrics_port = int(match.group(1))
-            if "ingest_ready" in text:
+            if "ingest.ready" in text:
                 self.ready.set()
             async with self.logged:
                 self.logged.notify_all()

@@ -6,7 +6,7 @@ import asyncio
 
 import pytest
 
-from mimamori.broker import MosquittoProcess
+from app.mosquitto import MosquittoProcess
 from mimamori.mqtt import Message, MqttClient, settings_for
 
 pytestmark = pytest.mark.integration

@@ -6,10 +6,10 @@ import asyncio
 
 import pytest
 
+from app.mosquitto import MosquittoProcess
 from firmware_sim.network import NetworkLink
-from mimamori.broker import MosquittoProcess
 from mimamori.mqtt import MqttClient, Will, settings_for
-from tests.harness import mqtt_client
+from tests.support.harness import mqtt_client
 
 pytestmark = pytest.mark.integration
 

@@ -13,14 +13,14 @@ from typing import Any
 
 import pytest
 
-from alerts.findings import Audience, FindingKind, Severity
-from alerts.households_import import import_data, read_file
-from alerts.state.models import AuditEntry, Incident, IncidentState, PolicySnapshot, SmsPurpose, StepKind
-from alerts.state.repository import StateRepository
-from dashboard.users import Role, UserStore
+from app.privacy import Databases, PrivacyError, delete_household, export_household
+from dashboard.users import StaffRole, UserStore
+from detection.findings import Audience, FindingKind, Severity
+from escalation.models import AuditEntry, Incident, IncidentState, PolicySnapshot, SmsPurpose, StepKind
+from escalation.repository import EscalationRepository
 from mimamori import contract
 from mimamori.contract import Channel, Kind
-from mimamori.privacy import Databases, PrivacyError, delete_household, export_household
+from registry.households_import import import_data, read_file
 from store.base import IngestBatch, Rejection
 from store.sqlite import SqliteEventStore
 from tests.conftest import FIXED_NOW
@@ -92,7 +92,7 @@ def config_file(tmp_path: Path) -> Path:
     )
     (tmp_path / "other.yaml").write_text(OTHER_HOUSEHOLD)
 
-    repo = StateRepository(tmp_path / "state.sqlite3")
+    repo = EscalationRepository(tmp_path / "state.sqlite3")
     repo.open()
     example = read_file(EXAMPLE)
     [gone] = example["households"]
@@ -149,7 +149,7 @@ def config_file(tmp_path: Path) -> Path:
 
     users = UserStore(tmp_path / "dashboard.sqlite3")
     users.open()
-    users.add_user("care1", "ケアマネ1", Role.CARE_MANAGER, "correct horse battery", now=FIXED_NOW)
+    users.add_user("care1", "ケアマネ1", StaffRole.CARE_MANAGER, "correct horse battery", now=FIXED_NOW)
     users.assign("care1", GONE)
     users.assign("care1", KEPT)
     users.close()
@@ -211,7 +211,7 @@ def test_export_holds_everything_about_the_household_and_nothing_else(config_fil
     assert dashboard == {"assignments": [{"username": "care1", "household": GONE}]}
     assert KEPT not in json.dumps(document, ensure_ascii=False)
 
-    repo = StateRepository(Path(_dbs(config_file).paths["state"]))
+    repo = EscalationRepository(Path(_dbs(config_file).paths["state"]))
     repo.open()
     [entry] = [a for a in repo.audit_log(household=GONE) if a.action == "household_exported"]
     repo.close()
@@ -260,7 +260,7 @@ def test_bad_ids_are_refused(config_file: Path) -> None:
 
 
 def _audit(dbs: Databases, household: str) -> list[AuditEntry]:
-    repo = StateRepository(dbs.paths["state"])
+    repo = EscalationRepository(dbs.paths["state"])
     repo.open()
     try:
         return repo.audit_log(household=household)

@@ -12,12 +12,12 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
+from app.mosquitto import MosquittoProcess
 from firmware_sim.formats import device_map
 from firmware_sim.simulate import build_homes
 from gateway.router import Router, Source
-from mimamori.broker import MosquittoProcess
 from mimamori.clock import SystemClock
-from tests.harness import mqtt_client, running_gateway, running_ingest, wait_for
+from tests.support.harness import mqtt_client, running_gateway, running_ingest, wait_for
 
 pytestmark = pytest.mark.integration
 

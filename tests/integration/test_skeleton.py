@@ -8,12 +8,12 @@ from pathlib import Path
 
 import pytest
 
+from app.mosquitto import MosquittoProcess
 from firmware_sim.homes import HouseholdSpec, SimHome
 from gateway.native import Reading, encode_reading
 from mimamori import contract
-from mimamori.broker import MosquittoProcess
 from mimamori.clock import FakeClock
-from tests.harness import mqtt_client, running_gateway, running_ingest, wait_for
+from tests.support.harness import mqtt_client, running_gateway, running_ingest, wait_for
 
 pytestmark = pytest.mark.integration
 

@@ -23,7 +23,7 @@ from dashboard.app import create_app
 from mimamori.clock import FakeClock
 from mimamori.config import DashboardConfig
 from tests.conftest import FIXED_NOW
-from tests.dashboard_fakes import OWN, PASSWORD, csrf_of, seed
+from tests.support.dashboard_fakes import OWN, PASSWORD, csrf_of, seed
 
 SETTINGS = settings(
     max_examples=50,

@@ -19,13 +19,13 @@ from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 from twilio.request_validator import RequestValidator
 
-from alerts.links import LinkError, sign, verify
-from alerts.replies import ReplyAction, normalize, parse_reply
-from alerts.service import AlertsService, webhook_token
 from dashboard.forms import form_text
+from escalation.links import LinkError, sign, verify
+from escalation.replies import ReplyAction, normalize, parse_reply
+from escalation.service import AlertsService, webhook_token
 from mimamori.clock import FakeClock
-from tests.alerts_harness import alerts_config, import_households
 from tests.conftest import FIXED_NOW
+from tests.support.escalation_harness import alerts_config, import_households
 
 SETTINGS = settings(
     max_examples=150,

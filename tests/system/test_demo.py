@@ -12,8 +12,8 @@ from pathlib import Path
 import aiohttp
 import pytest
 
-from mimamori.demo_town import neighbour_phone
-from tests.system.demo_process import PASSWORD, DemoProcess
+from app.demo_town import neighbour_phone
+from tests.support.demo_process import PASSWORD, DemoProcess
 
 pytestmark = pytest.mark.integration
 

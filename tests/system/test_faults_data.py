@@ -15,15 +15,15 @@ from pathlib import Path
 
 import pytest
 
+from app.mosquitto import MosquittoProcess
 from firmware_sim.events import SimEvent
 from firmware_sim.formats import encode
 from firmware_sim.homes import SimHome
 from firmware_sim.network import NetworkLink
 from firmware_sim.simulate import build_homes
 from mimamori import contract
-from mimamori.broker import MosquittoProcess
 from mimamori.mqtt import MqttClient, settings_for
-from tests.system.processes import MimamoriProcess
+from tests.support.processes import MimamoriProcess
 
 pytestmark = pytest.mark.integration
 
@@ -77,13 +77,13 @@ async def data_path(tmp_path: Path) -> AsyncIterator[DataPath]:
     links: dict[str, NetworkLink] = {}
     gateways: dict[str, MimamoriProcess] = {}
     try:
-        await ingest.start("ingest_ready")
+        await ingest.start("ingest.ready")
         for household in HOUSEHOLDS:
             link = links[household] = NetworkLink("127.0.0.1", platform.port)
             await link.start()
             config = gateway_config(tmp_path, household, link, home)
             gateways[household] = MimamoriProcess(household, "gateway", "--config", str(config))
-            await gateways[household].start("gateway_online")
+            await gateways[household].start("gateway.online")
         yield DataPath(tmp_path, home, platform, links, gateways, ingest, store)
     finally:
         for process in (*gateways.values(), ingest):
@@ -157,7 +157,7 @@ async def test_readings_survive_broker_restart_ingest_kill_and_a_two_hour_outage
             data_path.links[CUT_HOME].cut()
             during = [e for e in thirds[2] if e.at < cut_until]
             await publish(sensors, homes, during)
-            await data_path.ingest.start("ingest_ready")
+            await data_path.ingest.start("ingest.ready")
             async with asyncio.timeout(30), status_seen:  # the broker publishes the Last Will
                 await status_seen.wait_for(
                     lambda: (f"mimamori/v1/{CUT_HOME}/gw-1/status", "offline") in status_log

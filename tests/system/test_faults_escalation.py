@@ -15,19 +15,19 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
-from alerts.findings import AUDIENCE, Audience
-from alerts.state.models import IncidentState
-from alerts.state.repository import StateRepository
+from app.mosquitto import free_port
+from detection.findings import AUDIENCE, Audience
+from escalation.models import IncidentState
+from escalation.repository import EscalationRepository
 from firmware_sim.homes import SimHome
 from firmware_sim.scenarios import Scenario, ScenarioKind
 from firmware_sim.simulate import build_homes
 from mimamori import contract
-from mimamori.broker import free_port
 from store.base import IngestBatch
 from store.sqlite import SqliteEventStore
-from tests.alerts_harness import until
-from tests.system.processes import MimamoriProcess, run_once
-from tests.twilio_fake_server import ACCOUNT_SID, AUTH_TOKEN, FakeTwilio
+from tests.support.escalation_harness import until
+from tests.support.processes import MimamoriProcess, run_once
+from tests.support.twilio_fake_server import ACCOUNT_SID, AUTH_TOKEN, FakeTwilio
 
 pytestmark = pytest.mark.integration
 
@@ -173,7 +173,7 @@ async def test_twilio_outage_and_sigkill_mid_escalation_send_everything_once(
 
         # The alerts process dies mid-escalation and comes back just before the volunteers' turn.
         await alerts.kill()
-        repo = StateRepository(tmp_path / "state.sqlite3")
+        repo = EscalationRepository(tmp_path / "state.sqlite3")
         repo.open()
         fall_incident = next(i for i in repo.incidents("esc-a") if AUDIENCE[i.kind] is Audience.COMMUNITY)
         assert fall_incident.next_due_at is not None

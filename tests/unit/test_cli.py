@@ -6,7 +6,7 @@ import argparse
 
 import pytest
 
-from mimamori.cli import build_parser, main
+from app.cli import build_parser, main
 
 
 def _subcommands() -> list[str]:

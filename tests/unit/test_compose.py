@@ -17,8 +17,8 @@ from typing import Any
 import pytest
 import yaml
 
-from mimamori.broker_config import BrokerLayout, TlsListener, read_households_file, render_mosquitto_conf
-from mimamori.cli import build_parser
+from app.broker_accounts import BrokerLayout, TlsListener, read_households_file, render_mosquitto_conf
+from app.cli import build_parser
 from mimamori.config import ENV_PREFIX, SECRET_ENV, Config, load_config
 
 REPO = Path(__file__).resolve().parents[2]

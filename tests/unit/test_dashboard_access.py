@@ -15,7 +15,7 @@ from aiohttp.test_utils import TestClient
 from dashboard.app import create_app
 from mimamori.clock import FakeClock
 from mimamori.config import DashboardConfig
-from tests.dashboard_fakes import OTHER, OWN, PASSWORD, UNKNOWN, Seeded, csrf_of, seed
+from tests.support.dashboard_fakes import OTHER, OWN, PASSWORD, UNKNOWN, Seeded, csrf_of, seed
 
 Client = TestClient[web.Request, web.Application]
 

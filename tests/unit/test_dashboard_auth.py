@@ -16,7 +16,7 @@ from dashboard.app import create_app
 from dashboard.sessions import COOKIE_NAME
 from mimamori.clock import FakeClock
 from mimamori.config import DashboardConfig
-from tests.dashboard_fakes import OWN, PASSWORD, Seeded, csrf_of, seed
+from tests.support.dashboard_fakes import OWN, PASSWORD, Seeded, csrf_of, seed
 
 Client = TestClient[web.Request, web.Application]
 MakeClient = Callable[..., Awaitable[Client]]

@@ -15,11 +15,11 @@ from aiohttp.test_utils import TestClient
 
 from dashboard import keys
 from dashboard.app import create_app
-from dashboard.records import Household, HouseholdState
+from dashboard.views import HouseholdStatus, HouseholdView
 from mimamori.clock import FakeClock
 from mimamori.config import DashboardConfig
-from tests.dashboard_fakes import OTHER, OWN, PASSWORD, Seeded, csrf_of, seed
-from tests.harness import wait_for
+from tests.support.dashboard_fakes import OTHER, OWN, PASSWORD, Seeded, csrf_of, seed
+from tests.support.harness import wait_for
 
 Client = TestClient[web.Request, web.Application]
 
@@ -31,7 +31,7 @@ async def signed_in(
     seeded = seed(tmp_path, clock.now())
     for n in range(450):
         hid = f"hh-{n:04d}"
-        seeded.records.homes[hid] = Household(hid, f"Resident {n}", "", "Asia/Tokyo", "ja")
+        seeded.records.homes[hid] = HouseholdView(hid, f"Resident {n}", "", "Asia/Tokyo", "ja")
     app = create_app(
         DashboardConfig(default_language="en", live_interval_s=3600),
         users=seeded.users,
@@ -87,7 +87,7 @@ async def test_live_overview_pushes_changes_on_ticks(
         first = await _next_event(stream)
         assert first["total"] == 452
         assert 'data-household="hh-other"' in first["html"]
-        seeded.classify.state_of[OTHER] = HouseholdState.BLIND
+        seeded.classify.state_of[OTHER] = HouseholdStatus.BLIND
         app[keys.BROADCASTER].tick()
         second = await _next_event(stream)
         other_row = re.search(r'<tr class="state-(\w+)" data-household="hh-other"', second["html"])
@@ -141,5 +141,5 @@ async def test_live_overview_ends_quietly_when_the_browser_goes_away(
     assert broadcaster.subscribers == 1
     stream.close()  # the browser navigates away
     await wait_for(lambda: broadcaster.subscribers == 0, broadcaster.changed)
-    seeded.classify.state_of[OTHER] = HouseholdState.QUIET
+    seeded.classify.state_of[OTHER] = HouseholdStatus.QUIET
     broadcaster.tick()  # nothing left to push to, and no error logged (the autouse fixture checks)

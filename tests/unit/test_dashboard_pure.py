@@ -13,12 +13,12 @@ from dashboard.charts import heat_map, rhythm, timeline, window_utc
 from dashboard.digest import digest_csv, digest_days, parse_week
 from dashboard.i18n import MESSAGES, pick_language, translate
 from dashboard.overview import OverviewRow, build_overview, device_problems
-from dashboard.records import Household, HouseholdState
 from dashboard.security import safe_next
-from dashboard.users import Role, UserError, UserStore
+from dashboard.users import StaffRole, UserError, UserStore
+from dashboard.views import HouseholdStatus, HouseholdView
 from mimamori.contract import Event, GatewayState, Kind
 from store.base import DeviceState, GatewayLiveState, HourlyActivity, HouseholdActivity
-from tests.dashboard_fakes import FAST_HASHER
+from tests.support.dashboard_fakes import FAST_HASHER
 
 TOKYO = ZoneInfo("Asia/Tokyo")
 NOW = datetime(2026, 11, 26, 9, 0, tzinfo=UTC)  # 18:00 in Tokyo
@@ -76,10 +76,10 @@ def test_timeline_has_one_lane_per_sensor_without_battery_reports() -> None:
 
 
 def _row(
-    hid: str, state: HouseholdState, incidents: int, problems: int, hours_ago: float | None
+    hid: str, state: HouseholdStatus, incidents: int, problems: int, hours_ago: float | None
 ) -> OverviewRow:
     return OverviewRow(
-        Household(hid, hid, "", "Asia/Tokyo", "ja"),
+        HouseholdView(hid, hid, "", "Asia/Tokyo", "ja"),
         state,
         None if hours_ago is None else NOW - timedelta(hours=hours_ago),
         incidents,
@@ -88,14 +88,14 @@ def _row(
 
 
 def test_overview_puts_open_incidents_then_quiet_then_blind_first() -> None:
-    households = [Household(h, h, "", "Asia/Tokyo", "ja") for h in "abcdef"]
+    households = [HouseholdView(h, h, "", "Asia/Tokyo", "ja") for h in "abcdef"]
     states = {
-        "a": HouseholdState.ACTIVE,
-        "b": HouseholdState.AWAY,
-        "c": HouseholdState.BLIND,
-        "d": HouseholdState.QUIET,
-        "e": HouseholdState.ACTIVE,
-        "f": HouseholdState.ACTIVE,
+        "a": HouseholdStatus.ACTIVE,
+        "b": HouseholdStatus.AWAY,
+        "c": HouseholdStatus.BLIND,
+        "d": HouseholdStatus.QUIET,
+        "e": HouseholdStatus.ACTIVE,
+        "f": HouseholdStatus.ACTIVE,
     }
     activity = {
         "a": HouseholdActivity("a", NOW - timedelta(hours=1), "m", NOW),
@@ -178,7 +178,7 @@ def test_users_hash_passwords_and_refuse_bad_ones(tmp_path: Path) -> None:
     users = UserStore(tmp_path / "u.sqlite3", FAST_HASHER)
     users.open()
     try:
-        users.add_user("sato", "Sato", Role.CARE_MANAGER, "a long enough password", now=NOW)
+        users.add_user("sato", "Sato", StaffRole.CARE_MANAGER, "a long enough password", now=NOW)
         stored = users.db.execute("SELECT password_hash FROM users").fetchone()[0]
         assert stored.startswith("$argon2id$")
         assert "a long enough password" not in stored
@@ -188,7 +188,11 @@ def test_users_hash_passwords_and_refuse_bad_ones(tmp_path: Path) -> None:
         for args in (("sato", "dup"), ("Bad Name", "x"), ("ok", "ok")):
             with pytest.raises(UserError):
                 users.add_user(
-                    args[0], args[1], Role.ADMIN, "short" if args[0] == "ok" else "long enough pw!", now=NOW
+                    args[0],
+                    args[1],
+                    StaffRole.ADMIN,
+                    "short" if args[0] == "ok" else "long enough pw!",
+                    now=NOW,
                 )
         with pytest.raises(UserError):
             users.assign("nobody", "h1")

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import pytest
 
-from alerts.detection.baseline import learn, prior_baseline
-from alerts.detection.model import Tuning
-from tests.unit.detect_routine import TZ, at, routine
+from detection.baseline import learn, prior_baseline
+from detection.model import Tuning
+from tests.support.detect_routine import TZ, at, routine
 
 TUNING = Tuning()
 

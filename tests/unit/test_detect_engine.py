@@ -8,13 +8,13 @@ from pathlib import Path
 
 import pytest
 
-from alerts.detection.baseline import Baseline, learn
-from alerts.detection.detector import HouseholdStatus
-from alerts.detection.engine import Engine
-from alerts.detection.episodes import MemoryEpisodes, SqliteEpisodes
-from alerts.detection.model import AwayPeriod, FixedProfiles, Profile, Tuning
-from alerts.findings import Audience, Finding, FindingKind
-from tests.unit.detect_routine import TZ, at, routine
+from detection.baseline import Baseline, learn
+from detection.detector import HouseholdStatus
+from detection.engine import Engine
+from detection.episodes import MemoryEpisodes, SqliteEpisodes
+from detection.findings import Audience, Finding, FindingKind
+from detection.model import AwayWindow, FixedProfiles, Profile, Tuning
+from tests.support.detect_routine import TZ, at, routine
 
 TUNING = Tuning()
 H = "h1"
@@ -114,7 +114,7 @@ CASES = [
 @pytest.mark.parametrize("case", CASES, ids=[c.name for c in CASES])
 def test_community_findings_fire_exactly_when_due(case: Case) -> None:
     away = tuple(
-        AwayPeriod(datetime.fromtimestamp(when(a), UTC), datetime.fromtimestamp(when(b), UTC))
+        AwayWindow(datetime.fromtimestamp(when(a), UTC), datetime.fromtimestamp(when(b), UTC))
         for a, b in case.away
     )
     profiles = Profiles(Profile(H, TZ, case.night_exit, away))
@@ -186,7 +186,7 @@ def test_classify(minutes_after: float, status: HouseholdStatus) -> None:
 
 
 def test_classify_away() -> None:
-    period = AwayPeriod(
+    period = AwayWindow(
         datetime.fromtimestamp(at(21, "08:00"), UTC), datetime.fromtimestamp(at(22, "08:00"), UTC)
     )
     engine = Engine(Profiles(Profile(H, TZ, away=(period,))), MemoryEpisodes(), TUNING)

@@ -14,16 +14,16 @@ from pathlib import Path
 
 import pytest
 
-from alerts.detection.baseline import Baseline, learn
-from alerts.detection.detector import community_due, evening_due
-from alerts.detection.engine import Engine
-from alerts.detection.episodes import MemoryEpisodes
-from alerts.detection.model import FixedProfiles, Profile, Tuning
-from alerts.detection.replay import replay
-from alerts.explain import render
-from alerts.findings import FindingKind
-from tests.system.processes import run_once
-from tests.unit.detect_routine import TZ, ZONE, at, sparse_routine, when
+from detection.baseline import Baseline, learn
+from detection.detector import community_due, evening_due
+from detection.engine import Engine
+from detection.episodes import MemoryEpisodes
+from detection.explain import render
+from detection.findings import FindingKind
+from detection.model import FixedProfiles, Profile, Tuning
+from detection.replay import replay
+from tests.support.detect_routine import TZ, ZONE, at, sparse_routine, when
+from tests.support.processes import run_once
 
 TUNING = Tuning()
 DAYS = 21

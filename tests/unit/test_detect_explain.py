@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from alerts.explain import TEMPLATES, render
-from alerts.findings import Explanation
+from detection.explain import TEMPLATES, render
+from detection.findings import Explanation
 
 SAMPLES = {
     "inactivity": {"since": "11/27 07:10", "quiet_h": 12.5, "usual_h": 10.5, "days": 28},

@@ -9,9 +9,9 @@ from typing import Any
 
 import pytest
 
-from alerts.detection.episodes import SqliteEpisodes
-from alerts.detection.live import LiveDetector, _MinuteQueue
-from alerts.detection.model import FixedProfiles
+from detection.episodes import SqliteEpisodes
+from detection.live import LiveDetector, _MinuteQueue
+from detection.model import FixedProfiles
 from mimamori.clock import FakeClock
 from store.base import StoreError
 
@@ -41,7 +41,7 @@ def test_a_busy_store_skips_the_tick(tmp_path: Path, caplog: pytest.LogCaptureFi
     )
     detector.open()
     assert detector.tick(NOW) == []
-    assert "detection_tick_skipped" in caplog.text
+    assert "detection.tick_skipped" in caplog.text
     detector.close()
 
 

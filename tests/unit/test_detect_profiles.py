@@ -5,19 +5,19 @@ from __future__ import annotations
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
-from alerts.detection.engine import Engine
-from alerts.detection.episodes import MemoryEpisodes
-from alerts.detection.profiles import StateProfiles
-from alerts.findings import FindingKind
-from alerts.state.models import Household
-from alerts.state.repository import StateRepository
+from detection.engine import Engine
+from detection.episodes import MemoryEpisodes
+from detection.findings import FindingKind
+from detection.profiles import StateProfiles
+from escalation.repository import EscalationRepository
 from mimamori.clock import FakeClock
+from registry.models import Household
 
 NOW = datetime(2026, 11, 20, 1, 0, tzinfo=UTC)  # 10:00 in Tokyo
 
 
-def repo_with_household(tmp_path: Path) -> StateRepository:
-    repo = StateRepository(tmp_path / "alerts.sqlite3")
+def repo_with_household(tmp_path: Path) -> EscalationRepository:
+    repo = EscalationRepository(tmp_path / "alerts.sqlite3")
     repo.open()
     repo.upsert_household(
         Household(

@@ -9,11 +9,11 @@ from pathlib import Path
 
 import pytest
 
-from alerts.detection.model import FixedProfiles
-from alerts.detection.replay import Rejections, parse_rows, read_events, replay
-from alerts.findings import FindingKind
-from tests.system.processes import run_once
-from tests.unit.detect_routine import ZONE, at, routine
+from detection.findings import FindingKind
+from detection.model import FixedProfiles
+from detection.replay import Rejections, parse_rows, read_events, replay
+from tests.support.detect_routine import ZONE, at, routine
+from tests.support.processes import run_once
 
 HEADER = ["ts", "household", "device", "kind", "value"]
 

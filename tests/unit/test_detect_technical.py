@@ -6,9 +6,9 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from alerts.detection.detector import blind_kind, technical_findings
-from alerts.detection.model import TechnicalView, Tuning
-from alerts.findings import Audience, FindingKind
+from detection.detector import blind_kind, technical_findings
+from detection.findings import Audience, FindingKind
+from detection.model import TechnicalView, Tuning
 from mimamori.contract import Kind
 from store.base import DeviceState
 

@@ -7,7 +7,8 @@ from datetime import UTC, datetime, time, timedelta
 
 import pytest
 
-from alerts.escalation import (
+from detection.findings import Audience, FindingKind, Severity
+from escalation.chain import (
     Exhausted,
     Idle,
     Notify,
@@ -20,20 +21,8 @@ from alerts.escalation import (
     rotate_volunteers,
     wave_settled,
 )
-from alerts.findings import Audience, FindingKind, Severity
-from alerts.state.models import (
-    Contact,
-    Incident,
-    IncidentState,
-    Language,
-    NotifyMode,
-    Policy,
-    QuietHours,
-    Role,
-    SnapshotContact,
-    Tier,
-    TierKind,
-)
+from escalation.models import Incident, IncidentState, SnapshotContact
+from registry.models import Contact, ContactRole, Language, NotifyMode, Policy, QuietHours, Tier, TierKind
 from tests.conftest import FIXED_NOW
 
 T0 = FIXED_NOW  # 18:00 in Tokyo
@@ -42,13 +31,13 @@ M = timedelta(minutes=1)
 CONTACTS = {
     c.id: c
     for c in [
-        Contact("r", "Resident", "+819000000001", Role.RESIDENT),
-        Contact("n1", "N1", "+819000000011", Role.NEIGHBOUR),
-        Contact("n2", "N2", "+819000000012", Role.NEIGHBOUR),
-        Contact("v1", "V1", "+819000000021", Role.VOLUNTEER),
-        Contact("v2", "V2", "+819000000022", Role.VOLUNTEER),
-        Contact("p1", "P1", "+819000000031", Role.PROFESSIONAL),
-        Contact("t1", "T1", "+819000000041", Role.TECHNICAL),
+        Contact("r", "Resident", "+819000000001", ContactRole.RESIDENT),
+        Contact("n1", "N1", "+819000000011", ContactRole.NEIGHBOUR),
+        Contact("n2", "N2", "+819000000012", ContactRole.NEIGHBOUR),
+        Contact("v1", "V1", "+819000000021", ContactRole.VOLUNTEER),
+        Contact("v2", "V2", "+819000000022", ContactRole.VOLUNTEER),
+        Contact("p1", "P1", "+819000000031", ContactRole.PROFESSIONAL),
+        Contact("t1", "T1", "+819000000041", ContactRole.TECHNICAL),
     ]
 }
 POLICY = Policy(
@@ -64,7 +53,7 @@ POLICY = Policy(
     claim_timeout_minutes=45,
     volunteer_weekly_cap=2,
 )
-OPS = (SnapshotContact("op", "Op", "+819099990000", Role.TECHNICAL, Language.JA),)
+OPS = (SnapshotContact("op", "Op", "+819099990000", ContactRole.TECHNICAL, Language.JA),)
 
 
 def snapshot(kind: FindingKind = FindingKind.INACTIVITY, audience: Audience = Audience.COMMUNITY, load=None):

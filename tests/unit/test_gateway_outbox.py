@@ -63,10 +63,10 @@ def test_full_outbox_drops_the_oldest_counts_and_logs_once(
     assert [p[0] for p in payloads(box.peek_after(0, 10))] == ["e3", "e4", "e5", "e6", "e7"]
     assert box.depth() == 5
     assert box.dropped == 3
-    full = [r for r in caplog.records if "outbox_full" in r.getMessage()]
+    full = [r for r in caplog.records if "gateway.outbox_full" in r.getMessage()]
     assert [r.levelno for r in full] == [logging.ERROR]
     box.delete([r[0] for r in box.peek_after(0, 3)])
-    assert any("outbox_recovered" in r.getMessage() for r in caplog.records)
+    assert any("gateway.outbox_recovered" in r.getMessage() for r in caplog.records)
     box.close()
 
 

@@ -11,7 +11,7 @@ from ingest.service import IngestService
 from ingest.sink import BatchOutcome, RawMessage
 from mimamori.clock import FakeClock
 from mimamori.mqtt import Message
-from tests.harness import wait_for
+from tests.support.harness import wait_for
 
 NOW = datetime(2026, 11, 26, 9, 0, tzinfo=UTC)
 TOPIC = "mimamori/v1/kita-0001/gw-1/events"

@@ -6,7 +6,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from alerts.replies import ReplyAction, parse_reply
+from escalation.replies import ReplyAction, parse_reply
 
 CASES = [
     ("1", ReplyAction.GO),

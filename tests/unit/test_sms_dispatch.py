@@ -7,12 +7,12 @@ from pathlib import Path
 
 import pytest
 
-from alerts.sms.dispatch import DispatchSettings, SmsDispatcher
-from alerts.sms.port import Sent, SmsError
-from alerts.state.models import SmsMessage, SmsPurpose, SmsStatus
-from alerts.state.repository import StateRepository
+from escalation.models import SmsMessage, SmsPurpose, SmsStatus
+from escalation.repository import EscalationRepository
+from escalation.sms.dispatch import DispatchSettings, SmsDispatcher
+from escalation.sms.port import Sent, SmsError
 from mimamori.clock import FakeClock
-from tests.harness import wait_for
+from tests.support.harness import wait_for
 
 
 class RecordingSender:
@@ -37,7 +37,7 @@ class RecordingSender:
 
 
 def setup(tmp_path: Path, sender: RecordingSender, clock: FakeClock, failed: list[SmsMessage]):
-    repo = StateRepository(tmp_path / "s.sqlite3")
+    repo = EscalationRepository(tmp_path / "s.sqlite3")
     repo.open()
     settings = DispatchSettings(rate_per_s=1000.0, max_attempts=3, backoff_base_s=5.0, backoff_max_s=60.0)
     dispatcher = SmsDispatcher(repo, sender, clock, settings, lambda m, _r, _n: failed.append(m))
@@ -122,7 +122,7 @@ class BrokenOnceClock(FakeClock):
 async def test_the_dispatcher_survives_an_unexpected_error(tmp_path: Path) -> None:
     clock = BrokenOnceClock()
     sender = RecordingSender()
-    repo = StateRepository(tmp_path / "s.sqlite3")
+    repo = EscalationRepository(tmp_path / "s.sqlite3")
     repo.open()
     settings = DispatchSettings(rate_per_s=1000.0, idle_check_s=0.01)
     dispatcher = SmsDispatcher(repo, sender, clock, settings, lambda *_: None)

@@ -8,11 +8,11 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from alerts import sms_text
-from alerts.findings import FindingKind
-from alerts.links import LinkError, sign, verify
-from alerts.sms.errors import ErrorClass, classify
-from alerts.state.models import Language, TierKind
+from detection.findings import FindingKind
+from escalation import texts
+from escalation.links import LinkError, sign, verify
+from escalation.sms.errors import ErrorClass, classify
+from registry.models import Language, TierKind
 from tests.conftest import FIXED_NOW
 
 LINK = "https://mimamori.example.jp/l/" + sign(b"s" * 32, 123456, FIXED_NOW + timedelta(hours=24))
@@ -25,18 +25,18 @@ LINK = "https://mimamori.example.jp/l/" + sign(b"s" * 32, 123456, FIXED_NOW + ti
     since=st.text(max_size=30),
 )
 def test_first_japanese_alert_fits_two_segments(name: str, hint: str, kind: FindingKind, since: str) -> None:
-    what = sms_text.reason(kind, {"since": since}, Language.JA)
-    body = sms_text.alert(
+    what = texts.reason(kind, {"since": since}, Language.JA)
+    body = texts.alert(
         lang=Language.JA, tier=TierKind.NEIGHBOURS, name=name, address_hint=hint, what=what, link=LINK
     )
-    assert len(body) <= sms_text.ALERT_BUDGET_JA
+    assert len(body) <= texts.ALERT_BUDGET_JA
     assert body.endswith(LINK)  # the link and the reply keys are never cut
     assert "行ける1 無理2 無事3 救急119" in body
 
 
 def test_a_typical_alert_keeps_everything() -> None:
-    what = sms_text.reason(FindingKind.INACTIVITY, {"since": "07:10"}, Language.JA)
-    body = sms_text.alert(
+    what = texts.reason(FindingKind.INACTIVITY, {"since": "07:10"}, Language.JA)
+    body = texts.alert(
         lang=Language.JA,
         tier=TierKind.NEIGHBOURS,
         name="山田花子",
@@ -45,15 +45,15 @@ def test_a_typical_alert_keeps_everything() -> None:
         link=LINK,
     )
     assert body.startswith("【見守り】山田花子さん(桜町2丁目):07:10から動きがありません。")
-    assert sms_text.segments(body) == 2
+    assert texts.segments(body) == 2
 
 
 def test_segments() -> None:
-    assert sms_text.segments("a" * 160) == 1
-    assert sms_text.segments("a" * 161) == 2
-    assert sms_text.segments("あ" * 70) == 1
-    assert sms_text.segments("あ" * 134) == 2
-    assert sms_text.segments("あ" * 135) == 3
+    assert texts.segments("a" * 160) == 1
+    assert texts.segments("a" * 161) == 2
+    assert texts.segments("あ" * 70) == 1
+    assert texts.segments("あ" * 134) == 2
+    assert texts.segments("あ" * 135) == 3
 
 
 def test_links_verify_and_expire() -> None:
@@ -94,9 +94,9 @@ def test_error_table(code: int | None, status: int | None, expected: ErrorClass)
 
 def test_alerts_carry_detections_explanation_and_still_fit() -> None:
     params = {"since": "07:10", "wake_by": "08:00", "days": 21}
-    what = sms_text.explain(FindingKind.MISSED_WAKEUP, "missed_wakeup", params, Language.JA)
+    what = texts.explain(FindingKind.MISSED_WAKEUP, "missed_wakeup", params, Language.JA)
     assert what == "07:10以降 動きなし。普段は08:00までに起床(21日間の学習)"
-    body = sms_text.alert(
+    body = texts.alert(
         lang=Language.JA,
         tier=TierKind.NEIGHBOURS,
         name="山田花子",
@@ -104,9 +104,9 @@ def test_alerts_carry_detections_explanation_and_still_fit() -> None:
         what=what,
         link=LINK,
     )
-    assert len(body) <= sms_text.ALERT_BUDGET_JA
+    assert len(body) <= texts.ALERT_BUDGET_JA
     assert "普段は08:00までに起床" in body
     # parameters detection's template does not know: the short reason of the kind
-    assert sms_text.explain(FindingKind.INACTIVITY, "inactivity", {"since": "07:10"}, Language.JA) == (
+    assert texts.explain(FindingKind.INACTIVITY, "inactivity", {"since": "07:10"}, Language.JA) == (
         "07:10から動きがありません"
     )

@@ -1,1 +1,0 @@
-"""Alerts: detection of unusual inactivity, incidents, and community escalation by SMS."""

@@ -1,0 +1,464 @@
+"""``mimamori demo``: the whole platform on embedded defaults, watching a simulated town in fast time.
+
+One process runs a broker (mosquitto when installed, else the embedded one), ingest, every home's
+gateway (each behind its own cuttable uplink), the alerts service with the SMS outbox, and the
+dashboard. Every part reads one :class:`~mimamori.clock.ScaledClock`, so a simulated day passes in
+minutes. Two weeks of history are backfilled into the store first (so baselines are learned), then
+the homes live on from 06:00 today: one resident falls at 09:40, and one home's internet is cut at
+13:00 for two hours. The demo uses the default file locations, so ``mimamori outbox`` and
+``mimamori sms-reply`` in another terminal in the same directory work on it without flags.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import contextlib
+import logging
+import os
+import secrets
+import shutil
+import signal
+from collections.abc import AsyncIterator
+from dataclasses import dataclass, field
+from datetime import date, datetime, time, timedelta
+from pathlib import Path
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from aiohttp import web
+
+from app.demo_town import DEMO_USERS, add_demo_accounts, town_data
+from app.embedded_broker import DemoBroker, demo_broker
+from dashboard.app import create_app
+from dashboard.care_records import StateCareRecords
+from dashboard.states import PersistedStates
+from dashboard.users import UserStore
+from detection.live import build_live_detector
+from detection.model import tuning_from
+from escalation.models import IncidentState
+from escalation.repository import EscalationRepository
+from escalation.service import AlertsService
+from firmware_sim.formats import encode
+from firmware_sim.homes import SimHome
+from firmware_sim.network import NetworkLink
+from firmware_sim.scenarios import Scenario, ScenarioKind
+from firmware_sim.simulate import build_homes
+from gateway.outbox import Outbox
+from gateway.router import Router
+from gateway.service import GatewayService, status_will
+from ingest.service import IngestService
+from mimamori.clock import ScaledClock
+from mimamori.commands import Subcommands, add_config_argument, config_from
+from mimamori.config import Config
+from mimamori.mqtt import MqttClient, settings_for
+from registry.households_import import import_data
+from store.base import IngestBatch
+from store.sqlite import SqliteEventStore
+
+log = logging.getLogger(__name__)
+
+MARKER = ".mimamori-demo"
+LIVE_FROM = time(6, 0)
+FALL_AT = time(9, 40)
+OUTAGE_AT = time(13, 0)
+OUTAGE = timedelta(hours=2)
+HEARTBEAT = timedelta(minutes=5)  # simulated
+PUBLISH_EVERY_S = 0.25  # real seconds between pushes of simulated readings
+PROGRESS_EVERY_S = 5.0
+
+
+def register(sub: Subcommands) -> None:
+    parser = sub.add_parser(
+        "demo",
+        help="the whole platform on embedded defaults, watching 20 simulated homes in fast time",
+        description=__doc__,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    add_config_argument(parser)
+    parser.add_argument("--households", type=int, default=20, help="simulated homes (default 20)")
+    parser.add_argument(
+        "--speed",
+        type=float,
+        default=240.0,
+        help="simulated seconds per real second (240: a day in 6 minutes)",
+    )
+    parser.add_argument(
+        "--slow-to",
+        type=float,
+        default=20.0,
+        help="once the first community incident opens, slow to this speed so you can answer it (0: never)",
+    )
+    parser.add_argument("--seed", type=int, default=7, help="the simulation seed")
+    parser.add_argument(
+        "--history-days", type=int, default=14, help="days of history backfilled before today"
+    )
+    parser.add_argument("--duration", type=float, default=None, help="stop after this many real seconds")
+    parser.set_defaults(func=lambda args: asyncio.run(run_demo(config_from(args), args)))
+
+
+def demo_config(config: Config, speed: float) -> Config:
+    """The configuration the demo's parts run with: ticks and sweeps fast enough for fast time."""
+    alerts = config.alerts.model_copy(update={"tick_s": max(1.0, 60.0 / speed), "sweep_s": 1.0})
+    dashboard = config.dashboard.model_copy(update={"session_hours": 24 * 7.0, "live_interval_s": 2.0})
+    return config.model_copy(update={"alerts": alerts, "dashboard": dashboard})
+
+
+def reset_demo_files(config: Config) -> Path:
+    """Start from nothing, but only over files an earlier demo made (a marker file says so)."""
+    data_dir = config.data_dir
+    work = data_dir / "demo"
+    files = [config.store.sqlite_path, config.alerts.state_path, config.dashboard.users_path]
+    present = [p for p in files if p.exists()]
+    if present and not (data_dir / MARKER).exists():
+        raise SystemExit(
+            f"mimamori demo: {', '.join(map(str, present))} exist and were not made by the demo; "
+            "run it in another directory or with --config pointing elsewhere"
+        )
+    for path in files:
+        for suffix in ("", "-wal", "-shm"):
+            path.with_name(path.name + suffix).unlink(missing_ok=True)
+    shutil.rmtree(work, ignore_errors=True)
+    work.mkdir(parents=True)
+    (data_dir / MARKER).write_text("files here belong to `mimamori demo` and are reset by it\n")
+    return work
+
+
+@dataclass
+class Town:
+    """The simulated homes and what happens to them today."""
+
+    homes: list[SimHome]
+    live_start: datetime
+    fall: Scenario
+    outage_home: str
+    outage_at: datetime
+    zone: ZoneInfo
+
+    @classmethod
+    def build(cls, count: int, seed: int, history_days: int, tz: str) -> Town:
+        zone = ZoneInfo(tz)
+        today = datetime.now(zone).date()
+        names = [f"home-{n:04d}" for n in range(1, count + 1)]
+        fall = Scenario(names[min(2, count - 1)], ScenarioKind.FALL, _at(today, FALL_AT, zone))
+        homes = build_homes(names, seed, today - timedelta(days=history_days), [fall], tz)
+        outage_home = names[min(6, count - 1)]
+        return cls(homes, _at(today, LIVE_FROM, zone), fall, outage_home, _at(today, OUTAGE_AT, zone), zone)
+
+    @property
+    def households(self) -> list[str]:
+        return [home.household for home in self.homes]
+
+
+def _at(day: date, at: time, zone: ZoneInfo) -> datetime:
+    return datetime.combine(day, at, zone)
+
+
+def backfill(town: Town, store: SqliteEventStore, history_days: int) -> int:
+    """The homes' past two weeks, written to the store as ingest would have written them."""
+    start = town.live_start - timedelta(days=history_days)
+    stored = 0
+    for home in town.homes:
+        events = [e.envelope("gw-1", n) for n, e in enumerate(home.events_between(start, town.live_start))]
+        for lo in range(0, len(events), 5000):
+            batch = IngestBatch(received_at=town.live_start, events=events[lo : lo + 5000])
+            stored += store.commit_batch(batch).stored
+    return stored
+
+
+@dataclass
+class Running:
+    """Everything the demo started, stopped in reverse order."""
+
+    clients: list[MqttClient] = field(default_factory=list)
+    links: dict[str, NetworkLink] = field(default_factory=dict)
+    outboxes: list[Outbox] = field(default_factory=list)
+
+    async def stop(self) -> None:
+        for mqtt in reversed(self.clients):
+            with contextlib.suppress(Exception):
+                await mqtt.stop()
+        for link in self.links.values():
+            await link.stop()
+        for outbox in self.outboxes:
+            outbox.close()
+
+
+async def run_demo(base: Config, args: argparse.Namespace) -> int:
+    config = demo_config(base, args.speed)
+    work = reset_demo_files(config)
+    town = Town.build(args.households, args.seed, args.history_days, config.time_zone)
+    password = os.environ.get("MIMAMORI_DEMO_PASSWORD") or secrets.token_urlsafe(9)
+    clock = ScaledClock(town.live_start, args.speed, running=False)  # runs once everything is up
+
+    store = SqliteEventStore(config.store.sqlite_path)
+    store.open()
+    print(f"backfilling {args.history_days} days of {len(town.homes)} homes ...", flush=True)
+    print(f"history: {backfill(town, store, args.history_days)} events", flush=True)
+    register_town(config, town, password, clock.now())
+
+    broker = demo_broker(work / "broker")
+    await broker.start()
+    running = Running()
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        loop.add_signal_handler(sig, stop.set)
+    alerts: AlertsService | None = None
+    dashboard: web.AppRunner | None = None
+    try:
+        async with asyncio.TaskGroup() as tasks:
+            ingest = await start_ingest(config, broker, store, clock, running, tasks)
+            await start_gateways(broker, town, work, clock, running, tasks)
+            repo = EscalationRepository(config.alerts.state_path)
+            repo.open()
+            detector = build_live_detector(config, store, repo, clock)
+            detector.open()
+            alerts = AlertsService(config, clock, detector=detector, activity=store)
+            await alerts.start()
+            dashboard, url = await start_dashboard(config, store, clock)
+            print_welcome(url, alerts.public_url, password, town, broker)
+            clock.resume()
+            tasks.create_task(publish_homes(broker, town, clock, running))
+            tasks.create_task(cut_uplink(town, clock, running))
+            tasks.create_task(report(store, repo, ingest, clock, town, args.slow_to))
+            if args.duration is not None:
+                tasks.create_task(_stop_after(args.duration, stop))
+            await stop.wait()
+            raise _Stop
+    except* _Stop:
+        pass
+    finally:
+        print("stopping ...", flush=True)
+        if dashboard is not None:
+            await dashboard.cleanup()
+        if alerts is not None:
+            await alerts.stop()
+        await running.stop()
+        await broker.stop()
+        store.close()
+    return 0
+
+
+class _Stop(Exception):
+    """Raised inside the task group to end the demo."""
+
+
+async def _stop_after(seconds: float, stop: asyncio.Event) -> None:
+    await asyncio.sleep(seconds)  # the demo's own duration, not synchronisation
+    stop.set()
+
+
+def register_town(config: Config, town: Town, password: str, now: datetime) -> None:
+    repo = EscalationRepository(config.alerts.state_path)
+    repo.open()
+    try:
+        blind_evenings = [home.household for home in town.homes if not home.kit.sees_evening]
+        report = import_data(repo, town_data(town.households, config.time_zone, blind_evenings), now)
+    finally:
+        repo.close()
+    if report.rejected:
+        raise SystemExit(f"mimamori demo: the demo town did not import: {report.rejected}")
+    users = UserStore(config.dashboard.users_path)
+    users.open()
+    try:
+        add_demo_accounts(users, town.households, password, now)
+    finally:
+        users.close()
+
+
+async def _client(
+    broker: DemoBroker, running: Running, client_id: str, port: int | None = None, **options: Any
+) -> MqttClient:
+    mqtt = MqttClient(settings_for("127.0.0.1", port or broker.port, client_id, **options))
+    await mqtt.start()
+    running.clients.append(mqtt)
+    return mqtt
+
+
+async def start_ingest(
+    config: Config,
+    broker: DemoBroker,
+    store: SqliteEventStore,
+    clock: ScaledClock,
+    running: Running,
+    tasks: asyncio.TaskGroup,
+) -> IngestService:
+    mqtt = await _client(
+        broker, running, "demo-ingest", clean_start=False, session_expiry_s=3600, manual_ack=True
+    )
+    group = config.ingest.share_group if broker.supports_shared_subscriptions else ""
+    ingest = IngestService(mqtt, store, clock, group, config.ingest.batch_size)
+    tasks.create_task(ingest.run())
+    await ingest.ready.wait()
+    return ingest
+
+
+async def start_gateways(
+    broker: DemoBroker,
+    town: Town,
+    work: Path,
+    clock: ScaledClock,
+    running: Running,
+    tasks: asyncio.TaskGroup,
+) -> None:
+    """One gateway per home, reading the home's local topics, publishing through the home's uplink."""
+    heartbeat = timedelta(seconds=clock.real_seconds(HEARTBEAT))
+    for home in town.homes:
+        household = home.household
+        link = NetworkLink("127.0.0.1", broker.port)
+        await link.start()
+        running.links[household] = link
+        outbox = Outbox(work / "gateways" / f"{household}.sqlite3")
+        outbox.open()
+        running.outboxes.append(outbox)
+        gateway = GatewayService(
+            household=household,
+            gateway="gw-1",
+            local=await _client(
+                broker,
+                running,
+                f"demo-local-{household}",
+                clean_start=False,
+                session_expiry_s=3600,
+                manual_ack=True,
+            ),
+            router=Router(devices_by_id={}, zone=home.zone, root=f"sim/{household}"),
+            upstream=await _client(
+                broker,
+                running,
+                f"demo-gw-{household}",
+                port=link.port,
+                keepalive_s=10,
+                will=status_will(household, "gw-1", clock),
+                reconnect_max_s=2,
+            ),
+            outbox=outbox,
+            clock=clock,
+            heartbeat=heartbeat,
+        )
+        tasks.create_task(gateway.run())
+        await gateway.ready.wait()
+
+
+async def publish_homes(broker: DemoBroker, town: Town, clock: ScaledClock, running: Running) -> None:
+    """What the homes' devices report, pushed to their local topics as simulated time passes."""
+    sim = await _client(broker, running, "demo-sim")
+    done = town.live_start
+    while True:
+        now = clock.now()
+        for home in town.homes:
+            for event in home.events_between(done, now):
+                for topic, payload in encode(event, f"sim/{home.household}", "native", home.zone):
+                    sim.publish_nowait(topic, payload)
+        done = now
+        await asyncio.sleep(PUBLISH_EVERY_S)  # pacing simulated time, not synchronisation
+
+
+async def cut_uplink(town: Town, clock: ScaledClock, running: Running) -> None:
+    """The outage home loses its internet at 13:00 for two simulated hours."""
+    link = running.links[town.outage_home]
+    for at, action, text in (
+        (town.outage_at, link.cut, "internet cut"),
+        (town.outage_at + OUTAGE, link.restore, "internet back"),
+    ):
+        await _until(clock, at)
+        action()
+        print(f"[{_local(clock.now(), town.zone)}] {town.outage_home}: {text}", flush=True)
+
+
+async def _until(clock: ScaledClock, at: datetime) -> None:
+    while (left := at - clock.now()) > timedelta(0):  # noqa: ASYNC110 (simulated time has no event)
+        await asyncio.sleep(min(1.0, clock.real_seconds(left)))  # waiting for simulated time
+
+
+async def start_dashboard(
+    config: Config, store: SqliteEventStore, clock: ScaledClock
+) -> tuple[web.AppRunner, str]:
+    users = UserStore(config.dashboard.users_path)
+    users.open()
+    repo = EscalationRepository(config.alerts.state_path)
+    repo.open()
+    app = create_app(
+        config.dashboard,
+        users=users,
+        activity=store,
+        records=StateCareRecords(repo),
+        classify=PersistedStates(repo, tuning_from(config.detection)),
+        clock=clock,
+    )
+
+    async def close_stores(_app: web.Application) -> AsyncIterator[None]:
+        yield
+        repo.close()
+        users.close()
+
+    app.cleanup_ctx.append(close_stores)
+    runner = web.AppRunner(app, access_log=None)
+    await runner.setup()
+    site = web.TCPSite(runner, config.dashboard.host, config.dashboard.port)
+    await site.start()
+    port = runner.addresses[0][1]
+    return runner, f"http://{config.dashboard.host}:{port}"
+
+
+def print_welcome(url: str, alerts_url: str, password: str, town: Town, broker: DemoBroker) -> None:
+    fall = town.fall
+    lines = [
+        f"broker: {'mosquitto' if broker.supports_shared_subscriptions else 'embedded (pure Python)'}"
+        f" on 127.0.0.1:{broker.port}",
+        f"dashboard: {url}",
+        f"sign in: {', '.join(DEMO_USERS)} (care1 and care2 each look after half of the homes)",
+        f"password: {password}",
+        f"alerts webhooks and one-tap links: {alerts_url}",
+        f"today: {fall.household} falls at {FALL_AT:%H:%M}; {town.outage_home} loses its internet at "
+        f"{OUTAGE_AT:%H:%M} for {OUTAGE.seconds // 3600} h",
+        "try, in another terminal here:  mimamori outbox   then   mimamori sms-reply --from NUMBER --text 1",
+    ]
+    print("\n".join(lines), flush=True)
+
+
+def _local(at: datetime, zone: ZoneInfo) -> str:
+    return at.astimezone(zone).strftime("%m/%d %H:%M")
+
+
+async def report(
+    store: SqliteEventStore,
+    repo: EscalationRepository,
+    ingest: IngestService,
+    clock: ScaledClock,
+    town: Town,
+    slow_to: float,
+) -> None:
+    """Progress, and a line for every incident change and SMS, so a person can follow along."""
+    seen_incidents: dict[str, IncidentState] = {}
+    seen_sms: set[int] = set()
+    last_progress = 0.0
+    slowed = False
+    while True:
+        stamp = _local(clock.now(), town.zone)
+        for incident in repo.incidents(limit=200):
+            if seen_incidents.get(incident.id) != incident.state:
+                seen_incidents[incident.id] = incident.state
+                print(
+                    f"[{stamp}] incident {incident.household} {incident.kind}: {incident.state}", flush=True
+                )
+                if not slowed and slow_to and incident.audience == "community" and clock.speed > slow_to:
+                    clock.set_speed(slow_to)
+                    slowed = True
+                    print(f"[{stamp}] simulated time slows to {slow_to:g}x so you can answer", flush=True)
+        for sms in repo.sms_messages(limit=200):
+            if sms.id not in seen_sms:
+                seen_sms.add(sms.id)
+                print(f"[{stamp}] sms to {sms.to}: {sms.body}", flush=True)
+        loop_time = asyncio.get_running_loop().time()
+        if loop_time - last_progress >= PROGRESS_EVERY_S:
+            last_progress = loop_time
+            open_count = sum(1 for state in seen_incidents.values() if state != IncidentState.RESOLVED)
+            rejected = sum(ingest.counters.rejected.values())
+            print(
+                f"[{stamp}] events {store.count_events()} (rejected {rejected}) | open incidents {open_count}"
+                f" | sms {len(seen_sms)}",
+                flush=True,
+            )
+        await asyncio.sleep(1.0)  # the demo's refresh period, not synchronisation

@@ -1,0 +1,111 @@
+"""The demo's town: simulated households with their community, and the dashboard's demo accounts.
+
+Everything here is made up (names, addresses, phone numbers in the +81 90-0000 range); the shape is
+what `mimamori households import` reads, so the demo registers homes exactly as an operator would.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Collection, Sequence
+from datetime import datetime
+from typing import Any, Final
+
+from dashboard.users import StaffRole, UserStore
+
+SURNAMES: Final = ("山田", "佐藤", "鈴木", "高橋", "田中", "伊藤", "渡辺", "中村", "小林", "加藤")
+GIVEN: Final = ("花子", "トメ", "正夫", "久子", "茂", "キヨ", "清", "和子", "勇", "フミ")
+STREETS: Final = ("桜町", "梅ヶ丘", "本町", "川端", "松原")
+
+OPERATOR_PHONE: Final = "+819000009999"
+DEMO_USERS: Final = ("care1", "care2", "admin")
+
+
+def phone(number: int) -> str:
+    return f"+8190000{number:05d}"
+
+
+def neighbour_phone(home_index: int, which: int) -> str:
+    """The phone of neighbour ``which`` (0 or 1) of the ``home_index``-th home (from 0)."""
+    return phone(1000 + home_index * 10 + which)
+
+
+def town_data(
+    households: Sequence[str], time_zone: str, evening_check: Collection[str] = ()
+) -> dict[str, Any]:
+    """Households, contacts and escalation policies in the `households import` shape.
+
+    ``evening_check``: the homes whose kit cannot see the evening, opted in to the evening check.
+    """
+    volunteers = [
+        {"id": f"v-{n}", "name": f"ボランティア{n}", "phone": phone(500 + n), "role": "volunteer"}
+        for n in range(1, 5)
+    ]
+    volunteers[3].update(name="Emma Brown", language="en")
+    contacts: list[dict[str, Any]] = [
+        *volunteers,
+        {"id": "p-center", "name": "地域包括支援センター", "phone": phone(900), "role": "professional"},
+        {"id": "t-tech", "name": "技術担当 高橋", "phone": phone(950), "role": "technical"},
+    ]
+    homes = []
+    for index, household in enumerate(households):
+        name = f"{SURNAMES[index % 10]}{GIVEN[(index * 3) % 10]}"
+        neighbours = []
+        for which in (0, 1):
+            contact_id = f"n-{household}-{which + 1}"
+            neighbours.append(contact_id)
+            contacts.append(
+                {
+                    "id": contact_id,
+                    "name": f"{SURNAMES[(index + which + 3) % 10]}(近所)",
+                    "phone": neighbour_phone(index, which),
+                    "role": "neighbour",
+                }
+            )
+        homes.append(
+            {
+                "id": household,
+                "name": name,
+                "address_hint": f"{STREETS[index % 5]}{index % 4 + 1}丁目",
+                "time_zone": time_zone,
+                "language": "ja",
+                "night_exit": index % 5 == 0,
+                "evening_check": household in evening_check,
+                "residents": [{"name": name}],
+                "policy": {
+                    "tiers": [
+                        {"kind": "neighbours", "contacts": neighbours, "mode": "all", "wait_minutes": 20},
+                        {
+                            "kind": "volunteers",
+                            "contacts": [v["id"] for v in volunteers],
+                            "mode": "one_by_one",
+                            "wait_minutes": 20,
+                        },
+                        {
+                            "kind": "professionals",
+                            "contacts": ["p-center"],
+                            "mode": "all",
+                            "wait_minutes": 30,
+                        },
+                    ],
+                    "technical": ["t-tech"],
+                    "quiet_hours": {"start": "21:00", "end": "07:00"},
+                    "claim_timeout_minutes": 60,
+                    "volunteer_weekly_cap": 5,
+                    "resolve_on_activity": False,
+                },
+            }
+        )
+    return {"contacts": contacts, "households": homes}
+
+
+def add_demo_accounts(users: UserStore, households: Sequence[str], password: str, now: datetime) -> None:
+    """care1 and care2 each look after half of the homes; admin sees them all."""
+    half = (len(households) + 1) // 2
+    for username, display, role, share in (
+        ("care1", "ケアマネジャー 一", StaffRole.CARE_MANAGER, households[:half]),
+        ("care2", "ケアマネジャー 二", StaffRole.CARE_MANAGER, households[half:]),
+        ("admin", "管理者", StaffRole.ADMIN, ()),
+    ):
+        users.add_user(username, display, role, password, language="ja", now=now)
+        for household in share:
+            users.assign(username, household)

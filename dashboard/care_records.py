@@ -1,0 +1,241 @@
+"""The dashboard's :class:`~dashboard.views.CareRecords` over the registry and escalation repository: the same
+SQLite state the alerts process writes (households, contacts, policies, incidents, escalation steps,
+SMS, away periods), and the same audit log. Edits are validated with the alerts import rules."""
+
+from __future__ import annotations
+
+import secrets
+from collections import Counter
+from collections.abc import Collection, Mapping
+from dataclasses import replace
+from datetime import datetime
+
+from pydantic import ValidationError
+
+from dashboard.views import (
+    AuditView,
+    AwayView,
+    ContactDraft,
+    ContactView,
+    HouseholdView,
+    IncidentView,
+    InvalidEdit,
+    LogEntry,
+    PolicyView,
+    TierView,
+    WatchOptions,
+    away_errors,
+)
+from detection.findings import Explanation
+from escalation import models as escalation
+from escalation.repository import EscalationRepository
+from registry import models as registry
+from registry.households_import import ContactIn, TierIn
+
+MAX_INCIDENTS = 200
+FEW_IDS = 200  # fewer households than this are read one by one
+
+
+def _household(h: registry.Household) -> HouseholdView:
+    return HouseholdView(h.id, h.name, h.address_hint, h.time_zone, h.language.value)
+
+
+def _contact(c: registry.Contact) -> ContactView:
+    return ContactView(c.id, c.name, c.phone, c.role.value, c.language.value)
+
+
+def _errors(exc: ValidationError, prefix: str = "") -> dict[str, str]:
+    found: dict[str, str] = {}
+    for error in exc.errors():
+        name = prefix + (str(error["loc"][0]) if error["loc"] else "form")
+        found.setdefault(name, str(error["msg"]).removeprefix("Value error, "))
+    return found
+
+
+class StateCareRecords:
+    """Reads and edits through :class:`EscalationRepository` (which the caller opens and closes)."""
+
+    def __init__(self, repo: EscalationRepository) -> None:
+        self._repo = repo
+
+    def households(self, ids: Collection[str] | None = None) -> list[HouseholdView]:
+        if ids is not None and len(ids) < FEW_IDS:
+            found = (self._repo.household(i) for i in sorted(ids))
+            return [_household(h) for h in found if h is not None]
+        return [_household(h) for h in self._repo.households() if ids is None or h.id in ids]
+
+    def household(self, household: str) -> HouseholdView | None:
+        found = self._repo.household(household)
+        return None if found is None else _household(found)
+
+    def contacts(self, household: str) -> list[ContactView]:
+        return [_contact(c) for c in self._repo.contacts(household)]
+
+    def policy(self, household: str) -> PolicyView:
+        policy = self._repo.policy(household)
+        if policy is None:
+            return PolicyView(())
+        return PolicyView(
+            tuple(TierView(t.kind.value, t.contacts, t.mode.value, t.wait_minutes) for t in policy.tiers)
+        )
+
+    def incidents(self, household: str, since: datetime) -> list[IncidentView]:
+        names = {c.id: c.name for c in self._repo.contacts(household)}
+        found = []
+        for incident in self._repo.incidents(household, limit=MAX_INCIDENTS):
+            if incident.opened_at < since and incident.state is escalation.IncidentState.RESOLVED:
+                continue
+            for wave in incident.snapshot.waves:
+                names.update({c.id: c.name for c in wave.contacts})
+            found.append(self._incident(incident, names))
+        return found
+
+    def _incident(self, i: escalation.Incident, names: Mapping[str, str]) -> IncidentView:
+        log = [
+            LogEntry(s.at, s.kind.value, names.get(s.contact, s.contact) if s.contact else None, s.detail)
+            for s in self._repo.steps(i.id)
+        ]
+        for sms in self._repo.sms_messages(incident=i.id):
+            who = names.get(sms.contact, sms.contact) if sms.contact else sms.to
+            log.append(
+                LogEntry(sms.created_at, f"sms_{sms.purpose.value}", who, f"{sms.status.value}: {sms.body}")
+            )
+        for entry in self._repo.audit_log(incident=i.id):
+            if entry.action.startswith(("reply", "link")):
+                who = entry.actor.removeprefix("contact:").removeprefix("link:")
+                detail = ", ".join(f"{k}={v}" for k, v in entry.detail.items())
+                log.append(LogEntry(entry.at, entry.action, names.get(who, who), detail))
+        log.sort(key=lambda e: e.at)
+        return IncidentView(
+            id=i.id,
+            household=i.household,
+            kind=i.kind.value,
+            severity=i.severity.value,
+            state=i.state.value,
+            opened_at=i.opened_at,
+            closed_at=i.resolved_at,
+            explanation=Explanation(i.explanation_key, i.explanation_params),
+            resolution=None if i.resolution is None else i.resolution.value,
+            log=tuple(log),
+        )
+
+    def open_incidents(self) -> Mapping[str, int]:
+        return Counter(i.household for i in self._repo.incidents(open_only=True, limit=1_000_000))
+
+    def away_periods(self, household: str) -> list[AwayView]:
+        return [AwayView(a.id, a.start, a.end, a.set_by, a.note) for a in self._repo.away_periods(household)]
+
+    def add_away(
+        self, household: str, start: datetime, end: datetime, note: str, *, actor: str, now: datetime
+    ) -> None:
+        errors = away_errors(start, end, now)
+        if errors:
+            raise InvalidEdit(errors)
+        with self._repo.transaction():
+            away_id = self._repo.add_away(household, start, end, actor, note)
+            self._repo.audit(now, actor, "away.added", household=household, detail={"away": away_id})
+
+    def remove_away(self, household: str, away_id: int, *, actor: str, now: datetime) -> None:
+        if away_id not in {a.id for a in self._repo.away_periods(household)}:
+            raise InvalidEdit({"form": "no such away period in this household"})
+        with self._repo.transaction():
+            self._repo.remove_away(away_id)
+            self._repo.audit(now, actor, "away.removed", household=household, detail={"away": away_id})
+
+    def save_contact(self, household: str, draft: ContactDraft, *, actor: str, now: datetime) -> ContactView:
+        known = {c.id: c for c in self._repo.contacts(household)}
+        if draft.id is not None and draft.id not in known:
+            raise InvalidEdit({"form": "no such contact in this household"})
+        contact_id = draft.id or f"c-{secrets.token_hex(4)}"
+        try:
+            checked = ContactIn(
+                id=contact_id, name=draft.name, phone=draft.phone, role=draft.role, language=draft.language
+            )
+        except ValidationError as exc:
+            raise InvalidEdit(_errors(exc)) from None
+        previous = known.get(contact_id)
+        contact = registry.Contact(
+            checked.id,
+            checked.name,
+            checked.phone,
+            checked.role,
+            checked.language,
+            opted_out_at=previous.opted_out_at if previous else None,
+            weekly_cap=previous.weekly_cap if previous else None,
+        )
+        with self._repo.transaction():
+            self._repo.upsert_contact(contact)
+            self._repo.link_contact(household, contact.id)
+            self._repo.audit(
+                now,
+                actor,
+                "contact.saved" if previous else "contact.added",
+                household=household,
+                detail={"contact": contact.id},
+            )
+        return _contact(contact)
+
+    def save_policy(self, household: str, policy: PolicyView, *, actor: str, now: datetime) -> None:
+        current = self._repo.policy(household)
+        if current is None or len(current.tiers) != len(policy.tiers):
+            raise InvalidEdit({"form": "the policy changed meanwhile; reload the page"})
+        known = {c.id for c in self._repo.contacts(household)}
+        errors: dict[str, str] = {}
+        tiers = []
+        for index, (old, new) in enumerate(zip(current.tiers, policy.tiers, strict=True)):
+            try:
+                checked = TierIn(
+                    kind=old.kind.value,
+                    contacts=list(new.contacts),
+                    mode=new.mode,
+                    wait_minutes=new.wait_minutes,
+                )
+            except ValidationError as exc:
+                errors.update(
+                    {
+                        f"{'members' if k == 'contacts' else k.removesuffix('_minutes')}_{index}": v
+                        for k, v in _errors(exc).items()
+                    }
+                )
+                continue
+            unknown = [c for c in checked.contacts if c not in known]
+            if unknown:
+                errors[f"members_{index}"] = f"unknown contacts {', '.join(unknown)}"
+                continue
+            tiers.append(registry.Tier(old.kind, tuple(checked.contacts), checked.mode, checked.wait_minutes))
+        if errors:
+            raise InvalidEdit(errors)
+        with self._repo.transaction():
+            self._repo.set_policy(replace(current, tiers=tuple(tiers)), now)
+            self._repo.audit(now, actor, "policy.saved", household=household)
+
+    def options(self, household: str) -> WatchOptions:
+        found = self._repo.household(household)
+        return (
+            WatchOptions()
+            if found is None
+            else WatchOptions(found.night_exit_opt_in, found.evening_check_opt_in)
+        )
+
+    def save_options(self, household: str, options: WatchOptions, *, actor: str, now: datetime) -> None:
+        if self._repo.household(household) is None:
+            raise InvalidEdit({"form": "no such household"})
+        with self._repo.transaction():
+            self._repo.set_night_exit_opt_in(household, options.night_exit)
+            self._repo.set_evening_check_opt_in(household, options.evening_check)
+            self._repo.audit(
+                now,
+                actor,
+                "options.saved",
+                household=household,
+                detail={"night_exit": int(options.night_exit), "evening_check": int(options.evening_check)},
+            )
+
+    def record_view(self, view: AuditView) -> None:
+        self._repo.audit(
+            view.at,
+            view.actor,
+            f"dashboard.{view.action}",
+            household=view.household,
+            detail={"path": view.detail},
+        )

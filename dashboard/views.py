@@ -1,0 +1,213 @@
+"""What the dashboard reads and edits beyond activity: the care records the alerts process keeps.
+
+These are read models, not a schema of their own: an adapter maps the registry and escalation repository
+(households, contacts, policies, incidents and their escalation log, away periods, audit) onto them.
+Activity comes from :class:`store.base.ActivityReader`.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Collection, Mapping, Sequence
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from typing import Final, Protocol
+
+from detection.detector import HouseholdStatus
+from detection.findings import Explanation
+from mimamori.contract import Event
+from store.base import ActivityReader, DeviceState, GatewayLiveState, HouseholdActivity
+
+
+@dataclass(frozen=True, slots=True)
+class HouseholdView:
+    id: str
+    name: str
+    address_hint: str
+    tz: str
+    language: str
+
+
+@dataclass(frozen=True, slots=True)
+class WatchOptions:
+    """What the detector watches for in a household beyond the defaults (opt-ins, docs/detection.md)."""
+
+    night_exit: bool = False  # the main door at night and no return
+    evening_check: bool = False  # quiet all evening past the usual bedtime (kits that cannot see it)
+
+
+@dataclass(frozen=True, slots=True)
+class ContactView:
+    id: str
+    name: str
+    phone: str  # E.164
+    role: str  # resident, neighbour, volunteer, professional, technical
+    language: str  # ja or en
+
+
+@dataclass(frozen=True, slots=True)
+class TierView:
+    name: str
+    contacts: tuple[str, ...]  # contact ids, in order
+    mode: str  # "all" (at once) or "one_by_one"
+    wait_minutes: int  # before the next tier
+
+
+@dataclass(frozen=True, slots=True)
+class PolicyView:
+    tiers: tuple[TierView, ...]
+
+
+@dataclass(frozen=True, slots=True)
+class LogEntry:
+    """One line of an incident's escalation log: who was told when, who replied what."""
+
+    at: datetime
+    action: str  # e.g. sms_sent, delivered, failed, reply, claimed, resolved, tier
+    who: str | None  # contact name (or person) concerned
+    detail: str
+
+
+@dataclass(frozen=True, slots=True)
+class IncidentView:
+    id: str
+    household: str
+    kind: str
+    severity: str  # urgent, warning, info
+    state: str  # open, notifying, claimed, resolved
+    opened_at: datetime
+    closed_at: datetime | None
+    explanation: Explanation  # why it opened; rendered in the reader's language (detection.explain)
+    resolution: str | None = None
+    log: tuple[LogEntry, ...] = ()
+
+    @property
+    def is_open(self) -> bool:
+        return self.closed_at is None
+
+
+@dataclass(frozen=True, slots=True)
+class AwayView:
+    id: int
+    start: datetime
+    end: datetime
+    set_by: str
+    note: str = ""
+
+
+MAX_AWAY: Final = timedelta(days=90)
+
+
+def away_errors(start: datetime, end: datetime, now: datetime) -> dict[str, str]:
+    """What is wrong with an away period (empty when nothing is)."""
+    if end <= start:
+        return {"end": "must be after the start"}
+    if end <= now:
+        return {"end": "must be in the future"}
+    if end - start > MAX_AWAY:
+        return {"end": f"at most {MAX_AWAY.days} days after the start"}
+    return {}
+
+
+class InvalidEdit(Exception):
+    """An edit was refused; ``errors`` maps form field names to what is wrong with them."""
+
+    def __init__(self, errors: Mapping[str, str]) -> None:
+        super().__init__("; ".join(f"{k}: {v}" for k, v in errors.items()))
+        self.errors = dict(errors)
+
+
+@dataclass(frozen=True, slots=True)
+class ContactDraft:
+    """A contact as typed into the form (validated by the records, not the dashboard)."""
+
+    name: str
+    phone: str
+    role: str
+    language: str
+    id: str | None = None  # None: a new contact
+
+
+@dataclass(frozen=True, slots=True)
+class AuditView:
+    at: datetime
+    actor: str
+    action: str  # view_household, view_digest, api_household, ...
+    household: str | None
+    detail: str = ""
+    extra: Mapping[str, str] = field(default_factory=dict)
+
+
+class CareRecords(Protocol):
+    """The alerts state as the dashboard needs it. Methods may raise ``RecordsError`` subclasses of
+    :class:`Exception` from the adapter; edits raise :class:`InvalidEdit`."""
+
+    def households(self, ids: Collection[str] | None = None) -> list[HouseholdView]:
+        """Every household (or those with the given ids that exist), ordered by id."""
+        ...
+
+    def household(self, household: str) -> HouseholdView | None: ...
+
+    def contacts(self, household: str) -> list[ContactView]: ...
+
+    def policy(self, household: str) -> PolicyView: ...
+
+    def incidents(self, household: str, since: datetime) -> list[IncidentView]:
+        """Incidents opened since ``since`` or still open, newest first, each with its full log."""
+        ...
+
+    def open_incidents(self) -> Mapping[str, int]:
+        """Open incidents per household (households without any are left out)."""
+        ...
+
+    def away_periods(self, household: str) -> list[AwayView]: ...
+
+    def save_contact(
+        self, household: str, draft: ContactDraft, *, actor: str, now: datetime
+    ) -> ContactView: ...
+
+    def save_policy(self, household: str, policy: PolicyView, *, actor: str, now: datetime) -> None: ...
+
+    def options(self, household: str) -> WatchOptions: ...
+
+    def save_options(self, household: str, options: WatchOptions, *, actor: str, now: datetime) -> None:
+        """Turns the household's opt-ins on or off (detection reads them within a tick)."""
+        ...
+
+    def add_away(
+        self, household: str, start: datetime, end: datetime, note: str, *, actor: str, now: datetime
+    ) -> None:
+        """Resident away (detection stays quiet meanwhile); refuses periods ending before ``now``."""
+        ...
+
+    def remove_away(self, household: str, away_id: int, *, actor: str, now: datetime) -> None:
+        """Ends an away period of this household (unknown ids raise :class:`InvalidEdit`)."""
+        ...
+
+    def record_view(self, view: AuditView) -> None:
+        """Append to the audit log."""
+        ...
+
+
+class ActivitySource(ActivityReader, Protocol):
+    """The store's activity reads plus one household's raw events (for today's per-sensor timeline)."""
+
+    def events(self, household: str, start: datetime, end: datetime) -> list[Event]:
+        """Every stored event with ``start <= observed_at < end``, oldest first."""
+        ...
+
+
+@dataclass(frozen=True, slots=True)
+class LiveView:
+    """What the store says now about some households, read once per request (dashboard.live)."""
+
+    activity: Mapping[str, HouseholdActivity]  # households that never sent anything are missing
+    gateways: Mapping[str, Sequence[GatewayLiveState]]
+    devices: Mapping[str, Sequence[DeviceState]]
+
+
+class StateClassifier(Protocol):
+    """The state of each household at ``now`` (active, quiet, blind, away), for many at once."""
+
+    def states(
+        self, households: Collection[str], now: datetime, live: LiveView
+    ) -> dict[str, HouseholdStatus]: ...

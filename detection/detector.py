@@ -1,0 +1,344 @@
+"""The pure detector: when a quiet household becomes a finding, and why.
+
+Everything here is a function of (baseline, the household's live state, its profile, ``now``): no
+I/O, no clock. Times are epoch seconds (floats) in the hot path and aware datetimes in findings.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from enum import StrEnum
+
+from detection.baseline import Baseline, Decline, local_parts, zone
+from detection.findings import Explanation, Finding, FindingKind, Severity
+from detection.model import Profile, TechnicalView, Tuning
+
+SEVERITY: dict[FindingKind, Severity] = {
+    FindingKind.HELP_BUTTON: Severity.URGENT,
+    FindingKind.INACTIVITY: Severity.URGENT,
+    FindingKind.MISSED_WAKEUP: Severity.URGENT,
+    FindingKind.NIGHT_EXIT: Severity.URGENT,
+    FindingKind.EVENING_QUIET: Severity.URGENT,
+    FindingKind.LONG_ABSENCE: Severity.WARNING,
+    FindingKind.BLIND_GATEWAY: Severity.WARNING,
+    FindingKind.BLIND_SENSORS: Severity.WARNING,
+    FindingKind.DEVICE_SILENT: Severity.WARNING,
+    FindingKind.STUCK_SENSOR: Severity.WARNING,
+    FindingKind.LOW_BATTERY: Severity.INFO,
+    FindingKind.SLOW_DECLINE: Severity.INFO,
+}
+
+
+class HouseholdStatus(StrEnum):
+    """The four states of principle 2, for the dashboard."""
+
+    ACTIVE = "active"
+    QUIET = "quiet"  # alarming inactivity (a community finding is due or raised)
+    BLIND = "blind"  # we cannot tell: gateway or sensors offline
+    AWAY = "away"
+
+
+def utc(t: float) -> datetime:
+    return datetime.fromtimestamp(t, UTC)
+
+
+def local_clock(t: float, tz_name: str, now: float | None = None) -> str:
+    """``07:10``, or ``11/27 07:10`` when ``t`` is not on the same local day as ``now``."""
+    tz = zone(tz_name)
+    d = datetime.fromtimestamp(t, tz)
+    text = f"{d.hour:02d}:{d.minute:02d}"
+    if now is not None and datetime.fromtimestamp(now, tz).date() != d.date():
+        text = f"{d.month}/{d.day} {text}"
+    return text
+
+
+def clock_of(minutes: int) -> str:
+    """``8:05`` for 485 minutes after midnight (minutes past the next midnight wrap round)."""
+    minutes %= 1440
+    return f"{minutes // 60}:{minutes % 60:02d}"
+
+
+def is_night(minute_of_day: int, tuning: Tuning) -> bool:
+    if tuning.night_start_min > tuning.night_end_min:
+        return minute_of_day >= tuning.night_start_min or minute_of_day < tuning.night_end_min
+    return tuning.night_start_min <= minute_of_day < tuning.night_end_min
+
+
+@dataclass(frozen=True, slots=True)
+class Due:
+    """The community finding a quiet stretch leads to if nothing happens, and when."""
+
+    at: float
+    kind: FindingKind
+
+
+def wake_by_min(baseline: Baseline, weekend: bool) -> int:
+    return baseline.wake_latest_weekend_min if weekend else baseline.wake_latest_min
+
+
+def missed_wakeup_at(start: float, baseline: Baseline, tz_name: str, tuning: Tuning) -> float:
+    """When a stretch from ``start`` means the resident has not got up: usual latest wake-up + margin
+    of the same morning if it began before that wake-up, else of the next morning."""
+    tz = zone(tz_name)
+    day, minute, weekend = local_parts(start, tz)
+    if minute >= wake_by_min(baseline, weekend):
+        day += timedelta(days=1)
+    midnight = datetime(day.year, day.month, day.day, tzinfo=tz)
+    return midnight.timestamp() + wake_by_min(baseline, midnight.weekday() >= 5) * 60 + tuning.wake_margin_s
+
+
+def asleep_expected(minute_of_day: int, baseline: Baseline) -> bool:
+    """From the usual earliest bedtime until half an hour before the usual earliest wake-up."""
+    wake = baseline.wake_earliest_min - 30
+    bed = baseline.bed_min
+    if bed >= 1440:
+        return bed - 1440 <= minute_of_day < wake
+    return minute_of_day >= bed or minute_of_day < wake
+
+
+def evening_due(start: float, baseline: Baseline, tz_name: str, tuning: Tuning) -> Due | None:
+    """The evening check (households that opted in, for kits that cannot see where the evening is spent).
+
+    A stretch that began in the evening (from noon) before the earliest start of sleep seen (- margin)
+    and is still quiet at the latest start of sleep seen (+ margin), having lasted longer than any
+    evening quiet seen (+ the gap margin), is unlike every night learned: the resident did none of the
+    evening's usual things. None: not applicable, or fewer than ``tuning.evening_min_nights`` nights.
+    """
+    if baseline.evening_nights < tuning.evening_min_nights:
+        return None
+    tz = zone(tz_name)
+    day, minute, _ = local_parts(start, tz)
+    if minute < 12 * 60:  # after midnight: the evening began the day before
+        day -= timedelta(days=1)
+    midnight = datetime(day.year, day.month, day.day, tzinfo=tz).timestamp()
+    at = midnight + baseline.retire_latest_min * 60 + tuning.evening_margin_s
+    before = midnight + baseline.retire_earliest_min * 60 - tuning.evening_margin_s
+    quiet = baseline.evening_quiet_min * 60 * tuning.gap_factor + tuning.gap_margin_s
+    if not midnight + 12 * 3600 <= start < before or start + quiet > at:
+        return None
+    return Due(at, FindingKind.EVENING_QUIET)
+
+
+def community_due(start: float, out: bool, baseline: Baseline, profile: Profile, tuning: Tuning) -> Due:
+    """The first community finding a quiet stretch from ``start`` would raise.
+
+    ``out`` means the stretch began with the main door (probably out): then only the gentler long
+    absence applies, or a night exit where the care manager enabled it. A stretch that begins while
+    the resident is usually asleep is judged by the wake-up alone (sleep is quiet); one that begins
+    in the wake-up window (the resident may be up, or back in bed) waits for both the wake-up deadline
+    and the quiet-gap threshold; during the day the quiet-gap threshold decides.
+    """
+    tz = zone(profile.tz)
+    _, minute, weekend = local_parts(start, tz)
+    if out:
+        due = Due(start + baseline.outing_limit_s, FindingKind.LONG_ABSENCE)
+        if profile.night_exit_enabled and is_night(minute, tuning):
+            due = Due(start + tuning.night_exit_after_s, FindingKind.NIGHT_EXIT)
+        return due
+    due = _home_due(start, minute, weekend, baseline, profile.tz, tuning)
+    if profile.evening_check_enabled:
+        evening = evening_due(start, baseline, profile.tz, tuning)
+        if evening is not None and evening.at < due.at:
+            return evening
+    return due
+
+
+def _home_due(start: float, minute: int, weekend: bool, baseline: Baseline, tz: str, tuning: Tuning) -> Due:
+    wake = Due(missed_wakeup_at(start, baseline, tz, tuning), FindingKind.MISSED_WAKEUP)
+    if asleep_expected(minute, baseline):
+        return wake
+    quiet = Due(start + baseline.threshold_s(weekend, minute), FindingKind.INACTIVITY)
+    if minute < wake_by_min(baseline, weekend):  # the wake-up window
+        return quiet if quiet.at > wake.at else wake
+    return wake if wake.at < quiet.at else quiet
+
+
+def stretch_start(last: float, profile: Profile) -> tuple[float, bool]:
+    """Where the quiet stretch begins: the last activity, or the end of an away period after it.
+
+    An away period that ended after the last activity restarts the stretch as "probably out", so a
+    resident coming home late from a trip gets the gentle long-absence rule, not an inactivity alarm.
+    """
+    ends = [p.end.timestamp() for p in profile.away if last < p.end.timestamp()]
+    if ends:
+        return max(last, max(ends)), True
+    return last, False
+
+
+def community_finding(
+    household: str,
+    due: Due,
+    last: float,
+    baseline: Baseline,
+    profile: Profile,
+    now: float,
+) -> Finding:
+    """The finding for a due stretch, with its explanation."""
+    tz = profile.tz
+    since = local_clock(last, tz, now)
+    params: dict[str, str | int | float] = {"since": since, "days": baseline.days}
+    if due.kind is FindingKind.MISSED_WAKEUP:
+        wake_day = datetime.fromtimestamp(due.at, zone(tz))
+        params["wake_by"] = clock_of(wake_by_min(baseline, wake_day.weekday() >= 5))
+        params["days"] = baseline.wake_days
+    elif due.kind is FindingKind.EVENING_QUIET:
+        params["active_until"] = clock_of(baseline.retire_earliest_min)
+        params["days"] = baseline.evening_nights
+    elif due.kind is FindingKind.INACTIVITY:
+        _, minute, weekend = local_parts(last, zone(tz))
+        usual = baseline.usual_quiet_s(weekend, minute) or baseline.threshold_s(weekend, minute)
+        params["usual_h"] = round(usual / 3600, 1)
+        params["quiet_h"] = round((now - last) / 3600, 1)
+    elif due.kind is FindingKind.LONG_ABSENCE:
+        params["longest_h"] = round(baseline.longest_outing_s / 3600, 1)
+        params["quiet_h"] = round((now - last) / 3600, 1)
+    key = due.kind.value if baseline.trusted else f"{due.kind.value}.prior"
+    return Finding(
+        household=household,
+        kind=due.kind,
+        severity=SEVERITY[due.kind],
+        raised_at=utc(now),
+        episode=f"quiet:{int(last)}",
+        last_activity_at=utc(last),
+        explanation=Explanation(key, params),
+    )
+
+
+def help_finding(household: str, pressed: float, device: str, tz: str, now: float) -> Finding:
+    return Finding(
+        household=household,
+        kind=FindingKind.HELP_BUTTON,
+        severity=Severity.URGENT,
+        raised_at=utc(now),
+        episode=f"button:{int(pressed)}",
+        last_activity_at=utc(pressed),
+        explanation=Explanation("help_button", {"at": local_clock(pressed, tz, now)}),
+        device=device,
+    )
+
+
+def decline_finding(household: str, decline: Decline, last: float | None, tz: str, now: float) -> Finding:
+    """Slow decline, at most once a week per household."""
+    year, week, _ = datetime.fromtimestamp(now, zone(tz)).isocalendar()
+    params: dict[str, str | int | float] = {}
+    if decline.activity_change is not None:
+        params["activity_pct"] = round(-100 * decline.activity_change)
+    if decline.wake_shift_min is not None:
+        params["wake_shift_min"] = decline.wake_shift_min
+    if decline.night_ratio is not None:
+        params["night_ratio"] = round(decline.night_ratio, 1)
+    return Finding(
+        household=household,
+        kind=FindingKind.SLOW_DECLINE,
+        severity=Severity.INFO,
+        raised_at=utc(now),
+        episode=f"decline:{year}-W{week:02d}",
+        last_activity_at=None if last is None else utc(last),
+        explanation=Explanation("slow_decline", params),
+    )
+
+
+def blind_kind(view: TechnicalView, checkins_seen: bool, tuning: Tuning, now: float) -> FindingKind | None:
+    """Why we cannot tell, if we cannot: gateway offline, or every sensor silent.
+
+    "Every sensor silent" needs devices that normally check in; without check-ins a silent home is
+    indistinguishable from a quiet one, and quiet must never be hidden as blind.
+    """
+    since = view.gateway_offline_since
+    if since is not None and now - since.timestamp() >= tuning.gateway_grace_s:
+        return FindingKind.BLIND_GATEWAY
+    if checkins_seen and view.devices:
+        newest = max(d.last_seen_at.timestamp() for d in view.devices)
+        if now - newest >= tuning.sensors_silent_s:
+            return FindingKind.BLIND_SENSORS
+    return None
+
+
+def technical_findings(
+    household: str,
+    view: TechnicalView,
+    checkins_seen: bool,
+    last: float | None,
+    tz: str,
+    tuning: Tuning,
+    now: float,
+) -> list[Finding]:
+    """Blind and per-device findings (technical audience only)."""
+    found: list[Finding] = []
+
+    def add(
+        kind: FindingKind, episode: str, key_params: dict[str, str | int | float], device: str | None
+    ) -> None:
+        found.append(
+            Finding(
+                household=household,
+                kind=kind,
+                severity=SEVERITY[kind],
+                raised_at=utc(now),
+                episode=episode,
+                last_activity_at=None if last is None else utc(last),
+                explanation=Explanation(kind.value, key_params),
+                device=device,
+            )
+        )
+
+    blind = blind_kind(view, checkins_seen, tuning, now)
+    if blind is FindingKind.BLIND_GATEWAY and view.gateway_offline_since is not None:
+        since = view.gateway_offline_since.timestamp()
+        add(blind, f"gateway:{int(since)}", {"since": local_clock(since, tz, now)}, None)
+    elif blind is FindingKind.BLIND_SENSORS:
+        newest = max(d.last_seen_at.timestamp() for d in view.devices)
+        add(blind, f"sensors:{int(newest)}", {"since": local_clock(newest, tz, now)}, None)
+    if blind is not None:
+        return found  # per-device problems are meaningless while the whole home is dark
+    activity_devices = sum(1 for d in view.devices if d.kind in ("motion", "door", "power"))
+    if view.solo_device is not None and view.solo_since is not None and activity_devices >= 2:
+        since = view.solo_since.timestamp()
+        if now - since >= tuning.stuck_solo_s:
+            # one sensor keeps "seeing" someone for half a day and no other sensor does: it may be
+            # stuck, and a stuck sensor would hide a fall
+            add(
+                FindingKind.STUCK_SENSOR,
+                f"stuck:{view.solo_device}:{int(since)}",
+                {"device": view.solo_device, "since": local_clock(since, tz, now)},
+                view.solo_device,
+            )
+    for d in view.devices:
+        seen = d.last_seen_at.timestamp()
+        if checkins_seen and now - seen >= tuning.device_silent_s:
+            add(
+                FindingKind.DEVICE_SILENT,
+                f"silent:{d.device}:{int(seen)}",
+                {"device": d.device, "since": local_clock(seen, tz, now)},
+                d.device,
+            )
+        if d.battery is not None and d.battery <= tuning.low_battery_pct:
+            year, week, _ = datetime.fromtimestamp(now, zone(tz)).isocalendar()
+            add(
+                FindingKind.LOW_BATTERY,
+                f"battery:{d.device}:{year}-W{week:02d}",  # repeated weekly until replaced
+                {"device": d.device, "pct": round(d.battery)},
+                d.device,
+            )
+    return found
+
+
+def classify(
+    last: float | None,
+    due: Due | None,
+    raised: bool,
+    blind: bool,
+    profile: Profile,
+    now: float,
+) -> HouseholdStatus:
+    """The dashboard state of a household at ``now``."""
+    if profile.away_at(utc(now)) is not None:
+        return HouseholdStatus.AWAY
+    if blind:
+        return HouseholdStatus.BLIND
+    if last is None:
+        return HouseholdStatus.BLIND
+    if raised or (due is not None and now >= due.at):
+        return HouseholdStatus.QUIET
+    return HouseholdStatus.ACTIVE

@@ -1,0 +1,105 @@
+"""Explanations rendered for people, in Japanese and English, short enough for SMS.
+
+A Japanese SMS segment holds 70 characters; every rendering here stays within one segment for
+realistic parameters (see the unit tests), leaving room for a name and a link in a second segment.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Literal
+
+from detection.findings import Explanation
+
+Lang = Literal["ja", "en"]
+
+TEMPLATES: Mapping[str, Mapping[Lang, str]] = {
+    "inactivity": {
+        "ja": "{since}以降 動きなし({quiet_h}時間)。この時間帯は普段{usual_h}時間以内({days}日間の学習)",
+        "en": "No activity since {since} ({quiet_h} h); at this time usually quiet ≤{usual_h} h "
+        "(learned over {days} days)",
+    },
+    "inactivity.prior": {
+        "ja": "{since}以降 動きなし({quiet_h}時間)。普段の様子はまだ学習中",
+        "en": "No activity since {since} ({quiet_h} h); usual routine still being learned",
+    },
+    "long_absence.prior": {
+        "ja": "{since}に玄関の後 動きなし({quiet_h}時間)。普段の外出はまだ学習中",
+        "en": "Main door at {since}, nothing since ({quiet_h} h); usual outings still being learned",
+    },
+    "missed_wakeup": {
+        "ja": "{since}以降 動きなし。普段は{wake_by}までに起床({days}日間の学習)",
+        "en": "No activity since {since}; usually up by {wake_by} (learned over {days} days)",
+    },
+    "long_absence": {
+        "ja": "{since}に玄関の後 動きなし({quiet_h}時間)。これまでの最長外出{longest_h}時間",
+        "en": "Main door at {since}, nothing since ({quiet_h} h); longest outing so far {longest_h} h",
+    },
+    "night_exit": {
+        "ja": "夜間{since}に玄関が開き、その後 動きなし(戻っていない可能性)",
+        "en": "Main door opened at night ({since}) and no sign of return",
+    },
+    "evening_quiet": {
+        "ja": "{since}以降 動きなし。普段は毎晩{active_until}より後にも動きあり({days}日間の学習)",
+        "en": "No activity since {since}; every evening there was activity after {active_until} "
+        "(learned over {days} days)",
+    },
+    "help_button": {
+        "ja": "{at} 緊急ボタンが押されました",
+        "en": "Help button pressed at {at}",
+    },
+    "blind_gateway": {
+        "ja": "{since}以降 ゲートウェイがオフライン。見守りできていません(技術担当へ)",
+        "en": "Gateway offline since {since}: home not monitored (technical)",
+    },
+    "blind_sensors": {
+        "ja": "{since}以降 全センサーが無応答。見守りできていません(技術担当へ)",
+        "en": "Every sensor silent since {since}: home not monitored (technical)",
+    },
+    "device_silent": {
+        "ja": "センサー{device}が{since}以降 無応答",
+        "en": "Sensor {device} silent since {since}",
+    },
+    "low_battery": {
+        "ja": "センサー{device}の電池残量{pct}%",
+        "en": "Sensor {device} battery at {pct}%",
+    },
+    "stuck_sensor": {
+        "ja": "センサー{device}が{since}から反応したまま(故障の可能性)",
+        "en": "Sensor {device} stuck on since {since}",
+    },
+}
+
+PRIOR_NOTE: Mapping[Lang, str] = {"ja": "(学習中)", "en": " (still learning)"}
+
+DECLINE_PARTS: Mapping[str, Mapping[Lang, str]] = {
+    "activity_pct": {"ja": "活動量{activity_pct}%減", "en": "activity down {activity_pct}%"},
+    "wake_shift_min": {"ja": "起床が{wake_shift_min}分遅く", "en": "waking {wake_shift_min} min later"},
+    "night_ratio": {"ja": "夜間の活動{night_ratio}倍", "en": "night activity x{night_ratio}"},
+}
+
+
+def render(explanation: Explanation, lang: Lang = "ja") -> str:
+    """The sentence a person reads. Unknown keys render their key and parameters, never fail."""
+    params: Mapping[str, str | int | float] = explanation.params
+    key = explanation.key
+    if key == "slow_decline":
+        parts = [DECLINE_PARTS[name][lang].format(**params) for name in DECLINE_PARTS if name in params]
+        joined = "、".join(parts) if lang == "ja" else ", ".join(parts)
+        return f"この1週間の変化: {joined}" if lang == "ja" else f"Over the last week: {joined}"
+    base, _, variant = key.partition(".")
+    if key in TEMPLATES:  # a variant with its own wording
+        base, variant = key, ""
+    template = TEMPLATES.get(base, {}).get(lang)
+    if template is None:
+        return f"{key} {dict(params)}"
+    try:
+        text = template.format(**params)
+    except (KeyError, IndexError, ValueError):
+        return f"{key} {dict(params)}"
+    if variant == "prior":
+        text = text.replace(f"({params.get('days')}日間の学習)", "").replace(
+            f" (learned over {params.get('days')} days)", ""
+        )
+        text += PRIOR_NOTE[lang]
+    return text

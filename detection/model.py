@@ -1,0 +1,176 @@
+"""Inputs of the pure detector: tuning, household profile (and its port), one household's live view."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Final, Protocol
+
+from mimamori.config import DetectionConfig
+
+MAIN_DOOR_RE: Final = re.compile(r"(main|front|entr|genkan|hall-door|house-door)")
+"""Door devices whose name says they are the way out of the home (fridge and cupboard doors are not)."""
+
+
+RETURN_AFTER_S: Final = 10 * 60.0
+
+
+def is_main_door(device: str, kind: str) -> bool:
+    return kind == "door" and MAIN_DOOR_RE.search(device) is not None
+
+
+def goes_out(door: bool, gap: float, prev_door: bool, prev_out: bool) -> bool:
+    """Whether the stretch after an activity is probably an outing.
+
+    A main-door event after in-home activity is a departure; after a quiet stretch that itself began
+    at the door (``gap`` since it >= 10 min) it is a return. Door events in quick succession (open,
+    close) keep the meaning of the first.
+    """
+    if not door:
+        return False
+    if prev_door:
+        return prev_out if gap < RETURN_AFTER_S else not prev_out
+    return True
+
+
+@dataclass(frozen=True, slots=True)
+class Tuning:
+    """Every knob of the detector. ``sensitivity`` > 1 raises alarms sooner (and more often)."""
+
+    sensitivity: float = 1.0
+    history_days: int = 28  # baselines look this far back
+    trusted_days: int = 7  # a baseline is trusted after this many days with data
+    slot_minutes: int = 30  # quiet-gap thresholds per slot of the local day
+    pool_slots: int = 2  # pool gaps from this many neighbouring slots on each side
+    gap_factor: float = 1.0  # threshold = longest usual quiet gap * factor + margin ...
+    gap_margin_s: float = 35 * 60.0
+    min_threshold_s: float = 90 * 60.0
+    max_threshold_s: float = 16 * 3600.0
+    anomalous_gap_s: float = 20 * 3600.0  # longer completed gaps are not learned as normal
+    # priors, for households with little history (local time of day)
+    prior_day_s: float = 4 * 3600.0
+    prior_night_s: float = 11 * 3600.0
+    prior_wake_latest_min: int = 9 * 60
+    prior_wake_earliest_min: int = 5 * 60
+    prior_bed_min: int = 20 * 60
+    prior_outing_s: float = 6 * 3600.0
+    # missed wake-up: raised this long after the usual latest wake-up (must stay <= 90 min)
+    wake_margin_s: float = 30 * 60.0
+    wake_quantile: float = 1.0  # usual latest wake-up: the latest seen (within the history window)
+    early_quantile: float = 0.1  # usual earliest wake-up and bedtime
+    wake_outlier_min: int = 120  # wake-ups this long after the median are not "usual"
+    # outings: a gap that starts with the main door is probably an outing
+    outing_factor: float = 1.5
+    outing_margin_s: float = 60 * 60.0
+    # night exit (opt-in per household): main door at night, nothing after for this long
+    night_exit_after_s: float = 30 * 60.0
+    night_start_min: int = 22 * 60
+    night_end_min: int = 5 * 60
+    # evening check (opt-in per household, for kits that cannot see the evening): a stretch that began
+    # before the earliest start of sleep seen - margin, still quiet at the latest + margin and longer
+    # than any evening quiet seen (+ gap margin); used once this many nights are learned
+    evening_margin_s: float = 30 * 60.0
+    evening_min_nights: int = 7
+    # technical findings
+    gateway_grace_s: float = 10 * 60.0
+    sensors_silent_s: float = 3 * 3600.0  # no event of any kind (check-ins included) for this long
+    device_silent_s: float = 24 * 3600.0
+    low_battery_pct: float = 15.0
+    stuck_solo_s: float = 12 * 3600.0  # one sensor alone reporting activity, others silent, this long
+    # slow decline (care manager): the last week against the weeks before it
+    decline_recent_days: int = 7
+    decline_activity_drop: float = 0.35
+    decline_wake_shift_min: int = 60
+    decline_night_rise: float = 2.5
+
+
+@dataclass(frozen=True, slots=True)
+class AwayWindow:
+    """Resident away (set by care manager, resident or contact): suppresses findings, expires by itself."""
+
+    start: datetime
+    end: datetime
+    set_by: str = "care_manager"
+
+    def covers(self, at: datetime) -> bool:
+        return self.start <= at < self.end
+
+
+@dataclass(frozen=True, slots=True)
+class Profile:
+    household: str
+    tz: str = "Asia/Tokyo"
+    night_exit_enabled: bool = False
+    away: tuple[AwayWindow, ...] = ()
+    evening_check_enabled: bool = False
+
+    def away_at(self, at: datetime) -> AwayWindow | None:
+        for period in self.away:
+            if period.covers(at):
+                return period
+        return None
+
+
+class ProfileSource(Protocol):
+    """Where household profiles come from (the alerts household state implements it; replay uses --tz)."""
+
+    def profile(self, household: str) -> Profile: ...
+
+
+class FixedProfiles:
+    """Every household gets the same time zone and options; for replay, benchmarks and tests."""
+
+    def __init__(
+        self, tz: str = "Asia/Tokyo", *, night_exit_enabled: bool = False, evening_check_enabled: bool = False
+    ) -> None:
+        self._tz = tz
+        self._night_exit = night_exit_enabled
+        self._evening_check = evening_check_enabled
+        self._cache: dict[str, Profile] = {}
+
+    def profile(self, household: str) -> Profile:
+        found = self._cache.get(household)
+        if found is None:
+            found = Profile(household, self._tz, self._night_exit, evening_check_enabled=self._evening_check)
+            self._cache[household] = found
+        return found
+
+
+class DeviceView(Protocol):
+    """What the detector reads of a device (the store's ``DeviceState`` is one, as it is)."""
+
+    @property
+    def device(self) -> str: ...
+    @property
+    def kind(self) -> str: ...
+    @property
+    def last_seen_at(self) -> datetime: ...
+    @property
+    def battery(self) -> float | None: ...
+
+
+@dataclass(frozen=True, slots=True)
+class TechnicalView:
+    """What the live path knows beyond activity: gateway and devices (absent in replay)."""
+
+    gateway_offline_since: datetime | None
+    devices: Sequence[DeviceView] = ()
+    solo_device: str | None = None  # the only device that reported activity since ``solo_since``
+    solo_since: datetime | None = None
+
+
+def tuning_from(config: DetectionConfig) -> Tuning:
+    """The detector's tuning from the ``[detection]`` configuration section."""
+    return Tuning(
+        sensitivity=config.sensitivity,
+        history_days=config.history_days,
+        trusted_days=config.trusted_days,
+        wake_margin_s=config.wake_margin_min * 60.0,
+        night_exit_after_s=config.night_exit_after_min * 60.0,
+        gateway_grace_s=config.gateway_grace_min * 60.0,
+        sensors_silent_s=config.sensors_silent_min * 60.0,
+        device_silent_s=config.device_silent_hours * 3600.0,
+        low_battery_pct=config.low_battery_pct,
+    )

@@ -1,0 +1,51 @@
+"""Household profiles for detection from the alerts state (time zone, opt-ins, away periods)."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+from detection.model import AwayWindow, Profile
+from mimamori.clock import Clock
+from registry.repository import Registry
+
+RECENT_AWAY = timedelta(days=2)  # away periods that ended this recently still shape the current stretch
+
+
+class StateProfiles:
+    """:class:`~detection.model.ProfileSource` over the registry, cached for ``ttl_s``.
+
+    A care manager's new away period reaches detection within ``ttl_s`` (default one tick), or at
+    once through :meth:`forget` (and ``Engine.recheck``).
+    """
+
+    def __init__(
+        self, repo: Registry, clock: Clock, default_tz: str = "Asia/Tokyo", ttl_s: float = 60.0
+    ) -> None:
+        self._repo = repo
+        self._clock = clock
+        self._default_tz = default_tz
+        self._ttl = ttl_s
+        self._cache: dict[str, tuple[float, Profile]] = {}
+
+    def profile(self, household: str) -> Profile:
+        now = self._clock.now()
+        cached = self._cache.get(household)
+        if cached is not None and now.timestamp() - cached[0] < self._ttl:
+            return cached[1]
+        row = self._repo.household(household)
+        away = tuple(
+            AwayWindow(p.start, p.end, p.set_by)
+            for p in self._repo.away_periods(household, now=now - RECENT_AWAY)
+        )
+        profile = Profile(
+            household,
+            tz=row.time_zone if row is not None else self._default_tz,
+            night_exit_enabled=row is not None and row.night_exit_opt_in,
+            away=away,
+            evening_check_enabled=row is not None and row.evening_check_opt_in,
+        )
+        self._cache[household] = (now.timestamp(), profile)
+        return profile
+
+    def forget(self, household: str) -> None:
+        self._cache.pop(household, None)

@@ -1,0 +1,162 @@
+"""Incidents and their log as frozen dataclasses: what the escalation repository returns and what the
+pure escalation core decides on. All times are aware UTC.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime
+from enum import StrEnum
+
+from detection.findings import Audience, FindingKind, Severity
+from registry.models import ContactRole, Language, QuietHours, TierKind
+
+
+class IncidentState(StrEnum):
+    OPEN = "open"  # opened, nobody notified yet (or only on the dashboard)
+    NOTIFYING = "notifying"  # tier ``tier_index`` notified, waiting for a claim
+    CLAIMED = "claimed"  # someone said "I'll go"
+    RESOLVED = "resolved"
+
+
+class Resolution(StrEnum):
+    SAFE = "safe"
+    EMERGENCY_HANDLED = "emergency_handled"
+    FALSE_ALARM = "false_alarm"
+    ACTIVITY_RESUMED = "activity_resumed"
+    SUPPRESSED = "suppressed"  # part of a platform outage; the operators' incident carries it
+
+
+@dataclass(frozen=True, slots=True)
+class SnapshotContact:
+    """A contact as copied onto an incident when it opened."""
+
+    id: str
+    name: str
+    phone: str
+    role: ContactRole
+    language: Language
+
+
+@dataclass(frozen=True, slots=True)
+class Wave:
+    """One send of the escalation chain: a whole tier (mode all) or one person (one by one)."""
+
+    tier_index: int
+    tier: TierKind
+    contacts: tuple[SnapshotContact, ...]
+    wait_minutes: int  # after this wave, before the next
+
+
+@dataclass(frozen=True, slots=True)
+class PolicySnapshot:
+    """The escalation chain resolved at opening: who, in which order, how long to wait."""
+
+    waves: tuple[Wave, ...]
+    claim_timeout_minutes: int
+    resolve_on_activity: bool
+    quiet_hours: QuietHours | None
+    time_zone: str
+    first_wave_delay_minutes: int = 0  # blind households: wait to see whether it is a platform outage
+
+
+@dataclass(frozen=True, slots=True)
+class Incident:
+    id: str
+    household: str
+    kind: FindingKind
+    severity: Severity
+    audience: Audience
+    state: IncidentState
+    opened_at: datetime
+    updated_at: datetime
+    episode: str
+    explanation_key: str
+    explanation_params: dict[str, str | int | float]
+    last_activity_at: datetime | None
+    snapshot: PolicySnapshot
+    wave_index: int = 0  # the next wave to send
+    next_due_at: datetime | None = None  # when the next step is due (persisted: restart-proof)
+    claimed_by: str | None = None
+    claimed_at: datetime | None = None
+    resolved_at: datetime | None = None
+    resolution: Resolution | None = None
+    resolved_by: str | None = None
+
+
+class StepKind(StrEnum):
+    OPENED = "opened"
+    NOTIFIED = "notified"  # a wave was sent
+    CLAIMED = "claimed"
+    DECLINED = "declined"
+    CLAIM_EXPIRED = "claim_expired"
+    HELP = "help"  # jumped to professionals
+    EXHAUSTED = "exhausted"  # nobody left in the chain
+    ACTIVITY_RESUMED = "activity_resumed"
+    RESOLVED = "resolved"
+    SUPPRESSED = "suppressed"
+    OPTED_OUT = "opted_out"
+    DELIVERY_FAILED = "delivery_failed"
+
+
+@dataclass(frozen=True, slots=True)
+class EscalationStep:
+    """One line of an incident's escalation log."""
+
+    id: int
+    incident: str
+    kind: StepKind
+    at: datetime
+    wave_index: int | None = None
+    contact: str | None = None
+    detail: str = ""
+
+
+class SmsStatus(StrEnum):
+    QUEUED = "queued"  # stored, waiting for its turn (or for a retry)
+    SENDING = "sending"  # handed to the provider; the answer is not in yet
+    SENT = "sent"  # the provider accepted it
+    DELIVERED = "delivered"
+    UNDELIVERED = "undelivered"
+    FAILED = "failed"  # permanent: the next person is tried at once
+    CANCELLED = "cancelled"  # no longer needed (incident resolved before its turn)
+
+
+class SmsPurpose(StrEnum):
+    ALERT = "alert"
+    CLAIMED_NOTICE = "claimed_notice"  # "X is going"
+    RESOLVED_NOTICE = "resolved_notice"
+    ACTIVITY_NOTICE = "activity_notice"
+    REPLY = "reply"  # help text, "already claimed", ...
+    OPERATOR = "operator"
+
+
+@dataclass(frozen=True, slots=True)
+class SmsMessage:
+    id: int
+    to: str
+    body: str
+    status: SmsStatus
+    purpose: SmsPurpose
+    urgent: bool
+    created_at: datetime
+    idempotency_key: str  # one message per (incident, step, contact, purpose)
+    incident: str | None = None
+    contact: str | None = None
+    provider_sid: str | None = None
+    attempts: int = 0
+    next_attempt_at: datetime | None = None
+    error_code: int | None = None
+    error: str = ""
+    updated_at: datetime | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class AuditEntry:
+    id: int
+    at: datetime
+    actor: str  # "system", "contact:c-12", "twilio", "care_manager:sato", "link:c-12"
+    action: str  # "sms.sent", "sms.status", "reply", "link.tap", "incident.claimed", ...
+    household: str | None = None
+    incident: str | None = None
+    detail: dict[str, str | int | float | None] = field(default_factory=dict)

@@ -1,0 +1,389 @@
+"""Escalation's records: incidents, their steps, SMS messages, one-tap links and the audit log.
+
+They live in the registry's SQLite file: :class:`EscalationRepository` is the :class:`Registry` with
+these tables added. Every read returns frozen dataclasses from :mod:`escalation.models`; every write is
+one short transaction. Methods raise :class:`mimamori.sqlite.DatabaseError` when the database cannot
+be used.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Sequence
+from datetime import datetime
+from typing import Any
+
+from detection.findings import Audience, FindingKind, Severity
+from escalation.codec import decode_snapshot, encode_snapshot
+from escalation.models import (
+    AuditEntry,
+    EscalationStep,
+    Incident,
+    IncidentState,
+    Resolution,
+    SmsMessage,
+    SmsPurpose,
+    SmsStatus,
+    StepKind,
+)
+from mimamori.sqlite import from_db_time, opt_db_time, opt_time, to_db_time
+from registry.repository import Registry
+
+Detail = dict[str, str | int | float | None]
+
+
+class EscalationRepository(Registry):
+    """The registry plus escalation's tables. The constructor does no I/O; call :meth:`open`."""
+
+    SCHEMAS = ("registry", "escalation")
+
+    # -- incidents ---------------------------------------------------------------------------------
+    def insert_incident(self, incident: Incident) -> bool:
+        """Store a new incident; False when one of that household and kind is already open."""
+        i = incident
+        cur = self._exec(
+            "INSERT OR IGNORE INTO incidents VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)",
+            (
+                i.id,
+                i.household,
+                i.kind.value,
+                i.severity.value,
+                i.audience.value,
+                i.state.value,
+                to_db_time(i.opened_at),
+                to_db_time(i.updated_at),
+                i.episode,
+                i.explanation_key,
+                json.dumps(i.explanation_params, ensure_ascii=False),
+                opt_db_time(i.last_activity_at),
+                encode_snapshot(i.snapshot),
+                i.wave_index,
+                opt_db_time(i.next_due_at),
+                i.claimed_by,
+                opt_db_time(i.claimed_at),
+                opt_db_time(i.resolved_at),
+                None if i.resolution is None else i.resolution.value,
+                i.resolved_by,
+            ),
+        )
+        return cur.rowcount == 1
+
+    def save_incident(self, i: Incident) -> None:
+        """Persist the mutable part of an incident (state, progress, claim, resolution)."""
+        self._exec(
+            "UPDATE incidents SET state=?, updated_at=?, wave_index=?, next_due_at=?, claimed_by=?,"
+            " claimed_at=?, resolved_at=?, resolution=?, resolved_by=? WHERE id=?",
+            (
+                i.state.value,
+                to_db_time(i.updated_at),
+                i.wave_index,
+                opt_db_time(i.next_due_at),
+                i.claimed_by,
+                opt_db_time(i.claimed_at),
+                opt_db_time(i.resolved_at),
+                None if i.resolution is None else i.resolution.value,
+                i.resolved_by,
+                i.id,
+            ),
+        )
+
+    def incident(self, incident_id: str) -> Incident | None:
+        row = self._exec("SELECT * FROM incidents WHERE id = ?", (incident_id,)).fetchone()
+        return None if row is None else _incident(row)
+
+    def open_incident(self, household_id: str, kind: FindingKind) -> Incident | None:
+        row = self._exec(
+            "SELECT * FROM incidents WHERE household = ? AND kind = ? AND state != 'resolved'",
+            (household_id, kind.value),
+        ).fetchone()
+        return None if row is None else _incident(row)
+
+    def incidents(
+        self, household_id: str | None = None, *, open_only: bool = False, limit: int = 200
+    ) -> list[Incident]:
+        """Newest first."""
+        sql = "SELECT * FROM incidents WHERE 1=1"
+        args: list[Any] = []
+        if household_id is not None:
+            sql += " AND household = ?"
+            args.append(household_id)
+        if open_only:
+            sql += " AND state != 'resolved'"
+        rows = self._exec(sql + " ORDER BY opened_at DESC, id DESC LIMIT ?", [*args, limit])
+        return [_incident(r) for r in rows]
+
+    def due_incidents(self) -> list[tuple[str, datetime]]:
+        """(id, next_due_at) of every unresolved incident with a step due: what the scheduler rebuilds."""
+        rows = self._exec(
+            "SELECT id, next_due_at FROM incidents WHERE state != 'resolved' AND next_due_at IS NOT NULL"
+        )
+        return [(r[0], from_db_time(r[1])) for r in rows]
+
+    def count_open(self, kinds: Sequence[FindingKind]) -> int:
+        marks = ",".join("?" * len(kinds))
+        sql = f"SELECT count(*) FROM incidents WHERE state != 'resolved' AND kind IN ({marks})"  # noqa: S608
+        return int(self._exec(sql, [k.value for k in kinds]).fetchone()[0])
+
+    def open_incidents_notifying(self, contact_ids: Sequence[str]) -> list[tuple[Incident, str]]:
+        """Unresolved incidents that texted one of these contacts, most recently texted first."""
+        if not contact_ids:
+            return []
+        marks = ",".join("?" * len(contact_ids))
+        sql = (
+            "SELECT i.*, s.contact FROM escalation_steps s JOIN incidents i ON i.id = s.incident"  # noqa: S608
+            f" WHERE s.kind = 'notified' AND s.contact IN ({marks}) AND i.state != 'resolved'"
+            " ORDER BY s.id DESC"
+        )
+        seen: set[str] = set()
+        out: list[tuple[Incident, str]] = []
+        for row in self._exec(sql, list(contact_ids)):
+            if row[0] not in seen:
+                seen.add(row[0])
+                out.append((_incident(row[:-1]), row[-1]))
+        return out
+
+    # -- escalation log ----------------------------------------------------------------------------
+    def add_step(
+        self,
+        incident_id: str,
+        kind: StepKind,
+        at: datetime,
+        *,
+        wave_index: int | None = None,
+        contact: str | None = None,
+        detail: str = "",
+    ) -> None:
+        self._exec(
+            "INSERT INTO escalation_steps (incident, kind, at, wave_index, contact, detail)"
+            " VALUES (?,?,?,?,?,?)",
+            (incident_id, kind.value, to_db_time(at), wave_index, contact, detail),
+        )
+
+    def steps(self, incident_id: str) -> list[EscalationStep]:
+        rows = self._exec(
+            "SELECT id, incident, kind, at, wave_index, contact, detail FROM escalation_steps"
+            " WHERE incident = ? ORDER BY id",
+            (incident_id,),
+        )
+        return [
+            EscalationStep(r[0], r[1], StepKind(r[2]), from_db_time(r[3]), r[4], r[5], r[6]) for r in rows
+        ]
+
+    def contacts_with_step(self, incident_id: str, kinds: Sequence[StepKind]) -> set[str]:
+        marks = ",".join("?" * len(kinds))
+        sql = f"SELECT DISTINCT contact FROM escalation_steps WHERE incident = ? AND kind IN ({marks})"  # noqa: S608
+        rows = self._exec(sql, [incident_id, *[k.value for k in kinds]])
+        return {r[0] for r in rows if r[0] is not None}
+
+    # -- SMS ---------------------------------------------------------------------------------------
+    def enqueue_sms(
+        self,
+        *,
+        key: str,
+        to: str,
+        body: str,
+        purpose: SmsPurpose,
+        urgent: bool,
+        now: datetime,
+        incident: str | None = None,
+        contact: str | None = None,
+    ) -> bool:
+        """Queue one message; False (and nothing queued) when ``key`` was queued before: idempotent."""
+        cur = self._exec(
+            "INSERT OR IGNORE INTO sms_messages (idempotency_key, to_number, body, status, purpose, urgent,"
+            " created_at, updated_at, incident, contact, next_attempt_at) VALUES (?,?,?,?,?,?,?,?,?,?,?)",
+            (
+                key,
+                to,
+                body,
+                SmsStatus.QUEUED.value,
+                purpose.value,
+                int(urgent),
+                to_db_time(now),
+                to_db_time(now),
+                incident,
+                contact,
+                to_db_time(now),
+            ),
+        )
+        return cur.rowcount == 1
+
+    def due_sms(self, now: datetime, limit: int = 50) -> list[SmsMessage]:
+        """Queued messages whose turn has come, urgent first, then oldest."""
+        rows = self._exec(
+            "SELECT * FROM sms_messages WHERE status = 'queued' AND next_attempt_at <= ?"
+            " ORDER BY urgent DESC, id LIMIT ?",
+            (to_db_time(now), limit),
+        )
+        return [_sms(r) for r in rows]
+
+    def next_sms_attempt(self) -> datetime | None:
+        row = self._exec("SELECT min(next_attempt_at) FROM sms_messages WHERE status = 'queued'").fetchone()
+        return opt_time(row[0])
+
+    def sms_in_flight(self) -> list[SmsMessage]:
+        """Messages handed to the provider whose answer never came (the process died meanwhile)."""
+        return [
+            _sms(r) for r in self._exec("SELECT * FROM sms_messages WHERE status = 'sending' ORDER BY id")
+        ]
+
+    def update_sms(self, message: SmsMessage) -> None:
+        m = message
+        self._exec(
+            "UPDATE sms_messages SET status=?, provider_sid=?, attempts=?, next_attempt_at=?, error_code=?,"
+            " error=?, updated_at=? WHERE id=?",
+            (
+                m.status.value,
+                m.provider_sid,
+                m.attempts,
+                opt_db_time(m.next_attempt_at),
+                m.error_code,
+                m.error,
+                opt_db_time(m.updated_at),
+                m.id,
+            ),
+        )
+
+    def sms(self, message_id: int) -> SmsMessage | None:
+        row = self._exec("SELECT * FROM sms_messages WHERE id = ?", (message_id,)).fetchone()
+        return None if row is None else _sms(row)
+
+    def sms_by_sid(self, sid: str) -> SmsMessage | None:
+        row = self._exec("SELECT * FROM sms_messages WHERE provider_sid = ?", (sid,)).fetchone()
+        return None if row is None else _sms(row)
+
+    def sms_messages(self, *, incident: str | None = None, limit: int = 500) -> list[SmsMessage]:
+        """Oldest first."""
+        if incident is None:
+            rows = self._exec("SELECT * FROM sms_messages ORDER BY id DESC LIMIT ?", (limit,))
+        else:
+            rows = self._exec(
+                "SELECT * FROM sms_messages WHERE incident = ? ORDER BY id DESC LIMIT ?", (incident, limit)
+            )
+        return [_sms(r) for r in reversed(rows.fetchall())]
+
+    def cancel_queued_sms(self, incident_id: str, now: datetime) -> int:
+        """Alerts of a resolved incident still waiting for their turn are not sent."""
+        cur = self._exec(
+            "UPDATE sms_messages SET status = 'cancelled', updated_at = ? WHERE incident = ?"
+            " AND status = 'queued' AND purpose = 'alert'",
+            (to_db_time(now), incident_id),
+        )
+        return cur.rowcount
+
+    def alert_load(self, since: datetime, contacts: Sequence[str]) -> dict[str, tuple[int, datetime]]:
+        """Per contact: alerts queued since ``since`` and the newest one (weekly cap and round-robin)."""
+        if not contacts:
+            return {}
+        marks = ",".join("?" * len(contacts))
+        rows = self._exec(
+            "SELECT contact, count(*), max(created_at) FROM sms_messages"  # noqa: S608
+            f" WHERE contact IN ({marks}) AND purpose = 'alert' AND created_at >= ? GROUP BY contact",
+            [*contacts, to_db_time(since)],
+        )
+        return {r[0]: (int(r[1]), from_db_time(r[2])) for r in rows}
+
+    def link_id(self, incident_id: str, contact_id: str, expires_at: datetime) -> int:
+        """The id of the one-tap link of this contact for this incident (created once)."""
+        self._exec(
+            "INSERT OR IGNORE INTO links (incident, contact, expires_at) VALUES (?, ?, ?)",
+            (incident_id, contact_id, to_db_time(expires_at)),
+        )
+        row = self._exec(
+            "SELECT id FROM links WHERE incident = ? AND contact = ?", (incident_id, contact_id)
+        ).fetchone()
+        return int(row[0])
+
+    def link(self, link_id: int) -> tuple[str, str, datetime] | None:
+        """(incident, contact, expires_at) of a link."""
+        row = self._exec(
+            "SELECT incident, contact, expires_at FROM links WHERE id = ?", (link_id,)
+        ).fetchone()
+        return None if row is None else (row[0], row[1], from_db_time(row[2]))
+
+    # -- audit -------------------------------------------------------------------------------------
+    def audit(
+        self,
+        at: datetime,
+        actor: str,
+        action: str,
+        *,
+        household: str | None = None,
+        incident: str | None = None,
+        detail: Detail | None = None,
+    ) -> None:
+        self._exec(
+            "INSERT INTO audit_log (at, actor, action, household, incident, detail) VALUES (?,?,?,?,?,?)",
+            (
+                to_db_time(at),
+                actor,
+                action,
+                household,
+                incident,
+                json.dumps(detail or {}, ensure_ascii=False),
+            ),
+        )
+
+    def audit_log(
+        self, *, household: str | None = None, incident: str | None = None, limit: int = 1000
+    ) -> list[AuditEntry]:
+        """Oldest first (the newest ``limit``)."""
+        sql = "SELECT id, at, actor, action, household, incident, detail FROM audit_log WHERE 1=1"
+        args: list[Any] = []
+        if household is not None:
+            sql += " AND household = ?"
+            args.append(household)
+        if incident is not None:
+            sql += " AND incident = ?"
+            args.append(incident)
+        rows = self._exec(sql + " ORDER BY id DESC LIMIT ?", [*args, limit]).fetchall()
+        return [
+            AuditEntry(r[0], from_db_time(r[1]), r[2], r[3], r[4], r[5], json.loads(r[6]))
+            for r in reversed(rows)
+        ]
+
+
+def _incident(r: Sequence[Any]) -> Incident:
+    return Incident(
+        id=r[0],
+        household=r[1],
+        kind=FindingKind(r[2]),
+        severity=Severity(r[3]),
+        audience=Audience(r[4]),
+        state=IncidentState(r[5]),
+        opened_at=from_db_time(r[6]),
+        updated_at=from_db_time(r[7]),
+        episode=r[8],
+        explanation_key=r[9],
+        explanation_params=json.loads(r[10]),
+        last_activity_at=opt_time(r[11]),
+        snapshot=decode_snapshot(r[12]),
+        wave_index=r[13],
+        next_due_at=opt_time(r[14]),
+        claimed_by=r[15],
+        claimed_at=opt_time(r[16]),
+        resolved_at=opt_time(r[17]),
+        resolution=None if r[18] is None else Resolution(r[18]),
+        resolved_by=r[19],
+    )
+
+
+def _sms(r: Sequence[Any]) -> SmsMessage:
+    return SmsMessage(
+        id=r[0],
+        idempotency_key=r[1],
+        to=r[2],
+        body=r[3],
+        status=SmsStatus(r[4]),
+        purpose=SmsPurpose(r[5]),
+        urgent=bool(r[6]),
+        created_at=from_db_time(r[7]),
+        updated_at=from_db_time(r[8]),
+        incident=r[9],
+        contact=r[10],
+        provider_sid=r[11],
+        attempts=r[12],
+        next_attempt_at=opt_time(r[13]),
+        error_code=r[14],
+        error=r[15],
+    )

@@ -1,0 +1,234 @@
+"""The alerts process: detector tick, incidents, escalation, SMS dispatch, webhooks and links.
+
+``AlertsService`` owns every task and client; the constructor does no I/O, ``start`` opens the state,
+rebuilds the schedule from persisted due steps and binds the web server, ``stop`` undoes it all.
+The detector is a port (:class:`FindingSource`): plugged in when detection provides one.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import secrets
+import socket
+from collections.abc import Sequence
+from datetime import datetime, timedelta
+from typing import Protocol
+
+from aiohttp import web
+
+from detection.findings import Finding
+from escalation.engine import EngineSettings, EscalationEngine
+from escalation.models import SmsMessage, SnapshotContact
+from escalation.replies import ReplyDesk
+from escalation.repository import EscalationRepository
+from escalation.scheduling import EscalationScheduler
+from escalation.sms.dispatch import DispatchSettings, SmsDispatcher
+from escalation.sms.outbox_sender import OutboxSender
+from escalation.sms.port import SmsSender
+from escalation.sms.twilio_sender import TwilioSender
+from escalation.webhooks import WebhookContext, build_app
+from mimamori.clock import Clock
+from mimamori.config import Config
+from registry.models import ContactRole, Language
+from store.base import ActivityReader
+
+log = logging.getLogger(__name__)
+# A line per job run and a dozen per Twilio request (headers included) are noise at INFO.
+logging.getLogger("apscheduler.executors").setLevel(logging.WARNING)
+logging.getLogger("twilio").setLevel(logging.WARNING)
+
+
+class FindingSource(Protocol):
+    """The detector (``detection.live.LiveDetector``). Asking for the next tick acknowledges the
+    findings the previous one returned; after a restart, unacknowledged findings come again (opening an
+    incident is idempotent per household and kind)."""
+
+    def tick(self, now: datetime) -> Sequence[Finding]:
+        """Evaluate every household at ``now``; the findings to act on."""
+        ...
+
+
+def local_secret(config: Config, name: str) -> str:
+    """A secret this installation generated for itself (kept in ``data_dir``, mode 0600)."""
+    path = config.data_dir / name
+    if not path.exists():
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(secrets.token_urlsafe(32), encoding="utf-8")
+        path.chmod(0o600)
+    return path.read_text(encoding="utf-8").strip()
+
+
+def webhook_token(config: Config) -> str:
+    """The key webhooks are signed with: Twilio's auth token, or a local one for the outbox."""
+    token = config.secrets.twilio_auth_token
+    if config.alerts.sms_backend == "twilio" and token is not None:
+        return token.get_secret_value()
+    return local_secret(config, "webhook-token")
+
+
+def link_secret(config: Config) -> bytes:
+    secret = config.secrets.link_secret
+    return (secret.get_secret_value() if secret else local_secret(config, "link-secret")).encode()
+
+
+def build_sender(config: Config) -> SmsSender:
+    if config.alerts.sms_backend == "outbox":
+        return OutboxSender()
+    sid, token = config.secrets.twilio_account_sid, config.secrets.twilio_auth_token
+    if sid is None or token is None:
+        raise SystemExit("mimamori: sms_backend = 'twilio' needs TWILIO_ACCOUNT_SID and TWILIO_AUTH_TOKEN")
+    t = config.twilio
+    return TwilioSender(
+        sid.get_secret_value(),
+        token.get_secret_value(),
+        from_number=t.from_number,
+        messaging_service_sid=t.messaging_service_sid,
+        base_url=t.api_base_url,
+        timeout_s=t.timeout_s,
+    )
+
+
+class AlertsService:
+    def __init__(
+        self,
+        config: Config,
+        clock: Clock,
+        *,
+        sender: SmsSender | None = None,
+        detector: FindingSource | None = None,
+        activity: ActivityReader | None = None,
+    ) -> None:
+        self._config = config
+        self.clock = clock
+        self._sender = sender
+        self._detector = detector
+        self._activity = activity
+        self.repo = EscalationRepository(config.alerts.state_path)
+        self.ready = asyncio.Event()
+        self.port = 0
+        self.public_url = config.alerts.public_url
+        self._runner: web.AppRunner | None = None
+        self._engine: EscalationEngine | None = None
+        self._dispatcher: SmsDispatcher | None = None
+        self._scheduler: EscalationScheduler | None = None
+        self.webhooks: WebhookContext | None = None
+        self.desk: ReplyDesk | None = None
+
+    @property
+    def engine(self) -> EscalationEngine:
+        assert self._engine is not None, "service not started"
+        return self._engine
+
+    @property
+    def dispatcher(self) -> SmsDispatcher:
+        assert self._dispatcher is not None, "service not started"
+        return self._dispatcher
+
+    async def start(self) -> None:
+        cfg = self._config
+        self.repo.open()
+        secret = link_secret(cfg)
+        sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        sock.bind((cfg.alerts.http_host, cfg.alerts.http_port))
+        self.port = sock.getsockname()[1]
+        if not self.public_url:
+            self.public_url = f"http://{cfg.alerts.http_host}:{self.port}"
+        self._scheduler = EscalationScheduler(self.clock, self._run_incident, cfg.alerts.misfire_grace_s)
+        language = Language(cfg.alerts.operator_language)
+        operators = tuple(
+            SnapshotContact(f"operator-{n}", "operator", phone, ContactRole.TECHNICAL, language)
+            for n, phone in enumerate(cfg.alerts.operators, start=1)
+        )
+        self._engine = EscalationEngine(
+            self.repo,
+            EngineSettings(
+                public_url=self.public_url,
+                link_secret=secret,
+                link_ttl=timedelta(hours=cfg.alerts.link_ttl_hours),
+                operators=operators,
+                blind_hold_minutes=cfg.alerts.blind_hold_minutes,
+                mass_blind_threshold=cfg.alerts.mass_blind_threshold,
+                time_zone=cfg.time_zone,
+            ),
+            on_due=self._scheduler.due,
+            on_queued=self._wake,
+        )
+        callback = f"{self.public_url}/twilio/status" if cfg.alerts.sms_backend == "twilio" else None
+        self._dispatcher = SmsDispatcher(
+            self.repo,
+            self._sender or build_sender(cfg),
+            self.clock,
+            DispatchSettings(
+                status_callback_url=callback,
+                rate_per_s=cfg.twilio.rate_per_s,
+                max_attempts=cfg.twilio.max_attempts,
+                backoff_base_s=cfg.twilio.backoff_base_s,
+                backoff_max_s=cfg.twilio.backoff_max_s,
+                idle_check_s=cfg.alerts.sweep_s,
+            ),
+            self._send_failed,
+        )
+        self.desk = ReplyDesk(self._engine, self.repo)
+        self.webhooks = WebhookContext(
+            engine=self._engine,
+            desk=self.desk,
+            repo=self.repo,
+            clock=self.clock,
+            auth_token=webhook_token(cfg),
+            link_secret=secret,
+            public_url=self.public_url,
+            on_change=self._wake,
+        )
+        self._runner = web.AppRunner(build_app(self.webhooks), access_log=None)
+        await self._runner.setup()
+        await web.SockSite(self._runner, sock).start()
+        self._scheduler.start()
+        rebuilt = self._scheduler.rebuild(self.repo.due_incidents())
+        self._scheduler.every("sweep", cfg.alerts.sweep_s, self._sweep)
+        if self._detector is not None or self._activity is not None:
+            self._scheduler.every("detector", cfg.alerts.tick_s, self._tick)
+        await self._dispatcher.start()
+        log.info("alerts.started port=%s public_url=%s rebuilt_jobs=%s", self.port, self.public_url, rebuilt)
+        self.ready.set()
+
+    async def stop(self) -> None:
+        if self._scheduler is not None:
+            await self._scheduler.stop()
+        if self._dispatcher is not None:
+            await self._dispatcher.stop()
+        if self._runner is not None:
+            await self._runner.cleanup()
+        self.repo.close()
+        self.ready.clear()
+
+    def _wake(self) -> None:
+        if self._dispatcher is not None:
+            self._dispatcher.wake()
+
+    def _send_failed(self, message: SmsMessage, reason: str, now: datetime) -> None:
+        self.engine.on_send_failed(message.incident, message.contact, reason, self.clock.now())
+
+    async def _run_incident(self, incident_id: str) -> None:
+        self.engine.advance(incident_id, self.clock.now())
+        self._wake()
+
+    async def _sweep(self) -> None:
+        self.engine.process_due(self.clock.now())
+        self._wake()
+
+    async def _tick(self) -> None:
+        now = self.clock.now()
+        if self._detector is not None:
+            for finding in self._detector.tick(now):
+                self.engine.open_from_finding(finding, now)  # one open incident per household and kind
+        if self._activity is not None:
+            self.engine.on_live_state(self._activity.household_activity(), now)
+        self._wake()
+
+    def open_from_findings(self, findings: Sequence[Finding]) -> None:
+        now = self.clock.now()
+        for finding in findings:
+            self.engine.open_from_finding(finding, now)
+        self._wake()

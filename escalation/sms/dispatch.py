@@ -1,0 +1,187 @@
+"""The SMS dispatcher: sends the durable queue through the SMS port, one sender at a time.
+
+Urgent first, paced to the sender's rate; 429/5xx/timeouts retried with exponential backoff; before
+any retry the provider is asked whether it already has the message (a timeout may hide a success), so
+a message is never sent twice. A permanent failure hands the incident on to the next person at once.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from collections.abc import Callable
+from dataclasses import dataclass, replace
+from datetime import datetime, timedelta
+
+from escalation.models import SmsMessage, SmsPurpose, SmsStatus
+from escalation.repository import EscalationRepository
+from escalation.sms.port import Sent, SmsError, SmsSender
+from mimamori.clock import Clock
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True, slots=True)
+class DispatchSettings:
+    status_callback_url: str | None = None
+    rate_per_s: float = 1.0
+    max_attempts: int = 8
+    backoff_base_s: float = 5.0
+    backoff_max_s: float = 300.0
+    idle_check_s: float = 5.0  # re-check the queue at least this often (real seconds)
+
+
+class SmsDispatcher:
+    def __init__(
+        self,
+        repo: EscalationRepository,
+        sender: SmsSender,
+        clock: Clock,
+        settings: DispatchSettings,
+        on_failed: Callable[[SmsMessage, str, datetime], None],
+    ) -> None:
+        self._repo = repo
+        self._sender = sender
+        self._clock = clock
+        self._s = settings
+        self._on_failed = on_failed
+        self._wake = asyncio.Event()
+        self._task: asyncio.Task[None] | None = None
+        self._next_slot = 0.0
+        self._stopping = False
+        self.changed = asyncio.Condition()  # notified after every attempt (tests wait on it)
+        self.attempts = 0
+
+    async def start(self) -> None:
+        await self._sender.start()
+        self._task = asyncio.create_task(self._run(), name="sms-dispatcher")
+
+    async def stop(self) -> None:
+        self._stopping = True
+        self._wake.set()
+        if self._task is not None:
+            await self._task  # finishes the attempt in progress (bounded by the sender's timeout)
+            self._task = None
+        await self._sender.stop()
+
+    def wake(self) -> None:
+        self._wake.set()
+
+    async def _run(self) -> None:
+        requeued = False
+        while not self._stopping:
+            self._wake.clear()
+            wait = self._s.idle_check_s
+            try:  # nothing may end this loop but stop(): a dead dispatcher is a silent outage
+                if not requeued:
+                    self._requeue_in_flight()
+                    requeued = True
+                await self.run_due()
+                wait = self._idle_wait()
+            except Exception:
+                log.exception("sms.dispatch_crashed")
+            with contextlib.suppress(TimeoutError):
+                async with asyncio.timeout(wait):
+                    await self._wake.wait()
+
+    def _requeue_in_flight(self) -> None:
+        """Messages the previous process handed to the provider without hearing back: try again (the
+        provider is asked first whether it has them)."""
+        for message in self._repo.sms_in_flight():
+            self._repo.update_sms(replace(message, status=SmsStatus.QUEUED, error="in flight at restart"))
+
+    def _idle_wait(self) -> float:
+        nxt = self._repo.next_sms_attempt()
+        if nxt is None:
+            return self._s.idle_check_s
+        return min(max((nxt - self._clock.now()).total_seconds(), 0.01), self._s.idle_check_s)
+
+    async def run_due(self) -> int:
+        """Send everything due now (urgent first); how many attempts were made."""
+        made = 0
+        while not self._stopping:
+            due = self._repo.due_sms(self._clock.now(), limit=1)
+            if not due:
+                return made
+            await self._pace()
+            await self._attempt(due[0])
+            made += 1
+        return made
+
+    async def _pace(self) -> None:
+        loop = asyncio.get_running_loop()
+        wait = self._next_slot - loop.time()
+        if wait > 0:
+            await asyncio.sleep(wait)
+        self._next_slot = max(self._next_slot, loop.time()) + 1.0 / self._s.rate_per_s
+
+    async def _attempt(self, m: SmsMessage) -> None:
+        now = self._clock.now()
+        try:
+            found = await self._sender.find_sent(m.to, m.body, m.created_at) if m.attempts else None
+            if found is not None:
+                self._sent(m, found, now, "sms.recovered")
+                return
+            sending = replace(m, status=SmsStatus.SENDING, attempts=m.attempts + 1, updated_at=now)
+            self._repo.update_sms(sending)
+            sent = await self._sender.send(m.to, m.body, self._callback(m))
+            self._sent(sending, sent, self._clock.now(), "sms.sent")
+        except SmsError as exc:
+            self._failed(replace(m, attempts=m.attempts + 1), exc, self._clock.now())
+        except Exception as exc:  # a bug or an unforeseen library error: keep the message, retry later
+            log.exception("sms.unexpected_error id=%s", m.id)
+            unexpected = SmsError(f"unexpected {type(exc).__name__}", retryable=True, ambiguous=True)
+            self._failed(replace(m, attempts=m.attempts + 1), unexpected, self._clock.now())
+        finally:
+            self.attempts += 1
+            async with self.changed:
+                self.changed.notify_all()
+
+    def _callback(self, m: SmsMessage) -> str | None:
+        return self._s.status_callback_url
+
+    def _sent(self, m: SmsMessage, sent: Sent, now: datetime, event: str) -> None:
+        with self._repo.transaction():
+            self._repo.update_sms(
+                replace(m, status=SmsStatus.SENT, provider_sid=sent.sid, updated_at=now, next_attempt_at=None)
+            )
+            self._repo.audit(
+                now,
+                "system",
+                event,
+                incident=m.incident,
+                household=None,
+                detail={"sms": m.id, "sid": sent.sid, "contact": m.contact, "purpose": m.purpose.value},
+            )
+        log.info("%s id=%s sid=%s purpose=%s attempts=%s", event, m.id, sent.sid, m.purpose, m.attempts)
+
+    def _failed(self, m: SmsMessage, exc: SmsError, now: datetime) -> None:
+        retry = exc.retryable and m.attempts < self._s.max_attempts
+        if retry:
+            delay = min(self._s.backoff_base_s * 2 ** (m.attempts - 1), self._s.backoff_max_s)
+            updated = replace(
+                m,
+                status=SmsStatus.QUEUED,
+                next_attempt_at=now + timedelta(seconds=delay),
+                error_code=exc.code,
+                error=str(exc),
+                updated_at=now,
+            )
+        else:
+            updated = replace(m, status=SmsStatus.FAILED, error_code=exc.code, error=str(exc), updated_at=now)
+        with self._repo.transaction():
+            self._repo.update_sms(updated)
+            self._repo.audit(
+                now,
+                "system",
+                "sms.retry" if retry else "sms.failed",
+                incident=m.incident,
+                detail={"sms": m.id, "code": exc.code, "error": str(exc), "attempts": m.attempts},
+            )
+        if retry:
+            log.warning("sms.retry id=%s attempts=%s error=%s", m.id, m.attempts, exc)
+            return
+        log.warning("sms.failed id=%s code=%s error=%s", m.id, exc.code, exc)
+        if m.purpose in (SmsPurpose.ALERT, SmsPurpose.OPERATOR):
+            self._on_failed(updated, str(exc), now)

@@ -1,0 +1,102 @@
+"""The Twilio adapter of the SMS port: the real ``twilio`` library, async, one long-lived HTTP client."""
+
+from __future__ import annotations
+
+import logging
+from datetime import datetime, timedelta
+
+import aiohttp
+from twilio.base.exceptions import TwilioException, TwilioRestException
+from twilio.http.async_http_client import AsyncTwilioHttpClient
+from twilio.rest import Client
+
+from escalation.sms.errors import ErrorClass, classify, describe
+from escalation.sms.port import Sent, SmsError
+
+log = logging.getLogger(__name__)
+
+
+class TwilioSender:
+    """Sends through Twilio's Messages API. ``base_url`` points the library at a local server in tests."""
+
+    def __init__(
+        self,
+        account_sid: str,
+        auth_token: str,
+        *,
+        from_number: str,
+        messaging_service_sid: str | None = None,
+        base_url: str = "https://api.twilio.com",
+        timeout_s: float = 10.0,
+    ) -> None:
+        self._sid = account_sid
+        self._token = auth_token
+        self._from = from_number
+        self._service = messaging_service_sid
+        self._base_url = base_url
+        self._timeout = timeout_s
+        self._http: AsyncTwilioHttpClient | None = None
+        self._client: Client | None = None
+
+    async def start(self) -> None:
+        self._http = AsyncTwilioHttpClient(timeout=self._timeout)
+        client = Client(self._sid, self._token, http_client=self._http)
+        client.api.base_url = self._base_url
+        self._client = client
+
+    async def stop(self) -> None:
+        if self._http is not None:
+            await self._http.close()
+        self._http = None
+        self._client = None
+
+    def _api(self) -> Client:
+        if self._client is None:
+            raise SmsError("twilio sender is not started", retryable=True)
+        return self._client
+
+    async def send(self, to: str, body: str, status_callback: str | None) -> Sent:
+        options: dict[str, str] = {"to": to, "body": body}
+        if self._service:
+            options["messaging_service_sid"] = self._service
+        if self._from:
+            options["from_"] = self._from
+        if status_callback:
+            options["status_callback"] = status_callback
+        try:
+            message = await self._api().messages.create_async(**options)
+        except TwilioRestException as exc:
+            raise _rest_error(exc) from exc
+        except (TimeoutError, aiohttp.ClientError, TwilioException) as exc:
+            raise SmsError(
+                f"twilio unreachable: {type(exc).__name__}", retryable=True, ambiguous=True
+            ) from exc
+        return Sent(str(message.sid), str(message.status))
+
+    async def find_sent(self, to: str, body: str, since: datetime) -> Sent | None:
+        try:
+            found = await self._api().messages.list_async(
+                to=to, date_sent_after=since - timedelta(days=1), limit=50
+            )
+        except TwilioRestException as exc:
+            raise _rest_error(exc) from exc
+        except (TimeoutError, aiohttp.ClientError, TwilioException) as exc:
+            raise SmsError(f"twilio unreachable: {type(exc).__name__}", retryable=True) from exc
+        for message in found:
+            if message.body == body:
+                return Sent(str(message.sid), str(message.status))
+        return None
+
+
+def _rest_error(exc: TwilioRestException) -> SmsError:
+    code = int(exc.code) if isinstance(exc.code, int) else None
+    cls = classify(code, exc.status)
+    if cls is ErrorClass.CONFIG:
+        log.error("twilio.config_error code=%s status=%s reason=%s", code, exc.status, describe(code))
+    retryable = cls is not ErrorClass.PERMANENT
+    return SmsError(
+        f"twilio {exc.status} code={code}: {describe(code)}",
+        retryable=retryable,
+        code=code,
+        ambiguous=exc.status >= 500,
+    )

@@ -1,0 +1,235 @@
+"""Webhooks and one-tap links on aiohttp: Twilio's inbound SMS and status callbacks, and ``/l/<token>``.
+
+Twilio requests are checked with Twilio's own ``RequestValidator`` before anything else happens; a
+missing or wrong ``X-Twilio-Signature`` gets 403 and changes nothing. The URL that was signed is the
+configured public URL plus the path, so the check holds behind a TLS-terminating proxy.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable
+from importlib import resources
+from typing import Any
+
+import jinja2
+from aiohttp import web
+from twilio.request_validator import RequestValidator
+
+from escalation import texts
+from escalation.engine import EscalationEngine
+from escalation.links import LinkError, verify
+from escalation.models import IncidentState
+from escalation.replies import ReplyAction, ReplyDesk
+from escalation.repository import EscalationRepository
+from mimamori.clock import Clock
+from registry.models import Language
+
+log = logging.getLogger(__name__)
+
+EMPTY_TWIML = '<?xml version="1.0" encoding="UTF-8"?><Response></Response>'
+
+
+class WebhookContext:
+    """What the handlers need. ``public_url`` is the URL Twilio signs (the proxy's, behind one)."""
+
+    def __init__(
+        self,
+        engine: EscalationEngine,
+        desk: ReplyDesk,
+        repo: EscalationRepository,
+        clock: Clock,
+        auth_token: str,
+        link_secret: bytes,
+        public_url: str,
+        on_change: Callable[[], None],
+    ) -> None:
+        self.engine = engine
+        self.desk = desk
+        self.repo = repo
+        self.clock = clock
+        self.validator = RequestValidator(auth_token)
+        self.link_secret = link_secret
+        self.public_url = public_url
+        self.on_change = on_change
+        self.rejected_signatures = 0
+        self.templates = jinja2.Environment(
+            loader=jinja2.FunctionLoader(_template), autoescape=True, undefined=jinja2.StrictUndefined
+        )
+
+
+CTX = web.AppKey("webhooks", WebhookContext)
+
+
+def _template(name: str) -> str:
+    return resources.files("escalation").joinpath("templates", name).read_text("utf-8")
+
+
+def build_app(ctx: WebhookContext) -> web.Application:
+    app = web.Application(client_max_size=64 * 1024)
+    app[CTX] = ctx
+    app.router.add_post("/twilio/sms", inbound_sms)
+    app.router.add_post("/twilio/status", status_callback)
+    app.router.add_get("/l/{token}", link_page)
+    app.router.add_post("/l/{token}", link_action)
+    app.router.add_get("/healthz", healthz)
+    return app
+
+
+async def healthz(_request: web.Request) -> web.Response:
+    return web.Response(text="ok")
+
+
+async def _signed_form(request: web.Request) -> dict[str, str]:
+    """The form of a Twilio request whose signature is right; raises 403 otherwise."""
+    ctx = request.app[CTX]
+    form = await request.post()
+    params = {k: str(v) for k, v in form.items()}
+    url = ctx.public_url.rstrip("/") + request.path_qs
+    signature = request.headers.get("X-Twilio-Signature", "")
+    if not signature or not ctx.validator.validate(url, params, signature):
+        ctx.rejected_signatures += 1
+        log.warning("webhook.bad_signature path=%s signed=%s", request.path, bool(signature))
+        raise web.HTTPForbidden(text="invalid signature")
+    return params
+
+
+async def inbound_sms(request: web.Request) -> web.Response:
+    params = await _signed_form(request)
+    ctx = request.app[CTX]
+    phone, body = params.get("From", ""), params.get("Body", "")
+    if not phone:
+        raise web.HTTPBadRequest(text="From is missing")
+    outcome = ctx.desk.handle_reply(phone, body, ctx.clock.now(), ref=params.get("MessageSid"))
+    ctx.on_change()
+    log.info(
+        "webhook.sms action=%s accepted=%s incident=%s", outcome.action, outcome.accepted, outcome.incident
+    )
+    return web.Response(text=EMPTY_TWIML, content_type="text/xml")
+
+
+async def status_callback(request: web.Request) -> web.Response:
+    params = await _signed_form(request)
+    ctx = request.app[CTX]
+    sid, status = params.get("MessageSid", ""), params.get("MessageStatus", "")
+    code_text = params.get("ErrorCode", "")
+    # Twilio's codes are five ASCII digits; anything else ("²" passes isdigit) is no code.
+    code = int(code_text) if code_text.isascii() and code_text.isdigit() and len(code_text) <= 9 else None
+    known = ctx.engine.handle_status(sid, status, code, ctx.clock.now())
+    ctx.on_change()
+    if not known:
+        log.info("webhook.status_unknown_sid sid=%s status=%s", sid, status)
+    return web.Response(text="", status=204)
+
+
+_LABELS = {
+    Language.JA: {
+        "title": "見守り",
+        "go": "1 行けます",
+        "cant": "2 行けません",
+        "safe": "3 無事を確認",
+        "help": "119 救急・専門職へ",
+        "open": "対応する人を探しています。",
+        "claimed": "{who}さんが向かっています。",
+        "resolved": "この件は解決しました。ありがとうございました。",
+        "expired": "このリンクは期限切れです。",
+        "invalid": "このリンクは無効です。",
+    },
+    Language.EN: {
+        "title": "Mimamori",
+        "go": "1 I'll go",
+        "cant": "2 I can't",
+        "safe": "3 They are safe",
+        "help": "119 Emergency / professionals",
+        "open": "Looking for someone to go.",
+        "claimed": "{who} is going.",
+        "resolved": "This is resolved. Thank you.",
+        "expired": "This link has expired.",
+        "invalid": "This link is not valid.",
+    },
+}
+_DONE = {
+    "claimed": ("ありがとうございます。向かってください。", "Thank you. Please go."),
+    "already claimed": ("既に別の方が向かっています。", "Someone else is already going."),
+    "declined": ("了解しました。次の方に連絡します。", "Understood. We will contact the next person."),
+    "resolved": ("ありがとうございました。解決にしました。", "Thank you. Marked as resolved."),
+    "help": (
+        "専門職に連絡しました。命に関わる場合は119番へ。",
+        "Professionals alerted. If life is at risk, call 119.",
+    ),
+}
+
+
+def _link_target(request: web.Request) -> tuple[int, str, str] | web.Response:
+    ctx = request.app[CTX]
+    try:
+        token = verify(ctx.link_secret, request.match_info["token"], ctx.clock.now())
+    except LinkError as exc:
+        ctx.repo.audit(ctx.clock.now(), "link", "link.refused", detail={"reason": str(exc)})
+        text = _LABELS[Language.JA]["expired" if exc.expired else "invalid"]
+        return web.Response(text=text, status=410 if exc.expired else 404)
+    link = ctx.repo.link(token.link_id)
+    if link is None:
+        return web.Response(text=_LABELS[Language.JA]["invalid"], status=404)
+    return token.link_id, link[0], link[1]
+
+
+def _render(request: web.Request, incident_id: str, contact_id: str, message: str = "") -> web.Response:
+    ctx = request.app[CTX]
+    incident = ctx.repo.incident(incident_id)
+    contact = ctx.repo.contact(contact_id)
+    if incident is None or contact is None:
+        raise web.HTTPNotFound
+    lang = contact.language
+    t = _LABELS[lang]
+    household = ctx.repo.household(incident.household)
+    if incident.state is IncidentState.RESOLVED:
+        state = t["resolved"]
+    elif incident.state is IncidentState.CLAIMED:
+        who = ctx.repo.contact(incident.claimed_by or "")
+        state = t["claimed"].format(who=who.name if who else "?")
+    else:
+        state = t["open"]
+    page: dict[str, Any] = {
+        "lang": lang.value,
+        "t": t,
+        "name": household.name if household else incident.household,
+        "hint": household.address_hint if household else "",
+        "what": texts.explain(incident.kind, incident.explanation_key, incident.explanation_params, lang),
+        "state": state,
+        "message": message,
+        "open": incident.state is not IncidentState.RESOLVED,
+        "actions": [(a, t[a]) for a in ("go", "cant", "safe", "help")],
+    }
+    html = ctx.templates.get_template("link.html").render(page)
+    return web.Response(text=html, content_type="text/html", headers={"Cache-Control": "no-store"})
+
+
+async def link_page(request: web.Request) -> web.Response:
+    """Showing the page changes nothing (link previews open it too); only the buttons act."""
+    target = _link_target(request)
+    if isinstance(target, web.Response):
+        return target
+    ctx = request.app[CTX]
+    ctx.repo.audit(ctx.clock.now(), f"link:{target[2]}", "link.view", incident=target[1])
+    return _render(request, target[1], target[2])
+
+
+async def link_action(request: web.Request) -> web.Response:
+    target = _link_target(request)
+    if isinstance(target, web.Response):
+        return target
+    ctx = request.app[CTX]
+    form = await request.post()
+    try:
+        action = ReplyAction(str(form.get("action", "")))
+    except ValueError:
+        raise web.HTTPBadRequest(text="unknown action") from None
+    if action not in (ReplyAction.GO, ReplyAction.CANT, ReplyAction.SAFE, ReplyAction.HELP):
+        raise web.HTTPBadRequest(text="unknown action")
+    outcome = ctx.desk.handle_link(target[0], action, ctx.clock.now())
+    ctx.on_change()
+    contact = ctx.repo.contact(target[2])
+    lang_index = 0 if contact is None or contact.language is Language.JA else 1
+    done = _DONE.get(outcome.detail)
+    return _render(request, target[1], target[2], done[lang_index] if done else "")

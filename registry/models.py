@@ -1,0 +1,109 @@
+"""The registry's vocabulary: households, residents, contacts, escalation policies and away periods.
+
+Who is watched and who is called, as frozen dataclasses. Detection, escalation and the dashboard read
+them; only the registry writes them. All times are aware UTC; each household's ``time_zone`` is for
+display and for quiet hours.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime, time
+from enum import StrEnum
+
+
+class ContactRole(StrEnum):
+    """What a contact is to the households they serve."""
+
+    RESIDENT = "resident"
+    NEIGHBOUR = "neighbour"
+    VOLUNTEER = "volunteer"
+    PROFESSIONAL = "professional"
+    TECHNICAL = "technical"
+
+
+class Language(StrEnum):
+    JA = "ja"
+    EN = "en"
+
+
+class TierKind(StrEnum):
+    """The community tiers, in the order a policy may list them."""
+
+    RESIDENT_CHECK = "resident_check"  # an SMS to the resident: "are you all right?"
+    NEIGHBOURS = "neighbours"
+    VOLUNTEERS = "volunteers"
+    PROFESSIONALS = "professionals"
+    TECHNICAL = "technical"  # blind households and device faults: never neighbours
+    OPERATORS = "operators"  # platform-wide outage: one alert for the operators
+
+
+class NotifyMode(StrEnum):
+    ALL = "all"  # everyone in the tier at once
+    ONE_BY_ONE = "one_by_one"  # one person, wait, the next
+
+
+@dataclass(frozen=True, slots=True)
+class Household:
+    id: str
+    name: str  # what a neighbour reads: "山田花子" / "Hanako Yamada"
+    address_hint: str  # "桜町2-5, blue roof"; never the full address
+    time_zone: str = "Asia/Tokyo"
+    language: Language = Language.JA
+    night_exit_opt_in: bool = False  # NIGHT_EXIT findings only when the household agreed
+    evening_check_opt_in: bool = False  # EVENING_QUIET findings (kits that cannot see the evening)
+
+
+@dataclass(frozen=True, slots=True)
+class Resident:
+    household: str
+    name: str
+    note: str = ""
+
+
+@dataclass(frozen=True, slots=True)
+class Contact:
+    id: str
+    name: str
+    phone: str  # E.164, e.g. +819012345678
+    role: ContactRole
+    language: Language = Language.JA
+    opted_out_at: datetime | None = None  # replied STOP / 停止: never texted again
+    weekly_cap: int | None = None  # volunteers: at most this many alerts in 7 days (policy default if None)
+
+
+@dataclass(frozen=True, slots=True)
+class Tier:
+    kind: TierKind
+    contacts: tuple[str, ...]  # contact ids, in the order to try them
+    mode: NotifyMode = NotifyMode.ALL
+    wait_minutes: int = 15  # before the next tier (one-by-one: before the next person)
+
+
+@dataclass(frozen=True, slots=True)
+class QuietHours:
+    """Local times; non-urgent notices wait until ``end``. ``start > end`` wraps midnight."""
+
+    start: time
+    end: time
+
+
+@dataclass(frozen=True, slots=True)
+class Policy:
+    household: str
+    tiers: tuple[Tier, ...]
+    technical: tuple[str, ...] = ()  # contact ids for blind households and device faults
+    quiet_hours: QuietHours | None = None
+    claim_timeout_minutes: int = 45  # a claim with no outcome by then escalates anyway
+    volunteer_weekly_cap: int = 3
+    resolve_on_activity: bool = True  # activity resuming resolves the incident (else: only tells)
+
+
+@dataclass(frozen=True, slots=True)
+class AwayPeriod:
+    id: int
+    household: str
+    start: datetime
+    end: datetime  # expires by itself
+    set_by: str  # "care_manager:sato", "contact:c-12", "resident"
+    note: str = ""

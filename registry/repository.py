@@ -1,0 +1,247 @@
+"""The registry: who is watched and who is called, in one SQLite file (WAL).
+
+Households, residents, contacts, escalation policies and away periods. Every read returns frozen
+dataclasses from :mod:`registry.models`; every write is one short transaction. Escalation keeps its
+incidents in the same file (:class:`escalation.repository.EscalationRepository` extends this class),
+so that a reply's opt-out and its log line commit together. Methods raise
+:class:`mimamori.sqlite.DatabaseError` when the database cannot be used.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import sqlite3
+from collections.abc import Iterator, Sequence
+from datetime import datetime
+from importlib import resources
+from pathlib import Path
+from typing import Any
+
+from mimamori.sqlite import DatabaseError, connect, from_db_time, opt_db_time, opt_time, to_db_time
+from registry.codec import decode_policy, encode_policy
+from registry.models import AwayPeriod, Contact, ContactRole, Household, Language, Policy, Resident
+
+
+class Registry:
+    """Typed access to the registry. The constructor does no I/O; call :meth:`open`."""
+
+    SCHEMAS: tuple[str, ...] = ("registry",)
+    """Packages whose ``schema.sql`` this file holds (a subclass adds its own tables)."""
+
+    def __init__(self, path: Path) -> None:
+        self._path = path
+        self._db: sqlite3.Connection | None = None
+        self._depth = 0
+
+    # -- lifecycle -------------------------------------------------------------------------------
+    def open(self) -> None:
+        try:
+            db = connect(self._path, synchronous="NORMAL", foreign_keys=True)
+            for package in self.SCHEMAS:
+                db.executescript(resources.files(package).joinpath("schema.sql").read_text("utf-8"))
+            _add_missing_columns(db)
+        except sqlite3.Error as exc:
+            raise DatabaseError(f"cannot open {self._path}: {exc}", retryable=False) from exc
+        self._db = db
+
+    def close(self) -> None:
+        if self._db is not None:
+            self._db.close()
+            self._db = None
+
+    @property
+    def db(self) -> sqlite3.Connection:
+        if self._db is None:
+            raise DatabaseError("registry is not open", retryable=False)
+        return self._db
+
+    @contextlib.contextmanager
+    def transaction(self) -> Iterator[None]:
+        """Group writes atomically (nestable: only the outermost commits)."""
+        db = self.db
+        self._depth += 1
+        try:
+            if self._depth == 1:
+                db.execute("BEGIN IMMEDIATE")
+            yield
+            if self._depth == 1:
+                db.execute("COMMIT")
+        except BaseException:
+            if self._depth == 1 and db.in_transaction:
+                db.execute("ROLLBACK")
+            raise
+        finally:
+            self._depth -= 1
+
+    def _exec(self, sql: str, args: Sequence[Any] = ()) -> sqlite3.Cursor:
+        try:
+            return self.db.execute(sql, args)
+        except sqlite3.OperationalError as exc:
+            raise DatabaseError(f"state query failed: {exc}", retryable="locked" in str(exc)) from exc
+
+    # -- households, residents, contacts -----------------------------------------------------------
+    def upsert_household(self, h: Household) -> None:
+        self._exec(
+            "INSERT INTO households (id, name, address_hint, time_zone, language, night_exit_opt_in,"
+            " evening_check_opt_in) VALUES (?, ?, ?, ?, ?, ?, ?) ON CONFLICT(id)"
+            " DO UPDATE SET name=excluded.name, address_hint=excluded.address_hint,"
+            " time_zone=excluded.time_zone, language=excluded.language,"
+            " night_exit_opt_in=excluded.night_exit_opt_in,"
+            " evening_check_opt_in=excluded.evening_check_opt_in",
+            (
+                h.id,
+                h.name,
+                h.address_hint,
+                h.time_zone,
+                h.language.value,
+                int(h.night_exit_opt_in),
+                int(h.evening_check_opt_in),
+            ),
+        )
+
+    def household(self, household_id: str) -> Household | None:
+        row = self._exec("SELECT * FROM households WHERE id = ?", (household_id,)).fetchone()
+        return None if row is None else _household(row)
+
+    def households(self) -> list[Household]:
+        return [_household(r) for r in self._exec("SELECT * FROM households ORDER BY id")]
+
+    def set_night_exit_opt_in(self, household_id: str, enabled: bool) -> None:
+        self._exec("UPDATE households SET night_exit_opt_in = ? WHERE id = ?", (int(enabled), household_id))
+
+    def set_evening_check_opt_in(self, household_id: str, enabled: bool) -> None:
+        self._exec(
+            "UPDATE households SET evening_check_opt_in = ? WHERE id = ?", (int(enabled), household_id)
+        )
+
+    def set_residents(self, household_id: str, residents: Sequence[Resident]) -> None:
+        with self.transaction():
+            self._exec("DELETE FROM residents WHERE household = ?", (household_id,))
+            for r in residents:
+                self._exec("INSERT INTO residents VALUES (?, ?, ?)", (household_id, r.name, r.note))
+
+    def residents(self, household_id: str) -> list[Resident]:
+        rows = self._exec("SELECT household, name, note FROM residents WHERE household = ?", (household_id,))
+        return [Resident(*r) for r in rows]
+
+    def upsert_contact(self, c: Contact) -> None:
+        self._exec(
+            "INSERT INTO contacts VALUES (?, ?, ?, ?, ?, ?, ?) ON CONFLICT(id)"
+            " DO UPDATE SET name=excluded.name, phone=excluded.phone, role=excluded.role,"
+            " language=excluded.language, weekly_cap=excluded.weekly_cap",
+            (
+                c.id,
+                c.name,
+                c.phone,
+                c.role.value,
+                c.language.value,
+                opt_db_time(c.opted_out_at),
+                c.weekly_cap,
+            ),
+        )
+
+    def contact(self, contact_id: str) -> Contact | None:
+        row = self._exec("SELECT * FROM contacts WHERE id = ?", (contact_id,)).fetchone()
+        return None if row is None else _contact(row)
+
+    def contacts_by_phone(self, phone: str) -> list[Contact]:
+        return [
+            _contact(r) for r in self._exec("SELECT * FROM contacts WHERE phone = ? ORDER BY id", (phone,))
+        ]
+
+    def contacts(self, household_id: str | None = None) -> list[Contact]:
+        if household_id is None:
+            return [_contact(r) for r in self._exec("SELECT * FROM contacts ORDER BY id")]
+        rows = self._exec(
+            "SELECT c.* FROM contacts c JOIN household_contacts hc ON hc.contact = c.id"
+            " WHERE hc.household = ? ORDER BY c.id",
+            (household_id,),
+        )
+        return [_contact(r) for r in rows]
+
+    def link_contact(self, household_id: str, contact_id: str) -> None:
+        self._exec("INSERT OR IGNORE INTO household_contacts VALUES (?, ?)", (household_id, contact_id))
+
+    def unlink_contact(self, household_id: str, contact_id: str) -> None:
+        self._exec(
+            "DELETE FROM household_contacts WHERE household = ? AND contact = ?", (household_id, contact_id)
+        )
+
+    def set_opted_out(self, contact_id: str, at: datetime | None) -> None:
+        """STOP / 停止 (``at``) or opting in again (None)."""
+        self._exec("UPDATE contacts SET opted_out_at = ? WHERE id = ?", (opt_db_time(at), contact_id))
+
+    def coverage_gaps(self) -> list[tuple[str, str, str]]:
+        """(household, contact, reason) for every policy that counts on someone who cannot be texted
+        (opted out) or who is missing, and every household without a policy."""
+        gaps: list[tuple[str, str, str]] = []
+        contacts = {c.id: c for c in self.contacts()}
+        for h in self.households():
+            policy = self.policy(h.id)
+            if policy is None:
+                gaps.append((h.id, "", "no escalation policy"))
+                continue
+            for cid in sorted({c for t in policy.tiers for c in t.contacts} | set(policy.technical)):
+                contact = contacts.get(cid)
+                if contact is None:
+                    gaps.append((h.id, cid, "unknown contact"))
+                elif contact.opted_out_at is not None:
+                    gaps.append((h.id, cid, "opted out (STOP)"))
+        return gaps
+
+    # -- policies and away periods -----------------------------------------------------------------
+    def set_policy(self, policy: Policy, now: datetime) -> None:
+        self._exec(
+            "INSERT INTO policies VALUES (?, ?, ?) ON CONFLICT(household)"
+            " DO UPDATE SET policy=excluded.policy, updated_at=excluded.updated_at",
+            (policy.household, encode_policy(policy), to_db_time(now)),
+        )
+
+    def policy(self, household_id: str) -> Policy | None:
+        row = self._exec("SELECT policy FROM policies WHERE household = ?", (household_id,)).fetchone()
+        return None if row is None else decode_policy(household_id, row[0])
+
+    def add_away(self, household_id: str, start: datetime, end: datetime, set_by: str, note: str = "") -> int:
+        if end <= start:
+            raise ValueError("an away period ends after it starts")
+        cur = self._exec(
+            "INSERT INTO away_periods (household, start, end, set_by, note) VALUES (?, ?, ?, ?, ?)",
+            (household_id, to_db_time(start), to_db_time(end), set_by, note),
+        )
+        return int(cur.lastrowid or 0)
+
+    def remove_away(self, away_id: int) -> None:
+        self._exec("DELETE FROM away_periods WHERE id = ?", (away_id,))
+
+    def away_periods(
+        self, household_id: str | None = None, *, now: datetime | None = None
+    ) -> list[AwayPeriod]:
+        """Away periods (of one household or all), only those not yet expired when ``now`` is given."""
+        sql = "SELECT id, household, start, end, set_by, note FROM away_periods WHERE 1=1"
+        args: list[Any] = []
+        if household_id is not None:
+            sql += " AND household = ?"
+            args.append(household_id)
+        if now is not None:
+            sql += " AND end > ?"
+            args.append(to_db_time(now))
+        rows = self._exec(sql + " ORDER BY start", args)
+        return [AwayPeriod(r[0], r[1], from_db_time(r[2]), from_db_time(r[3]), r[4], r[5]) for r in rows]
+
+
+ADDED_COLUMNS = (("households", "evening_check_opt_in", "INTEGER NOT NULL DEFAULT 0"),)
+"""Columns added after a table was first created: state files from before get them on open."""
+
+
+def _add_missing_columns(db: sqlite3.Connection) -> None:
+    for table, column, decl in ADDED_COLUMNS:
+        if column not in {row[1] for row in db.execute(f"PRAGMA table_info({table})")}:
+            db.execute(f"ALTER TABLE {table} ADD COLUMN {column} {decl}")
+
+
+def _household(r: Sequence[Any]) -> Household:
+    return Household(r[0], r[1], r[2], r[3], Language(r[4]), bool(r[5]), bool(r[6]))
+
+
+def _contact(r: Sequence[Any]) -> Contact:
+    return Contact(r[0], r[1], r[2], ContactRole(r[3]), Language(r[4]), opt_time(r[5]), r[6])

@@ -1,0 +1,45 @@
+-- The registry (SQLite, WAL). Times are ISO 8601 UTC text. Policies are JSON.
+CREATE TABLE IF NOT EXISTS households (
+    id                TEXT PRIMARY KEY,
+    name              TEXT NOT NULL,
+    address_hint      TEXT NOT NULL DEFAULT '',
+    time_zone         TEXT NOT NULL DEFAULT 'Asia/Tokyo',
+    language          TEXT NOT NULL DEFAULT 'ja',
+    night_exit_opt_in INTEGER NOT NULL DEFAULT 0,
+    evening_check_opt_in INTEGER NOT NULL DEFAULT 0
+);
+CREATE TABLE IF NOT EXISTS residents (
+    household TEXT NOT NULL REFERENCES households(id) ON DELETE CASCADE,
+    name      TEXT NOT NULL,
+    note      TEXT NOT NULL DEFAULT '',
+    PRIMARY KEY (household, name)
+);
+CREATE TABLE IF NOT EXISTS contacts (
+    id           TEXT PRIMARY KEY,
+    name         TEXT NOT NULL,
+    phone        TEXT NOT NULL,
+    role         TEXT NOT NULL,
+    language     TEXT NOT NULL DEFAULT 'ja',
+    opted_out_at TEXT,
+    weekly_cap   INTEGER
+);
+CREATE INDEX IF NOT EXISTS contacts_phone ON contacts (phone);
+CREATE TABLE IF NOT EXISTS household_contacts (
+    household TEXT NOT NULL REFERENCES households(id) ON DELETE CASCADE,
+    contact   TEXT NOT NULL REFERENCES contacts(id) ON DELETE CASCADE,
+    PRIMARY KEY (household, contact)
+);
+CREATE TABLE IF NOT EXISTS policies (
+    household  TEXT PRIMARY KEY REFERENCES households(id) ON DELETE CASCADE,
+    policy     TEXT NOT NULL,
+    updated_at TEXT NOT NULL
+);
+CREATE TABLE IF NOT EXISTS away_periods (
+    id        INTEGER PRIMARY KEY,
+    household TEXT NOT NULL REFERENCES households(id) ON DELETE CASCADE,
+    start     TEXT NOT NULL,
+    end       TEXT NOT NULL,
+    set_by    TEXT NOT NULL,
+    note      TEXT NOT NULL DEFAULT ''
+);
+CREATE INDEX IF NOT EXISTS away_household ON away_periods (household, end);

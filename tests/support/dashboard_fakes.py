@@ -1,0 +1,257 @@
+"""In-repo fakes of the dashboard's read ports, and a seeded dashboard for component and browser tests."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Collection, Mapping, Sequence
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from pathlib import Path
+
+from argon2 import PasswordHasher
+
+from dashboard.users import StaffRole, UserStore
+from dashboard.views import (
+    AuditView,
+    AwayView,
+    ContactDraft,
+    ContactView,
+    HouseholdStatus,
+    HouseholdView,
+    IncidentView,
+    InvalidEdit,
+    LiveView,
+    LogEntry,
+    PolicyView,
+    TierView,
+    WatchOptions,
+    away_errors,
+)
+from detection.findings import Explanation
+from mimamori.contract import Event, GatewayState, Kind
+from store.base import DeviceState, GatewayLiveState, HourlyActivity, HouseholdActivity
+
+PHONE_RE = re.compile(r"^\+[1-9][0-9]{7,14}$")
+PASSWORD = "correct horse battery"
+# fast hashing for tests; production uses argon2's defaults
+FAST_HASHER = PasswordHasher(time_cost=1, memory_cost=1024, parallelism=1)
+
+
+@dataclass
+class FakeActivity:
+    """ActivityReader over lists."""
+
+    activity: list[HouseholdActivity] = field(default_factory=list)
+    device_states: list[DeviceState] = field(default_factory=list)
+    gateway_states: list[GatewayLiveState] = field(default_factory=list)
+    rollups: list[HourlyActivity] = field(default_factory=list)
+    times: dict[str, list[datetime]] = field(default_factory=dict)
+
+    def household_activity(self) -> list[HouseholdActivity]:
+        return list(self.activity)
+
+    def devices(self, household: str) -> list[DeviceState]:
+        return [d for d in self.device_states if d.household == household]
+
+    def devices_of(self, households: Sequence[str]) -> dict[str, list[DeviceState]]:
+        return {h: found for h in households if (found := self.devices(h))}
+
+    def gateways(self, household: str | None = None) -> list[GatewayLiveState]:
+        return [g for g in self.gateway_states if household is None or g.household == household]
+
+    def hourly_activity(self, household: str, start: datetime, end: datetime) -> list[HourlyActivity]:
+        return [r for r in self.rollups if r.household == household and start <= r.hour < end]
+
+    def activity_times(self, household: str, start: datetime, end: datetime) -> list[datetime]:
+        return [t for t in self.times.get(household, []) if start <= t < end]
+
+    def events(self, household: str, start: datetime, end: datetime) -> list[Event]:
+        return [
+            Event(f"m{i:010d}", household, "gw-1", "motion-1", Kind.MOTION, 1.0, t, i)
+            for i, t in enumerate(self.activity_times(household, start, end))
+        ]
+
+
+@dataclass
+class FakeRecords:
+    """CareRecords in memory, validating edits like the alerts state does."""
+
+    homes: dict[str, HouseholdView] = field(default_factory=dict)
+    contact_lists: dict[str, list[ContactView]] = field(default_factory=dict)
+    policies: dict[str, PolicyView] = field(default_factory=dict)
+    incident_lists: dict[str, list[IncidentView]] = field(default_factory=dict)
+    away: dict[str, list[AwayView]] = field(default_factory=dict)
+    watch: dict[str, WatchOptions] = field(default_factory=dict)
+    audit: list[AuditView] = field(default_factory=list)
+
+    def households(self, ids: Collection[str] | None = None) -> list[HouseholdView]:
+        return [h for k, h in sorted(self.homes.items()) if ids is None or k in ids]
+
+    def household(self, household: str) -> HouseholdView | None:
+        return self.homes.get(household)
+
+    def contacts(self, household: str) -> list[ContactView]:
+        return list(self.contact_lists.get(household, []))
+
+    def policy(self, household: str) -> PolicyView:
+        return self.policies.get(household, PolicyView(()))
+
+    def incidents(self, household: str, since: datetime) -> list[IncidentView]:
+        found = [i for i in self.incident_lists.get(household, []) if i.opened_at >= since or i.is_open]
+        return sorted(found, key=lambda i: i.opened_at, reverse=True)
+
+    def open_incidents(self) -> Mapping[str, int]:
+        counts = {h: sum(1 for i in lst if i.is_open) for h, lst in self.incident_lists.items()}
+        return {h: n for h, n in counts.items() if n}
+
+    def away_periods(self, household: str) -> list[AwayView]:
+        return list(self.away.get(household, []))
+
+    def add_away(
+        self, household: str, start: datetime, end: datetime, note: str, *, actor: str, now: datetime
+    ) -> None:
+        errors = away_errors(start, end, now)
+        if errors:
+            raise InvalidEdit(errors)
+        periods = self.away.setdefault(household, [])
+        periods.append(AwayView(len(periods) + 1, start, end, actor, note))
+
+    def remove_away(self, household: str, away_id: int, *, actor: str, now: datetime) -> None:
+        periods = self.away.get(household, [])
+        if away_id not in {a.id for a in periods}:
+            raise InvalidEdit({"form": "no such away period"})
+        self.away[household] = [a for a in periods if a.id != away_id]
+
+    def save_contact(self, household: str, draft: ContactDraft, *, actor: str, now: datetime) -> ContactView:
+        errors = {}
+        if not draft.name:
+            errors["name"] = "required"
+        if not PHONE_RE.match(draft.phone):
+            errors["phone"] = "use international format, e.g. +819012345678"
+        if draft.role not in ("resident", "neighbour", "volunteer", "professional", "technical"):
+            errors["role"] = "unknown role"
+        if draft.language not in ("ja", "en"):
+            errors["language"] = "ja or en"
+        if errors:
+            raise InvalidEdit(errors)
+        contacts = self.contact_lists.setdefault(household, [])
+        new_id = draft.id or f"c{len(contacts) + 1}"
+        contact = ContactView(new_id, draft.name, draft.phone, draft.role, draft.language)
+        self.contact_lists[household] = [c for c in contacts if c.id != new_id] + [contact]
+        return contact
+
+    def save_policy(self, household: str, policy: PolicyView, *, actor: str, now: datetime) -> None:
+        errors = {
+            f"wait_{i}": "0..1440 minutes"
+            for i, t in enumerate(policy.tiers)
+            if not 0 <= t.wait_minutes <= 1440
+        }
+        if errors:
+            raise InvalidEdit(errors)
+        self.policies[household] = policy
+
+    def options(self, household: str) -> WatchOptions:
+        return self.watch.get(household, WatchOptions())
+
+    def save_options(self, household: str, options: WatchOptions, *, actor: str, now: datetime) -> None:
+        self.watch[household] = options
+
+    def record_view(self, view: AuditView) -> None:
+        self.audit.append(view)
+
+
+@dataclass
+class FakeClassifier:
+    state_of: dict[str, HouseholdStatus] = field(default_factory=dict)
+
+    def states(
+        self, households: Collection[str], now: datetime, live: LiveView
+    ) -> dict[str, HouseholdStatus]:
+        return {h: self.state_of.get(h, HouseholdStatus.ACTIVE) for h in households}
+
+
+@dataclass
+class Seeded:
+    users: UserStore
+    activity: FakeActivity
+    records: FakeRecords
+    classify: FakeClassifier
+
+
+OWN = "hh-own"  # assigned to alice
+OTHER = "hh-other"  # assigned to bob
+UNKNOWN = "hh-nobody"  # does not exist
+
+
+def seed(tmp_path: Path, now: datetime) -> Seeded:
+    """Two care managers (alice: hh-own, bob: hh-other), one administrator, 90 days of activity."""
+    users = UserStore(tmp_path / "dashboard.sqlite3", FAST_HASHER)
+    users.open()
+    users.add_user("alice", "Alice Sato", StaffRole.CARE_MANAGER, PASSWORD, language="en", now=now)
+    users.add_user("bob", "Bob Ito", StaffRole.CARE_MANAGER, PASSWORD, language="ja", now=now)
+    users.add_user("root", "Admin", StaffRole.ADMIN, PASSWORD, language="en", now=now)
+    users.assign("alice", OWN)
+    users.assign("bob", OTHER)
+    records = FakeRecords()
+    activity = FakeActivity()
+    for hid, name in ((OWN, "Hanako Tanaka"), (OTHER, "Taro Suzuki")):
+        records.homes[hid] = HouseholdView(hid, name, "near the post office", "Asia/Tokyo", "ja")
+        records.contact_lists[hid] = [
+            ContactView("c1", "Neighbour Kato", "+819011112222", "neighbour", "ja"),
+            ContactView("c2", "Volunteer Mori", "+819033334444", "volunteer", "ja"),
+        ]
+        records.policies[hid] = PolicyView(
+            (TierView("neighbours", ("c1",), "all", 20), TierView("volunteers", ("c2",), "one_by_one", 30))
+        )
+        hour0 = (now - timedelta(days=90)).replace(minute=0, second=0, microsecond=0)
+        times = []
+        for h in range(90 * 24):
+            hour = hour0 + timedelta(hours=h)
+            local_hour = (hour.hour + 9) % 24
+            if 7 <= local_hour <= 21 and hour < now:
+                activity.rollups.append(HourlyActivity(hid, hour, Kind.MOTION, 3 + local_hour % 5))
+                if local_hour in (8, 12, 18):
+                    activity.rollups.append(HourlyActivity(hid, hour, Kind.DOOR, 1))
+                times.append(hour + timedelta(minutes=10))
+        activity.times[hid] = times
+        activity.activity.append(HouseholdActivity(hid, times[-1], "motion-1", times[-1]))
+        activity.device_states.append(DeviceState(hid, "motion-1", Kind.MOTION, times[-1], 1.0, 80.0))
+        activity.device_states.append(
+            DeviceState(hid, "door-main", Kind.DOOR, now - timedelta(days=2), 0.0, 9.0)
+        )
+        activity.gateway_states.append(
+            GatewayLiveState(hid, "gw-1", GatewayState.ONLINE, now - timedelta(days=3), now)
+        )
+    opened = now - timedelta(hours=5)
+    records.incident_lists[OWN] = [
+        IncidentView(
+            "inc-1",
+            OWN,
+            "inactivity",
+            "urgent",
+            "claimed",
+            opened,
+            None,
+            Explanation("missed_wakeup", {"since": "07:10", "wake_by": "08:00", "days": 21}),
+            log=(
+                LogEntry(opened, "sms_sent", "Neighbour Kato", "tier 1: neighbours"),
+                LogEntry(opened + timedelta(minutes=1), "delivered", "Neighbour Kato", "delivered"),
+                LogEntry(opened + timedelta(minutes=20), "sms_sent", "Volunteer Mori", "tier 2: volunteers"),
+                LogEntry(opened + timedelta(minutes=24), "reply", "Volunteer Mori", "1 (I'll go)"),
+                LogEntry(opened + timedelta(minutes=24), "claimed", "Volunteer Mori", "first claim"),
+            ),
+        )
+    ]
+    classify = FakeClassifier({OWN: HouseholdStatus.QUIET, OTHER: HouseholdStatus.ACTIVE})
+    return Seeded(users, activity, records, classify)
+
+
+def with_state(seeded: Seeded, household: str, state: HouseholdStatus) -> None:
+    seeded.classify.state_of[household] = state
+
+
+def csrf_of(html: str) -> str:
+    """The CSRF token in a rendered page."""
+    found = re.search(r'name="csrf_token" value="([^"]+)"', html)
+    assert found is not None, "page has no CSRF token"
+    return found.group(1)

@@ -1,0 +1,199 @@
+"""The registry and escalation repository on a real SQLite file, and the households import."""
+
+from __future__ import annotations
+
+import sqlite3
+from dataclasses import replace
+from datetime import timedelta
+from pathlib import Path
+
+import pytest
+
+from app.demo_town import town_data
+from detection.findings import Audience, FindingKind, Severity
+from escalation.models import Incident, IncidentState, PolicySnapshot, SmsPurpose, StepKind
+from escalation.repository import EscalationRepository
+from registry.households_import import ImportError_, import_data, read_file
+from registry.models import Household, TierKind
+from tests.conftest import FIXED_NOW
+
+EXAMPLE = Path(__file__).resolve().parents[2] / "docs" / "households.example.yaml"
+
+
+@pytest.fixture
+def repo(tmp_path: Path) -> EscalationRepository:
+    r = EscalationRepository(tmp_path / "state.sqlite3")
+    r.open()
+    return r
+
+
+def _incident(id_: str, household: str = "demo-0001") -> Incident:
+    return Incident(
+        id=id_,
+        household=household,
+        kind=FindingKind.INACTIVITY,
+        severity=Severity.URGENT,
+        audience=Audience.COMMUNITY,
+        state=IncidentState.OPEN,
+        opened_at=FIXED_NOW,
+        updated_at=FIXED_NOW,
+        episode="e1",
+        explanation_key="inactivity",
+        explanation_params={"since": "07:10"},
+        last_activity_at=FIXED_NOW - timedelta(hours=2),
+        snapshot=PolicySnapshot((), 45, True, None, "Asia/Tokyo"),
+        next_due_at=FIXED_NOW,
+    )
+
+
+def test_import_example_round_trips(repo: EscalationRepository) -> None:
+    report = import_data(repo, read_file(EXAMPLE), FIXED_NOW)
+    assert (report.households, report.contacts, report.rejected) == (1, 7, [])
+    h = repo.household("demo-0001")
+    assert h is not None
+    assert h.name == "山田花子"
+    assert h.time_zone == "Asia/Tokyo"
+    policy = repo.policy("demo-0001")
+    assert policy is not None
+    assert [t.kind for t in policy.tiers] == [
+        TierKind.NEIGHBOURS,
+        TierKind.VOLUNTEERS,
+        TierKind.PROFESSIONALS,
+    ]
+    assert policy.tiers[0].contacts == ("n-suzuki", "n-kato")
+    assert policy.quiet_hours is not None
+    assert policy.quiet_hours.start.hour == 21
+    assert {c.id for c in repo.contacts("demo-0001")} == {
+        "n-suzuki",
+        "n-kato",
+        "v-ito",
+        "v-brown",
+        "p-center",
+        "t-tech",
+    }
+    again = import_data(repo, read_file(EXAMPLE), FIXED_NOW)
+    assert again.rejected == []
+    assert len(repo.households()) == 1
+
+
+def test_bad_entries_are_rejected_one_by_one(repo: EscalationRepository, tmp_path: Path) -> None:
+    data = {
+        "contacts": [
+            {"id": "ok", "name": "A", "phone": "+819011112222", "role": "neighbour"},
+            {"id": "bad-phone", "name": "B", "phone": "090-1111", "role": "neighbour"},
+        ],
+        "households": [
+            {"id": "h1", "name": "H1", "policy": {"tiers": [{"kind": "neighbours", "contacts": ["ok"]}]}},
+            {"id": "h2", "name": "H2", "policy": {"tiers": [{"kind": "neighbours", "contacts": ["ghost"]}]}},
+            {"id": "h3", "name": "H3", "time_zone": "Mars/Olympus", "policy": {"tiers": []}},
+            {"id": "h4", "name": "H4", "evening_check": "maybe", "policy": {"tiers": []}},
+        ],
+    }
+    report = import_data(repo, data, FIXED_NOW)
+    assert (report.households, report.contacts) == (1, 1)
+    assert len(report.rejected) == 4
+    assert any("bad-phone" in r and "E.164" in r for r in report.rejected)
+    assert any("h4" in r and "evening_check" in r for r in report.rejected)
+    assert any("h2" in r and "ghost" in r for r in report.rejected)
+    assert [h.id for h in repo.households()] == ["h1"]
+    broken = tmp_path / "broken.toml"
+    broken.write_text("contacts = [", encoding="utf-8")
+    with pytest.raises(ImportError_, match="not valid TOML"):
+        read_file(broken)
+
+
+def test_one_open_incident_per_household_and_kind(repo: EscalationRepository) -> None:
+    import_data(repo, read_file(EXAMPLE), FIXED_NOW)
+    assert repo.insert_incident(_incident("i1"))
+    assert not repo.insert_incident(_incident("i2"))
+    first = repo.incident("i1")
+    assert first is not None
+    assert first.explanation_params == {"since": "07:10"}
+    repo.save_incident(_resolved(first))
+    assert repo.insert_incident(_incident("i3"))
+    assert repo.due_incidents() == [("i3", FIXED_NOW)]
+    repo.add_step("i3", StepKind.OPENED, FIXED_NOW)
+    assert [s.kind for s in repo.steps("i3")] == [StepKind.OPENED]
+
+
+def _resolved(i: Incident) -> Incident:
+    return replace(i, state=IncidentState.RESOLVED, resolved_at=FIXED_NOW, next_due_at=None)
+
+
+def test_sms_queue_is_idempotent_and_urgent_first(repo: EscalationRepository) -> None:
+    common = {"purpose": SmsPurpose.ALERT, "now": FIXED_NOW}
+    assert repo.enqueue_sms(key="a", to="+819000000001", body="later", urgent=False, **common)
+    assert repo.enqueue_sms(key="b", to="+819000000002", body="now", urgent=True, **common)
+    assert not repo.enqueue_sms(key="a", to="+819000000001", body="dup", urgent=True, **common)
+    assert [m.body for m in repo.due_sms(FIXED_NOW)] == ["now", "later"]
+
+
+def test_away_periods_expire_and_opt_ins(repo: EscalationRepository) -> None:
+    import_data(repo, read_file(EXAMPLE), FIXED_NOW)
+    assert repo.away_periods("demo-0001", now=FIXED_NOW) == []
+    away_id = repo.add_away(
+        "demo-0001", FIXED_NOW, FIXED_NOW + timedelta(days=2), "care_manager:sato", "旅行"
+    )
+    (away,) = repo.away_periods("demo-0001", now=FIXED_NOW + timedelta(hours=1))
+    assert away.set_by == "care_manager:sato"
+    assert repo.away_periods("demo-0001", now=FIXED_NOW + timedelta(days=3)) == []  # expired by itself
+    repo.remove_away(away_id)
+    assert repo.away_periods("demo-0001") == []
+    with pytest.raises(ValueError, match="ends after"):
+        repo.add_away("demo-0001", FIXED_NOW, FIXED_NOW, "resident")
+    household = repo.household("demo-0001")
+    assert household is not None
+    assert not household.night_exit_opt_in
+    repo.set_night_exit_opt_in("demo-0001", True)
+    household = repo.household("demo-0001")
+    assert household is not None
+    assert (household.night_exit_opt_in, household.evening_check_opt_in) == (True, False)
+    repo.set_evening_check_opt_in("demo-0001", True)
+    household = repo.household("demo-0001")
+    assert household is not None
+    assert household.evening_check_opt_in
+    import_data(repo, read_file(EXAMPLE), FIXED_NOW)  # the file says no: the import sets it back
+    household = repo.household("demo-0001")
+    assert household is not None
+    assert not household.evening_check_opt_in
+
+
+def test_the_demo_town_imports_with_its_opt_ins(repo: EscalationRepository) -> None:
+    data = town_data(["home-0001", "home-0002"], "Asia/Tokyo", evening_check=["home-0002"])
+    assert import_data(repo, data, FIXED_NOW).rejected == []
+    opted = [(h.id, h.night_exit_opt_in, h.evening_check_opt_in) for h in repo.households()]
+    assert opted == [("home-0001", True, False), ("home-0002", False, True)]
+
+
+def test_a_state_file_from_before_the_evening_check_gains_its_column(tmp_path: Path) -> None:
+    path = tmp_path / "old.sqlite3"
+    old = sqlite3.connect(path)
+    old.execute(
+        "CREATE TABLE households (id TEXT PRIMARY KEY, name TEXT NOT NULL, address_hint TEXT NOT NULL"
+        " DEFAULT '', time_zone TEXT NOT NULL DEFAULT 'Asia/Tokyo', language TEXT NOT NULL DEFAULT 'ja',"
+        " night_exit_opt_in INTEGER NOT NULL DEFAULT 0)"
+    )
+    old.execute("INSERT INTO households VALUES ('h1', '山田花子', '', 'Asia/Tokyo', 'ja', 1)")
+    old.commit()
+    old.close()
+    repo = EscalationRepository(path)
+    repo.open()
+    assert repo.household("h1") == Household("h1", "山田花子", "", night_exit_opt_in=True)
+    repo.set_evening_check_opt_in("h1", True)
+    household = repo.household("h1")
+    assert household is not None
+    assert household.evening_check_opt_in
+    repo.close()
+    repo.open()  # opening again adds nothing twice
+    repo.close()
+
+
+def test_coverage_gaps(repo: EscalationRepository) -> None:
+    import_data(repo, read_file(EXAMPLE), FIXED_NOW)
+    assert repo.coverage_gaps() == []
+    repo.set_opted_out("n-kato", FIXED_NOW)
+    repo.upsert_household(Household("h2", "Nobody", ""))
+    assert repo.coverage_gaps() == [
+        ("demo-0001", "n-kato", "opted out (STOP)"),
+        ("h2", "", "no escalation policy"),
+    ]
