@@ -194,6 +194,18 @@ class TwilioConfig(Section):
     backoff_max_s: float = Field(300.0, gt=0)
 
 
+class EmailConfig(Section):
+    """SMTP for e-mail notices (operators, care managers, families); password from MIMAMORI_SMTP_PASSWORD."""
+
+    enabled: bool = False
+    smtp_host: str = "localhost"
+    smtp_port: int = Field(587, ge=1, le=65535)
+    security: Literal["starttls", "tls", "none"] = "starttls"  # "none" only for a relay on localhost
+    username: str = ""  # empty: no authentication
+    from_address: str = "mimamori@localhost"
+    timeout_s: float = Field(20.0, gt=0)
+
+
 class Secrets(BaseModel):
     """Secrets, read only from the environment; never written to a file or logged."""
 
@@ -205,6 +217,7 @@ class Secrets(BaseModel):
     twilio_auth_token: SecretStr | None = None  # TWILIO_AUTH_TOKEN
     session_secret: SecretStr | None = None  # MIMAMORI_SESSION_SECRET
     link_secret: SecretStr | None = None  # MIMAMORI_LINK_SECRET
+    smtp_password: SecretStr | None = None  # MIMAMORI_SMTP_PASSWORD
 
 
 SECRET_ENV = {
@@ -214,6 +227,7 @@ SECRET_ENV = {
     "twilio_auth_token": "TWILIO_AUTH_TOKEN",
     "session_secret": "MIMAMORI_SESSION_SECRET",
     "link_secret": "MIMAMORI_LINK_SECRET",
+    "smtp_password": "MIMAMORI_SMTP_PASSWORD",
 }
 
 
@@ -231,6 +245,7 @@ class Config(Section):
     alerts: AlertsConfig = AlertsConfig()
     detection: DetectionConfig = DetectionConfig()
     twilio: TwilioConfig = TwilioConfig()
+    email: EmailConfig = EmailConfig()
     secrets: Secrets = Secrets()
 
 
