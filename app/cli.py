@@ -11,6 +11,7 @@ import sys
 from collections.abc import Callable, Sequence
 
 from app import broker_accounts, demo, privacy
+from app.watchdog import cli as watchdog_cli
 from dashboard import cli as dashboard_cli
 from detection import cli as detection_cli
 from escalation import cli as escalation_cli
@@ -31,6 +32,7 @@ REGISTRARS: tuple[Callable[[Subcommands], None], ...] = (
     demo.register,
     broker_accounts.register,
     privacy.register,
+    watchdog_cli.register,
 )
 
 

@@ -208,6 +208,27 @@ class EscalationRepository(Registry):
         )
         return cur.rowcount == 1
 
+    def record_sent_sms(
+        self, *, key: str, to: str, body: str, purpose: SmsPurpose, sid: str, now: datetime
+    ) -> None:
+        """Record a message another process already sent (the watchdog), so that it shows in the outbox
+        and the audit; idempotent by ``key``. The dispatcher never picks it up: it is not queued."""
+        self._exec(
+            "INSERT OR IGNORE INTO sms_messages (idempotency_key, to_number, body, status, purpose, urgent,"
+            " created_at, updated_at, provider_sid, attempts) VALUES (?,?,?,?,?,?,?,?,?,?)",
+            (key, to, body, SmsStatus.SENT.value, purpose.value, 1, to_db_time(now), to_db_time(now), sid, 1),
+        )
+
+    def sms_health(self, since: datetime) -> tuple[int, int]:
+        """(messages sent or delivered, attempts that failed) since ``since``: is the provider working?"""
+        row = self._exec(
+            "SELECT coalesce(sum(status IN ('sent', 'delivered')), 0), coalesce(sum(CASE"
+            " WHEN error != '' AND status NOT IN ('sent', 'delivered') THEN attempts END), 0)"
+            " FROM sms_messages WHERE updated_at >= ?",
+            (to_db_time(since),),
+        ).fetchone()
+        return int(row[0]), int(row[1])
+
     def due_sms(self, now: datetime, limit: int = 50) -> list[SmsMessage]:
         """Queued messages whose turn has come, urgent first, then oldest."""
         rows = self._exec(

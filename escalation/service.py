@@ -30,6 +30,7 @@ from escalation.sms.twilio_sender import TwilioSender
 from escalation.webhooks import WebhookContext, build_app
 from mimamori.clock import Clock
 from mimamori.config import Config
+from mimamori.heartbeat import beat
 from registry.models import ContactRole, Language
 from store.base import ActivityReader
 
@@ -226,6 +227,17 @@ class AlertsService:
         if self._activity is not None:
             self.engine.on_live_state(self._activity.household_activity(), now)
         self._wake()
+        if self._detector is not None:
+            self._beat()
+
+    def _beat(self) -> None:
+        """Tell the watchdog a tick completed (on the platform's clock, which the watchdog reads too)."""
+        try:
+            beat(self._config.alerts.heartbeat_path, self.clock.now())
+        except OSError as exc:
+            log.warning(
+                "detection.heartbeat_failed path=%s error=%s", self._config.alerts.heartbeat_path, exc
+            )
 
     def open_from_findings(self, findings: Sequence[Finding]) -> None:
         now = self.clock.now()

@@ -179,6 +179,7 @@ class AlertsConfig(Section):
     operators: list[str] = []  # E.164 numbers of the platform operators
     operator_language: Literal["ja", "en"] = "ja"
     clock_file: Path | None = None  # tests and demos only: read "now" (ISO 8601) from this file
+    heartbeat_path: Path = Path("var/heartbeats/detector")  # written after every completed tick
 
 
 class TwilioConfig(Section):
@@ -204,6 +205,23 @@ class EmailConfig(Section):
     username: str = ""  # empty: no authentication
     from_address: str = "mimamori@localhost"
     timeout_s: float = Field(20.0, gt=0)
+
+
+class WatchdogConfig(Section):
+    """`mimamori watchdog`: tells the operators when the platform stops watching (docs/operations.md)."""
+
+    state_path: Path = Path("var/watchdog.sqlite3")  # its own file: a broken state file cannot silence it
+    check_s: float = Field(30.0, gt=0)  # how often every part is read
+    hold_s: float = Field(120.0, ge=0)  # a failure must last this long to be told (and a recovery)
+    gateway_silence_s: float = Field(600.0, gt=0)  # no heartbeat from any gateway for this long
+    ingest_stall_s: float = Field(600.0, gt=0)  # ingest's received counter unchanged (or unreadable)
+    ingest_metrics_urls: list[str] = ["http://127.0.0.1:9108/metrics"]  # every ingest worker
+    detector_stale_s: float = Field(300.0, gt=0)  # no completed detection tick for this long
+    sms_window_s: float = Field(900.0, gt=0)  # the SMS provider is judged over this window
+    sms_failures: int = Field(3, ge=1)  # this many failed attempts and none sent: failing
+    operator_emails: list[str] = []  # besides [alerts] operators (SMS); the SMS path is told here
+    metrics_host: str = "127.0.0.1"
+    metrics_port: int | None = Field(9109, ge=0, le=65535)  # Prometheus scrapes it; None: not served
 
 
 class Secrets(BaseModel):
@@ -246,6 +264,7 @@ class Config(Section):
     detection: DetectionConfig = DetectionConfig()
     twilio: TwilioConfig = TwilioConfig()
     email: EmailConfig = EmailConfig()
+    watchdog: WatchdogConfig = WatchdogConfig()
     secrets: Secrets = Secrets()
 
 

@@ -36,6 +36,11 @@ if ! command -v mosquitto >/dev/null && [ ! -x /usr/sbin/mosquitto ]; then
   apt_install mosquitto
 fi
 
+if ! command -v promtool >/dev/null; then
+  echo "mimamori setup: installing prometheus (promtool checks the shipped alert rules)" >&2
+  apt_install prometheus
+fi
+
 if [ ! -x /usr/bin/chromium ]; then
   echo "mimamori setup: installing chromium (dashboard browser tests)" >&2
   apt_install chromium

@@ -98,6 +98,7 @@ async def running_gateway(
     outbox: Outbox | None = None,
     drain_rate_per_s: float = 10_000.0,
     publish_window: int = 100,
+    heartbeat: timedelta = timedelta(minutes=1),
 ) -> AsyncIterator[GatewayService]:
     """A gateway in-process: upstream on ``broker``, local devices on ``local_broker`` (default the same
     broker) with a persistent manual-ack local session, as ``mimamori gateway`` runs it. Without a
@@ -136,7 +137,7 @@ async def running_gateway(
         upstream=upstream,
         outbox=outbox,
         clock=clock,
-        heartbeat=timedelta(minutes=1),
+        heartbeat=heartbeat,
         publish_window=publish_window,
         drain_rate_per_s=drain_rate_per_s,
     )

@@ -146,6 +146,7 @@ PORT_KEYS = {
     "ingest": ("ingest", "metrics_host", "metrics_port"),
     "dashboard": ("dashboard", "host", "port"),
     "alerts": ("alerts", "http_host", "http_port"),
+    "watchdog": ("watchdog", "metrics_host", "metrics_port"),
 }
 """Where each service listens, by its configuration section, host key and port key."""
 

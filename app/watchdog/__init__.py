@@ -1,0 +1,1 @@
+"""The platform watchdog: a process of its own that tells the operators when Mimamori stops watching."""

@@ -1,0 +1,206 @@
+"""The watchdog against real parts: a mosquitto that is SIGKILLed, an ingest that stops, an alerts
+process that stops ticking, an SMS provider that keeps failing. Each time the operators get one outage
+message and one recovery message, never more (the outbox records what the watchdog sent)."""
+
+from __future__ import annotations
+
+import asyncio
+import uuid
+from collections.abc import AsyncIterator
+from dataclasses import replace
+from datetime import timedelta
+from pathlib import Path
+
+import pytest
+from aiohttp import web
+
+from app.mosquitto import MosquittoProcess, free_port
+from app.watchdog.cli import build_watchdog
+from app.watchdog.service import Watchdog
+from escalation.models import SmsPurpose, SmsStatus
+from escalation.repository import EscalationRepository
+from mimamori.clock import SystemClock
+from mimamori.config import AlertsConfig, Config, EmailConfig, StoreConfig, WatchdogConfig
+from mimamori.heartbeat import beat
+from tests.support.harness import running_gateway, running_ingest, wait_for
+from tests.support.smtp_server import smtp_server
+
+pytestmark = pytest.mark.integration
+
+OPERATOR = "+819000000099"
+
+
+def config_for(tmp: Path, **watchdog: object) -> Config:
+    settings: dict[str, object] = {
+        "state_path": tmp / "watchdog.sqlite3",
+        "check_s": 0.2,
+        "hold_s": 0.6,
+        "gateway_silence_s": 2.5,
+        "ingest_metrics_urls": [],
+        "detector_stale_s": 3600,
+        "metrics_port": 0,
+    }
+    settings.update(watchdog)
+    return Config(
+        data_dir=tmp,
+        store=StoreConfig(sqlite_path=tmp / "events.sqlite3"),
+        alerts=AlertsConfig(
+            state_path=tmp / "state.sqlite3", operators=[OPERATOR], heartbeat_path=tmp / "beats" / "detector"
+        ),
+        watchdog=WatchdogConfig.model_validate(settings),
+    )
+
+
+def operator_texts(config: Config) -> list[str]:
+    if not config.alerts.state_path.exists():
+        return []
+    repo = EscalationRepository(config.alerts.state_path)
+    repo.open()
+    try:
+        messages = repo.sms_messages(limit=100)
+    finally:
+        repo.close()
+    told = [m for m in messages if m.purpose is SmsPurpose.OPERATOR and m.to == OPERATOR]
+    assert all(m.status is SmsStatus.SENT for m in told)  # sent by the watchdog, never queued
+    return [m.body for m in told]
+
+
+async def running(watchdog: Watchdog) -> None:
+    await watchdog.start()
+    await wait_for(lambda: watchdog.checks >= 2, watchdog.checked)
+
+
+async def test_a_killed_broker_is_told_once_and_its_return_once(
+    own_mosquitto: MosquittoProcess, tmp_path: Path
+) -> None:
+    config = config_for(tmp_path)
+    clock = SystemClock()
+    home = f"h-{uuid.uuid4().hex[:6]}"
+    async with (
+        running_ingest(own_mosquitto, config.store.sqlite_path, clock, group=home),
+        running_gateway(
+            own_mosquitto, home, tmp_path / "outbox.sqlite3", clock, heartbeat=timedelta(seconds=0.4)
+        ),
+    ):
+        watchdog = build_watchdog(config)
+        await running(watchdog)
+        try:
+            await asyncio.sleep(0)  # the platform is well: nobody is told
+            assert operator_texts(config) == []
+            own_mosquitto.kill()
+            await wait_for(lambda: len(operator_texts(config)) == 1, watchdog.checked, 20)
+            assert "全ゲートウェイ応答なし" in operator_texts(config)[0]
+            assert b'mimamori_platform_outage{route="platform"} 1.0' in watchdog.metrics.render()
+            told_at = watchdog.checks
+            await wait_for(lambda: watchdog.checks >= told_at + 10, watchdog.checked)
+            assert len(operator_texts(config)) == 1  # still down: no storm
+            own_mosquitto.start()
+            await wait_for(lambda: len(operator_texts(config)) == 2, watchdog.checked, 40)
+            assert "復旧" in operator_texts(config)[1]
+            back_at = watchdog.checks
+            await wait_for(lambda: watchdog.checks >= back_at + 10, watchdog.checked)
+            assert len(operator_texts(config)) == 2
+        finally:
+            await watchdog.stop()
+
+
+async def test_an_alerts_process_that_stops_ticking_is_told_and_a_restart_does_not_tell_again(
+    tmp_path: Path,
+) -> None:
+    config = config_for(tmp_path, detector_stale_s=1.0, gateway_silence_s=3600)
+    clock = SystemClock()
+    beat(config.alerts.heartbeat_path, clock.now())
+    watchdog = build_watchdog(config)
+    await running(watchdog)
+    try:
+        await wait_for(lambda: len(operator_texts(config)) == 1, watchdog.checked, 20)
+        assert "検知停止" in operator_texts(config)[0]
+    finally:
+        await watchdog.stop()
+    again = build_watchdog(config)  # a restarted watchdog remembers the outage it told
+    await running(again)
+    try:
+        checks = again.checks
+        await wait_for(lambda: again.checks >= checks + 5, again.checked)
+        assert len(operator_texts(config)) == 1
+        for _ in range(3):  # the alerts process ticks again
+            beat(config.alerts.heartbeat_path, clock.now())
+        async with asyncio.timeout(20):
+            while len(operator_texts(config)) < 2:
+                beat(config.alerts.heartbeat_path, clock.now())
+                async with again.checked:
+                    await again.checked.wait()
+        assert "復旧" in operator_texts(config)[1]
+    finally:
+        await again.stop()
+
+
+async def metrics_server(counter: list[int]) -> AsyncIterator[str]:
+    async def metrics(_: web.Request) -> web.Response:
+        sample = f'mimamori_ingest_received_total{{channel="events"}} {counter[0]}'
+        body = f"# TYPE mimamori_ingest_received counter\n{sample}\n"
+        return web.Response(text=body, content_type="text/plain")
+
+    app = web.Application()
+    app.router.add_get("/metrics", metrics)
+    runner = web.AppRunner(app)
+    await runner.setup()
+    port = free_port()
+    await web.TCPSite(runner, "127.0.0.1", port).start()
+    try:
+        yield f"http://127.0.0.1:{port}/metrics"
+    finally:
+        await runner.cleanup()
+
+
+async def test_an_ingest_whose_counter_stops_moving_is_told_once(tmp_path: Path) -> None:
+    counter = [0]
+    servers = metrics_server(counter)
+    url = await anext(servers)
+    config = config_for(tmp_path, ingest_metrics_urls=[url], ingest_stall_s=1.5, gateway_silence_s=3600)
+    watchdog = build_watchdog(config)
+    await running(watchdog)
+    try:
+        for _ in range(5):  # moving: well
+            counter[0] += 10
+            await wait_for(lambda seen=watchdog.checks: watchdog.checks > seen, watchdog.checked)
+        assert operator_texts(config) == []
+        await wait_for(lambda: len(operator_texts(config)) == 1, watchdog.checked, 20)  # stalled
+        assert "取り込み停止" in operator_texts(config)[0]
+        await servers.aclose()  # and then gone altogether: the same outage
+        checks = watchdog.checks
+        await wait_for(lambda: watchdog.checks >= checks + 8, watchdog.checked)
+        assert len(operator_texts(config)) == 1
+    finally:
+        await watchdog.stop()
+
+
+async def test_a_failing_sms_provider_is_told_by_email(tmp_path: Path) -> None:
+    with smtp_server() as (mailbox, port):
+        config = config_for(
+            tmp_path, gateway_silence_s=3600, operator_emails=["ops@town.example"], sms_failures=3
+        )
+        config = config.model_copy(
+            update={
+                "email": EmailConfig(enabled=True, smtp_host="127.0.0.1", smtp_port=port, security="none")
+            }
+        )
+        repo = EscalationRepository(config.alerts.state_path)
+        repo.open()
+        now = SystemClock().now()
+        for n in range(2):  # a message whose attempts keep failing (Twilio 503s)
+            repo.enqueue_sms(
+                key=f"k{n}", to="+819011110000", body="x", purpose=SmsPurpose.ALERT, urgent=True, now=now
+            )
+        for m in repo.sms_messages():
+            repo.update_sms(replace(m, attempts=2, error="503 service unavailable"))
+        repo.close()
+        watchdog = build_watchdog(config)
+        await running(watchdog)
+        try:
+            await wait_for(lambda: len(mailbox.messages) == 1, watchdog.checked, 20)
+        finally:
+            await watchdog.stop()
+    assert "SMS送信失敗4回" in str(mailbox.messages[0]["Subject"])
+    assert mailbox.messages[0]["To"] == "ops@town.example"
+    assert operator_texts(config) == []  # SMS is what is failing: the operators are not texted about it
