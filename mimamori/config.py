@@ -53,9 +53,19 @@ class StoreConfig(Section):
     sqlite_path: Path = Path("var/mimamori-events.sqlite3")
     sqlite_synchronous: Literal["full", "normal"] = "full"
     dead_letter_limit: int = Field(10_000, ge=1, le=10_000_000)
+    raw_retention_days: int = Field(400, ge=1, le=36_500)  # events and live state
+    rollup_retention_days: int = Field(3650, ge=1, le=36_500)  # hourly roll-ups
     influx_url: str = "http://127.0.0.1:8086"
-    influx_org: str = "mimamori"
-    influx_bucket: str = "events"
+    # Which InfluxDB answers (docs/storage.md): "1.8+" (v2 write API, buckets "database/policy";
+    # the adapter creates the database and retention policies), "2.x" (buckets with a DBRP mapping
+    # to the database and policies below), "3.x" (databases "database/policy").
+    influx_generation: Literal["1.8+", "2.x", "3.x"] = "2.x"
+    influx_org: str = "mimamori"  # 2.x only
+    influx_bucket: str = "events"  # 2.x: raw points
+    influx_rollup_bucket: str = "rollups"  # 2.x: hourly roll-ups
+    influx_database: str = Field("mimamori", min_length=1)  # the v1 names InfluxQL queries use
+    influx_retention_policy: str = Field("raw", min_length=1)
+    influx_rollup_retention_policy: str = Field("rollup", min_length=1)
     influx_batch_lines: int = Field(5000, ge=1, le=100_000)
     influx_max_retries: int = Field(5, ge=0, le=100)
 

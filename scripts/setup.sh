@@ -41,6 +41,11 @@ if ! command -v promtool >/dev/null; then
   apt_install prometheus
 fi
 
+if [ ! -x /usr/bin/influxd ]; then
+  echo "mimamori setup: installing influxdb (the InfluxDB store's tests run a real influxd)" >&2
+  apt_install influxdb
+fi
+
 if [ ! -x /usr/bin/chromium ]; then
   echo "mimamori setup: installing chromium (dashboard browser tests)" >&2
   apt_install chromium

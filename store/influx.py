@@ -1,18 +1,28 @@
-"""InfluxDB 2.x adapter of the Store ports, through ``influxdb-client``'s async API.
+"""InfluxDB adapter of the Store ports: writes through ``influxdb-client`` (the v2 write API, which
+InfluxDB 1.8+, 2.x and 3.x accept), reads in InfluxQL over the v1 ``/query`` API (``store/influxql.py``).
 
 Schema (docs/storage.md explains the cardinality): measurement ``event`` (tag ``household``;
 fields ``kind``, ``device``, ``gateway``, ``value``, ``id``, ``seq``), ``activity`` (tags
-``household``, ``kind``; field ``device``) for events that mean a person moved, ``gateway`` and
-``heartbeat`` (tags ``household``, ``gateway``) and ``rejection`` (tag ``reason``).
+``household``, ``kind``; fields ``device``, ``value``) for events that mean a person moved,
+``device`` (tags ``household``, ``device``: the devices' live state), ``gateway`` and ``heartbeat``
+(tags ``household``, ``gateway``), ``rejection`` (tag ``reason``), all in the raw retention
+policy; and ``hourly_activity`` (tags ``household``, ``kind``; field ``count``), the roll-ups
+Mimamori writes itself, in the roll-up retention policy. The server expires both
+(:meth:`InfluxEventStore.open` creates the 1.x database and policies; docs/storage.md for 2.x/3.x).
 
 Writes are idempotent without a read: a point's timestamp is the observation time in nanoseconds
 plus a sub-millisecond offset derived from the message id, so a redelivered event overwrites itself
-and two events of one household in the same millisecond do not collide. Requests carry at most
-``batch_lines`` lines; 429 and 5xx answers (and connection failures) are retried with backoff,
-honouring ``Retry-After``.
+and two events of one household in the same millisecond do not collide. A roll-up is recounted
+from the raw activity points of its hour after they are written, so redelivery never inflates it.
+Requests carry at most ``batch_lines`` lines; 429 and 5xx answers (and connection failures) are
+retried with backoff, honouring ``Retry-After``.
 
 Raises :class:`StoreError` (``retryable`` for 429/5xx/connection errors, not for 4xx).
 """
+
+# InfluxDB 1.x has no query parameters: every literal below goes through store/influxql.py's
+# string(), identifier() or household_is() (checked ids), or is a number.
+# ruff: noqa: S608
 
 from __future__ import annotations
 
@@ -22,17 +32,17 @@ import hashlib
 import logging
 import math
 from collections.abc import Sequence
+from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
-from typing import Any, Final, cast
+from typing import Any, Final, Literal, cast
 
 import aiohttp
-from influxdb_client.client.flux_table import FluxRecord
 from influxdb_client.client.influxdb_client_async import InfluxDBClientAsync
 from influxdb_client.domain.write_precision import WritePrecision
 from influxdb_client.rest import ApiException
 
 from mimamori.config import Config
-from mimamori.contract import ID_RE, Event, GatewayState, Kind, is_activity
+from mimamori.contract import Event, GatewayState, Kind, is_activity
 from store.base import (
     ActivityChanges,
     BatchResult,
@@ -45,20 +55,54 @@ from store.base import (
     IngestBatch,
     StoreError,
 )
+from store.influxql import (
+    InfluxQL,
+    Series,
+    checked,
+    from_ns,
+    household_is,
+    identifier,
+    ms_floor,
+    ms_ns,
+    string,
+)
 
 log = logging.getLogger(__name__)
 
-EPOCH: Final = datetime(1970, 1, 1, tzinfo=UTC)
 LOOKBACK: Final = timedelta(days=30)
 """How far back live-state queries look (older households count as never seen)."""
+HOUR_NS: Final = 3_600_000_000_000
 _SENSOR_ONLY: Final = frozenset({Kind.BATTERY, Kind.CHECKIN})
 _NS: Final = cast(WritePrecision, "ns")
-_NEWEST: Final = '\n  |> sort(columns: ["_time"])\n  |> last(column: "_time")'
-"""The newest row of each table (``group`` does not keep rows in time order)."""
+_SINCE: Final = f"time > now() - {LOOKBACK.days}d"
 POWER_READINGS_KEPT: Final = 64
 """Recent readings kept per plug, so a redelivered or slightly late reading finds its predecessor."""
 Record = dict[str, Any]
 """A point as influxdb-client serialises it: measurement, tags, fields, time (ns)."""
+Generation = Literal["1.8+", "2.x", "3.x"]
+
+
+@dataclass(frozen=True, slots=True)
+class InfluxTarget:
+    """Where the points go and where InfluxQL finds them, by server generation.
+
+    Queries always name a v1 database and retention policy. Writes name a bucket: on 1.8+ and 3.x
+    ``database/retention_policy`` (1.8's v2 write API maps it so; a 3.x database of that name is
+    what the DBRP naming convention maps the query's ``db`` and ``rp`` to); on 2.x the buckets
+    themselves, which a DBRP mapping ties to the database and policies.
+    """
+
+    generation: Generation = "2.x"
+    database: str = "mimamori"
+    retention_policy: str = "raw"
+    rollup_retention_policy: str = "rollup"
+    bucket: str = "events"  # 2.x: raw points
+    rollup_bucket: str = "rollups"  # 2.x: roll-ups
+
+    def write_bucket(self, rollup: bool = False) -> str:
+        if self.generation == "2.x":
+            return self.rollup_bucket if rollup else self.bucket
+        return f"{self.database}/{self.rollup_retention_policy if rollup else self.retention_policy}"
 
 
 def point_time_ns(observed_at: datetime, message_id: str) -> int:
@@ -69,36 +113,19 @@ def point_time_ns(observed_at: datetime, message_id: str) -> int:
     return ms * 1_000_000 + offset_us * 1000
 
 
-def _ns(at: datetime) -> int:
-    return (at - EPOCH) // timedelta(microseconds=1) * 1000
-
-
-def flux_string(value: str) -> str:
-    """A Flux string literal (escapes quotes, backslashes and ``${`` interpolation)."""
-    escaped = value.replace("\\", "\\\\").replace('"', '\\"').replace("${", "\\${")
-    return f'"{escaped}"'
-
-
-def _flux_time(at: datetime) -> str:
-    return at.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
-
-
-def _checked(household: str) -> str:
-    if not ID_RE.match(household):
-        raise StoreError(f"not a household id: {household[:80]!r}", retryable=False)
-    return household
-
-
 class InfluxEventStore:
-    """Events and live state in an InfluxDB 2.x bucket. :meth:`open` creates the client."""
+    """Events, live state and roll-ups in InfluxDB. :meth:`open` creates the clients (and, on 1.x,
+    the database and its retention policies)."""
 
     def __init__(
         self,
         url: str,
         token: str,
         org: str,
-        bucket: str,
+        target: InfluxTarget,
         *,
+        raw_retention_days: int = 400,
+        rollup_retention_days: int = 3650,
         batch_lines: int = 5000,
         max_retries: int = 5,
         retry_base_s: float = 0.5,
@@ -107,28 +134,71 @@ class InfluxEventStore:
         self._url = url
         self._token = token
         self._org = org
-        self._bucket = bucket
+        self.target = target
+        self._raw_days = raw_retention_days
+        self._rollup_days = rollup_retention_days
         self._batch_lines = batch_lines
         self._max_retries = max_retries
         self._retry_base_s = retry_base_s
         self._timeout_ms = timeout_ms
         self._client: InfluxDBClientAsync | None = None
+        self._ql = InfluxQL(url, token, timeout_s=timeout_ms / 1000)
         self._power: dict[tuple[str, str], list[tuple[int, float]]] = {}  # (time ns, watts), oldest first
+        self._gateways: dict[tuple[str, str], tuple[str, int]] = {}  # state, changed ms
 
     async def open(self) -> None:
         self._client = InfluxDBClientAsync(
             url=self._url, token=self._token, org=self._org, timeout=self._timeout_ms
         )
+        await self._ql.open()
+        if self.target.generation == "1.8+":
+            try:
+                await self.ensure_retention()
+            except BaseException:
+                await self.close()
+                raise
 
     async def close(self) -> None:
         client, self._client = self._client, None
         if client is not None:
             await client.close()  # type: ignore[no-untyped-call]
+        await self._ql.close()
 
     def _require(self) -> InfluxDBClientAsync:
         if self._client is None:
             raise StoreError("influx store is not open", retryable=False)
         return self._client
+
+    async def ensure_retention(self) -> None:
+        """InfluxDB 1.x: the database, its raw policy (the default) and the roll-up policy, with
+        the configured durations; changes only what differs (SHOW first, so a reader without admin
+        rights passes when all is in place)."""
+        t = self.target
+        db = identifier(t.database)
+        wanted = {t.retention_policy: self._raw_days, t.rollup_retention_policy: self._rollup_days}
+        (databases,) = await self._ql.query(t.database, "", "SHOW DATABASES")
+        known = {row["name"] for s in databases for row in s.rows}
+        statements = [] if t.database in known else [f"CREATE DATABASE {db}"]
+        policies: dict[str, tuple[str, bool]] = {}
+        if not statements:
+            (shown,) = await self._ql.query(t.database, "", f"SHOW RETENTION POLICIES ON {db}")
+            policies = {r["name"]: (r["duration"], r["default"]) for s in shown for r in s.rows}
+        for name, days in wanted.items():
+            default = name == t.retention_policy
+            spec = f"{identifier(name)} ON {db} DURATION {days}d REPLICATION 1" + (
+                " DEFAULT" if default else ""
+            )
+            current = policies.get(name)
+            if current is None:
+                statements.append(f"CREATE RETENTION POLICY {spec}")
+            elif current[0] != f"{days * 24}h0m0s" or (default and not current[1]):
+                statements.append(f"ALTER RETENTION POLICY {spec}")
+        for statement in statements:  # one by one: CREATE DATABASE must land before its policies
+            await self._ql.query(t.database, "", statement)
+            log.info("store.influx_retention statement=%s", statement)
+
+    async def _raw(self, *statements: str) -> list[list[Series]]:
+        return await self._ql.query(self.target.database, self.target.retention_policy, *statements)
 
     # ------------------------------------------------------------------ writes
 
@@ -139,27 +209,11 @@ class InfluxEventStore:
         events = sorted(unique.values(), key=lambda e: e.observed_at)
         await self._load_power(events)
         points: list[Record] = []
+        hours: dict[int, set[str]] = {}  # hour (ns) → households with activity in it
         for event in events:
-            points.extend(self._event_points(event))
+            points.extend(self._event_points(event, hours))
+        points.extend(await self._gateway_points(batch))
         received_ns = round(batch.received_at.timestamp() * 1_000_000_000)
-        for n, status in enumerate(batch.statuses):  # arrival order: one nanosecond apart
-            points.append(
-                _record(
-                    "gateway",
-                    {"household": status.household, "gateway": status.gateway},
-                    {"state": status.state.value, "reported_ms": round(status.at.timestamp() * 1000)},
-                    received_ns + n,
-                )
-            )
-        for beat in batch.heartbeats:
-            points.append(
-                _record(
-                    "heartbeat",
-                    {"household": beat.household, "gateway": beat.gateway},
-                    {"seq": beat.seq, "outbox_depth": beat.outbox_depth},
-                    round(beat.at.timestamp() * 1000) * 1_000_000,
-                )
-            )
         for n, rejection in enumerate(batch.rejections):
             points.append(
                 _record(
@@ -171,9 +225,11 @@ class InfluxEventStore:
             )
         for start in range(0, len(points), self._batch_lines):
             await self._write(points[start : start + self._batch_lines])
+        if hours:
+            await self._write(await self._rollups(hours), rollup=True)
         return BatchResult(stored=len(events), duplicates=len(batch.events) - len(events))
 
-    def _event_points(self, event: Event) -> list[Record]:
+    def _event_points(self, event: Event, hours: dict[int, set[str]]) -> list[Record]:
         at_ns = point_time_ns(event.observed_at, event.message_id)
         if event.kind is Kind.POWER:
             readings = self._power.setdefault((event.household, event.device), [])
@@ -184,22 +240,102 @@ class InfluxEventStore:
             del readings[:-POWER_READINGS_KEPT]
         else:
             activity = event.kind not in _SENSOR_ONLY and is_activity(event.kind, event.value, None)
+        value = float(event.value)
         fields = {
             "kind": event.kind.value,
             "device": event.device,
             "gateway": event.gateway,
-            "value": float(event.value),
+            "value": value,
             "id": event.message_id,
             "seq": event.seq,
         }
-        points = [_record("event", {"household": event.household}, fields, at_ns)]
+        # A battery or check-in report refreshes "last seen" but not the sensor's kind or reading.
+        live: dict[str, Any] = (
+            {"report_kind": event.kind.value, "report_value": value}
+            if event.kind in _SENSOR_ONLY
+            else {"kind": event.kind.value, "value": value}
+        )
+        if event.kind is Kind.BATTERY:
+            live["battery"] = value
+        points = [
+            _record("event", {"household": event.household}, fields, at_ns),
+            _record("device", {"household": event.household, "device": event.device}, live, at_ns),
+        ]
         if activity:
             points.append(
                 _record(
                     "activity",
                     {"household": event.household, "kind": event.kind.value},
-                    {"device": event.device},
+                    {"device": event.device, "value": value},
                     at_ns,
+                )
+            )
+            hours.setdefault(at_ns - at_ns % HOUR_NS, set()).add(event.household)
+        return points
+
+    async def _rollups(self, hours: dict[int, set[str]]) -> list[Record]:
+        """The hourly roll-ups of the hours this batch touched, counted again from the raw activity
+        points (so a redelivered event, which overwrote itself, is counted once)."""
+        order = sorted(hours)
+        answers = await self._raw(
+            *(
+                f"SELECT count(device) FROM activity WHERE time >= {hour} AND time < {hour + HOUR_NS}"
+                f" AND {household_is(sorted(hours[hour]))} GROUP BY household, kind"
+                for hour in order
+            )
+        )
+        return [
+            _record("hourly_activity", s.tags, {"count": int(row["count"])}, hour)
+            for hour, series in zip(order, answers, strict=True)
+            for s in series
+            for row in s.rows
+        ]
+
+    async def _gateway_points(self, batch: IngestBatch) -> list[Record]:
+        """Status points in arrival order, each with the time ingest learned of the gateway's current
+        state (``changed_ms``); a heartbeat from a gateway never announced makes it online."""
+        keys = {(s.household, s.gateway) for s in batch.statuses}
+        keys |= {(b.household, b.gateway) for b in batch.heartbeats}
+        missing = sorted(k for k in keys if k not in self._gateways)
+        if missing:
+            (series,) = await self._raw(
+                "SELECT last(state), changed_ms FROM gateway"
+                f" WHERE {household_is(sorted({h for h, _ in missing}))} GROUP BY household, gateway"
+            )
+            for s in series:
+                for row in s.rows:
+                    key = (s.tags["household"], s.tags["gateway"])
+                    self._gateways.setdefault(key, (str(row["last"]), int(row["changed_ms"])))
+        received_ms = round(batch.received_at.timestamp() * 1000)
+        received_ns = received_ms * 1_000_000
+        points: list[Record] = []
+
+        def status(household: str, gateway: str, state: str, reported_ms: int) -> None:
+            previous = self._gateways.get((household, gateway))
+            changed = previous[1] if previous is not None and previous[0] == state else received_ms
+            self._gateways[(household, gateway)] = (state, changed)
+            points.append(
+                _record(
+                    "gateway",
+                    {"household": household, "gateway": gateway},
+                    {"state": state, "reported_ms": reported_ms, "changed_ms": changed},
+                    received_ns + len(points),  # arrival order: one nanosecond apart
+                )
+            )
+
+        for st in batch.statuses:
+            status(st.household, st.gateway, st.state.value, round(st.at.timestamp() * 1000))
+        for beat in batch.heartbeats:
+            at_ms = round(beat.at.timestamp() * 1000)
+            if (beat.household, beat.gateway) not in self._gateways:
+                status(beat.household, beat.gateway, GatewayState.ONLINE.value, at_ms)
+        for beat in batch.heartbeats:
+            points.append(
+                _record(
+                    "heartbeat",
+                    {"household": beat.household, "gateway": beat.gateway},
+                    {"seq": beat.seq, "outbox_depth": beat.outbox_depth},
+                    round(beat.at.timestamp() * 1000) * 1_000_000,
                 )
             )
         return points
@@ -216,19 +352,14 @@ class InfluxEventStore:
             }
         )
         if missing:
-            households = ", ".join(flux_string(_checked(h)) for h in missing)
-            query = (
-                self._from("last_power", f"-{LOOKBACK.days}d")
-                + '\n  |> filter(fn: (r) => r._measurement == "event"'
-                + f" and contains(value: r.household, set: [{households}]))"
-                + '\n  |> pivot(rowKey: ["_time"], columnKey: ["_field"], valueColumn: "_value")'
-                + '\n  |> filter(fn: (r) => r.kind == "power")'
-                + '\n  |> group(columns: ["household", "device"])'
-                + _NEWEST
+            (series,) = await self._raw(
+                f"SELECT last(value) FROM device WHERE {household_is(missing)} AND kind = 'power'"
+                f" AND {_SINCE} GROUP BY household, device"
             )
-            for record in await self._query(query):
-                key = (str(record.values["household"]), str(record.values["device"]))
-                self._power[key] = [(_ns(_time(record)), float(record.values["value"]))]
+            for s in series:
+                for row in s.rows:
+                    key = (s.tags["household"], s.tags["device"])
+                    self._power[key] = [(int(row["time"]), float(row["last"]))]
         for event in events:
             if event.kind is not Kind.POWER:
                 continue
@@ -239,25 +370,22 @@ class InfluxEventStore:
                     bisect.insort(readings, before)
 
     async def _power_before(self, event: Event) -> tuple[int, float] | None:
-        at_ms = event.observed_at.replace(microsecond=event.observed_at.microsecond // 1000 * 1000)
-        query = (
-            self._from("power_before", f"{_flux_time(at_ms - LOOKBACK)}, stop: {_flux_time(at_ms)}")
-            + '\n  |> filter(fn: (r) => r._measurement == "event"'
-            + f" and r.household == {flux_string(_checked(event.household))})"
-            + '\n  |> pivot(rowKey: ["_time"], columnKey: ["_field"], valueColumn: "_value")'
-            + f'\n  |> filter(fn: (r) => r.kind == "power" and r.device == {flux_string(event.device)})'
-            + "\n  |> group()"
-            + _NEWEST
+        at = ms_ns(event.observed_at)
+        (series,) = await self._raw(
+            f"SELECT last(value) FROM device WHERE household = {string(checked(event.household))}"
+            f" AND device = {string(event.device)} AND kind = 'power'"
+            f" AND time >= {at - LOOKBACK // timedelta(microseconds=1) * 1000} AND time < {at}"
         )
-        records = await self._query(query)
-        return (_ns(_time(records[-1])), float(records[-1].values["value"])) if records else None
+        rows = [row for s in series for row in s.rows]
+        return (int(rows[-1]["time"]), float(rows[-1]["last"])) if rows else None
 
-    async def _write(self, points: list[Record]) -> None:
+    async def _write(self, points: list[Record], *, rollup: bool = False) -> None:
         client = self._require()
+        bucket = self.target.write_bucket(rollup)
         attempt = 0
         while True:
             try:
-                await client.write_api().write(self._bucket, self._org, points, write_precision=_NS)
+                await client.write_api().write(bucket, self._org, points, write_precision=_NS)
                 return
             except ApiException as exc:
                 status = int(exc.status or 0)
@@ -276,64 +404,35 @@ class InfluxEventStore:
                     f"influx write failed after {attempt} attempts: {error}", retryable=True
                 ) from error
             log.warning(
-                "influx_write_retry attempt=%s delay_s=%.2f error=%s", attempt, delay, str(error)[:200]
+                "store.influx_write_retry attempt=%s delay_s=%.2f error=%s",
+                attempt,
+                delay,
+                str(error)[:200],
             )
             await asyncio.sleep(delay)
 
     # ------------------------------------------------------------------ reads
 
-    async def _query(self, query: str) -> list[FluxRecord]:
-        client = self._require()
-        try:
-            tables = await client.query_api().query(query, org=self._org)
-        except ApiException as exc:
-            status = int(exc.status or 0)
-            raise StoreError(
-                f"influx query failed: {status} {exc.reason}", retryable=status == 429 or status >= 500
-            ) from exc
-        except (aiohttp.ClientError, TimeoutError) as exc:
-            raise StoreError(f"influx query failed: {exc}", retryable=True) from exc
-        return [record for table in tables for record in table.records]
-
-    def _from(self, name: str, start: str) -> str:
-        return f"// mimamori:{name}\nfrom(bucket: {flux_string(self._bucket)})\n  |> range(start: {start})"
-
     async def count_events(self, household: str | None = None) -> int:
-        where = f" and r.household == {flux_string(_checked(household))}" if household else ""
-        query = (
-            self._from("count_events", "0")
-            + f'\n  |> filter(fn: (r) => r._measurement == "event" and r._field == "id"{where})'
-            + "\n  |> group()\n  |> count()"
-        )
-        return sum(int(r.values["_value"]) for r in await self._query(query))
+        where = f" WHERE household = {string(checked(household))}" if household else ""
+        (series,) = await self._raw(f"SELECT count(id) FROM event{where}")
+        return sum(int(row["count"]) for s in series for row in s.rows)
 
     async def household_activity(self) -> list[HouseholdActivity]:
-        lookback = f"-{LOOKBACK.days}d"
-        last_activity = (
-            self._from("last_activity", lookback)
-            + '\n  |> filter(fn: (r) => r._measurement == "activity" and r._field == "device")'
-            + '\n  |> group(columns: ["household"])'
-            + _NEWEST
+        activity, seen = await self._raw(
+            f"SELECT last(device) FROM activity WHERE {_SINCE} GROUP BY household",
+            f"SELECT last(id) FROM event WHERE {_SINCE} GROUP BY household",
         )
-        last_event = (
-            self._from("last_event", lookback)
-            + '\n  |> filter(fn: (r) => r._measurement == "event" and r._field == "id")'
-            + '\n  |> group(columns: ["household"])'
-            + _NEWEST
-        )
-        activity = {
-            str(r.values["household"]): (_time(r), str(r.values["_value"]))
-            for r in await self._query(last_activity)
-        }
-        seen = {str(r.values["household"]): _time(r) for r in await self._query(last_event)}
+        last_activity = {s.tags["household"]: s.rows[-1] for s in activity if s.rows}
+        last_seen = {s.tags["household"]: int(s.rows[-1]["time"]) for s in seen if s.rows}
         return [
             HouseholdActivity(
                 household=h,
-                last_activity_at=_ms_floor(activity[h][0]) if h in activity else None,
-                last_activity_device=activity[h][1] if h in activity else None,
-                last_event_at=_ms_floor(seen[h]),
+                last_activity_at=ms_floor(int(last_activity[h]["time"])) if h in last_activity else None,
+                last_activity_device=str(last_activity[h]["last"]) if h in last_activity else None,
+                last_event_at=ms_floor(last_seen[h]),
             )
-            for h in sorted(seen)
+            for h in sorted(last_seen)
         ]
 
     async def activity_changes(self, since: int | None) -> ActivityChanges:
@@ -361,51 +460,51 @@ class InfluxEventStore:
         )
 
     async def hourly_activity(self, household: str, start: datetime, end: datetime) -> list[HourlyActivity]:
-        query = (
-            self._from("hourly_activity", f"{_flux_time(start)}, stop: {_flux_time(end)}")
-            + f'\n  |> filter(fn: (r) => r._measurement == "activity" and r._field == "device"'
-            f" and r.household == {flux_string(_checked(household))})"
-            + '\n  |> group(columns: ["kind"])'
-            + '\n  |> aggregateWindow(every: 1h, fn: count, createEmpty: false, timeSrc: "_start")'
+        (series,) = await self._ql.query(
+            self.target.database,
+            self.target.rollup_retention_policy,
+            f'SELECT "count", kind FROM hourly_activity WHERE household = {string(checked(household))}'
+            f" AND time >= {ms_ns(start)} AND time < {ms_ns(end)}",
         )
         rows = [
             HourlyActivity(
-                household, _time(r).astimezone(UTC), Kind(str(r.values["kind"])), int(r.values["_value"])
+                household,
+                from_ns(int(row["time"])).astimezone(UTC),
+                Kind(str(row["kind"])),
+                int(row["count"]),
             )
-            for r in await self._query(query)
+            for s in series
+            for row in s.rows
         ]
         return sorted(rows, key=lambda h: (h.hour, h.kind.value))
 
     async def activity_times(self, household: str, start: datetime, end: datetime) -> list[datetime]:
-        query = (
-            self._from("activity_times", f"{_flux_time(start)}, stop: {_flux_time(end)}")
-            + f'\n  |> filter(fn: (r) => r._measurement == "activity" and r._field == "device"'
-            f" and r.household == {flux_string(_checked(household))})"
-            '\n  |> keep(columns: ["_time"])\n  |> group()\n  |> sort(columns: ["_time"])'
+        (series,) = await self._raw(
+            f"SELECT device FROM activity WHERE household = {string(checked(household))}"
+            f" AND time >= {ms_ns(start)} AND time < {ms_ns(end)}"
         )
-        return [_ms_floor(_time(r)) for r in await self._query(query)]
+        return sorted(ms_floor(int(row["time"])) for s in series for row in s.rows)
 
     async def events(self, household: str, start: datetime, end: datetime) -> list[Event]:
         """Every stored event of a household with ``start <= observed_at < end``, oldest first."""
-        query = (
-            self._from("events", f"{_flux_time(start)}, stop: {_flux_time(end)}")
-            + '\n  |> filter(fn: (r) => r._measurement == "event"'
-            + f" and r.household == {flux_string(_checked(household))})"
-            + '\n  |> pivot(rowKey: ["_time"], columnKey: ["_field"], valueColumn: "_value")'
-            + '\n  |> group()\n  |> sort(columns: ["_time"])'
+        (series,) = await self._raw(
+            "SELECT device, gateway, id, kind, seq, value FROM event"
+            f" WHERE household = {string(checked(household))}"
+            f" AND time >= {ms_ns(start)} AND time < {ms_ns(end)}"
         )
+        rows = sorted((row for s in series for row in s.rows), key=lambda r: int(r["time"]))
         return [
             Event(
-                message_id=str(r.values["id"]),
+                message_id=str(r["id"]),
                 household=household,
-                gateway=str(r.values["gateway"]),
-                device=str(r.values["device"]),
-                kind=Kind(str(r.values["kind"])),
-                value=float(r.values["value"]),
-                observed_at=_ms_floor(_time(r)),
-                seq=int(r.values["seq"]),
+                gateway=str(r["gateway"]),
+                device=str(r["device"]),
+                kind=Kind(str(r["kind"])),
+                value=float(r["value"]),
+                observed_at=ms_floor(int(r["time"])),
+                seq=int(r["seq"]),
             )
-            for r in await self._query(query)
+            for r in rows
         ]
 
     async def device_suspects(
@@ -421,91 +520,83 @@ class InfluxEventStore:
         }
 
     async def button_presses(self, since: datetime) -> list[ButtonPress]:
-        query = (
-            self._from("button_presses", _flux_time(since))
-            + '\n  |> filter(fn: (r) => r._measurement == "event" and r._field == "value"'
-            + ' and r.kind == "button" and r._value >= 1.0)'
-            + '\n  |> group()\n  |> sort(columns: ["_time"])'
+        """Every press (value ≥ 1) observed at or after ``since``, oldest first."""
+        (series,) = await self._raw(
+            "SELECT device, household FROM activity"
+            f" WHERE kind = 'button' AND value >= 1 AND time >= {ms_ns(since)}"
         )
-        return [
-            ButtonPress(str(r.values["household"]), str(r.values["device"]), _ms_floor(_time(r)))
-            for r in await self._query(query)
-        ]
+        rows = sorted((row for s in series for row in s.rows), key=lambda r: int(r["time"]))
+        return [ButtonPress(str(r["household"]), str(r["device"]), ms_floor(int(r["time"]))) for r in rows]
 
     async def devices(self, household: str) -> list[DeviceState]:
         return (await self.devices_of([household])).get(household, [])
 
     async def devices_of(self, households: Sequence[str]) -> dict[str, list[DeviceState]]:
+        """Each device's newest sensor reading (or, for a device that only ever reported battery
+        or check-ins, its first such report, as SQLite keeps it), last seen and newest battery."""
         if not households:
             return {}
-        wanted = ", ".join(flux_string(_checked(h)) for h in households)
-        query = (
-            self._from("devices", f"-{LOOKBACK.days}d")
-            + '\n  |> filter(fn: (r) => r._measurement == "event"'
-            + f" and contains(value: r.household, set: [{wanted}]))"
-            + '\n  |> pivot(rowKey: ["_time"], columnKey: ["_field"], valueColumn: "_value")'
-            + '\n  |> group(columns: ["household", "device", "kind"])'
-            + _NEWEST
+        where = f"WHERE {household_is(sorted(set(households)))} AND {_SINCE} GROUP BY household, device"
+        sensor, report, first_report, battery = await self._raw(
+            f"SELECT last(value), kind FROM device {where}",
+            f"SELECT last(report_value) FROM device {where}",
+            f"SELECT first(report_value), report_kind FROM device {where}",
+            f"SELECT last(battery) FROM device {where}",
         )
-        newest: dict[tuple[str, str], dict[Kind, tuple[datetime, float]]] = {}
-        for r in await self._query(query):
-            key = (str(r.values["household"]), str(r.values["device"]))
-            newest.setdefault(key, {})[Kind(str(r.values["kind"]))] = (
-                _ms_floor(_time(r)),
-                float(r.values["value"]),
-            )
+
+        def by_device(series: list[Series]) -> dict[tuple[str, str], dict[str, Any]]:
+            return {(s.tags["household"], s.tags["device"]): s.rows[-1] for s in series if s.rows}
+
+        sensors, reports, firsts, batteries = map(by_device, (sensor, report, first_report, battery))
         found: dict[str, list[DeviceState]] = {}
-        for (household, device), by_kind in sorted(newest.items()):
-            seen = max(at for at, _ in by_kind.values())
-            sensors = {k: v for k, v in by_kind.items() if k not in _SENSOR_ONLY} or by_kind
-            kind, (_, value) = max(sensors.items(), key=lambda kv: kv[1][0])
-            battery = by_kind.get(Kind.BATTERY)
-            state = DeviceState(household, device, kind, seen, value, battery[1] if battery else None)
-            found.setdefault(household, []).append(state)
+        for key in sorted(sensors.keys() | reports.keys()):
+            seen = max(int(r["time"]) for r in (sensors.get(key), reports.get(key)) if r is not None)
+            reading = sensors.get(key)
+            if reading is not None:
+                kind, value = str(reading["kind"]), float(reading["last"])
+            else:
+                kind, value = str(firsts[key]["report_kind"]), float(firsts[key]["first"])
+            level = batteries.get(key)
+            found.setdefault(key[0], []).append(
+                DeviceState(
+                    key[0],
+                    key[1],
+                    Kind(kind),
+                    ms_floor(seen),
+                    value,
+                    None if level is None else float(level["last"]),
+                )
+            )
         return found
 
     async def gateways(self, household: str | None = None) -> list[GatewayLiveState]:
-        where = f" and r.household == {flux_string(_checked(household))}" if household else ""
-        lookback = f"-{LOOKBACK.days}d"
-        status_query = (
-            self._from("gateway_status", lookback)
-            + f'\n  |> filter(fn: (r) => r._measurement == "gateway" and r._field == "state"{where})'
-            + '\n  |> group(columns: ["household", "gateway"])'
-            + _NEWEST
+        where = f"WHERE {household_is([household])} " if household else ""
+        beat_where = f"WHERE {household_is([household])} AND {_SINCE}" if household else f"WHERE {_SINCE}"
+        states, beats = await self._raw(
+            f"SELECT last(state), changed_ms FROM gateway {where}GROUP BY household, gateway",
+            f"SELECT last(seq) FROM heartbeat {beat_where} GROUP BY household, gateway",
         )
-        beat_query = (
-            self._from("gateway_heartbeat", lookback)
-            + f'\n  |> filter(fn: (r) => r._measurement == "heartbeat" and r._field == "seq"{where})'
-            + '\n  |> group(columns: ["household", "gateway"])'
-            + _NEWEST
-        )
-        beats = {
-            (str(r.values["household"]), str(r.values["gateway"])): _ms_floor(_time(r))
-            for r in await self._query(beat_query)
+        heard = {
+            (s.tags["household"], s.tags["gateway"]): ms_floor(int(s.rows[-1]["time"]))
+            for s in beats
+            if s.rows
         }
-        states: dict[tuple[str, str], GatewayLiveState] = {}
-        for r in await self._query(status_query):
-            key = (str(r.values["household"]), str(r.values["gateway"]))
-            states[key] = GatewayLiveState(
-                *key, GatewayState(str(r.values["_value"])), _ms_floor(_time(r)), beats.get(key)
+        found = [
+            GatewayLiveState(
+                s.tags["household"],
+                s.tags["gateway"],
+                GatewayState(str(row["last"])),
+                ms_floor(int(row["changed_ms"]) * 1_000_000),
+                heard.get((s.tags["household"], s.tags["gateway"])),
             )
-        for key, beat in beats.items():  # heard from, never announced: online
-            states.setdefault(key, GatewayLiveState(*key, GatewayState.ONLINE, beat, beat))
-        return [states[k] for k in sorted(states)]
+            for s in states
+            for row in s.rows[-1:]
+        ]
+        return sorted(found, key=lambda g: (g.household, g.gateway))
 
 
 def _record(measurement: str, tags: dict[str, str], fields: dict[str, Any], time_ns: int) -> Record:
     return {"measurement": measurement, "tags": tags, "fields": fields, "time": time_ns}
-
-
-def _time(record: FluxRecord) -> datetime:
-    at: datetime = record.values["_time"]
-    return at
-
-
-def _ms_floor(at: datetime) -> datetime:
-    """Drop the sub-millisecond id offset (the contract's times are milliseconds)."""
-    return at.replace(microsecond=at.microsecond - at.microsecond % 1000).astimezone(UTC)
 
 
 def _retry_after(headers: Any) -> float | None:
@@ -519,16 +610,27 @@ def _retry_after(headers: Any) -> float | None:
 
 
 def influx_store(config: Config) -> InfluxEventStore:
-    """The InfluxDB adapter as configured (token from MIMAMORI_INFLUX_TOKEN)."""
+    """The InfluxDB adapter as configured (token from MIMAMORI_INFLUX_TOKEN; on 1.8+ it may be
+    absent, or ``username:password``)."""
     s = config.store
     token = config.secrets.influx_token
-    if token is None:
+    if token is None and s.influx_generation != "1.8+":
         raise SystemExit("mimamori: store.backend = influxdb needs MIMAMORI_INFLUX_TOKEN")
+    target = InfluxTarget(
+        generation=s.influx_generation,
+        database=s.influx_database,
+        retention_policy=s.influx_retention_policy,
+        rollup_retention_policy=s.influx_rollup_retention_policy,
+        bucket=s.influx_bucket,
+        rollup_bucket=s.influx_rollup_bucket,
+    )
     return InfluxEventStore(
         s.influx_url,
-        token.get_secret_value(),
+        "" if token is None else token.get_secret_value(),
         s.influx_org,
-        s.influx_bucket,
+        target,
+        raw_retention_days=s.raw_retention_days,
+        rollup_retention_days=s.rollup_retention_days,
         batch_lines=s.influx_batch_lines,
         max_retries=s.influx_max_retries,
     )

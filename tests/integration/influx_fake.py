@@ -1,22 +1,17 @@
-"""A local InfluxDB 2.x look-alike for the adapter's tests (aiohttp).
+"""The v2 write endpoint's answers, which the real InfluxDB 1.6 of the tests cannot give (aiohttp).
 
-It checks what a real server checks (token, org, bucket, line protocol), stores points with
-InfluxDB's upsert semantics (same series and time: fields merged), answers the adapter's Flux
-queries (recognised by their ``// mimamori:<name>`` comment) from what was written, as annotated
-CSV, and can be told to fail the next writes with 429 or 5xx. The same tests run against a real
-InfluxDB when ``MIMAMORI_TEST_INFLUX_URL`` is set (docs/storage.md).
+It checks what a 2.x server checks on ``/api/v2/write`` (token, org, bucket, precision, line
+protocol), stores points with InfluxDB's upsert semantics (same series and time: fields merged) so
+tests can inspect what was sent, and can be told to fail the next writes with 429 or 5xx. It
+answers no queries: everything read is read from the real server (tests/influx_server.py).
 """
 
 from __future__ import annotations
 
-import csv
-import io
 import json
 import re
-from collections import defaultdict
 from dataclasses import dataclass, field
-from datetime import UTC, datetime, timedelta
-from typing import Any
+from datetime import UTC, datetime
 
 from aiohttp import web
 
@@ -33,26 +28,17 @@ class FakeInflux:
     points: dict[tuple[SeriesKey, int], dict[str, Value]] = field(default_factory=dict)
     write_requests: list[int] = field(default_factory=list)  # lines per accepted request
     failures: list[tuple[int, dict[str, str]]] = field(default_factory=list)  # next answers to writes
-    queries: list[str] = field(default_factory=list)
 
     def app(self) -> web.Application:
         app = web.Application()
         app.router.add_post("/api/v2/write", self.write)
-        app.router.add_post("/api/v2/query", self.query)
         return app
 
-    # ------------------------------------------------------------------ checks
-
-    def _check(self, request: web.Request) -> web.Response | None:
+    async def write(self, request: web.Request) -> web.Response:
         if request.headers.get("Authorization") != f"Token {self.token}":
             return _error(401, "unauthorized", "unauthorized access")
         if request.query.get("org") != self.org:
             return _error(404, "not found", f'organization name "{request.query.get("org")}" not found')
-        return None
-
-    async def write(self, request: web.Request) -> web.Response:
-        if (refused := self._check(request)) is not None:
-            return refused
         if request.query.get("bucket") != self.bucket:
             return _error(404, "not found", f'bucket "{request.query.get("bucket")}" not found')
         if request.query.get("precision") != "ns":
@@ -71,124 +57,6 @@ class FakeInflux:
             self.points.setdefault(key, {}).update(fields)
         self.write_requests.append(len(lines))
         return web.Response(status=204)
-
-    async def query(self, request: web.Request) -> web.Response:
-        if (refused := self._check(request)) is not None:
-            return refused
-        body = await request.json()
-        flux: str = body["query"]
-        self.queries.append(flux)
-        match = re.match(r"// mimamori:(\w+)\n", flux)
-        if match is None or f'from(bucket: "{self.bucket}")' not in flux:
-            return _error(400, "invalid", "the fake only answers the adapter's queries")
-        rows = getattr(self, f"_q_{match.group(1)}")(flux)
-        return web.Response(text=annotated_csv(rows), content_type="text/csv")
-
-    # ------------------------------------------------------------------ the adapter's queries
-
-    def _rows(self, measurement: str, flux: str) -> list[dict[str, Any]]:
-        """Points of a measurement as pivoted rows (tags + fields + _time), filtered like the query."""
-        start, stop = _range(flux)
-        households = set(re.findall(r'r\.household == "([^"]+)"', flux))
-        if m := re.search(r"set: \[([^\]]*)\]", flux):
-            households |= set(re.findall(r'"([^"]+)"', m.group(1)))
-        rows = []
-        for ((name, tags), at), fields in self.points.items():
-            time = EPOCH + timedelta(microseconds=at // 1000)
-            if name != measurement or not start <= time < stop:
-                continue
-            row = dict(tags) | fields | {"_time": time}
-            if households and row.get("household") not in households:
-                continue
-            rows.append(row)
-        return sorted(rows, key=lambda r: r["_time"])
-
-    @staticmethod
-    def _last(rows: list[dict[str, Any]], *keys: str) -> list[dict[str, Any]]:
-        newest: dict[tuple[Any, ...], dict[str, Any]] = {}
-        for row in rows:
-            newest[tuple(row.get(k) for k in keys)] = row
-        return list(newest.values())
-
-    def _q_last_power(self, flux: str) -> list[dict[str, Any]]:
-        rows = [r for r in self._rows("event", flux) if r["kind"] == "power"]
-        return [
-            _pick(r, "_time", "household", "device", "value", "kind")
-            for r in self._last(rows, "household", "device")
-        ]
-
-    def _q_power_before(self, flux: str) -> list[dict[str, Any]]:
-        m = re.search(r'r\.device == "([^"]+)"', flux)
-        assert m is not None
-        rows = [r for r in self._rows("event", flux) if r["kind"] == "power" and r["device"] == m.group(1)]
-        return [_pick(r, "_time", "household", "device", "value", "kind") for r in rows[-1:]]
-
-    def _q_count_events(self, flux: str) -> list[dict[str, Any]]:
-        return [{"_value": len(self._rows("event", flux))}]
-
-    def _q_last_activity(self, flux: str) -> list[dict[str, Any]]:
-        rows = self._last(self._rows("activity", flux), "household")
-        return [{"_time": r["_time"], "_value": r["device"], "household": r["household"]} for r in rows]
-
-    def _q_last_event(self, flux: str) -> list[dict[str, Any]]:
-        rows = self._last(self._rows("event", flux), "household")
-        return [{"_time": r["_time"], "_value": r["id"], "household": r["household"]} for r in rows]
-
-    def _q_hourly_activity(self, flux: str) -> list[dict[str, Any]]:
-        counts: dict[tuple[str, datetime], int] = defaultdict(int)
-        for r in self._rows("activity", flux):
-            counts[(r["kind"], r["_time"].replace(minute=0, second=0, microsecond=0))] += 1
-        return [{"_time": hour, "kind": kind, "_value": n} for (kind, hour), n in counts.items()]
-
-    def _q_activity_times(self, flux: str) -> list[dict[str, Any]]:
-        return [{"_time": r["_time"]} for r in self._rows("activity", flux)]
-
-    def _q_events(self, flux: str) -> list[dict[str, Any]]:
-        return [
-            _pick(r, "_time", "household", "kind", "device", "gateway", "value", "id", "seq")
-            for r in self._rows("event", flux)
-        ]
-
-    def _q_button_presses(self, flux: str) -> list[dict[str, Any]]:
-        rows = [r for r in self._rows("event", flux) if r["kind"] == "button" and r["value"] >= 1]
-        return [_pick(r, "_time", "household", "device") for r in rows]
-
-    def _q_devices(self, flux: str) -> list[dict[str, Any]]:
-        rows = self._last(self._rows("event", flux), "household", "device", "kind")
-        return [_pick(r, "_time", "household", "device", "kind", "value") for r in rows]
-
-    def _q_gateway_status(self, flux: str) -> list[dict[str, Any]]:
-        rows = self._last(self._rows("gateway", flux), "household", "gateway")
-        return [
-            {"_time": r["_time"], "_value": r["state"], "household": r["household"], "gateway": r["gateway"]}
-            for r in rows
-        ]
-
-    def _q_gateway_heartbeat(self, flux: str) -> list[dict[str, Any]]:
-        rows = self._last(self._rows("heartbeat", flux), "household", "gateway")
-        return [
-            {"_time": r["_time"], "_value": r["seq"], "household": r["household"], "gateway": r["gateway"]}
-            for r in rows
-        ]
-
-
-def _pick(row: dict[str, Any], *keys: str) -> dict[str, Any]:
-    return {k: row[k] for k in keys}
-
-
-def _range(flux: str) -> tuple[datetime, datetime]:
-    now = datetime.now(UTC)
-    m = re.search(r"range\(start: ([^,)]+)(?:, stop: ([^)]+))?\)", flux)
-    assert m is not None, flux
-    raw_start, raw_stop = m.group(1), m.group(2)
-    if raw_start == "0":
-        start = datetime(1970, 1, 1, tzinfo=UTC)
-    elif d := re.fullmatch(r"-(\d+)d", raw_start):
-        start = now - timedelta(days=int(d.group(1)))
-    else:
-        start = datetime.fromisoformat(raw_start)
-    stop = datetime.fromisoformat(raw_stop) if raw_stop else now + timedelta(days=1)
-    return start, stop
 
 
 # --------------------------------------------------------------------------- line protocol
@@ -280,47 +148,6 @@ def _field_value(raw: str) -> Value:
     if raw in ("f", "F", "false", "False", "FALSE"):
         return False
     return float(raw)
-
-
-# --------------------------------------------------------------------------- answers
-
-
-def annotated_csv(rows: list[dict[str, Any]]) -> str:
-    """Rows as InfluxDB's annotated CSV (one table)."""
-    columns = ["result", "table", *sorted({k for row in rows for k in row})]
-    kinds = {c: _datatype([row.get(c) for row in rows]) for c in columns[2:]}
-    out = io.StringIO()
-    writer = csv.writer(out, lineterminator="\r\n")
-    writer.writerow(["#datatype", "string", "long", *(kinds[c] for c in columns[2:])])
-    writer.writerow(["#group", "false", "false", *("false" for _ in columns[2:])])
-    writer.writerow(["#default", "_result", "", *("" for _ in columns[2:])])
-    writer.writerow(["", *columns])
-    for row in rows:
-        writer.writerow(["", "", "0", *(_cell(row.get(c)) for c in columns[2:])])
-    return out.getvalue() + "\r\n"
-
-
-def _datatype(values: list[Any]) -> str:
-    sample = next((v for v in values if v is not None), "")
-    if isinstance(sample, datetime):
-        return "dateTime:RFC3339Nano"
-    if isinstance(sample, bool):
-        return "boolean"
-    if isinstance(sample, int):
-        return "long"
-    if isinstance(sample, float):
-        return "double"
-    return "string"
-
-
-def _cell(value: Any) -> str:
-    if value is None:
-        return ""
-    if isinstance(value, datetime):
-        return value.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
-    if isinstance(value, bool):
-        return "true" if value else "false"
-    return str(value)
 
 
 def _error(status: int, code: str, message: str, headers: dict[str, str] | None = None) -> web.Response:

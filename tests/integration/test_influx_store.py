@@ -1,11 +1,12 @@
-"""The InfluxDB adapter through the real influxdb-client async API, against a local look-alike
-server (tests/integration/influx_fake.py) or, with MIMAMORI_TEST_INFLUX_URL set, a real InfluxDB 2."""
+"""The InfluxDB adapter through the real influxdb-client: against a real InfluxDB 1.6 (influxd, started
+by tests/influx_server.py, behind the v2 write shim) for everything stored and read, and against
+the write endpoint's look-alike (tests/integration/influx_fake.py) for the 2.x answers 1.6 cannot
+give (token and bucket refusals, 429/5xx with retries)."""
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
-import os
 import uuid
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
@@ -20,52 +21,36 @@ from mimamori import contract
 from mimamori.clock import SystemClock
 from mimamori.contract import Event, GatewayState, GatewayStatus, Heartbeat, Kind
 from store.base import IngestBatch, Rejection, StoreError
-from store.influx import InfluxEventStore, flux_string, point_time_ns
+from store.influx import InfluxEventStore, InfluxTarget, point_time_ns
+from store.influxql import InfluxQL, household_is, identifier, string
+from tests.influx_server import RealInflux, influxd_fixture, real_influx_fixture  # noqa: F401
 from tests.integration.influx_fake import FakeInflux, parse_line
 from tests.support.harness import mqtt_client, wait_for
 
 pytestmark = pytest.mark.integration
 
 TOKEN, ORG, BUCKET = "test-token-s3cret", "mimamori", "events"
+V2 = InfluxTarget(generation="2.x", bucket=BUCKET)
 
 
 @dataclass
-class Target:
+class FakeTarget:
     url: str
-    token: str
-    org: str
-    bucket: str
-    fake: FakeInflux | None
+    fake: FakeInflux
 
     def store(self, **options: object) -> InfluxEventStore:
-        return InfluxEventStore(self.url, self.token, self.org, self.bucket, **options)  # type: ignore[arg-type]
+        return InfluxEventStore(self.url, TOKEN, ORG, V2, **options)  # type: ignore[arg-type]
 
 
 @pytest.fixture
-async def fake_target() -> AsyncIterator[Target]:
+async def fake_target() -> AsyncIterator[FakeTarget]:
     fake = FakeInflux(TOKEN, ORG, BUCKET)
     server = TestServer(fake.app(), host="127.0.0.1")
     await server.start_server()
     try:
-        yield Target(str(server.make_url("")).rstrip("/"), TOKEN, ORG, BUCKET, fake)
+        yield FakeTarget(str(server.make_url("")).rstrip("/"), fake)
     finally:
         await server.close()
-
-
-@pytest.fixture
-async def target(fake_target: Target) -> AsyncIterator[Target]:
-    """A real InfluxDB when MIMAMORI_TEST_INFLUX_URL is set (docs/storage.md), else the look-alike."""
-    url = os.environ.get("MIMAMORI_TEST_INFLUX_URL")
-    if url:
-        yield Target(
-            url,
-            os.environ["MIMAMORI_TEST_INFLUX_TOKEN"],
-            os.environ.get("MIMAMORI_TEST_INFLUX_ORG", ORG),
-            os.environ.get("MIMAMORI_TEST_INFLUX_BUCKET", BUCKET),
-            None,
-        )
-    else:
-        yield fake_target
 
 
 @pytest.fixture
@@ -83,8 +68,8 @@ def ev(household: str, n: int, kind: Kind, value: float, at: datetime, device: s
 
 
 @pytest.fixture
-async def opened(target: Target) -> AsyncIterator[InfluxEventStore]:
-    store = target.store(retry_base_s=0.01)
+async def opened(real_influx: RealInflux) -> AsyncIterator[InfluxEventStore]:
+    store = real_influx.store(retry_base_s=0.01)
     await store.open()
     try:
         yield store
@@ -149,8 +134,9 @@ async def test_events_and_live_state_round_trip_idempotently(
 
 
 async def test_a_restarted_store_judges_a_plug_against_the_stored_reading(
-    target: Target, household: str
+    real_influx: RealInflux, household: str
 ) -> None:
+    target = real_influx
     t0 = now_ms()
     for n, watts in enumerate((1200, 1300)):  # on (first store), then still on (after a restart)
         store = target.store()
@@ -169,10 +155,9 @@ async def test_a_restarted_store_judges_a_plug_against_the_stored_reading(
 
 
 async def test_writes_are_line_protocol_in_requests_of_at_most_5000_lines(
-    fake_target: Target, household: str
+    fake_target: FakeTarget, household: str
 ) -> None:
     fake = fake_target.fake
-    assert fake is not None
     t0 = now_ms()
     events = [ev(household, n, Kind.CHECKIN, 0, t0 + timedelta(milliseconds=n)) for n in range(12_000)]
     rejection = Rejection(
@@ -185,7 +170,7 @@ async def test_writes_are_line_protocol_in_requests_of_at_most_5000_lines(
     finally:
         await store.close()
     assert result.stored == 12_000
-    assert fake.write_requests == [5000, 5000, 2001]
+    assert fake.write_requests == [5000] * 4 + [4001]  # an event and its device point each
     stored = {key: fields for key, fields in fake.points.items() if key[0][0] == "event"}
     assert len(stored) == 12_000
     ((series, at), fields) = next(iter(stored.items()))
@@ -203,11 +188,12 @@ async def test_writes_are_line_protocol_in_requests_of_at_most_5000_lines(
     assert dead == {"topic": rejection.topic, "detail": rejection.detail}
 
 
-async def test_429_and_5xx_are_retried_then_reported_retryable(fake_target: Target, household: str) -> None:
+async def test_429_and_5xx_are_retried_then_reported_retryable(
+    fake_target: FakeTarget, household: str
+) -> None:
     fake = fake_target.fake
-    assert fake is not None
     t0 = now_ms()
-    batch = IngestBatch(received_at=t0, events=[ev(household, 1, Kind.MOTION, 1, t0)])
+    batch = IngestBatch(received_at=t0, events=[ev(household, 1, Kind.CHECKIN, 0, t0)])
     store = fake_target.store(retry_base_s=0.001, max_retries=3)
     await store.open()
     try:
@@ -228,10 +214,11 @@ async def test_429_and_5xx_are_retried_then_reported_retryable(fake_target: Targ
     [("wrong-token", BUCKET, "401"), (TOKEN, "no-such-bucket", "404")],
 )
 async def test_auth_and_bucket_errors_are_not_retried(
-    fake_target: Target, household: str, token: str, bucket: str, status: str
+    fake_target: FakeTarget, household: str, token: str, bucket: str, status: str
 ) -> None:
     t0 = now_ms()
-    store = InfluxEventStore(fake_target.url, token, ORG, bucket, retry_base_s=0.001)
+    target = InfluxTarget(generation="2.x", bucket=bucket)
+    store = InfluxEventStore(fake_target.url, token, ORG, target, retry_base_s=0.001)
     await store.open()
     try:
         with pytest.raises(StoreError, match=status) as refused:
@@ -241,12 +228,16 @@ async def test_auth_and_bucket_errors_are_not_retried(
     finally:
         await store.close()
     assert not refused.value.retryable
-    assert fake_target.fake is not None
     assert fake_target.fake.points == {}
 
 
-def test_flux_strings_cannot_break_out_of_their_quotes() -> None:
-    assert flux_string('a"b\\c${x}') == '"a\\"b\\\\c\\${x}"'
+def test_influxql_literals_cannot_break_out_of_their_quotes() -> None:
+    assert string("a'b\\c") == "'a\\'b\\\\c'"
+    assert identifier('a"b') == '"a\\"b"'
+    assert household_is(["h1"]) == "household = 'h1'"
+    assert household_is(["h1", "h-2"]) == "household =~ /^(?:h1|h-2)$/"
+    with pytest.raises(StoreError):
+        household_is(["h1", "x|.*"])
 
 
 def test_the_look_alike_parses_escaped_line_protocol() -> None:
@@ -260,8 +251,9 @@ def test_the_look_alike_parses_escaped_line_protocol() -> None:
 
 
 async def test_ingest_writes_through_the_influx_adapter(
-    mosquitto: MosquittoProcess, target: Target, household: str
+    mosquitto: MosquittoProcess, real_influx: RealInflux, household: str
 ) -> None:
+    target = real_influx
     clock = SystemClock()
     t0 = now_ms()
     events = [ev(household, n, Kind.MOTION, 1, t0 + timedelta(seconds=n)) for n in range(30)]
@@ -290,3 +282,72 @@ async def test_ingest_writes_through_the_influx_adapter(
         assert house.last_activity_at == events[-1].observed_at
     finally:
         await store.close()
+
+
+async def policies(real_influx: RealInflux) -> dict[str, tuple[str, bool]]:
+    ql = InfluxQL(real_influx.server.url, "")
+    await ql.open()
+    try:
+        (shown,) = await ql.query(
+            "", "", f"SHOW RETENTION POLICIES ON {identifier(real_influx.target.database)}"
+        )
+    finally:
+        await ql.close()
+    return {row["name"]: (row["duration"], row["default"]) for s in shown for row in s.rows}
+
+
+async def test_the_store_defines_the_retention_policies_it_is_configured_with(
+    real_influx: RealInflux,
+) -> None:
+    store = real_influx.store()
+    await store.open()
+    await store.close()
+    found = await policies(real_influx)
+    assert found["raw"] == ("9600h0m0s", True)  # 400 days, where writes without a policy go
+    assert found["rollup"] == ("87600h0m0s", False)  # 3650 days
+    shorter = real_influx.store(raw_retention_days=30, rollup_retention_days=730)
+    await shorter.open()  # a changed configuration changes the policies, and nothing else
+    await shorter.close()
+    found = await policies(real_influx)
+    assert (found["raw"], found["rollup"]) == (("720h0m0s", True), ("17520h0m0s", False))
+
+
+async def test_roll_ups_live_in_their_own_policy_and_escaped_lines_survive_the_real_parser(
+    real_influx: RealInflux, household: str
+) -> None:
+    t0 = now_ms()
+    rejection = Rejection(
+        t0, 'mimamori/v1/x y,z/gw/"events"', "bad topic,=x", 'a "quoted", spaced\\ detail\nnext', b""
+    )
+    store = real_influx.store()
+    await store.open()
+    try:
+        batch = IngestBatch(
+            received_at=t0, events=[ev(household, 1, Kind.DOOR, 1, t0, "main-door")], rejections=[rejection]
+        )
+        await store.write_batch(batch)
+    finally:
+        await store.close()
+    assert real_influx.shim.bodies, "the client's line protocol went to the real /write"
+    ql = InfluxQL(real_influx.server.url, "")
+    await ql.open()
+    try:
+        db, mine = real_influx.target.database, household_is([household])
+        dead, raw = await ql.query(
+            db,
+            "raw",
+            "SELECT topic, detail, reason FROM rejection",
+            f"SELECT * FROM hourly_activity WHERE {mine}",
+        )
+        (rolled,) = await ql.query(db, "rollup", f'SELECT "count", kind FROM hourly_activity WHERE {mine}')
+    finally:
+        await ql.close()
+    [row] = [r for s in dead for r in s.rows]
+    assert (row["topic"], row["detail"], row["reason"]) == (
+        rejection.topic,
+        rejection.detail,
+        rejection.reason,
+    )
+    assert raw == []
+    [(count, kind)] = [(r["count"], r["kind"]) for s in rolled for r in s.rows]
+    assert (count, kind) == (1, "door")
