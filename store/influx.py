@@ -492,7 +492,11 @@ class InfluxEventStore:
             f" WHERE household = {string(checked(household))}"
             f" AND time >= {ms_ns(start)} AND time < {ms_ns(end)}"
         )
-        rows = sorted((row for s in series for row in s.rows), key=lambda r: int(r["time"]))
+        # Oldest first; within a millisecond by device and id, as SQLite's key orders them.
+        rows = sorted(
+            (row for s in series for row in s.rows),
+            key=lambda r: (int(r["time"]) // 1_000_000, str(r["device"]), str(r["id"])),
+        )
         return [
             Event(
                 message_id=str(r["id"]),
