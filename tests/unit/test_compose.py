@@ -173,13 +173,25 @@ def test_services_reach_the_broker_and_influxdb_as_compose_names_them(name: str)
     assert config.broker.host in SERVICES
     assert str(config.broker.port) in [str(p) for p in SERVICES[config.broker.host].get("expose", [])]
     assert config.broker.username == "ingest"
-    assert config.store.influx_url == "http://influxdb:8086"
-    influx = _environment(SERVICES["influxdb"])
-    assert config.store.influx_org == influx["DOCKER_INFLUXDB_INIT_ORG"]
-    assert config.store.influx_bucket == influx["DOCKER_INFLUXDB_INIT_BUCKET"]
+    store = config.store
+    assert store.influx_generation == "3.x"
+    host, port = store.influx_url.removeprefix("http://").split(":")
+    assert host == "influxdb"
+    assert port in [str(p) for p in SERVICES["influxdb"].get("expose", [])]
+    setup = SERVICES["influxdb-setup"]
+    assert _environment(setup)["INFLUXDB3_HOST_URL"] == store.influx_url
+    # The databases the setup creates are those the v1 names map to, with the configured retention.
+    created = re.findall(r"--retention-period (\d+)d (\S+)", _command(setup)[-1])
+    db = store.influx_database
+    assert sorted(created) == sorted(
+        [
+            (str(store.raw_retention_days), f"{db}/{store.influx_retention_policy}"),
+            (str(store.rollup_retention_days), f"{db}/{store.influx_rollup_retention_policy}"),
+        ]
+    )
     token = _environment(RUNNING[name]).get("MIMAMORI_INFLUX_TOKEN")
     if token is not None:
-        assert token == influx["DOCKER_INFLUXDB_INIT_ADMIN_TOKEN"]
+        assert token == _environment(setup)["INFLUXDB3_AUTH_TOKEN"]
     for dependency in RUNNING[name].get("depends_on", []):
         assert dependency in SERVICES
 
