@@ -27,7 +27,7 @@ import pytest
 from aiohttp import web
 from aiohttp.test_utils import TestServer
 
-from mimamori.broker import free_port
+from app.mosquitto import free_port
 from store.influx import InfluxEventStore, InfluxTarget
 
 CONFIG = """\
