@@ -40,7 +40,8 @@ from aiohttp.test_utils import TestServer
 from firmware_sim.simulate import build_homes
 from mimamori.contract import Event, GatewayState, GatewayStatus, Heartbeat, Kind, message_id_for
 from store.base import IngestBatch
-from store.influx import InfluxEventStore, InfluxTarget
+from store.influx import InfluxEventStore
+from store.influx_schema import InfluxTarget
 from store.sqlite import SqliteEventStore
 from tests.influx_server import InfluxdProcess, V2WriteShim
 

@@ -1,13 +1,8 @@
 """InfluxDB adapter of the Store ports: writes through ``influxdb-client`` (the v2 write API, which
 InfluxDB 1.8+, 2.x and 3.x accept), reads in InfluxQL over the v1 ``/query`` API (``store/influxql.py``).
 
-Schema (docs/storage.md explains the cardinality): measurement ``event`` (tag ``household``;
-fields ``kind``, ``device``, ``gateway``, ``value``, ``id``, ``seq``), ``activity`` (tags
-``household``, ``kind``; fields ``device``, ``value``) for events that mean a person moved,
-``device`` (tags ``household``, ``device``: the devices' live state), ``gateway`` and ``heartbeat``
-(tags ``household``, ``gateway``), ``rejection`` (tag ``reason``), all in the raw retention
-policy; and ``hourly_activity`` (tags ``household``, ``kind``; field ``count``), the roll-ups
-Mimamori writes itself, in the roll-up retention policy. The server expires both
+The schema is ``store/influx_schema.py``'s: raw points in the raw retention policy, the hourly
+roll-ups Mimamori writes itself in the roll-up one; the server expires both
 (:meth:`InfluxEventStore.open` creates the 1.x database and policies; docs/storage.md for 2.x/3.x).
 
 Writes are idempotent without a read: a point's timestamp is the observation time in nanoseconds
@@ -28,13 +23,11 @@ from __future__ import annotations
 
 import asyncio
 import bisect
-import hashlib
 import logging
 import math
 from collections.abc import Sequence
-from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
-from typing import Any, Final, Literal, cast
+from typing import Any, Final, cast
 
 import aiohttp
 from influxdb_client.client.influxdb_client_async import InfluxDBClientAsync
@@ -55,6 +48,15 @@ from store.base import (
     IngestBatch,
     StoreError,
 )
+from store.influx_schema import (
+    HOUR_NS,
+    SENSOR_ONLY,
+    InfluxTarget,
+    Record,
+    event_points,
+    point_time_ns,
+    record,
+)
 from store.influxql import (
     InfluxQL,
     Series,
@@ -71,46 +73,10 @@ log = logging.getLogger(__name__)
 
 LOOKBACK: Final = timedelta(days=30)
 """How far back live-state queries look (older households count as never seen)."""
-HOUR_NS: Final = 3_600_000_000_000
-_SENSOR_ONLY: Final = frozenset({Kind.BATTERY, Kind.CHECKIN})
 _NS: Final = cast(WritePrecision, "ns")
 _SINCE: Final = f"time > now() - {LOOKBACK.days}d"
 POWER_READINGS_KEPT: Final = 64
 """Recent readings kept per plug, so a redelivered or slightly late reading finds its predecessor."""
-Record = dict[str, Any]
-"""A point as influxdb-client serialises it: measurement, tags, fields, time (ns)."""
-Generation = Literal["1.8+", "2.x", "3.x"]
-
-
-@dataclass(frozen=True, slots=True)
-class InfluxTarget:
-    """Where the points go and where InfluxQL finds them, by server generation.
-
-    Queries always name a v1 database and retention policy. Writes name a bucket: on 1.8+ and 3.x
-    ``database/retention_policy`` (1.8's v2 write API maps it so; a 3.x database of that name is
-    what the DBRP naming convention maps the query's ``db`` and ``rp`` to); on 2.x the buckets
-    themselves, which a DBRP mapping ties to the database and policies.
-    """
-
-    generation: Generation = "2.x"
-    database: str = "mimamori"
-    retention_policy: str = "raw"
-    rollup_retention_policy: str = "rollup"
-    bucket: str = "events"  # 2.x: raw points
-    rollup_bucket: str = "rollups"  # 2.x: roll-ups
-
-    def write_bucket(self, rollup: bool = False) -> str:
-        if self.generation == "2.x":
-            return self.rollup_bucket if rollup else self.bucket
-        return f"{self.database}/{self.rollup_retention_policy if rollup else self.retention_policy}"
-
-
-def point_time_ns(observed_at: datetime, message_id: str) -> int:
-    """Observation time in ns plus a stable sub-millisecond offset (whole microseconds, so it
-    survives a round trip through Python datetimes) derived from the message id."""
-    ms = round(observed_at.timestamp() * 1000)
-    offset_us = int.from_bytes(hashlib.blake2b(message_id.encode(), digest_size=4).digest(), "big") % 1000
-    return ms * 1_000_000 + offset_us * 1000
 
 
 class InfluxEventStore:
@@ -216,7 +182,7 @@ class InfluxEventStore:
         received_ns = round(batch.received_at.timestamp() * 1_000_000_000)
         for n, rejection in enumerate(batch.rejections):
             points.append(
-                _record(
+                record(
                     "rejection",
                     {"reason": rejection.reason},
                     {"topic": rejection.topic, "detail": rejection.detail},
@@ -239,39 +205,10 @@ class InfluxEventStore:
                 readings.insert(i, (at_ns, event.value))
             del readings[:-POWER_READINGS_KEPT]
         else:
-            activity = event.kind not in _SENSOR_ONLY and is_activity(event.kind, event.value, None)
-        value = float(event.value)
-        fields = {
-            "kind": event.kind.value,
-            "device": event.device,
-            "gateway": event.gateway,
-            "value": value,
-            "id": event.message_id,
-            "seq": event.seq,
-        }
-        # A battery or check-in report refreshes "last seen" but not the sensor's kind or reading.
-        live: dict[str, Any] = (
-            {"report_kind": event.kind.value, "report_value": value}
-            if event.kind in _SENSOR_ONLY
-            else {"kind": event.kind.value, "value": value}
-        )
-        if event.kind is Kind.BATTERY:
-            live["battery"] = value
-        points = [
-            _record("event", {"household": event.household}, fields, at_ns),
-            _record("device", {"household": event.household, "device": event.device}, live, at_ns),
-        ]
+            activity = event.kind not in SENSOR_ONLY and is_activity(event.kind, event.value, None)
         if activity:
-            points.append(
-                _record(
-                    "activity",
-                    {"household": event.household, "kind": event.kind.value},
-                    {"device": event.device, "value": value},
-                    at_ns,
-                )
-            )
             hours.setdefault(at_ns - at_ns % HOUR_NS, set()).add(event.household)
-        return points
+        return event_points(event, at_ns, activity)
 
     async def _rollups(self, hours: dict[int, set[str]]) -> list[Record]:
         """The hourly roll-ups of the hours this batch touched, counted again from the raw activity
@@ -285,7 +222,7 @@ class InfluxEventStore:
             )
         )
         return [
-            _record("hourly_activity", s.tags, {"count": int(row["count"])}, hour)
+            record("hourly_activity", s.tags, {"count": int(row["count"])}, hour)
             for hour, series in zip(order, answers, strict=True)
             for s in series
             for row in s.rows
@@ -315,7 +252,7 @@ class InfluxEventStore:
             changed = previous[1] if previous is not None and previous[0] == state else received_ms
             self._gateways[(household, gateway)] = (state, changed)
             points.append(
-                _record(
+                record(
                     "gateway",
                     {"household": household, "gateway": gateway},
                     {"state": state, "reported_ms": reported_ms, "changed_ms": changed},
@@ -331,7 +268,7 @@ class InfluxEventStore:
                 status(beat.household, beat.gateway, GatewayState.ONLINE.value, at_ms)
         for beat in batch.heartbeats:
             points.append(
-                _record(
+                record(
                     "heartbeat",
                     {"household": beat.household, "gateway": beat.gateway},
                     {"seq": beat.seq, "outbox_depth": beat.outbox_depth},
@@ -622,10 +559,6 @@ class InfluxEventStore:
             for row in s.rows[-1:]
         ]
         return sorted(found, key=lambda g: (g.household, g.gateway))
-
-
-def _record(measurement: str, tags: dict[str, str], fields: dict[str, Any], time_ns: int) -> Record:
-    return {"measurement": measurement, "tags": tags, "fields": fields, "time": time_ns}
 
 
 def _retry_after(headers: Any) -> float | None:

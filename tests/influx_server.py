@@ -28,7 +28,8 @@ from aiohttp import web
 from aiohttp.test_utils import TestServer
 
 from app.mosquitto import free_port
-from store.influx import InfluxEventStore, InfluxTarget
+from store.influx import InfluxEventStore
+from store.influx_schema import InfluxTarget
 
 CONFIG = """\
 reporting-disabled = true

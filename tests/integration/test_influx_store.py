@@ -21,7 +21,8 @@ from mimamori import contract
 from mimamori.clock import SystemClock
 from mimamori.contract import Event, GatewayState, GatewayStatus, Heartbeat, Kind
 from store.base import IngestBatch, Rejection, StoreError
-from store.influx import InfluxEventStore, InfluxTarget, point_time_ns
+from store.influx import InfluxEventStore
+from store.influx_schema import InfluxTarget, point_time_ns
 from store.influxql import InfluxQL, household_is, identifier, string
 from tests.influx_server import RealInflux, influxd_fixture, real_influx_fixture  # noqa: F401
 from tests.integration.influx_fake import FakeInflux, parse_line

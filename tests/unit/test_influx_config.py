@@ -9,7 +9,8 @@ from pathlib import Path
 import pytest
 
 from mimamori.config import ConfigError, load_config
-from store.influx import InfluxTarget, influx_store
+from store.influx import influx_store
+from store.influx_schema import InfluxTarget
 
 
 def test_an_earlier_configuration_still_loads_as_a_2x_one(tmp_path: Path) -> None:
