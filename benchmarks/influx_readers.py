@@ -43,7 +43,7 @@ from store.base import IngestBatch
 from store.influx import InfluxEventStore
 from store.influx_schema import InfluxTarget
 from store.sqlite import SqliteEventStore
-from tests.influx_server import InfluxdProcess, V2WriteShim
+from tests.support.influx_server import InfluxdProcess, V2WriteShim
 
 NOW = datetime.now(UTC).replace(second=0, microsecond=0)
 SLICE = 500  # households per detector sweep slice (10,000 homes over 20 ticks)

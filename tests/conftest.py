@@ -4,14 +4,16 @@ from __future__ import annotations
 
 import logging
 import uuid
-from collections.abc import Iterator
+from collections.abc import AsyncIterator, Iterator
 from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
+from aiohttp.test_utils import TestServer
 
 from app.mosquitto import MosquittoProcess
 from mimamori.clock import FakeClock
+from tests.support.influx_server import InfluxdProcess, InfluxTarget, RealInflux, V2WriteShim
 
 FIXED_NOW = datetime(2026, 11, 26, 9, 0, tzinfo=UTC)
 
@@ -54,3 +56,24 @@ def fail_on_logged_errors(request: pytest.FixtureRequest, caplog: pytest.LogCapt
     errors = [r for r in caplog.get_records("call") if r.levelno >= logging.ERROR]
     if errors and request.node.get_closest_marker("allow_error_logs") is None:
         pytest.fail("logged errors: " + "; ".join(f"{r.name}: {r.getMessage()}" for r in errors))
+
+
+@pytest.fixture(scope="session", name="influxd")
+def influxd_fixture(tmp_path_factory: pytest.TempPathFactory) -> Iterator[InfluxdProcess]:
+    """One real influxd for the session; tests isolate themselves with a database each."""
+    server = InfluxdProcess(tmp_path_factory.mktemp("influxd"))
+    server.start()
+    yield server
+    server.stop()
+
+
+@pytest.fixture(name="real_influx")
+async def real_influx_fixture(influxd: InfluxdProcess) -> AsyncIterator[RealInflux]:
+    shim = V2WriteShim(influxd.url)
+    server = TestServer(shim.app(), host="127.0.0.1")
+    await server.start_server()
+    target = InfluxTarget(generation="1.8+", database="t_" + uuid.uuid4().hex[:12])
+    try:
+        yield RealInflux(str(server.make_url("")).rstrip("/"), target, shim, influxd)
+    finally:
+        await server.close()

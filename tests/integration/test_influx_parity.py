@@ -17,7 +17,7 @@ from mimamori.contract import GatewayState, GatewayStatus, Heartbeat
 from store.base import ButtonPress, IngestBatch
 from store.influx import InfluxEventStore
 from store.sqlite import SqliteEventStore
-from tests.influx_server import RealInflux, influxd_fixture, real_influx_fixture  # noqa: F401
+from tests.support.influx_server import RealInflux
 
 pytestmark = pytest.mark.integration
 

@@ -1,5 +1,5 @@
 """Detection and the dashboard over the InfluxDB backend, against a real influxd 1.6
-(tests/influx_server.py): the line protocol influxdb-client writes goes to the real ``/write``, and
+(tests/support/influx_server.py): the line protocol influxdb-client writes goes to the real ``/write``, and
 the blocking reader detection and the dashboard use reads it back in InfluxQL."""
 
 from __future__ import annotations
@@ -33,9 +33,9 @@ from registry.households_import import import_data
 from store.base import ButtonPress, IngestBatch
 from store.influx import InfluxEventStore
 from store.readers import BlockingInfluxReader
-from tests.influx_server import RealInflux, influxd_fixture, real_influx_fixture  # noqa: F401
 from tests.support.dashboard_fakes import FAST_HASHER, PASSWORD, csrf_of
 from tests.support.dashboard_real import HOUSEHOLDS, OWN
+from tests.support.influx_server import RealInflux
 
 pytestmark = pytest.mark.integration
 

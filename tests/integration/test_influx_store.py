@@ -1,6 +1,6 @@
 """The InfluxDB adapter through the real influxdb-client: against a real InfluxDB 1.6 (influxd, started
-by tests/influx_server.py, behind the v2 write shim) for everything stored and read, and against
-the write endpoint's look-alike (tests/integration/influx_fake.py) for the 2.x answers 1.6 cannot
+by tests/support/influx_server.py, behind the v2 write shim) for everything stored and read, and against
+the write endpoint's look-alike (tests/support/influx_fake.py) for the 2.x answers 1.6 cannot
 give (token and bucket refusals, 429/5xx with retries)."""
 
 from __future__ import annotations
@@ -24,9 +24,9 @@ from store.base import IngestBatch, Rejection, StoreError
 from store.influx import InfluxEventStore
 from store.influx_schema import InfluxTarget, point_time_ns
 from store.influxql import InfluxQL, household_is, identifier, string
-from tests.influx_server import RealInflux, influxd_fixture, real_influx_fixture  # noqa: F401
-from tests.integration.influx_fake import FakeInflux, parse_line
 from tests.support.harness import mqtt_client, wait_for
+from tests.support.influx_fake import FakeInflux, parse_line
+from tests.support.influx_server import RealInflux
 
 pytestmark = pytest.mark.integration
 

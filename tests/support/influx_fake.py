@@ -3,7 +3,7 @@
 It checks what a 2.x server checks on ``/api/v2/write`` (token, org, bucket, precision, line
 protocol), stores points with InfluxDB's upsert semantics (same series and time: fields merged) so
 tests can inspect what was sent, and can be told to fail the next writes with 429 or 5xx. It
-answers no queries: everything read is read from the real server (tests/influx_server.py).
+answers no queries: everything read is read from the real server (tests/support/influx_server.py).
 """
 
 from __future__ import annotations

@@ -17,15 +17,12 @@ import subprocess
 import time
 import urllib.error
 import urllib.request
-import uuid
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import aiohttp
-import pytest
 from aiohttp import web
-from aiohttp.test_utils import TestServer
 
 from app.mosquitto import free_port
 from store.influx import InfluxEventStore
@@ -160,24 +157,3 @@ class RealInflux:
 
     def store(self, **options: object) -> InfluxEventStore:
         return InfluxEventStore(self.url, "", "-", self.target, **options)  # type: ignore[arg-type]
-
-
-@pytest.fixture(scope="session", name="influxd")
-def influxd_fixture(tmp_path_factory: pytest.TempPathFactory) -> Iterator[InfluxdProcess]:
-    """One real influxd for the session; tests isolate themselves with a database each."""
-    server = InfluxdProcess(tmp_path_factory.mktemp("influxd"))
-    server.start()
-    yield server
-    server.stop()
-
-
-@pytest.fixture(name="real_influx")
-async def real_influx_fixture(influxd: InfluxdProcess) -> AsyncIterator[RealInflux]:
-    shim = V2WriteShim(influxd.url)
-    server = TestServer(shim.app(), host="127.0.0.1")
-    await server.start_server()
-    target = InfluxTarget(generation="1.8+", database="t_" + uuid.uuid4().hex[:12])
-    try:
-        yield RealInflux(str(server.make_url("")).rstrip("/"), target, shim, influxd)
-    finally:
-        await server.close()
