@@ -161,6 +161,13 @@ class LiveDetector:
     def ack(self, findings: Sequence[Finding]) -> None:
         self._episodes.ack(list(findings))
 
+    def last_activity_at(self, household: str) -> datetime | None:
+        """The newest activity of ``household`` as the engine holds it (the watchdog's drill reads it)."""
+        if household not in self.engine.states():
+            return None
+        last = self.engine.state(household).last
+        return None if last is None else datetime.fromtimestamp(last, UTC)
+
     def classify(self, household: str, now: datetime) -> HouseholdStatus:
         """active / quiet / blind / away, for the dashboard."""
         if self._platform_blind:

@@ -30,7 +30,7 @@ from escalation.sms.twilio_sender import TwilioSender
 from escalation.webhooks import WebhookContext, build_app
 from mimamori.clock import Clock
 from mimamori.config import Config
-from mimamori.heartbeat import beat
+from mimamori.heartbeat import beat, drill_beat_path
 from registry.models import ContactRole, Language
 from store.base import ActivityReader
 
@@ -47,6 +47,10 @@ class FindingSource(Protocol):
 
     def tick(self, now: datetime) -> Sequence[Finding]:
         """Evaluate every household at ``now``; the findings to act on."""
+        ...
+
+    def last_activity_at(self, household: str) -> datetime | None:
+        """The newest activity of ``household`` the detector has seen (the watchdog's drill)."""
         ...
 
 
@@ -232,8 +236,12 @@ class AlertsService:
 
     def _beat(self) -> None:
         """Tell the watchdog a tick completed (on the platform's clock, which the watchdog reads too)."""
+        drill = self._config.watchdog.drill_household
         try:
             beat(self._config.alerts.heartbeat_path, self.clock.now())
+            seen = None if not drill or self._detector is None else self._detector.last_activity_at(drill)
+            if seen is not None:
+                beat(drill_beat_path(self._config), seen)
         except OSError as exc:
             log.warning(
                 "detection.heartbeat_failed path=%s error=%s", self._config.alerts.heartbeat_path, exc

@@ -232,6 +232,12 @@ class WatchdogConfig(Section):
     operator_emails: list[str] = []  # besides [alerts] operators (SMS); the SMS path is told here
     metrics_host: str = "127.0.0.1"
     metrics_port: int | None = Field(9109, ge=0, le=65535)  # Prometheus scrapes it; None: not served
+    # End-to-end drill: a reading published as this household's gateway through the broker must reach
+    # the store and the detector. "": no drill. Register the household (households file) so that ingest
+    # and the broker's ACL accept it; its broker password comes from MIMAMORI_DRILL_PASSWORD.
+    drill_household: str = ""
+    drill_every_s: float = Field(300.0, gt=0)
+    drill_deadline_s: float = Field(180.0, gt=0)  # a drill not through by then fails
 
 
 class Secrets(BaseModel):
@@ -246,6 +252,7 @@ class Secrets(BaseModel):
     session_secret: SecretStr | None = None  # MIMAMORI_SESSION_SECRET
     link_secret: SecretStr | None = None  # MIMAMORI_LINK_SECRET
     smtp_password: SecretStr | None = None  # MIMAMORI_SMTP_PASSWORD
+    drill_password: SecretStr | None = None  # MIMAMORI_DRILL_PASSWORD
 
 
 SECRET_ENV = {
@@ -256,6 +263,7 @@ SECRET_ENV = {
     "session_secret": "MIMAMORI_SESSION_SECRET",
     "link_secret": "MIMAMORI_LINK_SECRET",
     "smtp_password": "MIMAMORI_SMTP_PASSWORD",
+    "drill_password": "MIMAMORI_DRILL_PASSWORD",
 }
 
 

@@ -11,6 +11,8 @@ import os
 from datetime import datetime
 from pathlib import Path
 
+from mimamori.config import Config
+
 
 def beat(path: Path, now: datetime) -> None:
     """Record ``now`` (aware) as the last completed cycle. Raises :class:`OSError` when it cannot."""
@@ -28,3 +30,10 @@ def last_beat(path: Path) -> datetime | None:
         when = datetime.fromisoformat(path.read_text(encoding="utf-8").strip())
         return when if when.tzinfo is not None else None
     return None
+
+
+def drill_beat_path(config: Config) -> Path:
+    """Where the alerts service records the drill household's newest activity as the detector saw it
+    (beside its tick heartbeat), for the watchdog's end-to-end drill."""
+    tick = config.alerts.heartbeat_path
+    return tick.with_name(f"{tick.name}.drill")

@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import signal
 
+from app.watchdog.drill import Drill
 from app.watchdog.metrics import WatchdogMetrics
 from app.watchdog.probes import Probes
 from app.watchdog.service import Watchdog
@@ -29,7 +30,9 @@ def build_watchdog(config: Config) -> Watchdog:
         password = config.secrets.smtp_password
         mail = SmtpSender(config.email, None if password is None else password.get_secret_value())
     metrics = WatchdogMetrics()
-    return Watchdog(config, clock, build_sender(config), mail, Probes(config, clock.now(), metrics), metrics)
+    drill = Drill(config) if config.watchdog.drill_household else None
+    probes = Probes(config, clock.now(), metrics, drill)
+    return Watchdog(config, clock, build_sender(config), mail, probes, metrics)
 
 
 async def run_watchdog(config: Config) -> int:

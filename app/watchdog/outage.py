@@ -23,6 +23,7 @@ class Part(StrEnum):
     STORE = "store"  # the store cannot be read
     DETECTOR = "detector"  # the alerts process has not completed a detection tick
     SMS = "sms"  # the SMS provider keeps failing
+    DRILL = "drill"  # a drill reading did not reach the store and the detector in time
 
 
 class Route(StrEnum):

@@ -15,6 +15,7 @@ from datetime import datetime, timedelta
 import aiohttp
 from prometheus_client.parser import text_string_to_metric_families
 
+from app.watchdog.drill import Drill
 from app.watchdog.metrics import WatchdogMetrics
 from app.watchdog.outage import Part, Reading
 from escalation.repository import EscalationRepository
@@ -36,8 +37,11 @@ def _minutes(delta: timedelta) -> int:
 class Probes:
     """One instance per watchdog; remembers what moved since when (counters, start time)."""
 
-    def __init__(self, config: Config, started_at: datetime, metrics: WatchdogMetrics) -> None:
+    def __init__(
+        self, config: Config, started_at: datetime, metrics: WatchdogMetrics, drill: Drill | None = None
+    ) -> None:
         self._config = config
+        self.drill = drill
         self._metrics = metrics
         self._w = config.watchdog
         self._started_at = started_at
@@ -55,6 +59,8 @@ class Probes:
         if self._w.ingest_metrics_urls:  # none listed: ingest is not watched (a single-process setup)
             readings.append(await self._ingest(session, now))
         readings.append(self._detector(now))
+        if self.drill is not None:
+            readings.append(self.drill.step(self._reader, now))  # on the loop: it publishes
         readings.append(await asyncio.to_thread(self._sms, now))
         return readings
 

@@ -13,6 +13,7 @@ import aiohttp
 from aiohttp import web
 
 from app.watchdog import texts
+from app.watchdog.drill import Drill
 from app.watchdog.journal import Journal
 from app.watchdog.metrics import WatchdogMetrics
 from app.watchdog.outage import Notice, Route, assess
@@ -53,10 +54,16 @@ class Watchdog:
         self.checked = asyncio.Condition()  # notified after every check (tests wait on it)
         self.checks = 0
 
+    @property
+    def drill(self) -> Drill | None:
+        return self._probes.drill
+
     async def start(self) -> None:
         self._journal.open()
         self._session = aiohttp.ClientSession()
         await self._sms.start()
+        if self._probes.drill is not None:
+            await self._probes.drill.start()
         if self._mail is not None:
             await self._mail.start()
         await self._serve_metrics()
@@ -79,6 +86,8 @@ class Watchdog:
         if self._session is not None:
             await self._session.close()
         self._probes.close()
+        if self._probes.drill is not None:
+            await self._probes.drill.stop()
         await self._sms.stop()
         if self._mail is not None:
             await self._mail.stop()

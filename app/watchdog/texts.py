@@ -10,6 +10,7 @@ JA_PART = {
     Part.STORE: "記録DB読めず",
     Part.DETECTOR: "検知停止{n}分",
     Part.SMS: "SMS送信失敗{n}回",
+    Part.DRILL: "訓練の読取値が{n}分届かず",
 }
 EN_PART = {
     Part.GATEWAYS: "no gateway heard for {n} min",
@@ -17,6 +18,7 @@ EN_PART = {
     Part.STORE: "store unreadable",
     Part.DETECTOR: "no detection tick for {n} min",
     Part.SMS: "{n} SMS attempts failed",
+    Part.DRILL: "drill reading not through after {n} min",
 }
 JA_NAME = {
     Part.GATEWAYS: "ゲートウェイ",
@@ -24,6 +26,7 @@ JA_NAME = {
     Part.STORE: "記録DB",
     Part.DETECTOR: "検知",
     Part.SMS: "SMS",
+    Part.DRILL: "訓練",
 }
 
 
@@ -55,6 +58,7 @@ def mail_text(notice: Notice, language: str) -> tuple[str, str]:
         Part.STORE: "the store (SQLite file or InfluxDB) and its disk",
         Part.DETECTOR: "the alerts process (`mimamori alerts`): is it running? its log",
         Part.SMS: "the SMS provider (Twilio console: errors, balance, sender); `mimamori outbox`",
+        Part.DRILL: "broker -> ingest -> store -> detector for the drill household (the log names the stage)",
     }
     lines = [subject, "", f"since {notice.since.isoformat()} (UTC)", ""]
     if notice.kind is NoticeKind.OUTAGE:

@@ -17,11 +17,15 @@ from aiohttp import web
 from app.mosquitto import MosquittoProcess, free_port
 from app.watchdog.cli import build_watchdog
 from app.watchdog.service import Watchdog
+from detection.live import build_live_detector
 from escalation.models import SmsPurpose, SmsStatus
 from escalation.repository import EscalationRepository
+from escalation.service import AlertsService
 from mimamori.clock import SystemClock
-from mimamori.config import AlertsConfig, Config, EmailConfig, StoreConfig, WatchdogConfig
+from mimamori.config import AlertsConfig, BrokerConfig, Config, EmailConfig, StoreConfig, WatchdogConfig
 from mimamori.heartbeat import beat
+from registry.repository import Registry
+from store.sqlite import SqliteEventStore
 from tests.support.harness import running_gateway, running_ingest, wait_for
 from tests.support.smtp_server import smtp_server
 
@@ -204,3 +208,43 @@ async def test_a_failing_sms_provider_is_told_by_email(tmp_path: Path) -> None:
     assert "SMS送信失敗4回" in str(mailbox.messages[0]["Subject"])
     assert mailbox.messages[0]["To"] == "ops@town.example"
     assert operator_texts(config) == []  # SMS is what is failing: the operators are not texted about it
+
+
+async def test_the_drill_goes_through_to_the_detector_and_a_stopped_detector_fails_it(
+    mosquitto: MosquittoProcess, tmp_path: Path
+) -> None:
+    drill_home = f"drill-{uuid.uuid4().hex[:6]}"
+    config = config_for(
+        tmp_path, drill_household=drill_home, drill_every_s=0.5, drill_deadline_s=3.0, gateway_silence_s=3600
+    )
+    config = config.model_copy(
+        update={
+            "broker": BrokerConfig(port=mosquitto.port),
+            "alerts": config.alerts.model_copy(update={"tick_s": 0.3, "http_port": 0}),
+        }
+    )
+    clock = SystemClock()
+    async with running_ingest(mosquitto, config.store.sqlite_path, clock, group=drill_home):
+        store = SqliteEventStore(config.store.sqlite_path)
+        store.open()
+        registry = Registry(config.alerts.state_path)
+        registry.open()
+        detector = build_live_detector(config, store, registry, clock)
+        detector.open()
+        alerts = AlertsService(config, clock, detector=detector)
+        await alerts.start()
+        watchdog = build_watchdog(config)
+        drill = watchdog.drill
+        assert drill is not None
+        await running(watchdog)
+        try:
+            await wait_for(lambda: drill.passed >= 3, watchdog.checked, 30)  # broker, ingest, store, detector
+            assert operator_texts(config) == []
+            await alerts.stop()  # the alerts process stops: readings still reach the store, not the detector
+            await wait_for(lambda: len(operator_texts(config)) == 1, watchdog.checked, 30)
+            assert "訓練" in operator_texts(config)[0]
+        finally:
+            await watchdog.stop()
+            detector.close()
+            registry.close()
+            store.close()
