@@ -28,6 +28,9 @@ class Progress:
     declined: frozenset[str] = frozenset()  # answered "can't"
     failed: frozenset[str] = frozenset()  # the alert could not be delivered
     opted_out: frozenset[str] = frozenset()  # STOP: never texted
+    helped: frozenset[str] = frozenset()  # said 119 / help
+    operators: tuple[SnapshotContact, ...] = ()  # the platform operators ([alerts] operators)
+    operators_told: bool = False  # the chain ran out and the operators were texted
 
     def unreachable(self, contact: str) -> bool:
         return contact in self.declined or contact in self.failed or contact in self.opted_out

@@ -1,38 +1,49 @@
-"""Incidents and their escalation, applied to the state: the shell around the pure core.
+"""Incidents and their escalation, applied to the state: the shell around the pure state machine.
 
-Every public method takes ``now``, runs in one state transaction, records what it did (escalation
-log and audit log) and queues SMS in the durable queue; the dispatcher sends them. Callbacks tell the
-scheduler when an incident's next step is due and the dispatcher that messages are waiting.
+:meth:`EscalationEngine.apply` is the one way an incident changes: it loads the incident, asks
+:func:`escalation.machine.transition` what an event does, and applies the effects (escalation log, audit
+log, SMS in the durable queue) in one state transaction. Callbacks tell the scheduler when an
+incident's next step is due and the dispatcher that messages are waiting.
 """
 
 from __future__ import annotations
 
 import logging
 import uuid
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 
-from detection.findings import Audience, Finding, FindingKind, Severity
+from detection.findings import Audience, Explanation, Finding, FindingKind, Severity
 from escalation import texts
-from escalation.chain import (
-    BLIND_KINDS,
-    Exhausted,
-    Idle,
-    Notify,
-    Progress,
-    Wait,
-    build_snapshot,
-    decide,
-    first_due,
-    operators_snapshot,
-    wave_settled,
-)
+from escalation.chain import BLIND_KINDS, Progress, build_snapshot, operators_snapshot
 from escalation.links import sign
+from escalation.machine import (
+    REPEAT_WINDOW,
+    RESUMABLE,
+    ActivitySeen,
+    Audit,
+    CancelQueued,
+    DeliveryFailed,
+    Due,
+    Effect,
+    Event,
+    FaultCleared,
+    Repeated,
+    Send,
+    Step,
+    Superseded,
+    Suppressed,
+    Transition,
+    opened,
+    transition,
+)
 from escalation.models import (
+    SYSTEM,
     Incident,
     IncidentState,
-    Resolution,
+    Outcome,
+    PolicySnapshot,
     SmsPurpose,
     SmsStatus,
     SnapshotContact,
@@ -41,18 +52,12 @@ from escalation.models import (
 from escalation.repository import EscalationRepository
 from escalation.sms.errors import ErrorClass, classify, describe
 from registry.models import Contact, ContactRole, Language, TierKind
-from store.base import HouseholdActivity
+from store.base import DeviceState, HouseholdActivity
 
 log = logging.getLogger(__name__)
 
 PLATFORM = "_platform"  # the household id of the operators' incident for platform-wide outages
-RESUMABLE = (
-    FindingKind.INACTIVITY,
-    FindingKind.MISSED_WAKEUP,
-    FindingKind.LONG_ABSENCE,
-    FindingKind.NIGHT_EXIT,
-    FindingKind.EVENING_QUIET,
-)
+BATTERY_REPLACED_PCT = 50.0  # a low-battery incident closes itself when its device reports at least this
 
 
 @dataclass(frozen=True, slots=True)
@@ -80,62 +85,165 @@ class EscalationEngine:
         self._on_due = on_due
         self._on_queued = on_queued
 
+    # -- the one way an incident changes -------------------------------------------------------------
+    def apply(self, incident_id: str, event: Event, now: datetime, *, actor: str = SYSTEM) -> Incident | None:
+        """Apply ``event`` to an incident in one transaction; the incident after it (None: unknown)."""
+        t = self.handle(incident_id, event, now, actor=actor)
+        return None if t is None else t.incident
+
+    def handle(
+        self, incident_id: str, event: Event, now: datetime, *, actor: str = SYSTEM
+    ) -> Transition | None:
+        """:meth:`apply`, returning the whole transition (its effects, and why it was refused)."""
+        with self._repo.transaction():
+            t = self._apply(incident_id, event, now, actor)
+        if t is None:
+            return None
+        incident = self._follow(t.incident, now)
+        self._on_queued()
+        return replace(t, incident=incident)
+
+    def _apply(self, incident_id: str, event: Event, now: datetime, actor: str) -> Transition | None:
+        """Inside a transaction: load, transition, persist, apply the effects."""
+        incident = self._repo.incident(incident_id)
+        if incident is None:
+            return None
+        t = transition(incident, event, now, self.progress(incident), actor)
+        if t.incident != incident:
+            self._repo.save_incident(t.incident)
+            if t.incident.state is not incident.state:
+                log.info(
+                    "incident.%s id=%s household=%s event=%s by=%s",
+                    t.incident.state.value,
+                    incident.id,
+                    incident.household,
+                    type(event).__name__,
+                    actor,
+                )
+        self._effects(t.incident, t.effects, now, actor)
+        return t
+
+    def _follow(self, incident: Incident, now: datetime) -> Incident:
+        """After a change: take a step that became due at once, and tell the scheduler."""
+        if incident.next_due_at is not None and incident.next_due_at <= now:
+            with self._repo.transaction():
+                t = self._due(incident.id, now)
+            if t is not None:
+                incident = t.incident
+        self._on_due(
+            incident.id, incident.next_due_at if incident.state is not IncidentState.RESOLVED else None
+        )
+        return incident
+
+    def _effects(self, incident: Incident, effects: Sequence[Effect], now: datetime, actor: str) -> None:
+        repo = self._repo
+        for e in effects:
+            if isinstance(e, Step):
+                repo.add_step(
+                    incident.id, e.kind, now, wave_index=e.wave_index, contact=e.contact, detail=e.detail
+                )
+            elif isinstance(e, Audit):
+                self.audit(now, actor, e.action, incident, **dict(e.detail))
+            elif isinstance(e, CancelQueued):
+                repo.cancel_queued_sms(incident.id, now)
+            else:
+                self._send(incident, e, now)
+
+    def _send(self, incident: Incident, e: Send, now: datetime) -> None:
+        person = e.contact
+        current = self._repo.contact(person.id)
+        if current is not None and current.opted_out_at is not None:
+            return  # STOP is final until START: never texted
+        phone = current.phone if current is not None else person.phone
+        lang = current.language if current is not None else person.language
+        if e.text == "alert":
+            body = self._alert_body(incident, e.tier or TierKind.OPERATORS, replace(person, phone=phone), now)
+        else:
+            params = dict(e.params)
+            if "how" in params:
+                params["how"] = texts.how(Outcome(params["how"]), lang)
+            body = texts.text(e.text, lang, name=self.household_name(incident, lang), **params)
+        self.queue(e.key, phone, body, e.purpose, incident, person.id, now, urgent=e.urgent)
+
+    def progress(self, incident: Incident) -> Progress:
+        """The facts of the incident's log the machine decides on."""
+        repo = self._repo
+        by_kind: dict[StepKind, set[str]] = {}
+        for step in repo.steps(incident.id):
+            by_kind.setdefault(step.kind, set()).add(step.contact or "")
+        ids = {c.id for w in incident.snapshot.waves for c in w.contacts}
+        opted = {c.id for c in (repo.contact(i) for i in ids) if c is not None and c.opted_out_at is not None}
+
+        def who(kind: StepKind) -> frozenset[str]:
+            return frozenset(by_kind.get(kind, set()) - {""})
+
+        return Progress(
+            notified=who(StepKind.NOTIFIED),
+            declined=who(StepKind.DECLINED),
+            failed=who(StepKind.DELIVERY_FAILED),
+            opted_out=frozenset(opted),
+            helped=who(StepKind.HELP),
+            operators=self._s.operators,
+            operators_told=StepKind.OPERATORS_TOLD in by_kind,
+        )
+
     # -- opening ---------------------------------------------------------------------------------
     def open_from_finding(self, finding: Finding, now: datetime) -> Incident | None:
-        """Open an incident for ``finding`` (None when one of that household and kind is open)."""
+        """The incident of ``finding``'s episode: opened now (an unclaimed open incident of the same
+        household, kind and device is closed as superseded), or the one already open for it. None only
+        for a finding nobody is to be told of (never, with operators configured)."""
         repo = self._repo
         with repo.transaction():
-            if repo.open_incident(finding.household, finding.kind) is not None:
-                return None
-            household = repo.household(finding.household)
-            policy = repo.policy(finding.household)
-            wanted = (
-                {c for t in policy.tiers for c in t.contacts} | set(policy.technical) if policy else set()
-            )
-            contacts = {c.id: c for c in (repo.contact(i) for i in wanted) if c is not None}
-            volunteers = [i for i, c in contacts.items() if c.role is ContactRole.VOLUNTEER]
-            tz = household.time_zone if household else self._s.time_zone
-            snapshot = build_snapshot(
-                policy,
-                contacts,
-                kind=finding.kind,
-                audience=finding.audience,
-                time_zone=tz,
-                load=repo.alert_load(now - timedelta(days=7), volunteers),
-                operators=self._s.operators,
-                blind_hold_minutes=self._s.blind_hold_minutes,
-            )
-            incident = Incident(
-                id=uuid.uuid4().hex[:12],
-                household=finding.household,
-                kind=finding.kind,
-                severity=finding.severity,
-                audience=finding.audience,
-                state=IncidentState.OPEN,
-                opened_at=now,
-                updated_at=now,
-                episode=finding.episode,
-                explanation_key=finding.explanation.key,
-                explanation_params=dict(finding.explanation.params),
-                last_activity_at=finding.last_activity_at,
-                snapshot=snapshot,
-                next_due_at=first_due(snapshot, now),
-            )
-            repo.insert_incident(incident)
-            waves = ",".join(w.tier.value for w in snapshot.waves)
-            repo.add_step(
-                incident.id, StepKind.OPENED, now, detail=f"{finding.kind.value}; waves: {waves or '-'}"
-            )
-            self.audit(now, "system", "incident.opened", incident, kind=finding.kind.value, waves=waves)
-            if household is None and finding.household != PLATFORM:
+            same = repo.incident_for_episode(finding.household, finding.kind, finding.episode, finding.device)
+            if same is not None:
+                return same  # raised again after a restart: idempotent
+            older = repo.open_incidents_of(finding.household, finding.kind, finding.device)
+            if finding.kind is FindingKind.HELP_BUTTON and finding.last_activity_at is not None:
+                at = finding.last_activity_at
+                for o in older:
+                    if o.last_activity_at is not None and at - o.last_activity_at <= REPEAT_WINDOW:
+                        t = self._apply(o.id, Repeated(at), now, SYSTEM)
+                        return None if t is None else t.incident
+            snapshot = self._snapshot(finding, now)
+            t = opened(uuid.uuid4().hex[:12], finding, snapshot, now)
+            repo.insert_incident(t.incident)
+            self._effects(t.incident, t.effects, now, SYSTEM)
+            for o in older:
+                self._apply(o.id, Superseded(t.incident.id), now, SYSTEM)
+            if repo.household(finding.household) is None and finding.household != PLATFORM:
                 log.warning(
                     "incident.unknown_household household=%s kind=%s", finding.household, finding.kind
                 )
-        log.info("incident.opened id=%s household=%s kind=%s", incident.id, incident.household, incident.kind)
-        self._on_due(incident.id, incident.next_due_at)
-        if incident.next_due_at is not None and incident.next_due_at <= now:
-            self.advance(incident.id, now)
-        return self._repo.incident(incident.id)
+        incident = t.incident
+        log.info(
+            "incident.opened id=%s household=%s kind=%s device=%s superseding=%s",
+            incident.id,
+            incident.household,
+            incident.kind,
+            incident.device,
+            ",".join(o.id for o in older if o.state is not IncidentState.CLAIMED) or "-",
+        )
+        incident = self._follow(incident, now)
+        self._on_queued()
+        return incident
+
+    def _snapshot(self, finding: Finding, now: datetime) -> PolicySnapshot:
+        repo = self._repo
+        household = repo.household(finding.household)
+        policy = repo.policy(finding.household)
+        wanted = {c for t in policy.tiers for c in t.contacts} | set(policy.technical) if policy else set()
+        contacts = {c.id: c for c in (repo.contact(i) for i in wanted) if c is not None}
+        volunteers = [i for i, c in contacts.items() if c.role is ContactRole.VOLUNTEER]
+        return build_snapshot(
+            policy,
+            contacts,
+            kind=finding.kind,
+            audience=finding.audience,
+            time_zone=household.time_zone if household else self._s.time_zone,
+            load=repo.alert_load(now - timedelta(days=7), volunteers),
+            operators=self._s.operators,
+            blind_hold_minutes=self._s.blind_hold_minutes,
+        )
 
     # -- the next step -----------------------------------------------------------------------------
     def process_due(self, now: datetime) -> int:
@@ -146,236 +254,70 @@ class EscalationEngine:
         return len(due)
 
     def advance(self, incident_id: str, now: datetime) -> None:
-        """Take the step due for one incident at ``now`` (idempotent: a step not yet due does nothing)."""
+        """Take the step due for one incident at ``now`` (a step not yet due does nothing)."""
         with self._repo.transaction():
-            incident = self._repo.incident(incident_id)
-            if incident is None:
-                return
-            if self._suppress_if_outage(incident, now):
-                return
-            decision = decide(incident, self.progress(incident), now)
-            if isinstance(decision, Notify):
-                incident = self._notify(incident, decision, now)
-            elif isinstance(decision, Exhausted):
-                incident = self._exhausted(incident, decision.claim_expired, now)
-            elif isinstance(decision, Wait) and decision.until != incident.next_due_at:
-                incident = replace(incident, next_due_at=decision.until, updated_at=now)
-                self._repo.save_incident(incident)
-            elif isinstance(decision, Idle):
-                return
-        self._on_due(incident.id, incident.next_due_at)
+            t = self._due(incident_id, now)
+        if t is not None:
+            self._on_due(incident_id, t.incident.next_due_at)
+        self._on_queued()
 
-    def progress(self, incident: Incident) -> Progress:
-        repo = self._repo
-        ids = {c.id for w in incident.snapshot.waves for c in w.contacts}
-        opted = {c.id for c in (repo.contact(i) for i in ids) if c is not None and c.opted_out_at is not None}
-        return Progress(
-            notified=frozenset(repo.contacts_with_step(incident.id, [StepKind.NOTIFIED])),
-            declined=frozenset(repo.contacts_with_step(incident.id, [StepKind.DECLINED])),
-            failed=frozenset(repo.contacts_with_step(incident.id, [StepKind.DELIVERY_FAILED])),
-            opted_out=frozenset(opted),
-        )
-
-    def _notify(self, incident: Incident, d: Notify, now: datetime) -> Incident:
-        repo = self._repo
-        wave = incident.snapshot.waves[d.wave_index]
-        if d.claim_expired and incident.claimed_by is not None:
-            repo.add_step(incident.id, StepKind.CLAIM_EXPIRED, now, contact=incident.claimed_by)
-            self.audit(now, "system", "incident.claim_expired", incident, contact=incident.claimed_by)
-            claimer = repo.contact(incident.claimed_by)
-            if claimer is not None:
-                name = self.household_name(incident, claimer.language)
-                body = texts.text("claim_expired", claimer.language, name=name)
-                self.queue(
-                    f"{incident.id}:expired:{claimer.id}",
-                    claimer.phone,
-                    body,
-                    SmsPurpose.REPLY,
-                    incident,
-                    claimer.id,
-                    now,
-                )
-        for person in d.contacts:
-            body = self._alert_body(incident, wave.tier, person, now)
-            urgent = incident.severity is Severity.URGENT or wave.tier is TierKind.PROFESSIONALS
-            key = f"{incident.id}:w{d.wave_index}:{person.id}:alert"
-            self.queue(key, person.phone, body, SmsPurpose.ALERT, incident, person.id, now, urgent=urgent)
-            repo.add_step(incident.id, StepKind.NOTIFIED, now, wave_index=d.wave_index, contact=person.id)
-        ids = ",".join(p.id for p in d.contacts)
-        self.audit(
-            now,
-            "system",
-            "incident.notified",
-            incident,
-            tier=wave.tier.value,
-            wave=d.wave_index,
-            contacts=ids,
-        )
-        log.info(
-            "incident.notified id=%s tier=%s wave=%s contacts=%s", incident.id, wave.tier, d.wave_index, ids
-        )
-        updated = replace(
-            incident,
-            state=IncidentState.NOTIFYING,
-            wave_index=d.wave_index + 1,
-            next_due_at=d.next_due_at,
-            claimed_by=None,
-            claimed_at=None,
-            updated_at=now,
-        )
-        repo.save_incident(updated)
-        return updated
-
-    def _exhausted(self, incident: Incident, claim_expired: bool, now: datetime) -> Incident:
-        repo = self._repo
-        repo.add_step(incident.id, StepKind.EXHAUSTED, now, detail="nobody left in the chain")
-        self.audit(now, "system", "incident.exhausted", incident)
-        log.warning("incident.exhausted id=%s household=%s", incident.id, incident.household)
-        already = self._repo.contacts_with_step(incident.id, [StepKind.NOTIFIED])
-        for op in (o for o in self._s.operators if o.id not in already):
-            body = texts.alert(
-                lang=op.language,
-                tier=TierKind.OPERATORS,
-                name=self.household_name(incident, op.language),
-                address_hint="",
-                what=self._what(incident, op.language),
-                link=self._link(incident, op.id, now),
-            )
-            self.queue(
-                f"{incident.id}:exhausted:{op.id}",
-                op.phone,
-                body,
-                SmsPurpose.OPERATOR,
-                incident,
-                op.id,
-                now,
-                urgent=True,
-            )
-        state = IncidentState.NOTIFYING if claim_expired else incident.state
-        updated = replace(
-            incident,
-            state=state,
-            next_due_at=None,
-            claimed_by=None if claim_expired else incident.claimed_by,
-            claimed_at=None if claim_expired else incident.claimed_at,
-            updated_at=now,
-        )
-        repo.save_incident(updated)
-        return updated
+    def _due(self, incident_id: str, now: datetime) -> Transition | None:
+        """Inside a transaction: :class:`Due`, unless the home is part of a platform outage."""
+        incident = self._repo.incident(incident_id)
+        if incident is None:
+            return None
+        platform = self._outage(incident, now)
+        if platform is not None:
+            return self._apply(incident_id, Suppressed(platform), now, SYSTEM)
+        return self._apply(incident_id, Due(), now, SYSTEM)
 
     # -- platform outages ----------------------------------------------------------------------------
-    def _suppress_if_outage(self, incident: Incident, now: datetime) -> bool:
+    def _outage(self, incident: Incident, now: datetime) -> str | None:
+        """The platform incident a blind home's first wave is held for, if it is part of one."""
         if incident.kind not in BLIND_KINDS or incident.household == PLATFORM or incident.wave_index != 0:
-            return False
+            return None
         if incident.next_due_at is None or incident.next_due_at > now:
-            return False
+            return None
         platform = self._repo.open_incident(PLATFORM, FindingKind.BLIND_GATEWAY)
         if platform is None:  # while a platform outage is open every blind home is part of it
             blind = self._repo.count_open(BLIND_KINDS)
             if blind < self._s.mass_blind_threshold:
-                return False
+                return None
             platform = self._open_platform_incident(blind, now)
-        self._repo.save_incident(replace(incident, next_due_at=None, updated_at=now))
-        self._repo.add_step(incident.id, StepKind.SUPPRESSED, now, detail=f"platform outage {platform.id}")
-        self.audit(now, "system", "incident.suppressed", incident, platform_incident=platform.id)
-        self._on_due(incident.id, None)
-        return True
+        return platform.id
 
     def _open_platform_incident(self, blind: int, now: datetime) -> Incident:
-        snapshot = operators_snapshot(self._s.operators, self._s.time_zone)
-        incident = Incident(
-            id=uuid.uuid4().hex[:12],
+        finding = Finding(
             household=PLATFORM,
             kind=FindingKind.BLIND_GATEWAY,
             severity=Severity.URGENT,
-            audience=Audience.TECHNICAL,
-            state=IncidentState.OPEN,
-            opened_at=now,
-            updated_at=now,
+            raised_at=now,
             episode=now.isoformat(),
-            explanation_key="mass_blind",
-            explanation_params={"homes": blind},
             last_activity_at=None,
-            snapshot=snapshot,
-            next_due_at=first_due(snapshot, now),
+            explanation=Explanation("mass_blind", {"homes": blind}),
         )
-        self._repo.insert_incident(incident)
-        self._repo.add_step(incident.id, StepKind.OPENED, now, detail=f"platform outage: {blind} homes blind")
-        self.audit(now, "system", "incident.opened", incident, kind="mass_blind", blind_homes=blind)
-        log.warning("platform.outage blind_homes=%s incident=%s", blind, incident.id)
-        if not snapshot.waves:
+        t = opened(
+            uuid.uuid4().hex[:12], finding, operators_snapshot(self._s.operators, self._s.time_zone), now
+        )
+        self._repo.insert_incident(t.incident)
+        self._effects(t.incident, t.effects, now, SYSTEM)
+        log.warning("platform.outage blind_homes=%s incident=%s", blind, t.incident.id)
+        if not t.incident.snapshot.waves:
             log.error("platform.outage_no_operators blind_homes=%s: set [alerts] operators", blind)
-            return incident
-        decision = decide(incident, Progress(), now)
-        if isinstance(decision, Notify):
-            incident = self._notify(incident, decision, now)
-            self._on_due(incident.id, incident.next_due_at)
-        return incident
+            return t.incident
+        after = self._apply(t.incident.id, Due(), now, SYSTEM)
+        assert after is not None
+        self._on_due(after.incident.id, after.incident.next_due_at)
+        return after.incident
 
-    # -- resolution and delivery -------------------------------------------------------------------
-    def resolve(self, incident_id: str, resolution: Resolution, by: str, now: datetime) -> bool:
-        """Resolve from outside (dashboard); False when it is unknown or already resolved."""
-        with self._repo.transaction():
-            incident = self._repo.incident(incident_id)
-            if incident is None or incident.state is IncidentState.RESOLVED:
-                return False
-            self.resolve_now(incident, resolution, by, now, exclude=None)
-        self.after_change(incident_id, now)
-        return True
-
-    def resolve_now(
-        self, incident: Incident, resolution: Resolution, by: str, now: datetime, exclude: str | None
-    ) -> None:
-        repo = self._repo
-        resolved = replace(
-            incident,
-            state=IncidentState.RESOLVED,
-            resolution=resolution,
-            resolved_by=by,
-            resolved_at=now,
-            next_due_at=None,
-            updated_at=now,
-        )
-        repo.save_incident(resolved)
-        repo.add_step(incident.id, StepKind.RESOLVED, now, detail=f"{resolution.value} by {by}")
-        self.audit(now, by, "incident.resolved", incident, resolution=resolution.value)
-        cancelled = repo.cancel_queued_sms(incident.id, now)
-        key = "activity_resolved" if resolution is Resolution.ACTIVITY_RESUMED else "resolved"
-        for other in self.notified_contacts(incident, exclude=exclude):
-            body = texts.text(
-                key,
-                other.language,
-                name=self.household_name(incident, other.language),
-                how=texts.how(resolution, other.language),
-            )
-            self.queue(
-                f"{incident.id}:resolved:{other.id}",
-                other.phone,
-                body,
-                SmsPurpose.RESOLVED_NOTICE,
-                incident,
-                other.id,
-                now,
-            )
-        log.info(
-            "incident.resolved id=%s resolution=%s by=%s cancelled=%s", incident.id, resolution, by, cancelled
-        )
-
+    # -- delivery ----------------------------------------------------------------------------------
     def on_send_failed(
         self, incident_id: str | None, contact_id: str | None, reason: str, now: datetime
     ) -> None:
         """An alert could not be delivered (provider error or status callback): next person at once."""
         if incident_id is None or contact_id is None:
             return
-        with self._repo.transaction():
-            incident = self._repo.incident(incident_id)
-            if incident is None or incident.state is IncidentState.RESOLVED:
-                return
-            self._repo.add_step(incident_id, StepKind.DELIVERY_FAILED, now, contact=contact_id, detail=reason)
-            self.audit(now, "system", "incident.delivery_failed", incident, contact=contact_id, reason=reason)
-            if wave_settled(incident, self.progress(incident)):
-                self._repo.save_incident(replace(incident, next_due_at=now, updated_at=now))
-        self.after_change(incident_id, now)
+        self.handle(incident_id, DeliveryFailed(contact_id, reason), now)
 
     def handle_status(self, sid: str, status: str, error_code: int | None, now: datetime) -> bool:
         """A delivery status callback; False when the SID is not ours. Undelivered alerts move on."""
@@ -405,50 +347,26 @@ class EscalationEngine:
             self.on_send_failed(message.incident, message.contact, reason, now)
         return True
 
-    # -- activity ---------------------------------------------------------------------------------
-    def on_live_state(self, activities: Sequence[HouseholdActivity], now: datetime) -> None:
-        """Activity resuming tells those notified (and resolves when the policy says so); a blind home
-        sending again is resolved."""
+    # -- activity and faults -----------------------------------------------------------------------
+    def on_live_state(
+        self,
+        activities: Sequence[HouseholdActivity],
+        now: datetime,
+        devices: Mapping[str, Sequence[DeviceState]] | None = None,
+    ) -> None:
+        """The live state of the homes, polled: activity resuming (:class:`ActivitySeen`) and faults
+        that went away (:class:`FaultCleared`) for every open incident of those homes."""
         by_household = {a.household: a for a in activities}
         for incident in self._repo.incidents(open_only=True, limit=100_000):
             live = by_household.get(incident.household)
             if live is None:
                 continue
-            if incident.kind in BLIND_KINDS:
-                if live.last_event_at is not None and live.last_event_at > incident.opened_at:
-                    with self._repo.transaction():
-                        self.resolve_now(incident, Resolution.ACTIVITY_RESUMED, "system", now, exclude=None)
-            elif incident.kind in RESUMABLE and live.last_activity_at is not None:
-                since = incident.last_activity_at or incident.opened_at
-                if live.last_activity_at > since:
-                    self._activity_resumed(incident, live.last_activity_at, now)
-            else:
-                continue
-            self.after_change(incident.id, now)
-
-    def _activity_resumed(self, incident: Incident, at: datetime, now: datetime) -> None:
-        repo = self._repo
-        with repo.transaction():
-            if any(s.kind is StepKind.ACTIVITY_RESUMED for s in repo.steps(incident.id)):
-                return
-            repo.add_step(incident.id, StepKind.ACTIVITY_RESUMED, now, detail=at.isoformat())
-            self.audit(now, "system", "incident.activity_resumed", incident, at=at.isoformat())
-            if incident.snapshot.resolve_on_activity:
-                self.resolve_now(incident, Resolution.ACTIVITY_RESUMED, "system", now, exclude=None)
-                return
-            for other in self.notified_contacts(incident, exclude=None):
-                body = texts.text(
-                    "activity_open", other.language, name=self.household_name(incident, other.language)
-                )
-                self.queue(
-                    f"{incident.id}:activity:{other.id}",
-                    other.phone,
-                    body,
-                    SmsPurpose.ACTIVITY_NOTICE,
-                    incident,
-                    other.id,
-                    now,
-                )
+            if incident.kind in RESUMABLE and live.last_activity_at is not None:
+                self.handle(incident.id, ActivitySeen(live.last_activity_at), now)
+            elif incident.audience is Audience.TECHNICAL:
+                cleared = fault_cleared(incident, live, (devices or {}).get(incident.household, ()))
+                if cleared:
+                    self.handle(incident.id, FaultCleared(cleared), now)
 
     # -- helpers ----------------------------------------------------------------------------------
     def after_change(self, incident_id: str, now: datetime) -> None:
@@ -537,3 +455,20 @@ class EscalationEngine:
 def mask(phone: str) -> str:
     """Phone numbers in logs and the audit detail: the last four digits only."""
     return "…" + phone[-4:] if len(phone) > 4 else "…"
+
+
+def fault_cleared(incident: Incident, live: HouseholdActivity, devices: Sequence[DeviceState]) -> str:
+    """Why a technical incident's fault went away ("" while it has not): the gateway or the sensors of a
+    blind home are heard again, a silent device is heard again, a low battery was replaced. A stuck
+    sensor is closed by staff (nothing tells a sensor that works from one that still sticks)."""
+    if incident.kind in BLIND_KINDS:
+        back = live.last_event_at is not None and live.last_event_at > incident.opened_at
+        return "heard again" if back else ""
+    device = next((d for d in devices if d.device == incident.device), None)
+    if device is None:
+        return ""
+    if incident.kind is FindingKind.DEVICE_SILENT and device.last_seen_at > incident.opened_at:
+        return f"{device.device} heard again"
+    if incident.kind is FindingKind.LOW_BATTERY and (device.battery or 0.0) >= BATTERY_REPLACED_PCT:
+        return f"{device.device} battery {device.battery:.0f}%"
+    return ""

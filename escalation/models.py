@@ -13,18 +13,47 @@ from registry.models import ContactRole, Language, QuietHours, TierKind
 
 
 class IncidentState(StrEnum):
+    """Where an incident is; only :func:`escalation.machine.transition` moves it (see docs/escalation.md)."""
+
     OPEN = "open"  # opened, nobody notified yet (or only on the dashboard)
-    NOTIFYING = "notifying"  # tier ``tier_index`` notified, waiting for a claim
+    NOTIFYING = "notifying"  # wave ``wave_index - 1`` notified, waiting for a claim
     CLAIMED = "claimed"  # someone said "I'll go"
-    RESOLVED = "resolved"
+    RESUMED = "resumed"  # activity resumed, unclaimed: no further tiers; closes itself when it goes on
+    RESOLVED = "resolved"  # closed, with an outcome
 
 
-class Resolution(StrEnum):
-    SAFE = "safe"
-    EMERGENCY_HANDLED = "emergency_handled"
-    FALSE_ALARM = "false_alarm"
-    ACTIVITY_RESUMED = "activity_resumed"
+class Outcome(StrEnum):
+    """How an incident ended: one vocabulary for SMS, one-tap pages, the dashboard and the CLI."""
+
+    SAFE = "safe"  # the person is fine
+    FALSE_ALARM = "false_alarm"  # nothing was wrong (what detection learns from)
+    NO_ANSWER_AT_DOOR = "no_answer_at_door"  # went, nobody answered (staff follow up)
+    HOSPITAL = "hospital"  # taken to hospital
+    EMERGENCY_HANDLED = "emergency_handled"  # 119 / professionals took over
+    ACTIVITY_RESUMED = "activity_resumed"  # activity went on long enough: closed by itself
+    FAULT_CLEARED = "fault_cleared"  # a technical fault went away (battery replaced, device back)
+    SUPERSEDED = "superseded"  # a new episode opened a new incident (``superseded_by``)
     SUPPRESSED = "suppressed"  # part of a platform outage; the operators' incident carries it
+    OTHER = "other"  # see the note
+
+
+Resolution = Outcome  # the old name: removed once texts.py and replies.py say Outcome
+
+STAFF, CLAIMER, RESIDENT, SYSTEM = "staff", "claimer", "resident", "system"
+OUTCOME_SETTERS: dict[Outcome, frozenset[str]] = {
+    Outcome.SAFE: frozenset({STAFF, CLAIMER, RESIDENT}),
+    Outcome.FALSE_ALARM: frozenset({STAFF}),
+    Outcome.NO_ANSWER_AT_DOOR: frozenset({STAFF, CLAIMER}),
+    Outcome.HOSPITAL: frozenset({STAFF, CLAIMER}),
+    Outcome.EMERGENCY_HANDLED: frozenset({STAFF, CLAIMER}),
+    Outcome.ACTIVITY_RESUMED: frozenset({SYSTEM}),
+    Outcome.FAULT_CLEARED: frozenset({STAFF, SYSTEM}),
+    Outcome.SUPERSEDED: frozenset({SYSTEM}),
+    Outcome.SUPPRESSED: frozenset({SYSTEM}),
+    Outcome.OTHER: frozenset({STAFF, CLAIMER}),
+}
+"""Who may set each outcome: staff (dashboard, CLI), the claimer (SMS reply, one-tap page), the
+household's resident (only "safe"), the system (the machine itself)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -73,15 +102,20 @@ class Incident:
     episode: str
     explanation_key: str
     explanation_params: dict[str, str | int | float]
-    last_activity_at: datetime | None
+    last_activity_at: datetime | None  # before the episode (help button: the newest press)
     snapshot: PolicySnapshot
     wave_index: int = 0  # the next wave to send
     next_due_at: datetime | None = None  # when the next step is due (persisted: restart-proof)
     claimed_by: str | None = None
     claimed_at: datetime | None = None
     resolved_at: datetime | None = None
-    resolution: Resolution | None = None
-    resolved_by: str | None = None
+    outcome: Outcome | None = None
+    resolved_by: str | None = None  # the actor: "system", "contact:c-1", "staff:sato"
+    note: str = ""
+    superseded_by: str | None = None  # the incident of the newer episode
+    device: str | None = None  # technical incidents are per device
+    resumed_at: datetime | None = None  # first activity after the episode (RESUMED)
+    activity_at: datetime | None = None  # newest activity seen since ``resumed_at``
 
 
 class StepKind(StrEnum):
@@ -97,6 +131,11 @@ class StepKind(StrEnum):
     SUPPRESSED = "suppressed"
     OPTED_OUT = "opted_out"
     DELIVERY_FAILED = "delivery_failed"
+    OPERATORS_TOLD = "operators_told"  # the chain ran out: the operators were texted
+    REPEATED = "repeated"  # the same episode again (help button pressed again within 10 minutes)
+    SUPERSEDED = "superseded"  # closed for a newer episode
+    REOPENED = "reopened"  # help after an automatic close
+    FAULT_CLEARED = "fault_cleared"
 
 
 @dataclass(frozen=True, slots=True)
@@ -127,6 +166,7 @@ class SmsPurpose(StrEnum):
     CLAIMED_NOTICE = "claimed_notice"  # "X is going"
     RESOLVED_NOTICE = "resolved_notice"
     ACTIVITY_NOTICE = "activity_notice"
+    SUPERSEDED_NOTICE = "superseded_notice"
     REPLY = "reply"  # help text, "already claimed", ...
     OPERATOR = "operator"
 

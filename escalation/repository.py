@@ -20,7 +20,7 @@ from escalation.models import (
     EscalationStep,
     Incident,
     IncidentState,
-    Resolution,
+    Outcome,
     SmsMessage,
     SmsPurpose,
     SmsStatus,
@@ -36,65 +36,71 @@ class EscalationRepository(Registry):
     """The registry plus escalation's tables. The constructor does no I/O; call :meth:`open`."""
 
     SCHEMAS = ("registry", "escalation")
+    ADDED_COLUMNS = (
+        *Registry.ADDED_COLUMNS,
+        ("incidents", "note", "TEXT NOT NULL DEFAULT ''"),
+        ("incidents", "superseded_by", "TEXT"),
+        ("incidents", "device", "TEXT"),
+        ("incidents", "resumed_at", "TEXT"),
+        ("incidents", "activity_at", "TEXT"),
+    )
 
     # -- incidents ---------------------------------------------------------------------------------
-    def insert_incident(self, incident: Incident) -> bool:
-        """Store a new incident; False when one of that household and kind is already open."""
+    def insert_incident(self, incident: Incident) -> None:
+        """Store a new incident."""
         i = incident
-        cur = self._exec(
-            "INSERT OR IGNORE INTO incidents VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)",
+        self._exec(
+            f"INSERT INTO incidents ({', '.join(_COLUMNS)}) VALUES ({', '.join('?' * len(_COLUMNS))})",  # noqa: S608
             (
                 i.id,
                 i.household,
                 i.kind.value,
                 i.severity.value,
                 i.audience.value,
-                i.state.value,
-                to_db_time(i.opened_at),
-                to_db_time(i.updated_at),
                 i.episode,
                 i.explanation_key,
                 json.dumps(i.explanation_params, ensure_ascii=False),
-                opt_db_time(i.last_activity_at),
                 encode_snapshot(i.snapshot),
-                i.wave_index,
-                opt_db_time(i.next_due_at),
-                i.claimed_by,
-                opt_db_time(i.claimed_at),
-                opt_db_time(i.resolved_at),
-                None if i.resolution is None else i.resolution.value,
-                i.resolved_by,
+                to_db_time(i.opened_at),
+                *_mutable(i),
             ),
         )
-        return cur.rowcount == 1
 
     def save_incident(self, i: Incident) -> None:
-        """Persist the mutable part of an incident (state, progress, claim, resolution)."""
-        self._exec(
-            "UPDATE incidents SET state=?, updated_at=?, wave_index=?, next_due_at=?, claimed_by=?,"
-            " claimed_at=?, resolved_at=?, resolution=?, resolved_by=? WHERE id=?",
-            (
-                i.state.value,
-                to_db_time(i.updated_at),
-                i.wave_index,
-                opt_db_time(i.next_due_at),
-                i.claimed_by,
-                opt_db_time(i.claimed_at),
-                opt_db_time(i.resolved_at),
-                None if i.resolution is None else i.resolution.value,
-                i.resolved_by,
-                i.id,
-            ),
-        )
+        """Persist the mutable part of an incident (only :meth:`EscalationEngine.apply` calls this)."""
+        sets = ", ".join(f"{c}=?" for c in _MUTABLE)
+        self._exec(f"UPDATE incidents SET {sets} WHERE id=?", (*_mutable(i), i.id))  # noqa: S608
 
     def incident(self, incident_id: str) -> Incident | None:
-        row = self._exec("SELECT * FROM incidents WHERE id = ?", (incident_id,)).fetchone()
+        row = self._exec(f"SELECT {_SELECT} FROM incidents WHERE id = ?", (incident_id,)).fetchone()  # noqa: S608
         return None if row is None else _incident(row)
 
     def open_incident(self, household_id: str, kind: FindingKind) -> Incident | None:
+        """The newest open incident of this household and kind."""
         row = self._exec(
-            "SELECT * FROM incidents WHERE household = ? AND kind = ? AND state != 'resolved'",
+            f"SELECT {_SELECT} FROM incidents WHERE household = ? AND kind = ? AND state != 'resolved'"  # noqa: S608
+            " ORDER BY opened_at DESC, rowid DESC",
             (household_id, kind.value),
+        ).fetchone()
+        return None if row is None else _incident(row)
+
+    def open_incidents_of(self, household_id: str, kind: FindingKind, device: str | None) -> list[Incident]:
+        """Open incidents of this household and kind (and device, for technical ones), newest first."""
+        rows = self._exec(
+            f"SELECT {_SELECT} FROM incidents WHERE household = ? AND kind = ? AND device IS ?"  # noqa: S608
+            " AND state != 'resolved' ORDER BY opened_at DESC, rowid DESC",
+            (household_id, kind.value, device),
+        )
+        return [_incident(r) for r in rows]
+
+    def incident_for_episode(
+        self, household_id: str, kind: FindingKind, episode: str, device: str | None
+    ) -> Incident | None:
+        """The incident opened for this episode, if any (open or closed)."""
+        row = self._exec(
+            f"SELECT {_SELECT} FROM incidents WHERE household = ? AND kind = ? AND episode = ?"  # noqa: S608
+            " AND device IS ?",
+            (household_id, kind.value, episode, device),
         ).fetchone()
         return None if row is None else _incident(row)
 
@@ -102,7 +108,7 @@ class EscalationRepository(Registry):
         self, household_id: str | None = None, *, open_only: bool = False, limit: int = 200
     ) -> list[Incident]:
         """Newest first."""
-        sql = "SELECT * FROM incidents WHERE 1=1"
+        sql = f"SELECT {_SELECT} FROM incidents WHERE 1=1"  # noqa: S608
         args: list[Any] = []
         if household_id is not None:
             sql += " AND household = ?"
@@ -130,7 +136,8 @@ class EscalationRepository(Registry):
             return []
         marks = ",".join("?" * len(contact_ids))
         sql = (
-            "SELECT i.*, s.contact FROM escalation_steps s JOIN incidents i ON i.id = s.incident"  # noqa: S608
+            f"SELECT {', '.join('i.' + c for c in _COLUMNS)}, s.contact"  # noqa: S608
+            " FROM escalation_steps s JOIN incidents i ON i.id = s.incident"
             f" WHERE s.kind = 'notified' AND s.contact IN ({marks}) AND i.state != 'resolved'"
             " ORDER BY s.id DESC"
         )
@@ -364,6 +371,59 @@ class EscalationRepository(Registry):
         ]
 
 
+_MUTABLE = (
+    "state",
+    "updated_at",
+    "last_activity_at",
+    "wave_index",
+    "next_due_at",
+    "claimed_by",
+    "claimed_at",
+    "resolved_at",
+    "resolution",
+    "resolved_by",
+    "note",
+    "superseded_by",
+    "device",
+    "resumed_at",
+    "activity_at",
+)
+_COLUMNS = (
+    "id",
+    "household",
+    "kind",
+    "severity",
+    "audience",
+    "episode",
+    "explanation_key",
+    "explanation_params",
+    "snapshot",
+    "opened_at",
+    *_MUTABLE,
+)
+_SELECT = ", ".join(_COLUMNS)
+
+
+def _mutable(i: Incident) -> tuple[Any, ...]:
+    return (
+        i.state.value,
+        to_db_time(i.updated_at),
+        opt_db_time(i.last_activity_at),
+        i.wave_index,
+        opt_db_time(i.next_due_at),
+        i.claimed_by,
+        opt_db_time(i.claimed_at),
+        opt_db_time(i.resolved_at),
+        None if i.outcome is None else i.outcome.value,
+        i.resolved_by,
+        i.note,
+        i.superseded_by,
+        i.device,
+        opt_db_time(i.resumed_at),
+        opt_db_time(i.activity_at),
+    )
+
+
 def _incident(r: Sequence[Any]) -> Incident:
     return Incident(
         id=r[0],
@@ -371,21 +431,26 @@ def _incident(r: Sequence[Any]) -> Incident:
         kind=FindingKind(r[2]),
         severity=Severity(r[3]),
         audience=Audience(r[4]),
-        state=IncidentState(r[5]),
-        opened_at=from_db_time(r[6]),
-        updated_at=from_db_time(r[7]),
-        episode=r[8],
-        explanation_key=r[9],
-        explanation_params=json.loads(r[10]),
-        last_activity_at=opt_time(r[11]),
-        snapshot=decode_snapshot(r[12]),
+        episode=r[5],
+        explanation_key=r[6],
+        explanation_params=json.loads(r[7]),
+        snapshot=decode_snapshot(r[8]),
+        opened_at=from_db_time(r[9]),
+        state=IncidentState(r[10]),
+        updated_at=from_db_time(r[11]),
+        last_activity_at=opt_time(r[12]),
         wave_index=r[13],
         next_due_at=opt_time(r[14]),
         claimed_by=r[15],
         claimed_at=opt_time(r[16]),
         resolved_at=opt_time(r[17]),
-        resolution=None if r[18] is None else Resolution(r[18]),
+        outcome=None if r[18] is None else Outcome(r[18]),
         resolved_by=r[19],
+        note=r[20],
+        superseded_by=r[21],
+        device=r[22],
+        resumed_at=opt_time(r[23]),
+        activity_at=opt_time(r[24]),
     )
 
 

@@ -18,11 +18,19 @@ CREATE TABLE IF NOT EXISTS incidents (
     claimed_by         TEXT,
     claimed_at         TEXT,
     resolved_at        TEXT,
-    resolution         TEXT,
-    resolved_by        TEXT
+    resolution         TEXT,  -- the outcome (escalation.models.Outcome)
+    resolved_by        TEXT,
+    note               TEXT NOT NULL DEFAULT '',
+    superseded_by      TEXT,
+    device             TEXT,
+    resumed_at         TEXT,
+    activity_at        TEXT
 );
--- One open incident per household and kind.
-CREATE UNIQUE INDEX IF NOT EXISTS incidents_one_open ON incidents (household, kind) WHERE state != 'resolved';
+-- Episodes, not kinds: several incidents of one household and kind may be open (the newer episode
+-- supersedes an unclaimed older one). Files from before had a unique index here.
+DROP INDEX IF EXISTS incidents_one_open;
+CREATE INDEX IF NOT EXISTS incidents_open ON incidents (household, kind) WHERE state != 'resolved';
+CREATE INDEX IF NOT EXISTS incidents_episode ON incidents (household, kind, episode);
 CREATE INDEX IF NOT EXISTS incidents_due ON incidents (next_due_at) WHERE state != 'resolved';
 CREATE INDEX IF NOT EXISTS incidents_household ON incidents (household, opened_at);
 CREATE TABLE IF NOT EXISTS escalation_steps (

@@ -27,6 +27,10 @@ class Registry:
 
     SCHEMAS: tuple[str, ...] = ("registry",)
     """Packages whose ``schema.sql`` this file holds (a subclass adds its own tables)."""
+    ADDED_COLUMNS: tuple[tuple[str, str, str], ...] = (
+        ("households", "evening_check_opt_in", "INTEGER NOT NULL DEFAULT 0"),
+    )
+    """Columns added after a table was first created: state files from before get them on open."""
 
     def __init__(self, path: Path) -> None:
         self._path = path
@@ -39,7 +43,7 @@ class Registry:
             db = connect(self._path, synchronous="NORMAL", foreign_keys=True)
             for package in self.SCHEMAS:
                 db.executescript(resources.files(package).joinpath("schema.sql").read_text("utf-8"))
-            _add_missing_columns(db)
+            _add_missing_columns(db, self.ADDED_COLUMNS)
         except sqlite3.Error as exc:
             raise DatabaseError(f"cannot open {self._path}: {exc}", retryable=False) from exc
         self._db = db
@@ -229,12 +233,8 @@ class Registry:
         return [AwayPeriod(r[0], r[1], from_db_time(r[2]), from_db_time(r[3]), r[4], r[5]) for r in rows]
 
 
-ADDED_COLUMNS = (("households", "evening_check_opt_in", "INTEGER NOT NULL DEFAULT 0"),)
-"""Columns added after a table was first created: state files from before get them on open."""
-
-
-def _add_missing_columns(db: sqlite3.Connection) -> None:
-    for table, column, decl in ADDED_COLUMNS:
+def _add_missing_columns(db: sqlite3.Connection, columns: Sequence[tuple[str, str, str]]) -> None:
+    for table, column, decl in columns:
         if column not in {row[1] for row in db.execute(f"PRAGMA table_info({table})")}:
             db.execute(f"ALTER TABLE {table} ADD COLUMN {column} {decl}")
 
