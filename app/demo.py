@@ -28,7 +28,7 @@ from zoneinfo import ZoneInfo
 
 from aiohttp import web
 
-from app.demo_town import DEMO_USERS, add_demo_accounts, town_data
+from app.demo_town import DEMO_USERS, OPERATOR_PHONE, add_demo_accounts, town_data
 from app.embedded_broker import DemoBroker, demo_broker
 from dashboard.app import create_app
 from dashboard.care_records import StateCareRecords
@@ -99,7 +99,10 @@ def register(sub: Subcommands) -> None:
 
 def demo_config(config: Config, speed: float) -> Config:
     """The configuration the demo's parts run with: ticks and sweeps fast enough for fast time."""
-    alerts = config.alerts.model_copy(update={"tick_s": max(1.0, 60.0 / speed), "sweep_s": 1.0})
+    operators = config.alerts.operators or [OPERATOR_PHONE]  # someone is always told
+    alerts = config.alerts.model_copy(
+        update={"tick_s": max(1.0, 60.0 / speed), "sweep_s": 1.0, "operators": operators}
+    )
     dashboard = config.dashboard.model_copy(update={"session_hours": 24 * 7.0, "live_interval_s": 2.0})
     return config.model_copy(update={"alerts": alerts, "dashboard": dashboard})
 

@@ -91,7 +91,6 @@ def town_data(
                     "quiet_hours": {"start": "21:00", "end": "07:00"},
                     "claim_timeout_minutes": 60,
                     "volunteer_weekly_cap": 5,
-                    "resolve_on_activity": False,
                 },
             }
         )

@@ -8,7 +8,7 @@ incident and the facts of its log (:class:`Progress`).
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 from zoneinfo import ZoneInfo
 
@@ -101,7 +101,6 @@ def build_snapshot(
 ) -> PolicySnapshot:
     """The escalation chain of a new incident, resolved from the policy as it is now."""
     claim = policy.claim_timeout_minutes if policy else 45
-    resolve = policy.resolve_on_activity if policy else True
     quiet = policy.quiet_hours if policy else None
     waves: list[Wave] = []
     delay = 0
@@ -127,13 +126,13 @@ def build_snapshot(
     if audience is Audience.COMMUNITY and not waves and operators:
         # No policy, or nobody left in it: the operators, rather than no one.
         waves.append(Wave(0, TierKind.OPERATORS, tuple(operators), TECHNICAL_WAIT_MINUTES))
-    return PolicySnapshot(tuple(waves), claim, resolve, quiet, time_zone, delay)
+    return PolicySnapshot(tuple(waves), claim, quiet, time_zone, delay)
 
 
 def operators_snapshot(operators: Sequence[SnapshotContact], time_zone: str) -> PolicySnapshot:
     """The chain of the one platform incident raised when many homes go blind at once."""
     waves = (Wave(0, TierKind.OPERATORS, tuple(operators), TECHNICAL_WAIT_MINUTES),) if operators else ()
-    return PolicySnapshot(waves, 60, False, None, time_zone)
+    return PolicySnapshot(waves, 60, None, time_zone)
 
 
 def first_due(snapshot: PolicySnapshot, opened_at: datetime) -> datetime | None:
@@ -207,17 +206,3 @@ def wave_settled(incident: Incident, progress: Progress) -> bool:
     texted = [c.id for c in wave.contacts if c.id in progress.notified]
     return bool(texted) and all(progress.unreachable(c) for c in texted)
 
-
-def jump_to_professionals(incident: Incident, now: datetime) -> Incident:
-    """ "Help" / 119: the next wave is the professionals, due now (or the next wave if there are none)."""
-    waves = incident.snapshot.waves
-    target = next((i for i, w in enumerate(waves) if w.tier is TierKind.PROFESSIONALS), incident.wave_index)
-    return replace(
-        incident,
-        state=IncidentState.NOTIFYING,
-        wave_index=target,
-        next_due_at=now,
-        claimed_by=None,
-        claimed_at=None,
-        updated_at=now,
-    )

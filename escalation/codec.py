@@ -31,7 +31,6 @@ def encode_snapshot(snapshot: PolicySnapshot) -> str:
                 for w in snapshot.waves
             ],
             "claim_timeout": snapshot.claim_timeout_minutes,
-            "resolve_on_activity": snapshot.resolve_on_activity,
             "quiet_hours": encode_quiet(snapshot.quiet_hours),
             "time_zone": snapshot.time_zone,
             "first_wave_delay": snapshot.first_wave_delay_minutes,
@@ -58,7 +57,6 @@ def decode_snapshot(text: str) -> PolicySnapshot:
             for w in data["waves"]
         ),
         claim_timeout_minutes=int(data["claim_timeout"]),
-        resolve_on_activity=bool(data["resolve_on_activity"]),
         quiet_hours=decode_quiet(data["quiet_hours"]),
         time_zone=str(data["time_zone"]),
         first_wave_delay_minutes=int(data["first_wave_delay"]),

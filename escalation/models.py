@@ -83,7 +83,6 @@ class PolicySnapshot:
 
     waves: tuple[Wave, ...]
     claim_timeout_minutes: int
-    resolve_on_activity: bool
     quiet_hours: QuietHours | None
     time_zone: str
     first_wave_delay_minutes: int = 0  # blind households: wait to see whether it is a platform outage

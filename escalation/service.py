@@ -43,7 +43,7 @@ logging.getLogger("twilio").setLevel(logging.WARNING)
 class FindingSource(Protocol):
     """The detector (``detection.live.LiveDetector``). Asking for the next tick acknowledges the
     findings the previous one returned; after a restart, unacknowledged findings come again (opening an
-    incident is idempotent per household and kind)."""
+    incident is idempotent per episode)."""
 
     def tick(self, now: datetime) -> Sequence[Finding]:
         """Evaluate every household at ``now``; the findings to act on."""
@@ -132,6 +132,7 @@ class AlertsService:
 
     async def start(self) -> None:
         cfg = self._config
+        cfg.alerts.require_operators()
         self.repo.open()
         secret = link_secret(cfg)
         sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
@@ -227,9 +228,13 @@ class AlertsService:
         now = self.clock.now()
         if self._detector is not None:
             for finding in self._detector.tick(now):
-                self.engine.open_from_finding(finding, now)  # one open incident per household and kind
+                self.engine.open_from_finding(finding, now)
         if self._activity is not None:
-            self.engine.on_live_state(self._activity.household_activity(), now)
+            faulty = sorted(
+                {i.household for i in self.repo.incidents(open_only=True, limit=100_000) if i.device}
+            )
+            devices = self._activity.devices_of(faulty) if faulty else {}
+            self.engine.on_live_state(self._activity.household_activity(), now, devices)
         self._wake()
         if self._detector is not None:
             self._beat()

@@ -8,6 +8,7 @@ secrets come only from the environment (see :class:`Secrets`) and are rejected i
 from __future__ import annotations
 
 import os
+import re
 import tomllib
 from collections.abc import Mapping
 from pathlib import Path
@@ -17,6 +18,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, SecretStr, ValidationError, field_validator
 
 ENV_PREFIX = "MIMAMORI__"
+E164 = re.compile(r"\+[1-9]\d{6,14}")
 
 
 def known_time_zone(value: str) -> str:
@@ -186,10 +188,32 @@ class AlertsConfig(Section):
     link_ttl_hours: int = Field(24, ge=1, le=24 * 14)
     blind_hold_minutes: int = Field(5, ge=0, le=120)  # wait before texting about a blind home
     mass_blind_threshold: int = Field(20, ge=2)  # this many blind homes at once: one operator alert
-    operators: list[str] = []  # E.164 numbers of the platform operators
+    operators: list[str] = []  # E.164 numbers of the platform operators: told when a chain runs out
     operator_language: Literal["ja", "en"] = "ja"
     clock_file: Path | None = None  # tests and demos only: read "now" (ISO 8601) from this file
     heartbeat_path: Path = Path("var/heartbeats/detector")  # written after every completed tick
+
+    @field_validator("operators", mode="before")
+    @classmethod
+    def _operator_list(cls, value: object) -> object:
+        """From the environment (``MIMAMORI__ALERTS__OPERATORS``): comma-separated numbers."""
+        return [v.strip() for v in value.split(",") if v.strip()] if isinstance(value, str) else value
+
+    @field_validator("operators")
+    @classmethod
+    def _e164(cls, value: list[str]) -> list[str]:
+        bad = [v for v in value if not E164.fullmatch(v)]
+        if bad:
+            raise ValueError(f"not E.164 phone numbers (+ and 7-15 digits): {', '.join(bad)}")
+        return value
+
+    def require_operators(self) -> None:
+        """Someone is always told: the alerts service does not start without an operator to tell."""
+        if not self.operators:
+            raise SystemExit(
+                "mimamori: [alerts] operators is empty: set at least one E.164 number (who is texted when"
+                " an escalation chain runs out); or MIMAMORI__ALERTS__OPERATORS"
+            )
 
 
 class TwilioConfig(Section):

@@ -35,7 +35,6 @@ def encode_policy(policy: Policy) -> str:
             "quiet_hours": encode_quiet(policy.quiet_hours),
             "claim_timeout": policy.claim_timeout_minutes,
             "volunteer_weekly_cap": policy.volunteer_weekly_cap,
-            "resolve_on_activity": policy.resolve_on_activity,
         },
         ensure_ascii=False,
     )
@@ -53,5 +52,4 @@ def decode_policy(household: str, text: str) -> Policy:
         quiet_hours=decode_quiet(data["quiet_hours"]),
         claim_timeout_minutes=int(data["claim_timeout"]),
         volunteer_weekly_cap=int(data["volunteer_weekly_cap"]),
-        resolve_on_activity=bool(data["resolve_on_activity"]),
     )

@@ -77,7 +77,7 @@ class PolicyIn(_Model):
     quiet_hours: QuietIn | None = None
     claim_timeout_minutes: int = Field(45, ge=5, le=24 * 60)
     volunteer_weekly_cap: int = Field(3, ge=1, le=100)
-    resolve_on_activity: bool = True
+    resolve_on_activity: bool | None = None  # retired, accepted in old files and ignored (docs/escalation.md)
 
     @field_validator("tiers")
     @classmethod
@@ -193,7 +193,6 @@ def _store(repo: Registry, h: HouseholdIn, now: datetime) -> None:
         quiet_hours=None if p.quiet_hours is None else QuietHours(p.quiet_hours.start, p.quiet_hours.end),
         claim_timeout_minutes=p.claim_timeout_minutes,
         volunteer_weekly_cap=p.volunteer_weekly_cap,
-        resolve_on_activity=p.resolve_on_activity,
     )
     repo.set_policy(policy, now)
     for contact in {c for t in policy.tiers for c in t.contacts} | set(policy.technical):

@@ -96,7 +96,6 @@ class Policy:
     quiet_hours: QuietHours | None = None
     claim_timeout_minutes: int = 45  # a claim with no outcome by then escalates anyway
     volunteer_weekly_cap: int = 3
-    resolve_on_activity: bool = True  # activity resuming resolves the incident (else: only tells)
 
 
 @dataclass(frozen=True, slots=True)

@@ -186,7 +186,6 @@ def _incident(repo: EscalationRepository, now: datetime) -> None:
                 Wave(1, TierKind.VOLUNTEERS, (mori,), 30),
             ),
             claim_timeout_minutes=45,
-            resolve_on_activity=True,
             quiet_hours=None,
             time_zone="Asia/Tokyo",
         ),

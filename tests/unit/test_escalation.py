@@ -17,7 +17,6 @@ from escalation.chain import (
     build_snapshot,
     decide,
     in_quiet_hours,
-    jump_to_professionals,
     rotate_volunteers,
     wave_settled,
 )
@@ -168,13 +167,6 @@ def test_wave_settled_when_everyone_texted_is_unreachable() -> None:
     texted = frozenset({"v1", "v2"})
     assert not wave_settled(inc, Progress(notified=texted, declined=frozenset({"v1"})))
     assert wave_settled(inc, Progress(notified=texted, declined=frozenset({"v1"}), failed=frozenset({"v2"})))
-
-
-def test_help_jumps_to_the_professionals_now() -> None:
-    claimed = incident(state=IncidentState.CLAIMED, claimed_by="n1", claimed_at=T0, wave_index=2)
-    jumped = jump_to_professionals(claimed, T0)
-    assert (jumped.wave_index, jumped.next_due_at, jumped.claimed_by) == (4, T0, None)
-    assert decide(jumped, Progress(), T0) == Notify(4, snapshot().waves[4].contacts, T0 + 30 * M)
 
 
 def test_a_household_without_a_policy_still_reaches_someone() -> None:
