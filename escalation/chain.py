@@ -205,4 +205,3 @@ def wave_settled(incident: Incident, progress: Progress) -> bool:
     wave = incident.snapshot.waves[incident.wave_index - 1]
     texted = [c.id for c in wave.contacts if c.id in progress.notified]
     return bool(texted) and all(progress.unreachable(c) for c in texted)
-

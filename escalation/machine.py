@@ -399,16 +399,9 @@ def _exhausted(i: Incident, claim_expired: bool, now: datetime, progress: Progre
     if not progress.operators_told:
         for op in progress.operators:
             if op.id not in progress.notified and op.id not in progress.opted_out:
-                effects.append(
-                    Send(
-                        op,
-                        SmsPurpose.OPERATOR,
-                        "alert",
-                        f"{i.id}:exhausted:{op.id}",
-                        True,
-                        TierKind.OPERATORS,
-                    )
-                )
+                key = f"{i.id}:exhausted:{op.id}"
+                effects.append(Send(op, SmsPurpose.OPERATOR, "alert", key, True, TierKind.OPERATORS))
+                effects.append(Step(StepKind.NOTIFIED, contact=op.id))
         told = ",".join(o.id for o in progress.operators)
         effects.append(Step(StepKind.OPERATORS_TOLD, detail=told or "no operators configured"))
     updated = replace(
@@ -519,9 +512,15 @@ def _help(i: Incident, contact: str, now: datetime, progress: Progress) -> Trans
     people = [c for n in pros for c in waves[n].contacts] or list(progress.operators)
     purpose = SmsPurpose.ALERT if pros else SmsPurpose.OPERATOR
     tier = TierKind.PROFESSIONALS if pros else TierKind.OPERATORS
+    name = person.name if person is not None else contact
     for p in people:
-        if p.id not in progress.opted_out and p.id != contact:
-            effects.append(Send(p, purpose, "alert", f"{i.id}:help:{p.id}:{_stamp(now)}", True, tier))
+        if p.id in progress.opted_out or p.id == contact:
+            continue
+        key = f"{i.id}:help:{p.id}:{_stamp(now)}"
+        if p.id in progress.notified:  # they have the alert: this is the urgent news
+            effects.append(Send(p, purpose, "help_requested", key, True, params=(("by", name),)))
+        else:
+            effects.append(Send(p, purpose, "alert", key, True, tier))
             effects.append(Step(StepKind.NOTIFIED, contact=p.id, wave_index=pros[0] if pros else None))
     after = pros[-1] + 1 if pros else i.wave_index
     wait = timedelta(minutes=waves[pros[-1]].wait_minutes) if pros else timedelta(0)
@@ -565,7 +564,7 @@ def _activity(i: Incident, at: datetime, now: datetime, progress: Progress, acto
             Audit("incident.activity_resumed", (("at", at.isoformat()),)),
         ]
         effects += [
-            Send(c, SmsPurpose.ACTIVITY_NOTICE, "activity_paused", f"{i.id}:activity:{c.id}:{_stamp(at)}")
+            Send(c, SmsPurpose.ACTIVITY_NOTICE, "activity_paused", f"{i.id}:activity:{c.id}")
             for c in _told(i, progress)
         ]
         if i.state is IncidentState.CLAIMED:  # stays open for the claimer's outcome

@@ -47,6 +47,7 @@ from escalation.models import (
     Incident,
     IncidentState,
     Outcome,
+    PolicySnapshot,
     SnapshotContact,
 )
 from registry.models import Contact, ContactRole, Language, NotifyMode, Policy, QuietHours, Tier, TierKind
@@ -84,7 +85,9 @@ OPS = (SnapshotContact("op", "Op", "+819099990000", ContactRole.TECHNICAL, Langu
 # waves: 0 r (5 min), 1 n1 (10), 2 n2 (10), 3 v1 (20), 4 p1 (30)
 
 
-def snapshot(kind: FindingKind = FindingKind.INACTIVITY, audience: Audience = Audience.COMMUNITY):
+def snapshot(
+    kind: FindingKind = FindingKind.INACTIVITY, audience: Audience = Audience.COMMUNITY
+) -> PolicySnapshot:
     return build_snapshot(
         POLICY,
         CONTACTS,
@@ -197,7 +200,13 @@ CASES: list[tuple[str, Incident, Event, Progress, S, dict[str, object], list[str
         p("r n1 n2 v1 p1"),
         S.NOTIFYING,
         {"next_due_at": None},
-        ["step:exhausted", "audit:incident.exhausted", "send:op:alert", "step:operators_told"],
+        [
+            "step:exhausted",
+            "audit:incident.exhausted",
+            "send:op:alert",
+            "step:notified:op",
+            "step:operators_told",
+        ],
         "",
     ),
     (
@@ -649,19 +658,20 @@ def test_transition(
         assert getattr(t.incident, field) == value, field
     if not effects and state is before.state and set(changes) <= {"next_due_at"}:
         untouched = {f: getattr(t.incident, f) for f in changes}
-        assert t.incident == replace(before, **untouched, updated_at=t.incident.updated_at)  # type: ignore[arg-type]
+        assert t.incident == replace(before, **untouched, updated_at=t.incident.updated_at)
     assert summary(t.effects) == effects
     assert t.refused == refused
 
 
 def test_a_no_op_changes_nothing_at_all() -> None:
     """Repeated answers and steps not yet due return the very same incident (nothing to save)."""
-    for before, event, progress in [
+    cases: list[tuple[Incident, Event, Progress]] = [
         (CLAIMED_N1, Claim("n1"), p("r n1")),
         (NOTIFYING, Due(), p("r n1")),
         (STAFF_CLOSED, Close(Outcome.SAFE, STAFF), p("r n1")),
         (NOTIFYING, Decline("n1"), p("r n1", declined="n1")),
-    ]:
+    ]
+    for before, event, progress in cases:
         assert transition(before, event, T0, progress) == Transition(before)
 
 

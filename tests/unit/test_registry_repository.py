@@ -11,7 +11,7 @@ import pytest
 
 from app.demo_town import town_data
 from detection.findings import Audience, FindingKind, Severity
-from escalation.models import Incident, IncidentState, PolicySnapshot, SmsPurpose, StepKind
+from escalation.models import Incident, IncidentState, PolicySnapshot, SmsPurpose
 from escalation.repository import EscalationRepository
 from registry.households_import import ImportError_, import_data, read_file
 from registry.models import Household, TierKind
@@ -41,7 +41,7 @@ def _incident(id_: str, household: str = "demo-0001") -> Incident:
         explanation_key="inactivity",
         explanation_params={"since": "07:10"},
         last_activity_at=FIXED_NOW - timedelta(hours=2),
-        snapshot=PolicySnapshot((), 45, True, None, "Asia/Tokyo"),
+        snapshot=PolicySnapshot((), 45, None, "Asia/Tokyo"),
         next_due_at=FIXED_NOW,
     )
 
@@ -102,22 +102,52 @@ def test_bad_entries_are_rejected_one_by_one(repo: EscalationRepository, tmp_pat
         read_file(broken)
 
 
-def test_one_open_incident_per_household_and_kind(repo: EscalationRepository) -> None:
+def test_episodes_not_kinds_several_open_incidents(repo: EscalationRepository) -> None:
     import_data(repo, read_file(EXAMPLE), FIXED_NOW)
-    assert repo.insert_incident(_incident("i1"))
-    assert not repo.insert_incident(_incident("i2"))
+    repo.insert_incident(_incident("i1"))
+    repo.insert_incident(replace(_incident("i2"), episode="e2", device="motion-1"))
     first = repo.incident("i1")
     assert first is not None
     assert first.explanation_params == {"since": "07:10"}
-    repo.save_incident(_resolved(first))
-    assert repo.insert_incident(_incident("i3"))
-    assert repo.due_incidents() == [("i3", FIXED_NOW)]
-    repo.add_step("i3", StepKind.OPENED, FIXED_NOW)
-    assert [s.kind for s in repo.steps("i3")] == [StepKind.OPENED]
+    assert [i.id for i in repo.open_incidents_of("demo-0001", FindingKind.INACTIVITY, None)] == ["i1"]
+    assert repo.incident_for_episode("demo-0001", FindingKind.INACTIVITY, "e2", "motion-1") is not None
+    assert repo.incident_for_episode("demo-0001", FindingKind.INACTIVITY, "e2", None) is None
+    repo.save_incident(replace(first, state=IncidentState.RESOLVED, next_due_at=None, note="メモ"))
+    assert repo.due_incidents() == [("i2", FIXED_NOW)]
+    assert repo.incident("i1") == replace(first, state=IncidentState.RESOLVED, next_due_at=None, note="メモ")
 
 
-def _resolved(i: Incident) -> Incident:
-    return replace(i, state=IncidentState.RESOLVED, resolved_at=FIXED_NOW, next_due_at=None)
+OLD_SCHEMA = Path(__file__).with_name("old_escalation_schema.sql")
+
+
+def test_a_state_file_from_before_episodes_still_opens(tmp_path: Path) -> None:
+    """The schema before episodes: a unique index on (household, kind) and fewer incident columns."""
+    path = tmp_path / "old.sqlite3"
+    old = EscalationRepository(path)
+    old.open()
+    old.close()
+    db = sqlite3.connect(path)
+    db.executescript("DROP TABLE incidents;" + OLD_SCHEMA.read_text(encoding="utf-8"))
+    snapshot = '{"waves": [], "claim_timeout": 45, "resolve_on_activity": true, "quiet_hours": null,'
+    snapshot += ' "time_zone": "Asia/Tokyo", "first_wave_delay": 0}'
+    db.execute(
+        "INSERT INTO incidents (id, household, kind, severity, audience, state, opened_at, updated_at,"
+        " episode, explanation_key, explanation_params, snapshot, resolution)"
+        " VALUES ('old', 'demo-0001', 'inactivity', 'urgent', 'community', 'resolved',"
+        " '2026-11-01T00:00:00Z', '2026-11-01T00:00:00Z', 'e0', 'inactivity', '{}', ?, 'safe')",
+        (snapshot,),
+    )
+    db.commit()
+    db.close()
+    repo = EscalationRepository(path)
+    repo.open()
+    old_incident = repo.incident("old")
+    assert old_incident is not None
+    assert (old_incident.outcome, old_incident.note, old_incident.device) == ("safe", "", None)
+    repo.insert_incident(_incident("i1"))
+    repo.insert_incident(replace(_incident("i2"), episode="e2"))  # two open of one kind: no unique index
+    assert len(repo.incidents(open_only=True)) == 2
+    repo.close()
 
 
 def test_sms_queue_is_idempotent_and_urgent_first(repo: EscalationRepository) -> None:

@@ -1,0 +1,315 @@
+"""Model-based test of escalation: random findings, answers, staff closes, activity, faults clearing,
+opt-outs, restarts and time passing, over the real engine and a real SQLite state file with a fake
+clock. The queue is the outbox: what is queued is delivered at once (cancelled messages never are).
+
+Invariants after every step: every open incident has a next step due or has told the operators; a new
+episode reaches someone by SMS; nobody gets the same message twice in a row; nobody is alerted about a
+closed incident; only an opt-out opts out, and the opted-out are never texted; a repeated answer changes
+nothing.
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import replace
+from datetime import datetime, timedelta
+from pathlib import Path
+from tempfile import TemporaryDirectory
+from typing import Any
+
+from hypothesis import HealthCheck, settings
+from hypothesis import strategies as st
+from hypothesis.stateful import RuleBasedStateMachine, invariant, rule
+
+from detection.findings import Explanation, Finding, FindingKind, Severity
+from escalation.engine import EngineSettings, EscalationEngine
+from escalation.machine import (
+    CONTACT,
+    Claim,
+    Close,
+    Decline,
+    Event,
+    Help,
+    OptedOut,
+    ResidentSafe,
+)
+from escalation.models import (
+    CLAIMER,
+    STAFF,
+    Incident,
+    IncidentState,
+    Outcome,
+    SmsPurpose,
+    SmsStatus,
+    SnapshotContact,
+    StepKind,
+)
+from escalation.repository import EscalationRepository
+from mimamori.clock import FakeClock
+from mimamori.contract import Kind
+from registry.households_import import import_data
+from registry.models import ContactRole, Language
+from store.base import DeviceState, HouseholdActivity
+from tests.conftest import FIXED_NOW
+
+HOME = "h-1"
+START = FIXED_NOW.replace(hour=1)  # 10:00 in Tokyo: a day of time passing stays mostly out of quiet hours
+OPERATOR = SnapshotContact("operator-1", "operator", "+819099990000", ContactRole.TECHNICAL, Language.JA)
+PEOPLE = ("r", "n1", "n2", "v1", "p1", "t1")
+DATA: dict[str, Any] = {
+    "contacts": [
+        {"id": "r", "name": "本人", "phone": "+819000000001", "role": "resident"},
+        {"id": "n1", "name": "隣1", "phone": "+819000000011", "role": "neighbour"},
+        {"id": "n2", "name": "隣2", "phone": "+819000000012", "role": "neighbour"},
+        {"id": "v1", "name": "V", "phone": "+819000000021", "role": "volunteer", "language": "en"},
+        {"id": "p1", "name": "包括", "phone": "+819000000031", "role": "professional"},
+        {"id": "t1", "name": "技術", "phone": "+819000000041", "role": "technical"},
+    ],
+    "households": [
+        {
+            "id": HOME,
+            "name": "山田",
+            "residents": [{"name": "山田"}],
+            "policy": {
+                "tiers": [
+                    {"kind": "resident_check", "contacts": ["r"], "wait_minutes": 5},
+                    {
+                        "kind": "neighbours",
+                        "contacts": ["n1", "n2"],
+                        "mode": "one_by_one",
+                        "wait_minutes": 10,
+                    },
+                    {"kind": "volunteers", "contacts": ["v1"], "wait_minutes": 20},
+                    {"kind": "professionals", "contacts": ["p1"], "wait_minutes": 30},
+                ],
+                "technical": ["t1"],
+                "quiet_hours": {"start": "21:00", "end": "07:00"},
+                "claim_timeout_minutes": 45,
+            },
+        }
+    ],
+}
+SETTINGS = settings(
+    max_examples=int(os.environ.get("MODEL_EXAMPLES", "40")),
+    stateful_step_count=50,
+    deadline=None,
+    suppress_health_check=[HealthCheck.too_slow],
+    derandomize=bool(os.environ.get("CI")),
+)
+ALERTS = (SmsPurpose.ALERT, SmsPurpose.OPERATOR)
+
+
+class EscalationModel(RuleBasedStateMachine):
+    def __init__(self) -> None:
+        super().__init__()
+        self._tmp = TemporaryDirectory()
+        self.path = Path(self._tmp.name) / "state.sqlite3"
+        self.clock = FakeClock(START)
+        self.repo = EscalationRepository(self.path)
+        self.repo.open()
+        report = import_data(self.repo, DATA, START)
+        assert report.rejected == []
+        self.engine = self._engine()
+        self.episodes = 0
+        self.last_activity = START - timedelta(hours=3)
+        self.opted: dict[str, int] = {}  # contact -> the last message id when they opted out
+        self.must_reach: dict[str, datetime] = {}  # incident -> when its first wave is due
+
+    def _engine(self) -> EscalationEngine:
+        settings_ = EngineSettings("http://alerts.test", b"secret", operators=(OPERATOR,))
+        return EscalationEngine(self.repo, settings_)
+
+    def teardown(self) -> None:
+        self.repo.close()
+        self._tmp.cleanup()
+
+    # -- helpers ---------------------------------------------------------------------------------
+    @property
+    def now(self) -> datetime:
+        return self.clock.now()
+
+    def deliver(self) -> None:
+        """The outbox: every queued message is sent now."""
+        for m in self.repo.due_sms(self.now, limit=10_000):
+            self.repo.update_sms(replace(m, status=SmsStatus.SENT, attempts=1, updated_at=self.now))
+
+    def incidents(self, *, open_only: bool = False) -> list[Incident]:
+        """Oldest first (ids are random: the order must not depend on them)."""
+        found = self.repo.incidents(HOME, open_only=open_only, limit=1000)
+        return sorted(found, key=lambda i: (i.opened_at, i.episode))
+
+    def state_of_things(self) -> tuple[object, ...]:
+        incidents = tuple(self.repo.incidents(limit=1000))
+        messages = tuple((m.id, m.status) for m in self.repo.sms_messages(limit=100_000))
+        steps = tuple(len(self.repo.steps(i.id)) for i in incidents)
+        return incidents, messages, steps
+
+    def open(self, finding: Finding) -> None:
+        incident = self.engine.open_from_finding(finding, self.now)
+        assert incident is not None, "a finding nobody is told of"
+        if incident.next_due_at is not None:
+            self.must_reach.setdefault(incident.id, incident.next_due_at)
+        self.deliver()
+
+    # -- rules -------------------------------------------------------------------------------------
+    @rule(kind=st.sampled_from([FindingKind.INACTIVITY, FindingKind.HELP_BUTTON, FindingKind.MISSED_WAKEUP]))
+    def new_episode(self, kind: FindingKind) -> None:
+        self.episodes += 1
+        at = self.now if kind is FindingKind.HELP_BUTTON else self.last_activity
+        episode = (
+            f"button:{int(at.timestamp())}" if kind is FindingKind.HELP_BUTTON else f"quiet:{self.episodes}"
+        )
+        self.open(
+            Finding(HOME, kind, Severity.URGENT, self.now, episode, at, Explanation(kind.value, {}), None)
+        )
+
+    @rule(device=st.sampled_from(["motion-1", "door-1"]))
+    def low_battery(self, device: str) -> None:
+        self.episodes += 1
+        finding = Finding(
+            HOME,
+            FindingKind.LOW_BATTERY,
+            Severity.INFO,
+            self.now,
+            f"battery:{device}:{self.episodes}",
+            None,
+            Explanation("low_battery", {"device": device, "pct": 10}),
+            device,
+        )
+        self.open(finding)
+
+    @rule(
+        data=st.data(), person=st.sampled_from(PEOPLE), answer=st.sampled_from(["go", "cant", "help", "safe"])
+    )
+    def answer(self, data: st.DataObject, person: str, answer: str) -> None:
+        incidents = self.incidents()
+        if not incidents:
+            return
+        incident = data.draw(st.sampled_from(incidents))
+        events: dict[str, Event] = {
+            "go": Claim(person),
+            "cant": Decline(person),
+            "help": Help(person),
+            "safe": ResidentSafe(person) if person == "r" else Close(Outcome.SAFE, CONTACT, person),
+        }
+        event = events[answer]
+        self.engine.apply(incident.id, event, self.now, actor=f"contact:{person}")
+        self.deliver()
+        before = self.state_of_things()
+        self.engine.apply(incident.id, event, self.now, actor=f"contact:{person}")  # pressed twice
+        self.deliver()
+        assert self.state_of_things() == before, "a repeated answer changed something"
+
+    @rule(
+        data=st.data(),
+        outcome=st.sampled_from(list(Outcome)),
+        claimer=st.booleans(),
+        note=st.text(max_size=20),
+    )
+    def close(self, data: st.DataObject, outcome: Outcome, claimer: bool, note: str) -> None:
+        incidents = self.incidents()
+        if not incidents:
+            return
+        incident = data.draw(st.sampled_from(incidents))
+        role, contact = (CLAIMER, incident.claimed_by) if claimer else (STAFF, None)
+        after = self.engine.apply(
+            incident.id, Close(outcome, role, contact, note), self.now, actor="staff:sato"
+        )
+        assert after is not None
+        self.deliver()
+
+    @rule(minutes=st.sampled_from([1, 7, 16, 40]))
+    def activity(self, minutes: int) -> None:
+        self.clock.advance(timedelta(minutes=minutes))
+        self.last_activity = self.now
+        live = HouseholdActivity(HOME, self.now, "motion-1", self.now)
+        self.engine.on_live_state([live], self.now)
+        self.deliver()
+
+    @rule(device=st.sampled_from(["motion-1", "door-1"]))
+    def battery_replaced(self, device: str) -> None:
+        live = HouseholdActivity(HOME, self.last_activity, "motion-1", self.now)
+        state = DeviceState(HOME, device, Kind.MOTION, self.now, 1.0, 100.0)
+        self.engine.on_live_state([live], self.now, {HOME: [state]})
+        self.deliver()
+
+    @rule(person=st.sampled_from(PEOPLE), stop=st.booleans())
+    def opt_out_or_in(self, person: str, stop: bool) -> None:
+        if stop:
+            self.repo.set_opted_out(person, self.now)
+            if person not in self.opted:
+                self.opted[person] = max((m.id for m in self.repo.sms_messages(limit=1)), default=0)
+            for incident in self.incidents(open_only=True):
+                self.engine.apply(incident.id, OptedOut(person), self.now, actor=f"contact:{person}")
+        else:
+            self.repo.set_opted_out(person, None)
+            self.opted.pop(person, None)
+        self.deliver()
+
+    @rule(minutes=st.sampled_from([1, 5, 11, 31, 46, 120]))
+    def time_passes(self, minutes: int) -> None:
+        self.clock.advance(timedelta(minutes=minutes))
+        self.engine.process_due(self.now)
+        self.deliver()
+
+    @rule()
+    def restart(self) -> None:
+        self.repo.close()
+        self.repo = EscalationRepository(self.path)
+        self.repo.open()
+        self.engine = self._engine()
+        self.engine.process_due(self.now)
+        self.deliver()
+
+    # -- invariants ----------------------------------------------------------------------------------
+    @invariant()
+    def every_open_incident_has_a_next_step_or_told_the_operators(self) -> None:
+        for i in self.incidents(open_only=True):
+            told = any(s.kind is StepKind.OPERATORS_TOLD for s in self.repo.steps(i.id))
+            assert i.next_due_at is not None or told, (i.id, i.state)
+
+    @invariant()
+    def a_new_episode_reaches_someone(self) -> None:
+        for incident_id, due in list(self.must_reach.items()):
+            if due > self.now:
+                continue
+            sent = [m for m in self.repo.sms_messages(incident=incident_id) if m.status is SmsStatus.SENT]
+            incident = self.repo.incident(incident_id)
+            assert incident is not None
+            reached = any(m.purpose in ALERTS for m in sent)
+            # closed before its first wave (superseded by a newer one, or closed by staff): told elsewhere
+            assert reached or incident.state is IncidentState.RESOLVED, incident_id
+            del self.must_reach[incident_id]
+
+    @invariant()
+    def nobody_gets_the_same_message_twice_in_a_row(self) -> None:
+        last: dict[tuple[str | None, str], str] = {}
+        for m in self.repo.sms_messages(limit=100_000):
+            if m.status is not SmsStatus.SENT:
+                continue
+            key = (m.incident, m.to)
+            assert last.get(key) != m.body, (m.to, m.body)
+            last[key] = m.body
+
+    @invariant()
+    def nobody_is_alerted_about_a_closed_incident(self) -> None:
+        for i in self.incidents():
+            if i.state is not IncidentState.RESOLVED:
+                continue
+            assert i.resolved_at is not None
+            for m in self.repo.sms_messages(incident=i.id):
+                late = m.created_at > i.resolved_at and m.purpose in ALERTS
+                assert not (late and m.status is SmsStatus.SENT), (i.id, m.to, m.body)
+
+    @invariant()
+    def only_an_opt_out_opts_out_and_the_opted_out_hear_nothing(self) -> None:
+        contacts = {c.id: c for c in self.repo.contacts()}
+        assert {c for c, v in contacts.items() if v.opted_out_at is not None} == set(self.opted)
+        for m in self.repo.sms_messages(limit=100_000):
+            last = self.opted.get(m.contact or "")
+            if last is not None and m.status is SmsStatus.SENT:
+                assert m.id <= last, (m.contact, m.body)
+
+
+EscalationModel.TestCase.settings = SETTINGS
+TestEscalationModel = EscalationModel.TestCase

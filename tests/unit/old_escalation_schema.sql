@@ -1,0 +1,77 @@
+-- Escalation records, in the registry's file. Times are ISO 8601 UTC text; snapshots are JSON.
+CREATE TABLE IF NOT EXISTS incidents (
+    id                 TEXT PRIMARY KEY,
+    household          TEXT NOT NULL,
+    kind               TEXT NOT NULL,
+    severity           TEXT NOT NULL,
+    audience           TEXT NOT NULL,
+    state              TEXT NOT NULL,
+    opened_at          TEXT NOT NULL,
+    updated_at         TEXT NOT NULL,
+    episode            TEXT NOT NULL,
+    explanation_key    TEXT NOT NULL,
+    explanation_params TEXT NOT NULL,
+    last_activity_at   TEXT,
+    snapshot           TEXT NOT NULL,
+    wave_index         INTEGER NOT NULL DEFAULT 0,
+    next_due_at        TEXT,
+    claimed_by         TEXT,
+    claimed_at         TEXT,
+    resolved_at        TEXT,
+    resolution         TEXT,
+    resolved_by        TEXT
+);
+-- One open incident per household and kind.
+CREATE UNIQUE INDEX IF NOT EXISTS incidents_one_open ON incidents (household, kind) WHERE state != 'resolved';
+CREATE INDEX IF NOT EXISTS incidents_due ON incidents (next_due_at) WHERE state != 'resolved';
+CREATE INDEX IF NOT EXISTS incidents_household ON incidents (household, opened_at);
+CREATE TABLE IF NOT EXISTS escalation_steps (
+    id         INTEGER PRIMARY KEY,
+    incident   TEXT NOT NULL REFERENCES incidents(id),
+    kind       TEXT NOT NULL,
+    at         TEXT NOT NULL,
+    wave_index INTEGER,
+    contact    TEXT,
+    detail     TEXT NOT NULL DEFAULT ''
+);
+CREATE INDEX IF NOT EXISTS steps_incident ON escalation_steps (incident, id);
+CREATE TABLE IF NOT EXISTS sms_messages (
+    id              INTEGER PRIMARY KEY,
+    idempotency_key TEXT NOT NULL UNIQUE,
+    to_number       TEXT NOT NULL,
+    body            TEXT NOT NULL,
+    status          TEXT NOT NULL,
+    purpose         TEXT NOT NULL,
+    urgent          INTEGER NOT NULL,
+    created_at      TEXT NOT NULL,
+    updated_at      TEXT NOT NULL,
+    incident        TEXT,
+    contact         TEXT,
+    provider_sid    TEXT,
+    attempts        INTEGER NOT NULL DEFAULT 0,
+    next_attempt_at TEXT,
+    error_code      INTEGER,
+    error           TEXT NOT NULL DEFAULT ''
+);
+CREATE INDEX IF NOT EXISTS sms_due ON sms_messages (status, urgent, next_attempt_at);
+CREATE INDEX IF NOT EXISTS sms_sid ON sms_messages (provider_sid);
+CREATE INDEX IF NOT EXISTS sms_incident ON sms_messages (incident, contact);
+CREATE INDEX IF NOT EXISTS sms_contact ON sms_messages (contact, created_at);
+CREATE TABLE IF NOT EXISTS links (
+    id         INTEGER PRIMARY KEY,
+    incident   TEXT NOT NULL,
+    contact    TEXT NOT NULL,
+    expires_at TEXT NOT NULL,
+    UNIQUE (incident, contact)
+);
+CREATE TABLE IF NOT EXISTS audit_log (
+    id        INTEGER PRIMARY KEY,
+    at        TEXT NOT NULL,
+    actor     TEXT NOT NULL,
+    action    TEXT NOT NULL,
+    household TEXT,
+    incident  TEXT,
+    detail    TEXT NOT NULL DEFAULT '{}'
+);
+CREATE INDEX IF NOT EXISTS audit_household ON audit_log (household, id);
+CREATE INDEX IF NOT EXISTS audit_incident ON audit_log (incident, id);
