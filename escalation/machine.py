@@ -274,7 +274,7 @@ def transition(
             why = _may_close(i, outcome, role, contact, progress)
             if why:
                 return Transition(i, refused=why)
-            return _close(i, outcome, now, progress, actor, exclude=contact, note=note)
+            return _close(i, outcome, now, progress, actor, note=note)  # the notice confirms it to them
         case ActivitySeen(at):
             return _activity(i, at, now, progress, actor)
         case Superseded(by):

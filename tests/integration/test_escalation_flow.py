@@ -11,7 +11,7 @@ from datetime import timedelta
 import pytest
 from twilio.request_validator import RequestValidator
 
-from escalation.models import IncidentState, Resolution, SmsStatus
+from escalation.models import IncidentState, Outcome, SmsStatus
 from escalation.texts import ALERT_BUDGET_JA
 from mimamori.clock import FakeClock
 from tests.support.escalation_harness import (
@@ -74,7 +74,7 @@ async def test_simulated_fall_goes_through_the_tiers(tmp_path, clock: FakeClock)
             assert await reply(service, config, ITO, "3", "SMin3") == 200
             incident = service.repo.incidents()[0]
             assert incident.state is IncidentState.RESOLVED
-            assert incident.resolution is Resolution.SAFE
+            assert incident.outcome is Outcome.SAFE
             assert incident.resolved_by == "contact:v-ito"
             await until(twilio, lambda: len(twilio.created()) == 13)
 

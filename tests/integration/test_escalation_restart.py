@@ -112,6 +112,7 @@ http_port = {free_port()}
 sms_backend = "twilio"
 sweep_s = 0.05
 clock_file = "{clock_file}"
+operators = ["+819000009000"]
 [twilio]
 from_number = "+815000000000"
 api_base_url = "{twilio_url}"

@@ -67,7 +67,6 @@ def households_file(tmp: Path) -> Path:
                     {"kind": "professionals", "contacts": ["p-1"], "wait_minutes": 30},
                 ],
                 "technical": ["t-1"],
-                "resolve_on_activity": False,
             },
         }
         for h in HOMES
@@ -134,6 +133,7 @@ async def test_twilio_outage_and_sigkill_mid_escalation_send_everything_once(
         f'data_dir = "{tmp_path}"\n[store]\nsqlite_path = "{tmp_path / "events.sqlite3"}"\n'
         f'[alerts]\nstate_path = "{tmp_path / "state.sqlite3"}"\nhttp_port = {free_port()}\n'
         f'sms_backend = "twilio"\ntick_s = 0.2\nsweep_s = 0.05\nclock_file = "{clock_file}"\n'
+        'operators = ["+819000009000"]\n'
         f'[twilio]\nfrom_number = "+815000000000"\napi_base_url = "{twilio.base_url}"\ntimeout_s = 2\n'
         "rate_per_s = 100\nbackoff_base_s = 30\n"
     )

@@ -388,7 +388,7 @@ CASES: list[tuple[str, Incident, Event, Progress, S, dict[str, object], list[str
         p("r n1"),
         CLOSED,
         {"outcome": Outcome.HOSPITAL},
-        [*RESOLVED_NOTICES, "send:r:resolved"],
+        [*RESOLVED_NOTICES, "send:n1:resolved", "send:r:resolved"],
         "",
     ),
     (
@@ -428,7 +428,7 @@ CASES: list[tuple[str, Incident, Event, Progress, S, dict[str, object], list[str
         p("r n1"),
         CLOSED,
         {"outcome": Outcome.SAFE},
-        [*RESOLVED_NOTICES, "send:r:resolved"],
+        [*RESOLVED_NOTICES, "send:n1:resolved", "send:r:resolved"],
         "",
     ),
     (
