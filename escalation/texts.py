@@ -10,7 +10,7 @@ from collections.abc import Mapping
 
 from detection.explain import render
 from detection.findings import Explanation, FindingKind
-from escalation.models import Resolution
+from escalation.models import Outcome
 from registry.models import Language, TierKind
 
 UCS2_SINGLE = 70
@@ -93,13 +93,16 @@ def alert(
     address_hint: str,
     what: str,
     link: str,
+    code: str = "",
 ) -> str:
     """The alert of an escalation wave. Japanese fits 134 characters: the hint, then the reason, then the
-    name are shortened if needed; the reply keys and the link always stay whole."""
+    name are shortened if needed; the reply keys, the reply code (``escalation.codes``) and the link
+    always stay whole. The code is in the tag: 【見守り K7】."""
+    label = f" {code}" if code else ""
     if lang is Language.JA:
-        tag = {TierKind.TECHNICAL: "【見守り・技術】", TierKind.OPERATORS: "【見守り・運用】"}.get(
-            tier, "【見守り】"
-        )
+        tag = {TierKind.TECHNICAL: "【見守り・技術{}】", TierKind.OPERATORS: "【見守り・運用{}】"}.get(
+            tier, "【見守り{}】"
+        ).format(label)
         keys = "行ける1 無理2 無事3 救急119"
         if tier is TierKind.RESIDENT_CHECK:
             keys = "無事なら3 助けが必要なら119"
@@ -110,9 +113,9 @@ def alert(
 
         budget = ALERT_BUDGET_JA
     else:
-        tag = {TierKind.TECHNICAL: "Mimamori tech: ", TierKind.OPERATORS: "Mimamori ops: "}.get(
-            tier, "Mimamori: "
-        )
+        tag = {TierKind.TECHNICAL: "Mimamori tech{}: ", TierKind.OPERATORS: "Mimamori ops{}: "}.get(
+            tier, "Mimamori{}: "
+        ).format(label)
         keys = "Reply 1 going, 2 can't, 3 safe, 119 emergency"
         if tier is TierKind.RESIDENT_CHECK:
             keys = "Reply 3 if you are fine, 119 if you need help"
@@ -138,19 +141,21 @@ def alert(
     return body
 
 
-def operators_alert(lang: Language, blind_homes: int, link: str) -> str:
+def operators_alert(lang: Language, blind_homes: int, link: str, code: str = "") -> str:
+    label = f" {code}" if code else ""
     if lang is Language.JA:
-        return f"【見守り・運用】{blind_homes}世帯が同時に通信断。基盤障害の可能性。個別連絡は保留中。{link}"
+        return f"【見守り・運用{label}】{blind_homes}世帯が同時に通信断。基盤障害の可能性。個別連絡は保留中。{link}"  # noqa: E501
     return (
-        f"Mimamori ops: {blind_homes} homes went offline at once; likely a platform or network outage."
+        f"Mimamori ops{label}: {blind_homes} homes went offline at once; likely a platform or network outage."
         f" Per-home alerts are held. {link}"
     )
 
 
 _TEXTS: dict[str, dict[Language, str]] = {
     "claimed_you": {
-        Language.JA: "ありがとうございます。{name}さん宅へお願いします。様子は3(無事)か119(救急)で返信を。",
-        Language.EN: "Thank you. Please go to {name}. Reply 3 if safe, 119 if an emergency.",
+        Language.JA: "ありがとうございます。{name}さん宅へ。結果を返信: 3無事 4応答なし 5搬送 119救急",
+        Language.EN: "Thank you. Please go to {name}. Then reply 3 safe, 4 no answer at door, 5 hospital, "
+        "119 emergency.",
     },
     "claimed_other": {
         Language.JA: "【見守り】{name}さんの件は{claimer}さんが向かいます。ありがとうございます。",
@@ -168,25 +173,76 @@ _TEXTS: dict[str, dict[Language, str]] = {
         Language.JA: "専門職に連絡しました。命に関わる場合はすぐ119番に電話してください。",
         Language.EN: "Professionals have been alerted. If life is at risk, call 119 now.",
     },
+    "help_requested": {
+        Language.JA: "【見守り・至急】{name}さんの件で{by}さんが救急を求めています。すぐ対応を。",
+        Language.EN: "Mimamori URGENT: {by} asks for emergency help for {name}. Please act now.",
+    },
     "resolved": {
-        Language.JA: "【見守り】{name}さんの件は解決しました({how})。ありがとうございました。",
-        Language.EN: "Mimamori: {name} is resolved ({how}). Thank you.",
+        Language.JA: "【見守り】{name}さんの件は終了しました({how})。ありがとうございました。",
+        Language.EN: "Mimamori: {name} is closed ({how}). Thank you.",
     },
     "activity_resolved": {
-        Language.JA: "【見守り】{name}さん宅で動きが戻りました。対応は不要です。ありがとうございました。",
-        Language.EN: "Mimamori: activity resumed at {name}'s home. No need to go. Thank you.",
+        Language.JA: "【見守り】{name}さん宅で動きが続いています。対応は不要です。ありがとうございました。",
+        Language.EN: "Mimamori: activity goes on at {name}'s home. No need to go. Thank you.",
     },
-    "activity_open": {
-        Language.JA: "【見守り】{name}さん宅で動きが戻りました。念のため対応は継続中です。",
-        Language.EN: "Mimamori: activity resumed at {name}'s home; the alert stays open to be sure.",
+    "activity_paused": {
+        Language.JA: "【見守り】{name}さん宅で動きがありました。次の連絡は止めました。"
+        "続けば自動で終了します。",
+        Language.EN: "Mimamori: activity seen at {name}'s home; further calls stopped. "
+        "It closes itself if it goes on.",
+    },
+    "superseded": {
+        Language.JA: "【見守り】{name}さんの件は新しい連絡に置き換わりました。改めて届く場合があります。",
+        Language.EN: "Mimamori: a newer alert replaces this one for {name}; you may get it.",
     },
     "claim_expired": {
         Language.JA: "{name}さんの件、結果の返信がないため次の方にも連絡しました。3(無事)で返信を。",
         Language.EN: "No outcome for {name} yet, so we contacted the next people too. Reply 3 if safe.",
     },
     "usage": {
-        Language.JA: "返信は 1=行ける 2=無理 3=無事 119=救急 のいずれかで。配信停止は「停止」。",
-        Language.EN: "Reply 1 going, 2 can't, 3 safe, 119 emergency. STOP to opt out.",
+        Language.JA: "返信は 1=行ける 2=無理 3=無事 119=救急 のいずれかで。配信停止は「停止」とだけ返信。",
+        Language.EN: "Reply 1 going, 2 can't, 3 safe, 119 emergency. To opt out, reply just STOP.",
+    },
+    "usage_claimer": {
+        Language.JA: "{name}さんの結果を返信: 3=無事 4=応答なし 5=搬送 119=救急 2=行けなくなった",
+        Language.EN: "For {name}, reply 3 safe, 4 no answer at door, 5 hospital, 119 emergency, 2 can't go.",
+    },
+    "usage_resident": {
+        Language.JA: "大丈夫なら「3」、助けが必要なら「119」と返信してください。",
+        Language.EN: "Reply 3 if you are fine, 119 if you need help.",
+    },
+    "confirm_go": {
+        Language.JA: "{name}さんの件、行けるなら1、行けないなら2と返信してください。",
+        Language.EN: "For {name}: reply 1 if you can go, 2 if you cannot.",
+    },
+    "taken_for": {
+        Language.JA: "{name}さんの件({code})への返信として受け付けました。別の件は符号を先頭に: {other} 1",
+        Language.EN: "Taken as your reply about {name} ({code}). For another alert start with its code: "
+        "{other} 1",
+    },
+    "unknown_code": {
+        Language.JA: "符号{code}の連絡は見つかりません。何も変更していません。対応中の符号: {codes}",
+        Language.EN: "No open alert has the code {code}; nothing was changed. Open codes: {codes}",
+    },
+    "resident_thanks": {
+        Language.JA: "ご返信ありがとうございます。無事とお伝えしました。",
+        Language.EN: "Thank you for answering. We let everyone know you are fine.",
+    },
+    "closed_thanks": {
+        Language.JA: "{name}さんの件を「{how}」で終了しました。ありがとうございました。",
+        Language.EN: "{name} is closed as {how}. Thank you.",
+    },
+    "not_claimer": {
+        Language.JA: "{name}さんの結果は向かった方からお願いします。何も変更していません。",
+        Language.EN: "Only the person who went can report this outcome for {name}; nothing was changed.",
+    },
+    "opted_out": {
+        Language.JA: "配信を停止しました。この番号には今後連絡しません。再開は「再開」と返信。",
+        Language.EN: "You are opted out: Mimamori will not text this number. Reply START to opt back in.",
+    },
+    "opted_in": {
+        Language.JA: "配信を再開しました。見守りの連絡が再び届きます。",
+        Language.EN: "You are opted back in to Mimamori texts.",
     },
     "no_incident": {
         Language.JA: "現在、対応中の見守り連絡はありません。",
@@ -194,20 +250,30 @@ _TEXTS: dict[str, dict[Language, str]] = {
     },
 }
 
-_HOW: dict[Language, dict[Resolution, str]] = {
+_HOW: dict[Language, dict[Outcome, str]] = {
     Language.JA: {
-        Resolution.SAFE: "無事",
-        Resolution.EMERGENCY_HANDLED: "救急対応済",
-        Resolution.FALSE_ALARM: "誤報",
-        Resolution.ACTIVITY_RESUMED: "動きあり",
-        Resolution.SUPPRESSED: "障害として処理",
+        Outcome.SAFE: "無事",
+        Outcome.FALSE_ALARM: "誤報",
+        Outcome.NO_ANSWER_AT_DOOR: "訪問時応答なし",
+        Outcome.HOSPITAL: "病院へ搬送",
+        Outcome.EMERGENCY_HANDLED: "救急対応済",
+        Outcome.ACTIVITY_RESUMED: "動きあり",
+        Outcome.FAULT_CLEARED: "機器復旧",
+        Outcome.SUPERSEDED: "新しい連絡へ",
+        Outcome.SUPPRESSED: "障害として処理",
+        Outcome.OTHER: "その他",
     },
     Language.EN: {
-        Resolution.SAFE: "safe",
-        Resolution.EMERGENCY_HANDLED: "emergency handled",
-        Resolution.FALSE_ALARM: "false alarm",
-        Resolution.ACTIVITY_RESUMED: "activity resumed",
-        Resolution.SUPPRESSED: "platform outage",
+        Outcome.SAFE: "safe",
+        Outcome.FALSE_ALARM: "false alarm",
+        Outcome.NO_ANSWER_AT_DOOR: "no answer at the door",
+        Outcome.HOSPITAL: "taken to hospital",
+        Outcome.EMERGENCY_HANDLED: "emergency handled",
+        Outcome.ACTIVITY_RESUMED: "activity resumed",
+        Outcome.FAULT_CLEARED: "fault cleared",
+        Outcome.SUPERSEDED: "replaced by a newer alert",
+        Outcome.SUPPRESSED: "platform outage",
+        Outcome.OTHER: "other",
     },
 }
 
@@ -217,5 +283,11 @@ def text(key: str, lang: Language, **params: str) -> str:
     return _TEXTS[key][lang].format(**params)
 
 
-def how(resolution: Resolution, lang: Language) -> str:
-    return _HOW[lang][resolution]
+def how(outcome: Outcome, lang: Language) -> str:
+    """An outcome in words."""
+    return _HOW[lang][outcome]
+
+
+def keys() -> frozenset[str]:
+    """Every text key (for tests: each has both languages)."""
+    return frozenset(_TEXTS)
