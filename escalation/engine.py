@@ -17,6 +17,7 @@ from datetime import datetime, timedelta
 from detection.findings import Audience, Explanation, Finding, FindingKind, Severity
 from escalation import texts
 from escalation.chain import BLIND_KINDS, Progress, build_snapshot, operators_snapshot
+from escalation.codes import reply_code
 from escalation.links import sign
 from escalation.machine import (
     REPEAT_WINDOW,
@@ -51,7 +52,7 @@ from escalation.models import (
 )
 from escalation.repository import EscalationRepository
 from escalation.sms.errors import ErrorClass, classify, describe
-from registry.models import Contact, ContactRole, Language, TierKind
+from registry.models import ContactRole, Language, TierKind
 from store.base import DeviceState, HouseholdActivity
 
 log = logging.getLogger(__name__)
@@ -369,19 +370,6 @@ class EscalationEngine:
                     self.handle(incident.id, FaultCleared(cleared), now)
 
     # -- helpers ----------------------------------------------------------------------------------
-    def after_change(self, incident_id: str, now: datetime) -> None:
-        incident = self._repo.incident(incident_id)
-        if incident is not None and incident.next_due_at is not None and incident.next_due_at <= now:
-            self.advance(incident_id, now)
-        elif incident is not None:
-            self._on_due(incident_id, incident.next_due_at)
-        self._on_queued()
-
-    def notified_contacts(self, incident: Incident, exclude: str | None) -> list[Contact]:
-        ids = self._repo.contacts_with_step(incident.id, [StepKind.NOTIFIED]) - {exclude}
-        contacts = [self._repo.contact(i) for i in sorted(c for c in ids if c is not None)]
-        return [c for c in contacts if c is not None and c.opted_out_at is None]
-
     def queue(
         self,
         key: str,
@@ -437,9 +425,8 @@ class EscalationEngine:
     def _alert_body(self, incident: Incident, tier: TierKind, person: SnapshotContact, now: datetime) -> str:
         link = self._link(incident, person.id, now)
         if incident.household == PLATFORM:
-            return texts.operators_alert(
-                person.language, int(incident.explanation_params.get("homes", 0)), link
-            )
+            homes = int(incident.explanation_params.get("homes", 0))
+            return texts.operators_alert(person.language, homes, link, code=reply_code(incident.id))
         h = self._repo.household(incident.household)
         hint = h.address_hint if h and person.role is not ContactRole.RESIDENT else ""
         return texts.alert(
@@ -449,6 +436,7 @@ class EscalationEngine:
             address_hint=hint,
             what=self._what(incident, person.language),
             link=link,
+            code=reply_code(incident.id),
         )
 
 

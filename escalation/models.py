@@ -37,8 +37,6 @@ class Outcome(StrEnum):
     OTHER = "other"  # see the note
 
 
-Resolution = Outcome  # the old name: removed once texts.py and replies.py say Outcome
-
 STAFF, CLAIMER, RESIDENT, SYSTEM = "staff", "claimer", "resident", "system"
 OUTCOME_SETTERS: dict[Outcome, frozenset[str]] = {
     Outcome.SAFE: frozenset({STAFF, CLAIMER, RESIDENT}),

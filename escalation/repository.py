@@ -329,6 +329,14 @@ class EscalationRepository(Registry):
         ).fetchone()
         return None if row is None else (row[0], row[1], from_db_time(row[2]))
 
+    def mark_reply_handled(self, sid: str, at: datetime, result: str = "") -> bool:
+        """Record an inbound message as handled; False when it was handled before (a webhook retry)."""
+        cur = self._exec(
+            "INSERT OR IGNORE INTO handled_replies (sid, at, result) VALUES (?, ?, ?)",
+            (sid, to_db_time(at), result),
+        )
+        return cur.rowcount == 1
+
     # -- audit -------------------------------------------------------------------------------------
     def audit(
         self,

@@ -72,6 +72,12 @@ CREATE TABLE IF NOT EXISTS links (
     expires_at TEXT NOT NULL,
     UNIQUE (incident, contact)
 );
+-- Inbound SMS already handled (Twilio retries a webhook with the same MessageSid): handled once.
+CREATE TABLE IF NOT EXISTS handled_replies (
+    sid    TEXT PRIMARY KEY,
+    at     TEXT NOT NULL,
+    result TEXT NOT NULL DEFAULT ''
+);
 CREATE TABLE IF NOT EXISTS audit_log (
     id        INTEGER PRIMARY KEY,
     at        TEXT NOT NULL,
