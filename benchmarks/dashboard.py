@@ -194,7 +194,6 @@ def _incident(repo: EscalationRepository, household: str, contacts: list[Contact
         PolicySnapshot(
             (Wave(0, TierKind.NEIGHBOURS, snap[:1], 15), Wave(1, TierKind.VOLUNTEERS, snap[1:], 15)),
             45,
-            True,
             None,
             "Asia/Tokyo",
         ),

@@ -60,7 +60,7 @@ def _incident(incident_id: str, household: str) -> Incident:
         explanation_key="inactivity",
         explanation_params={"since": "07:10"},
         last_activity_at=FIXED_NOW - timedelta(hours=2),
-        snapshot=PolicySnapshot((), 45, True, None, "Asia/Tokyo"),
+        snapshot=PolicySnapshot((), 45, None, "Asia/Tokyo"),
         next_due_at=FIXED_NOW,
     )
 
@@ -107,7 +107,7 @@ def config_file(tmp_path: Path) -> Path:
         (KEPT, "n-suzuki", SHARED_PHONE),
     ):
         incident = f"inc-{household}"
-        assert repo.insert_incident(_incident(incident, household))
+        repo.insert_incident(_incident(incident, household))
         repo.add_step(incident, StepKind.OPENED, FIXED_NOW)
         repo.enqueue_sms(
             key=f"sms-{household}",
