@@ -65,3 +65,18 @@ def test_environment_override_of_unknown_key_is_refused() -> None:
 def test_missing_file_is_named(tmp_path: Path) -> None:
     with pytest.raises(ConfigError, match="does not exist"):
         load_config(tmp_path / "nope.toml", environ={})
+
+
+def test_operators_are_e164_from_the_file_or_the_environment(tmp_path: Path) -> None:
+    env = {"MIMAMORI__ALERTS__OPERATORS": "+819000000001, +819000000002"}
+    assert load_config(None, env).alerts.operators == ["+819000000001", "+819000000002"]
+    bad = tmp_path / "bad.toml"
+    bad.write_text('[alerts]\noperators = ["090-1234-5678"]\n', encoding="utf-8")
+    with pytest.raises(ConfigError, match=r"alerts\.operators: .*E\.164"):
+        load_config(bad, {})
+
+
+def test_alerts_needs_an_operator() -> None:
+    with pytest.raises(SystemExit, match=r"\[alerts\] operators is empty"):
+        load_config(None, {}).alerts.require_operators()
+    load_config(None, {"MIMAMORI__ALERTS__OPERATORS": "+819000000001"}).alerts.require_operators()
