@@ -209,20 +209,24 @@ class EscalationEngine:
             t = opened(uuid.uuid4().hex[:12], finding, snapshot, now)
             repo.insert_incident(t.incident)
             self._effects(t.incident, t.effects, now, SYSTEM)
-            for o in older:
-                self._apply(o.id, Superseded(t.incident.id), now, SYSTEM)
+            superseded = [self._apply(o.id, Superseded(t.incident.id), now, SYSTEM) for o in older]
             if repo.household(finding.household) is None and finding.household != PLATFORM:
                 log.warning(
                     "incident.unknown_household household=%s kind=%s", finding.household, finding.kind
                 )
         incident = t.incident
+        closed = [
+            s.incident.id for s in superseded if s is not None and s.incident.state is IncidentState.RESOLVED
+        ]
+        for old in closed:
+            self._on_due(old, None)
         log.info(
-            "incident.opened id=%s household=%s kind=%s device=%s superseding=%s",
+            "incident.opened id=%s household=%s kind=%s device=%s superseded=%s",
             incident.id,
             incident.household,
             incident.kind,
             incident.device,
-            ",".join(o.id for o in older if o.state is not IncidentState.CLAIMED) or "-",
+            ",".join(closed) or "-",
         )
         incident = self._follow(incident, now)
         self._on_queued()

@@ -343,6 +343,8 @@ def _due(i: Incident, now: datetime, progress: Progress) -> Transition:
         )
         t = _due(i, now, progress)
         return Transition(t.incident, back + t.effects)
+    if i.state is IncidentState.CLAIMED and i.resumed_at is not None and _past(i.next_due_at, now):
+        return _claim_expired_while_up(i, now, progress)
     decision = decide(i, progress, now)
     if isinstance(decision, Wait):
         if decision.until == i.next_due_at:
@@ -353,6 +355,22 @@ def _due(i: Incident, now: datetime, progress: Progress) -> Transition:
     if isinstance(decision, Exhausted):
         return _exhausted(i, decision.claim_expired, now, progress)
     return Transition(i)  # idle: closed, dashboard only, or already told the operators
+
+
+def _claim_expired_while_up(i: Incident, now: datetime, progress: Progress) -> Transition:
+    """The claim ran out, but the resident was up meanwhile: no further tiers (as if unclaimed)."""
+    effects = _expired_claim(i, progress)
+    unclaimed = replace(i, claimed_by=None, claimed_at=None)
+    assert i.resumed_at is not None
+    if i.activity_at is not None and i.activity_at - i.resumed_at >= ACTIVITY_SETTLE:
+        t = _close(unclaimed, Outcome.ACTIVITY_RESUMED, now, progress, SYSTEM)
+        return Transition(t.incident, effects + t.effects)
+    paused = replace(unclaimed, state=IncidentState.RESUMED, next_due_at=now + RESUMED_WAIT, updated_at=now)
+    return Transition(paused, effects)
+
+
+def _past(at: datetime | None, now: datetime) -> bool:
+    return at is not None and at <= now
 
 
 def _expired_claim(i: Incident, progress: Progress) -> tuple[Effect, ...]:

@@ -531,6 +531,41 @@ CASES: list[tuple[str, Incident, Event, Progress, S, dict[str, object], list[str
         "",
     ),
     (
+        "claim expired, the resident up meanwhile: no further tiers",
+        replace(
+            CLAIMED_N1,
+            claimed_at=T0 - 45 * M,
+            next_due_at=T0,
+            resumed_at=T0 - 20 * M,
+            activity_at=T0 - 20 * M,
+        ),
+        Due(),
+        p("r n1"),
+        S.RESUMED,
+        {"claimed_by": None, "next_due_at": T0 + RESUMED_WAIT},
+        ["step:claim_expired:n1", "audit:incident.claim_expired", "send:n1:claim_expired"],
+        "",
+    ),
+    (
+        "claim expired, activity went on: closes itself",
+        replace(
+            CLAIMED_N1, claimed_at=T0 - 45 * M, next_due_at=T0, resumed_at=T0 - 30 * M, activity_at=T0 - 5 * M
+        ),
+        Due(),
+        p("r n1"),
+        CLOSED,
+        {"outcome": Outcome.ACTIVITY_RESUMED, "claimed_by": None},
+        [
+            "step:claim_expired:n1",
+            "audit:incident.claim_expired",
+            "send:n1:claim_expired",
+            *RESOLVED_NOTICES,
+            "send:n1:activity_resolved",
+            "send:r:activity_resolved",
+        ],
+        "",
+    ),
+    (
         "a help-button incident never closes on activity",
         HELP,
         ActivitySeen(T0 + M),
