@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import json
+import os
 import signal
 import sys
 import urllib.error
@@ -15,12 +16,14 @@ import uuid
 from twilio.request_validator import RequestValidator
 
 from detection.live import build_live_detector
+from escalation.commands import NOTE_MAX, STAFF_OUTCOMES, StaffCommands
+from escalation.models import Incident, IncidentState, Outcome
 from escalation.repository import EscalationRepository
 from escalation.service import AlertsService, webhook_token
 from mimamori.clock import Clock, FileClock, SystemClock
 from mimamori.commands import Subcommands, add_config_argument, config_from
 from mimamori.config import Config
-from mimamori.sqlite import to_db_time
+from mimamori.sqlite import opt_db_time, to_db_time
 from store.readers import open_reader
 
 
@@ -40,6 +43,27 @@ def register(sub: Subcommands) -> None:
     outbox.add_argument("--limit", type=int, default=100)
     add_config_argument(outbox)
     outbox.set_defaults(func=_outbox)
+
+    incidents = sub.add_parser("incidents", help="list incidents, newest first")
+    incidents.add_argument("--open", action="store_true", help="only the open ones")
+    incidents.add_argument(
+        "--json",
+        action="store_true",
+        help="a JSON list: id, household, kind, state, claimed_by, outcome, ...",
+    )
+    incidents.add_argument("--limit", type=int, default=200)
+    add_config_argument(incidents)
+    incidents.set_defaults(func=_incidents)
+
+    incident = sub.add_parser("incident", help="act on one incident as staff")
+    actions = incident.add_subparsers(dest="action", required=True, metavar="ACTION")
+    resolve = actions.add_parser("resolve", help="close an incident with an outcome (audited)")
+    resolve.add_argument("id", help="the incident id (see `mimamori incidents`)")
+    resolve.add_argument("--outcome", required=True, choices=[o.value for o in STAFF_OUTCOMES])
+    resolve.add_argument("--note", default="", help=f"what happened (at most {NOTE_MAX} characters)")
+    resolve.add_argument("--by", default="", help="who closes it, for the audit (default: the OS user)")
+    add_config_argument(resolve)
+    resolve.set_defaults(func=_resolve)
 
 
 def _repo(args: argparse.Namespace) -> EscalationRepository:
@@ -74,6 +98,88 @@ def _outbox(args: argparse.Namespace) -> int:
         return 0
     for m in messages:
         print(f"{to_db_time(m.created_at)}  {m.status.value:<11} {m.to:<16} {m.body}")
+    return 0
+
+
+def _existing_repo(args: argparse.Namespace) -> EscalationRepository | None:
+    """The state file, opened; None (and "nothing here yet" said) when it does not exist: reading
+    never creates it."""
+    path = config_from(args).alerts.state_path
+    if not path.exists():
+        print(f"nothing here yet: no state file at {path}", file=sys.stderr)
+        return None
+    repo = EscalationRepository(path)
+    repo.open()
+    return repo
+
+
+def incident_row(i: Incident) -> dict[str, str | None]:
+    """One incident as `incidents --json` lists it (times ISO 8601 UTC)."""
+    return {
+        "id": i.id,
+        "household": i.household,
+        "kind": i.kind.value,
+        "state": i.state.value,
+        "claimed_by": i.claimed_by,
+        "outcome": i.outcome.value if i.outcome else None,
+        "opened_at": to_db_time(i.opened_at),
+        "resolved_at": opt_db_time(i.resolved_at),
+        "resolved_by": i.resolved_by,
+        "note": i.note,
+        "device": i.device,
+        "superseded_by": i.superseded_by,
+    }
+
+
+def _incidents(args: argparse.Namespace) -> int:
+    repo = _existing_repo(args)
+    if repo is None:
+        if args.json:
+            print("[]")
+        return 0
+    try:
+        found = repo.incidents(open_only=args.open, limit=args.limit)
+    finally:
+        repo.close()
+    if args.json:
+        print(json.dumps([incident_row(i) for i in found], ensure_ascii=False, indent=2))
+        return 0
+    if not found:
+        print("no open incidents" if args.open else "no incidents")
+    for i in found:
+        outcome = i.outcome.value if i.outcome else "-"
+        print(
+            f"{i.id}  {i.household:<14} {i.kind.value:<15} {i.state.value:<10} "
+            f"{i.claimed_by or '-':<12} {outcome:<18} {to_db_time(i.opened_at)}"
+            f"  {opt_db_time(i.resolved_at) or '-'}"
+        )
+    return 0
+
+
+def _resolve(args: argparse.Namespace) -> int:
+    config = config_from(args)
+    repo = _existing_repo(args)
+    if repo is None:
+        return 1
+    staff = args.by or os.environ.get("USER") or "cli"
+    try:
+        closed = StaffCommands(repo, config).close(
+            args.id, Outcome(args.outcome), args.note, staff, clock_for(config).now()
+        )
+    finally:
+        repo.close()
+    if closed.incident is None:
+        print(f"mimamori: no incident {args.id} (see `mimamori incidents`)", file=sys.stderr)
+        return 1
+    i = closed.incident
+    if closed.refused == "closed":
+        print(f"mimamori: incident {i.id} is already closed ({i.outcome})", file=sys.stderr)
+        return 1
+    if closed.refused:
+        print(f"mimamori: incident {i.id} not closed: {closed.refused}", file=sys.stderr)
+        return 1
+    assert i.state is IncidentState.RESOLVED
+    print(f"closed {i.id} as {i.outcome}; the people already texted are told")
     return 0
 
 

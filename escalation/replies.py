@@ -1,10 +1,18 @@
-"""Answers from people: SMS replies and one-tap link actions, read and applied to their incident.
+"""Answers from people: SMS replies and one-tap taps, read (the grammar) and routed (the router).
 
-Reading: only a few answers mean something, in Japanese and English; anything else gets a short help
-text. Opt-out words are checked first and always win: "STOP" is never read as an acknowledgement.
+The grammar (:func:`parse`) cannot silently hurt: an opt-out happens only when the WHOLE normalised
+message is an opt-out word ("STOP", "停止", "配信停止"); a reply that merely contains one ("1 but end of
+day", 「エレベーター停止中なので…」) is read for its answer or gets the help text. Anything not understood
+changes nothing and gets a short help SMS.
 
-Applying: a reply is matched to the open incident that texted that number most recently; numbers that
-are not contacts, or not on an open incident, are refused (counted and audited). STOP is honoured first.
+The router (:class:`ReplyDesk`) finds what a reply answers. Every message that expects an answer carries
+a reply code (:mod:`escalation.codes`) a reply may start with ("K7 1"); without one, an open alert comes
+before a resident check before anything else, the newest first, and when more than one was open the
+answer says which it was taken for. Other kinds of questions (drills, checks, commands) plug in a
+:class:`ReplyHandler`; only the incident handler changes incidents, through ``EscalationEngine.handle``.
+
+Idempotent: a webhook whose MessageSid was handled is a no-op (persisted), and a repeated answer changes
+nothing and texts nobody (the state machine's own rule; the desk's own replies are keyed to match).
 """
 
 from __future__ import annotations
@@ -13,40 +21,65 @@ import logging
 import re
 import unicodedata
 import uuid
-from dataclasses import dataclass, replace
+from collections.abc import Sequence
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 from enum import StrEnum
+from typing import Protocol
 
 from escalation import texts
-from escalation.chain import jump_to_professionals, wave_settled
+from escalation.codes import reply_code, split_code
 from escalation.engine import EscalationEngine, mask
-from escalation.models import Incident, IncidentState, Resolution, SmsPurpose, StepKind
+from escalation.machine import (
+    CONTACT,
+    Claim,
+    Close,
+    Decline,
+    Event,
+    Help,
+    OptedOut,
+    ResidentSafe,
+)
+from escalation.models import CLAIMER, Incident, IncidentState, Outcome, SmsPurpose, StepKind
 from escalation.repository import EscalationRepository
-from registry.models import Contact
+from registry.models import Contact, ContactRole
 
 log = logging.getLogger(__name__)
 
 
 class ReplyAction(StrEnum):
-    GO = "go"  # 1 / OK / 行きます: I'll go (claims the incident)
-    CANT = "cant"  # 2 / NG / 無理: pass to the next person
-    SAFE = "safe"  # 3 / 無事: the person is safe (resolves)
-    HELP = "help"  # 119 / HELP / 救急: straight to the professionals
-    STOP = "stop"  # STOP / 停止: never text this number again
+    GO = "go"  # 1 / 行きます: I'll go (claims the incident)
+    CANT = "cant"  # 2 / 無理: pass it on (gives a claim back)
+    SAFE = "safe"  # 3 / 無事 / 大丈夫: the person is safe (closes)
+    NO_ANSWER = "no_answer_at_door"  # 4 / 応答なし: the claimer went, nobody answered (closes)
+    HOSPITAL = "hospital"  # 5 / 搬送: taken to hospital (closes)
+    HELP = "help"  # 119 / 助けて / 救急: the professionals at once
+    ACK = "ack"  # はい / 了解 / OK: from a contact, asked to confirm; from the resident, "I'm fine"
+    STOP = "stop"  # the whole message is STOP / 停止: never text this number again
+    START = "start"  # the whole message is START / 再開: opted back in
     UNKNOWN = "unknown"
 
 
-_STOP = ("stopall", "stop", "unsubscribe", "cancel", "end", "quit", "配信停止", "停止", "ていし")
+OPT_OUT = frozenset({"stop", "stopall", "unsubscribe", "cancel", "end", "quit", "停止", "配信停止", "ていし"})
+OPT_IN = frozenset({"start", "unstop", "再開", "配信再開", "さいかい"})
+NUMBERS = {
+    "1": ReplyAction.GO,
+    "2": ReplyAction.CANT,
+    "3": ReplyAction.SAFE,
+    "4": ReplyAction.NO_ANSWER,
+    "5": ReplyAction.HOSPITAL,
+    "119": ReplyAction.HELP,
+}
+"""A reply that starts with one of these numbers (not followed by another digit) is that answer,
+whatever follows: 「1（電車が運転停止、少し遅れます）」 is "1"."""
 _WORDS: tuple[tuple[str, ReplyAction], ...] = (
-    ("119", ReplyAction.HELP),
+    # ASCII words: the first word of the reply; Japanese words: the start of the reply.
     ("help", ReplyAction.HELP),
     ("sos", ReplyAction.HELP),
     ("救急", ReplyAction.HELP),
     ("きゅうきゅう", ReplyAction.HELP),
     ("助けて", ReplyAction.HELP),
-    ("1", ReplyAction.GO),
-    ("ok", ReplyAction.GO),
-    ("yes", ReplyAction.GO),
+    ("たすけて", ReplyAction.HELP),
     ("going", ReplyAction.GO),
     ("i'll go", ReplyAction.GO),
     ("ill go", ReplyAction.GO),
@@ -58,120 +91,243 @@ _WORDS: tuple[tuple[str, ReplyAction], ...] = (
     ("いきます", ReplyAction.GO),
     ("向かいます", ReplyAction.GO),
     ("行く", ReplyAction.GO),
-    ("2", ReplyAction.CANT),
     ("ng", ReplyAction.CANT),
     ("can't", ReplyAction.CANT),
     ("cant", ReplyAction.CANT),
     ("cannot", ReplyAction.CANT),
     ("無理", ReplyAction.CANT),
     ("むり", ReplyAction.CANT),
-    ("3", ReplyAction.SAFE),
     ("safe", ReplyAction.SAFE),
+    ("fine", ReplyAction.SAFE),
     ("無事", ReplyAction.SAFE),
     ("ぶじ", ReplyAction.SAFE),
     ("大丈夫", ReplyAction.SAFE),
+    ("だいじょうぶ", ReplyAction.SAFE),
+    ("応答なし", ReplyAction.NO_ANSWER),
+    ("応答無し", ReplyAction.NO_ANSWER),
+    ("hospital", ReplyAction.HOSPITAL),
+    ("搬送", ReplyAction.HOSPITAL),
+    ("病院", ReplyAction.HOSPITAL),
+    ("ok", ReplyAction.ACK),
+    ("okay", ReplyAction.ACK),
+    ("yes", ReplyAction.ACK),
+    ("はい", ReplyAction.ACK),
+    ("了解", ReplyAction.ACK),
+    ("りょうかい", ReplyAction.ACK),
+    ("わかりました", ReplyAction.ACK),
+    ("分かりました", ReplyAction.ACK),
 )
 _TRIM = re.compile(r"^[\s\"'「『(（]+|[\s。．.!！?？、,，)）」』〜~ー-]+$")
+_NUMBER = re.compile(r"^(\d+)(?!\d)")
 _TOKEN = re.compile(r"[a-z']+|\d+|\S")
 
 
 def normalize(text: str) -> str:
     """NFKC (full-width digits and letters become ASCII), lower case, trimmed of punctuation."""
     folded = unicodedata.normalize("NFKC", text).replace("’", "'").lower()
+    folded = " ".join(folded.split())
     previous = None
     while previous != folded:
         previous, folded = folded, _TRIM.sub("", folded)
     return folded
 
 
-def parse_reply(text: str) -> ReplyAction:
+def _compact(normalised: str) -> str:
+    """Without spaces and punctuation: what an opt-out word is compared with ("S.T.O.P!" is "stop")."""
+    return "".join(ch for ch in normalised if unicodedata.category(ch)[0] not in "PZS")
+
+
+@dataclass(frozen=True, slots=True)
+class Reply:
+    """A reply read: its answer and the reply code it started with, if any."""
+
+    action: ReplyAction
+    code: str | None = None
+
+
+def parse(text: str) -> Reply:
+    """Read one SMS reply (see the table in docs/escalation.md)."""
     s = normalize(text)
+    compact = _compact(s)
+    if compact in OPT_OUT:
+        return Reply(ReplyAction.STOP)
+    if compact in OPT_IN:
+        return Reply(ReplyAction.START)
+    code, rest = split_code(s)
+    return Reply(_answer(rest), code)
+
+
+def parse_reply(text: str) -> ReplyAction:
+    """The answer of one SMS reply (its code set aside)."""
+    return parse(text).action
+
+
+def _answer(s: str) -> ReplyAction:
     if not s:
         return ReplyAction.UNKNOWN
+    number = _NUMBER.match(s)
+    if number:
+        return NUMBERS.get(number.group(1), ReplyAction.UNKNOWN)
     tokens = _TOKEN.findall(s)
-    if any(t in _STOP for t in tokens) or any(w in s for w in _STOP if not w.isascii()):
-        return ReplyAction.STOP
-    for word, action in _WORDS:
-        if s == word:
-            return action
     for word, action in _WORDS:
         if word.isascii():
-            if tokens and (tokens[0] == word or s.startswith(word + " ")):
+            if tokens[0] == word or s == word or s.startswith(word + " "):
                 return action
         elif s.startswith(word):
             return action
     return ReplyAction.UNKNOWN
 
 
+# -- the router ---------------------------------------------------------------------------------------
+
+PRECEDENCE = ("alert", "resident_check")
+"""Without a code, a reply answers the first of these kinds that is waiting, then any other kind."""
+
+
+@dataclass(frozen=True, slots=True)
+class Pending:
+    """One question waiting for ``contact``'s answer."""
+
+    kind: str  # "alert", "resident_check", or a kind another part registers ("drill", ...)
+    item: str  # what was asked about (an incident id, ...)
+    code: str  # its reply code
+    contact: Contact
+    asked_at: datetime
+    label: str  # what it is, in the contact's language ("山田花子"): the answer says which
+
+
 @dataclass(frozen=True, slots=True)
 class ReplyOutcome:
-    """What a reply did: for the webhook's response and for tests."""
+    """What a reply did: for the webhook's log and for tests."""
 
     action: ReplyAction
-    accepted: bool  # False: refused (unknown number, not on an open incident)
-    incident: str | None = None
+    accepted: bool  # False: refused (unknown number, nothing open, unknown code, already handled)
+    incident: str | None = None  # the item it was taken for
     detail: str = ""
 
 
+class ReplyHandler(Protocol):
+    """A kind of question people answer by SMS. Register one with :meth:`ReplyDesk.register`."""
+
+    def pending(self, contacts: Sequence[Contact], reply: Reply, now: datetime) -> list[Pending]:
+        """The questions these contacts (one phone) may be answering."""
+
+    def answer(self, item: Pending, action: ReplyAction, now: datetime, actor: str) -> str:
+        """Act on one answer; what it did ("claimed", "usage", ...; "" when it changed nothing)."""
+
+
 class ReplyDesk:
+    """Routes SMS replies and one-tap taps to the question they answer."""
+
     def __init__(self, engine: EscalationEngine, repo: EscalationRepository) -> None:
         self._engine = engine
         self._repo = repo
+        self.incidents = IncidentReplies(engine, repo)
+        self._handlers: list[ReplyHandler] = [self.incidents]
         self.refused_replies = 0
 
+    def register(self, handler: ReplyHandler) -> None:
+        """Plug in another kind of question (drills, checks, commands): its replies come here."""
+        self._handlers.append(handler)
+
     def handle_reply(self, phone: str, body: str, now: datetime, ref: str | None = None) -> ReplyOutcome:
-        """An SMS from ``phone``: act on it for the incident that texted this number most recently."""
-        action = parse_reply(body)
-        ref = ref or uuid.uuid4().hex
+        """An SMS from ``phone`` (``ref``: Twilio's MessageSid; one handled before is a no-op)."""
+        reply = parse(body)
         with self._repo.transaction():
-            contacts = self._repo.contacts_by_phone(phone)
-            if not contacts:
-                return self._refuse(action, now, phone, "unknown number")
-            if action is ReplyAction.STOP:
-                moved = [i for c in contacts for i in self._opt_out(c, now)]
-        if action is ReplyAction.STOP:
-            for incident_id in moved:  # everyone of the current wave is unreachable now: next wave
-                self._engine.after_change(incident_id, now)
-            return ReplyOutcome(action, True, None, "opted out")
-        with self._repo.transaction():
-            found = self._repo.open_incidents_notifying([c.id for c in contacts])
-            if not found:
-                c = contacts[0]
-                self._engine.queue(
-                    f"reply:{ref}",
-                    c.phone,
-                    texts.text("no_incident", c.language),
-                    SmsPurpose.REPLY,
-                    None,
-                    c.id,
-                    now,
-                )
-                return self._refuse(action, now, phone, "not on an open incident")
-            incident, contact_id = found[0]
-            contact = next(c for c in contacts if c.id == contact_id)
-            self._engine.audit(
-                now, f"contact:{contact.id}", "reply", incident, action=action.value, text=body[:160]
-            )
-            detail = self._act(incident, contact, action, now, ref)
-        self._engine.after_change(incident.id, now)
-        return ReplyOutcome(action, True, incident.id, detail)
+            if ref and not self._repo.mark_reply_handled(ref, now, reply.action.value):
+                log.info("reply.duplicate sid=%s", ref)
+                return ReplyOutcome(reply.action, False, None, "already handled")
+            return self._route(phone, body, reply, now, ref or uuid.uuid4().hex)
+
+    def _route(self, phone: str, body: str, reply: Reply, now: datetime, ref: str) -> ReplyOutcome:
+        contacts = self._repo.contacts_by_phone(phone)
+        if not contacts:
+            return self._refuse(reply.action, now, phone, "unknown number")
+        first = contacts[0]
+        if reply.action is ReplyAction.STOP:
+            return self._opt_out(contacts, now)
+        if reply.action is ReplyAction.START:
+            return self._opt_in(contacts, now)
+        waiting = sorted(
+            ((p, h) for h in self._handlers for p in h.pending(contacts, reply, now)),
+            key=lambda ph: (_rank(ph[0].kind), -ph[0].asked_at.timestamp()),
+        )
+        if reply.code is not None:
+            chosen = [(p, h) for p, h in waiting if p.code == reply.code]
+            if not chosen:
+                codes = " ".join(dict.fromkeys(p.code for p, _ in waiting)) or "-"
+                body_ = texts.text("unknown_code", first.language, code=reply.code, codes=codes)
+                self._reply(f"reply:{ref}", first, body_, None, now)
+                return self._refuse(reply.action, now, phone, "unknown code")
+            waiting = chosen
+        if not waiting:
+            self._reply(f"reply:{ref}", first, texts.text("no_incident", first.language), None, now)
+            return self._refuse(reply.action, now, phone, "nothing open")
+        item, handler = waiting[0]
+        self._repo.audit(
+            now,
+            f"contact:{item.contact.id}",
+            "reply",
+            incident=item.item if item.kind in PRECEDENCE else None,
+            detail={"action": reply.action.value, "code": reply.code, "kind": item.kind, "text": body[:160]},
+        )
+        detail = handler.answer(item, reply.action, now, f"contact:{item.contact.id}")
+        others = [p for p, _ in waiting if p.item != item.item] if reply.code is None else []
+        if others and detail:
+            lang = item.contact.language
+            note = texts.text("taken_for", lang, name=item.label, code=item.code, other=others[0].code)
+            key = f"taken:{item.item}:{item.contact.id}:{reply.action.value}"
+            self._reply(key, item.contact, note, self._repo.incident(item.item), now)
+        return ReplyOutcome(reply.action, True, item.item, detail)
 
     def handle_link(self, link_id: int, action: ReplyAction, now: datetime) -> ReplyOutcome:
         """A tap on a one-tap link's page (the token was verified by the caller)."""
         with self._repo.transaction():
             link = self._repo.link(link_id)
-            if link is None:
-                return ReplyOutcome(action, False, None, "unknown link")
-            incident = self._repo.incident(link[0])
-            contact = self._repo.contact(link[1])
+            incident = self._repo.incident(link[0]) if link else None
+            contact = self._repo.contact(link[1]) if link else None
             if incident is None or contact is None:
                 return ReplyOutcome(action, False, None, "unknown link")
             self._engine.audit(now, f"link:{contact.id}", "link.tap", incident, action=action.value)
-            if incident.state is IncidentState.RESOLVED:
-                return ReplyOutcome(action, False, incident.id, "already resolved")
-            detail = self._act(incident, contact, action, now, uuid.uuid4().hex)
-        self._engine.after_change(incident.id, now)
+            if action not in link_actions(incident, contact):
+                return ReplyOutcome(action, False, incident.id, "not offered")
+            item = self.incidents.item(incident, contact)
+            detail = self.incidents.answer(item, action, now, f"link:{contact.id}", by_link=True)
         return ReplyOutcome(action, True, incident.id, detail)
+
+    def _opt_out(self, contacts: Sequence[Contact], now: datetime) -> ReplyOutcome:
+        """STOP: every contact on this phone opted out, told once, and their open incidents move on."""
+        fresh = [c for c in contacts if c.opted_out_at is None]
+        for c in fresh:
+            self._repo.set_opted_out(c.id, now)
+            self._repo.audit(now, f"contact:{c.id}", "contact.opted_out", detail={"role": c.role.value})
+            log.warning("coverage.gap contact=%s role=%s reason=opted_out", c.id, c.role)
+        if not fresh:
+            return ReplyOutcome(ReplyAction.STOP, True, None, "already opted out")
+        c = fresh[0]
+        self._reply(
+            f"optout:{c.id}:{int(now.timestamp())}", c, texts.text("opted_out", c.language), None, now
+        )
+        ids = {c.id for c in fresh}
+        for incident in self._repo.incidents(open_only=True, limit=100_000):
+            for cid in sorted(ids & {p.id for w in incident.snapshot.waves for p in w.contacts}):
+                self._engine.handle(incident.id, OptedOut(cid), now, actor=f"contact:{cid}")
+        return ReplyOutcome(ReplyAction.STOP, True, None, "opted out")
+
+    def _opt_in(self, contacts: Sequence[Contact], now: datetime) -> ReplyOutcome:
+        back = [c for c in contacts if c.opted_out_at is not None]
+        for c in back:
+            self._repo.set_opted_out(c.id, None)
+            self._repo.audit(now, f"contact:{c.id}", "contact.opted_in", detail={"role": c.role.value})
+            log.info("contact.opted_in contact=%s", c.id)
+        if not back:
+            return ReplyOutcome(ReplyAction.START, True, None, "not opted out")
+        c = back[0]
+        self._reply(f"optin:{c.id}:{int(now.timestamp())}", c, texts.text("opted_in", c.language), None, now)
+        return ReplyOutcome(ReplyAction.START, True, None, "opted in")
+
+    def _reply(self, key: str, contact: Contact, body: str, incident: Incident | None, now: datetime) -> None:
+        self._engine.queue(key, contact.phone, body, SmsPurpose.REPLY, incident, contact.id, now)
 
     def _refuse(self, action: ReplyAction, now: datetime, phone: str, why: str) -> ReplyOutcome:
         self.refused_replies += 1
@@ -181,129 +337,153 @@ class ReplyDesk:
         log.info("reply.refused from=%s reason=%s", mask(phone), why)
         return ReplyOutcome(action, False, None, why)
 
-    def _opt_out(self, contact: Contact, now: datetime) -> list[str]:
-        """Opt ``contact`` out; the incidents whose next step is therefore due now."""
-        repo = self._repo
-        moved: list[str] = []
-        repo.set_opted_out(contact.id, now)
-        repo.audit(now, f"contact:{contact.id}", "contact.opted_out", detail={"role": contact.role.value})
-        for incident in repo.incidents(open_only=True, limit=10_000):
-            if any(c.id == contact.id for w in incident.snapshot.waves for c in w.contacts):
-                repo.add_step(incident.id, StepKind.OPTED_OUT, now, contact=contact.id)
-                self._engine.audit(
-                    now, "system", "coverage.gap", incident, contact=contact.id, role=contact.role.value
-                )
-                if wave_settled(incident, self._engine.progress(incident)):
-                    repo.save_incident(replace(incident, next_due_at=now, updated_at=now))
-                    moved.append(incident.id)
-        log.warning("coverage.gap contact=%s role=%s reason=opted_out", contact.id, contact.role)
-        return moved
 
-    def _act(self, incident: Incident, contact: Contact, action: ReplyAction, now: datetime, ref: str) -> str:
-        repo = self._repo
-        lang = contact.language
-        name = self._engine.household_name(incident, lang)
-        reply_key = f"reply:{ref}"
-        if action is ReplyAction.GO:
-            if incident.state is IncidentState.CLAIMED and incident.claimed_by != contact.id:
-                claimer = repo.contact(incident.claimed_by or "")
-                body = texts.text("already_claimed", lang, claimer=claimer.name if claimer else "?")
-                self._engine.queue(
-                    reply_key, contact.phone, body, SmsPurpose.REPLY, incident, contact.id, now
-                )
-                return "already claimed"
-            claimed = replace(
-                incident,
-                state=IncidentState.CLAIMED,
-                claimed_by=contact.id,
-                claimed_at=now,
-                next_due_at=now + timedelta(minutes=incident.snapshot.claim_timeout_minutes),
-                updated_at=now,
-            )
-            repo.save_incident(claimed)
-            repo.add_step(incident.id, StepKind.CLAIMED, now, contact=contact.id)
-            self._engine.audit(now, f"contact:{contact.id}", "incident.claimed", incident, contact=contact.id)
-            self._engine.queue(
-                reply_key,
-                contact.phone,
-                texts.text("claimed_you", lang, name=name),
-                SmsPurpose.REPLY,
-                incident,
-                contact.id,
-                now,
-            )
-            for other in self._engine.notified_contacts(incident, exclude=contact.id):
-                body = texts.text(
-                    "claimed_other",
-                    other.language,
-                    name=self._engine.household_name(incident, other.language),
-                    claimer=contact.name,
-                )
-                self._engine.queue(
-                    f"{incident.id}:claimed:{now.isoformat()}:{other.id}",
-                    other.phone,
-                    body,
-                    SmsPurpose.CLAIMED_NOTICE,
-                    incident,
-                    other.id,
-                    now,
-                )
-            return "claimed"
-        if action is ReplyAction.CANT:
-            repo.add_step(incident.id, StepKind.DECLINED, now, contact=contact.id)
-            self._engine.audit(
-                now, f"contact:{contact.id}", "incident.declined", incident, contact=contact.id
-            )
-            self._engine.queue(
-                reply_key,
-                contact.phone,
-                texts.text("declined", lang),
-                SmsPurpose.REPLY,
-                incident,
-                contact.id,
-                now,
-            )
-            current = incident
-            if incident.state is IncidentState.CLAIMED and incident.claimed_by == contact.id:
-                current = replace(
-                    incident,
-                    state=IncidentState.NOTIFYING,
-                    claimed_by=None,
-                    claimed_at=None,
-                    next_due_at=now,
-                    updated_at=now,
-                )
-            elif wave_settled(incident, self._engine.progress(incident)):
-                current = replace(incident, next_due_at=now, updated_at=now)
-            if current is not incident:
-                repo.save_incident(current)
-            return "declined"
-        if action is ReplyAction.SAFE:
-            self._engine.resolve_now(incident, Resolution.SAFE, f"contact:{contact.id}", now, exclude=None)
-            return "resolved"
-        if action is ReplyAction.HELP:
-            repo.add_step(incident.id, StepKind.HELP, now, contact=contact.id)
-            self._engine.audit(now, f"contact:{contact.id}", "incident.help", incident, contact=contact.id)
-            repo.save_incident(jump_to_professionals(incident, now))
-            self._engine.queue(
-                reply_key,
-                contact.phone,
-                texts.text("help_sent", lang),
-                SmsPurpose.REPLY,
-                incident,
-                contact.id,
-                now,
-                urgent=True,
-            )
-            return "help"
-        self._engine.audit(now, f"contact:{contact.id}", "reply.unknown", incident)
-        self._engine.queue(
-            reply_key,
-            contact.phone,
-            texts.text("usage", lang),
-            SmsPurpose.REPLY,
-            incident,
-            contact.id,
-            now,
+def _rank(kind: str) -> int:
+    return PRECEDENCE.index(kind) if kind in PRECEDENCE else len(PRECEDENCE)
+
+
+# -- incidents: alerts and resident checks --------------------------------------------------------------
+
+REOPEN_WINDOW = timedelta(hours=24)
+"""119 / help still reaches an incident closed by itself (activity resumed) this long after."""
+_OUTCOMES = {
+    ReplyAction.SAFE: Outcome.SAFE,
+    ReplyAction.NO_ANSWER: Outcome.NO_ANSWER_AT_DOOR,
+    ReplyAction.HOSPITAL: Outcome.HOSPITAL,
+}
+_TEXTED_BY_MACHINE = frozenset({"already claimed"})
+
+
+def link_actions(incident: Incident, contact: Contact) -> tuple[ReplyAction, ...]:
+    """The buttons of a one-tap page: the resident sees only "I'm fine" and "help"; the claimer reports
+    an outcome; everyone else may go, pass, say safe or call for help."""
+    if incident.state is IncidentState.RESOLVED:
+        return (ReplyAction.HELP,) if incident.outcome is Outcome.ACTIVITY_RESUMED else ()
+    if contact.role is ContactRole.RESIDENT:
+        return (ReplyAction.SAFE, ReplyAction.HELP)
+    if incident.claimed_by == contact.id:
+        return (
+            ReplyAction.SAFE,
+            ReplyAction.NO_ANSWER,
+            ReplyAction.HOSPITAL,
+            ReplyAction.CANT,
+            ReplyAction.HELP,
         )
-        return "usage"
+    return (ReplyAction.GO, ReplyAction.CANT, ReplyAction.SAFE, ReplyAction.HELP)
+
+
+class IncidentReplies:
+    """Answers to alerts (contacts) and resident checks (the household's resident), applied through the
+    state machine (:meth:`EscalationEngine.handle`)."""
+
+    def __init__(self, engine: EscalationEngine, repo: EscalationRepository) -> None:
+        self._engine = engine
+        self._repo = repo
+
+    def item(self, incident: Incident, contact: Contact) -> Pending:
+        kind = "resident_check" if self._is_resident(incident, contact) else "alert"
+        name = self._engine.household_name(incident, contact.language)
+        return Pending(kind, incident.id, reply_code(incident.id), contact, incident.opened_at, name)
+
+    def pending(self, contacts: Sequence[Contact], reply: Reply, now: datetime) -> list[Pending]:
+        by_id = {c.id: c for c in contacts}
+        found = {
+            i.id: self.item(i, by_id[cid]) for i, cid in self._repo.open_incidents_notifying(list(by_id))
+        }
+        residents = [c for c in contacts if c.role is ContactRole.RESIDENT]
+        if residents:  # the resident answers for her own home even before she was texted
+            for i in self._repo.incidents(open_only=True, limit=10_000):
+                for c in residents:
+                    if i.id not in found and self._is_resident(i, c):
+                        found[i.id] = self.item(i, c)
+        if not found and reply.action is ReplyAction.HELP:
+            for i in self._repo.incidents(limit=500):
+                if (
+                    i.outcome is Outcome.ACTIVITY_RESUMED
+                    and i.resolved_at
+                    and now - i.resolved_at <= REOPEN_WINDOW
+                ):
+                    told = self._repo.contacts_with_step(i.id, [StepKind.NOTIFIED])
+                    for c in contacts:
+                        if i.id not in found and (c.id in told or self._is_resident(i, c)):
+                            found[i.id] = self.item(i, c)
+        return list(found.values())
+
+    def answer(
+        self, item: Pending, action: ReplyAction, now: datetime, actor: str, *, by_link: bool = False
+    ) -> str:
+        incident = self._repo.incident(item.item)
+        if incident is None:
+            return ""
+        c = item.contact
+        resident = item.kind == "resident_check"
+        event = self._event(incident, c, action, resident)
+        if event is None:
+            if action is ReplyAction.ACK:
+                self._send("confirm_go", f"{incident.id}:confirm:{c.id}", incident, c, now)
+                return "asked to confirm"
+            usage = (
+                "usage_resident" if resident else "usage_claimer" if incident.claimed_by == c.id else "usage"
+            )
+            if not by_link:  # once per incident and kind of help: a second "hello" texts nobody
+                self._send(usage, f"{incident.id}:{usage}:{c.id}", incident, c, now)
+            return "usage"
+        t = self._engine.handle(incident.id, event, now, actor=actor)
+        if t is None:
+            return ""
+        if t.refused:
+            log.info("reply.refused incident=%s contact=%s reason=%s", incident.id, c.id, t.refused)
+            if t.refused == "not the claimer":
+                self._send(
+                    "not_claimer", f"{incident.id}:not_claimer:{c.id}:{action.value}", incident, c, now
+                )
+            elif t.refused not in _TEXTED_BY_MACHINE and not by_link:
+                self._send("usage", f"{incident.id}:refused:{c.id}:{action.value}", incident, c, now)
+            return t.refused
+        if not t.effects:
+            return ""  # the same answer again: nothing changes, nobody is texted
+        if isinstance(event, ResidentSafe):  # the machine tells everyone else
+            self._send("resident_thanks", f"{incident.id}:resident_thanks:{c.id}", incident, c, now)
+        return _DONE[type(event)]
+
+    def _event(self, incident: Incident, c: Contact, action: ReplyAction, resident: bool) -> Event | None:
+        if action is ReplyAction.HELP:
+            return Help(c.id)
+        if resident:
+            if action in (ReplyAction.GO, ReplyAction.ACK, ReplyAction.SAFE):
+                return ResidentSafe(c.id)
+            return None
+        if action is ReplyAction.GO or (
+            action is ReplyAction.ACK and incident.state is IncidentState.CLAIMED
+        ):
+            return Claim(c.id)  # "OK" once someone is going: told who is (the machine refuses it)
+        if action is ReplyAction.CANT:
+            return Decline(c.id)
+        outcome = _OUTCOMES.get(action)
+        if outcome is None:
+            return None
+        role = CLAIMER if incident.claimed_by == c.id or outcome is not Outcome.SAFE else CONTACT
+        return Close(outcome, role, c.id)
+
+    def _is_resident(self, incident: Incident, contact: Contact) -> bool:
+        """``contact`` is the household's own resident (role resident, linked to that household)."""
+        if contact.role is not ContactRole.RESIDENT:
+            return False
+        in_snapshot = any(p.id == contact.id for w in incident.snapshot.waves for p in w.contacts)
+        return in_snapshot or any(p.id == contact.id for p in self._repo.contacts(incident.household))
+
+    def _send(
+        self, key: str, idem: str, incident: Incident, c: Contact, now: datetime, **params: str
+    ) -> None:
+        name = self._engine.household_name(incident, c.language)
+        body = texts.text(key, c.language, name=name)
+        self._engine.queue(idem, c.phone, body, SmsPurpose.REPLY, incident, c.id, now)
+
+
+_DONE: dict[type, str] = {
+    Claim: "claimed",
+    Decline: "declined",
+    ResidentSafe: "resolved",
+    Help: "help",
+    Close: "resolved",
+}

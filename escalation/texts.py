@@ -228,10 +228,6 @@ _TEXTS: dict[str, dict[Language, str]] = {
         Language.JA: "ご返信ありがとうございます。無事とお伝えしました。",
         Language.EN: "Thank you for answering. We let everyone know you are fine.",
     },
-    "closed_thanks": {
-        Language.JA: "{name}さんの件を「{how}」で終了しました。ありがとうございました。",
-        Language.EN: "{name} is closed as {how}. Thank you.",
-    },
     "not_claimer": {
         Language.JA: "{name}さんの結果は向かった方からお願いします。何も変更していません。",
         Language.EN: "Only the person who went can report this outcome for {name}; nothing was changed.",
@@ -245,8 +241,8 @@ _TEXTS: dict[str, dict[Language, str]] = {
         Language.EN: "You are opted back in to Mimamori texts.",
     },
     "no_incident": {
-        Language.JA: "現在、対応中の見守り連絡はありません。",
-        Language.EN: "There is no open Mimamori alert for you.",
+        Language.JA: "現在、対応中の見守り連絡はありません。配信停止は「停止」とだけ返信。",
+        Language.EN: "There is no open Mimamori alert for you. To opt out, reply just STOP.",
     },
 }
 

@@ -20,10 +20,10 @@ from escalation import texts
 from escalation.engine import EscalationEngine
 from escalation.links import LinkError, verify
 from escalation.models import IncidentState
-from escalation.replies import ReplyAction, ReplyDesk
+from escalation.replies import ReplyAction, ReplyDesk, link_actions
 from escalation.repository import EscalationRepository
 from mimamori.clock import Clock
-from registry.models import Language
+from registry.models import ContactRole, Language
 
 log = logging.getLogger(__name__)
 
@@ -128,7 +128,11 @@ _LABELS = {
         "go": "1 行けます",
         "cant": "2 行けません",
         "safe": "3 無事を確認",
+        "no_answer_at_door": "4 訪問したが応答なし",
+        "hospital": "5 病院へ搬送",
         "help": "119 救急・専門職へ",
+        "resident_safe": "大丈夫です",
+        "resident_help": "助けて",
         "open": "対応する人を探しています。",
         "claimed": "{who}さんが向かっています。",
         "resolved": "この件は解決しました。ありがとうございました。",
@@ -140,7 +144,11 @@ _LABELS = {
         "go": "1 I'll go",
         "cant": "2 I can't",
         "safe": "3 They are safe",
+        "no_answer_at_door": "4 No answer at the door",
+        "hospital": "5 Taken to hospital",
         "help": "119 Emergency / professionals",
+        "resident_safe": "I'm fine",
+        "resident_help": "Help",
         "open": "Looking for someone to go.",
         "claimed": "{who} is going.",
         "resolved": "This is resolved. Thank you.",
@@ -152,12 +160,18 @@ _DONE = {
     "claimed": ("ありがとうございます。向かってください。", "Thank you. Please go."),
     "already claimed": ("既に別の方が向かっています。", "Someone else is already going."),
     "declined": ("了解しました。次の方に連絡します。", "Understood. We will contact the next person."),
-    "resolved": ("ありがとうございました。解決にしました。", "Thank you. Marked as resolved."),
+    "resolved": ("ありがとうございました。終了にしました。", "Thank you. Marked as closed."),
+    "not the claimer": ("結果は向かった方から報告してください。", "Only the person who went reports this."),
     "help": (
         "専門職に連絡しました。命に関わる場合は119番へ。",
         "Professionals alerted. If life is at risk, call 119.",
     ),
 }
+
+
+def _label(action: ReplyAction, resident: bool) -> str:
+    """The resident's page says "I'm fine" / "Help" (her two buttons), not a neighbour's words."""
+    return f"resident_{action.value}" if resident else action.value
 
 
 def _link_target(request: web.Request) -> tuple[int, str, str] | web.Response:
@@ -182,6 +196,8 @@ def _render(request: web.Request, incident_id: str, contact_id: str, message: st
         raise web.HTTPNotFound
     lang = contact.language
     t = _LABELS[lang]
+    offered = link_actions(incident, contact)
+    resident = contact.role is ContactRole.RESIDENT
     household = ctx.repo.household(incident.household)
     if incident.state is IncidentState.RESOLVED:
         state = t["resolved"]
@@ -198,8 +214,8 @@ def _render(request: web.Request, incident_id: str, contact_id: str, message: st
         "what": texts.explain(incident.kind, incident.explanation_key, incident.explanation_params, lang),
         "state": state,
         "message": message,
-        "open": incident.state is not IncidentState.RESOLVED,
-        "actions": [(a, t[a]) for a in ("go", "cant", "safe", "help")],
+        "open": bool(offered),
+        "actions": [(a.value, t[_label(a, resident)]) for a in offered],
     }
     html = ctx.templates.get_template("link.html").render(page)
     return web.Response(text=html, content_type="text/html", headers={"Cache-Control": "no-store"})
@@ -225,8 +241,6 @@ async def link_action(request: web.Request) -> web.Response:
         action = ReplyAction(str(form.get("action", "")))
     except ValueError:
         raise web.HTTPBadRequest(text="unknown action") from None
-    if action not in (ReplyAction.GO, ReplyAction.CANT, ReplyAction.SAFE, ReplyAction.HELP):
-        raise web.HTTPBadRequest(text="unknown action")
     outcome = ctx.desk.handle_link(target[0], action, ctx.clock.now())
     ctx.on_change()
     contact = ctx.repo.contact(target[2])

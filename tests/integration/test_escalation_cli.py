@@ -40,7 +40,7 @@ def write_config(tmp: Path) -> Path:
     path = tmp / "alerts.toml"
     path.write_text(
         f'data_dir = "{tmp}"\n[alerts]\nstate_path = "{tmp / "state.sqlite3"}"\n'
-        f"http_port = {port}\nsweep_s = 0.05\n",
+        f'http_port = {port}\nsweep_s = 0.05\noperators = ["+819099990000"]\n',
         encoding="utf-8",
     )
     return path

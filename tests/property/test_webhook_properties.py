@@ -137,10 +137,14 @@ def test_reply_parsing_is_total_and_normalising_is_idempotent(text: str) -> None
 
 
 @SETTINGS
-@given(before=texts, after=texts)
-def test_stop_always_wins(before: str, after: str) -> None:
-    assert parse_reply(f"{before} STOP {after}") is ReplyAction.STOP
-    assert parse_reply(f"{before}配信停止{after}") is ReplyAction.STOP
+@given(before=texts, after=texts, padding=st.text(st.sampled_from(" .。!！?？、「」()（）\"'"), max_size=4))
+def test_opt_out_only_when_the_whole_message_is_an_opt_out_word(
+    before: str, after: str, padding: str
+) -> None:
+    for word in ("STOP", "配信停止"):
+        if parse_reply(f"{before} {word} {after}") is ReplyAction.STOP:
+            assert not any(ch.isalnum() for ch in before + after)  # only spaces and punctuation around
+        assert parse_reply(f"{padding}{word}{padding}") is ReplyAction.STOP
 
 
 @SETTINGS
