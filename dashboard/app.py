@@ -14,7 +14,7 @@ from aiohttp_session import session_middleware
 
 from dashboard import keys
 from dashboard.events import OverviewBroadcaster
-from dashboard.pages import api, away, digest_page, editing, home, household_page, signin
+from dashboard.pages import api, away, digest_page, editing, home, household_page, incidents, signin
 from dashboard.render import setup_templates
 from dashboard.security import csrf_protect, identify, require_sign_in, security_headers
 from dashboard.sessions import SqliteSessionStorage
@@ -60,7 +60,7 @@ def create_app(
     broadcaster = OverviewBroadcaster(config.live_interval_s)
     app[keys.BROADCASTER] = broadcaster
     setup_templates(app)
-    for module in (signin, home, household_page, editing, away, digest_page, api):
+    for module in (signin, home, household_page, incidents, editing, away, digest_page, api):
         app.router.add_routes(module.routes)
     app.router.add_static("/static/", STATIC_DIR, name="static")
     app.cleanup_ctx.append(broadcaster.cleanup_ctx)

@@ -28,6 +28,7 @@ from dashboard.views import (
 )
 from detection.findings import Explanation
 from escalation import models as escalation
+from escalation.commands import STAFF_OUTCOMES, StaffCommands
 from escalation.repository import EscalationRepository
 from registry import models as registry
 from registry.households_import import ContactIn, TierIn
@@ -40,8 +41,10 @@ def _household(h: registry.Household) -> HouseholdView:
     return HouseholdView(h.id, h.name, h.address_hint, h.time_zone, h.language.value)
 
 
-def _contact(c: registry.Contact) -> ContactView:
-    return ContactView(c.id, c.name, c.phone, c.role.value, c.language.value)
+def _contact(c: registry.Contact, shared_with: Collection[str] = ()) -> ContactView:
+    return ContactView(
+        c.id, c.name, c.phone, c.role.value, c.language.value, c.opted_out_at, tuple(sorted(shared_with))
+    )
 
 
 def _errors(exc: ValidationError, prefix: str = "") -> dict[str, str]:
@@ -53,10 +56,12 @@ def _errors(exc: ValidationError, prefix: str = "") -> dict[str, str]:
 
 
 class StateCareRecords:
-    """Reads and edits through :class:`EscalationRepository` (which the caller opens and closes)."""
+    """Reads and edits through :class:`EscalationRepository` (which the caller opens and closes).
+    Incidents are closed through :class:`escalation.commands.StaffCommands` (the state machine)."""
 
-    def __init__(self, repo: EscalationRepository) -> None:
+    def __init__(self, repo: EscalationRepository, staff: StaffCommands | None = None) -> None:
         self._repo = repo
+        self._staff = staff or StaffCommands(repo)
 
     def households(self, ids: Collection[str] | None = None) -> list[HouseholdView]:
         if ids is not None and len(ids) < FEW_IDS:
@@ -69,7 +74,24 @@ class StateCareRecords:
         return None if found is None else _household(found)
 
     def contacts(self, household: str) -> list[ContactView]:
-        return [_contact(c) for c in self._repo.contacts(household)]
+        served = self._served()
+        return [_contact(c, served.get(c.id, set()) - {household}) for c in self._repo.contacts(household)]
+
+    def _served(self) -> dict[str, set[str]]:
+        """contact id -> the households it serves."""
+        served: dict[str, set[str]] = {}
+        for h in self._repo.households():
+            for c in self._repo.contacts(h.id):
+                served.setdefault(c.id, set()).add(h.id)
+        return served
+
+    def opted_out(self) -> Mapping[str, tuple[str, ...]]:
+        gaps: dict[str, list[str]] = {}
+        for household, contact_id, reason in self._repo.coverage_gaps():
+            contact = self._repo.contact(contact_id) if reason.startswith("opted out") else None
+            if contact is not None:
+                gaps.setdefault(household, []).append(contact.name)
+        return {h: tuple(names) for h, names in gaps.items()}
 
     def policy(self, household: str) -> PolicyView:
         policy = self._repo.policy(household)
@@ -115,9 +137,29 @@ class StateCareRecords:
             opened_at=i.opened_at,
             closed_at=i.resolved_at,
             explanation=Explanation(i.explanation_key, i.explanation_params),
-            resolution=None if i.resolution is None else i.resolution.value,
+            outcome=None if i.outcome is None else i.outcome.value,
             log=tuple(log),
+            note=i.note,
+            claimed_by=names.get(i.claimed_by, i.claimed_by) if i.claimed_by else None,
+            resolved_by=i.resolved_by,
+            close_outcomes=()
+            if i.state is escalation.IncidentState.RESOLVED
+            else tuple(o.value for o in STAFF_OUTCOMES),
         )
+
+    def close_incident(
+        self, household: str, incident: str, outcome: str, note: str, *, actor: str, now: datetime
+    ) -> None:
+        found = self._repo.incident(incident)
+        if found is None or found.household != household:
+            raise InvalidEdit({"form": "no such incident in this household"})
+        if outcome not in {o.value for o in STAFF_OUTCOMES}:
+            raise InvalidEdit({"outcome": "choose an outcome"})
+        closed = self._staff.close(incident, escalation.Outcome(outcome), note, actor, now)
+        if closed.refused == "note too long":
+            raise InvalidEdit({"note": "too long"})
+        if closed.refused:
+            raise InvalidEdit({"form": f"not closed: {closed.refused}"})
 
     def open_incidents(self) -> Mapping[str, int]:
         return Counter(i.household for i in self._repo.incidents(open_only=True, limit=1_000_000))
@@ -142,7 +184,15 @@ class StateCareRecords:
             self._repo.remove_away(away_id)
             self._repo.audit(now, actor, "away.removed", household=household, detail={"away": away_id})
 
-    def save_contact(self, household: str, draft: ContactDraft, *, actor: str, now: datetime) -> ContactView:
+    def save_contact(
+        self,
+        household: str,
+        draft: ContactDraft,
+        *,
+        actor: str,
+        now: datetime,
+        visible: Collection[str] | None = None,
+    ) -> ContactView:
         known = {c.id: c for c in self._repo.contacts(household)}
         if draft.id is not None and draft.id not in known:
             raise InvalidEdit({"form": "no such contact in this household"})
@@ -154,8 +204,14 @@ class StateCareRecords:
         except ValidationError as exc:
             raise InvalidEdit(_errors(exc)) from None
         previous = known.get(contact_id)
+        served = self._served().get(contact_id, set()) | {household}
+        hidden = served - {household} if visible is None else served - set(visible)
+        forked = previous is not None and bool(hidden) and visible is not None
+        if forked:  # shared with another manager's homes: this household gets its own entry
+            contact_id = f"c-{secrets.token_hex(4)}"
+            served = {household}
         contact = registry.Contact(
-            checked.id,
+            contact_id,
             checked.name,
             checked.phone,
             checked.role,
@@ -163,17 +219,32 @@ class StateCareRecords:
             opted_out_at=previous.opted_out_at if previous else None,
             weekly_cap=previous.weekly_cap if previous else None,
         )
+        action = "contact.added" if previous is None else "contact.copied" if forked else "contact.saved"
+        detail: dict[str, str | int | float | None] = {
+            "contact": contact.id,
+            "households": ",".join(sorted(served)),
+        }
+        if forked and previous is not None:
+            detail["copied_from"] = previous.id
         with self._repo.transaction():
             self._repo.upsert_contact(contact)
             self._repo.link_contact(household, contact.id)
-            self._repo.audit(
-                now,
-                actor,
-                "contact.saved" if previous else "contact.added",
-                household=household,
-                detail={"contact": contact.id},
-            )
-        return _contact(contact)
+            if forked and previous is not None:
+                self._replace_in_policy(household, previous.id, contact.id, now)
+                self._repo.unlink_contact(household, previous.id)
+            for h in sorted(served):  # every household's log names the change
+                self._repo.audit(now, actor, action, household=h, detail=detail)
+        return _contact(contact, served - {household})
+
+    def _replace_in_policy(self, household: str, old: str, new: str, now: datetime) -> None:
+        policy = self._repo.policy(household)
+        if policy is None:
+            return
+        tiers = tuple(
+            replace(t, contacts=tuple(new if c == old else c for c in t.contacts)) for t in policy.tiers
+        )
+        technical = tuple(new if c == old else c for c in policy.technical)
+        self._repo.set_policy(replace(policy, tiers=tiers, technical=technical), now)
 
     def save_policy(self, household: str, policy: PolicyView, *, actor: str, now: datetime) -> None:
         current = self._repo.policy(household)

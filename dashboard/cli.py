@@ -16,6 +16,7 @@ from dashboard.app import create_app
 from dashboard.care_records import StateCareRecords
 from dashboard.states import PersistedStates
 from dashboard.users import StaffRole, UserError, UserStore
+from escalation.commands import StaffCommands, operators
 from escalation.repository import EscalationRepository
 from mimamori.clock import SystemClock
 from mimamori.commands import Subcommands, add_config_argument, config_from
@@ -163,7 +164,7 @@ def _serve(args: argparse.Namespace) -> int:
             config.dashboard,
             users=users,
             activity=events,
-            records=StateCareRecords(repo),
+            records=StateCareRecords(repo, StaffCommands(repo, operators(config), config.time_zone)),
             classify=PersistedStates(repo),
             clock=SystemClock(),
         )

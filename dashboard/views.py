@@ -42,6 +42,8 @@ class ContactView:
     phone: str  # E.164
     role: str  # resident, neighbour, volunteer, professional, technical
     language: str  # ja or en
+    opted_out_at: datetime | None = None  # replied STOP: never texted until START
+    shared_with: tuple[str, ...] = ()  # the other households this contact serves
 
 
 @dataclass(frozen=True, slots=True)
@@ -77,8 +79,12 @@ class IncidentView:
     opened_at: datetime
     closed_at: datetime | None
     explanation: Explanation  # why it opened; rendered in the reader's language (detection.explain)
-    resolution: str | None = None
+    outcome: str | None = None  # safe, false_alarm, no_answer_at_door, hospital, ... (docs/escalation.md)
     log: tuple[LogEntry, ...] = ()
+    note: str = ""  # staff's or the claimer's note on the outcome
+    claimed_by: str | None = None  # the name of who is going
+    resolved_by: str | None = None  # "care_manager:sato", "contact:c-1", "system"
+    close_outcomes: tuple[str, ...] = ()  # what staff may close it with (empty once closed)
 
     @property
     def is_open(self) -> bool:
@@ -159,11 +165,32 @@ class CareRecords(Protocol):
         """Open incidents per household (households without any are left out)."""
         ...
 
+    def opted_out(self) -> Mapping[str, tuple[str, ...]]:
+        """Per household, the names of its policy's contacts who opted out (STOP); others left out."""
+        ...
+
     def away_periods(self, household: str) -> list[AwayView]: ...
 
     def save_contact(
-        self, household: str, draft: ContactDraft, *, actor: str, now: datetime
-    ) -> ContactView: ...
+        self,
+        household: str,
+        draft: ContactDraft,
+        *,
+        actor: str,
+        now: datetime,
+        visible: Collection[str] | None = None,
+    ) -> ContactView:
+        """Adds or edits a contact of ``household``. A contact that also serves households outside
+        ``visible`` (None: the caller is an administrator and sees all) is not changed for them: this
+        household gets its own copy. The audit names every household affected."""
+        ...
+
+    def close_incident(
+        self, household: str, incident: str, outcome: str, note: str, *, actor: str, now: datetime
+    ) -> None:
+        """Closes an open incident of ``household`` with an outcome staff may set and a note (audited;
+        everyone already texted is told). Raises :class:`InvalidEdit` (unknown, closed, bad outcome)."""
+        ...
 
     def save_policy(self, household: str, policy: PolicyView, *, actor: str, now: datetime) -> None: ...
 

@@ -16,7 +16,7 @@ import uuid
 from twilio.request_validator import RequestValidator
 
 from detection.live import build_live_detector
-from escalation.commands import NOTE_MAX, STAFF_OUTCOMES, StaffCommands
+from escalation.commands import NOTE_MAX, STAFF_OUTCOMES, StaffCommands, operators
 from escalation.models import Incident, IncidentState, Outcome
 from escalation.repository import EscalationRepository
 from escalation.service import AlertsService, webhook_token
@@ -161,10 +161,10 @@ def _resolve(args: argparse.Namespace) -> int:
     repo = _existing_repo(args)
     if repo is None:
         return 1
-    staff = args.by or os.environ.get("USER") or "cli"
+    actor = f"cli:{args.by or os.environ.get('USER') or 'operator'}"
     try:
-        closed = StaffCommands(repo, config).close(
-            args.id, Outcome(args.outcome), args.note, staff, clock_for(config).now()
+        closed = StaffCommands(repo, operators(config), config.time_zone).close(
+            args.id, Outcome(args.outcome), args.note, actor, clock_for(config).now()
         )
     finally:
         repo.close()

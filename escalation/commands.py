@@ -46,28 +46,29 @@ def operators(config: Config) -> tuple[SnapshotContact, ...]:
 class StaffCommands:
     """Staff actions on the escalation state (``repo`` is open; the caller owns it)."""
 
-    def __init__(self, repo: EscalationRepository, config: Config) -> None:
+    def __init__(
+        self,
+        repo: EscalationRepository,
+        operators: tuple[SnapshotContact, ...] = (),
+        time_zone: str = "Asia/Tokyo",
+    ) -> None:
         self._repo = repo
         # A close renders no alert (no link): the link settings are never used here.
-        settings = EngineSettings(
-            public_url=config.alerts.public_url or "",
-            link_secret=b"",
-            operators=operators(config),
-            time_zone=config.time_zone,
-        )
+        settings = EngineSettings(public_url="", link_secret=b"", operators=operators, time_zone=time_zone)
         self._engine = EscalationEngine(repo, settings)
 
-    def close(self, incident_id: str, outcome: Outcome, note: str, staff: str, now: datetime) -> Closed:
-        """Close an incident with ``outcome`` (one staff may set) and a note; audited as ``staff:<staff>``.
-        Everyone already texted gets the resolved notice. Closing again with the same outcome is a no-op."""
+    def close(self, incident_id: str, outcome: Outcome, note: str, actor: str, now: datetime) -> Closed:
+        """Close an incident with ``outcome`` (one staff may set) and a note, audited as ``actor``
+        ("care_manager:sato", "cli:root"). Everyone already texted gets the resolved notice. Closing again
+        with the same outcome is a no-op."""
         note = " ".join(note.split())
         if len(note) > NOTE_MAX:
             return Closed(self._repo.incident(incident_id), "note too long")
         if outcome not in STAFF_OUTCOMES:
             return Closed(self._repo.incident(incident_id), "not allowed")
-        t = self._engine.handle(incident_id, Close(outcome, STAFF, note=note), now, actor=f"staff:{staff}")
+        t = self._engine.handle(incident_id, Close(outcome, STAFF, note=note), now, actor=actor)
         if t is None:
             return Closed(None, "unknown incident")
         if t.refused:
-            log.info("incident.close_refused id=%s by=staff:%s reason=%s", incident_id, staff, t.refused)
+            log.info("incident.close_refused id=%s by=%s reason=%s", incident_id, actor, t.refused)
         return Closed(t.incident, t.refused)

@@ -48,7 +48,9 @@ def _incident(incident: IncidentView, lang: str) -> dict[str, Any]:
         "closed_at": _time(incident.closed_at),
         "reason": explain(incident.explanation, "ja" if lang == "ja" else "en"),
         "explanation": {"key": incident.explanation.key, "params": dict(incident.explanation.params)},
-        "resolution": incident.resolution,
+        "resolution": incident.outcome,
+        "outcome": incident.outcome,
+        "note": incident.note,
         "log": [
             {"at": _time(e.at), "action": e.action, "who": e.who, "detail": e.detail} for e in incident.log
         ],
@@ -99,7 +101,14 @@ async def get_household(request: web.Request) -> web.Response:
                 {"start": _time(a.start), "end": _time(a.end), "set_by": a.set_by} for a in page.away
             ],
             "contacts": [
-                {"id": c.id, "name": c.name, "phone": c.phone, "role": c.role, "language": c.language}
+                {
+                    "id": c.id,
+                    "name": c.name,
+                    "phone": c.phone,
+                    "role": c.role,
+                    "language": c.language,
+                    "opted_out_at": _time(c.opted_out_at),
+                }
                 for c in page.contacts
             ],
         }

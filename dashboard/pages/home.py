@@ -31,7 +31,10 @@ def overview_rows(app: web.Application, households: list[HouseholdView]) -> list
     live = read_live(app[keys.ACTIVITY], wanted)
     states = app[keys.CLASSIFY].states(wanted, now, live)
     problems = {h: device_problems(live.devices[h], live.gateways[h], now) for h in wanted}
-    return build_overview(households, states, live.activity, problems, app[keys.RECORDS].open_incidents())
+    records = app[keys.RECORDS]
+    return build_overview(
+        households, states, live.activity, problems, records.open_incidents(), records.opted_out()
+    )
 
 
 @dataclass(frozen=True, slots=True)

@@ -91,4 +91,11 @@ def household_page(app: web.Application, household: HouseholdView) -> HouseholdP
 async def household_view(request: web.Request) -> web.Response:
     household = household_for(request, "view_household")
     page = household_page(request.app, household)
-    return render(request, "household.html", {"page": page, "h": household, "heat_layout": HEAT_LAYOUT})
+    context = {
+        "page": page,
+        "h": household,
+        "heat_layout": HEAT_LAYOUT,
+        "closed": request.query.get("closed") == "1",
+        "close_errors": {},
+    }
+    return render(request, "household.html", context)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Collection, Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
 from pathlib import Path
 
@@ -28,6 +28,7 @@ from dashboard.views import (
     away_errors,
 )
 from detection.findings import Explanation
+from escalation.commands import STAFF_OUTCOMES as OUTCOMES
 from mimamori.contract import Event, GatewayState, Kind
 from store.base import DeviceState, GatewayLiveState, HourlyActivity, HouseholdActivity
 
@@ -122,7 +123,39 @@ class FakeRecords:
             raise InvalidEdit({"form": "no such away period"})
         self.away[household] = [a for a in periods if a.id != away_id]
 
-    def save_contact(self, household: str, draft: ContactDraft, *, actor: str, now: datetime) -> ContactView:
+    def opted_out(self) -> Mapping[str, tuple[str, ...]]:
+        found = {h: tuple(c.name for c in lst if c.opted_out_at) for h, lst in self.contact_lists.items()}
+        return {h: names for h, names in found.items() if names}
+
+    def close_incident(
+        self, household: str, incident: str, outcome: str, note: str, *, actor: str, now: datetime
+    ) -> None:
+        incidents = self.incident_lists.get(household, [])
+        found = next((i for i in incidents if i.id == incident), None)
+        if found is None or not found.is_open:
+            raise InvalidEdit({"form": "no such open incident in this household"})
+        if outcome not in found.close_outcomes:
+            raise InvalidEdit({"outcome": "choose an outcome"})
+        closed = replace(
+            found,
+            state="resolved",
+            closed_at=now,
+            outcome=outcome,
+            note=note,
+            resolved_by=actor,
+            close_outcomes=(),
+        )
+        self.incident_lists[household] = [closed if i.id == incident else i for i in incidents]
+
+    def save_contact(
+        self,
+        household: str,
+        draft: ContactDraft,
+        *,
+        actor: str,
+        now: datetime,
+        visible: Collection[str] | None = None,
+    ) -> ContactView:
         errors = {}
         if not draft.name:
             errors["name"] = "required"
@@ -233,6 +266,8 @@ def seed(tmp_path: Path, now: datetime) -> Seeded:
             opened,
             None,
             Explanation("missed_wakeup", {"since": "07:10", "wake_by": "08:00", "days": 21}),
+            claimed_by="Volunteer Mori",
+            close_outcomes=tuple(o.value for o in OUTCOMES),
             log=(
                 LogEntry(opened, "sms_sent", "Neighbour Kato", "tier 1: neighbours"),
                 LogEntry(opened + timedelta(minutes=1), "delivered", "Neighbour Kato", "delivered"),

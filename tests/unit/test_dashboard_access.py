@@ -30,6 +30,7 @@ HOUSEHOLD_ROUTES = [
     ("GET", "/households/{household}/away"),
     ("POST", "/households/{household}/away"),
     ("POST", "/households/{household}/away/{away}/remove"),
+    ("POST", "/households/{household}/incidents/{incident}/close"),
     ("GET", "/households/{household}/digest"),
     ("GET", "/households/{household}/digest.csv"),
     ("GET", "/api/households/{household}"),
@@ -115,6 +116,8 @@ async def _call(client: Client, method: str, path: str, token: str) -> aiohttp.C
             "mode_0": "all",
             "wait_1": "30",
             "mode_1": "all",
+            "outcome": "false_alarm",
+            "note": "checked by phone",
         },
         allow_redirects=False,
     )
@@ -134,7 +137,9 @@ async def test_household_routes_answer_only_for_the_callers_households(
     token = await _token(client)
     for household, visible in VISIBLE[username].items():
         seeded.records.audit.clear()
-        response = await _call(client, method, route.format(household=household, away="1"), token)
+        response = await _call(
+            client, method, route.format(household=household, away="1", incident="inc-1"), token
+        )
         if visible:
             assert response.status in (200, 303, 422), (household, response.status)
             assert [a.household for a in seeded.records.audit] == [household]
@@ -150,11 +155,15 @@ async def test_household_routes_need_sign_in(setup: Any, method: str, route: str
     client = await client_as(None)
     for household in (OWN, OTHER, UNKNOWN):
         if method == "GET":
-            response = await client.get(route.format(household=household, away="1"), allow_redirects=False)
+            response = await client.get(
+                route.format(household=household, away="1", incident="inc-1"), allow_redirects=False
+            )
         else:
             token = csrf_of(await (await client.get("/login")).text())
             response = await client.post(
-                route.format(household=household, away="1"), data={"csrf_token": token}, allow_redirects=False
+                route.format(household=household, away="1", incident="inc-1"),
+                data={"csrf_token": token},
+                allow_redirects=False,
             )
         expected = 401 if route.startswith("/api/") else 303
         assert response.status == expected

@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import re
 from collections.abc import AsyncIterator
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
@@ -143,3 +144,74 @@ async def test_live_overview_ends_quietly_when_the_browser_goes_away(
     await wait_for(lambda: broadcaster.subscribers == 0, broadcaster.changed)
     seeded.classify.state_of[OTHER] = HouseholdStatus.QUIET
     broadcaster.tick()  # nothing left to push to, and no error logged (the autouse fixture checks)
+
+
+async def test_the_incident_panel_closes_with_an_outcome_and_a_note(
+    signed_in: tuple[Client, Seeded, web.Application], clock: FakeClock
+) -> None:
+    client, seeded, _ = signed_in
+    page = await (await client.get(f"/households/{OWN}")).text()
+    form = re.search(
+        r'<form method="post" action="(/households/hh-own/incidents/inc-1/close)".*?</form>', page, re.S
+    )
+    assert form is not None
+    options = re.findall(r'<option value="([a-z_]+)"', form.group(0))
+    assert options == [
+        "safe",
+        "false_alarm",
+        "no_answer_at_door",
+        "hospital",
+        "emergency_handled",
+        "fault_cleared",
+        "other",
+    ]
+    assert "Volunteer Mori" in page  # who is going
+    token = csrf_of(page)
+
+    without_csrf = await client.post(form.group(1), data={"outcome": "safe"}, allow_redirects=False)
+    assert without_csrf.status == 403
+    refused = await client.post(form.group(1), data={"csrf_token": token, "outcome": "superseded"})
+    assert refused.status == 422
+    assert "choose an outcome" in await refused.text()
+    assert seeded.records.incident_lists[OWN][0].is_open
+
+    closed = await client.post(
+        form.group(1), data={"csrf_token": token, "outcome": "false_alarm", "note": "she was in the garden"}
+    )
+    assert closed.status == 200
+    html = await closed.text()
+    assert 'id="closed"' in html
+    incident = seeded.records.incident_lists[OWN][0]
+    assert (incident.outcome, incident.note, incident.resolved_by) == (
+        "false_alarm",
+        "she was in the garden",
+        "admin:root",
+    )
+    assert incident.closed_at == clock.now()
+    assert "false alarm" in html
+    assert "she was in the garden" in html
+    assert "/incidents/inc-1/close" not in html  # closed: no form any more
+    again = await client.post(form.group(1), data={"csrf_token": token, "outcome": "safe"})
+    assert again.status == 422
+
+
+async def test_opted_out_contacts_show_on_the_contacts_household_and_overview_pages(
+    signed_in: tuple[Client, Seeded, web.Application], clock: FakeClock
+) -> None:
+    client, seeded, _ = signed_in
+    kato = seeded.records.contact_lists[OWN][0]
+    seeded.records.contact_lists[OWN][0] = replace(kato, opted_out_at=clock.now(), shared_with=(OTHER,))
+    contacts = await (await client.get(f"/households/{OWN}/contacts")).text()
+    assert "opted out (STOP) since" in contacts
+    assert f"also serves {OTHER}" in contacts
+    household = await (await client.get(f"/households/{OWN}")).text()
+    assert 'class="opted-out"' in household
+    overview = await (await client.get("/")).text()
+    row = re.search(rf'<tr [^>]*data-household="{OWN}">.*?</tr>', overview, re.S)
+    assert row is not None
+    assert "opted out: Neighbour Kato" in row.group(0)
+    other = re.search(rf'<tr [^>]*data-household="{OTHER}">.*?</tr>', overview, re.S)
+    assert other is not None
+    assert "opted out" not in other.group(0)
+    api = await (await client.get(f"/api/households/{OWN}")).json()
+    assert api["contacts"][0]["opted_out_at"] is not None
