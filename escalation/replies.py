@@ -417,6 +417,12 @@ class IncidentReplies:
             return ""
         c = item.contact
         resident = item.kind == "resident_check"
+        if (
+            resident
+            and action is ReplyAction.ACK
+            and self._repo.contacts_with_step(incident.id, [StepKind.HELP])
+        ):
+            return ""  # "OK" to "professionals alerted" is not "I'm fine": only 3 / 大丈夫 closes now
         event = self._event(incident, c, action, resident)
         if event is None:
             if action is ReplyAction.ACK:
