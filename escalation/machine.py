@@ -267,6 +267,8 @@ def transition(
         case Decline(contact):
             return _decline(i, contact, now, progress)
         case ResidentSafe(contact):
+            if i.audience is not Audience.COMMUNITY:
+                return Transition(i, refused="not about the resident")
             return _close(i, Outcome.SAFE, now, progress, actor, exclude=contact)
         case Help(contact):
             return _help(i, contact, now, progress)
@@ -450,7 +452,7 @@ def _claim(i: Incident, contact: str, now: datetime, progress: Progress, actor: 
     if person is None:
         return Transition(i, refused="not a contact of this incident")
     if person.role is ContactRole.RESIDENT:
-        return _close(i, Outcome.SAFE, now, progress, actor, exclude=contact)
+        return transition(i, ResidentSafe(contact), now, progress, actor)
     if i.state is IncidentState.CLAIMED:
         if i.claimed_by == contact:
             return Transition(i)  # the same answer again

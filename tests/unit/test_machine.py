@@ -322,6 +322,16 @@ CASES: list[tuple[str, Incident, Event, Progress, S, dict[str, object], list[str
         "",
     ),
     (
+        "the resident cannot close a technical incident",
+        TECH,
+        ResidentSafe("r"),
+        p("t1"),
+        S.NOTIFYING,
+        {},
+        [],
+        "not about the resident",
+    ),
+    (
         "help: the professionals at once",
         CLAIMED_N1,
         Help("n1"),
