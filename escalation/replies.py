@@ -20,13 +20,13 @@ from __future__ import annotations
 import logging
 import re
 import unicodedata
-import uuid
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from enum import StrEnum
 from typing import Protocol
 
+from detection.findings import Audience
 from escalation import texts
 from escalation.codes import reply_code, split_code
 from escalation.engine import EscalationEngine, mask
@@ -237,9 +237,9 @@ class ReplyDesk:
             if ref and not self._repo.mark_reply_handled(ref, now, reply.action.value):
                 log.info("reply.duplicate sid=%s", ref)
                 return ReplyOutcome(reply.action, False, None, "already handled")
-            return self._route(phone, body, reply, now, ref or uuid.uuid4().hex)
+            return self._route(phone, body, reply, now)
 
-    def _route(self, phone: str, body: str, reply: Reply, now: datetime, ref: str) -> ReplyOutcome:
+    def _route(self, phone: str, body: str, reply: Reply, now: datetime) -> ReplyOutcome:
         contacts = self._repo.contacts_by_phone(phone)
         if not contacts:
             return self._refuse(reply.action, now, phone, "unknown number")
@@ -248,22 +248,21 @@ class ReplyDesk:
             return self._opt_out(contacts, now)
         if reply.action is ReplyAction.START:
             return self._opt_in(contacts, now)
-        waiting = sorted(
-            ((p, h) for h in self._handlers for p in h.pending(contacts, reply, now)),
-            key=lambda ph: (_rank(ph[0].kind), -ph[0].asked_at.timestamp()),
-        )
-        if reply.code is not None:
-            chosen = [(p, h) for p, h in waiting if p.code == reply.code]
-            if not chosen:
-                codes = " ".join(dict.fromkeys(p.code for p, _ in waiting)) or "-"
-                body_ = texts.text("unknown_code", first.language, code=reply.code, codes=codes)
-                self._reply(f"reply:{ref}", first, body_, None, now)
-                return self._refuse(reply.action, now, phone, "unknown code")
-            waiting = chosen
+        if all(c.opted_out_at is not None for c in contacts):
+            return self._refuse(reply.action, now, phone, "opted out")  # nothing but START until START
+        hour = int(now.timestamp()) // 3600  # a person texting again within the hour is not told again
+        handlers = {p: h for h in self._handlers for p in h.pending(contacts, reply, now)}
+        waiting = route(list(handlers), reply.code)
+        if not waiting and reply.code is not None and handlers:
+            codes = " ".join(sorted({p.code for p in handlers}))
+            body_ = texts.text("unknown_code", first.language, code=reply.code, codes=codes)
+            self._reply(f"unknown_code:{first.id}:{reply.code}:{hour}", first, body_, None, now)
+            return self._refuse(reply.action, now, phone, "unknown code")
         if not waiting:
-            self._reply(f"reply:{ref}", first, texts.text("no_incident", first.language), None, now)
+            no_incident = texts.text("no_incident", first.language)
+            self._reply(f"no_incident:{first.id}:{hour}", first, no_incident, None, now)
             return self._refuse(reply.action, now, phone, "nothing open")
-        item, handler = waiting[0]
+        item, handler = waiting[0], handlers[waiting[0]]
         self._repo.audit(
             now,
             f"contact:{item.contact.id}",
@@ -272,7 +271,7 @@ class ReplyDesk:
             detail={"action": reply.action.value, "code": reply.code, "kind": item.kind, "text": body[:160]},
         )
         detail = handler.answer(item, reply.action, now, f"contact:{item.contact.id}")
-        others = [p for p, _ in waiting if p.item != item.item] if reply.code is None else []
+        others = [p for p in waiting if p.item != item.item] if reply.code is None else []
         if others and detail:
             lang = item.contact.language
             note = texts.text("taken_for", lang, name=item.label, code=item.code, other=others[0].code)
@@ -292,6 +291,8 @@ class ReplyDesk:
             if action not in link_actions(incident, contact):
                 return ReplyOutcome(action, False, incident.id, "not offered")
             item = self.incidents.item(incident, contact)
+            if item is None:
+                return ReplyOutcome(action, False, incident.id, "not offered")
             detail = self.incidents.answer(item, action, now, f"link:{contact.id}", by_link=True)
         return ReplyOutcome(action, True, incident.id, detail)
 
@@ -338,6 +339,13 @@ class ReplyDesk:
         return ReplyOutcome(action, False, None, why)
 
 
+def route(items: Sequence[Pending], code: str | None) -> list[Pending]:
+    """The questions a reply may answer, the one it is taken for first: with a code, those with that
+    code; without, every one; ordered open alert > resident check > anything else, newest first."""
+    chosen = [p for p in items if code is None or p.code == code]
+    return sorted(chosen, key=lambda p: (_rank(p.kind), -p.asked_at.timestamp(), p.item))
+
+
 def _rank(kind: str) -> int:
     return PRECEDENCE.index(kind) if kind in PRECEDENCE else len(PRECEDENCE)
 
@@ -372,6 +380,27 @@ def link_actions(incident: Incident, contact: Contact) -> tuple[ReplyAction, ...
     return (ReplyAction.GO, ReplyAction.CANT, ReplyAction.SAFE, ReplyAction.HELP)
 
 
+def answer_event(incident: Incident, contact: str, action: ReplyAction, *, resident: bool) -> Event | None:
+    """What an answer asks of the state machine (None: nothing; the desk answers with help or a
+    question). The resident's fine is :class:`ResidentSafe`; "OK" from a contact is a claim only once
+    someone is going (refused, and told who); 3 from anyone texted is "safe", 4 and 5 only the claimer's."""
+    if action is ReplyAction.HELP:
+        return Help(contact)
+    if resident:
+        if action in (ReplyAction.GO, ReplyAction.ACK, ReplyAction.SAFE):
+            return ResidentSafe(contact)
+        return None
+    if action is ReplyAction.GO or (action is ReplyAction.ACK and incident.state is IncidentState.CLAIMED):
+        return Claim(contact)
+    if action is ReplyAction.CANT:
+        return Decline(contact)
+    outcome = _OUTCOMES.get(action)
+    if outcome is None:
+        return None
+    role = CLAIMER if incident.claimed_by == contact or outcome is not Outcome.SAFE else CONTACT
+    return Close(outcome, role, contact)
+
+
 class IncidentReplies:
     """Answers to alerts (contacts) and resident checks (the household's resident), applied through the
     state machine (:meth:`EscalationEngine.handle`)."""
@@ -380,14 +409,18 @@ class IncidentReplies:
         self._engine = engine
         self._repo = repo
 
-    def item(self, incident: Incident, contact: Contact) -> Pending:
+    def item(self, incident: Incident, contact: Contact) -> Pending | None:
+        """What ``contact`` may be answering about ``incident`` (None: the resident on an incident that is
+        not about her, such as a low battery)."""
+        if contact.role is ContactRole.RESIDENT and incident.audience is not Audience.COMMUNITY:
+            return None
         kind = "resident_check" if self._is_resident(incident, contact) else "alert"
         name = self._engine.household_name(incident, contact.language)
         return Pending(kind, incident.id, reply_code(incident.id), contact, incident.opened_at, name)
 
     def pending(self, contacts: Sequence[Contact], reply: Reply, now: datetime) -> list[Pending]:
         by_id = {c.id: c for c in contacts}
-        found = {
+        found: dict[str, Pending | None] = {
             i.id: self.item(i, by_id[cid]) for i, cid in self._repo.open_incidents_notifying(list(by_id))
         }
         residents = [c for c in contacts if c.role is ContactRole.RESIDENT]
@@ -407,7 +440,7 @@ class IncidentReplies:
                     for c in contacts:
                         if i.id not in found and (c.id in told or self._is_resident(i, c)):
                             found[i.id] = self.item(i, c)
-        return list(found.values())
+        return [p for p in found.values() if p is not None]
 
     def answer(
         self, item: Pending, action: ReplyAction, now: datetime, actor: str, *, by_link: bool = False
@@ -423,7 +456,7 @@ class IncidentReplies:
             and self._repo.contacts_with_step(incident.id, [StepKind.HELP])
         ):
             return ""  # "OK" to "professionals alerted" is not "I'm fine": only 3 / 大丈夫 closes now
-        event = self._event(incident, c, action, resident)
+        event = answer_event(incident, c.id, action, resident=resident)
         if event is None:
             if action is ReplyAction.ACK:
                 self._send("confirm_go", f"{incident.id}:confirm:{c.id}", incident, c, now)
@@ -451,25 +484,6 @@ class IncidentReplies:
         if isinstance(event, ResidentSafe):  # the machine tells everyone else
             self._send("resident_thanks", f"{incident.id}:resident_thanks:{c.id}", incident, c, now)
         return _DONE[type(event)]
-
-    def _event(self, incident: Incident, c: Contact, action: ReplyAction, resident: bool) -> Event | None:
-        if action is ReplyAction.HELP:
-            return Help(c.id)
-        if resident:
-            if action in (ReplyAction.GO, ReplyAction.ACK, ReplyAction.SAFE):
-                return ResidentSafe(c.id)
-            return None
-        if action is ReplyAction.GO or (
-            action is ReplyAction.ACK and incident.state is IncidentState.CLAIMED
-        ):
-            return Claim(c.id)  # "OK" once someone is going: told who is (the machine refuses it)
-        if action is ReplyAction.CANT:
-            return Decline(c.id)
-        outcome = _OUTCOMES.get(action)
-        if outcome is None:
-            return None
-        role = CLAIMER if incident.claimed_by == c.id or outcome is not Outcome.SAFE else CONTACT
-        return Close(outcome, role, c.id)
 
     def _is_resident(self, incident: Incident, contact: Contact) -> bool:
         """``contact`` is the household's own resident (role resident, linked to that household)."""
