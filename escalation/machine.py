@@ -81,10 +81,11 @@ class ResidentSafe:
 
 @dataclass(frozen=True, slots=True)
 class Help:
-    """119 / help from ``contact`` (someone texted, or the resident): the professionals at once.
-    After an automatic close (``activity_resumed``) it reopens the incident."""
+    """119 / help from ``contact`` (someone texted, or the household's resident: ``resident``): the
+    professionals at once. After an automatic close (``activity_resumed``) it reopens the incident."""
 
     contact: str
+    resident: bool = False
 
 
 @dataclass(frozen=True, slots=True)
@@ -270,8 +271,8 @@ def transition(
             if i.audience is not Audience.COMMUNITY:
                 return Transition(i, refused="not about the resident")
             return _close(i, Outcome.SAFE, now, progress, actor, exclude=contact)
-        case Help(contact):
-            return _help(i, contact, now, progress)
+        case Help(contact, resident):
+            return _help(i, contact, now, progress, resident)
         case Close(outcome, role, contact, note):
             why = _may_close(i, outcome, role, contact, progress)
             if why:
@@ -509,11 +510,11 @@ def _decline(i: Incident, contact: str, now: datetime, progress: Progress) -> Tr
     return _move_on_if_settled(i, replace(progress, declined=progress.declined | {contact}), now, effects)
 
 
-def _help(i: Incident, contact: str, now: datetime, progress: Progress) -> Transition:
+def _help(i: Incident, contact: str, now: datetime, progress: Progress, resident: bool) -> Transition:
     person = _contact(i, contact, progress)
     effects: list[Effect] = []
     if i.state is IncidentState.RESOLVED:
-        texted = contact in progress.notified or (person is not None and person.role is ContactRole.RESIDENT)
+        texted = contact in progress.notified or resident
         if i.outcome is not Outcome.ACTIVITY_RESUMED or not texted:
             return Transition(i, refused="closed")
         effects += [
