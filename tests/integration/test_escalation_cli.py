@@ -75,3 +75,81 @@ async def test_import_outbox_and_sms_reply(tmp_path: Path, clock: FakeClock) -> 
         incident = service.repo.incidents()[0]
         assert incident.state is IncidentState.CLAIMED
         assert incident.claimed_by == "n-suzuki"
+
+
+async def test_incidents_and_incident_resolve(tmp_path: Path, clock: FakeClock) -> None:
+    path = write_config(tmp_path)
+    state = tmp_path / "state.sqlite3"
+    code, out, err = await mimamori("incidents", "--config", str(path))
+    assert (code, out) == (0, "")
+    assert "nothing here yet" in err
+    code, out, _ = await mimamori("incidents", "--json", "--config", str(path))
+    assert (code, json.loads(out)) == (0, [])
+    code, _, err = await mimamori("incident", "resolve", "x", "--outcome", "safe", "--config", str(path))
+    assert code == 1
+    assert "nothing here yet" in err
+    assert not state.exists()  # reading never creates the state file
+
+    code, _, _ = await mimamori("households", "import", str(EXAMPLE), "--config", str(path))
+    assert code == 0
+    config = load_config(path, {})
+    async with running_alerts(config, clock) as service:
+        service.open_from_findings([finding()])
+        await service.dispatcher.run_due()
+        code, out, _ = await mimamori("incidents", "--open", "--json", "--config", str(path))
+        assert code == 0
+        [row] = json.loads(out)
+        assert {
+            "id",
+            "household",
+            "kind",
+            "state",
+            "claimed_by",
+            "outcome",
+            "opened_at",
+            "resolved_at",
+        } <= set(row)
+        assert (row["household"], row["kind"], row["state"], row["outcome"]) == (
+            "demo-0001",
+            "inactivity",
+            "notifying",
+            None,
+        )
+        code, out, _ = await mimamori("incidents", "--config", str(path))
+        assert row["id"] in out
+        assert "notifying" in out
+
+        code, _, err = await mimamori(
+            "incident", "resolve", row["id"], "--outcome", "activity_resumed", "--config", str(path)
+        )
+        assert code == 2  # not an outcome staff may set
+        assert "invalid choice" in err
+        code, _, err = await mimamori(
+            "incident", "resolve", "nope", "--outcome", "safe", "--config", str(path)
+        )
+        assert code == 1
+        assert "no incident nope" in err
+
+        code, out, _ = await mimamori(
+            "incident", "resolve", row["id"], "--outcome", "no_answer_at_door",
+            "--note", "留守。ケアマネが家族に連絡", "--by", "sato", "--config", str(path),
+        )  # fmt: skip
+        assert code == 0
+        assert f"closed {row['id']} as no_answer_at_door" in out
+        incident = service.repo.incident(row["id"])
+        assert incident is not None
+        assert incident.state is IncidentState.RESOLVED
+        assert (incident.note, incident.resolved_by) == ("留守。ケアマネが家族に連絡", "cli:sato")
+        notices = [m for m in service.repo.sms_messages() if m.purpose.value == "resolved_notice"]
+        assert {m.to for m in notices} == {"+819000000011", "+819000000012"}
+
+        code, _, err = await mimamori(
+            "incident", "resolve", row["id"], "--outcome", "safe", "--config", str(path)
+        )
+        assert code == 1
+        assert "already closed" in err
+        code, out, _ = await mimamori("incidents", "--open", "--json", "--config", str(path))
+        assert json.loads(out) == []
+        code, out, _ = await mimamori("incidents", "--json", "--config", str(path))
+        [closed] = json.loads(out)
+        assert (closed["outcome"], closed["resolved_at"] is not None) == ("no_answer_at_door", True)
