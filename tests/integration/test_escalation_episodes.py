@@ -19,7 +19,9 @@ import pytest
 
 from app.mosquitto import MosquittoProcess
 from detection.findings import Explanation, Finding, FindingKind, Severity
-from escalation.models import IncidentState, Outcome, SmsPurpose
+from escalation.codes import reply_code
+from escalation.machine import Close
+from escalation.models import STAFF, IncidentState, Outcome, SmsPurpose
 from escalation.service import AlertsService
 from mimamori import contract
 from mimamori.clock import FakeClock
@@ -35,6 +37,7 @@ from tests.support.escalation_harness import (
     alerts_config,
     fake_twilio,
     import_households,
+    reply,
     until,
 )
 from tests.support.harness import RunningIngest, mqtt_client, running_ingest, wait_for
@@ -205,10 +208,22 @@ async def test_escalation_stops_when_the_resident_is_plainly_up(
         t.advance(2 * 60 * M)
         assert t.to(ITO) == t.to(BROWN) == t.to(CENTER) == []
 
-        # hours later she is quiet again: a new episode, a new incident, the neighbours called again
-        t.service.open_from_findings([finding(FindingKind.INACTIVITY, clock.now(), clock.now() - 3 * 60 * M)])
-        await until(t.twilio, lambda: len(t.to(SUZUKI)) == 4 and len(t.to(KATO)) == 4)
-        assert len(t.service.repo.incidents(HOME, open_only=True)) == 1
+        # a neighbour who was texted finds her on the floor after all: 119 reopens it, professionals at once
+        assert await reply(t.service, t.config, SUZUKI, "119", "SM119") == 200
+        await until(t.twilio, lambda: bool(t.to(CENTER)))
+        reopened = t.service.repo.incident(incident.id)
+        assert reopened is not None
+        assert (reopened.state, reopened.outcome) == (IncidentState.NOTIFYING, None)
+        t.service.engine.apply(incident.id, Close(Outcome.HOSPITAL, STAFF), clock.now(), actor="staff:sato")
+
+        # later she is quiet again: a new episode, a new incident, the neighbours called again
+        last = clock.now()
+        t.advance(3 * 60 * M)
+        t.service.open_from_findings([finding(FindingKind.INACTIVITY, clock.now(), last)])
+        (again,) = t.service.repo.incidents(HOME, open_only=True)
+        assert again.id != incident.id
+        code = reply_code(again.id)
+        await until(t.twilio, lambda: sum(f"{code}】" in b for p in (SUZUKI, KATO) for b in t.to(p)) == 2)
 
 
 async def test_technical_incidents_per_device_close_when_the_fault_clears(
