@@ -129,3 +129,21 @@ def test_sign_out_ends_the_session(page: Page, dashboard: Dashboard) -> None:
     expect(page.locator("#sign-in")).to_be_visible()
     page.goto(f"{dashboard.url}/households/{OWN}")
     expect(page.locator("#sign-in")).to_be_visible()
+
+
+def test_close_an_incident_with_an_outcome(page: Page, dashboard: Dashboard) -> None:
+    """Last in the file: it closes the seeded incident (through the state machine, in the state file)."""
+    sign_in(page, dashboard)
+    page.goto(f"{dashboard.url}/households/{OWN}")
+    form = page.locator("#close-inc-1")
+    expect(form).to_be_visible()
+    form.locator("select[name=outcome]").select_option("false_alarm")
+    form.locator("textarea[name=note]").fill("Phoned her: she was at the clinic")
+    form.locator("button[type=submit]").click()
+    expect(page.locator("#closed")).to_be_visible()
+    incident = page.locator("#incident-inc-1")
+    expect(incident).to_contain_text("false alarm")
+    expect(incident).to_contain_text("Phoned her: she was at the clinic")
+    expect(incident).to_contain_text("care_manager:alice")
+    expect(page.locator("#close-inc-1")).to_have_count(0)
+    page.screenshot(path=ARTIFACTS / "incident-closed.png", full_page=True)
