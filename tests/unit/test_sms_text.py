@@ -11,6 +11,7 @@ from hypothesis import strategies as st
 from detection.findings import FindingKind
 from escalation import texts
 from escalation.links import LinkError, sign, verify
+from escalation.models import Outcome
 from escalation.sms.errors import ErrorClass, classify
 from registry.models import Language, TierKind
 from tests.conftest import FIXED_NOW
@@ -110,3 +111,44 @@ def test_alerts_carry_detections_explanation_and_still_fit() -> None:
     assert texts.explain(FindingKind.INACTIVITY, "inactivity", {"since": "07:10"}, Language.JA) == (
         "07:10から動きがありません"
     )
+
+
+TYPICAL = {
+    "name": "山田花子",
+    "claimer": "佐藤一郎",
+    "by": "佐藤一郎",
+    "code": "K7",
+    "other": "M3",
+    "codes": "K7 M3",
+}
+
+
+@pytest.mark.parametrize("key", sorted(texts.keys()))
+def test_every_text_is_in_both_languages_and_one_japanese_segment(key: str) -> None:
+    for outcome in Outcome:
+        for lang in Language:
+            body = texts.text(key, lang, how=texts.how(outcome, lang), **TYPICAL)
+            assert "{" not in body
+            if lang is Language.JA:
+                assert len(body) <= texts.UCS2_SINGLE, body
+
+
+def test_every_outcome_has_words() -> None:
+    for lang in Language:
+        assert len({texts.how(o, lang) for o in Outcome}) == len(Outcome)
+
+
+@pytest.mark.parametrize("lang", list(Language))
+def test_the_reply_code_is_in_the_tag_and_never_cut(lang: Language) -> None:
+    body = texts.alert(
+        lang=lang,
+        tier=TierKind.NEIGHBOURS,
+        name="山" * 40,
+        address_hint="桜" * 60,
+        what="x" * 80,
+        link=LINK,
+        code="K7",
+    )
+    assert body.startswith("【見守り K7】" if lang is Language.JA else "Mimamori K7: ")
+    assert len(body) <= (texts.ALERT_BUDGET_JA if lang is Language.JA else texts.ALERT_BUDGET_EN)
+    assert body.endswith(LINK)
