@@ -39,6 +39,7 @@ from escalation.machine import (
     Help,
     OptedOut,
     ResidentSafe,
+    Send,
 )
 from escalation.models import CLAIMER, Incident, IncidentState, Outcome, SmsPurpose, StepKind
 from escalation.repository import EscalationRepository
@@ -385,7 +386,7 @@ def answer_event(incident: Incident, contact: str, action: ReplyAction, *, resid
     question). The resident's fine is :class:`ResidentSafe`; "OK" from a contact is a claim only once
     someone is going (refused, and told who); 3 from anyone texted is "safe", 4 and 5 only the claimer's."""
     if action is ReplyAction.HELP:
-        return Help(contact)
+        return Help(contact, resident=resident)
     if resident:
         if action in (ReplyAction.GO, ReplyAction.ACK, ReplyAction.SAFE):
             return ResidentSafe(contact)
@@ -483,6 +484,13 @@ class IncidentReplies:
             return ""  # the same answer again: nothing changes, nobody is texted
         if isinstance(event, ResidentSafe):  # the machine tells everyone else
             self._send("resident_thanks", f"{incident.id}:resident_thanks:{c.id}", incident, c, now)
+        elif isinstance(event, Help) and not any(
+            isinstance(e, Send) and e.contact.id == c.id for e in t.effects
+        ):
+            # the resident was never texted for it: the machine has no number for her
+            self._send(
+                "help_sent", f"{incident.id}:help_sent:{c.id}:{int(now.timestamp())}", incident, c, now
+            )
         return _DONE[type(event)]
 
     def _is_resident(self, incident: Incident, contact: Contact) -> bool:

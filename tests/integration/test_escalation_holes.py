@@ -13,6 +13,7 @@ import pytest
 
 from dashboard.care_records import StateCareRecords
 from dashboard.views import ContactDraft
+from detection.findings import FindingKind
 from escalation.codes import reply_code
 from escalation.commands import StaffCommands, operators
 from escalation.models import IncidentState, Outcome, StepKind
@@ -177,6 +178,28 @@ async def test_the_residents_help_goes_to_the_professionals_at_once(tmp_path, cl
             assert (incident.state, incident.claimed_by) == (IncidentState.NOTIFYING, None)
             assert await reply(service, config, RESIDENT, "大丈夫", "SMfine") == 200  # explicit: closes
             assert service.repo.incidents()[0].outcome is Outcome.SAFE
+
+
+@pytest.mark.parametrize(
+    ("text", "state"), [("大丈夫", IncidentState.RESOLVED), ("助けて", IncidentState.NOTIFYING)]
+)
+async def test_the_resident_answers_for_her_home_even_when_she_was_not_asked(
+    tmp_path, clock: FakeClock, text: str, state: IncidentState
+) -> None:
+    """A help-button press skips the resident check: she was never texted, her answer still counts."""
+    async with fake_twilio() as twilio:
+        config = alerts_config(tmp_path, twilio.base_url)
+        import_households(config, with_resident_check())
+        async with running_alerts(config, clock) as service:
+            service.open_from_findings([finding(kind=FindingKind.HELP_BUTTON)])
+            await until(twilio, lambda: len(twilio.created()) == 2)
+            assert not twilio.created(RESIDENT)
+            assert await reply(service, config, RESIDENT, text, "SMself") == 200
+            assert service.repo.incidents()[0].state is state
+            await until(twilio, lambda: len(twilio.created(RESIDENT)) == 1)  # she is answered
+            if state is IncidentState.NOTIFYING:
+                await until(twilio, lambda: len(twilio.created(CENTER)) == 1)
+                assert "専門職に連絡しました" in twilio.created(RESIDENT)[0].body
 
 
 # -- hole 4: idempotent answers --------------------------------------------------------------------------

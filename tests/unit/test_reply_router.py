@@ -55,7 +55,7 @@ THEIRS = replace(OPEN, state=IncidentState.CLAIMED, claimed_by="n-kato")
         (OPEN, A.GO, True, ResidentSafe("n-suzuki")),
         (OPEN, A.ACK, True, ResidentSafe("n-suzuki")),
         (OPEN, A.SAFE, True, ResidentSafe("n-suzuki")),
-        (OPEN, A.HELP, True, Help("n-suzuki")),
+        (OPEN, A.HELP, True, Help("n-suzuki", resident=True)),
         (OPEN, A.CANT, True, None),
         (OPEN, A.NO_ANSWER, True, None),
         (OPEN, A.HOSPITAL, True, None),
