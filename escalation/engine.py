@@ -80,11 +80,13 @@ class EscalationEngine:
         *,
         on_due: Callable[[str, datetime | None], None] = lambda _i, _d: None,
         on_queued: Callable[[], None] = lambda: None,
+        new_id: Callable[[], str] = lambda: uuid.uuid4().hex[:12],
     ) -> None:
         self._repo = repo
         self._s = settings
         self._on_due = on_due
         self._on_queued = on_queued
+        self._new_id = new_id  # tests replay with ids of their own
 
     # -- the one way an incident changes -------------------------------------------------------------
     def apply(self, incident_id: str, event: Event, now: datetime, *, actor: str = SYSTEM) -> Incident | None:
@@ -206,7 +208,7 @@ class EscalationEngine:
                         t = self._apply(o.id, Repeated(at), now, SYSTEM)
                         return None if t is None else t.incident
             snapshot = self._snapshot(finding, now)
-            t = opened(uuid.uuid4().hex[:12], finding, snapshot, now)
+            t = opened(self._new_id(), finding, snapshot, now)
             repo.insert_incident(t.incident)
             self._effects(t.incident, t.effects, now, SYSTEM)
             superseded = [self._apply(o.id, Superseded(t.incident.id), now, SYSTEM) for o in older]
@@ -301,9 +303,7 @@ class EscalationEngine:
             last_activity_at=None,
             explanation=Explanation("mass_blind", {"homes": blind}),
         )
-        t = opened(
-            uuid.uuid4().hex[:12], finding, operators_snapshot(self._s.operators, self._s.time_zone), now
-        )
+        t = opened(self._new_id(), finding, operators_snapshot(self._s.operators, self._s.time_zone), now)
         self._repo.insert_incident(t.incident)
         self._effects(t.incident, t.effects, now, SYSTEM)
         log.warning("platform.outage blind_homes=%s incident=%s", blind, t.incident.id)
