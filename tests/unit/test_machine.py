@@ -7,12 +7,13 @@ Effects are summarised as short strings: ``send:<contact>:<text>``, ``step:<kind
 from __future__ import annotations
 
 from dataclasses import replace
-from datetime import time, timedelta
+from datetime import datetime, time, timedelta
 
 import pytest
 
 from detection.findings import Audience, Explanation, Finding, FindingKind, Severity
 from escalation.chain import Progress, build_snapshot
+from escalation.engine import fault_cleared
 from escalation.machine import (
     ACTIVITY_SETTLE,
     CONTACT,
@@ -50,7 +51,9 @@ from escalation.models import (
     PolicySnapshot,
     SnapshotContact,
 )
+from mimamori.contract import Kind
 from registry.models import Contact, ContactRole, Language, NotifyMode, Policy, QuietHours, Tier, TierKind
+from store.base import DeviceState, HouseholdActivity
 from tests.conftest import FIXED_NOW
 
 T0 = FIXED_NOW  # 18:00 in Tokyo
@@ -765,3 +768,28 @@ def test_opened_waits_the_blind_hold_and_keeps_the_device() -> None:
     t = opened("x", finding, snapshot(FindingKind.BLIND_GATEWAY, Audience.TECHNICAL), T0)
     assert (t.incident.state, t.incident.next_due_at, t.incident.device) == (S.OPEN, T0 + 5 * M, "gw-1")
     assert summary(t.effects) == ["step:opened", "audit:incident.opened"]
+
+
+@pytest.mark.parametrize(
+    ("kind", "device", "last_event", "state", "cleared"),
+    [
+        (FindingKind.BLIND_GATEWAY, None, T0 + M, None, "heard again"),
+        (FindingKind.BLIND_GATEWAY, None, T0 - M, None, ""),
+        (FindingKind.DEVICE_SILENT, "door-1", T0 + M, ("door-1", T0 + M, None), "door-1 heard again"),
+        (FindingKind.DEVICE_SILENT, "door-1", T0 + M, ("motion-1", T0 + M, None), ""),  # another device
+        (FindingKind.LOW_BATTERY, "door-1", T0 + M, ("door-1", T0 + M, 100.0), "door-1 battery 100%"),
+        (FindingKind.LOW_BATTERY, "door-1", T0 + M, ("door-1", T0 + M, 12.0), ""),
+        (FindingKind.STUCK_SENSOR, "door-1", T0 + M, ("door-1", T0 + M, None), ""),  # closed by staff
+    ],
+)
+def test_when_a_technical_fault_has_cleared(
+    kind: FindingKind,
+    device: str | None,
+    last_event: datetime,
+    state: tuple[str, datetime, float | None] | None,
+    cleared: str,
+) -> None:
+    incident = replace(TECH, kind=kind, device=device)
+    live = HouseholdActivity("h", None, None, last_event)
+    devices = [] if state is None else [DeviceState("h", state[0], Kind.DOOR, state[1], 0.0, state[2])]
+    assert fault_cleared(incident, live, devices) == cleared
