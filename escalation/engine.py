@@ -366,8 +366,10 @@ class EscalationEngine:
             live = by_household.get(incident.household)
             if live is None:
                 continue
-            if incident.kind in RESUMABLE and live.last_activity_at is not None:
-                self.handle(incident.id, ActivitySeen(live.last_activity_at), now)
+            seen = live.last_activity_at
+            if incident.kind in RESUMABLE and seen is not None:
+                if seen > (incident.activity_at or incident.last_activity_at or incident.opened_at):
+                    self.handle(incident.id, ActivitySeen(seen), now)  # only news: no transaction per tick
             elif incident.audience is Audience.TECHNICAL:
                 cleared = fault_cleared(incident, live, (devices or {}).get(incident.household, ()))
                 if cleared:
