@@ -160,7 +160,8 @@ class EscalationEngine:
         phone = current.phone if current is not None else person.phone
         lang = current.language if current is not None else person.language
         if e.text == "alert":
-            body = self._alert_body(incident, e.tier or TierKind.OPERATORS, replace(person, phone=phone), now)
+            person = replace(person, phone=phone, language=lang)  # as the registry has them now
+            body = self._alert_body(incident, e.tier or TierKind.OPERATORS, person, now)
         else:
             params = dict(e.params)
             if "how" in params:
