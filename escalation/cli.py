@@ -12,6 +12,8 @@ import urllib.error
 import urllib.parse
 import urllib.request
 import uuid
+from datetime import datetime
+from zoneinfo import ZoneInfo
 
 from twilio.request_validator import RequestValidator
 
@@ -139,6 +141,7 @@ def _incidents(args: argparse.Namespace) -> int:
         return 0
     try:
         found = repo.incidents(open_only=args.open, limit=args.limit)
+        zones = {i.household: _zone(repo, i.household, config_from(args).time_zone) for i in found}
     finally:
         repo.close()
     if args.json:
@@ -146,14 +149,31 @@ def _incidents(args: argparse.Namespace) -> int:
         return 0
     if not found:
         print("no open incidents" if args.open else "no incidents")
+    else:
+        print(
+            _ROW.format(
+                "id", "household", "kind", "state", "claimed_by", "outcome", "opened / closed (local)"
+            )
+        )
     for i in found:
         outcome = i.outcome.value if i.outcome else "-"
-        print(
-            f"{i.id}  {i.household:<14} {i.kind.value:<15} {i.state.value:<10} "
-            f"{i.claimed_by or '-':<12} {outcome:<18} {to_db_time(i.opened_at)}"
-            f"  {opt_db_time(i.resolved_at) or '-'}"
-        )
+        zone = zones[i.household]
+        when = f"{_local(i.opened_at, zone)} / {_local(i.resolved_at, zone)}"
+        print(_ROW.format(i.id, i.household, i.kind.value, i.state.value, i.claimed_by or "-", outcome, when))
     return 0
+
+
+_ROW = "{:<13} {:<14} {:<15} {:<10} {:<12} {:<18} {}"
+
+
+def _zone(repo: EscalationRepository, household: str, default: str) -> ZoneInfo:
+    """The household's time zone (for display; everything stored is UTC)."""
+    h = repo.household(household)
+    return ZoneInfo(h.time_zone if h else default)
+
+
+def _local(at: datetime | None, zone: ZoneInfo) -> str:
+    return "-" if at is None else at.astimezone(zone).strftime("%Y-%m-%d %H:%M %Z")
 
 
 def _resolve(args: argparse.Namespace) -> int:

@@ -118,6 +118,7 @@ async def test_incidents_and_incident_resolve(tmp_path: Path, clock: FakeClock) 
         code, out, _ = await mimamori("incidents", "--config", str(path))
         assert row["id"] in out
         assert "notifying" in out
+        assert "JST / -" in out  # shown in the household's time zone; still open
 
         code, _, err = await mimamori(
             "incident", "resolve", row["id"], "--outcome", "activity_resumed", "--config", str(path)
