@@ -264,11 +264,13 @@ class ReplyDesk:
             self._reply(f"no_incident:{first.id}:{hour}", first, no_incident, None, now)
             return self._refuse(reply.action, now, phone, "nothing open")
         item, handler = waiting[0], handlers[waiting[0]]
+        about = self._repo.incident(item.item) if item.kind in PRECEDENCE else None
         self._repo.audit(
             now,
             f"contact:{item.contact.id}",
             "reply",
-            incident=item.item if item.kind in PRECEDENCE else None,
+            household=about.household if about else None,
+            incident=about.id if about else None,
             detail={"action": reply.action.value, "code": reply.code, "kind": item.kind, "text": body[:160]},
         )
         detail = handler.answer(item, reply.action, now, f"contact:{item.contact.id}")
@@ -277,7 +279,7 @@ class ReplyDesk:
             lang = item.contact.language
             note = texts.text("taken_for", lang, name=item.label, code=item.code, other=others[0].code)
             key = f"taken:{item.item}:{item.contact.id}:{reply.action.value}"
-            self._reply(key, item.contact, note, self._repo.incident(item.item), now)
+            self._reply(key, item.contact, note, about, now)
         return ReplyOutcome(reply.action, True, item.item, detail)
 
     def handle_link(self, link_id: int, action: ReplyAction, now: datetime) -> ReplyOutcome:
