@@ -1,18 +1,25 @@
-"""The reply router's choices and what each answer asks of the state machine: unit tables."""
+"""The reply router's choices and what each answer asks of the state machine (unit tables), and a
+question of another kind plugged into the router."""
 
 from __future__ import annotations
 
-from dataclasses import replace
-from datetime import timedelta
+from collections.abc import Sequence
+from dataclasses import dataclass, field, replace
+from datetime import datetime, timedelta
+from pathlib import Path
 
 import pytest
 
 from detection.findings import Audience, FindingKind, Severity
+from escalation.codes import reply_code
+from escalation.engine import EngineSettings, EscalationEngine
 from escalation.machine import CONTACT, Claim, Close, Decline, Event, Help, ResidentSafe
 from escalation.models import CLAIMER, Incident, IncidentState, Outcome, PolicySnapshot
-from escalation.replies import Pending, ReplyAction, answer_event, route
+from escalation.replies import Pending, Reply, ReplyAction, ReplyDesk, answer_event, route
+from escalation.repository import EscalationRepository
 from registry.models import Contact, ContactRole
 from tests.conftest import FIXED_NOW
+from tests.support.escalation_harness import alerts_config, finding, import_households
 
 A = ReplyAction
 SUZUKI = Contact("n-suzuki", "鈴木一郎", "+819000000011", ContactRole.NEIGHBOUR)
@@ -94,3 +101,52 @@ DRILL = pending("drill", "drill", "T2", 20)
 )
 def test_route(items: list[Pending], code: str | None, taken: list[str]) -> None:
     assert [p.item for p in route(items, code)] == taken
+
+
+@dataclass
+class Drill:
+    """Another kind of question (as a drill would be) plugged into the router."""
+
+    contact: Contact
+    answers: list[tuple[str, ReplyAction]] = field(default_factory=list)
+
+    def pending(self, contacts: Sequence[Contact], reply: Reply, now: datetime) -> list[Pending]:
+        asked = FIXED_NOW + timedelta(hours=1)  # newer than the alert: precedence still puts the alert first
+        return [Pending("drill", "drill-1", "T2", c, asked, "drill") for c in contacts if c == self.contact]
+
+    def answer(self, item: Pending, action: ReplyAction, now: datetime, actor: str) -> str:
+        self.answers.append((item.item, action))
+        return "drill answered"
+
+
+def test_a_reply_to_a_plugged_in_question_never_reaches_the_incident(tmp_path: Path) -> None:
+    config = alerts_config(tmp_path, None)
+    import_households(config)
+    repo = EscalationRepository(config.alerts.state_path)
+    repo.open()
+    try:
+        engine = EscalationEngine(repo, EngineSettings("http://localhost", b"k" * 32))
+        incident = engine.open_from_finding(finding(), FIXED_NOW)
+        assert incident is not None
+        suzuki = repo.contact("n-suzuki")
+        assert suzuki is not None
+        desk = ReplyDesk(engine, repo)
+        drill = Drill(suzuki)
+        desk.register(drill)
+        now = FIXED_NOW + timedelta(minutes=1)
+
+        taken = desk.handle_reply(suzuki.phone, "T2 1", now, "SM1")
+        assert (taken.incident, taken.detail) == ("drill-1", "drill answered")
+        assert drill.answers == [("drill-1", ReplyAction.GO)]
+        assert repo.incident(incident.id) == incident  # the incident did not change
+
+        taken = desk.handle_reply(suzuki.phone, "2", now, "SM2")  # no code: the open alert comes first
+        assert taken.incident == incident.id
+        assert drill.answers == [("drill-1", ReplyAction.GO)]
+        notes = [m.body for m in repo.sms_messages() if m.to == suzuki.phone and "受け付けました" in m.body]
+        assert notes == [
+            f"山田花子さんの件({reply_code(incident.id)})への返信として受け付けました。"
+            "別の件は符号を先頭に: T2 1"
+        ]
+    finally:
+        repo.close()
