@@ -74,16 +74,10 @@ class StateCareRecords:
         return None if found is None else _household(found)
 
     def contacts(self, household: str) -> list[ContactView]:
-        served = self._served()
-        return [_contact(c, served.get(c.id, set()) - {household}) for c in self._repo.contacts(household)]
-
-    def _served(self) -> dict[str, set[str]]:
-        """contact id -> the households it serves."""
-        served: dict[str, set[str]] = {}
-        for h in self._repo.households():
-            for c in self._repo.contacts(h.id):
-                served.setdefault(c.id, set()).add(h.id)
-        return served
+        return [
+            _contact(c, set(self._repo.households_of(c.id)) - {household})
+            for c in self._repo.contacts(household)
+        ]
 
     def opted_out(self) -> Mapping[str, tuple[str, ...]]:
         gaps: dict[str, list[str]] = {}
@@ -204,7 +198,7 @@ class StateCareRecords:
         except ValidationError as exc:
             raise InvalidEdit(_errors(exc)) from None
         previous = known.get(contact_id)
-        served = self._served().get(contact_id, set()) | {household}
+        served = set(self._repo.households_of(contact_id)) | {household}
         hidden = served - {household} if visible is None else served - set(visible)
         forked = previous is not None and bool(hidden) and visible is not None
         if forked:  # shared with another manager's homes: this household gets its own entry

@@ -163,6 +163,13 @@ class Registry:
         )
         return [_contact(r) for r in rows]
 
+    def households_of(self, contact_id: str) -> list[str]:
+        """The households a contact serves, by id."""
+        rows = self._exec(
+            "SELECT household FROM household_contacts WHERE contact = ? ORDER BY household", (contact_id,)
+        )
+        return [r[0] for r in rows]
+
     def link_contact(self, household_id: str, contact_id: str) -> None:
         self._exec("INSERT OR IGNORE INTO household_contacts VALUES (?, ?)", (household_id, contact_id))
 

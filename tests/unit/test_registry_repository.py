@@ -227,3 +227,12 @@ def test_coverage_gaps(repo: EscalationRepository) -> None:
         ("demo-0001", "n-kato", "opted out (STOP)"),
         ("h2", "", "no escalation policy"),
     ]
+
+
+def test_households_a_contact_serves(repo: EscalationRepository) -> None:
+    import_data(repo, read_file(EXAMPLE), FIXED_NOW)
+    assert repo.households_of("n-suzuki") == ["demo-0001"]
+    repo.upsert_household(Household("demo-0002", "佐藤次郎", "桜町3丁目"))
+    repo.link_contact("demo-0002", "n-suzuki")
+    assert repo.households_of("n-suzuki") == ["demo-0001", "demo-0002"]
+    assert repo.households_of("nobody") == []
