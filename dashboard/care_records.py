@@ -17,6 +17,7 @@ from dashboard.views import (
     AwayView,
     ContactDraft,
     ContactView,
+    CoverageView,
     HouseholdView,
     IncidentView,
     InvalidEdit,
@@ -29,6 +30,7 @@ from dashboard.views import (
 from detection.findings import Explanation
 from escalation import models as escalation
 from escalation.commands import STAFF_OUTCOMES, StaffCommands
+from escalation.drills import coverage
 from escalation.repository import EscalationRepository
 from registry import models as registry
 from registry.households_import import ContactIn, TierIn
@@ -78,6 +80,17 @@ class StateCareRecords:
             _contact(c, set(self._repo.households_of(c.id)) - {household})
             for c in self._repo.contacts(household)
         ]
+
+    def coverage(self) -> Mapping[str, CoverageView]:
+        found = coverage(self._repo)
+        households = {g.household for g in found.gaps} | {h for h, _ in found.flagged}
+        return {
+            h: CoverageView(
+                tuple((g.name, g.outcome.value) for g in found.gaps if g.household == h),
+                tuple(tier for fh, tier in found.flagged if fh == h),
+            )
+            for h in households
+        }
 
     def opted_out(self) -> Mapping[str, tuple[str, ...]]:
         gaps: dict[str, list[str]] = {}

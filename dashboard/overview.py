@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Final
 
-from dashboard.views import HouseholdView
+from dashboard.views import CoverageView, HouseholdView
 from detection.detector import HouseholdStatus
 from detection.model import Tuning
 from mimamori.contract import GatewayState
@@ -37,6 +37,7 @@ class OverviewRow:
     open_incidents: int
     problems: tuple[DeviceProblem, ...]
     opted_out: tuple[str, ...] = ()  # contacts of its policy who replied STOP (names)
+    coverage: CoverageView | None = None  # who in its chain cannot be reached (drills)
 
 
 def device_problems(
@@ -65,6 +66,7 @@ def build_overview(
     problems: Mapping[str, tuple[DeviceProblem, ...]],
     open_incidents: Mapping[str, int],
     opted_out: Mapping[str, tuple[str, ...]] | None = None,
+    coverage: Mapping[str, CoverageView] | None = None,
 ) -> list[OverviewRow]:
     rows = [
         OverviewRow(
@@ -74,6 +76,7 @@ def build_overview(
             open_incidents=open_incidents.get(h.id, 0),
             problems=problems.get(h.id, ()),
             opted_out=(opted_out or {}).get(h.id, ()),
+            coverage=(coverage or {}).get(h.id),
         )
         for h in households
     ]

@@ -28,6 +28,14 @@ class HouseholdView:
 
 
 @dataclass(frozen=True, slots=True)
+class CoverageView:
+    """What the chain health drills found for one household (docs/operations.md)."""
+
+    unreachable: tuple[tuple[str, str], ...]  # (contact name, why: no_answer, send_failed, opted_out)
+    uncovered_tiers: tuple[str, ...]  # tier kinds with nobody reachable left
+
+
+@dataclass(frozen=True, slots=True)
 class WatchOptions:
     """What the detector watches for in a household beyond the defaults (opt-ins, docs/detection.md)."""
 
@@ -167,6 +175,11 @@ class CareRecords(Protocol):
 
     def opted_out(self) -> Mapping[str, tuple[str, ...]]:
         """Per household, the names of its policy's contacts who opted out (STOP); others left out."""
+        ...
+
+    def coverage(self) -> Mapping[str, CoverageView]:
+        """Per household, who in its chain cannot be reached (the chain health drills) and which tiers
+        have nobody reachable left; households with no gap left out."""
         ...
 
     def away_periods(self, household: str) -> list[AwayView]: ...

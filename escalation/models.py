@@ -166,6 +166,7 @@ class SmsPurpose(StrEnum):
     SUPERSEDED_NOTICE = "superseded_notice"
     REPLY = "reply"  # help text, "already claimed", ...
     OPERATOR = "operator"
+    DRILL = "drill"  # chain health drill: "reply T" (escalation/drills.py)
 
 
 @dataclass(frozen=True, slots=True)

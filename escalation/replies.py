@@ -58,6 +58,7 @@ class ReplyAction(StrEnum):
     ACK = "ack"  # はい / 了解 / OK: from a contact, asked to confirm; from the resident, "I'm fine"
     STOP = "stop"  # the whole message is STOP / 停止: never text this number again
     START = "start"  # the whole message is START / 再開: opted back in
+    TEST = "test"  # T / テスト: the answer to a chain health drill (escalation/drills.py), never to an alert
     UNKNOWN = "unknown"
 
 
@@ -77,6 +78,9 @@ _WORDS: tuple[tuple[str, ReplyAction], ...] = (
     # ASCII words: the first word of the reply; Japanese words: the start of the reply.
     ("help", ReplyAction.HELP),
     ("sos", ReplyAction.HELP),
+    ("test", ReplyAction.TEST),
+    ("テスト", ReplyAction.TEST),
+    ("てすと", ReplyAction.TEST),
     ("救急", ReplyAction.HELP),
     ("きゅうきゅう", ReplyAction.HELP),
     ("助けて", ReplyAction.HELP),
@@ -166,6 +170,8 @@ def parse_reply(text: str) -> ReplyAction:
 def _answer(s: str) -> ReplyAction:
     if not s:
         return ReplyAction.UNKNOWN
+    if s == "t":  # the drill's answer ("reply T"): a letter alone means nothing else
+        return ReplyAction.TEST
     number = _NUMBER.match(s)
     if number:
         return NUMBERS.get(number.group(1), ReplyAction.UNKNOWN)
@@ -422,6 +428,8 @@ class IncidentReplies:
         return Pending(kind, incident.id, reply_code(incident.id), contact, incident.opened_at, name)
 
     def pending(self, contacts: Sequence[Contact], reply: Reply, now: datetime) -> list[Pending]:
+        if reply.action is ReplyAction.TEST:  # a drill's answer never touches an alert
+            return []
         by_id = {c.id: c for c in contacts}
         found: dict[str, Pending | None] = {
             i.id: self.item(i, by_id[cid]) for i, cid in self._repo.open_incidents_notifying(list(by_id))

@@ -378,6 +378,49 @@ class EscalationRepository(Registry):
             for r in reversed(rows)
         ]
 
+    # -- chain health drills -------------------------------------------------------------------------
+    def add_drill(self, run: str, contact: str, sent_at: datetime, outcome: str) -> bool:
+        """One contact in one drill run; False when already there (idempotent)."""
+        cur = self._exec(
+            "INSERT OR IGNORE INTO contact_drills (run, contact, sent_at, outcome) VALUES (?, ?, ?, ?)",
+            (run, contact, to_db_time(sent_at), outcome),
+        )
+        return cur.rowcount == 1
+
+    def pending_drills(self, contacts: Sequence[str] | None = None) -> list[tuple[str, str, datetime]]:
+        """(run, contact, sent at) of drills not yet answered, of ``contacts`` (all when None)."""
+        sql = "SELECT run, contact, sent_at FROM contact_drills WHERE outcome = 'pending'"
+        args: list[Any] = []
+        if contacts is not None:
+            sql += f" AND contact IN ({','.join('?' * len(contacts))})"
+            args.extend(contacts)
+        return [(r[0], r[1], from_db_time(r[2])) for r in self._exec(sql + " ORDER BY sent_at", args)]
+
+    def settle_drill(self, run: str, contact: str, outcome: str, at: datetime) -> bool:
+        """A pending drill gets its outcome; False when it was not pending (a repeat changes nothing)."""
+        cur = self._exec(
+            "UPDATE contact_drills SET outcome = ?, settled_at = ?"
+            " WHERE run = ? AND contact = ? AND outcome = 'pending'",
+            (outcome, to_db_time(at), run, contact),
+        )
+        return cur.rowcount == 1
+
+    def last_drill_run(self) -> datetime | None:
+        row = self._exec("SELECT max(sent_at) FROM contact_drills").fetchone()
+        return None if row[0] is None else from_db_time(row[0])
+
+    def drill_results(self) -> dict[str, tuple[str, datetime]]:
+        """Each contact's latest drill: (outcome, sent at)."""
+        rows = self._exec(
+            "SELECT contact, outcome, sent_at FROM contact_drills d WHERE sent_at ="
+            " (SELECT max(sent_at) FROM contact_drills WHERE contact = d.contact)"
+        )
+        return {r[0]: (r[1], from_db_time(r[2])) for r in rows}
+
+    def last_audit_at(self, action: str) -> datetime | None:
+        row = self._exec("SELECT max(at) FROM audit_log WHERE action = ?", (action,)).fetchone()
+        return None if row[0] is None else from_db_time(row[0])
+
 
 _MUTABLE = (
     "state",

@@ -89,3 +89,13 @@ CREATE TABLE IF NOT EXISTS audit_log (
 );
 CREATE INDEX IF NOT EXISTS audit_household ON audit_log (household, id);
 CREATE INDEX IF NOT EXISTS audit_incident ON audit_log (incident, id);
+-- Chain health drills (escalation/drills.py): a test SMS to every contact; did it get an answer?
+CREATE TABLE IF NOT EXISTS contact_drills (
+    run        TEXT NOT NULL,
+    contact    TEXT NOT NULL,
+    sent_at    TEXT NOT NULL,
+    outcome    TEXT NOT NULL,  -- pending, answered, no_answer, send_failed, opted_out
+    settled_at TEXT,
+    PRIMARY KEY (run, contact)
+);
+CREATE INDEX IF NOT EXISTS drills_pending ON contact_drills (outcome, sent_at);

@@ -18,6 +18,7 @@ from typing import Protocol
 from aiohttp import web
 
 from detection.findings import Finding
+from escalation.drills import ChainDrills, DrillSettings
 from escalation.engine import EngineSettings, EscalationEngine
 from escalation.models import SmsMessage, SnapshotContact
 from escalation.replies import ReplyDesk
@@ -35,6 +36,9 @@ from registry.models import ContactRole, Language
 from store.base import ActivityReader
 
 log = logging.getLogger(__name__)
+
+DRILL_CHECK_S = 600.0
+"""How often the drills are looked at (start a due run, settle the unanswered)."""
 # A line per job run and a dozen per Twilio request (headers included) are noise at INFO.
 logging.getLogger("apscheduler.executors").setLevel(logging.WARNING)
 logging.getLogger("twilio").setLevel(logging.WARNING)
@@ -119,6 +123,7 @@ class AlertsService:
         self._scheduler: EscalationScheduler | None = None
         self.webhooks: WebhookContext | None = None
         self.desk: ReplyDesk | None = None
+        self.drills: ChainDrills | None = None
 
     @property
     def engine(self) -> EscalationEngine:
@@ -177,6 +182,19 @@ class AlertsService:
             self._send_failed,
         )
         self.desk = ReplyDesk(self._engine, self.repo)
+        if cfg.alerts.drill_every_days:
+            self.drills = ChainDrills(
+                self.repo,
+                self._engine,
+                DrillSettings(
+                    every_days=cfg.alerts.drill_every_days,
+                    answer_hours=cfg.alerts.drill_answer_hours,
+                    summary_every_days=cfg.alerts.drill_summary_days,
+                    time_zone=cfg.time_zone,
+                ),
+                operators,
+            )
+            self.desk.register(self.drills)
         self.webhooks = WebhookContext(
             engine=self._engine,
             desk=self.desk,
@@ -193,6 +211,8 @@ class AlertsService:
         self._scheduler.start()
         rebuilt = self._scheduler.rebuild(self.repo.due_incidents())
         self._scheduler.every("sweep", cfg.alerts.sweep_s, self._sweep)
+        if self.drills is not None:
+            self._scheduler.every("drills", DRILL_CHECK_S, self._drill)
         if self._detector is not None or self._activity is not None:
             self._scheduler.every("detector", cfg.alerts.tick_s, self._tick)
         await self._dispatcher.start()
@@ -218,6 +238,11 @@ class AlertsService:
 
     async def _run_incident(self, incident_id: str) -> None:
         self.engine.advance(incident_id, self.clock.now())
+        self._wake()
+
+    async def _drill(self) -> None:
+        assert self.drills is not None
+        self.drills.tick(self.clock.now())
         self._wake()
 
     async def _sweep(self) -> None:

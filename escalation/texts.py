@@ -240,6 +240,24 @@ _TEXTS: dict[str, dict[Language, str]] = {
         Language.JA: "配信を再開しました。見守りの連絡が再び届きます。",
         Language.EN: "You are opted back in to Mimamori texts.",
     },
+    "drill": {
+        Language.JA: "【見守り】連絡網のテストです。受け取ったら T と返信してください({code})",
+        Language.EN: "Mimamori contact test: please reply T when you get this ({code}).",
+    },
+    "drill_thanks": {
+        Language.JA: "テストの返信を受け取りました。ありがとうございます。",
+        Language.EN: "Test reply received. Thank you.",
+    },
+    "drill_summary": {
+        Language.JA: (
+            "【見守り】連絡網テスト: 応答なし{no_answer}名 送信失敗{send_failed}名 停止{opted_out}名"
+            " 要確認{households}世帯"
+        ),
+        Language.EN: (
+            "Mimamori contact test: {no_answer} no answer, {send_failed} send failed,"
+            " {opted_out} opted out; {households} households to check."
+        ),
+    },
     "no_incident": {
         Language.JA: "現在、対応中の見守り連絡はありません。配信停止は「停止」とだけ返信。",
         Language.EN: "There is no open Mimamori alert for you. To opt out, reply just STOP.",

@@ -192,6 +192,11 @@ class AlertsConfig(Section):
     operator_language: Literal["ja", "en"] = "ja"
     clock_file: Path | None = None  # tests and demos only: read "now" (ISO 8601) from this file
     heartbeat_path: Path = Path("var/heartbeats/detector")  # written after every completed tick
+    # Chain health drills (docs/operations.md): a test SMS to every contact every N days, sent between
+    # 10:00 and 18:00 local time; 0 turns them off (the embedded default; the deploy config has 30).
+    drill_every_days: int = Field(0, ge=0, le=365)
+    drill_answer_hours: int = Field(48, ge=1, le=24 * 14)  # unanswered by then: unreachable
+    drill_summary_days: int = Field(7, ge=1, le=90)  # the summary of unreachable contacts to the operators
 
     @field_validator("operators", mode="before")
     @classmethod

@@ -33,7 +33,13 @@ def overview_rows(app: web.Application, households: list[HouseholdView]) -> list
     problems = {h: device_problems(live.devices[h], live.gateways[h], now) for h in wanted}
     records = app[keys.RECORDS]
     return build_overview(
-        households, states, live.activity, problems, records.open_incidents(), records.opted_out()
+        households,
+        states,
+        live.activity,
+        problems,
+        records.open_incidents(),
+        records.opted_out(),
+        records.coverage(),
     )
 
 

@@ -16,6 +16,7 @@ from dashboard.views import (
     AwayView,
     ContactDraft,
     ContactView,
+    CoverageView,
     HouseholdStatus,
     HouseholdView,
     IncidentView,
@@ -79,6 +80,7 @@ class FakeRecords:
 
     homes: dict[str, HouseholdView] = field(default_factory=dict)
     contact_lists: dict[str, list[ContactView]] = field(default_factory=dict)
+    coverage_views: dict[str, CoverageView] = field(default_factory=dict)
     policies: dict[str, PolicyView] = field(default_factory=dict)
     incident_lists: dict[str, list[IncidentView]] = field(default_factory=dict)
     away: dict[str, list[AwayView]] = field(default_factory=dict)
@@ -122,6 +124,9 @@ class FakeRecords:
         if away_id not in {a.id for a in periods}:
             raise InvalidEdit({"form": "no such away period"})
         self.away[household] = [a for a in periods if a.id != away_id]
+
+    def coverage(self) -> Mapping[str, CoverageView]:
+        return dict(self.coverage_views)
 
     def opted_out(self) -> Mapping[str, tuple[str, ...]]:
         found = {h: tuple(c.name for c in lst if c.opted_out_at) for h, lst in self.contact_lists.items()}

@@ -16,7 +16,7 @@ from aiohttp.test_utils import TestClient
 
 from dashboard import keys
 from dashboard.app import create_app
-from dashboard.views import HouseholdStatus, HouseholdView
+from dashboard.views import CoverageView, HouseholdStatus, HouseholdView
 from mimamori.clock import FakeClock
 from mimamori.config import DashboardConfig
 from tests.support.dashboard_fakes import OTHER, OWN, PASSWORD, Seeded, csrf_of, seed
@@ -215,3 +215,23 @@ async def test_opted_out_contacts_show_on_the_contacts_household_and_overview_pa
     assert "opted out" not in other.group(0)
     api = await (await client.get(f"/api/households/{OWN}")).json()
     assert api["contacts"][0]["opted_out_at"] is not None
+
+
+async def test_the_overview_lists_who_the_drills_could_not_reach_and_uncovered_tiers(
+    signed_in: tuple[Client, Seeded, web.Application],
+) -> None:
+    client, seeded, _ = signed_in
+    seeded.records.coverage_views[OWN] = CoverageView(
+        (("Neighbour Kato", "no_answer"), ("Volunteer Mori", "send_failed")), ("volunteers",)
+    )
+    overview = await (await client.get("/")).text()
+    row = re.search(rf'<tr [^>]*data-household="{OWN}">.*?</tr>', overview, re.S)
+    assert row is not None
+    assert (
+        "cannot be reached: Neighbour Kato (no answer to the test), Volunteer Mori (number refused)"
+        in row.group(0)
+    )
+    assert "nobody reachable in: volunteers" in row.group(0)
+    other = re.search(rf'<tr [^>]*data-household="{OTHER}">.*?</tr>', overview, re.S)
+    assert other is not None
+    assert "cannot be reached" not in other.group(0)

@@ -120,6 +120,10 @@ TYPICAL = {
     "code": "K7",
     "other": "M3",
     "codes": "K7 M3",
+    "no_answer": "12",
+    "send_failed": "3",
+    "opted_out": "2",
+    "households": "15",
 }
 
 
