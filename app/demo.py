@@ -13,12 +13,13 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import contextlib
+import errno
 import logging
 import os
 import secrets
 import shutil
 import signal
+import socket
 from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
 from datetime import date, datetime, time, timedelta
@@ -28,13 +29,15 @@ from zoneinfo import ZoneInfo
 
 from aiohttp import web
 
+from app.demo_console import DemoConsole
 from app.demo_town import DEMO_USERS, add_demo_accounts, town_data
 from app.embedded_broker import DemoBroker, demo_broker
 from dashboard.app import create_app
 from dashboard.care_records import StateCareRecords
 from dashboard.states import PersistedStates
-from dashboard.users import UserStore
-from detection.live import build_live_detector
+from dashboard.users import MIN_PASSWORD_LENGTH, UserStore
+from detection.findings import Finding
+from detection.live import LiveDetector, build_live_detector
 from detection.model import tuning_from
 from escalation.models import IncidentState
 from escalation.repository import EscalationRepository
@@ -64,8 +67,9 @@ FALL_AT = time(9, 40)
 OUTAGE_AT = time(13, 0)
 OUTAGE = timedelta(hours=2)
 HEARTBEAT = timedelta(minutes=5)  # simulated
+DETECT_EVERY = timedelta(minutes=1)  # simulated: the detector's tick, whatever the speed
 PUBLISH_EVERY_S = 0.25  # real seconds between pushes of simulated readings
-PROGRESS_EVERY_S = 5.0
+STOP_WITHIN_S = 2.5  # real seconds the parts get to stop after Ctrl-C
 
 
 def register(sub: Subcommands) -> None:
@@ -94,14 +98,65 @@ def register(sub: Subcommands) -> None:
         "--history-days", type=int, default=14, help="days of history backfilled before today"
     )
     parser.add_argument("--duration", type=float, default=None, help="stop after this many real seconds")
-    parser.set_defaults(func=lambda args: asyncio.run(run_demo(config_from(args), args)))
+    parser.add_argument(
+        "--hours", type=float, default=None, help="stop after this many simulated hours (24: the whole day)"
+    )
+    parser.add_argument("--host", default=None, help="the dashboard's address (setting dashboard.host)")
+    parser.add_argument(
+        "--port", type=int, default=None, help="the dashboard's port (setting dashboard.port)"
+    )
+    # The demo narrates itself on standard output; logs stay at WARNING unless --log-level says otherwise.
+    parser.set_defaults(func=_run, quiet_log_level="WARNING")
+
+
+def _run(args: argparse.Namespace) -> int:
+    config = config_from(args)
+    updates = {k: v for k, v in (("host", args.host), ("port", args.port)) if v is not None}
+    if updates:
+        config = config.model_copy(update={"dashboard": config.dashboard.model_copy(update=updates)})
+    return asyncio.run(run_demo(config, args))
 
 
 def demo_config(config: Config, speed: float) -> Config:
-    """The configuration the demo's parts run with: ticks and sweeps fast enough for fast time."""
-    alerts = config.alerts.model_copy(update={"tick_s": max(1.0, 60.0 / speed), "sweep_s": 1.0})
+    """The configuration the demo's parts run with: the detector ticks once a simulated minute at any
+    speed (so a fast test day decides as a default run does), sweeps as often."""
+    tick_s = DETECT_EVERY.total_seconds() / speed
+    alerts = config.alerts.model_copy(update={"tick_s": tick_s, "sweep_s": max(tick_s, 0.5)})
     dashboard = config.dashboard.model_copy(update={"session_hours": 24 * 7.0, "live_interval_s": 2.0})
     return config.model_copy(update={"alerts": alerts, "dashboard": dashboard})
+
+
+def demo_password() -> str:
+    """``MIMAMORI_DEMO_PASSWORD``, checked before any work, or a fresh one."""
+    password = os.environ.get("MIMAMORI_DEMO_PASSWORD")
+    if password is None:
+        return secrets.token_urlsafe(12)
+    if len(password) < MIN_PASSWORD_LENGTH:
+        raise SystemExit(
+            f"mimamori demo: MIMAMORI_DEMO_PASSWORD must be at least {MIN_PASSWORD_LENGTH} characters "
+            f"(it has {len(password)}); unset it to get a generated one"
+        )
+    return password
+
+
+def check_ports(config: Config) -> None:
+    """Fail at once, in one line naming the setting, when a port the demo serves on is taken."""
+    for setting, host, port, flag in (
+        ("dashboard.port", config.dashboard.host, config.dashboard.port, " or --port"),
+        ("alerts.http_port", config.alerts.http_host, config.alerts.http_port, ""),
+    ):
+        with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
+            sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+            try:
+                sock.bind((host, port))
+            except OSError as exc:
+                raise SystemExit(port_error(setting, host, port, exc, flag)) from None
+
+
+def port_error(setting: str, host: str, port: int, exc: OSError, flag: str = "") -> str:
+    reason = "is already in use" if exc.errno == errno.EADDRINUSE else f"cannot be used ({exc.strerror})"
+    variable = "MIMAMORI__" + setting.upper().replace(".", "__")
+    return f"mimamori: {host}:{port} {reason}; choose another with {variable}{flag} (setting {setting})"
 
 
 def reset_demo_files(config: Config) -> Path:
@@ -149,16 +204,26 @@ class Town:
     def households(self) -> list[str]:
         return [home.household for home in self.homes]
 
+    def script(self) -> list[tuple[datetime, str]]:
+        """Today's scripted events, as the console announces them."""
+        return [
+            (self.fall.t0, f"{self.fall.household}: the resident falls; her sensors go silent (scripted)"),
+            (self.outage_at, f"{self.outage_home}: internet cut (scripted, for {OUTAGE.seconds // 3600} h)"),
+            (self.outage_at + OUTAGE, f"{self.outage_home}: internet back"),
+        ]
+
 
 def _at(day: date, at: time, zone: ZoneInfo) -> datetime:
     return datetime.combine(day, at, zone)
 
 
-def backfill(town: Town, store: SqliteEventStore, history_days: int) -> int:
-    """The homes' past two weeks, written to the store as ingest would have written them."""
+def backfill(town: Town, store: SqliteEventStore, history_days: int, console: DemoConsole) -> int:
+    """The homes' past days up to the live start, written to the store as ingest would have written
+    them: the live day continues this history without a gap."""
     start = town.live_start - timedelta(days=history_days)
     stored = 0
-    for home in town.homes:
+    description = f"history: {history_days} days of {len(town.homes)} homes"
+    for home in console.track(town.homes, len(town.homes), description):
         events = [e.envelope("gw-1", n) for n, e in enumerate(home.events_between(start, town.live_start))]
         for lo in range(0, len(events), 5000):
             batch = IngestBatch(received_at=town.live_start, events=events[lo : lo + 5000])
@@ -166,36 +231,63 @@ def backfill(town: Town, store: SqliteEventStore, history_days: int) -> int:
     return stored
 
 
+def set_history_aside(detector: LiveDetector, now: datetime) -> list[Finding]:
+    """Let the detector learn every home and judge the history once, before the day starts.
+
+    Whatever the history alone already shows at the live start (a night that was longer than usual,
+    a slow decline over the past weeks, a sensor stuck since yesterday) is recorded in the episode log
+    as seen, so the day does not open with yesterday's findings as if they were news; the findings
+    are returned to be printed.
+    """
+    found = detector.tick(now)
+    while any(not st.learned for st in detector.engine.states().values()):
+        found += detector.tick(now)  # each tick relearns within its time budget
+    for _ in range(detector.settings.sweep_ticks):  # a round of the sweep: every home's devices
+        found += detector.tick(now)
+    detector.ack(found)
+    return found
+
+
 @dataclass
 class Running:
-    """Everything the demo started, stopped in reverse order."""
+    """Everything the demo started, stopped together."""
 
     clients: list[MqttClient] = field(default_factory=list)
     links: dict[str, NetworkLink] = field(default_factory=dict)
     outboxes: list[Outbox] = field(default_factory=list)
 
     async def stop(self) -> None:
-        for mqtt in reversed(self.clients):
-            with contextlib.suppress(Exception):
-                await mqtt.stop()
-        for link in self.links.values():
-            await link.stop()
+        """Every client disconnects at once (each a second at most), then the uplinks and outboxes."""
+        await asyncio.gather(
+            *(mqtt.stop(flush_timeout_s=1.0) for mqtt in self.clients), return_exceptions=True
+        )
+        await asyncio.gather(*(link.stop() for link in self.links.values()), return_exceptions=True)
         for outbox in self.outboxes:
             outbox.close()
 
 
-async def run_demo(base: Config, args: argparse.Namespace) -> int:
-    config = demo_config(base, args.speed)
+async def run_demo(config_in: Config, args: argparse.Namespace) -> int:
+    config = demo_config(config_in, args.speed)
+    password = demo_password()
+    check_ports(config)
     work = reset_demo_files(config)
+    console = DemoConsole()
     town = Town.build(args.households, args.seed, args.history_days, config.time_zone)
-    password = os.environ.get("MIMAMORI_DEMO_PASSWORD") or secrets.token_urlsafe(9)
     clock = ScaledClock(town.live_start, args.speed, running=False)  # runs once everything is up
 
     store = SqliteEventStore(config.store.sqlite_path)
     store.open()
-    print(f"backfilling {args.history_days} days of {len(town.homes)} homes ...", flush=True)
-    print(f"history: {backfill(town, store, args.history_days)} events", flush=True)
+    console.say(f"history: {backfill(town, store, args.history_days, console)} events")
     register_town(config, town, password, clock.now())
+    repo = EscalationRepository(config.alerts.state_path)
+    repo.open()
+    detector = build_live_detector(config, store, repo, clock)
+    detector.open()
+    for finding in set_history_aside(detector, clock.now()):
+        console.say(
+            f"history: {finding.household} {finding.kind} already showed before {LIVE_FROM:%H:%M}; "
+            "left as history (the day starts clean)"
+        )
 
     broker = demo_broker(work / "broker")
     await broker.start()
@@ -210,34 +302,45 @@ async def run_demo(base: Config, args: argparse.Namespace) -> int:
         async with asyncio.TaskGroup() as tasks:
             ingest = await start_ingest(config, broker, store, clock, running, tasks)
             await start_gateways(broker, town, work, clock, running, tasks)
-            repo = EscalationRepository(config.alerts.state_path)
-            repo.open()
-            detector = build_live_detector(config, store, repo, clock)
-            detector.open()
             alerts = AlertsService(config, clock, detector=detector, activity=store)
             await alerts.start()
             dashboard, url = await start_dashboard(config, store, clock)
-            print_welcome(url, alerts.public_url, password, town, broker)
+            print_welcome(console, url, alerts.public_url, password, town, broker)
             clock.resume()
             tasks.create_task(publish_homes(broker, town, clock, running))
+            tasks.create_task(announce_script(town, clock, console))
             tasks.create_task(cut_uplink(town, clock, running))
-            tasks.create_task(report(store, repo, ingest, clock, town, args.slow_to))
+            tasks.create_task(report(store, repo, ingest, clock, town, args.slow_to, console))
             if args.duration is not None:
                 tasks.create_task(_stop_after(args.duration, stop))
+            if args.hours is not None:
+                tasks.create_task(_stop_at(clock, town.live_start + timedelta(hours=args.hours), stop))
             await stop.wait()
             raise _Stop
     except* _Stop:
         pass
     finally:
-        print("stopping ...", flush=True)
-        if dashboard is not None:
-            await dashboard.cleanup()
-        if alerts is not None:
-            await alerts.stop()
-        await running.stop()
+        console.close()
+        console.say("stopping ...")
+        async with asyncio.timeout(STOP_WITHIN_S):
+            await _stop_all(dashboard, alerts, running)
         await broker.stop()
+        detector.close()
+        repo.close()
         store.close()
     return 0
+
+
+async def _stop_all(dashboard: web.AppRunner | None, alerts: AlertsService | None, running: Running) -> None:
+    await asyncio.gather(
+        *(
+            part.cleanup() if isinstance(part, web.AppRunner) else part.stop()
+            for part in (dashboard, alerts)
+            if part
+        ),
+        return_exceptions=True,
+    )
+    await running.stop()
 
 
 class _Stop(Exception):
@@ -246,6 +349,11 @@ class _Stop(Exception):
 
 async def _stop_after(seconds: float, stop: asyncio.Event) -> None:
     await asyncio.sleep(seconds)  # the demo's own duration, not synchronisation
+    stop.set()
+
+
+async def _stop_at(clock: ScaledClock, at: datetime, stop: asyncio.Event) -> None:
+    await _until(clock, at)
     stop.set()
 
 
@@ -355,16 +463,19 @@ async def publish_homes(broker: DemoBroker, town: Town, clock: ScaledClock, runn
         await asyncio.sleep(PUBLISH_EVERY_S)  # pacing simulated time, not synchronisation
 
 
+async def announce_script(town: Town, clock: ScaledClock, console: DemoConsole) -> None:
+    """Each scripted event, in the console as it happens."""
+    for at, text in town.script():
+        await _until(clock, at)
+        console.say(f"[{_local(at, town.zone)}] {text}")
+
+
 async def cut_uplink(town: Town, clock: ScaledClock, running: Running) -> None:
     """The outage home loses its internet at 13:00 for two simulated hours."""
     link = running.links[town.outage_home]
-    for at, action, text in (
-        (town.outage_at, link.cut, "internet cut"),
-        (town.outage_at + OUTAGE, link.restore, "internet back"),
-    ):
+    for at, action in ((town.outage_at, link.cut), (town.outage_at + OUTAGE, link.restore)):
         await _until(clock, at)
         action()
-        print(f"[{_local(clock.now(), town.zone)}] {town.outage_home}: {text}", flush=True)
 
 
 async def _until(clock: ScaledClock, at: datetime) -> None:
@@ -396,14 +507,19 @@ async def start_dashboard(
     app.cleanup_ctx.append(close_stores)
     runner = web.AppRunner(app, access_log=None)
     await runner.setup()
-    site = web.TCPSite(runner, config.dashboard.host, config.dashboard.port)
-    await site.start()
+    host, port = config.dashboard.host, config.dashboard.port
+    try:
+        await web.TCPSite(runner, host, port).start()
+    except OSError as exc:
+        await runner.cleanup()
+        raise SystemExit(port_error("dashboard.port", host, port, exc, " or --port")) from None
     port = runner.addresses[0][1]
-    return runner, f"http://{config.dashboard.host}:{port}"
+    return runner, f"http://{host}:{port}"
 
 
-def print_welcome(url: str, alerts_url: str, password: str, town: Town, broker: DemoBroker) -> None:
-    fall = town.fall
+def print_welcome(
+    console: DemoConsole, url: str, alerts_url: str, password: str, town: Town, broker: DemoBroker
+) -> None:
     lines = [
         f"broker: {'mosquitto' if broker.supports_shared_subscriptions else 'embedded (pure Python)'}"
         f" on 127.0.0.1:{broker.port}",
@@ -411,15 +527,23 @@ def print_welcome(url: str, alerts_url: str, password: str, town: Town, broker: 
         f"sign in: {', '.join(DEMO_USERS)} (care1 and care2 each look after half of the homes)",
         f"password: {password}",
         f"alerts webhooks and one-tap links: {alerts_url}",
-        f"today: {fall.household} falls at {FALL_AT:%H:%M}; {town.outage_home} loses its internet at "
-        f"{OUTAGE_AT:%H:%M} for {OUTAGE.seconds // 3600} h",
+        f"today, from {LIVE_FROM:%H:%M} ({town.zone.key}):",
+        *(f"  {_local(at, town.zone)[-5:]}  {text}" for at, text in town.script()),
         "try, in another terminal here:  mimamori outbox   then   mimamori sms-reply --from NUMBER --text 1",
     ]
-    print("\n".join(lines), flush=True)
+    for line in lines:
+        console.say(line)
 
 
 def _local(at: datetime, zone: ZoneInfo) -> str:
     return at.astimezone(zone).strftime("%m/%d %H:%M")
+
+
+def status_line(stamp: str, speed: float, events: int, rejected: int, open_count: int, sms: int) -> str:
+    return (
+        f"[{stamp}] {speed:g}x | events {events} (rejected {rejected}) | open incidents {open_count}"
+        f" | sms {sms}"
+    )
 
 
 async def report(
@@ -429,36 +553,29 @@ async def report(
     clock: ScaledClock,
     town: Town,
     slow_to: float,
+    console: DemoConsole,
 ) -> None:
-    """Progress, and a line for every incident change and SMS, so a person can follow along."""
+    """A line for every incident change and SMS, and the status line, so a person can follow along."""
     seen_incidents: dict[str, IncidentState] = {}
     seen_sms: set[int] = set()
-    last_progress = 0.0
     slowed = False
     while True:
         stamp = _local(clock.now(), town.zone)
-        for incident in repo.incidents(limit=200):
+        for incident in reversed(repo.incidents(limit=200)):
             if seen_incidents.get(incident.id) != incident.state:
                 seen_incidents[incident.id] = incident.state
-                print(
-                    f"[{stamp}] incident {incident.household} {incident.kind}: {incident.state}", flush=True
-                )
+                console.say(f"[{stamp}] incident {incident.household} {incident.kind}: {incident.state}")
                 if not slowed and slow_to and incident.audience == "community" and clock.speed > slow_to:
                     clock.set_speed(slow_to)
                     slowed = True
-                    print(f"[{stamp}] simulated time slows to {slow_to:g}x so you can answer", flush=True)
+                    console.say(f"[{stamp}] simulated time slows to {slow_to:g}x so you can answer")
         for sms in repo.sms_messages(limit=200):
             if sms.id not in seen_sms:
                 seen_sms.add(sms.id)
-                print(f"[{stamp}] sms to {sms.to}: {sms.body}", flush=True)
-        loop_time = asyncio.get_running_loop().time()
-        if loop_time - last_progress >= PROGRESS_EVERY_S:
-            last_progress = loop_time
-            open_count = sum(1 for state in seen_incidents.values() if state != IncidentState.RESOLVED)
-            rejected = sum(ingest.counters.rejected.values())
-            print(
-                f"[{stamp}] events {store.count_events()} (rejected {rejected}) | open incidents {open_count}"
-                f" | sms {len(seen_sms)}",
-                flush=True,
-            )
+                console.say(f"[{stamp}] sms to {sms.to}: {sms.body}")
+        open_count = sum(1 for state in seen_incidents.values() if state != IncidentState.RESOLVED)
+        rejected = sum(ingest.counters.rejected.values())
+        console.status(
+            status_line(stamp, clock.speed, store.count_events(), rejected, open_count, len(seen_sms))
+        )
         await asyncio.sleep(1.0)  # the demo's refresh period, not synchronisation

@@ -1,9 +1,18 @@
-"""Japanese and English for the dashboard: one catalogue, ``translate(lang, key, **params)``."""
+"""Japanese and English for the dashboard: one catalogue, ``translate(lang, key, **params)``, and the
+labels of every code word a page shows (states, kinds, severities, steps, outcomes): ``label``.
+
+A key or a code word without a label is a bug: it is logged at ERROR (which fails the test suite) and
+shown as is, rather than breaking the page for the person reading it.
+"""
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Mapping
+from datetime import date
 from typing import Final
+
+log = logging.getLogger(__name__)
 
 LANGUAGES: Final = ("ja", "en")
 
@@ -160,6 +169,116 @@ MESSAGES: Final[Mapping[str, tuple[str, str]]] = {
     "digest.incidents": ("Incidents this week", "今週の事案"),
     "error.not_found": ("Not found.", "見つかりません。"),
     "error.title": ("Something is wrong", "エラー"),
+    "unit.minutes": ("{n} min", "{n}分"),
+}
+
+# group -> code word -> (English, Japanese)
+LABELS: Final[Mapping[str, Mapping[str, tuple[str, str]]]] = {
+    "kind": {  # detection.findings.FindingKind
+        "help_button": ("help button pressed", "緊急ボタン"),
+        "inactivity": ("no activity", "動きなし"),
+        "missed_wakeup": ("not up at the usual time", "起床の気配なし"),
+        "long_absence": ("out for unusually long", "長時間の外出"),
+        "night_exit": ("left home at night", "夜間の外出"),
+        "evening_quiet": ("quiet all evening", "夕方から動きなし"),
+        "blind_gateway": ("gateway offline", "ゲートウェイ停止"),
+        "blind_sensors": ("all sensors silent", "センサーが無反応"),
+        "device_silent": ("device silent", "機器の応答なし"),
+        "low_battery": ("low battery", "電池残量低下"),
+        "stuck_sensor": ("sensor may be stuck", "センサー故障の疑い"),
+        "slow_decline": ("slow decline", "活動の緩やかな低下"),
+    },
+    "severity": {  # detection.findings.Severity
+        "urgent": ("urgent", "緊急"),
+        "warning": ("check today", "要確認"),
+        "info": ("for review", "参考"),
+    },
+    "incident_state": {  # escalation.models.IncidentState
+        "open": ("open", "未連絡"),
+        "notifying": ("contacting people", "連絡中"),
+        "claimed": ("someone is going", "対応中"),
+        "resolved": ("resolved", "解決"),
+    },
+    "resolution": {  # escalation.models.Resolution
+        "safe": ("safe", "無事"),
+        "emergency_handled": ("emergency handled", "救急対応済み"),
+        "false_alarm": ("false alarm", "誤報"),
+        "activity_resumed": ("activity resumed", "活動再開"),
+        "suppressed": ("part of a platform outage", "システム障害に含む"),
+    },
+    "log": {  # an incident log line: escalation.models.StepKind, sms_ + SmsPurpose, reply/link audit
+        "opened": ("opened", "発生"),
+        "notified": ("notified", "連絡"),
+        "claimed": ("claimed (going)", "対応を引き受け"),
+        "declined": ("declined", "辞退"),
+        "claim_expired": ("claim expired", "対応の期限切れ"),
+        "help": ("passed to professionals", "専門職へ"),
+        "exhausted": ("nobody left to contact", "連絡先がなくなりました"),
+        "activity_resumed": ("activity resumed", "活動再開"),
+        "resolved": ("resolved", "解決"),
+        "suppressed": ("part of a platform outage", "システム障害に含む"),
+        "opted_out": ("contact opted out", "配信停止"),
+        "delivery_failed": ("delivery failed", "送信失敗"),
+        "sms_alert": ("SMS alert", "SMS（通知）"),
+        "sms_claimed_notice": ("SMS: someone is going", "SMS（対応者のお知らせ）"),
+        "sms_resolved_notice": ("SMS: resolved", "SMS（解決のお知らせ）"),
+        "sms_activity_notice": ("SMS: activity resumed", "SMS（活動再開のお知らせ）"),
+        "sms_reply": ("SMS answer to a reply", "SMS（返信への案内）"),
+        "sms_operator": ("SMS to the operators", "SMS（運用担当へ）"),
+        "reply": ("reply by SMS", "SMSでの返信"),
+        "reply.refused": ("reply not accepted", "受け付けなかった返信"),
+        "reply.unknown": ("reply not understood", "解釈できない返信"),
+        "link.tap": ("answer by link", "リンクでの回答"),
+        "link.view": ("link opened", "リンクを表示"),
+        "link.refused": ("link not accepted", "受け付けなかったリンク"),
+    },
+    "reply": {  # escalation.replies.ReplyAction
+        "go": ("I'll go", "行きます"),
+        "cant": ("can't go", "行けません"),
+        "safe": ("safe", "無事"),
+        "help": ("emergency", "救急"),
+        "stop": ("stop texting me", "配信停止"),
+        "unknown": ("not understood", "不明"),
+    },
+    "sms_status": {  # escalation.models.SmsStatus
+        "queued": ("queued", "送信待ち"),
+        "sending": ("sending", "送信中"),
+        "sent": ("sent", "送信済み"),
+        "delivered": ("delivered", "配信済み"),
+        "undelivered": ("not delivered", "未配信"),
+        "failed": ("failed", "失敗"),
+        "cancelled": ("cancelled", "取り消し"),
+    },
+    "device_kind": {  # mimamori.contract.Kind
+        "motion": ("motion", "人感"),
+        "door": ("door", "ドア"),
+        "power": ("power", "電力"),
+        "button": ("help button", "緊急ボタン"),
+        "battery": ("battery", "電池"),
+        "checkin": ("check-in", "定期報告"),
+    },
+    "gateway_state": {  # mimamori.contract.GatewayState
+        "online": ("online", "接続中"),
+        "offline": ("offline", "停止"),
+    },
+    "tier": {  # registry.models.TierKind
+        "resident_check": ("resident first", "本人へ確認"),
+        "neighbours": ("neighbours", "近隣の方"),
+        "volunteers": ("volunteers", "ボランティア"),
+        "professionals": ("professionals", "専門職"),
+        "technical": ("technical contact", "技術担当"),
+        "operators": ("operators", "運用担当"),
+    },
+    "language": {"ja": ("Japanese", "日本語"), "en": ("English", "英語")},
+    "weekday": {  # date.weekday()
+        "0": ("Mon", "月"),
+        "1": ("Tue", "火"),
+        "2": ("Wed", "水"),
+        "3": ("Thu", "木"),
+        "4": ("Fri", "金"),
+        "5": ("Sat", "土"),
+        "6": ("Sun", "日"),
+    },
 }
 
 
@@ -167,9 +286,25 @@ def translate(lang: str, key: str, **params: object) -> str:
     """The message in ``lang`` (English when the key is missing in the catalogue: the key itself)."""
     pair = MESSAGES.get(key)
     if pair is None:
+        log.error("dashboard.label_missing key=%s", key)
         return key
     text = pair[1] if lang == "ja" else pair[0]
     return text.format(**params) if params else text
+
+
+def label(lang: str, group: str, value: object) -> str:
+    """The label of a code word (an enum member or its value) of ``group`` in ``lang``."""
+    word = str(getattr(value, "value", value))
+    pair = LABELS.get(group, {}).get(word)
+    if pair is None:
+        log.error("dashboard.label_missing group=%s value=%s", group, word)
+        return word
+    return pair[1] if lang == "ja" else pair[0]
+
+
+def day_label(lang: str, day: date) -> str:
+    """A day as the pages show it: 12/03 (水) or 12/03 (Wed)."""
+    return f"{day:%m/%d} ({label(lang, 'weekday', day.weekday())})"
 
 
 def pick_language(chosen: str | None, user_language: str | None, accept: str, default: str) -> str:

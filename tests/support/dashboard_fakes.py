@@ -234,11 +234,10 @@ def seed(tmp_path: Path, now: datetime) -> Seeded:
             None,
             Explanation("missed_wakeup", {"since": "07:10", "wake_by": "08:00", "days": 21}),
             log=(
-                LogEntry(opened, "sms_sent", "Neighbour Kato", "tier 1: neighbours"),
-                LogEntry(opened + timedelta(minutes=1), "delivered", "Neighbour Kato", "delivered"),
-                LogEntry(opened + timedelta(minutes=20), "sms_sent", "Volunteer Mori", "tier 2: volunteers"),
-                LogEntry(opened + timedelta(minutes=24), "reply", "Volunteer Mori", "1 (I'll go)"),
-                LogEntry(opened + timedelta(minutes=24), "claimed", "Volunteer Mori", "first claim"),
+                LogEntry(opened, "sms_alert", "Neighbour Kato", "No activity since 07:10", status="sent"),
+                LogEntry(opened + timedelta(minutes=20), "notified", "Volunteer Mori", ""),
+                LogEntry(opened + timedelta(minutes=24), "reply", "Volunteer Mori", "「1」", reply="go"),
+                LogEntry(opened + timedelta(minutes=24), "claimed", "Volunteer Mori", ""),
             ),
         )
     ]

@@ -86,6 +86,15 @@ class DemoProcess:
         self.lines.extend((await self._proc.stdout.read()).decode(errors="replace").splitlines())
         return await asyncio.wait_for(self._proc.wait(), 30)
 
+    async def finish(self, timeout_s: float) -> int:
+        """Read every line until the demo exits on its own, then its exit code."""
+        assert self._proc is not None
+        assert self._proc.stdout is not None
+        async with asyncio.timeout(timeout_s):
+            while raw := await self._proc.stdout.readline():
+                self.lines.append(raw.decode(errors="replace").rstrip("\n"))
+            return await self._proc.wait()
+
     async def kill(self) -> None:
         if self._proc is not None and self._proc.returncode is None:
             self._proc.kill()
