@@ -20,6 +20,7 @@ import secrets
 import shutil
 import signal
 import socket
+import time as wallclock
 from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
 from datetime import date, datetime, time, timedelta
@@ -34,6 +35,7 @@ from app.demo_town import DEMO_USERS, add_demo_accounts, town_data
 from app.embedded_broker import DemoBroker, demo_broker
 from dashboard.app import create_app
 from dashboard.care_records import StateCareRecords
+from dashboard.second_factor import current_code, new_secret
 from dashboard.states import PersistedStates
 from dashboard.users import MIN_PASSWORD_LENGTH, UserStore
 from detection.findings import Finding
@@ -122,7 +124,9 @@ def demo_config(config: Config, speed: float) -> Config:
     speed (so a fast test day decides as a default run does), sweeps as often."""
     tick_s = DETECT_EVERY.total_seconds() / speed
     alerts = config.alerts.model_copy(update={"tick_s": tick_s, "sweep_s": max(tick_s, 0.5)})
-    dashboard = config.dashboard.model_copy(update={"session_hours": 24 * 7.0, "live_interval_s": 2.0})
+    dashboard = config.dashboard.model_copy(
+        update={"session_hours": 24 * 7.0, "idle_minutes": 24 * 7 * 60.0, "live_interval_s": 2.0}
+    )
     return config.model_copy(update={"alerts": alerts, "dashboard": dashboard})
 
 
@@ -278,7 +282,8 @@ async def run_demo(config_in: Config, args: argparse.Namespace) -> int:
     store = SqliteEventStore(config.store.sqlite_path)
     store.open()
     console.say(f"history: {backfill(town, store, args.history_days, console)} events")
-    register_town(config, town, password, clock.now())
+    admin_key = new_secret()
+    register_town(config, town, password, admin_key, clock.now())
     repo = EscalationRepository(config.alerts.state_path)
     repo.open()
     detector = build_live_detector(config, store, repo, clock)
@@ -305,12 +310,12 @@ async def run_demo(config_in: Config, args: argparse.Namespace) -> int:
             alerts = AlertsService(config, clock, detector=detector, activity=store)
             await alerts.start()
             dashboard, url = await start_dashboard(config, store, clock)
-            print_welcome(console, url, alerts.public_url, password, town, broker)
+            print_welcome(console, url, alerts.public_url, password, admin_key, town, broker)
             clock.resume()
             tasks.create_task(publish_homes(broker, town, clock, running))
             tasks.create_task(announce_script(town, clock, console))
             tasks.create_task(cut_uplink(town, clock, running))
-            tasks.create_task(report(store, repo, ingest, clock, town, args.slow_to, console))
+            tasks.create_task(report(store, repo, ingest, clock, town, args.slow_to, admin_key, console))
             if args.duration is not None:
                 tasks.create_task(_stop_after(args.duration, stop))
             if args.hours is not None:
@@ -322,8 +327,11 @@ async def run_demo(config_in: Config, args: argparse.Namespace) -> int:
     finally:
         console.close()
         console.say("stopping ...")
-        async with asyncio.timeout(STOP_WITHIN_S):
-            await _stop_all(dashboard, alerts, running)
+        try:
+            async with asyncio.timeout(STOP_WITHIN_S):
+                await _stop_all(dashboard, alerts, running)
+        except TimeoutError:
+            log.warning("demo.stop_slow within_s=%s", STOP_WITHIN_S)  # the rest still closes below
         await broker.stop()
         detector.close()
         repo.close()
@@ -357,7 +365,7 @@ async def _stop_at(clock: ScaledClock, at: datetime, stop: asyncio.Event) -> Non
     stop.set()
 
 
-def register_town(config: Config, town: Town, password: str, now: datetime) -> None:
+def register_town(config: Config, town: Town, password: str, admin_key: str, now: datetime) -> None:
     repo = EscalationRepository(config.alerts.state_path)
     repo.open()
     try:
@@ -370,7 +378,7 @@ def register_town(config: Config, town: Town, password: str, now: datetime) -> N
     users = UserStore(config.dashboard.users_path)
     users.open()
     try:
-        add_demo_accounts(users, town.households, password, now)
+        add_demo_accounts(users, town.households, password, admin_key, now)
     finally:
         users.close()
 
@@ -518,7 +526,13 @@ async def start_dashboard(
 
 
 def print_welcome(
-    console: DemoConsole, url: str, alerts_url: str, password: str, town: Town, broker: DemoBroker
+    console: DemoConsole,
+    url: str,
+    alerts_url: str,
+    password: str,
+    admin_key: str,
+    town: Town,
+    broker: DemoBroker,
 ) -> None:
     lines = [
         f"broker: {'mosquitto' if broker.supports_shared_subscriptions else 'embedded (pure Python)'}"
@@ -526,6 +540,8 @@ def print_welcome(
         f"dashboard: {url}",
         f"sign in: {', '.join(DEMO_USERS)} (care1 and care2 each look after half of the homes)",
         f"password: {password}",
+        f"admin also gives a second factor: add the key {admin_key} to an authenticator app, or type the"
+        " 'admin code' shown in the status line (it changes every 30 s)",
         f"alerts webhooks and one-tap links: {alerts_url}",
         f"today, from {LIVE_FROM:%H:%M} ({town.zone.key}):",
         *(f"  {_local(at, town.zone)[-5:]}  {text}" for at, text in town.script()),
@@ -539,10 +555,12 @@ def _local(at: datetime, zone: ZoneInfo) -> str:
     return at.astimezone(zone).strftime("%m/%d %H:%M")
 
 
-def status_line(stamp: str, speed: float, events: int, rejected: int, open_count: int, sms: int) -> str:
+def status_line(
+    stamp: str, speed: float, events: int, rejected: int, open_count: int, sms: int, admin_code: str
+) -> str:
     return (
         f"[{stamp}] {speed:g}x | events {events} (rejected {rejected}) | open incidents {open_count}"
-        f" | sms {sms}"
+        f" | sms {sms} | admin code {admin_code}"
     )
 
 
@@ -553,6 +571,7 @@ async def report(
     clock: ScaledClock,
     town: Town,
     slow_to: float,
+    admin_key: str,
     console: DemoConsole,
 ) -> None:
     """A line for every incident change and SMS, and the status line, so a person can follow along."""
@@ -575,7 +594,8 @@ async def report(
                 console.say(f"[{stamp}] sms to {sms.to}: {sms.body}")
         open_count = sum(1 for state in seen_incidents.values() if state != IncidentState.RESOLVED)
         rejected = sum(ingest.counters.rejected.values())
+        code = current_code(admin_key, wallclock.time())  # wall time, as an authenticator app
         console.status(
-            status_line(stamp, clock.speed, store.count_events(), rejected, open_count, len(seen_sms))
+            status_line(stamp, clock.speed, store.count_events(), rejected, open_count, len(seen_sms), code)
         )
         await asyncio.sleep(1.0)  # the demo's refresh period, not synchronisation

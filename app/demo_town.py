@@ -98,8 +98,11 @@ def town_data(
     return {"contacts": contacts, "households": homes}
 
 
-def add_demo_accounts(users: UserStore, households: Sequence[str], password: str, now: datetime) -> None:
-    """care1 and care2 each look after half of the homes; admin sees them all."""
+def add_demo_accounts(
+    users: UserStore, households: Sequence[str], password: str, admin_key: str, now: datetime
+) -> None:
+    """care1 and care2 each look after half of the homes; admin sees them all, and (as every
+    administrator must) signs in with a second factor: the authenticator key ``admin_key``."""
     half = (len(households) + 1) // 2
     for username, display, role, share in (
         ("care1", "ケアマネジャー 一", StaffRole.CARE_MANAGER, households[:half]),
@@ -109,3 +112,4 @@ def add_demo_accounts(users: UserStore, households: Sequence[str], password: str
         users.add_user(username, display, role, password, language="ja", now=now)
         for household in share:
             users.assign(username, household)
+    users.enrol_second_factor("admin", admin_key, 0, [], now)

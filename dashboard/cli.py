@@ -28,6 +28,8 @@ log = logging.getLogger(__name__)
 def register(sub: Subcommands) -> None:
     parser = sub.add_parser("dashboard", help="run the care managers' web dashboard, or manage its users")
     add_config_argument(parser)
+    parser.add_argument("--host", default=None, help="address to serve on (setting dashboard.host)")
+    parser.add_argument("--port", type=int, default=None, help="port to serve on (setting dashboard.port)")
     parser.set_defaults(func=_serve)
     actions = parser.add_subparsers(dest="dashboard_command", metavar="ACTION")
 
@@ -167,15 +169,22 @@ def _serve(args: argparse.Namespace) -> int:
             classify=PersistedStates(repo),
             clock=SystemClock(),
         )
-        host, port = config.dashboard.host, config.dashboard.port
+        host = args.host or config.dashboard.host
+        port = config.dashboard.port if args.port is None else args.port
         log.info("dashboard.started url=http://%s:%s users=%s", host, port, len(users.users()))
-        web.run_app(
-            app,
-            host=host,
-            port=port,
-            print=lambda text: print(text, flush=True),
-            access_log=None,
-            shutdown_timeout=5,
-            handler_cancellation=True,
-        )
+        try:
+            web.run_app(
+                app,
+                host=host,
+                port=port,
+                print=lambda text: print(text, flush=True),
+                access_log=None,
+                shutdown_timeout=5,
+                handler_cancellation=True,
+            )
+        except OSError as exc:  # the address is taken (or not ours): one line, naming the setting
+            raise SystemExit(
+                f"mimamori dashboard: cannot serve on {host}:{port} ({exc.strerror}); choose another with "
+                "--port or MIMAMORI__DASHBOARD__PORT (setting dashboard.port)"
+            ) from None
     return 0

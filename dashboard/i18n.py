@@ -33,6 +33,47 @@ MESSAGES: Final[Mapping[str, tuple[str, str]]] = {
         "Too many failed sign-ins. Try again in {minutes} minutes.",
         "ログインの失敗が多すぎます。{minutes}分後にもう一度お試しください。",
     ),
+    "second.title": ("Second factor", "2段階認証"),
+    "second.code": (
+        "Code from your authenticator app (or a recovery code)",
+        "認証アプリのコード（または回復コード）",
+    ),
+    "second.code_help": (
+        "Open your authenticator app and type the six digits shown for Mimamori.",
+        "認証アプリを開き、Mimamoriの6桁のコードを入力してください。",
+    ),
+    "second.submit": ("Continue", "続ける"),
+    "second.wrong_code": (
+        "That code is wrong or was used already.",
+        "コードが違うか、すでに使用されています。",
+    ),
+    "second.enrol_title": ("Set up the second factor", "2段階認証の設定"),
+    "second.enrol_help": (
+        "Scan this QR code with an authenticator app (Google Authenticator, Microsoft Authenticator, "
+        "1Password, ...) or type the key below into it, then enter the six digits it shows.",
+        "認証アプリ（Google Authenticator、Microsoft Authenticator など）でこのQRコードを読み取るか、"
+        "下のキーを入力し、表示された6桁のコードを入力してください。",
+    ),
+    "second.key": ("Key", "キー"),
+    "second.confirm": ("Confirm", "確認"),
+    "second.codes_title": ("Your recovery codes", "回復コード"),
+    "second.codes_help": (
+        "Keep these codes somewhere safe. Each one lets you sign in once without your phone. "
+        "They are shown only now.",
+        "安全な場所に保管してください。スマートフォンがないとき、1つにつき1回ログインできます。表示されるのは今回だけです。",
+    ),
+    "second.continue": ("I have kept them: continue", "保管しました。続ける"),
+    "second.status_on": (
+        "Second factor: on ({left} recovery codes left).",
+        "2段階認証：有効（残りの回復コード {left}個）",
+    ),
+    "second.status_off": ("Second factor: off.", "2段階認証：無効"),
+    "second.required": (
+        "Your role requires the second factor; it cannot be removed.",
+        "この役割では2段階認証が必須のため、解除できません。",
+    ),
+    "second.remove": ("Remove the second factor", "2段階認証を解除"),
+    "nav.account": ("Second factor", "2段階認証"),
     "overview.title": ("Your households", "担当世帯"),
     "overview.all": ("All households", "全世帯"),
     "overview.empty": ("No households are assigned to you yet.", "担当の世帯はまだありません。"),

@@ -10,6 +10,7 @@ from collections.abc import AsyncIterator
 from pathlib import Path
 
 import aiohttp
+import pyotp
 import pytest
 
 from app.demo_town import neighbour_phone
@@ -74,6 +75,22 @@ async def test_the_fall_reaches_a_neighbour_who_claims_and_resolves_it(demo: Dem
         assert incident.status == 200
         other = await browser.get("/api/households/home-0008")  # care2's home
         assert other.status == 404
+
+    # admin gives the second factor: the key printed at start-up, or the code on the status line
+    key = (await demo.expect(r"add the key ([A-Z2-7]+) to an authenticator app")).group(1)
+    admin_jar = aiohttp.CookieJar(unsafe=True, treat_as_secure_origin=[origin])
+    async with aiohttp.ClientSession(origin, cookie_jar=admin_jar) as admin:
+        token = csrf_of(await (await admin.get("/login")).text())
+        asked = await admin.post(
+            "/login", data={"username": "admin", "password": PASSWORD, "csrf_token": token}
+        )
+        assert asked.url.path == "/login/code"
+        token = csrf_of(await asked.text())
+        code = pyotp.TOTP(key).now()
+        signed_in = await admin.post("/login/code", data={"code": code, "csrf_token": token})
+        assert signed_in.status == 200
+        assert signed_in.url.path == "/"
+    assert any(re.search(r"\| admin code \d{6}$", line) for line in demo.lines)
 
     await demo.expect(rf"^\[.*\] {OUTAGE_HOME}: internet back", timeout_s=120)  # not the banner's
     outage_lines = [line for line in demo.lines if f"incident {OUTAGE_HOME}" in line]

@@ -104,3 +104,17 @@ def test_demo_on_a_busy_port_names_the_setting(tmp_path: Path, monkeypatch: pyte
     assert "dashboard.port" in message
     assert "--port" in message
     assert list(tmp_path.iterdir()) == []
+
+
+@pytest.mark.usefixtures("quiet_levels_restored")
+def test_dashboard_on_a_busy_port_names_the_setting(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.chdir(tmp_path)
+    with socket.socket() as busy:
+        busy.bind(("127.0.0.1", 0))
+        busy.listen()
+        port = busy.getsockname()[1]
+        with pytest.raises(SystemExit) as exited:
+            main(["dashboard", "--port", str(port)])
+    message = _one_line_error(exited)
+    assert f"cannot serve on 127.0.0.1:{port}" in message
+    assert "dashboard.port" in message
