@@ -4,7 +4,8 @@ One process runs a broker (mosquitto when installed, else the embedded one), ing
 gateway (each behind its own cuttable uplink), the alerts service with the SMS outbox, and the
 dashboard. Every part reads one :class:`~mimamori.clock.ScaledClock`, so a simulated day passes in
 minutes. Two weeks of history are backfilled into the store first (so baselines are learned), then
-the homes live on from 06:00 today: one resident falls at 09:40, and one home's internet is cut at
+the homes live on from 06:00 on the demo's day (one fixed day, the same for every run, unless
+``--date`` says otherwise): one resident falls at 09:40, and one home's internet is cut at
 13:00 for two hours. The demo uses the default file locations, so ``mimamori outbox`` and
 ``mimamori sms-reply`` in another terminal in the same directory work on it without flags.
 """
@@ -64,6 +65,9 @@ from store.sqlite import SqliteEventStore
 log = logging.getLogger(__name__)
 
 MARKER = ".mimamori-demo"
+# The simulation draws each resident's day from its date: one fixed day makes every run the same day,
+# the one the whole-day test checks (a Thursday; another --date is another day, with what it brings).
+DEMO_DAY = date(2026, 12, 3)
 LIVE_FROM = time(6, 0)
 FALL_AT = time(9, 40)
 OUTAGE_AT = time(13, 0)
@@ -97,7 +101,13 @@ def register(sub: Subcommands) -> None:
     )
     parser.add_argument("--seed", type=int, default=7, help="the simulation seed")
     parser.add_argument(
-        "--history-days", type=int, default=14, help="days of history backfilled before today"
+        "--history-days", type=int, default=14, help="days of history backfilled before the demo's day"
+    )
+    parser.add_argument(
+        "--date",
+        type=date.fromisoformat,
+        default=DEMO_DAY,
+        help=f"the day to live (default {DEMO_DAY}: the tested day, the same for every run)",
     )
     parser.add_argument("--duration", type=float, default=None, help="stop after this many real seconds")
     parser.add_argument(
@@ -185,7 +195,7 @@ def reset_demo_files(config: Config) -> Path:
 
 @dataclass
 class Town:
-    """The simulated homes and what happens to them today."""
+    """The simulated homes and what happens to them on the demo's day."""
 
     homes: list[SimHome]
     live_start: datetime
@@ -195,9 +205,8 @@ class Town:
     zone: ZoneInfo
 
     @classmethod
-    def build(cls, count: int, seed: int, history_days: int, tz: str) -> Town:
+    def build(cls, count: int, seed: int, history_days: int, tz: str, today: date) -> Town:
         zone = ZoneInfo(tz)
-        today = datetime.now(zone).date()
         names = [f"home-{n:04d}" for n in range(1, count + 1)]
         fall = Scenario(names[min(2, count - 1)], ScenarioKind.FALL, _at(today, FALL_AT, zone))
         homes = build_homes(names, seed, today - timedelta(days=history_days), [fall], tz)
@@ -276,7 +285,7 @@ async def run_demo(config_in: Config, args: argparse.Namespace) -> int:
     check_ports(config)
     work = reset_demo_files(config)
     console = DemoConsole()
-    town = Town.build(args.households, args.seed, args.history_days, config.time_zone)
+    town = Town.build(args.households, args.seed, args.history_days, config.time_zone, args.date)
     clock = ScaledClock(town.live_start, args.speed, running=False)  # runs once everything is up
 
     store = SqliteEventStore(config.store.sqlite_path)
@@ -543,7 +552,7 @@ def print_welcome(
         f"admin also gives a second factor: add the key {admin_key} to an authenticator app, or type the"
         " 'admin code' shown in the status line (it changes every 30 s)",
         f"alerts webhooks and one-tap links: {alerts_url}",
-        f"today, from {LIVE_FROM:%H:%M} ({town.zone.key}):",
+        f"the day: {town.live_start:%a %Y-%m-%d}, from {LIVE_FROM:%H:%M} ({town.zone.key}):",
         *(f"  {_local(at, town.zone)[-5:]}  {text}" for at, text in town.script()),
         "try, in another terminal here:  mimamori outbox   then   mimamori sms-reply --from NUMBER --text 1",
     ]

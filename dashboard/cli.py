@@ -48,6 +48,12 @@ def register(sub: Subcommands) -> None:
     password.add_argument("--password-stdin", action="store_true")
     _config_again(password)
     password.set_defaults(func=_user_password)
+    reset = user_actions.add_parser(
+        "reset-second-factor", help="forget an account's second factor (lost phone): set up again at sign-in"
+    )
+    reset.add_argument("username")
+    _config_again(reset)
+    reset.set_defaults(func=_user_reset_second_factor)
     listing = user_actions.add_parser("list", help="list accounts and their households")
     _config_again(listing)
     listing.set_defaults(func=_user_list)
@@ -113,6 +119,20 @@ def _user_password(args: argparse.Namespace) -> int:
     finally:
         users.close()
     print(f"password changed for {args.username}")
+    return 0
+
+
+def _user_reset_second_factor(args: argparse.Namespace) -> int:
+    users = _users(config_from(args))
+    try:
+        if users.user(args.username) is None:
+            print(f"mimamori: no user {args.username!r}", file=sys.stderr)
+            return 2
+        users.remove_second_factor(args.username)
+    finally:
+        users.close()
+    log.warning("dashboard.second_factor_reset user=%s by=command", args.username)
+    print(f"second factor removed for {args.username}; it is set up again at the next sign-in if required")
     return 0
 
 

@@ -318,7 +318,7 @@ async def test_every_page_speaks_one_language_and_one_time_format(
     codes = {member.value for enum in CODE_WORD_ENUMS for member in enum}
     # English labels may be the same plain word ("resolved"); a code word with "_" never reads as English
     forbidden = codes if lang == "ja" else {code for code in codes if "_" in code}
-    pages = ["/", f"/households/{OWN}", f"/households/{OWN}/digest"]
+    pages = ["/", "/account/2fa", f"/households/{OWN}", f"/households/{OWN}/digest"]
     pages += [f"/households/{OWN}/{part}" for part in ("contacts", "policy", "away", "options")]
     for path in [*pages, f"/households/{OTHER}"]:
         response = await client.get(path)
