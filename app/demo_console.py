@@ -28,7 +28,9 @@ class DemoConsole:
     def __init__(self, stream: TextIO | None = None, *, terminal: bool | None = None) -> None:
         self._stream = stream or sys.stdout
         self.terminal = self._stream.isatty() if terminal is None else terminal
-        self._rich = Console(file=self._stream, markup=False, highlight=False, soft_wrap=True)
+        self._rich = Console(
+            file=self._stream, force_terminal=self.terminal, markup=False, highlight=False, soft_wrap=True
+        )
         self._live: Live | None = None
         self._last_plain_status = -PLAIN_STATUS_EVERY_S
 
