@@ -213,6 +213,34 @@ MESSAGES: Final[Mapping[str, tuple[str, str]]] = {
     "unit.minutes": ("{n} min", "{n}分"),
 }
 
+# A refused form's messages, by their English text as the edit's rules word them -> (English, Japanese).
+# A message not listed (a rule's own wording) is shown as it comes.
+FORM_ERRORS: Final[Mapping[str, tuple[str, str]]] = {
+    "must be after the start": ("must be after the start", "開始より後にしてください"),
+    "must be in the future": ("must be in the future", "未来の日時にしてください"),
+    "at most 90 days after the start": ("at most 90 days after the start", "開始から90日以内にしてください"),
+    "YYYY-MM-DD HH:MM": ("YYYY-MM-DD HH:MM", "日時を入力してください（例 2026/12/03 09:00）"),
+    "a whole number of minutes": ("a whole number of minutes", "分を整数で入力してください"),
+    "tick or untick the box": ("tick or untick the box", "チェックを付けるか外してください"),
+    "no such away period": ("no such away period", "その不在期間はありません"),
+    "no such away period in this household": (
+        "no such away period in this household",
+        "この世帯にその不在期間はありません",
+    ),
+    "no such contact in this household": (
+        "no such contact in this household",
+        "この世帯にその連絡先はありません",
+    ),
+    "the policy changed meanwhile; reload the page": (
+        "the policy changed meanwhile; reload the page",
+        "その間に連絡の順番が変更されました。ページを再読み込みしてください",
+    ),
+    "phone must be E.164, e.g. +819012345678": (
+        "phone must be E.164, e.g. +819012345678",
+        "電話番号は国番号から（例 +819012345678）",
+    ),
+}
+
 # group -> code word -> (English, Japanese)
 LABELS: Final[Mapping[str, Mapping[str, tuple[str, str]]]] = {
     "kind": {  # detection.findings.FindingKind
@@ -340,6 +368,14 @@ def label(lang: str, group: str, value: object) -> str:
     if pair is None:
         log.error("dashboard.label_missing group=%s value=%s", group, word)
         return word
+    return pair[1] if lang == "ja" else pair[0]
+
+
+def form_error(lang: str, message: str) -> str:
+    """A refused form's message in ``lang`` when it is a known one; as it comes otherwise."""
+    pair = FORM_ERRORS.get(message)
+    if pair is None:
+        return message
     return pair[1] if lang == "ja" else pair[0]
 
 

@@ -15,7 +15,7 @@ from aiohttp import web
 
 from dashboard import keys
 from dashboard.charts import clock_label
-from dashboard.i18n import day_label, label, translate
+from dashboard.i18n import day_label, form_error, label, translate
 from detection.explain import render as explain
 
 
@@ -62,6 +62,7 @@ def page_context(request: web.Request) -> dict[str, Any]:
         "local_time": local_time,
         "label": partial(label, lang),
         "day_label": partial(day_label, lang),
+        "form_error": partial(form_error, lang),
         "ago": partial(ago, lang, now),
         "clock_label": clock_label,
         "reason": lambda incident: explain(incident.explanation, "ja" if lang == "ja" else "en"),

@@ -330,3 +330,21 @@ async def test_every_page_speaks_one_language_and_one_time_format(
         mark = {"ja": ("ログアウト", "見つかりません"), "en": ("Sign out", "Not found")}
         assert mark[lang][path.endswith(OTHER)] in text, path
         assert mark["en" if lang == "ja" else "ja"][path.endswith(OTHER)] not in text, path
+
+
+async def test_a_refused_form_speaks_the_page_language(
+    alice: tuple[Client, EscalationRepository], clock: FakeClock
+) -> None:
+    client, _ = alice
+    token = csrf_of(await (await client.get(f"/households/{OWN}/away")).text())
+    await client.post("/language", data={"csrf_token": token, "lang": "ja"})
+    now_local = clock.now().astimezone(ZoneInfo("Asia/Tokyo"))
+    start = (now_local + timedelta(days=2)).strftime("%Y-%m-%dT%H:%M")
+    end = (now_local + timedelta(days=1)).strftime("%Y-%m-%dT%H:%M")
+    refused = await client.post(
+        f"/households/{OWN}/away", data={"csrf_token": token, "start": start, "end": end, "note": ""}
+    )
+    assert refused.status == 422
+    html = await refused.text()
+    assert "開始より後にしてください" in html
+    assert "must be after the start" not in html
