@@ -21,35 +21,30 @@ import secrets
 import shutil
 import signal
 import socket
-import time as wallclock
 from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
-from datetime import date, datetime, time, timedelta
+from datetime import date, datetime, timedelta
 from pathlib import Path
 from typing import Any
-from zoneinfo import ZoneInfo
 
 from aiohttp import web
 
 from app.demo_console import DemoConsole
-from app.demo_town import DEMO_USERS, add_demo_accounts, town_data
+from app.demo_report import announce_script, print_welcome, report
+from app.demo_town import DEMO_DAY, LIVE_FROM, OUTAGE, Town, add_demo_accounts, town_data, until
 from app.embedded_broker import DemoBroker, demo_broker
 from dashboard.app import create_app
 from dashboard.care_records import StateCareRecords
-from dashboard.second_factor import current_code, new_secret
+from dashboard.second_factor import new_secret
 from dashboard.states import PersistedStates
 from dashboard.users import MIN_PASSWORD_LENGTH, UserStore
 from detection.findings import Finding
 from detection.live import LiveDetector, build_live_detector
 from detection.model import tuning_from
-from escalation.models import IncidentState
 from escalation.repository import EscalationRepository
 from escalation.service import AlertsService
 from firmware_sim.formats import encode
-from firmware_sim.homes import SimHome
 from firmware_sim.network import NetworkLink
-from firmware_sim.scenarios import Scenario, ScenarioKind
-from firmware_sim.simulate import build_homes
 from gateway.outbox import Outbox
 from gateway.router import Router
 from gateway.service import GatewayService, status_will
@@ -65,13 +60,6 @@ from store.sqlite import SqliteEventStore
 log = logging.getLogger(__name__)
 
 MARKER = ".mimamori-demo"
-# The simulation draws each resident's day from its date: one fixed day makes every run the same day,
-# the one the whole-day test checks (a Thursday; another --date is another day, with what it brings).
-DEMO_DAY = date(2026, 12, 3)
-LIVE_FROM = time(6, 0)
-FALL_AT = time(9, 40)
-OUTAGE_AT = time(13, 0)
-OUTAGE = timedelta(hours=2)
 HEARTBEAT = timedelta(minutes=5)  # simulated
 DETECT_EVERY = timedelta(minutes=1)  # simulated: the detector's tick, whatever the speed
 PUBLISH_EVERY_S = 0.25  # real seconds between pushes of simulated readings
@@ -191,43 +179,6 @@ def reset_demo_files(config: Config) -> Path:
     work.mkdir(parents=True)
     (data_dir / MARKER).write_text("files here belong to `mimamori demo` and are reset by it\n")
     return work
-
-
-@dataclass
-class Town:
-    """The simulated homes and what happens to them on the demo's day."""
-
-    homes: list[SimHome]
-    live_start: datetime
-    fall: Scenario
-    outage_home: str
-    outage_at: datetime
-    zone: ZoneInfo
-
-    @classmethod
-    def build(cls, count: int, seed: int, history_days: int, tz: str, today: date) -> Town:
-        zone = ZoneInfo(tz)
-        names = [f"home-{n:04d}" for n in range(1, count + 1)]
-        fall = Scenario(names[min(2, count - 1)], ScenarioKind.FALL, _at(today, FALL_AT, zone))
-        homes = build_homes(names, seed, today - timedelta(days=history_days), [fall], tz)
-        outage_home = names[min(6, count - 1)]
-        return cls(homes, _at(today, LIVE_FROM, zone), fall, outage_home, _at(today, OUTAGE_AT, zone), zone)
-
-    @property
-    def households(self) -> list[str]:
-        return [home.household for home in self.homes]
-
-    def script(self) -> list[tuple[datetime, str]]:
-        """Today's scripted events, as the console announces them."""
-        return [
-            (self.fall.t0, f"{self.fall.household}: the resident falls; her sensors go silent (scripted)"),
-            (self.outage_at, f"{self.outage_home}: internet cut (scripted, for {OUTAGE.seconds // 3600} h)"),
-            (self.outage_at + OUTAGE, f"{self.outage_home}: internet back"),
-        ]
-
-
-def _at(day: date, at: time, zone: ZoneInfo) -> datetime:
-    return datetime.combine(day, at, zone)
 
 
 def backfill(town: Town, store: SqliteEventStore, history_days: int, console: DemoConsole) -> int:
@@ -370,7 +321,7 @@ async def _stop_after(seconds: float, stop: asyncio.Event) -> None:
 
 
 async def _stop_at(clock: ScaledClock, at: datetime, stop: asyncio.Event) -> None:
-    await _until(clock, at)
+    await until(clock, at)
     stop.set()
 
 
@@ -379,11 +330,11 @@ def register_town(config: Config, town: Town, password: str, admin_key: str, now
     repo.open()
     try:
         blind_evenings = [home.household for home in town.homes if not home.kit.sees_evening]
-        report = import_data(repo, town_data(town.households, config.time_zone, blind_evenings), now)
+        imported = import_data(repo, town_data(town.households, config.time_zone, blind_evenings), now)
     finally:
         repo.close()
-    if report.rejected:
-        raise SystemExit(f"mimamori demo: the demo town did not import: {report.rejected}")
+    if imported.rejected:
+        raise SystemExit(f"mimamori demo: the demo town did not import: {imported.rejected}")
     users = UserStore(config.dashboard.users_path)
     users.open()
     try:
@@ -480,24 +431,12 @@ async def publish_homes(broker: DemoBroker, town: Town, clock: ScaledClock, runn
         await asyncio.sleep(PUBLISH_EVERY_S)  # pacing simulated time, not synchronisation
 
 
-async def announce_script(town: Town, clock: ScaledClock, console: DemoConsole) -> None:
-    """Each scripted event, in the console as it happens."""
-    for at, text in town.script():
-        await _until(clock, at)
-        console.say(f"[{_local(at, town.zone)}] {text}")
-
-
 async def cut_uplink(town: Town, clock: ScaledClock, running: Running) -> None:
     """The outage home loses its internet at 13:00 for two simulated hours."""
     link = running.links[town.outage_home]
     for at, action in ((town.outage_at, link.cut), (town.outage_at + OUTAGE, link.restore)):
-        await _until(clock, at)
+        await until(clock, at)
         action()
-
-
-async def _until(clock: ScaledClock, at: datetime) -> None:
-    while (left := at - clock.now()) > timedelta(0):  # noqa: ASYNC110 (simulated time has no event)
-        await asyncio.sleep(min(1.0, clock.real_seconds(left)))  # waiting for simulated time
 
 
 async def start_dashboard(
@@ -532,79 +471,3 @@ async def start_dashboard(
         raise SystemExit(port_error("dashboard.port", host, port, exc, " or --port")) from None
     port = runner.addresses[0][1]
     return runner, f"http://{host}:{port}"
-
-
-def print_welcome(
-    console: DemoConsole,
-    url: str,
-    alerts_url: str,
-    password: str,
-    admin_key: str,
-    town: Town,
-    broker: DemoBroker,
-) -> None:
-    lines = [
-        f"broker: {'mosquitto' if broker.supports_shared_subscriptions else 'embedded (pure Python)'}"
-        f" on 127.0.0.1:{broker.port}",
-        f"dashboard: {url}",
-        f"sign in: {', '.join(DEMO_USERS)} (care1 and care2 each look after half of the homes)",
-        f"password: {password}",
-        f"admin also gives a second factor: add the key {admin_key} to an authenticator app, or type the"
-        " 'admin code' shown in the status line (it changes every 30 s)",
-        f"alerts webhooks and one-tap links: {alerts_url}",
-        f"the day: {town.live_start:%a %Y-%m-%d}, from {LIVE_FROM:%H:%M} ({town.zone.key}):",
-        *(f"  {_local(at, town.zone)[-5:]}  {text}" for at, text in town.script()),
-        "try, in another terminal here:  mimamori outbox   then   mimamori sms-reply --from NUMBER --text 1",
-    ]
-    for line in lines:
-        console.say(line)
-
-
-def _local(at: datetime, zone: ZoneInfo) -> str:
-    return at.astimezone(zone).strftime("%m/%d %H:%M")
-
-
-def status_line(
-    stamp: str, speed: float, events: int, rejected: int, open_count: int, sms: int, admin_code: str
-) -> str:
-    return (
-        f"[{stamp}] {speed:g}x | events {events} (rejected {rejected}) | open incidents {open_count}"
-        f" | sms {sms} | admin code {admin_code}"
-    )
-
-
-async def report(
-    store: SqliteEventStore,
-    repo: EscalationRepository,
-    ingest: IngestService,
-    clock: ScaledClock,
-    town: Town,
-    slow_to: float,
-    admin_key: str,
-    console: DemoConsole,
-) -> None:
-    """A line for every incident change and SMS, and the status line, so a person can follow along."""
-    seen_incidents: dict[str, IncidentState] = {}
-    seen_sms: set[int] = set()
-    slowed = False
-    while True:
-        stamp = _local(clock.now(), town.zone)
-        for incident in reversed(repo.incidents(limit=200)):
-            if seen_incidents.get(incident.id) != incident.state:
-                seen_incidents[incident.id] = incident.state
-                console.say(f"[{stamp}] incident {incident.household} {incident.kind}: {incident.state}")
-                if not slowed and slow_to and incident.audience == "community" and clock.speed > slow_to:
-                    clock.set_speed(slow_to)
-                    slowed = True
-                    console.say(f"[{stamp}] simulated time slows to {slow_to:g}x so you can answer")
-        for sms in repo.sms_messages(limit=200):
-            if sms.id not in seen_sms:
-                seen_sms.add(sms.id)
-                console.say(f"[{stamp}] sms to {sms.to}: {sms.body}")
-        open_count = sum(1 for state in seen_incidents.values() if state != IncidentState.RESOLVED)
-        rejected = sum(ingest.counters.rejected.values())
-        code = current_code(admin_key, wallclock.time())  # wall time, as an authenticator app
-        console.status(
-            status_line(stamp, clock.speed, store.count_events(), rejected, open_count, len(seen_sms), code)
-        )
-        await asyncio.sleep(1.0)  # the demo's refresh period, not synchronisation
