@@ -21,6 +21,8 @@ from ingest import cli as ingest_cli
 from mimamori.commands import Subcommands
 from registry import cli as registry_cli
 
+THIRD_PARTY_LOGGERS = ("apscheduler", "aiohttp.access", "aiohttp.server", "paho", "moat", "twilio")
+
 REGISTRARS: tuple[Callable[[Subcommands], None], ...] = (
     sim_cli.register,
     gateway_cli.register,
@@ -40,17 +42,36 @@ def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="mimamori", description="Mimamori: watching over older people who live alone."
     )
-    parser.add_argument("--log-level", default="INFO", choices=["DEBUG", "INFO", "WARNING", "ERROR"])
+    parser.add_argument(
+        "--log-level",
+        default=None,
+        choices=["DEBUG", "INFO", "WARNING", "ERROR"],
+        help="INFO by default (the demo: WARNING); given, it opens third-party loggers too",
+    )
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
     for register in REGISTRARS:
         register(sub)
     return parser
 
 
+def setup_logging(args: argparse.Namespace) -> None:
+    """Our loggers at ``--log-level`` (default INFO, or the command's quieter default); third-party
+    loggers at WARNING unless ``--log-level`` is given."""
+    level = args.log_level or getattr(args, "quiet_log_level", "INFO")
+    logging.basicConfig(
+        level=level, format="%(asctime)s %(levelname)s %(name)s %(message)s", stream=sys.stderr
+    )
+    if args.log_level is None:
+        for name in THIRD_PARTY_LOGGERS:
+            logging.getLogger(name).setLevel(max(logging.WARNING, logging.getLevelName(level)))
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
-    logging.basicConfig(
-        level=args.log_level, format="%(asctime)s %(levelname)s %(name)s %(message)s", stream=sys.stderr
-    )
-    result: int = args.func(args)
+    setup_logging(args)
+    try:
+        result: int = args.func(args)
+    except KeyboardInterrupt:
+        print("stopped", file=sys.stderr)
+        return 130
     return result

@@ -4,7 +4,8 @@ One process runs a broker (mosquitto when installed, else the embedded one), ing
 gateway (each behind its own cuttable uplink), the alerts service with the SMS outbox, and the
 dashboard. Every part reads one :class:`~mimamori.clock.ScaledClock`, so a simulated day passes in
 minutes. Two weeks of history are backfilled into the store first (so baselines are learned), then
-the homes live on from 06:00 today: one resident falls at 09:40, and one home's internet is cut at
+the homes live on from 06:00 on the demo's day (one fixed day, the same for every run, unless
+``--date`` says otherwise): one resident falls at 09:40, and one home's internet is cut at
 13:00 for two hours. The demo uses the default file locations, so ``mimamori outbox`` and
 ``mimamori sms-reply`` in another terminal in the same directory work on it without flags.
 """
@@ -13,37 +14,46 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import contextlib
+import errno
 import logging
 import os
 import secrets
 import shutil
 import signal
+import socket
 from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
-from datetime import date, datetime, time, timedelta
+from datetime import date, datetime, timedelta
 from pathlib import Path
 from typing import Any
-from zoneinfo import ZoneInfo
 
 from aiohttp import web
 
-from app.demo_town import DEMO_USERS, OPERATOR_PHONE, add_demo_accounts, town_data
+from app.demo_console import DemoConsole
+from app.demo_report import announce_script, print_welcome, report
+from app.demo_town import (
+    DEMO_DAY,
+    LIVE_FROM,
+    OPERATOR_PHONE,
+    OUTAGE,
+    Town,
+    add_demo_accounts,
+    town_data,
+    until,
+)
 from app.embedded_broker import DemoBroker, demo_broker
 from dashboard.app import create_app
 from dashboard.care_records import StateCareRecords
+from dashboard.second_factor import new_secret
 from dashboard.states import PersistedStates
-from dashboard.users import UserStore
-from detection.live import build_live_detector
+from dashboard.users import MIN_PASSWORD_LENGTH, UserStore
+from detection.findings import Finding
+from detection.live import LiveDetector, build_live_detector
 from detection.model import tuning_from
-from escalation.models import IncidentState
 from escalation.repository import EscalationRepository
 from escalation.service import AlertsService
 from firmware_sim.formats import encode
-from firmware_sim.homes import SimHome
 from firmware_sim.network import NetworkLink
-from firmware_sim.scenarios import Scenario, ScenarioKind
-from firmware_sim.simulate import build_homes
 from gateway.outbox import Outbox
 from gateway.router import Router
 from gateway.service import GatewayService, status_will
@@ -59,13 +69,10 @@ from store.sqlite import SqliteEventStore
 log = logging.getLogger(__name__)
 
 MARKER = ".mimamori-demo"
-LIVE_FROM = time(6, 0)
-FALL_AT = time(9, 40)
-OUTAGE_AT = time(13, 0)
-OUTAGE = timedelta(hours=2)
 HEARTBEAT = timedelta(minutes=5)  # simulated
+DETECT_EVERY = timedelta(minutes=1)  # simulated: the detector's tick, whatever the speed
 PUBLISH_EVERY_S = 0.25  # real seconds between pushes of simulated readings
-PROGRESS_EVERY_S = 5.0
+STOP_WITHIN_S = 2.5  # real seconds the parts get to stop after Ctrl-C
 
 
 def register(sub: Subcommands) -> None:
@@ -91,20 +98,80 @@ def register(sub: Subcommands) -> None:
     )
     parser.add_argument("--seed", type=int, default=7, help="the simulation seed")
     parser.add_argument(
-        "--history-days", type=int, default=14, help="days of history backfilled before today"
+        "--history-days", type=int, default=14, help="days of history backfilled before the demo's day"
+    )
+    parser.add_argument(
+        "--date",
+        type=date.fromisoformat,
+        default=DEMO_DAY,
+        help=f"the day to live (default {DEMO_DAY}: the tested day, the same for every run)",
     )
     parser.add_argument("--duration", type=float, default=None, help="stop after this many real seconds")
-    parser.set_defaults(func=lambda args: asyncio.run(run_demo(config_from(args), args)))
+    parser.add_argument(
+        "--hours", type=float, default=None, help="stop after this many simulated hours (24: the whole day)"
+    )
+    parser.add_argument("--host", default=None, help="the dashboard's address (setting dashboard.host)")
+    parser.add_argument(
+        "--port", type=int, default=None, help="the dashboard's port (setting dashboard.port)"
+    )
+    # The demo narrates itself on standard output; logs stay at WARNING unless --log-level says otherwise.
+    parser.set_defaults(func=_run, quiet_log_level="WARNING")
+
+
+def _run(args: argparse.Namespace) -> int:
+    config = config_from(args)
+    updates = {k: v for k, v in (("host", args.host), ("port", args.port)) if v is not None}
+    if updates:
+        config = config.model_copy(update={"dashboard": config.dashboard.model_copy(update=updates)})
+    return asyncio.run(run_demo(config, args))
 
 
 def demo_config(config: Config, speed: float) -> Config:
-    """The configuration the demo's parts run with: ticks and sweeps fast enough for fast time."""
+    """The configuration the demo's parts run with: the detector ticks once a simulated minute at any
+    speed (so a fast test day decides as a default run does), sweeps as often; an operator is always
+    told."""
+    tick_s = DETECT_EVERY.total_seconds() / speed
     operators = config.alerts.operators or [OPERATOR_PHONE]  # someone is always told
     alerts = config.alerts.model_copy(
-        update={"tick_s": max(1.0, 60.0 / speed), "sweep_s": 1.0, "operators": operators}
+        update={"tick_s": tick_s, "sweep_s": max(tick_s, 0.5), "operators": operators}
     )
-    dashboard = config.dashboard.model_copy(update={"session_hours": 24 * 7.0, "live_interval_s": 2.0})
+    dashboard = config.dashboard.model_copy(
+        update={"session_hours": 24 * 7.0, "idle_minutes": 24 * 7 * 60.0, "live_interval_s": 2.0}
+    )
     return config.model_copy(update={"alerts": alerts, "dashboard": dashboard})
+
+
+def demo_password() -> str:
+    """``MIMAMORI_DEMO_PASSWORD``, checked before any work, or a fresh one."""
+    password = os.environ.get("MIMAMORI_DEMO_PASSWORD")
+    if password is None:
+        return secrets.token_urlsafe(12)
+    if len(password) < MIN_PASSWORD_LENGTH:
+        raise SystemExit(
+            f"mimamori demo: MIMAMORI_DEMO_PASSWORD must be at least {MIN_PASSWORD_LENGTH} characters "
+            f"(it has {len(password)}); unset it to get a generated one"
+        )
+    return password
+
+
+def check_ports(config: Config) -> None:
+    """Fail at once, in one line naming the setting, when a port the demo serves on is taken."""
+    for setting, host, port, flag in (
+        ("dashboard.port", config.dashboard.host, config.dashboard.port, " or --port"),
+        ("alerts.http_port", config.alerts.http_host, config.alerts.http_port, ""),
+    ):
+        with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
+            sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+            try:
+                sock.bind((host, port))
+            except OSError as exc:
+                raise SystemExit(port_error(setting, host, port, exc, flag)) from None
+
+
+def port_error(setting: str, host: str, port: int, exc: OSError, flag: str = "") -> str:
+    reason = "is already in use" if exc.errno == errno.EADDRINUSE else f"cannot be used ({exc.strerror})"
+    variable = "MIMAMORI__" + setting.upper().replace(".", "__")
+    return f"mimamori: {host}:{port} {reason}; choose another with {variable}{flag} (setting {setting})"
 
 
 def reset_demo_files(config: Config) -> Path:
@@ -127,41 +194,13 @@ def reset_demo_files(config: Config) -> Path:
     return work
 
 
-@dataclass
-class Town:
-    """The simulated homes and what happens to them today."""
-
-    homes: list[SimHome]
-    live_start: datetime
-    fall: Scenario
-    outage_home: str
-    outage_at: datetime
-    zone: ZoneInfo
-
-    @classmethod
-    def build(cls, count: int, seed: int, history_days: int, tz: str) -> Town:
-        zone = ZoneInfo(tz)
-        today = datetime.now(zone).date()
-        names = [f"home-{n:04d}" for n in range(1, count + 1)]
-        fall = Scenario(names[min(2, count - 1)], ScenarioKind.FALL, _at(today, FALL_AT, zone))
-        homes = build_homes(names, seed, today - timedelta(days=history_days), [fall], tz)
-        outage_home = names[min(6, count - 1)]
-        return cls(homes, _at(today, LIVE_FROM, zone), fall, outage_home, _at(today, OUTAGE_AT, zone), zone)
-
-    @property
-    def households(self) -> list[str]:
-        return [home.household for home in self.homes]
-
-
-def _at(day: date, at: time, zone: ZoneInfo) -> datetime:
-    return datetime.combine(day, at, zone)
-
-
-def backfill(town: Town, store: SqliteEventStore, history_days: int) -> int:
-    """The homes' past two weeks, written to the store as ingest would have written them."""
+def backfill(town: Town, store: SqliteEventStore, history_days: int, console: DemoConsole) -> int:
+    """The homes' past days up to the live start, written to the store as ingest would have written
+    them: the live day continues this history without a gap."""
     start = town.live_start - timedelta(days=history_days)
     stored = 0
-    for home in town.homes:
+    description = f"history: {history_days} days of {len(town.homes)} homes"
+    for home in console.track(town.homes, len(town.homes), description):
         events = [e.envelope("gw-1", n) for n, e in enumerate(home.events_between(start, town.live_start))]
         for lo in range(0, len(events), 5000):
             batch = IngestBatch(received_at=town.live_start, events=events[lo : lo + 5000])
@@ -169,36 +208,64 @@ def backfill(town: Town, store: SqliteEventStore, history_days: int) -> int:
     return stored
 
 
+def set_history_aside(detector: LiveDetector, now: datetime) -> list[Finding]:
+    """Let the detector learn every home and judge the history once, before the day starts.
+
+    Whatever the history alone already shows at the live start (a night that was longer than usual,
+    a slow decline over the past weeks, a sensor stuck since yesterday) is recorded in the episode log
+    as seen, so the day does not open with yesterday's findings as if they were news; the findings
+    are returned to be printed.
+    """
+    found = detector.tick(now)
+    while any(not st.learned for st in detector.engine.states().values()):
+        found += detector.tick(now)  # each tick relearns within its time budget
+    for _ in range(detector.settings.sweep_ticks):  # a round of the sweep: every home's devices
+        found += detector.tick(now)
+    detector.ack(found)
+    return found
+
+
 @dataclass
 class Running:
-    """Everything the demo started, stopped in reverse order."""
+    """Everything the demo started, stopped together."""
 
     clients: list[MqttClient] = field(default_factory=list)
     links: dict[str, NetworkLink] = field(default_factory=dict)
     outboxes: list[Outbox] = field(default_factory=list)
 
     async def stop(self) -> None:
-        for mqtt in reversed(self.clients):
-            with contextlib.suppress(Exception):
-                await mqtt.stop()
-        for link in self.links.values():
-            await link.stop()
+        """Every client disconnects at once (each a second at most), then the uplinks and outboxes."""
+        await asyncio.gather(
+            *(mqtt.stop(flush_timeout_s=1.0) for mqtt in self.clients), return_exceptions=True
+        )
+        await asyncio.gather(*(link.stop() for link in self.links.values()), return_exceptions=True)
         for outbox in self.outboxes:
             outbox.close()
 
 
-async def run_demo(base: Config, args: argparse.Namespace) -> int:
-    config = demo_config(base, args.speed)
+async def run_demo(config_in: Config, args: argparse.Namespace) -> int:
+    config = demo_config(config_in, args.speed)
+    password = demo_password()
+    check_ports(config)
     work = reset_demo_files(config)
-    town = Town.build(args.households, args.seed, args.history_days, config.time_zone)
-    password = os.environ.get("MIMAMORI_DEMO_PASSWORD") or secrets.token_urlsafe(9)
+    console = DemoConsole()
+    town = Town.build(args.households, args.seed, args.history_days, config.time_zone, args.date)
     clock = ScaledClock(town.live_start, args.speed, running=False)  # runs once everything is up
 
     store = SqliteEventStore(config.store.sqlite_path)
     store.open()
-    print(f"backfilling {args.history_days} days of {len(town.homes)} homes ...", flush=True)
-    print(f"history: {backfill(town, store, args.history_days)} events", flush=True)
-    register_town(config, town, password, clock.now())
+    console.say(f"history: {backfill(town, store, args.history_days, console)} events")
+    admin_key = new_secret()
+    register_town(config, town, password, admin_key, clock.now())
+    repo = EscalationRepository(config.alerts.state_path)
+    repo.open()
+    detector = build_live_detector(config, store, repo, clock)
+    detector.open()
+    for finding in set_history_aside(detector, clock.now()):
+        console.say(
+            f"history: {finding.household} {finding.kind} already showed before {LIVE_FROM:%H:%M}; "
+            "left as history (the day starts clean)"
+        )
 
     broker = demo_broker(work / "broker")
     await broker.start()
@@ -213,34 +280,48 @@ async def run_demo(base: Config, args: argparse.Namespace) -> int:
         async with asyncio.TaskGroup() as tasks:
             ingest = await start_ingest(config, broker, store, clock, running, tasks)
             await start_gateways(broker, town, work, clock, running, tasks)
-            repo = EscalationRepository(config.alerts.state_path)
-            repo.open()
-            detector = build_live_detector(config, store, repo, clock)
-            detector.open()
             alerts = AlertsService(config, clock, detector=detector, activity=store)
             await alerts.start()
             dashboard, url = await start_dashboard(config, store, clock)
-            print_welcome(url, alerts.public_url, password, town, broker)
+            print_welcome(console, url, alerts.public_url, password, admin_key, town, broker)
             clock.resume()
             tasks.create_task(publish_homes(broker, town, clock, running))
+            tasks.create_task(announce_script(town, clock, console))
             tasks.create_task(cut_uplink(town, clock, running))
-            tasks.create_task(report(store, repo, ingest, clock, town, args.slow_to))
+            tasks.create_task(report(store, repo, ingest, clock, town, args.slow_to, admin_key, console))
             if args.duration is not None:
                 tasks.create_task(_stop_after(args.duration, stop))
+            if args.hours is not None:
+                tasks.create_task(_stop_at(clock, town.live_start + timedelta(hours=args.hours), stop))
             await stop.wait()
             raise _Stop
     except* _Stop:
         pass
     finally:
-        print("stopping ...", flush=True)
-        if dashboard is not None:
-            await dashboard.cleanup()
-        if alerts is not None:
-            await alerts.stop()
-        await running.stop()
+        console.close()
+        console.say("stopping ...")
+        try:
+            async with asyncio.timeout(STOP_WITHIN_S):
+                await _stop_all(dashboard, alerts, running)
+        except TimeoutError:
+            log.warning("demo.stop_slow within_s=%s", STOP_WITHIN_S)  # the rest still closes below
         await broker.stop()
+        detector.close()
+        repo.close()
         store.close()
     return 0
+
+
+async def _stop_all(dashboard: web.AppRunner | None, alerts: AlertsService | None, running: Running) -> None:
+    await asyncio.gather(
+        *(
+            part.cleanup() if isinstance(part, web.AppRunner) else part.stop()
+            for part in (dashboard, alerts)
+            if part
+        ),
+        return_exceptions=True,
+    )
+    await running.stop()
 
 
 class _Stop(Exception):
@@ -252,20 +333,25 @@ async def _stop_after(seconds: float, stop: asyncio.Event) -> None:
     stop.set()
 
 
-def register_town(config: Config, town: Town, password: str, now: datetime) -> None:
+async def _stop_at(clock: ScaledClock, at: datetime, stop: asyncio.Event) -> None:
+    await until(clock, at)
+    stop.set()
+
+
+def register_town(config: Config, town: Town, password: str, admin_key: str, now: datetime) -> None:
     repo = EscalationRepository(config.alerts.state_path)
     repo.open()
     try:
         blind_evenings = [home.household for home in town.homes if not home.kit.sees_evening]
-        report = import_data(repo, town_data(town.households, config.time_zone, blind_evenings), now)
+        imported = import_data(repo, town_data(town.households, config.time_zone, blind_evenings), now)
     finally:
         repo.close()
-    if report.rejected:
-        raise SystemExit(f"mimamori demo: the demo town did not import: {report.rejected}")
+    if imported.rejected:
+        raise SystemExit(f"mimamori demo: the demo town did not import: {imported.rejected}")
     users = UserStore(config.dashboard.users_path)
     users.open()
     try:
-        add_demo_accounts(users, town.households, password, now)
+        add_demo_accounts(users, town.households, password, admin_key, now)
     finally:
         users.close()
 
@@ -361,18 +447,9 @@ async def publish_homes(broker: DemoBroker, town: Town, clock: ScaledClock, runn
 async def cut_uplink(town: Town, clock: ScaledClock, running: Running) -> None:
     """The outage home loses its internet at 13:00 for two simulated hours."""
     link = running.links[town.outage_home]
-    for at, action, text in (
-        (town.outage_at, link.cut, "internet cut"),
-        (town.outage_at + OUTAGE, link.restore, "internet back"),
-    ):
-        await _until(clock, at)
+    for at, action in ((town.outage_at, link.cut), (town.outage_at + OUTAGE, link.restore)):
+        await until(clock, at)
         action()
-        print(f"[{_local(clock.now(), town.zone)}] {town.outage_home}: {text}", flush=True)
-
-
-async def _until(clock: ScaledClock, at: datetime) -> None:
-    while (left := at - clock.now()) > timedelta(0):  # noqa: ASYNC110 (simulated time has no event)
-        await asyncio.sleep(min(1.0, clock.real_seconds(left)))  # waiting for simulated time
 
 
 async def start_dashboard(
@@ -399,69 +476,11 @@ async def start_dashboard(
     app.cleanup_ctx.append(close_stores)
     runner = web.AppRunner(app, access_log=None)
     await runner.setup()
-    site = web.TCPSite(runner, config.dashboard.host, config.dashboard.port)
-    await site.start()
+    host, port = config.dashboard.host, config.dashboard.port
+    try:
+        await web.TCPSite(runner, host, port).start()
+    except OSError as exc:
+        await runner.cleanup()
+        raise SystemExit(port_error("dashboard.port", host, port, exc, " or --port")) from None
     port = runner.addresses[0][1]
-    return runner, f"http://{config.dashboard.host}:{port}"
-
-
-def print_welcome(url: str, alerts_url: str, password: str, town: Town, broker: DemoBroker) -> None:
-    fall = town.fall
-    lines = [
-        f"broker: {'mosquitto' if broker.supports_shared_subscriptions else 'embedded (pure Python)'}"
-        f" on 127.0.0.1:{broker.port}",
-        f"dashboard: {url}",
-        f"sign in: {', '.join(DEMO_USERS)} (care1 and care2 each look after half of the homes)",
-        f"password: {password}",
-        f"alerts webhooks and one-tap links: {alerts_url}",
-        f"today: {fall.household} falls at {FALL_AT:%H:%M}; {town.outage_home} loses its internet at "
-        f"{OUTAGE_AT:%H:%M} for {OUTAGE.seconds // 3600} h",
-        "try, in another terminal here:  mimamori outbox   then   mimamori sms-reply --from NUMBER --text 1",
-    ]
-    print("\n".join(lines), flush=True)
-
-
-def _local(at: datetime, zone: ZoneInfo) -> str:
-    return at.astimezone(zone).strftime("%m/%d %H:%M")
-
-
-async def report(
-    store: SqliteEventStore,
-    repo: EscalationRepository,
-    ingest: IngestService,
-    clock: ScaledClock,
-    town: Town,
-    slow_to: float,
-) -> None:
-    """Progress, and a line for every incident change and SMS, so a person can follow along."""
-    seen_incidents: dict[str, IncidentState] = {}
-    seen_sms: set[int] = set()
-    last_progress = 0.0
-    slowed = False
-    while True:
-        stamp = _local(clock.now(), town.zone)
-        for incident in repo.incidents(limit=200):
-            if seen_incidents.get(incident.id) != incident.state:
-                seen_incidents[incident.id] = incident.state
-                print(
-                    f"[{stamp}] incident {incident.household} {incident.kind}: {incident.state}", flush=True
-                )
-                if not slowed and slow_to and incident.audience == "community" and clock.speed > slow_to:
-                    clock.set_speed(slow_to)
-                    slowed = True
-                    print(f"[{stamp}] simulated time slows to {slow_to:g}x so you can answer", flush=True)
-        for sms in repo.sms_messages(limit=200):
-            if sms.id not in seen_sms:
-                seen_sms.add(sms.id)
-                print(f"[{stamp}] sms to {sms.to}: {sms.body}", flush=True)
-        loop_time = asyncio.get_running_loop().time()
-        if loop_time - last_progress >= PROGRESS_EVERY_S:
-            last_progress = loop_time
-            open_count = sum(1 for state in seen_incidents.values() if state != IncidentState.RESOLVED)
-            rejected = sum(ingest.counters.rejected.values())
-            print(
-                f"[{stamp}] events {store.count_events()} (rejected {rejected}) | open incidents {open_count}"
-                f" | sms {len(seen_sms)}",
-                flush=True,
-            )
-        await asyncio.sleep(1.0)  # the demo's refresh period, not synchronisation
+    return runner, f"http://{host}:{port}"

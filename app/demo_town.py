@@ -1,4 +1,5 @@
-"""The demo's town: simulated households with their community, and the dashboard's demo accounts.
+"""The demo's town: simulated homes and their day's script, the households with their community, and
+the dashboard's demo accounts.
 
 Everything here is made up (names, addresses, phone numbers in the +81 90-0000 range); the shape is
 what `mimamori households import` reads, so the demo registers homes exactly as an operator would.
@@ -6,15 +7,30 @@ what `mimamori households import` reads, so the demo registers homes exactly as 
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Collection, Sequence
-from datetime import datetime
+from dataclasses import dataclass
+from datetime import date, datetime, time, timedelta
 from typing import Any, Final
+from zoneinfo import ZoneInfo
 
 from dashboard.users import StaffRole, UserStore
+from firmware_sim.homes import SimHome
+from firmware_sim.scenarios import Scenario, ScenarioKind
+from firmware_sim.simulate import build_homes
+from mimamori.clock import ScaledClock
 
 SURNAMES: Final = ("山田", "佐藤", "鈴木", "高橋", "田中", "伊藤", "渡辺", "中村", "小林", "加藤")
 GIVEN: Final = ("花子", "トメ", "正夫", "久子", "茂", "キヨ", "清", "和子", "勇", "フミ")
 STREETS: Final = ("桜町", "梅ヶ丘", "本町", "川端", "松原")
+
+# The simulation draws each resident's day from its date: one fixed day makes every run the same day,
+# the one the whole-day test checks (a Thursday; another --date is another day, with what it brings).
+DEMO_DAY = date(2026, 12, 3)
+LIVE_FROM = time(6, 0)
+FALL_AT = time(9, 40)
+OUTAGE_AT = time(13, 0)
+OUTAGE = timedelta(hours=2)
 
 OPERATOR_PHONE: Final = "+819000009999"
 DEMO_USERS: Final = ("care1", "care2", "admin")
@@ -97,8 +113,11 @@ def town_data(
     return {"contacts": contacts, "households": homes}
 
 
-def add_demo_accounts(users: UserStore, households: Sequence[str], password: str, now: datetime) -> None:
-    """care1 and care2 each look after half of the homes; admin sees them all."""
+def add_demo_accounts(
+    users: UserStore, households: Sequence[str], password: str, admin_key: str, now: datetime
+) -> None:
+    """care1 and care2 each look after half of the homes; admin sees them all, and (as every
+    administrator must) signs in with a second factor: the authenticator key ``admin_key``."""
     half = (len(households) + 1) // 2
     for username, display, role, share in (
         ("care1", "ケアマネジャー 一", StaffRole.CARE_MANAGER, households[:half]),
@@ -108,3 +127,51 @@ def add_demo_accounts(users: UserStore, households: Sequence[str], password: str
         users.add_user(username, display, role, password, language="ja", now=now)
         for household in share:
             users.assign(username, household)
+    users.enrol_second_factor("admin", admin_key, 0, [], now)
+
+
+@dataclass
+class Town:
+    """The simulated homes and what happens to them on the demo's day."""
+
+    homes: list[SimHome]
+    live_start: datetime
+    fall: Scenario
+    outage_home: str
+    outage_at: datetime
+    zone: ZoneInfo
+
+    @classmethod
+    def build(cls, count: int, seed: int, history_days: int, tz: str, today: date) -> Town:
+        zone = ZoneInfo(tz)
+        names = [f"home-{n:04d}" for n in range(1, count + 1)]
+        fall = Scenario(names[min(2, count - 1)], ScenarioKind.FALL, _at(today, FALL_AT, zone))
+        homes = build_homes(names, seed, today - timedelta(days=history_days), [fall], tz)
+        outage_home = names[min(6, count - 1)]
+        return cls(homes, _at(today, LIVE_FROM, zone), fall, outage_home, _at(today, OUTAGE_AT, zone), zone)
+
+    @property
+    def households(self) -> list[str]:
+        return [home.household for home in self.homes]
+
+    def script(self) -> list[tuple[datetime, str]]:
+        """Today's scripted events, as the console announces them."""
+        return [
+            (self.fall.t0, f"{self.fall.household}: the resident falls; her sensors go silent (scripted)"),
+            (self.outage_at, f"{self.outage_home}: internet cut (scripted, for {OUTAGE.seconds // 3600} h)"),
+            (self.outage_at + OUTAGE, f"{self.outage_home}: internet back"),
+        ]
+
+
+def _at(day: date, at: time, zone: ZoneInfo) -> datetime:
+    return datetime.combine(day, at, zone)
+
+
+async def until(clock: ScaledClock, at: datetime) -> None:
+    """Return once the town's simulated clock reaches ``at``."""
+    while (left := at - clock.now()) > timedelta(0):  # noqa: ASYNC110 (simulated time has no event)
+        await asyncio.sleep(min(1.0, clock.real_seconds(left)))  # waiting for simulated time
+
+
+def local_stamp(at: datetime, zone: ZoneInfo) -> str:
+    return at.astimezone(zone).strftime("%m/%d %H:%M")

@@ -87,6 +87,7 @@ class MosquittoProcess:
             [mosquitto_path(), "-c", str(self.config_path)],
             stdout=subprocess.DEVNULL,
             stderr=subprocess.PIPE,
+            start_new_session=True,  # Ctrl-C stops its owner, which stops it after the clients left
         )
         deadline = time.monotonic() + timeout_s
         while time.monotonic() < deadline:

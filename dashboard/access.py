@@ -6,6 +6,7 @@ from __future__ import annotations
 from aiohttp import web
 
 from dashboard import keys
+from dashboard.i18n import translate
 from dashboard.users import User
 from dashboard.views import AuditView, HouseholdView
 
@@ -33,7 +34,7 @@ def household_for(request: web.Request, action: str) -> HouseholdView:
     allowed = user.is_admin or household_id in request.app[keys.USERS].assigned(user.username)
     household = request.app[keys.RECORDS].household(household_id) if allowed else None
     if household is None:
-        raise web.HTTPNotFound(text="not found")
+        raise web.HTTPNotFound(text=translate(request[keys.LANG], "error.not_found"))
     audit(request, action, household.id)
     return household
 

@@ -14,7 +14,17 @@ from aiohttp_session import session_middleware
 
 from dashboard import keys
 from dashboard.events import OverviewBroadcaster
-from dashboard.pages import api, away, digest_page, editing, home, household_page, incidents, signin
+from dashboard.pages import (
+    api,
+    away,
+    digest_page,
+    editing,
+    home,
+    household_page,
+    incidents,
+    signin,
+    two_factor,
+)
 from dashboard.render import setup_templates
 from dashboard.security import csrf_protect, identify, require_sign_in, security_headers
 from dashboard.sessions import SqliteSessionStorage
@@ -44,7 +54,11 @@ def create_app(
     goes away instead of at the next tick.
     """
     storage = SqliteSessionStorage(
-        users, clock, timedelta(hours=config.session_hours), secure=config.secure_cookies
+        users,
+        clock,
+        timedelta(hours=config.session_hours),
+        secure=config.secure_cookies,
+        idle=timedelta(minutes=config.idle_minutes),
     )
     app = web.Application(
         middlewares=[security_headers, session_middleware(storage), identify, csrf_protect, require_sign_in],
@@ -60,7 +74,7 @@ def create_app(
     broadcaster = OverviewBroadcaster(config.live_interval_s)
     app[keys.BROADCASTER] = broadcaster
     setup_templates(app)
-    for module in (signin, home, household_page, incidents, editing, away, digest_page, api):
+    for module in (signin, two_factor, home, household_page, incidents, editing, away, digest_page, api):
         app.router.add_routes(module.routes)
     app.router.add_static("/static/", STATIC_DIR, name="static")
     app.cleanup_ctx.append(broadcaster.cleanup_ctx)

@@ -120,20 +120,36 @@ class StateCareRecords:
         return found
 
     def _incident(self, i: escalation.Incident, names: Mapping[str, str]) -> IncidentView:
+        # Steps' own details are the engine's notes (English, code words): the page shows the labelled
+        # step, and only a delivery error's reason besides.
         log = [
-            LogEntry(s.at, s.kind.value, names.get(s.contact, s.contact) if s.contact else None, s.detail)
+            LogEntry(
+                s.at,
+                s.kind.value,
+                names.get(s.contact, s.contact) if s.contact else None,
+                s.detail if s.kind is escalation.StepKind.DELIVERY_FAILED else "",
+            )
             for s in self._repo.steps(i.id)
         ]
         for sms in self._repo.sms_messages(incident=i.id):
             who = names.get(sms.contact, sms.contact) if sms.contact else sms.to
             log.append(
-                LogEntry(sms.created_at, f"sms_{sms.purpose.value}", who, f"{sms.status.value}: {sms.body}")
+                LogEntry(sms.created_at, f"sms_{sms.purpose.value}", who, sms.body, status=sms.status.value)
             )
         for entry in self._repo.audit_log(incident=i.id):
             if entry.action.startswith(("reply", "link")):
                 who = entry.actor.removeprefix("contact:").removeprefix("link:")
-                detail = ", ".join(f"{k}={v}" for k, v in entry.detail.items())
-                log.append(LogEntry(entry.at, entry.action, names.get(who, who), detail))
+                text = entry.detail.get("text")
+                action = entry.detail.get("action")
+                log.append(
+                    LogEntry(
+                        entry.at,
+                        entry.action,
+                        names.get(who, who),
+                        f"「{text}」" if text else "",
+                        reply=None if action is None else str(action),
+                    )
+                )
         log.sort(key=lambda e: e.at)
         return IncidentView(
             id=i.id,

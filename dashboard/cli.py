@@ -29,6 +29,8 @@ log = logging.getLogger(__name__)
 def register(sub: Subcommands) -> None:
     parser = sub.add_parser("dashboard", help="run the care managers' web dashboard, or manage its users")
     add_config_argument(parser)
+    parser.add_argument("--host", default=None, help="address to serve on (setting dashboard.host)")
+    parser.add_argument("--port", type=int, default=None, help="port to serve on (setting dashboard.port)")
     parser.set_defaults(func=_serve)
     actions = parser.add_subparsers(dest="dashboard_command", metavar="ACTION")
 
@@ -47,6 +49,12 @@ def register(sub: Subcommands) -> None:
     password.add_argument("--password-stdin", action="store_true")
     _config_again(password)
     password.set_defaults(func=_user_password)
+    reset = user_actions.add_parser(
+        "reset-second-factor", help="forget an account's second factor (lost phone): set up again at sign-in"
+    )
+    reset.add_argument("username")
+    _config_again(reset)
+    reset.set_defaults(func=_user_reset_second_factor)
     listing = user_actions.add_parser("list", help="list accounts and their households")
     _config_again(listing)
     listing.set_defaults(func=_user_list)
@@ -115,6 +123,20 @@ def _user_password(args: argparse.Namespace) -> int:
     return 0
 
 
+def _user_reset_second_factor(args: argparse.Namespace) -> int:
+    users = _users(config_from(args))
+    try:
+        if users.user(args.username) is None:
+            print(f"mimamori: no user {args.username!r}", file=sys.stderr)
+            return 2
+        users.remove_second_factor(args.username)
+    finally:
+        users.close()
+    log.warning("dashboard.second_factor_reset user=%s by=command", args.username)
+    print(f"second factor removed for {args.username}; it is set up again at the next sign-in if required")
+    return 0
+
+
 def _user_list(args: argparse.Namespace) -> int:
     users = _users(config_from(args))
     try:
@@ -168,15 +190,22 @@ def _serve(args: argparse.Namespace) -> int:
             classify=PersistedStates(repo),
             clock=SystemClock(),
         )
-        host, port = config.dashboard.host, config.dashboard.port
+        host = args.host or config.dashboard.host
+        port = config.dashboard.port if args.port is None else args.port
         log.info("dashboard.started url=http://%s:%s users=%s", host, port, len(users.users()))
-        web.run_app(
-            app,
-            host=host,
-            port=port,
-            print=lambda text: print(text, flush=True),
-            access_log=None,
-            shutdown_timeout=5,
-            handler_cancellation=True,
-        )
+        try:
+            web.run_app(
+                app,
+                host=host,
+                port=port,
+                print=lambda text: print(text, flush=True),
+                access_log=None,
+                shutdown_timeout=5,
+                handler_cancellation=True,
+            )
+        except OSError as exc:  # the address is taken (or not ours): one line, naming the setting
+            raise SystemExit(
+                f"mimamori dashboard: cannot serve on {host}:{port} ({exc.strerror}); choose another with "
+                "--port or MIMAMORI__DASHBOARD__PORT (setting dashboard.port)"
+            ) from None
     return 0

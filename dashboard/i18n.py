@@ -1,9 +1,18 @@
-"""Japanese and English for the dashboard: one catalogue, ``translate(lang, key, **params)``."""
+"""Japanese and English for the dashboard: one catalogue, ``translate(lang, key, **params)``, and the
+labels of every code word a page shows (states, kinds, severities, steps, outcomes): ``label``.
+
+A key or a code word without a label is a bug: it is logged at ERROR (which fails the test suite) and
+shown as is, rather than breaking the page for the person reading it.
+"""
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Mapping
+from datetime import date
 from typing import Final
+
+log = logging.getLogger(__name__)
 
 LANGUAGES: Final = ("ja", "en")
 
@@ -24,6 +33,47 @@ MESSAGES: Final[Mapping[str, tuple[str, str]]] = {
         "Too many failed sign-ins. Try again in {minutes} minutes.",
         "ログインの失敗が多すぎます。{minutes}分後にもう一度お試しください。",
     ),
+    "second.title": ("Second factor", "2段階認証"),
+    "second.code": (
+        "Code from your authenticator app (or a recovery code)",
+        "認証アプリのコード（または回復コード）",
+    ),
+    "second.code_help": (
+        "Open your authenticator app and type the six digits shown for Mimamori.",
+        "認証アプリを開き、Mimamoriの6桁のコードを入力してください。",
+    ),
+    "second.submit": ("Continue", "続ける"),
+    "second.wrong_code": (
+        "That code is wrong or was used already.",
+        "コードが違うか、すでに使用されています。",
+    ),
+    "second.enrol_title": ("Set up the second factor", "2段階認証の設定"),
+    "second.enrol_help": (
+        "Scan this QR code with an authenticator app (Google Authenticator, Microsoft Authenticator, "
+        "1Password, ...) or type the key below into it, then enter the six digits it shows.",
+        "認証アプリ（Google Authenticator、Microsoft Authenticator など）でこのQRコードを読み取るか、"
+        "下のキーを入力し、表示された6桁のコードを入力してください。",
+    ),
+    "second.key": ("Key", "キー"),
+    "second.confirm": ("Confirm", "確認"),
+    "second.codes_title": ("Your recovery codes", "回復コード"),
+    "second.codes_help": (
+        "Keep these codes somewhere safe. Each one lets you sign in once without your phone. "
+        "They are shown only now.",
+        "安全な場所に保管してください。スマートフォンがないとき、1つにつき1回ログインできます。表示されるのは今回だけです。",
+    ),
+    "second.continue": ("I have kept them: continue", "保管しました。続ける"),
+    "second.status_on": (
+        "Second factor: on ({left} recovery codes left).",
+        "2段階認証：有効（残りの回復コード {left}個）",
+    ),
+    "second.status_off": ("Second factor: off.", "2段階認証：無効"),
+    "second.required": (
+        "Your role requires the second factor; it cannot be removed.",
+        "この役割では2段階認証が必須のため、解除できません。",
+    ),
+    "second.remove": ("Remove the second factor", "2段階認証を解除"),
+    "nav.account": ("Second factor", "2段階認証"),
     "overview.title": ("Your households", "担当世帯"),
     "overview.all": ("All households", "全世帯"),
     "overview.empty": ("No households are assigned to you yet.", "担当の世帯はまだありません。"),
@@ -101,16 +151,6 @@ MESSAGES: Final[Mapping[str, tuple[str, str]]] = {
         "終了しました。連絡済みの方に通知します。",
     ),
     "incident.close_refused": ("Not closed:", "終了できませんでした："),
-    "outcome.safe": ("safe", "無事"),
-    "outcome.false_alarm": ("false alarm", "誤報"),
-    "outcome.no_answer_at_door": ("no answer at the door", "訪問時応答なし"),
-    "outcome.hospital": ("taken to hospital", "病院へ搬送"),
-    "outcome.emergency_handled": ("emergency handled", "救急対応済"),
-    "outcome.activity_resumed": ("activity resumed", "動きが戻った"),
-    "outcome.fault_cleared": ("fault cleared", "機器復旧"),
-    "outcome.superseded": ("replaced by a newer incident", "新しい事案へ"),
-    "outcome.suppressed": ("platform outage", "障害として処理"),
-    "outcome.other": ("other (see note)", "その他（メモ参照）"),
     "contact.opted_out": (
         "opted out (STOP) since {at}: not texted until they reply START",
         "{at}から配信停止中（STOP）：「再開」の返信まで連絡しません",
@@ -131,11 +171,6 @@ MESSAGES: Final[Mapping[str, tuple[str, str]]] = {
     "drill.no_answer": ("no answer to the test", "テストに応答なし"),
     "drill.send_failed": ("number refused", "番号に届かない"),
     "drill.opted_out": ("opted out", "配信停止"),
-    "tier.resident_check": ("resident check", "本人確認"),
-    "tier.neighbours": ("neighbours", "近隣"),
-    "tier.volunteers": ("volunteers", "ボランティア"),
-    "tier.professionals": ("professionals", "専門職"),
-    "tier.technical": ("technical", "技術担当"),
     "device.name": ("Device", "機器"),
     "device.kind": ("Kind", "種類"),
     "device.battery": ("Battery", "電池"),
@@ -209,6 +244,162 @@ MESSAGES: Final[Mapping[str, tuple[str, str]]] = {
     "digest.incidents": ("Incidents this week", "今週の事案"),
     "error.not_found": ("Not found.", "見つかりません。"),
     "error.title": ("Something is wrong", "エラー"),
+    "unit.minutes": ("{n} min", "{n}分"),
+}
+
+# A refused form's messages, by their English text as the edit's rules word them -> (English, Japanese).
+# A message not listed (a rule's own wording) is shown as it comes.
+FORM_ERRORS: Final[Mapping[str, tuple[str, str]]] = {
+    "must be after the start": ("must be after the start", "開始より後にしてください"),
+    "must be in the future": ("must be in the future", "未来の日時にしてください"),
+    "at most 90 days after the start": ("at most 90 days after the start", "開始から90日以内にしてください"),
+    "YYYY-MM-DD HH:MM": ("YYYY-MM-DD HH:MM", "日時を入力してください（例 2026/12/03 09:00）"),
+    "a whole number of minutes": ("a whole number of minutes", "分を整数で入力してください"),
+    "tick or untick the box": ("tick or untick the box", "チェックを付けるか外してください"),
+    "no such away period": ("no such away period", "その不在期間はありません"),
+    "no such away period in this household": (
+        "no such away period in this household",
+        "この世帯にその不在期間はありません",
+    ),
+    "no such contact in this household": (
+        "no such contact in this household",
+        "この世帯にその連絡先はありません",
+    ),
+    "the policy changed meanwhile; reload the page": (
+        "the policy changed meanwhile; reload the page",
+        "その間に連絡の順番が変更されました。ページを再読み込みしてください",
+    ),
+    "phone must be E.164, e.g. +819012345678": (
+        "phone must be E.164, e.g. +819012345678",
+        "電話番号は国番号から（例 +819012345678）",
+    ),
+}
+
+# group -> code word -> (English, Japanese)
+LABELS: Final[Mapping[str, Mapping[str, tuple[str, str]]]] = {
+    "kind": {  # detection.findings.FindingKind
+        "help_button": ("help button pressed", "緊急ボタン"),
+        "inactivity": ("no activity", "動きなし"),
+        "missed_wakeup": ("not up at the usual time", "起床の気配なし"),
+        "long_absence": ("out for unusually long", "長時間の外出"),
+        "night_exit": ("left home at night", "夜間の外出"),
+        "evening_quiet": ("quiet all evening", "夕方から動きなし"),
+        "blind_gateway": ("gateway offline", "ゲートウェイ停止"),
+        "blind_sensors": ("all sensors silent", "センサーが無反応"),
+        "device_silent": ("device silent", "機器の応答なし"),
+        "low_battery": ("low battery", "電池残量低下"),
+        "stuck_sensor": ("sensor may be stuck", "センサー故障の疑い"),
+        "slow_decline": ("slow decline", "活動の緩やかな低下"),
+    },
+    "severity": {  # detection.findings.Severity
+        "urgent": ("urgent", "緊急"),
+        "warning": ("check today", "要確認"),
+        "info": ("for review", "参考"),
+    },
+    "incident_state": {  # escalation.models.IncidentState
+        "open": ("open", "未連絡"),
+        "notifying": ("contacting people", "連絡中"),
+        "claimed": ("someone is going", "対応中"),
+        "resumed": ("activity resumed, watching", "動きあり・見守り中"),
+        "resolved": ("resolved", "解決"),
+    },
+    "outcome": {  # escalation.models.Outcome
+        "safe": ("safe", "無事"),
+        "false_alarm": ("false alarm", "誤報"),
+        "no_answer_at_door": ("no answer at the door", "訪問時応答なし"),
+        "hospital": ("taken to hospital", "病院へ搬送"),
+        "emergency_handled": ("emergency handled", "救急対応済"),
+        "activity_resumed": ("activity resumed", "動きが戻った"),
+        "fault_cleared": ("fault cleared", "機器復旧"),
+        "superseded": ("replaced by a newer incident", "新しい事案へ"),
+        "suppressed": ("platform outage", "障害として処理"),
+        "other": ("other (see note)", "その他（メモ参照）"),
+    },
+    "log": {  # an incident log line: escalation.models.StepKind, sms_ + SmsPurpose, reply/link audit
+        "opened": ("opened", "発生"),
+        "notified": ("notified", "連絡"),
+        "claimed": ("claimed (going)", "対応を引き受け"),
+        "declined": ("declined", "辞退"),
+        "claim_expired": ("claim expired", "対応の期限切れ"),
+        "help": ("passed to professionals", "専門職へ"),
+        "exhausted": ("nobody left to contact", "連絡先がなくなりました"),
+        "activity_resumed": ("activity resumed", "活動再開"),
+        "resolved": ("resolved", "解決"),
+        "suppressed": ("part of a platform outage", "システム障害に含む"),
+        "opted_out": ("contact opted out", "配信停止"),
+        "delivery_failed": ("delivery failed", "送信失敗"),
+        "operators_told": ("operators told", "運用担当へ連絡"),
+        "repeated": ("repeated answer (no change)", "重複した回答（変更なし）"),
+        "superseded": ("replaced by a newer incident", "新しい事案へ"),
+        "reopened": ("reopened", "再開"),
+        "fault_cleared": ("fault cleared", "機器復旧"),
+        "sms_superseded_notice": ("SMS: replaced by a newer alert", "SMS（新しい連絡のお知らせ）"),
+        "sms_drill": ("SMS: contact test", "SMS（連絡網テスト）"),
+        "sms_alert": ("SMS alert", "SMS（通知）"),
+        "sms_claimed_notice": ("SMS: someone is going", "SMS（対応者のお知らせ）"),
+        "sms_resolved_notice": ("SMS: resolved", "SMS（解決のお知らせ）"),
+        "sms_activity_notice": ("SMS: activity resumed", "SMS（活動再開のお知らせ）"),
+        "sms_reply": ("SMS answer to a reply", "SMS（返信への案内）"),
+        "sms_operator": ("SMS to the operators", "SMS（運用担当へ）"),
+        "reply": ("reply by SMS", "SMSでの返信"),
+        "reply.refused": ("reply not accepted", "受け付けなかった返信"),
+        "reply.unknown": ("reply not understood", "解釈できない返信"),
+        "link.tap": ("answer by link", "リンクでの回答"),
+        "link.view": ("link opened", "リンクを表示"),
+        "link.refused": ("link not accepted", "受け付けなかったリンク"),
+    },
+    "reply": {  # escalation.replies.ReplyAction
+        "go": ("I'll go", "行きます"),
+        "cant": ("can't go", "行けません"),
+        "safe": ("safe", "無事"),
+        "help": ("emergency", "救急"),
+        "stop": ("stop texting me", "配信停止"),
+        "start": ("text me again", "配信再開"),
+        "no_answer_at_door": ("no answer at the door", "訪問時応答なし"),
+        "hospital": ("taken to hospital", "病院へ搬送"),
+        "ack": ("OK (asked to confirm)", "了解（確認待ち）"),
+        "test": ("contact test answered", "テストへの返信"),
+        "unknown": ("not understood", "不明"),
+    },
+    "sms_status": {  # escalation.models.SmsStatus
+        "queued": ("queued", "送信待ち"),
+        "sending": ("sending", "送信中"),
+        "sent": ("sent", "送信済み"),
+        "delivered": ("delivered", "配信済み"),
+        "undelivered": ("not delivered", "未配信"),
+        "failed": ("failed", "失敗"),
+        "cancelled": ("cancelled", "取り消し"),
+    },
+    "device_kind": {  # mimamori.contract.Kind
+        "motion": ("motion", "人感"),
+        "door": ("door", "ドア"),
+        "power": ("power", "電力"),
+        "button": ("help button", "緊急ボタン"),
+        "battery": ("battery", "電池"),
+        "checkin": ("check-in", "定期報告"),
+    },
+    "gateway_state": {  # mimamori.contract.GatewayState
+        "online": ("online", "接続中"),
+        "offline": ("offline", "停止"),
+    },
+    "tier": {  # registry.models.TierKind
+        "resident_check": ("resident first", "本人へ確認"),
+        "neighbours": ("neighbours", "近隣の方"),
+        "volunteers": ("volunteers", "ボランティア"),
+        "professionals": ("professionals", "専門職"),
+        "technical": ("technical contact", "技術担当"),
+        "operators": ("operators", "運用担当"),
+    },
+    "language": {"ja": ("Japanese", "日本語"), "en": ("English", "英語")},
+    "weekday": {  # date.weekday()
+        "0": ("Mon", "月"),
+        "1": ("Tue", "火"),
+        "2": ("Wed", "水"),
+        "3": ("Thu", "木"),
+        "4": ("Fri", "金"),
+        "5": ("Sat", "土"),
+        "6": ("Sun", "日"),
+    },
 }
 
 
@@ -216,9 +407,33 @@ def translate(lang: str, key: str, **params: object) -> str:
     """The message in ``lang`` (English when the key is missing in the catalogue: the key itself)."""
     pair = MESSAGES.get(key)
     if pair is None:
+        log.error("dashboard.label_missing key=%s", key)
         return key
     text = pair[1] if lang == "ja" else pair[0]
     return text.format(**params) if params else text
+
+
+def label(lang: str, group: str, value: object) -> str:
+    """The label of a code word (an enum member or its value) of ``group`` in ``lang``."""
+    word = str(getattr(value, "value", value))
+    pair = LABELS.get(group, {}).get(word)
+    if pair is None:
+        log.error("dashboard.label_missing group=%s value=%s", group, word)
+        return word
+    return pair[1] if lang == "ja" else pair[0]
+
+
+def form_error(lang: str, message: str) -> str:
+    """A refused form's message in ``lang`` when it is a known one; as it comes otherwise."""
+    pair = FORM_ERRORS.get(message)
+    if pair is None:
+        return message
+    return pair[1] if lang == "ja" else pair[0]
+
+
+def day_label(lang: str, day: date) -> str:
+    """A day as the pages show it: 12/03 (水) or 12/03 (Wed)."""
+    return f"{day:%m/%d} ({label(lang, 'weekday', day.weekday())})"
 
 
 def pick_language(chosen: str | None, user_language: str | None, accept: str, default: str) -> str:

@@ -15,7 +15,7 @@ from aiohttp import web
 
 from dashboard import keys
 from dashboard.charts import clock_label
-from dashboard.i18n import translate
+from dashboard.i18n import day_label, form_error, label, translate
 from detection.explain import render as explain
 
 
@@ -30,8 +30,11 @@ def setup_templates(app: web.Application) -> None:
     )
 
 
-def local_time(at: datetime | None, tz: str, fmt: str = "%Y-%m-%d %H:%M") -> str:
-    return "—" if at is None else at.astimezone(ZoneInfo(tz)).strftime(fmt)
+TIME_FORMAT = "%Y/%m/%d %H:%M"  # the one format of every time a page shows, in the household's zone
+
+
+def local_time(at: datetime | None, tz: str) -> str:
+    return "—" if at is None else at.astimezone(ZoneInfo(tz)).strftime(TIME_FORMAT)
 
 
 def ago(lang: str, now: datetime, at: datetime | None) -> str:
@@ -57,6 +60,9 @@ def page_context(request: web.Request) -> dict[str, Any]:
         "csrf": request[keys.CSRF],
         "path": request.path_qs,
         "local_time": local_time,
+        "label": partial(label, lang),
+        "day_label": partial(day_label, lang),
+        "form_error": partial(form_error, lang),
         "ago": partial(ago, lang, now),
         "clock_label": clock_label,
         "reason": lambda incident: explain(incident.explanation, "ja" if lang == "ja" else "en"),

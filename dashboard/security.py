@@ -32,7 +32,7 @@ SECURITY_HEADERS: Final = {
     "Permissions-Policy": "camera=(), microphone=(), geolocation=()",
     "Cross-Origin-Opener-Policy": "same-origin",
 }
-PUBLIC_PATHS: Final = frozenset({"/login", "/healthz", "/language"})
+PUBLIC_PATHS: Final = frozenset({"/login", "/login/code", "/login/enrol", "/healthz", "/language"})
 PUBLIC_PREFIXES: Final = ("/static/",)
 UNSAFE_METHODS: Final = frozenset({"POST", "PUT", "PATCH", "DELETE"})
 CSRF_FIELD: Final = "csrf_token"

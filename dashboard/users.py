@@ -1,4 +1,5 @@
-"""Dashboard accounts in SQLite: users (argon2 hashes), household assignments, failed-login records.
+"""Dashboard accounts in SQLite: users (argon2 hashes), household assignments, failed-login records,
+second factors (TOTP secrets, hashed recovery codes: :mod:`dashboard.second_factor`).
 
 Care managers see only the households assigned to them; administrators see every household.
 The same file holds the server-side sessions (:mod:`dashboard.sessions`). The constructor does no
@@ -51,6 +52,18 @@ CREATE TABLE IF NOT EXISTS sessions (
     expires_ms  INTEGER NOT NULL
 ) WITHOUT ROWID;
 CREATE INDEX IF NOT EXISTS sessions_expiry ON sessions (expires_ms);
+CREATE TABLE IF NOT EXISTS second_factors (
+    username    TEXT PRIMARY KEY REFERENCES users (username) ON DELETE CASCADE,
+    totp_secret TEXT NOT NULL,
+    last_step   INTEGER,  -- the newest TOTP time step used: never accepted again
+    enrolled_ms INTEGER NOT NULL
+) WITHOUT ROWID;
+CREATE TABLE IF NOT EXISTS recovery_codes (
+    username  TEXT NOT NULL REFERENCES users (username) ON DELETE CASCADE,
+    code_hash TEXT NOT NULL,
+    used_ms   INTEGER,
+    PRIMARY KEY (username, code_hash)
+) WITHOUT ROWID;
 """
 
 
@@ -75,6 +88,13 @@ class User:
         return self.role is StaffRole.ADMIN
 
 
+@dataclass(frozen=True, slots=True)
+class SecondFactor:
+    totp_secret: str
+    last_step: int | None
+    recovery_left: int
+
+
 def to_ms(at: datetime) -> int:
     return int(at.timestamp() * 1000)
 
@@ -91,6 +111,8 @@ class UserStore:
     def open(self) -> None:
         db = connect(self._path, synchronous="FULL", foreign_keys=True)
         db.executescript(SCHEMA)
+        if "seen_ms" not in {row[1] for row in db.execute("PRAGMA table_info(sessions)")}:
+            db.execute("ALTER TABLE sessions ADD COLUMN seen_ms INTEGER")  # idle timeout (files before it)
         self._db = db
 
     def close(self) -> None:
@@ -205,6 +227,57 @@ class UserStore:
     def assigned(self, username: str) -> frozenset[str]:
         rows = self.db.execute("SELECT household FROM assignments WHERE username = ?", (username,))
         return frozenset(r[0] for r in rows)
+
+    # second factor
+
+    def second_factor(self, username: str) -> SecondFactor | None:
+        row = self.db.execute(
+            "SELECT totp_secret, last_step FROM second_factors WHERE username = ?", (username,)
+        ).fetchone()
+        if row is None:
+            return None
+        left = self.db.execute(
+            "SELECT count(*) FROM recovery_codes WHERE username = ? AND used_ms IS NULL", (username,)
+        ).fetchone()[0]
+        return SecondFactor(row[0], row[1], int(left))
+
+    def enrol_second_factor(
+        self, username: str, secret: str, step: int, recovery_hashes: list[str], now: datetime
+    ) -> None:
+        """Keep ``secret`` (confirmed with the code of ``step``) and fresh recovery codes, replacing any."""
+        with self.transaction() as db:
+            db.execute("DELETE FROM recovery_codes WHERE username = ?", (username,))
+            db.execute(
+                "INSERT OR REPLACE INTO second_factors VALUES (?, ?, ?, ?)",
+                (username, secret, step, to_ms(now)),
+            )
+            db.executemany(
+                "INSERT INTO recovery_codes VALUES (?, ?, NULL)", [(username, h) for h in recovery_hashes]
+            )
+
+    def use_totp_step(self, username: str, step: int) -> bool:
+        """Record ``step`` as used; False when it (or a later one) was used already (a replay)."""
+        with self.transaction() as db:
+            changed = db.execute(
+                "UPDATE second_factors SET last_step = ? WHERE username = ?"
+                " AND (last_step IS NULL OR last_step < ?)",
+                (step, username, step),
+            ).rowcount
+        return bool(changed)
+
+    def use_recovery_code(self, username: str, code_hash: str, now: datetime) -> bool:
+        with self.transaction() as db:
+            changed = db.execute(
+                "UPDATE recovery_codes SET used_ms = ?"
+                " WHERE username = ? AND code_hash = ? AND used_ms IS NULL",
+                (to_ms(now), username, code_hash),
+            ).rowcount
+        return bool(changed)
+
+    def remove_second_factor(self, username: str) -> None:
+        with self.transaction() as db:
+            db.execute("DELETE FROM recovery_codes WHERE username = ?", (username,))
+            db.execute("DELETE FROM second_factors WHERE username = ?", (username,))
 
     # failed logins (throttling)
 

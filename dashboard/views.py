@@ -72,9 +72,11 @@ class LogEntry:
     """One line of an incident's escalation log: who was told when, who replied what."""
 
     at: datetime
-    action: str  # e.g. sms_sent, delivered, failed, reply, claimed, resolved, tier
+    action: str  # a step kind (notified, claimed, ...), sms_<purpose>, reply, link.tap, ... (i18n "log")
     who: str | None  # contact name (or person) concerned
-    detail: str
+    detail: str  # words of people (an SMS body, a reply's text) or a delivery error; never a code word
+    status: str | None = None  # an SMS's status (i18n "sms_status")
+    reply: str | None = None  # what a reply meant (i18n "reply")
 
 
 @dataclass(frozen=True, slots=True)

@@ -10,6 +10,9 @@ from datetime import datetime
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
+from rich.console import Console
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn
+
 from detection.explain import render
 from detection.findings import Finding
 from detection.model import FixedProfiles, Tuning
@@ -104,16 +107,25 @@ def run(args: argparse.Namespace) -> int:
         print("mimamori replay: the first line must be ts,household,device,kind,value", file=sys.stderr)
         return 2
 
-    def progress(done: int, total: int, raised: int) -> None:
-        print(f"replay: {done}/{total} events, {raised} findings", file=sys.stderr)
-
     profiles = FixedProfiles(
         args.tz, night_exit_enabled=args.night_exit, evening_check_enabled=args.evening_check
     )
     tuning = Tuning(sensitivity=args.sensitivity)
     count = 0
     args.out.parent.mkdir(parents=True, exist_ok=True)
-    with args.out.open("w", encoding="utf-8") as out:
+    # A progress bar on a terminal; piped, rich prints the finished bar once.
+    columns = (
+        TextColumn("replay"),
+        BarColumn(),
+        MofNCompleteColumn(),
+        TextColumn("{task.fields[raised]} findings"),
+    )
+    with args.out.open("w", encoding="utf-8") as out, Progress(*columns, console=Console(stderr=True)) as bar:
+        task = bar.add_task("replay", total=len(events), raised=0)
+
+        def progress(done: int, total: int, raised: int) -> None:
+            bar.update(task, completed=done, total=total, raised=raised)
+
         for finding in replay(events, profiles, until, tuning, progress):
             out.write(finding_json(finding) + "\n")
             count += 1

@@ -293,11 +293,17 @@ def technical_findings(
     if blind is not None:
         return found  # per-device problems are meaningless while the whole home is dark
     activity_devices = sum(1 for d in view.devices if d.kind in ("motion", "door", "power"))
-    if view.solo_device is not None and view.solo_since is not None and activity_devices >= 2:
+    if (
+        view.solo_device is not None
+        and view.solo_since is not None
+        and last is not None
+        and activity_devices >= 2
+    ):
         since = view.solo_since.timestamp()
-        if now - since >= tuning.stuck_solo_s:
-            # one sensor keeps "seeing" someone for half a day and no other sensor does: it may be
-            # stuck, and a stuck sensor would hide a fall
+        if last - since >= tuning.stuck_solo_s:
+            # one sensor keeps "seeing" someone for half a day (its latest report is that long after
+            # its first) and no other sensor does: it may be stuck, and a stuck sensor would hide a
+            # fall. One sensor alone and then silence is a quiet home, not a stuck sensor.
             add(
                 FindingKind.STUCK_SENSOR,
                 f"stuck:{view.solo_device}:{int(since)}",

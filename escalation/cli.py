@@ -69,7 +69,19 @@ def register(sub: Subcommands) -> None:
 
 
 def _repo(args: argparse.Namespace) -> EscalationRepository:
-    repo = EscalationRepository(config_from(args).alerts.state_path)
+    """The state file for a command that only reads: never created here. Without one there is nothing
+    to show yet: says so (an empty list with ``--json``) and exits 0."""
+    path = config_from(args).alerts.state_path
+    if not path.exists():
+        if getattr(args, "json", False):
+            print("[]")
+        print(
+            f"nothing here yet: {path} does not exist (it appears once `mimamori alerts` or "
+            "`mimamori demo` has run in this directory)",
+            file=sys.stderr,
+        )
+        raise SystemExit(0)
+    repo = EscalationRepository(path)
     repo.open()
     return repo
 
@@ -98,6 +110,8 @@ def _outbox(args: argparse.Namespace) -> int:
         ]
         print(json.dumps(rows, ensure_ascii=False, indent=2))
         return 0
+    if not messages:
+        print("nothing here yet: no SMS has been sent", file=sys.stderr)
     for m in messages:
         print(f"{to_db_time(m.created_at)}  {m.status.value:<11} {m.to:<16} {m.body}")
     return 0

@@ -151,6 +151,8 @@ class DashboardConfig(Section):
     port: int = Field(8080, ge=1, le=65535)
     users_path: Path = Path("var/dashboard.sqlite3")  # accounts, assignments, sessions
     session_hours: float = Field(8.0, gt=0, le=24 * 7)  # absolute session lifetime, checked on the server
+    idle_minutes: float = Field(30.0, gt=0, le=24 * 7 * 60)  # a session unused this long ends
+    care_manager_2fa: bool = False  # care managers must use a second factor too (administrators always do)
     secure_cookies: bool = True  # keep on; browsers accept Secure cookies on http://localhost
     login_max_failures: int = Field(5, ge=1, le=100)  # per user and per client address ...
     login_window_minutes: int = Field(15, ge=1, le=24 * 60)  # ... within this window, then 429

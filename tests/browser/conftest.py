@@ -36,6 +36,7 @@ START_TIMEOUT_S = 30.0
 class Dashboard:
     url: str
     process: subprocess.Popen[str]
+    users_path: Path
 
 
 # Module scope: sync Playwright runs its own event loop in this thread, which must be gone before
@@ -76,7 +77,7 @@ def dashboard(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Dashboard]:
     try:
         if not output.serving.wait(START_TIMEOUT_S):
             pytest.fail("dashboard did not start:\n" + "".join(output.lines))
-        yield Dashboard(f"http://127.0.0.1:{port}", process)
+        yield Dashboard(f"http://127.0.0.1:{port}", process, paths.users)
     finally:
         process.terminate()
         process.wait(timeout=10)

@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 import subprocess
 import sys
+from datetime import UTC, datetime
 from pathlib import Path
 
 from dashboard.users import StaffRole, UserStore
@@ -63,3 +64,25 @@ def test_add_users_assign_households_and_list(tmp_path: Path) -> None:
         assert user.role is StaffRole.CARE_MANAGER
     finally:
         users.close()
+
+
+def test_reset_second_factor_for_a_lost_phone(tmp_path: Path) -> None:
+    users_path = tmp_path / "dashboard.sqlite3"
+    config = tmp_path / "mimamori.toml"
+    config.write_text(f'[dashboard]\nusers_path = "{users_path}"\n', encoding="utf-8")
+    added = run(
+        config, "user", "add", "boss", "--role", "admin", "--password-stdin", stdin="a long password 1\n"
+    )
+    assert added.returncode == 0, added.stderr
+    users = UserStore(users_path)
+    users.open()
+    try:
+        users.enrol_second_factor("boss", "JBSWY3DPEHPK3PXP", 1, ["x" * 64], datetime.now(UTC))
+        reset = run(config, "user", "reset-second-factor", "boss")
+        assert reset.returncode == 0, reset.stderr
+        assert users.second_factor("boss") is None
+    finally:
+        users.close()
+    unknown = run(config, "user", "reset-second-factor", "nobody")
+    assert unknown.returncode == 2
+    assert "no user 'nobody'" in unknown.stderr

@@ -6,6 +6,8 @@ from __future__ import annotations
 import re
 from collections.abc import AsyncIterator
 from datetime import timedelta
+from enum import StrEnum
+from html.parser import HTMLParser
 from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo
@@ -18,11 +20,16 @@ from aiohttp.test_utils import TestClient
 from dashboard.app import create_app
 from dashboard.care_records import StateCareRecords
 from dashboard.states import PersistedStates
-from dashboard.users import UserStore
+from dashboard.users import StaffRole, UserStore
+from detection.findings import FindingKind, Severity
 from detection.profiles import StateProfiles
+from escalation.models import IncidentState, Resolution, SmsPurpose, SmsStatus, StepKind
+from escalation.replies import ReplyAction
 from escalation.repository import EscalationRepository
 from mimamori.clock import FakeClock
 from mimamori.config import DashboardConfig
+from mimamori.contract import GatewayState, Kind
+from registry.models import TierKind
 from store.sqlite import SqliteEventStore
 from tests.support.dashboard_fakes import FAST_HASHER, PASSWORD, csrf_of
 from tests.support.dashboard_real import OTHER, OWN, seed_real
@@ -86,9 +93,9 @@ async def test_household_page_shows_heat_map_and_full_escalation_log(
         "加藤 Kato",
         "森 Mori",
         "見守り: 田中さん宅 07:10から活動なし",
-        "行きます",
-        "reply",
-        "claimed",
+        "「1」",  # what the volunteer replied
+        "reply by SMS",
+        "claimed (going)",
     ):
         assert expected in html, expected
     assert "No activity since 07:10 (3 h); at this time usually quiet ≤2 h (learned over 21 days)" in html
@@ -246,3 +253,98 @@ async def test_away_period_added_checked_and_removed(
     actions = [e.action for e in repo.audit_log(household=OWN)]
     assert "away.added" in actions
     assert "away.removed" in actions
+
+
+CODE_WORD_ENUMS: tuple[type[StrEnum], ...] = (
+    FindingKind,
+    Severity,
+    IncidentState,
+    Resolution,
+    StepKind,
+    SmsStatus,
+    SmsPurpose,
+    ReplyAction,
+    TierKind,
+    GatewayState,
+    Kind,
+    StaffRole,
+)
+ISO_TIMESTAMP = re.compile(r"\d{4}-\d{2}-\d{2}T\d{2}:\d{2}|[+-]\d{2}:\d{2}\b|\bUTC\b")
+
+
+class _VisibleText(HTMLParser):
+    """The text a person sees: text nodes and tooltips, not scripts, styles or attributes."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.parts: list[str] = []
+        self._hidden = 0
+
+    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
+        if tag in ("script", "style"):
+            self._hidden += 1
+        self.parts.extend(value for name, value in attrs if name in ("title", "aria-label") and value)
+        if tag == "option":
+            self.parts.append(" ")
+
+    def handle_endtag(self, tag: str) -> None:
+        if tag in ("script", "style"):
+            self._hidden -= 1
+
+    def handle_data(self, data: str) -> None:
+        if not self._hidden:
+            self.parts.append(data)
+
+
+def visible_words(html: str) -> tuple[str, set[str]]:
+    parser = _VisibleText()
+    parser.feed(html)
+    text = " ".join(parser.parts)
+    return text, set(re.findall(r"[A-Za-z0-9_.\-]+", text))
+
+
+@pytest.mark.parametrize("lang", ["ja", "en"])
+async def test_every_page_speaks_one_language_and_one_time_format(
+    alice: tuple[Client, EscalationRepository], clock: FakeClock, lang: str
+) -> None:
+    """No code word (an enum's value) and no ISO or UTC time in what a person reads, on every page, in
+    Japanese and in English; a code word without a label fails too (the label lookup logs an ERROR)."""
+    client, repo = alice
+    repo.add_away(
+        OWN, clock.now() + timedelta(days=1), clock.now() + timedelta(days=2), "care_manager:alice", ""
+    )
+    token = csrf_of(await (await client.get("/")).text())
+    assert (await client.post("/language", data={"csrf_token": token, "lang": lang})).status == 200
+    codes = {member.value for enum in CODE_WORD_ENUMS for member in enum}
+    # English labels may be the same plain word ("resolved"); a code word with "_" never reads as English
+    forbidden = codes if lang == "ja" else {code for code in codes if "_" in code}
+    pages = ["/", "/account/2fa", f"/households/{OWN}", f"/households/{OWN}/digest"]
+    pages += [f"/households/{OWN}/{part}" for part in ("contacts", "policy", "away", "options")]
+    for path in [*pages, f"/households/{OTHER}"]:
+        response = await client.get(path)
+        assert response.status == (404 if path.endswith(OTHER) else 200), path
+        text, words = visible_words(await response.text())
+        assert not words & forbidden, (path, sorted(words & forbidden))
+        assert not ISO_TIMESTAMP.search(text), (path, ISO_TIMESTAMP.findall(text))
+        # the page is in the language chosen
+        mark = {"ja": ("ログアウト", "見つかりません"), "en": ("Sign out", "Not found")}
+        assert mark[lang][path.endswith(OTHER)] in text, path
+        assert mark["en" if lang == "ja" else "ja"][path.endswith(OTHER)] not in text, path
+
+
+async def test_a_refused_form_speaks_the_page_language(
+    alice: tuple[Client, EscalationRepository], clock: FakeClock
+) -> None:
+    client, _ = alice
+    token = csrf_of(await (await client.get(f"/households/{OWN}/away")).text())
+    await client.post("/language", data={"csrf_token": token, "lang": "ja"})
+    now_local = clock.now().astimezone(ZoneInfo("Asia/Tokyo"))
+    start = (now_local + timedelta(days=2)).strftime("%Y-%m-%dT%H:%M")
+    end = (now_local + timedelta(days=1)).strftime("%Y-%m-%dT%H:%M")
+    refused = await client.post(
+        f"/households/{OWN}/away", data={"csrf_token": token, "start": start, "end": end, "note": ""}
+    )
+    assert refused.status == 422
+    html = await refused.text()
+    assert "開始より後にしてください" in html
+    assert "must be after the start" not in html

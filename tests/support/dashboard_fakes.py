@@ -35,6 +35,7 @@ from store.base import DeviceState, GatewayLiveState, HourlyActivity, HouseholdA
 
 PHONE_RE = re.compile(r"^\+[1-9][0-9]{7,14}$")
 PASSWORD = "correct horse battery"
+ADMIN_TOTP_SECRET = "JBSWY3DPEHPK3PXPJBSWY3DPEHPK3PXP"  # the administrators' authenticator key
 # fast hashing for tests; production uses argon2's defaults
 FAST_HASHER = PasswordHasher(time_cost=1, memory_cost=1024, parallelism=1)
 
@@ -228,6 +229,7 @@ def seed(tmp_path: Path, now: datetime) -> Seeded:
     users.add_user("alice", "Alice Sato", StaffRole.CARE_MANAGER, PASSWORD, language="en", now=now)
     users.add_user("bob", "Bob Ito", StaffRole.CARE_MANAGER, PASSWORD, language="ja", now=now)
     users.add_user("root", "Admin", StaffRole.ADMIN, PASSWORD, language="en", now=now)
+    users.enrol_second_factor("root", ADMIN_TOTP_SECRET, 0, [], now)  # tests.support.staff_sign_in
     users.assign("alice", OWN)
     users.assign("bob", OTHER)
     records = FakeRecords()
@@ -274,11 +276,10 @@ def seed(tmp_path: Path, now: datetime) -> Seeded:
             claimed_by="Volunteer Mori",
             close_outcomes=tuple(o.value for o in OUTCOMES),
             log=(
-                LogEntry(opened, "sms_sent", "Neighbour Kato", "tier 1: neighbours"),
-                LogEntry(opened + timedelta(minutes=1), "delivered", "Neighbour Kato", "delivered"),
-                LogEntry(opened + timedelta(minutes=20), "sms_sent", "Volunteer Mori", "tier 2: volunteers"),
-                LogEntry(opened + timedelta(minutes=24), "reply", "Volunteer Mori", "1 (I'll go)"),
-                LogEntry(opened + timedelta(minutes=24), "claimed", "Volunteer Mori", "first claim"),
+                LogEntry(opened, "sms_alert", "Neighbour Kato", "No activity since 07:10", status="sent"),
+                LogEntry(opened + timedelta(minutes=20), "notified", "Volunteer Mori", ""),
+                LogEntry(opened + timedelta(minutes=24), "reply", "Volunteer Mori", "「1」", reply="go"),
+                LogEntry(opened + timedelta(minutes=24), "claimed", "Volunteer Mori", ""),
             ),
         )
     ]

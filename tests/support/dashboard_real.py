@@ -27,7 +27,7 @@ from registry.models import ContactRole as ContactRole
 from registry.models import Language, TierKind
 from store.base import IngestBatch
 from store.sqlite import SqliteEventStore
-from tests.support.dashboard_fakes import FAST_HASHER, PASSWORD
+from tests.support.dashboard_fakes import ADMIN_TOTP_SECRET, FAST_HASHER, PASSWORD
 
 TOKYO = ZoneInfo("Asia/Tokyo")
 OWN = "hh-own"
@@ -157,6 +157,7 @@ def seed_real(directory: Path, now: datetime) -> RealPaths:
     try:
         users.add_user("alice", "Alice Sato", StaffRole.CARE_MANAGER, PASSWORD, language="en", now=now)
         users.add_user("root", "Admin", StaffRole.ADMIN, PASSWORD, language="en", now=now)
+        users.enrol_second_factor("root", ADMIN_TOTP_SECRET, 0, [], now)
         users.assign("alice", OWN)
     finally:
         users.close()

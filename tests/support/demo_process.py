@@ -77,14 +77,28 @@ class DemoProcess:
             check=False,
         )
 
-    async def interrupt(self) -> int:
-        """Ctrl-C, then the exit code."""
+    async def interrupt(self) -> tuple[int, float, list[str]]:
+        """Ctrl-C: the exit code, the real seconds until the process ended, and what it printed after
+        ``stopping ...`` (standard error included)."""
         assert self._proc is not None
+        loop = asyncio.get_running_loop()
+        sent = loop.time()
         self._proc.send_signal(2)
         await self.expect("stopping", timeout_s=30)
         assert self._proc.stdout is not None
-        self.lines.extend((await self._proc.stdout.read()).decode(errors="replace").splitlines())
-        return await asyncio.wait_for(self._proc.wait(), 30)
+        after = (await self._proc.stdout.read()).decode(errors="replace").splitlines()
+        self.lines.extend(after)
+        code = await asyncio.wait_for(self._proc.wait(), 30)
+        return code, loop.time() - sent, after
+
+    async def finish(self, timeout_s: float) -> int:
+        """Read every line until the demo exits on its own, then its exit code."""
+        assert self._proc is not None
+        assert self._proc.stdout is not None
+        async with asyncio.timeout(timeout_s):
+            while raw := await self._proc.stdout.readline():
+                self.lines.append(raw.decode(errors="replace").rstrip("\n"))
+            return await self._proc.wait()
 
     async def kill(self) -> None:
         if self._proc is not None and self._proc.returncode is None:

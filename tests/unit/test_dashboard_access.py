@@ -15,7 +15,8 @@ from aiohttp.test_utils import TestClient
 from dashboard.app import create_app
 from mimamori.clock import FakeClock
 from mimamori.config import DashboardConfig
-from tests.support.dashboard_fakes import OTHER, OWN, PASSWORD, UNKNOWN, Seeded, csrf_of, seed
+from tests.support.dashboard_fakes import OTHER, OWN, UNKNOWN, Seeded, csrf_of, seed
+from tests.support.staff_sign_in import sign_in
 
 Client = TestClient[web.Request, web.Application]
 
@@ -38,7 +39,14 @@ HOUSEHOLD_ROUTES = [
 ]
 LIST_ROUTES = [("GET", "/"), ("GET", "/api/households")]
 PUBLIC_ROUTES = [("GET", "/login"), ("POST", "/login"), ("POST", "/language"), ("GET", "/healthz")]
+PUBLIC_ROUTES += [
+    ("GET", "/login/code"),
+    ("POST", "/login/code"),
+    ("GET", "/login/enrol"),
+    ("POST", "/login/enrol"),
+]
 SESSION_ROUTES = [("POST", "/logout"), ("GET", "/events/overview"), ("GET", "/api/openapi.json")]
+SESSION_ROUTES += [("GET", "/account/2fa"), ("POST", "/account/2fa/enrol"), ("POST", "/account/2fa/remove")]
 
 # who may see what: role -> household -> visible
 VISIBLE = {
@@ -66,13 +74,9 @@ async def setup(
     async def client_as(username: str | None) -> Client:
         jar = aiohttp.CookieJar(unsafe=True, treat_as_secure_origin=[f"http://{server.host}:{server.port}"])
         client: Client = await aiohttp_client(server, cookie_jar=jar)
-        token = csrf_of(await (await client.get("/login")).text())
+        await client.get("/login")
         if username is not None:
-            signed = await client.post(
-                "/login",
-                data={"username": username, "password": PASSWORD, "csrf_token": token},
-                allow_redirects=False,
-            )
+            signed = await sign_in(client, username)
             assert signed.status == 303
         return client
 

@@ -19,8 +19,9 @@ from dashboard.app import create_app
 from dashboard.views import CoverageView, HouseholdStatus, HouseholdView
 from mimamori.clock import FakeClock
 from mimamori.config import DashboardConfig
-from tests.support.dashboard_fakes import OTHER, OWN, PASSWORD, Seeded, csrf_of, seed
+from tests.support.dashboard_fakes import OTHER, OWN, Seeded, csrf_of, seed
 from tests.support.harness import wait_for
+from tests.support.staff_sign_in import sign_in
 
 Client = TestClient[web.Request, web.Application]
 
@@ -44,8 +45,7 @@ async def signed_in(
     server = await aiohttp_server(app)  # test servers cancel handlers of gone clients
     jar = aiohttp.CookieJar(unsafe=True, treat_as_secure_origin=[f"http://{server.host}:{server.port}"])
     client: Client = await aiohttp_client(server, cookie_jar=jar)
-    token = csrf_of(await (await client.get("/login")).text())
-    await client.post("/login", data={"username": "root", "password": PASSWORD, "csrf_token": token})
+    assert (await sign_in(client, "root")).status == 303
     yield client, seeded, app
     seeded.users.close()
 

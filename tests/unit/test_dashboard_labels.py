@@ -1,0 +1,63 @@
+"""Every code word a page can show has a Japanese and an English label (a new enum member without
+one fails here), and an unknown one is logged as an error, not shown silently."""
+
+from __future__ import annotations
+
+import logging
+from datetime import date
+from enum import StrEnum
+
+import pytest
+
+from dashboard.i18n import LABELS, day_label, label
+from detection.findings import FindingKind, Severity
+from escalation.models import IncidentState, Outcome, SmsPurpose, SmsStatus, StepKind
+from escalation.replies import ReplyAction
+from mimamori.contract import GatewayState, Kind
+from registry.models import TierKind
+
+GROUPS: list[tuple[str, list[str]]] = [
+    ("kind", [m.value for m in FindingKind]),
+    ("severity", [m.value for m in Severity]),
+    ("incident_state", [m.value for m in IncidentState]),
+    ("outcome", [m.value for m in Outcome]),
+    ("log", [m.value for m in StepKind] + [f"sms_{m.value}" for m in SmsPurpose]),
+    ("log", ["reply", "reply.refused", "reply.unknown", "link.tap", "link.view", "link.refused"]),
+    ("reply", [m.value for m in ReplyAction]),
+    ("sms_status", [m.value for m in SmsStatus]),
+    ("device_kind", [m.value for m in Kind]),
+    ("gateway_state", [m.value for m in GatewayState]),
+    ("tier", [m.value for m in TierKind]),
+]
+
+
+@pytest.mark.parametrize(("group", "values"), GROUPS, ids=[g for g, _ in GROUPS])
+def test_every_code_word_has_both_labels(group: str, values: list[str]) -> None:
+    missing = [v for v in values if v not in LABELS[group]]
+    assert not missing, f"add labels for {group}: {missing}"
+    for value in values:
+        english, japanese = LABELS[group][value]
+        assert english
+        assert japanese
+        assert english != japanese or value == "en"
+        assert label("ja", group, value) == japanese
+        assert label("en", group, value) == english
+
+
+def test_label_takes_the_enum_member_itself() -> None:
+    assert label("ja", "incident_state", IncidentState.NOTIFYING) == "連絡中"
+
+
+@pytest.mark.allow_error_logs
+def test_an_unknown_code_word_is_logged_as_an_error(caplog: pytest.LogCaptureFixture) -> None:
+    class New(StrEnum):
+        ODD = "odd_new_state"
+
+    with caplog.at_level(logging.ERROR):
+        assert label("ja", "incident_state", New.ODD) == "odd_new_state"
+    assert "dashboard.label_missing group=incident_state value=odd_new_state" in caplog.text
+
+
+def test_days_in_both_languages() -> None:
+    assert day_label("ja", date(2026, 12, 3)) == "12/03 (木)"
+    assert day_label("en", date(2026, 12, 3)) == "12/03 (Thu)"
