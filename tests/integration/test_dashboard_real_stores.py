@@ -23,7 +23,7 @@ from dashboard.states import PersistedStates
 from dashboard.users import StaffRole, UserStore
 from detection.findings import FindingKind, Severity
 from detection.profiles import StateProfiles
-from escalation.models import IncidentState, Resolution, SmsPurpose, SmsStatus, StepKind
+from escalation.models import IncidentState, Outcome, SmsPurpose, SmsStatus, StepKind
 from escalation.replies import ReplyAction
 from escalation.repository import EscalationRepository
 from mimamori.clock import FakeClock
@@ -259,7 +259,7 @@ CODE_WORD_ENUMS: tuple[type[StrEnum], ...] = (
     FindingKind,
     Severity,
     IncidentState,
-    Resolution,
+    Outcome,
     StepKind,
     SmsStatus,
     SmsPurpose,
