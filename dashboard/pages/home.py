@@ -10,7 +10,7 @@ from typing import Final
 
 from aiohttp import web
 from aiohttp_session import get_session
-from aiohttp_sse import sse_response
+from aiohttp_sse import EventSourceResponse, sse_response
 
 from dashboard import keys
 from dashboard.access import audit, visible_households
@@ -74,34 +74,38 @@ async def overview(request: web.Request) -> web.Response:
 @routes.get("/events/overview")
 async def overview_events(request: web.Request) -> web.StreamResponse:
     """Pushes the overview's table body whenever it changes (checked on every broadcaster tick)."""
+    try:
+        async with sse_response(request) as stream:
+            await _push_overview(request, stream)
+    except ConnectionResetError:  # the browser left before the stream started (a page change)
+        log.info("dashboard.overview_stream_gone")
+        return web.Response(status=204)
+    return stream
+
+
+async def _push_overview(request: web.Request, stream: EventSourceResponse) -> None:
+    """Until the browser, the session or the broadcaster goes away."""
     broadcaster = request.app[keys.BROADCASTER]
     session_id = (await get_session(request)).identity
     sessions = request.app[keys.SESSIONS]
     last = ""
-    async with sse_response(request) as stream:
-        ticks = broadcaster.subscribe()
-        try:
-            while True:
-                page = overview_page(request)
-                body = render_fragment(request, "overview_rows.html", {"rows": page.rows})
-                if not stream.is_connected():
+    ticks = broadcaster.subscribe()
+    try:
+        while True:
+            page = overview_page(request)
+            body = render_fragment(request, "overview_rows.html", {"rows": page.rows})
+            if not stream.is_connected():
+                break
+            if body != last:
+                audit(request, "view_overview_live", None, f"{len(page.rows)} households, page {page.number}")
+                try:
+                    await stream.send(json.dumps({"html": body, "total": page.total}), event="overview")
+                except (ConnectionResetError, TimeoutError):  # the browser went away or stalled
+                    log.info("dashboard.overview_stream_gone")
                     break
-                if body != last:
-                    audit(
-                        request,
-                        "view_overview_live",
-                        None,
-                        f"{len(page.rows)} households, page {page.number}",
-                    )
-                    try:
-                        await stream.send(json.dumps({"html": body, "total": page.total}), event="overview")
-                    except (ConnectionResetError, TimeoutError):  # the browser went away or stalled
-                        log.info("dashboard.overview_stream_gone")
-                        break
-                    last = body
-                await ticks.next()
-                if broadcaster.closed or not stream.is_connected() or not sessions.is_live(session_id):
-                    break
-        finally:
-            await broadcaster.unsubscribe(ticks)
-    return stream
+                last = body
+            await ticks.next()
+            if broadcaster.closed or not stream.is_connected() or not sessions.is_live(session_id):
+                break
+    finally:
+        await broadcaster.unsubscribe(ticks)
