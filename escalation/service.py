@@ -20,6 +20,7 @@ from aiohttp import web
 from detection.findings import Finding
 from escalation.drills import ChainDrills, DrillSettings
 from escalation.engine import EngineSettings, EscalationEngine
+from escalation.health import Health, assess
 from escalation.models import SmsMessage, SnapshotContact
 from escalation.replies import ReplyDesk
 from escalation.repository import EscalationRepository
@@ -123,6 +124,9 @@ class AlertsService:
         self._scheduler: EscalationScheduler | None = None
         self.webhooks: WebhookContext | None = None
         self.desk: ReplyDesk | None = None
+        self.last_tick_at: datetime | None = None
+        self.ticked = asyncio.Condition()  # notified after every completed detection tick (tests wait)
+        self.started_at = clock.now()
         self.drills: ChainDrills | None = None
 
     @property
@@ -204,6 +208,7 @@ class AlertsService:
             link_secret=secret,
             public_url=self.public_url,
             on_change=self._wake,
+            health=self.health,
         )
         self._runner = web.AppRunner(build_app(self.webhooks), access_log=None)
         await self._runner.setup()
@@ -262,7 +267,29 @@ class AlertsService:
             self.engine.on_live_state(self._activity.household_activity(), now, devices)
         self._wake()
         if self._detector is not None:
+            self.last_tick_at = self.clock.now()
             self._beat()
+            async with self.ticked:
+                self.ticked.notify_all()
+
+    def health(self) -> Health:
+        """Ages of the last tick (with a detector), the newest stored event and heartbeat (with a store)."""
+        now = self.clock.now()
+        seen: dict[str, datetime | None] = {}
+        if self._detector is not None:
+            seen["last_tick"] = self.last_tick_at
+        if self._activity is not None:
+            events = [a.last_event_at for a in self._activity.household_activity() if a.last_event_at]
+            beats = [g.last_heartbeat_at for g in self._activity.gateways() if g.last_heartbeat_at]
+            seen["last_event"] = max(events, default=None)
+            seen["last_heartbeat"] = max(beats, default=None)
+        w = self._config.watchdog
+        limits = {
+            "last_tick": w.detector_stale_s,
+            "last_event": w.ingest_stall_s,
+            "last_heartbeat": w.gateway_silence_s,
+        }
+        return assess(now, self.started_at, seen, limits)
 
     def _beat(self) -> None:
         """Tell the watchdog a tick completed (on the platform's clock, which the watchdog reads too)."""

@@ -7,6 +7,7 @@ configured public URL plus the path, so the check holds behind a TLS-terminating
 
 from __future__ import annotations
 
+import asyncio
 import logging
 from collections.abc import Callable
 from importlib import resources
@@ -18,6 +19,7 @@ from twilio.request_validator import RequestValidator
 
 from escalation import texts
 from escalation.engine import EscalationEngine
+from escalation.health import Health
 from escalation.links import LinkError, verify
 from escalation.models import IncidentState
 from escalation.replies import ReplyAction, ReplyDesk, link_actions
@@ -43,6 +45,7 @@ class WebhookContext:
         link_secret: bytes,
         public_url: str,
         on_change: Callable[[], None],
+        health: Callable[[], Health] | None = None,
     ) -> None:
         self.engine = engine
         self.desk = desk
@@ -52,6 +55,7 @@ class WebhookContext:
         self.link_secret = link_secret
         self.public_url = public_url
         self.on_change = on_change
+        self.health = health
         self.rejected_signatures = 0
         self.templates = jinja2.Environment(
             loader=jinja2.FunctionLoader(_template), autoescape=True, undefined=jinja2.StrictUndefined
@@ -76,8 +80,14 @@ def build_app(ctx: WebhookContext) -> web.Application:
     return app
 
 
-async def healthz(_request: web.Request) -> web.Response:
-    return web.Response(text="ok")
+async def healthz(request: web.Request) -> web.Response:
+    """200 while the last tick, the newest stored event and the newest heartbeat are recent; else 503.
+    Both with the ages as JSON (docs/operations.md)."""
+    check = request.app[CTX].health
+    if check is None:
+        return web.Response(text="ok")
+    health = await asyncio.to_thread(check)
+    return web.json_response(health.as_json(), status=200 if health.ok else 503)
 
 
 async def _signed_form(request: web.Request) -> dict[str, str]:

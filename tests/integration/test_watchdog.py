@@ -8,9 +8,10 @@ import asyncio
 import uuid
 from collections.abc import AsyncIterator
 from dataclasses import replace
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
+import aiohttp
 import pytest
 from aiohttp import web
 
@@ -21,7 +22,7 @@ from detection.live import build_live_detector
 from escalation.models import SmsPurpose, SmsStatus
 from escalation.repository import EscalationRepository
 from escalation.service import AlertsService
-from mimamori.clock import SystemClock
+from mimamori.clock import FakeClock, SystemClock
 from mimamori.config import AlertsConfig, BrokerConfig, Config, EmailConfig, StoreConfig, WatchdogConfig
 from mimamori.heartbeat import beat
 from registry.repository import Registry
@@ -248,3 +249,37 @@ async def test_the_drill_goes_through_to_the_detector_and_a_stopped_detector_fai
             detector.close()
             registry.close()
             store.close()
+
+
+async def test_the_alerts_healthz_says_what_is_stale(tmp_path: Path) -> None:
+    config = config_for(tmp_path, detector_stale_s=300, ingest_stall_s=600, gateway_silence_s=600)
+    config = config.model_copy(
+        update={"alerts": config.alerts.model_copy(update={"tick_s": 3600, "http_port": 0})}
+    )
+    clock = FakeClock(datetime(2026, 12, 3, 1, 0, tzinfo=UTC))
+    store = SqliteEventStore(config.store.sqlite_path)
+    store.open()
+    registry = Registry(config.alerts.state_path)
+    registry.open()
+    detector = build_live_detector(config, store, registry, clock)
+    detector.open()
+    alerts = AlertsService(config, clock, detector=detector, activity=store)
+    await alerts.start()
+    try:
+        async with aiohttp.ClientSession() as http:
+            await wait_for(lambda: alerts.last_tick_at is not None, alerts.ticked)  # runs at start
+            async with http.get(f"http://127.0.0.1:{alerts.port}/healthz") as fresh:
+                assert fresh.status == 200
+                assert (await fresh.json())["status"] == "ok"
+            clock.advance(timedelta(minutes=11))  # no tick, no event, no heartbeat since the start
+            async with http.get(f"http://127.0.0.1:{alerts.port}/healthz") as stale:
+                assert stale.status == 503
+                body = await stale.json()
+        assert body["stale"] == ["last_tick", "last_event", "last_heartbeat"]
+        assert body["last_tick_age_s"] == 660.0
+        assert body["last_event_age_s"] is None  # nothing stored yet
+    finally:
+        await alerts.stop()
+        detector.close()
+        registry.close()
+        store.close()
