@@ -42,6 +42,8 @@ from app.demo_town import (
     until,
 )
 from app.embedded_broker import DemoBroker, demo_broker
+from app.watchdog.cli import build_watchdog
+from app.watchdog.service import Watchdog
 from dashboard.app import create_app
 from dashboard.care_records import StateCareRecords
 from dashboard.second_factor import new_secret
@@ -138,7 +140,18 @@ def demo_config(config: Config, speed: float) -> Config:
     dashboard = config.dashboard.model_copy(
         update={"session_hours": 24 * 7.0, "idle_minutes": 24 * 7 * 60.0, "live_interval_s": 2.0}
     )
-    return config.model_copy(update={"alerts": alerts, "dashboard": dashboard})
+    # The watchdog judges on the demo's clock (simulated seconds) and looks every real second; the
+    # demo's ingest serves no metrics and there is no drill household.
+    watchdog = config.watchdog.model_copy(
+        update={
+            "state_path": config.data_dir / "demo" / "watchdog.sqlite3",
+            "check_s": 1.0,
+            "ingest_metrics_urls": [],
+            "metrics_port": None,
+            "drill_household": "",
+        }
+    )
+    return config.model_copy(update={"alerts": alerts, "dashboard": dashboard, "watchdog": watchdog})
 
 
 def demo_password() -> str:
@@ -275,6 +288,7 @@ async def run_demo(config_in: Config, args: argparse.Namespace) -> int:
     for sig in (signal.SIGINT, signal.SIGTERM):
         loop.add_signal_handler(sig, stop.set)
     alerts: AlertsService | None = None
+    watchdog: Watchdog | None = None
     dashboard: web.AppRunner | None = None
     try:
         async with asyncio.TaskGroup() as tasks:
@@ -282,6 +296,8 @@ async def run_demo(config_in: Config, args: argparse.Namespace) -> int:
             await start_gateways(broker, town, work, clock, running, tasks)
             alerts = AlertsService(config, clock, detector=detector, activity=store)
             await alerts.start()
+            watchdog = build_watchdog(config, clock)  # kill the broker: the operator is texted
+            await watchdog.start()
             dashboard, url = await start_dashboard(config, store, clock)
             print_welcome(console, url, alerts.public_url, password, admin_key, town, broker)
             clock.resume()
@@ -302,7 +318,7 @@ async def run_demo(config_in: Config, args: argparse.Namespace) -> int:
         console.say("stopping ...")
         try:
             async with asyncio.timeout(STOP_WITHIN_S):
-                await _stop_all(dashboard, alerts, running)
+                await _stop_all(dashboard, alerts, watchdog, running)
         except TimeoutError:
             log.warning("demo.stop_slow within_s=%s", STOP_WITHIN_S)  # the rest still closes below
         await broker.stop()
@@ -312,11 +328,13 @@ async def run_demo(config_in: Config, args: argparse.Namespace) -> int:
     return 0
 
 
-async def _stop_all(dashboard: web.AppRunner | None, alerts: AlertsService | None, running: Running) -> None:
+async def _stop_all(
+    dashboard: web.AppRunner | None, alerts: AlertsService | None, watchdog: Watchdog | None, running: Running
+) -> None:
     await asyncio.gather(
         *(
             part.cleanup() if isinstance(part, web.AppRunner) else part.stop()
-            for part in (dashboard, alerts)
+            for part in (dashboard, alerts, watchdog)
             if part
         ),
         return_exceptions=True,

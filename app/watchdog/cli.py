@@ -13,6 +13,7 @@ from escalation.cli import clock_for
 from escalation.mail.port import MailSender
 from escalation.mail.smtp_sender import SmtpSender
 from escalation.service import build_sender
+from mimamori.clock import Clock
 from mimamori.commands import Subcommands, add_config_argument, config_from
 from mimamori.config import Config
 
@@ -23,8 +24,9 @@ def register(sub: Subcommands) -> None:
     parser.set_defaults(func=lambda args: asyncio.run(run_watchdog(config_from(args))))
 
 
-def build_watchdog(config: Config) -> Watchdog:
-    clock = clock_for(config)
+def build_watchdog(config: Config, clock: Clock | None = None) -> Watchdog:
+    """The watchdog of ``config``, on ``clock`` (the platform's: the demo passes its own)."""
+    clock = clock or clock_for(config)
     mail: MailSender | None = None
     if config.email.enabled:
         password = config.secrets.smtp_password

@@ -5,7 +5,10 @@ home whose internet is cut is reported blind to the technical contact, never as 
 from __future__ import annotations
 
 import json
+import os
 import re
+import signal
+import subprocess
 from collections.abc import AsyncIterator
 from pathlib import Path
 
@@ -13,7 +16,7 @@ import aiohttp
 import pyotp
 import pytest
 
-from app.demo_town import neighbour_phone
+from app.demo_town import OPERATOR_PHONE, neighbour_phone
 from escalation.repository import EscalationRepository
 from tests.support.demo_process import PASSWORD, DemoProcess
 
@@ -133,3 +136,29 @@ async def test_a_default_day_raises_exactly_the_scripted_incidents(tmp_path: Pat
         (FALL_HOME, "inactivity", "community"),
         (OUTAGE_HOME, "blind_gateway", "technical"),
     ]
+
+
+def demo_broker_pid(workdir: Path) -> int:
+    found = subprocess.run(
+        ["pgrep", "-f", "mosquitto -c var/demo/broker/mosquitto.conf"],
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    ours = workdir.resolve()
+    pids = [int(p) for p in found.stdout.split() if Path(f"/proc/{int(p)}/cwd").resolve() == ours]
+    assert len(pids) == 1, f"the demo's mosquitto: {found.stdout!r}"
+    return pids[0]
+
+
+async def test_killing_the_demos_broker_texts_its_operator_once(demo: DemoProcess) -> None:
+    await demo.expect(r"^dashboard: http://127\.0\.0\.1:\d+$")
+    pid = demo_broker_pid(demo.workdir)  # the demo's broker runs in the demo's directory
+    os.kill(pid, signal.SIGKILL)
+    operator = re.escape(OPERATOR_PHONE)
+    told = await demo.expect(rf"sms to {operator}: (.*)", timeout_s=60)
+    assert "監視停止" in told.group(1)
+    assert "全ゲートウェイ応答なし" in told.group(1)
+    listed = await demo.run("outbox", "--json")
+    to_operator = [m for m in json.loads(listed.stdout) if m["to"] == OPERATOR_PHONE]
+    assert [m["purpose"] for m in to_operator] == ["operator"]  # one message for the outage, not a storm
