@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 import sqlite3
+from datetime import datetime
 from pathlib import Path
 from typing import Any
 
@@ -22,7 +23,8 @@ CREATE TABLE IF NOT EXISTS notices (
     body       TEXT NOT NULL,
     created_at TEXT NOT NULL,
     sms_done   INTEGER NOT NULL DEFAULT 0,
-    mail_done  INTEGER NOT NULL DEFAULT 0
+    mail_done  INTEGER NOT NULL DEFAULT 0,
+    folded     INTEGER NOT NULL DEFAULT 0  -- told by the alerts service's platform incident instead
 );
 """
 
@@ -85,6 +87,22 @@ class Journal:
             self.db.execute("UPDATE notices SET sms_done = 1 WHERE key = ?", (notice.key,))
         if mail:
             self.db.execute("UPDATE notices SET mail_done = 1 WHERE key = ?", (notice.key,))
+
+    def fold(self, notice: Notice) -> None:
+        """``notice`` is told by someone else (the alerts service's platform incident): not sent."""
+        self.db.execute(
+            "UPDATE notices SET sms_done = 1, mail_done = 1, folded = 1 WHERE key = ?", (notice.key,)
+        )
+
+    def folded(self, route: Route, since: datetime) -> bool:
+        """Whether the outage of ``route`` that began at ``since`` was folded."""
+        rows = self.db.execute("SELECT body FROM notices WHERE folded = 1")
+        return any(
+            (n := _notice(json.loads(body))).route is route
+            and n.since == since
+            and n.kind is NoticeKind.OUTAGE
+            for (body,) in rows
+        )
 
     def notices(self) -> list[Notice]:
         """Every notice ever owed, oldest first (tests, `mimamori watchdog --status`)."""

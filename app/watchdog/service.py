@@ -16,8 +16,10 @@ from app.watchdog import texts
 from app.watchdog.drill import Drill
 from app.watchdog.journal import Journal
 from app.watchdog.metrics import WatchdogMetrics
-from app.watchdog.outage import Notice, Route, assess
+from app.watchdog.outage import Notice, NoticeKind, Part, Route, assess
 from app.watchdog.probes import Probes
+from detection.findings import FindingKind
+from escalation.engine import PLATFORM
 from escalation.mail.port import Mail, MailError, MailSender
 from escalation.models import SmsPurpose
 from escalation.repository import EscalationRepository
@@ -53,6 +55,7 @@ class Watchdog:
         self._task: asyncio.Task[None] | None = None
         self.checked = asyncio.Condition()  # notified after every check (tests wait on it)
         self.checks = 0
+        self.folded = 0  # notices told by the alerts service's platform incident instead
 
     @property
     def drill(self) -> Drill | None:
@@ -151,6 +154,11 @@ class Watchdog:
     async def _send_owed(self) -> None:
         """Every notice not yet sent on each of its channels; a failed send is tried at the next check."""
         for notice, sms_done, mail_done in self._journal.owed():
+            if self._told_by_alerts(notice):
+                self._journal.fold(notice)
+                self.folded += 1
+                log.warning("watchdog.folded key=%s into=platform_incident", notice.key)
+                continue
             # The SMS path is told by e-mail only (SMS is what is failing), unless there is no e-mail.
             wants_sms = notice.route is Route.PLATFORM or not self._mail_targets()
             if not sms_done:
@@ -158,6 +166,26 @@ class Watchdog:
             if not mail_done:
                 mail_done = await self._send_mail(notice)
             self._journal.done(notice, sms=sms_done, mail=mail_done)
+
+    def _told_by_alerts(self, notice: Notice) -> bool:
+        """A platform outage of the gateways alone that the alerts service already tells the operators
+        about (its "many homes blind" incident, open): one message per outage, not two. Its recovery
+        follows the outage: folded when the outage was."""
+        if notice.route is not Route.PLATFORM or set(notice.parts) != {Part.GATEWAYS}:
+            return False
+        if notice.kind is NoticeKind.RECOVERED:
+            return self._journal.folded(notice.route, notice.since)
+        if not self._config.alerts.state_path.exists():
+            return False
+        repo = EscalationRepository(self._config.alerts.state_path)
+        try:
+            repo.open()
+            return repo.open_incident(PLATFORM, FindingKind.BLIND_GATEWAY) is not None
+        except (DatabaseError, OSError) as exc:
+            log.warning("watchdog.state_unreadable error=%s", exc)
+            return False
+        finally:
+            repo.close()
 
     def _mail_targets(self) -> list[str]:
         return self._config.watchdog.operator_emails if self._mail is not None else []

@@ -18,7 +18,11 @@ from aiohttp import web
 from app.mosquitto import MosquittoProcess, free_port
 from app.watchdog.cli import build_watchdog
 from app.watchdog.service import Watchdog
+from detection.findings import Explanation, Finding, FindingKind, Severity
 from detection.live import build_live_detector
+from escalation.chain import operators_snapshot
+from escalation.engine import PLATFORM
+from escalation.machine import opened
 from escalation.models import SmsPurpose, SmsStatus
 from escalation.repository import EscalationRepository
 from escalation.service import AlertsService
@@ -283,3 +287,34 @@ async def test_the_alerts_healthz_says_what_is_stale(tmp_path: Path) -> None:
         detector.close()
         registry.close()
         store.close()
+
+
+async def test_an_outage_the_alerts_service_already_told_is_folded_into_it(tmp_path: Path) -> None:
+    """Every home offline through the broker's LWT: the alerts service's "many homes blind" incident
+    texts the operators; the watchdog's "no gateway heard" for the same outage is not sent again."""
+    config = config_for(tmp_path, gateway_silence_s=1.0)
+    clock = SystemClock()
+    repo = EscalationRepository(config.alerts.state_path)
+    repo.open()
+    outage = Finding(
+        household=PLATFORM,
+        kind=FindingKind.BLIND_GATEWAY,
+        severity=Severity.URGENT,
+        raised_at=clock.now(),
+        episode="platform",
+        last_activity_at=None,
+        explanation=Explanation("mass_blind", {"homes": 25}),
+    )
+    repo.insert_incident(
+        opened("platform-1", outage, operators_snapshot((), "Asia/Tokyo"), clock.now()).incident
+    )
+    repo.close()
+    watchdog = build_watchdog(config)
+    await running(watchdog)
+    try:
+        await wait_for(lambda: watchdog.folded >= 1, watchdog.checked, 20)
+        checks = watchdog.checks
+        await wait_for(lambda: watchdog.checks >= checks + 5, watchdog.checked)
+    finally:
+        await watchdog.stop()
+    assert operator_texts(config) == []  # told once, by the alerts service
