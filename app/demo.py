@@ -140,12 +140,17 @@ def demo_config(config: Config, speed: float) -> Config:
     dashboard = config.dashboard.model_copy(
         update={"session_hours": 24 * 7.0, "idle_minutes": 24 * 7 * 60.0, "live_interval_s": 2.0}
     )
-    # The watchdog judges on the demo's clock (simulated seconds) and looks every real second; the
-    # demo's ingest serves no metrics and there is no drill household.
-    watchdog = config.watchdog.model_copy(
+    # The watchdog judges on the demo's clock (simulated seconds) and looks every real second; in fast
+    # time its limits last at least a few real seconds, so that a busy machine's late tick is no outage.
+    # The demo's ingest serves no metrics and there is no drill household.
+    w = config.watchdog
+    watchdog = w.model_copy(
         update={
             "state_path": config.data_dir / "demo" / "watchdog.sqlite3",
             "check_s": 1.0,
+            "hold_s": max(w.hold_s, 3 * speed),
+            "gateway_silence_s": max(w.gateway_silence_s, 10 * speed),
+            "detector_stale_s": max(w.detector_stale_s, 10 * speed),
             "ingest_metrics_urls": [],
             "metrics_port": None,
             "drill_household": "",
