@@ -318,3 +318,21 @@ async def test_an_outage_the_alerts_service_already_told_is_folded_into_it(tmp_p
     finally:
         await watchdog.stop()
     assert operator_texts(config) == []  # told once, by the alerts service
+
+
+async def test_a_store_that_cannot_be_read_is_told_once(tmp_path: Path) -> None:
+    config = config_for(tmp_path, gateway_silence_s=3600)
+    config.store.sqlite_path.mkdir(parents=True)  # a directory where the store should be: unreadable
+    watchdog = build_watchdog(config)
+    await running(watchdog)
+    try:
+        await wait_for(lambda: len(operator_texts(config)) == 1, watchdog.checked, 20)
+        assert "記録DB読めず" in operator_texts(config)[0]
+        checks = watchdog.checks
+        await wait_for(lambda: watchdog.checks >= checks + 5, watchdog.checked)
+        assert len(operator_texts(config)) == 1
+        config.store.sqlite_path.rmdir()  # the store is back
+        await wait_for(lambda: len(operator_texts(config)) == 2, watchdog.checked, 20)
+        assert "復旧" in operator_texts(config)[1]
+    finally:
+        await watchdog.stop()
