@@ -335,6 +335,7 @@ LABELS: Final[Mapping[str, Mapping[str, tuple[str, str]]]] = {
         "fault_cleared": ("fault cleared", "機器復旧"),
         "sms_superseded_notice": ("SMS: replaced by a newer alert", "SMS（新しい連絡のお知らせ）"),
         "sms_drill": ("SMS: contact test", "SMS（連絡網テスト）"),
+        "sms_drill_dry_run": ("end-to-end drill (not sent)", "通し訓練（送信なし）"),
         "sms_alert": ("SMS alert", "SMS（通知）"),
         "sms_claimed_notice": ("SMS: someone is going", "SMS（対応者のお知らせ）"),
         "sms_resolved_notice": ("SMS: resolved", "SMS（解決のお知らせ）"),

@@ -19,7 +19,7 @@ from twilio.request_validator import RequestValidator
 
 from detection.live import build_live_detector
 from escalation.commands import NOTE_MAX, STAFF_OUTCOMES, StaffCommands, operators
-from escalation.models import Incident, IncidentState, Outcome
+from escalation.models import Incident, IncidentState, Outcome, SmsPurpose
 from escalation.repository import EscalationRepository
 from escalation.service import AlertsService, webhook_token
 from mimamori.clock import Clock, FileClock, SystemClock
@@ -89,7 +89,9 @@ def _repo(args: argparse.Namespace) -> EscalationRepository:
 def _outbox(args: argparse.Namespace) -> int:
     repo = _repo(args)
     try:
-        messages = repo.sms_messages(limit=args.limit)
+        messages = [  # the watchdog's drill messages are never sent: not part of the outbox
+            m for m in repo.sms_messages(limit=args.limit) if m.purpose is not SmsPurpose.DRILL_DRY_RUN
+        ]
     finally:
         repo.close()
     if args.json:

@@ -167,6 +167,7 @@ class SmsPurpose(StrEnum):
     REPLY = "reply"  # help text, "already claimed", ...
     OPERATOR = "operator"
     DRILL = "drill"  # chain health drill: "reply T" (escalation/drills.py)
+    DRILL_DRY_RUN = "drill_dry_run"  # the watchdog's end-to-end drill: queued and dispatched, never sent
 
 
 @dataclass(frozen=True, slots=True)

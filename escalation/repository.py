@@ -226,6 +226,21 @@ class EscalationRepository(Registry):
             (key, to, body, SmsStatus.SENT.value, purpose.value, 1, to_db_time(now), to_db_time(now), sid, 1),
         )
 
+    def dry_run_sent_at(self) -> datetime | None:
+        """When the newest end-to-end drill message went through the dispatcher (None: never)."""
+        row = self._exec(
+            "SELECT max(created_at) FROM sms_messages WHERE purpose = ? AND status = ?",
+            (SmsPurpose.DRILL_DRY_RUN.value, SmsStatus.SENT.value),
+        ).fetchone()
+        return None if row[0] is None else from_db_time(row[0])
+
+    def prune_dry_runs(self, before: datetime) -> None:
+        """Forget drill messages older than ``before`` (one every few minutes: they would pile up)."""
+        self._exec(
+            "DELETE FROM sms_messages WHERE purpose = ? AND created_at < ?",
+            (SmsPurpose.DRILL_DRY_RUN.value, to_db_time(before)),
+        )
+
     def sms_health(self, since: datetime) -> tuple[int, int]:
         """(messages sent or delivered, attempts that failed) since ``since``: is the provider working?"""
         row = self._exec(

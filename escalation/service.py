@@ -21,7 +21,7 @@ from detection.findings import Finding
 from escalation.drills import ChainDrills, DrillSettings
 from escalation.engine import EngineSettings, EscalationEngine
 from escalation.health import Health, assess
-from escalation.models import SmsMessage, SnapshotContact
+from escalation.models import SmsMessage, SmsPurpose, SnapshotContact
 from escalation.replies import ReplyDesk
 from escalation.repository import EscalationRepository
 from escalation.scheduling import EscalationScheduler
@@ -125,6 +125,7 @@ class AlertsService:
         self.webhooks: WebhookContext | None = None
         self.desk: ReplyDesk | None = None
         self.last_tick_at: datetime | None = None
+        self._drill_seen: datetime | None = None  # the drill reading last put through the SMS queue
         self.ticked = asyncio.Condition()  # notified after every completed detection tick (tests wait)
         self.started_at = clock.now()
         self.drills: ChainDrills | None = None
@@ -299,10 +300,28 @@ class AlertsService:
             seen = None if not drill or self._detector is None else self._detector.last_activity_at(drill)
             if seen is not None:
                 beat(drill_beat_path(self._config), seen)
+                self._drill_dry_run(seen)
         except OSError as exc:
             log.warning(
                 "detection.heartbeat_failed path=%s error=%s", self._config.alerts.heartbeat_path, exc
             )
+
+    def _drill_dry_run(self, seen: datetime) -> None:
+        """The drill's last stage: a message through the SMS queue and the dispatcher (never sent)."""
+        if self._drill_seen is not None and seen <= self._drill_seen:
+            return
+        self._drill_seen = seen
+        now = self.clock.now()
+        self.repo.enqueue_sms(
+            key=f"drill-dry-run:{seen.isoformat()}",
+            to="dry-run",
+            body="drill",
+            purpose=SmsPurpose.DRILL_DRY_RUN,
+            urgent=False,
+            now=now,
+        )
+        self.repo.prune_dry_runs(now - timedelta(days=1))
+        self._wake()
 
     def open_from_findings(self, findings: Sequence[Finding]) -> None:
         now = self.clock.now()

@@ -1,8 +1,12 @@
-"""The end-to-end drill: a reading published as the drill household's gateway, followed to the store
-and the detector, so that "a reading from a home still turns into a judgement" is checked, not assumed.
+"""The end-to-end drill: a reading published as the drill household's gateway, followed to the store,
+the detector and the SMS queue, so that "a reading from a home still turns into a message" is checked,
+not assumed. The alerts service puts one message per drill reading its detector saw through its SMS
+queue and dispatcher as a dry run (purpose ``drill_dry_run``: marked sent, never handed to the
+provider, whose health the SMS part of the watchdog judges).
 
-One drill at a time: published every ``drill_every_s``; it passes once the store holds it and the
-detector has seen it, and fails when ``drill_deadline_s`` passes first. A reading the broker refused
+One drill at a time: published every ``drill_every_s``; it passes once the store holds it, the
+detector has seen it and its dry-run message went through the dispatcher, and fails when
+``drill_deadline_s`` passes first. A reading the broker refused
 (down, or the drill's account revoked) fails the same way. The drill's device is ``drill-sensor``; its
 readings are motion, so the detector sees the drill household as an ordinary, active home.
 """
@@ -15,10 +19,12 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from app.watchdog.outage import Part, Reading
+from escalation.repository import EscalationRepository
 from mimamori import contract
 from mimamori.config import Config
 from mimamori.heartbeat import drill_beat_path, last_beat
 from mimamori.mqtt import MqttClient, settings_for
+from mimamori.sqlite import DatabaseError
 from store.readers import HistoryReader
 
 log = logging.getLogger(__name__)
@@ -33,10 +39,11 @@ class Attempt:
     published_at: datetime
     stored: bool = False
     seen: bool = False
+    dispatched: bool = False
 
     @property
     def through(self) -> bool:
-        return self.stored and self.seen
+        return self.stored and self.seen and self.dispatched
 
 
 class Drill:
@@ -88,7 +95,8 @@ class Drill:
         late = now - self._failing_since
         failing = late.total_seconds() >= self._w.drill_deadline_s
         if failing and self._attempt is not None:
-            stage = "detector" if self._attempt.stored else "store"
+            a = self._attempt
+            stage = "sms_queue" if a.seen else "detector" if a.stored else "store"
             log.warning("watchdog.drill_late stage=%s late_s=%d", stage, late.total_seconds())
         return Reading(Part.DRILL, failing, int(late.total_seconds() // 60))
 
@@ -114,9 +122,27 @@ class Drill:
                 self._household, attempt.published_at - around, attempt.published_at + around
             )
             stored = any(e.message_id == attempt.message_id for e in events)
+        since = attempt.published_at - timedelta(seconds=1)
         seen_at = last_beat(drill_beat_path(self._config))
-        seen = stored and seen_at is not None and seen_at >= attempt.published_at - timedelta(seconds=1)
-        return Attempt(attempt.message_id, attempt.published_at, stored, seen)
+        seen = stored and seen_at is not None and seen_at >= since
+        dispatched = seen and self._dispatched_since(since)
+        return Attempt(attempt.message_id, attempt.published_at, stored, seen, dispatched)
+
+    def _dispatched_since(self, since: datetime) -> bool:
+        """The alerts service put a message for this drill through its SMS queue and dispatcher."""
+        path = self._config.alerts.state_path
+        if not path.exists():
+            return False
+        repo = EscalationRepository(path)
+        try:
+            repo.open()
+            sent_at = repo.dry_run_sent_at()
+        except (DatabaseError, OSError) as exc:
+            log.warning("watchdog.drill_state_unreadable error=%s", exc)
+            return False
+        finally:
+            repo.close()
+        return sent_at is not None and sent_at >= since
 
 
 def _log_refusal(sent: asyncio.Future[None]) -> None:
