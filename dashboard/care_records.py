@@ -12,6 +12,7 @@ from datetime import datetime
 
 from pydantic import ValidationError
 
+from dashboard.i18n import validation_message
 from dashboard.views import (
     AuditView,
     AwayView,
@@ -53,7 +54,7 @@ def _errors(exc: ValidationError, prefix: str = "") -> dict[str, str]:
     found: dict[str, str] = {}
     for error in exc.errors():
         name = prefix + (str(error["loc"][0]) if error["loc"] else "form")
-        found.setdefault(name, str(error["msg"]).removeprefix("Value error, "))
+        found.setdefault(name, validation_message(error["type"], error.get("ctx"), str(error["msg"])))
     return found
 
 

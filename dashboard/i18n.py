@@ -8,6 +8,7 @@ shown as is, rather than breaking the page for the person reading it.
 from __future__ import annotations
 
 import logging
+import re
 from collections.abc import Mapping
 from datetime import date
 from typing import Final
@@ -424,12 +425,46 @@ def label(lang: str, group: str, value: object) -> str:
     return pair[1] if lang == "ja" else pair[0]
 
 
+VALIDATION: Final[Mapping[str, tuple[str, str]]] = {
+    # pydantic's error type -> (English, Japanese), with the error's context as parameters
+    "missing": ("required", "入力してください"),
+    "string_too_short": ("at least {min_length} characters", "{min_length}文字以上にしてください"),
+    "string_too_long": ("at most {max_length} characters", "{max_length}文字以内にしてください"),
+    "too_short": ("at least {min_length} chosen", "{min_length}つ以上選んでください"),
+    "too_long": ("at most {max_length} chosen", "{max_length}つ以内にしてください"),
+    "int_parsing": ("a whole number", "整数を入力してください"),
+    "int_type": ("a whole number", "整数を入力してください"),
+    "int_from_float": ("a whole number", "整数を入力してください"),
+    "greater_than_equal": ("at least {ge}", "{ge}以上にしてください"),
+    "greater_than": ("more than {gt}", "{gt}より大きくしてください"),
+    "less_than_equal": ("at most {le}", "{le}以下にしてください"),
+    "less_than": ("less than {lt}", "{lt}より小さくしてください"),
+    "enum": ("one of {expected}", "次から選んでください: {expected}"),
+    "literal_error": ("one of {expected}", "次から選んでください: {expected}"),
+    "string_pattern_mismatch": ("not in the expected form", "形式が正しくありません"),
+}
+
+
+def validation_message(error_type: str, ctx: Mapping[str, object] | None, message: str) -> str:
+    """A validation error as the dashboard states it (English; :func:`form_error` translates it)."""
+    template = VALIDATION.get(error_type)
+    if template is None:
+        return message.removeprefix("Value error, ")
+    return template[0].format(**{k: v for k, v in (ctx or {}).items() if isinstance(v, str | int | float)})
+
+
 def form_error(lang: str, message: str) -> str:
     """A refused form's message in ``lang`` when it is a known one; as it comes otherwise."""
     pair = FORM_ERRORS.get(message)
-    if pair is None:
-        return message
-    return pair[1] if lang == "ja" else pair[0]
+    if pair is not None:
+        return pair[1] if lang == "ja" else pair[0]
+    if lang == "ja":
+        for english, japanese in VALIDATION.values():
+            pattern = "^" + re.sub(r"\\\{(\w+)\\\}", r"(?P<\1>.+)", re.escape(english)) + "$"
+            found = re.match(pattern, message)
+            if found is not None:
+                return japanese.format(**found.groupdict())
+    return message
 
 
 def day_label(lang: str, day: date) -> str:

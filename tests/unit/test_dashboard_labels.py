@@ -9,7 +9,7 @@ from enum import StrEnum
 
 import pytest
 
-from dashboard.i18n import LABELS, day_label, label
+from dashboard.i18n import LABELS, day_label, form_error, label, validation_message
 from detection.findings import FindingKind, Severity
 from escalation.models import IncidentState, Outcome, SmsPurpose, SmsStatus, StepKind
 from escalation.replies import ReplyAction
@@ -61,3 +61,28 @@ def test_an_unknown_code_word_is_logged_as_an_error(caplog: pytest.LogCaptureFix
 def test_days_in_both_languages() -> None:
     assert day_label("ja", date(2026, 12, 3)) == "12/03 (木)"
     assert day_label("en", date(2026, 12, 3)) == "12/03 (Thu)"
+
+
+@pytest.mark.parametrize(
+    ("error_type", "ctx", "english", "japanese"),
+    [
+        ("missing", None, "required", "入力してください"),
+        ("string_too_long", {"max_length": 64}, "at most 64 characters", "64文字以内にしてください"),
+        ("string_too_short", {"min_length": 1}, "at least 1 characters", "1文字以上にしてください"),
+        ("greater_than_equal", {"ge": 1}, "at least 1", "1以上にしてください"),
+        ("int_parsing", None, "a whole number", "整数を入力してください"),
+    ],
+)
+def test_validation_messages_speak_the_page_language(
+    error_type: str, ctx: dict[str, object] | None, english: str, japanese: str
+) -> None:
+    message = validation_message(error_type, ctx, "pydantic's own words")
+    assert message == english
+    assert form_error("en", message) == english
+    assert form_error("ja", message) == japanese
+
+
+def test_a_rule_of_our_own_keeps_its_words_or_its_translation() -> None:
+    phone = validation_message("value_error", None, "Value error, phone must be E.164, e.g. +819012345678")
+    assert form_error("ja", phone) == "電話番号は国番号から（例 +819012345678）"
+    assert form_error("ja", "something new") == "something new"
