@@ -35,12 +35,16 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 import itertools
 
+from rich.console import Console
+from rich.progress import track
+
 from detection.findings import Audience, Finding
 from detection.model import FixedProfiles, Tuning
 from detection.replay import Rejections, Replayer, ReplayEvent, read_events
 from firmware_sim.kits import Room, sees_evening
 from mimamori.contract import ACTIVITY_POWER_W, Kind
 
+STDERR = Console(stderr=True)  # progress of long set-up and evaluation loops, never of a timed one
 REAL_DIR = Path(__file__).resolve().parents[1].parent / "shared" / "data" / "real_home_a"  # ../shared
 DAY = 86400.0
 HORIZON = 24 * 3600.0
@@ -435,7 +439,9 @@ def evaluate(
         plans.append({home.name: choose_cuts(home, rng, warmup_days, n_day, n_night) for home in homes})
 
     def pooled(run: Callable[[BenchHome, Sequence[Cut]], Outcome]) -> dict[str, object]:
-        by_draw = [[(h, run(h, cuts[h.name])) for h in homes] for cuts in plans]
+        work = [(h, cuts) for cuts in plans for h in homes]
+        done = [(h, run(h, cuts[h.name])) for h, cuts in track(work, "homes", console=STDERR, transient=True)]
+        by_draw = [done[i : i + len(homes)] for i in range(0, len(done), len(homes))]
         table = summarise([pair for pairs in by_draw for pair in pairs])
         if draws > 1:
             # the untouched stream is the same in every draw: its false alarms are counted once

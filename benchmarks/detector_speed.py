@@ -32,6 +32,9 @@ from zoneinfo import ZoneInfo
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
+from rich.console import Console
+from rich.progress import track
+
 from detection.baseline import Baseline, learn
 from detection.detector import community_due
 from detection.engine import Engine
@@ -44,6 +47,7 @@ from mimamori.clock import FakeClock
 from store.base import IngestBatch
 from store.sqlite import SqliteEventStore
 
+STDERR = Console(stderr=True)  # progress of long set-up and evaluation loops, never of a timed one
 TZ = "Asia/Tokyo"
 ZONE = ZoneInfo(TZ)
 START = datetime(2026, 3, 2, tzinfo=ZONE)
@@ -148,7 +152,7 @@ def bench_replay(households: int, days: int, rng: random.Random, workdir: Path) 
     """Throughput of ``mimamori replay``'s path (read CSV, validate, sort, replay), sorted and shuffled."""
     header = ["ts", "household", "device", "kind", "value"]
     body: list[list[str]] = []
-    for h in range(households):
+    for h in track(range(households), "events", console=STDERR, transient=True):
         for t, device, kind, value in routine_events(h, days, rng):
             stamp = datetime.fromtimestamp(t, ZONE).isoformat()
             body.append([stamp, f"h{h:05d}", device, kind, f"{value:g}"])
