@@ -9,6 +9,8 @@ import subprocess
 import time
 from pathlib import Path
 
+from mimamori.contract import MAX_MESSAGE_BYTES
+
 
 class BrokerError(Exception):
     """mosquitto is missing or did not start."""
@@ -42,8 +44,12 @@ class MosquittoProcess:
         port: int | None = None,
         extra_config: str = "",
         allow_anonymous: bool = True,
+        autosave_interval_s: int = 1,
     ) -> None:
+        """``autosave_interval_s``: how often mosquitto saves its persistence (tests of a broker killed
+        between saves set it long, as a production broker has it)."""
         self.data_dir = data_dir
+        self._autosave_s = autosave_interval_s
         self.port = port or free_port()
         self._extra = extra_config
         self._allow_anonymous = allow_anonymous
@@ -67,7 +73,8 @@ class MosquittoProcess:
                     f"user {getpass.getuser()}",
                     "persistence true",
                     f"persistence_location {self.data_dir}/",
-                    "autosave_interval 1",
+                    f"autosave_interval {self._autosave_s}",
+                    f"message_size_limit {MAX_MESSAGE_BYTES}",
                     "max_queued_messages 0",
                     "max_inflight_messages 0",
                     "persistent_client_expiration 7d",

@@ -103,6 +103,7 @@ async def run_gateway(config: Config) -> int:
         heartbeat=timedelta(seconds=gw.heartbeat_s),
         publish_window=gw.publish_window,
         drain_rate_per_s=gw.drain_rate_per_s,
+        ack_timeout=timedelta(seconds=gw.ack_timeout_s),
     )
     main = asyncio.current_task()
     assert main is not None

@@ -1,4 +1,9 @@
-"""A durable SQLite outbox: put → publish → delete by id after the broker's acknowledgement.
+"""A durable SQLite outbox: put → publish → delete by ``seq`` once ingest says the events are stored.
+
+Each row carries the gateway sequence number its event was encoded with; ingest's end-to-end
+acknowledgement names those numbers (``contract.Ack``), so rows are deleted by seq, never "up to"
+anything. A row the upstream broker refuses for good (too large) moves to ``dead_letters`` with its
+reason instead of being retried forever.
 
 Bounded by ``max_events``. When it is full the policy says what gives: ``drop_oldest`` (default:
 the newest readings matter most to someone waiting for news) or ``refuse_new``. Either way every
@@ -8,6 +13,7 @@ and someone must look at the home's uplink.
 
 from __future__ import annotations
 
+import json
 import logging
 import sqlite3
 from collections.abc import Callable, Mapping, Sequence
@@ -27,7 +33,9 @@ class FullPolicy(StrEnum):
     REFUSE_NEW = "refuse_new"
 
 
-Row = tuple[int, str, bytes]
+Row = tuple[int, str, bytes, int | None]
+"""id, topic, payload, the event's gateway sequence number (None only for rows of an old outbox
+whose payload had none)."""
 
 
 class Outbox:
@@ -50,7 +58,15 @@ class Outbox:
         db = connect(self._path, synchronous="FULL", threads=False)
         db.execute(
             "CREATE TABLE IF NOT EXISTS outbox (id INTEGER PRIMARY KEY AUTOINCREMENT,"
-            " topic TEXT NOT NULL, payload BLOB NOT NULL)"
+            " topic TEXT NOT NULL, payload BLOB NOT NULL, seq INTEGER)"
+        )
+        if "seq" not in {row[1] for row in db.execute("PRAGMA table_info(outbox)")}:
+            _add_seq_column(db)
+        db.execute("CREATE INDEX IF NOT EXISTS outbox_seq ON outbox (seq)")
+        db.execute(
+            "CREATE TABLE IF NOT EXISTS dead_letters (id INTEGER PRIMARY KEY AUTOINCREMENT,"
+            " dead_at TEXT NOT NULL DEFAULT (strftime('%Y-%m-%dT%H:%M:%fZ', 'now')),"
+            " topic TEXT NOT NULL, payload BLOB NOT NULL, reason TEXT NOT NULL)"
         )
         db.execute("CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value INTEGER NOT NULL)")
         db.execute(
@@ -96,8 +112,8 @@ class Outbox:
                 self._depth -= oldest
                 dropped = oldest + max(0, over - oldest)
                 keep = keep[max(0, over - oldest) :]
-            rows = [(topic, encode(item, seq + n + 1)) for n, item in enumerate(keep)]
-            db.executemany("INSERT INTO outbox (topic, payload) VALUES (?, ?)", rows)
+            rows = [(topic, encode(item, seq + n + 1), seq + n + 1) for n, item in enumerate(keep)]
+            db.executemany("INSERT INTO outbox (topic, payload, seq) VALUES (?, ?, ?)", rows)
             db.execute(
                 "INSERT INTO meta VALUES ('seq', ?) ON CONFLICT(key) DO UPDATE SET value = excluded.value",
                 (seq + len(keep),),
@@ -139,19 +155,22 @@ class Outbox:
     def peek_after(self, floor: int, limit: int) -> list[Row]:
         """The oldest rows with id > ``floor`` (live events)."""
         return self._rows(
-            "SELECT id, topic, payload FROM outbox WHERE id > ? ORDER BY id LIMIT ?", floor, limit
+            "SELECT id, topic, payload, seq FROM outbox WHERE id > ? ORDER BY id LIMIT ?", floor, limit
         )
 
     def peek_upto(self, floor: int, limit: int) -> list[Row]:
         """The oldest rows with id <= ``floor`` (the backlog)."""
         return self._rows(
-            "SELECT id, topic, payload FROM outbox WHERE id <= ? ORDER BY id LIMIT ?", floor, limit
+            "SELECT id, topic, payload, seq FROM outbox WHERE id <= ? ORDER BY id LIMIT ?", floor, limit
         )
 
     def _rows(self, sql: str, floor: int, limit: int) -> list[Row]:
         if limit <= 0:
             return []
-        return [(int(r[0]), str(r[1]), bytes(r[2])) for r in self._conn().execute(sql, (floor, limit))]
+        return [
+            (int(r[0]), str(r[1]), bytes(r[2]), None if r[3] is None else int(r[3]))
+            for r in self._conn().execute(sql, (floor, limit))
+        ]
 
     def max_id(self) -> int:
         row = self._conn().execute("SELECT max(id) FROM outbox").fetchone()
@@ -165,6 +184,47 @@ class Outbox:
         self._depth -= deleted
         self._account(0)
 
+    def delete_seqs(self, seqs: Sequence[int]) -> list[int]:
+        """Delete the rows of these gateway sequence numbers (ingest has them); returns their ids."""
+        db = self._conn()
+        db.execute("BEGIN IMMEDIATE")
+        try:
+            ids = [
+                int(row[0])
+                for seq in seqs
+                for row in db.execute("DELETE FROM outbox WHERE seq = ? RETURNING id", (seq,))
+            ]
+            db.execute("COMMIT")
+        except BaseException:
+            db.execute("ROLLBACK")
+            raise
+        self._depth -= len(ids)
+        self._account(0)
+        return ids
+
+    def dead_letter(self, row_id: int, reason: str) -> None:
+        """Move one row to ``dead_letters`` (kept for a person to look at), in one transaction."""
+        db = self._conn()
+        db.execute("BEGIN IMMEDIATE")
+        try:
+            moved = db.execute(
+                "INSERT INTO dead_letters (topic, payload, reason) SELECT topic, payload, ? FROM outbox"
+                " WHERE id = ?",
+                (reason, row_id),
+            ).rowcount
+            db.execute("DELETE FROM outbox WHERE id = ?", (row_id,))
+            db.execute("COMMIT")
+        except BaseException:
+            db.execute("ROLLBACK")
+            raise
+        self._depth -= moved
+        self._account(0)
+
+    def dead_letters(self) -> list[tuple[str, bytes, str]]:
+        """Rows the upstream broker refused for good: topic, payload, reason (oldest first)."""
+        rows = self._conn().execute("SELECT topic, payload, reason FROM dead_letters ORDER BY id")
+        return [(str(t), bytes(p), str(r)) for t, p, r in rows]
+
     def depth(self) -> int:
         return self._depth
 
@@ -172,3 +232,14 @@ class Outbox:
         if self._db is not None:
             self._db.close()
             self._db = None
+
+
+def _add_seq_column(db: sqlite3.Connection) -> None:
+    """An outbox from before end-to-end acknowledgements: give its rows their events' seq."""
+    db.execute("ALTER TABLE outbox ADD COLUMN seq INTEGER")
+    for row_id, payload in db.execute("SELECT id, payload FROM outbox").fetchall():
+        try:
+            seq = json.loads(payload).get("seq")
+        except (UnicodeDecodeError, ValueError, AttributeError):
+            seq = None
+        db.execute("UPDATE outbox SET seq = ? WHERE id = ?", (seq if isinstance(seq, int) else None, row_id))

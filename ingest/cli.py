@@ -10,6 +10,7 @@ import signal
 from collections.abc import AsyncIterator, Callable
 from datetime import timedelta
 
+from ingest.admission import Admission
 from ingest.metrics import IngestMetrics, MetricsServer
 from ingest.service import IngestService
 from ingest.sink import MessageSink, SqliteWorkerSink
@@ -90,6 +91,7 @@ async def _serve(mqtt: MqttClient, store: BatchWriter | MessageSink, config: Con
         batch_interval=timedelta(milliseconds=ingest.batch_interval_ms),
         metrics=metrics,
         fault_hook=fault_hook(os.environ.get(FAULT_ENV)),
+        admission=admission_for(config),
     )
     task = asyncio.current_task()
     loop = asyncio.get_running_loop()
@@ -105,6 +107,13 @@ async def _serve(mqtt: MqttClient, store: BatchWriter | MessageSink, config: Con
         with contextlib.suppress(Exception):
             await mqtt.stop()
         await server.stop()
+
+
+def admission_for(config: Config) -> Admission | None:
+    """The registry at the edge (``[alerts] state_path``), unless ``[ingest] registered_only`` is off."""
+    if not config.ingest.registered_only:
+        return None
+    return Admission(config.alerts.state_path, config.ingest.registry_refresh_s)
 
 
 @contextlib.asynccontextmanager
@@ -124,6 +133,8 @@ async def opened_store(config: Config) -> AsyncIterator[BatchWriter | MessageSin
         dead_letter_limit=s.dead_letter_limit,
         synchronous=s.sqlite_synchronous,
         workers=config.ingest.store_workers,
+        registry_path=config.alerts.state_path if config.ingest.registered_only else None,
+        registry_refresh_s=config.ingest.registry_refresh_s,
     )
     await worker.start()
     try:

@@ -19,8 +19,10 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
+from ingest.admission import Admission
+from ingest.decode import RawMessage
 from ingest.metrics import IngestMetrics
-from ingest.sink import BatchOutcome, LocalSink, MessageSink, raw
+from ingest.sink import BatchOutcome, LocalSink, MessageSink, merge, raw
 from mimamori import contract
 from mimamori.clock import Clock
 from mimamori.mqtt import Message, MqttClient
@@ -30,6 +32,7 @@ log = logging.getLogger(__name__)
 
 RETRY_MIN_S = 0.2
 RETRY_MAX_S = 30.0
+ACK_PREFIX = f"{contract.TOPIC_ROOT}/{contract.TOPIC_VERSION}/"
 
 
 @dataclass(frozen=True, slots=True)
@@ -74,9 +77,12 @@ class IngestService:
         batch_interval: timedelta = timedelta(milliseconds=50),
         metrics: IngestMetrics | None = None,
         fault_hook: Callable[[str], None] | None = None,
+        admission: Admission | None = None,
     ) -> None:
+        """``admission``: the registry at the edge for a ``BatchWriter`` (a ``MessageSink`` brings its
+        own); without one every well-formed household is accepted (tests, the demo's own town)."""
         self._mqtt = mqtt
-        self._sink = store if isinstance(store, MessageSink) else LocalSink(store)
+        self._sink = store if isinstance(store, MessageSink) else LocalSink(store, admission)
         self._clock = clock
         self._share_group = share_group
         self._batch_size = batch_size
@@ -143,6 +149,12 @@ class IngestService:
     def _acknowledge(self, item: _Taken, outcome: BatchOutcome) -> None:
         messages = item.messages
         self._fault("after_commit")
+        # End to end: tell each gateway which of its events are durable (QoS 0: a lost acknowledgement
+        # only makes the gateway send those events again, and they are stored once).
+        send = self._mqtt.publish_untracked
+        for (household, gateway), seqs in outcome.acks.items():
+            for payload in contract.ack_payloads(household, gateway, seqs):
+                send(f"{ACK_PREFIX}{household}/{gateway}/ack", payload)
         ack = self._mqtt.ack
         for message in messages:
             if message.qos:
@@ -158,18 +170,39 @@ class IngestService:
         self.metrics.batch_messages.observe(len(messages))
 
     async def _write(self, messages: list[Message], now: datetime) -> BatchOutcome:
-        """Store until it succeeds: nothing is acknowledged (or dropped) while the store is down."""
+        return await self._write_pairs(raw(messages), now)
+
+    async def _write_pairs(self, pairs: list[RawMessage], now: datetime) -> BatchOutcome:
+        """Store until it succeeds: nothing is acknowledged (or dropped) while the store is down.
+
+        No poison batch: when the store refuses the batch for good (``retryable=False``), the batch
+        is written in halves until the refused messages are alone; each of those is dead-lettered
+        as ``store_refused`` with the store's reason, and the others are stored."""
         delay = RETRY_MIN_S
-        pairs = raw(messages)
         while True:
             try:
                 return await self._sink.store_messages(pairs, now)
             except StoreError as exc:
                 self.metrics.store_errors.inc()
-                if exc.retryable:
-                    log.warning("ingest.store_write_failed retry_in_s=%.1f error=%s", delay, exc)
-                else:
-                    log.error("ingest.store_write_refused retry_in_s=%.1f error=%s", delay, exc)
+                if not exc.retryable:
+                    return await self._quarantine(pairs, now, exc)
+                log.warning("ingest.store_write_failed retry_in_s=%.1f error=%s", delay, exc)
+            await asyncio.sleep(delay)
+            delay = min(delay * 2, RETRY_MAX_S)
+
+    async def _quarantine(self, pairs: list[RawMessage], now: datetime, error: StoreError) -> BatchOutcome:
+        if len(pairs) > 1:
+            half = len(pairs) // 2
+            first = await self._write_pairs(pairs[:half], now)
+            return merge(first, await self._write_pairs(pairs[half:], now))
+        log.warning("ingest.quarantined topic=%s error=%s", pairs[0][0][:120], error)
+        delay = RETRY_MIN_S
+        while True:
+            try:
+                return await self._sink.store_refused(pairs, now, str(error))
+            except StoreError as exc:
+                self.metrics.store_errors.inc()
+                log.error("ingest.dead_letter_write_failed retry_in_s=%.1f error=%s", delay, exc)
             await asyncio.sleep(delay)
             delay = min(delay * 2, RETRY_MAX_S)
 

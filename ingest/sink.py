@@ -16,7 +16,7 @@ import multiprocessing
 import os
 import signal
 from collections import Counter
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from concurrent.futures import ProcessPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
 from dataclasses import dataclass, field
@@ -24,9 +24,11 @@ from datetime import datetime
 from pathlib import Path
 from typing import Protocol, runtime_checkable
 
-from ingest.decode import RawMessage, decode_batch
+from ingest.admission import Admission
+from ingest.decode import Acks, RawMessage, acknowledgements, decode_batch
+from mimamori.contract import Reason
 from mimamori.mqtt import Message
-from store.base import BatchResult, BatchWriter, IngestBatch, StoreError
+from store.base import DEAD_LETTER_PAYLOAD_BYTES, BatchResult, BatchWriter, IngestBatch, Rejection, StoreError
 from store.sqlite import SqliteEventStore
 
 log = logging.getLogger(__name__)
@@ -47,6 +49,7 @@ class BatchOutcome:
     duplicates: int
     channels: dict[str, int] = field(default_factory=dict)  # accepted messages per channel
     rejected: dict[str, Rejected] = field(default_factory=dict)  # by reason
+    acks: Acks = field(default_factory=dict)  # to tell each gateway once the batch is durable
 
 
 def outcome_of(batch: IngestBatch, result: BatchResult) -> BatchOutcome:
@@ -59,7 +62,42 @@ def outcome_of(batch: IngestBatch, result: BatchResult) -> BatchOutcome:
         "status": len(batch.statuses),
         "heartbeat": len(batch.heartbeats),
     }
-    return BatchOutcome(result.stored, result.duplicates, channels, rejected)
+    return BatchOutcome(result.stored, result.duplicates, channels, rejected, acknowledgements(batch))
+
+
+def merge(first: BatchOutcome, second: BatchOutcome) -> BatchOutcome:
+    """The outcome of a batch written as two parts, in this order."""
+    channels = Counter(first.channels)
+    channels.update(second.channels)
+    rejected = dict(first.rejected)
+    for reason, r in second.rejected.items():
+        earlier = rejected.get(reason)
+        rejected[reason] = (
+            r if earlier is None else Rejected(earlier.count + r.count, earlier.topic, earlier.detail)
+        )
+    acks = {key: list(seqs) for key, seqs in first.acks.items()}
+    for key, seqs in second.acks.items():
+        acks.setdefault(key, []).extend(seqs)
+    return BatchOutcome(
+        first.stored + second.stored, first.duplicates + second.duplicates, dict(channels), rejected, acks
+    )
+
+
+def refused_batch(messages: Sequence[RawMessage], now: datetime, detail: str) -> IngestBatch:
+    """A batch holding only dead letters: ``messages`` the store refused for good (quarantined)."""
+    return IngestBatch(
+        received_at=now,
+        rejections=[
+            Rejection(
+                now,
+                topic[:256],
+                Reason.STORE_REFUSED.value,
+                detail[:300],
+                payload[:DEAD_LETTER_PAYLOAD_BYTES],
+            )
+            for topic, payload in messages
+        ],
+    )
 
 
 def raw(messages: Sequence[Message]) -> list[RawMessage]:
@@ -75,17 +113,28 @@ class MessageSink(Protocol):
         """Decode and durably store a batch; raises :class:`StoreError`."""
         ...
 
+    async def store_refused(self, messages: Sequence[RawMessage], now: datetime, detail: str) -> BatchOutcome:
+        """Durably dead-letter ``messages`` as ``store_refused`` (the store refused them for good);
+        raises :class:`StoreError`."""
+        ...
+
 
 class LocalSink:
     """Decode in this process and write through any :class:`BatchWriter` (InfluxDB, tests)."""
 
     concurrency = 1
 
-    def __init__(self, writer: BatchWriter) -> None:
+    def __init__(self, writer: BatchWriter, admission: Admission | None = None) -> None:
         self._writer = writer
+        self._admission = admission
 
     async def store_messages(self, messages: Sequence[RawMessage], now: datetime) -> BatchOutcome:
-        batch = decode_batch(messages, now)
+        admitted = None if self._admission is None else self._admission.current()
+        batch = decode_batch(messages, now, admitted)
+        return outcome_of(batch, await self._writer.write_batch(batch))
+
+    async def store_refused(self, messages: Sequence[RawMessage], now: datetime, detail: str) -> BatchOutcome:
+        batch = refused_batch(messages, now, detail)
         return outcome_of(batch, await self._writer.write_batch(batch))
 
 
@@ -98,9 +147,17 @@ class SqliteWorkerSink:
     """
 
     def __init__(
-        self, path: Path, *, dead_letter_limit: int = 10_000, synchronous: str = "FULL", workers: int = 2
+        self,
+        path: Path,
+        *,
+        dead_letter_limit: int = 10_000,
+        synchronous: str = "FULL",
+        workers: int = 2,
+        registry_path: Path | None = None,
+        registry_refresh_s: float = 30.0,
     ) -> None:
-        self._args = (str(path), dead_letter_limit, synchronous)
+        registry = None if registry_path is None else str(registry_path)
+        self._args = (str(path), dead_letter_limit, synchronous, registry, registry_refresh_s)
         self.concurrency = workers
         self._pool: ProcessPoolExecutor | None = None
         self._restarting = asyncio.Lock()
@@ -125,12 +182,18 @@ class SqliteWorkerSink:
             await asyncio.to_thread(pool.shutdown, wait=True)
 
     async def store_messages(self, messages: Sequence[RawMessage], now: datetime) -> BatchOutcome:
+        return await self._run(_store, list(messages), now)
+
+    async def store_refused(self, messages: Sequence[RawMessage], now: datetime, detail: str) -> BatchOutcome:
+        return await self._run(_store_refused, list(messages), now, detail)
+
+    async def _run(self, fn: Callable[..., BatchOutcome], *args: object) -> BatchOutcome:
         async with self._restarting:  # never submit to a pool being replaced
             pool = self._pool
         if pool is None:
             raise StoreError("store worker is not running", retryable=False)
         try:
-            return await asyncio.get_running_loop().run_in_executor(pool, _store, list(messages), now)
+            return await asyncio.get_running_loop().run_in_executor(pool, fn, *args)
         except BrokenProcessPool as exc:
             async with self._restarting:
                 if self._pool is pool:  # the first batch to notice restarts the pool, once
@@ -145,13 +208,19 @@ class SqliteWorkerSink:
 _worker_store: list[SqliteEventStore] = []
 """The worker process's one store, opened by the pool initializer (a process-wide resource of
 that process, as ProcessPoolExecutor initializers require)."""
+_worker_admission: list[Admission] = []
+"""The worker's view of the registry (none: every household is accepted)."""
 
 
-def _open_store(path: str, dead_letter_limit: int, synchronous: str) -> None:
+def _open_store(
+    path: str, dead_letter_limit: int, synchronous: str, registry: str | None, refresh_s: float
+) -> None:
     _die_with_parent()
     store = SqliteEventStore(Path(path), dead_letter_limit=dead_letter_limit, synchronous=synchronous)
     store.open()
     _worker_store.append(store)
+    if registry is not None:
+        _worker_admission.append(Admission(Path(registry), refresh_s))
 
 
 def _die_with_parent() -> None:
@@ -170,5 +239,11 @@ def _ping() -> None:
 
 
 def _store(messages: list[RawMessage], now: datetime) -> BatchOutcome:
-    batch = decode_batch(messages, now)
+    admitted = _worker_admission[0].current() if _worker_admission else None
+    batch = decode_batch(messages, now, admitted)
+    return outcome_of(batch, _worker_store[0].commit_batch(batch))
+
+
+def _store_refused(messages: list[RawMessage], now: datetime, detail: str) -> BatchOutcome:
+    batch = refused_batch(messages, now, detail)
     return outcome_of(batch, _worker_store[0].commit_batch(batch))

@@ -70,6 +70,8 @@ class StoreConfig(Section):
     influx_rollup_retention_policy: str = Field("rollup", min_length=1)
     influx_batch_lines: int = Field(5000, ge=1, le=100_000)
     influx_max_retries: int = Field(5, ge=0, le=100)
+    raw_retention_days: int = Field(400, ge=1, le=36_500)  # events; a year and a month of history
+    rollup_retention_days: int = Field(3650, ge=1, le=36_500)  # hourly roll-ups: ten years
 
 
 class IngestConfig(Section):
@@ -82,6 +84,8 @@ class IngestConfig(Section):
     store_workers: int = Field(2, ge=1, le=8)  # SQLite: batches stored at once, one process each
     metrics_host: str = "127.0.0.1"
     metrics_port: int = Field(9108, ge=0, le=65535)
+    registered_only: bool = True  # accept only the registry's households and gateways ([alerts] state_path)
+    registry_refresh_s: float = Field(30.0, ge=0.1, le=3600)  # how soon a (de)registration reaches ingest
 
 
 class GatewayDevice(Section):
@@ -104,6 +108,7 @@ class GatewayConfig(Section):
     outbox_full_policy: Literal["drop_oldest", "refuse_new"] = "drop_oldest"
     drain_rate_per_s: float = Field(200.0, gt=0)
     publish_window: int = Field(100, ge=1, le=10_000)
+    ack_timeout_s: int = Field(60, ge=1, le=3600)  # ingest's acknowledgement overdue: publish again
     heartbeat_s: int = Field(60, ge=1, le=3600)
     local_host: str = "127.0.0.1"
     local_port: int = Field(1883, ge=1, le=65535)

@@ -12,6 +12,7 @@ import hashlib
 import json
 import math
 import re
+from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from enum import StrEnum
@@ -22,6 +23,9 @@ TOPIC_ROOT: Final = "mimamori"
 TOPIC_VERSION: Final = "v1"
 
 MAX_PAYLOAD_BYTES: Final = 1024
+MAX_MESSAGE_BYTES: Final = 16_384
+"""The broker refuses anything larger (mosquitto ``message_size_limit``): nothing of ours comes near
+it, and a 10 MB message never reaches ingest."""
 MAX_FUTURE_SKEW: Final = timedelta(minutes=5)
 MAX_AGE: Final = timedelta(days=7)
 MAX_POWER_W: Final = 10_000.0
@@ -60,6 +64,7 @@ class Channel(StrEnum):
     EVENTS = "events"
     STATUS = "status"
     HEARTBEAT = "heartbeat"
+    ACK = "ack"  # ingest → gateway: these events are in the store; the outbox may let them go
 
 
 class Reason(StrEnum):
@@ -80,6 +85,9 @@ class Reason(StrEnum):
     FUTURE_TIMESTAMP = "future_timestamp"
     STALE_TIMESTAMP = "stale_timestamp"
     TOPIC_MISMATCH = "topic_mismatch"
+    UNKNOWN_HOUSEHOLD = "unknown_household"  # well-formed, but not a registered household
+    UNKNOWN_GATEWAY = "unknown_gateway"  # a registered household, but not one of its gateways
+    STORE_REFUSED = "store_refused"  # the store refused the point for good (quarantined)
 
 
 class ContractError(ValueError):
@@ -213,11 +221,56 @@ class Heartbeat:
         )
 
 
+@dataclass(frozen=True, slots=True)
+class Ack:
+    """Ingest's end-to-end acknowledgement to one gateway: its events with these ``seq`` numbers are
+    durably handled (stored, already stored, or dead-lettered), so its outbox may delete them.
+    On the wire the numbers travel as ``[first, last]`` ranges (:func:`ack_payloads`)."""
+
+    household: str
+    gateway: str
+    seqs: tuple[int, ...]
+    schema: int = SCHEMA_VERSION
+
+
+def seq_ranges(seqs: Iterable[int]) -> list[list[int]]:
+    """Sorted, distinct numbers as ``[first, last]`` ranges: ``[1, 2, 3, 7]`` → ``[[1, 3], [7, 7]]``."""
+    ranges: list[list[int]] = []
+    for seq in sorted(set(seqs)):
+        if ranges and ranges[-1][1] == seq - 1:
+            ranges[-1][1] = seq
+        else:
+            ranges.append([seq, seq])
+    return ranges
+
+
+MAX_ACK_RANGES: Final = 256
+"""Ranges per acknowledgement message: at most ~10 KB, well under MAX_MESSAGE_BYTES."""
+MAX_ACK_SEQS: Final = 100_000
+
+
+def ack_payloads(household: str, gateway: str, seqs: Iterable[int]) -> list[bytes]:
+    """The acknowledgement of ``seqs`` as one or more messages, each within the broker's limit."""
+    ranges = seq_ranges(seqs)
+    return [
+        _dump(
+            {
+                "schema": SCHEMA_VERSION,
+                "household": household,
+                "gateway": gateway,
+                "seqs": ranges[start : start + MAX_ACK_RANGES],
+            }
+        )
+        for start in range(0, len(ranges), MAX_ACK_RANGES)
+    ]
+
+
 _EVENT_FIELDS: Final = frozenset(
     {"schema", "id", "household", "gateway", "device", "kind", "value", "observed_at", "seq"}
 )
 _STATUS_FIELDS: Final = frozenset({"schema", "household", "gateway", "state", "at"})
 _HEARTBEAT_FIELDS: Final = frozenset({"schema", "household", "gateway", "at", "seq", "outbox_depth"})
+_ACK_FIELDS: Final = frozenset({"schema", "household", "gateway", "seqs"})
 
 
 def decode_event(raw_topic: str, payload: bytes, now: datetime) -> Event:
@@ -273,6 +326,40 @@ def decode_heartbeat(raw_topic: str, payload: bytes, now: datetime) -> Heartbeat
     if seq < 0 or depth < 0:
         raise ContractError(Reason.BAD_VALUE, "seq and outbox_depth must not be negative")
     return Heartbeat(household, gateway, _time_in_window(obj, "at", now), seq, depth)
+
+
+def decode_ack(raw_topic: str, payload: bytes) -> Ack:
+    """Decode an acknowledgement (what a gateway receives on its ``ack`` topic)."""
+    where = _expect_topic(raw_topic, Channel.ACK)
+    obj = _load(payload, _ACK_FIELDS, MAX_MESSAGE_BYTES)
+    household, gateway = _owner(obj, where)
+    ranges = obj["seqs"]
+    if not isinstance(ranges, list):
+        raise ContractError(Reason.WRONG_TYPE, "seqs must be a list of [first, last] ranges")
+    seqs: list[int] = []
+    for pair in ranges:
+        if (
+            not isinstance(pair, list)
+            or len(pair) != 2
+            or not all(isinstance(n, int) and not isinstance(n, bool) for n in pair)
+            or not 0 <= pair[0] <= pair[1] <= MAX_SEQ
+        ):
+            raise ContractError(Reason.BAD_VALUE, f"bad seq range {repr(pair)[:60]}")
+        if len(seqs) + pair[1] - pair[0] >= MAX_ACK_SEQS:
+            raise ContractError(Reason.BAD_VALUE, f"more than {MAX_ACK_SEQS} seqs in one ack")
+        seqs.extend(range(pair[0], pair[1] + 1))
+    return Ack(household, gateway, tuple(seqs))
+
+
+def event_seq(payload: bytes) -> int | None:
+    """Best effort: the ``seq`` of an event payload that failed validation (so that ingest can still
+    acknowledge a dead-lettered event to its gateway), or None."""
+    try:
+        obj = json.loads(payload) if len(payload) <= MAX_PAYLOAD_BYTES else None
+    except (UnicodeDecodeError, ValueError):
+        return None
+    seq = obj.get("seq") if isinstance(obj, dict) else None
+    return seq if isinstance(seq, int) and not isinstance(seq, bool) and 0 <= seq <= MAX_SEQ else None
 
 
 def is_activity(kind: Kind, value: float, previous_value: float | None) -> bool:
@@ -356,8 +443,8 @@ def load_object(payload: bytes, max_bytes: int = MAX_PAYLOAD_BYTES) -> dict[str,
     return obj
 
 
-def _load(payload: bytes, allowed: frozenset[str]) -> dict[str, Any]:
-    obj = load_object(payload)
+def _load(payload: bytes, allowed: frozenset[str], max_bytes: int = MAX_PAYLOAD_BYTES) -> dict[str, Any]:
+    obj = load_object(payload, max_bytes)
     schema = obj.get("schema")
     if schema != SCHEMA_VERSION or isinstance(schema, bool):
         raise ContractError(

@@ -41,6 +41,16 @@ class NoSubscribersError(MqttError):
     Raised only for clients with ``require_subscribers``."""
 
 
+class PublishRefusedError(MqttError):
+    """The broker answered a QoS 1 publish with a failure reason code (MQTT 5), e.g. 131
+    "implementation specific error" for a message above mosquitto's ``message_size_limit``,
+    135 "not authorized" for an ACL refusal."""
+
+    def __init__(self, message: str, reason_code: int) -> None:
+        super().__init__(message)
+        self.reason_code = reason_code
+
+
 @dataclass(frozen=True, slots=True)
 class Message:
     """A received message. ``mid`` is what :meth:`MqttClient.ack` needs when manual ack is on."""
@@ -105,6 +115,8 @@ class MqttClient:
         self._wake_at = 1  # inbox length at which the paho thread wakes the loop
         self._has_messages = asyncio.Event()
         self._lock = threading.Lock()
+        self._untracked: set[int] = set()
+        self._untracked_lock = threading.Lock()
 
     # ------------------------------------------------------------------ lifecycle
 
@@ -213,6 +225,14 @@ class MqttClient:
         self._pending_publish[info.mid] = future
         return future
 
+    def publish_untracked(self, topic: str, payload: bytes) -> None:
+        """Publish at QoS 0, fire and forget: no future, no wake-up of the loop when it is written.
+        For many small messages whose loss is recovered elsewhere (ingest's acknowledgements)."""
+        client, _ = self._require()
+        with self._untracked_lock:
+            info = client.publish(topic, payload, qos=0)
+            self._untracked.add(info.mid)
+
     async def publish(self, topic: str, payload: bytes, qos: int = 1, retain: bool = False) -> None:
         await self.publish_nowait(topic, payload, qos, retain)
 
@@ -307,10 +327,22 @@ class MqttClient:
         self._call(self._connected.clear)
 
     def _paho_publish(self, _c: paho.Client, _u: Any, mid: int, reason: ReasonCode, _p: Any) -> None:
+        with self._untracked_lock:  # publish_untracked holds it until the mid is recorded
+            if mid in self._untracked:
+                self._untracked.discard(mid)
+                return
         if self._settings.require_subscribers and reason.value == _NO_MATCHING_SUBSCRIBERS:
             self._call(self._resolve, self._pending_publish, mid, str(reason), NoSubscribersError)
             return
-        self._call(self._resolve, self._pending_publish, mid, None if not reason.is_failure else str(reason))
+        if reason.is_failure:
+            self._call(self._refuse_publish, mid, str(reason), int(reason.value))
+            return
+        self._call(self._resolve, self._pending_publish, mid, None)
+
+    def _refuse_publish(self, mid: int, reason: str, code: int) -> None:
+        future = self._pending_publish.pop(mid, None)
+        if future is not None and not future.done():
+            future.set_exception(PublishRefusedError(f"broker refused: {reason}", code))
 
     def _paho_subscribe(self, _c: paho.Client, _u: Any, mid: int, reasons: list[ReasonCode], _p: Any) -> None:
         failed = [str(r) for r in reasons if r.is_failure]

@@ -9,7 +9,7 @@ from __future__ import annotations
 import re
 import tomllib
 from dataclasses import dataclass, field
-from datetime import datetime, time
+from datetime import UTC, datetime, time
 from pathlib import Path
 from typing import Any, Literal
 
@@ -17,7 +17,9 @@ import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
 from mimamori.config import TimeZoneName
+from mimamori.contract import ID_RE
 from registry.models import (
+    Consent,
     Contact,
     ContactRole,
     Household,
@@ -93,6 +95,28 @@ class ResidentIn(_Model):
     note: str = ""
 
 
+class ConsentIn(_Model):
+    given_by: str = Field(min_length=1, max_length=80)  # "resident", "representative:長男 太郎"
+    given_at: datetime
+    scope: str = Field("", max_length=300)
+
+    @field_validator("given_at")
+    @classmethod
+    def _aware(cls, value: datetime) -> datetime:
+        if value.tzinfo is None:
+            raise ValueError("given_at needs a time zone, e.g. 2026-04-01T10:00:00+09:00")
+        return value
+
+
+def _ids(values: list[str]) -> list[str]:
+    bad = [v for v in values if not ID_RE.match(v)]
+    if bad:
+        raise ValueError(f"ids {bad[:5]} must match {ID_RE.pattern}")
+    if len(set(values)) != len(values):
+        raise ValueError("ids must be distinct")
+    return values
+
+
 class HouseholdIn(_Model):
     id: str = Field(min_length=1, max_length=64)
     name: str = Field(min_length=1, max_length=80)
@@ -102,7 +126,13 @@ class HouseholdIn(_Model):
     night_exit: bool = False
     evening_check: bool = False  # kits with no sensor where the evening is spent (docs/detection.md)
     residents: list[ResidentIn] = []
+    gateways: list[str] = Field([], max_length=16)  # ids; none listed: any gateway of the household
+    devices: list[str] = Field([], max_length=500)  # ids; a device not listed is shown as new
+    consent: ConsentIn | None = None
     policy: PolicyIn
+
+    _gateway_ids = field_validator("gateways")(_ids)
+    _device_ids = field_validator("devices")(_ids)
 
 
 @dataclass
@@ -195,8 +225,16 @@ def _store(repo: Registry, h: HouseholdIn, now: datetime) -> None:
         volunteer_weekly_cap=p.volunteer_weekly_cap,
     )
     repo.set_policy(policy, now)
-    for contact in {c for t in policy.tiers for c in t.contacts} | set(policy.technical):
+    contacts = {c for t in policy.tiers for c in t.contacts} | set(policy.technical)
+    for contact in contacts:
         repo.link_contact(h.id, contact)
+    repo.set_provisions(h.id, sorted(contacts), now)
+    repo.set_gateways(h.id, h.gateways)
+    repo.set_devices(h.id, h.devices)
+    if h.consent is not None:
+        repo.record_consent(
+            Consent(h.id, h.consent.given_by, h.consent.given_at.astimezone(UTC), h.consent.scope)
+        )
 
 
 def _id(raw: Any) -> str:

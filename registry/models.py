@@ -106,3 +106,23 @@ class AwayPeriod:
     end: datetime  # expires by itself
     set_by: str  # "care_manager:sato", "contact:c-12", "resident"
     note: str = ""
+
+
+@dataclass(frozen=True, slots=True)
+class Consent:
+    """The resident's (or their representative's) consent to being watched (APPI)."""
+
+    household: str
+    given_by: str  # "resident", "representative:長男 太郎"
+    given_at: datetime
+    scope: str = ""  # what was agreed, in the words of the signed form
+
+
+@dataclass(frozen=True, slots=True)
+class Provision:
+    """A third-party provision (APPI): ``contact`` receives ``household``'s alerts since ``since``."""
+
+    household: str
+    contact: str
+    since: datetime
+    until: datetime | None = None  # None: still provided

@@ -19,7 +19,17 @@ from typing import Any
 
 from mimamori.sqlite import DatabaseError, connect, from_db_time, opt_db_time, opt_time, to_db_time
 from registry.codec import decode_policy, encode_policy
-from registry.models import AwayPeriod, Contact, ContactRole, Household, Language, Policy, Resident
+from registry.models import (
+    AwayPeriod,
+    Consent,
+    Contact,
+    ContactRole,
+    Household,
+    Language,
+    Policy,
+    Provision,
+    Resident,
+)
 
 
 class Registry:
@@ -40,7 +50,7 @@ class Registry:
     # -- lifecycle -------------------------------------------------------------------------------
     def open(self) -> None:
         try:
-            db = connect(self._path, synchronous="NORMAL", foreign_keys=True)
+            db = connect(self._path, synchronous="FULL", foreign_keys=True)
             for package in self.SCHEMAS:
                 db.executescript(resources.files(package).joinpath("schema.sql").read_text("utf-8"))
             _add_missing_columns(db, self.ADDED_COLUMNS)
@@ -199,6 +209,77 @@ class Registry:
                 elif contact.opted_out_at is not None:
                     gaps.append((h.id, cid, "opted out (STOP)"))
         return gaps
+
+    # -- gateways and devices (ids only) -------------------------------------------------------------
+    def set_gateways(self, household_id: str, gateways: Sequence[str]) -> None:
+        self._replace_ids("household_gateways", household_id, gateways)
+
+    def set_devices(self, household_id: str, devices: Sequence[str]) -> None:
+        self._replace_ids("household_devices", household_id, devices)
+
+    def _replace_ids(self, table: str, household_id: str, ids: Sequence[str]) -> None:
+        with self.transaction():
+            self._exec(f"DELETE FROM {table} WHERE household = ?", (household_id,))  # noqa: S608 (constant)
+            for value in ids:
+                self._exec(f"INSERT OR IGNORE INTO {table} VALUES (?, ?)", (household_id, value))  # noqa: S608
+
+    def devices(self, household_id: str) -> list[str]:
+        """The registered device ids of a household (a device not among them is *new*)."""
+        rows = self._exec(
+            "SELECT device FROM household_devices WHERE household = ? ORDER BY device", (household_id,)
+        )
+        return [str(r[0]) for r in rows]
+
+    def admission(self) -> dict[str, frozenset[str]]:
+        """Every registered household → its registered gateways (empty: any gateway of it)."""
+        found: dict[str, set[str]] = {h: set() for (h,) in self._exec("SELECT id FROM households")}
+        for household, gateway in self._exec("SELECT household, gateway FROM household_gateways"):
+            found.setdefault(household, set()).add(gateway)
+        return {h: frozenset(g) for h, g in found.items()}
+
+    # -- consent and provisions (APPI) ---------------------------------------------------------------
+    def record_consent(self, consent: Consent) -> None:
+        self._exec(
+            "INSERT INTO consents VALUES (?, ?, ?, ?) ON CONFLICT(household, given_at)"
+            " DO UPDATE SET given_by = excluded.given_by, scope = excluded.scope",
+            (consent.household, consent.given_by, to_db_time(consent.given_at), consent.scope),
+        )
+
+    def consents(self, household_id: str) -> list[Consent]:
+        rows = self._exec(
+            "SELECT household, given_by, given_at, scope FROM consents WHERE household = ? ORDER BY given_at",
+            (household_id,),
+        )
+        return [Consent(r[0], r[1], from_db_time(r[2]), r[3]) for r in rows]
+
+    def set_provisions(self, household_id: str, contacts: Sequence[str], now: datetime) -> None:
+        """Record that exactly ``contacts`` receive the household's alerts from ``now``: new ones open a
+        provision, those no longer among them have theirs closed (history is kept)."""
+        with self.transaction():
+            current = {
+                str(r[0])
+                for r in self._exec(
+                    "SELECT contact FROM provisions WHERE household = ? AND until IS NULL", (household_id,)
+                )
+            }
+            at = to_db_time(now)
+            for contact in sorted(set(contacts) - current):
+                self._exec(
+                    "INSERT OR IGNORE INTO provisions VALUES (?, ?, ?, NULL)", (household_id, contact, at)
+                )
+            for contact in sorted(current - set(contacts)):
+                self._exec(
+                    "UPDATE provisions SET until = ? WHERE household = ? AND contact = ? AND until IS NULL",
+                    (at, household_id, contact),
+                )
+
+    def provisions(self, household_id: str) -> list[Provision]:
+        rows = self._exec(
+            "SELECT household, contact, since, until FROM provisions WHERE household = ?"
+            " ORDER BY since, contact",
+            (household_id,),
+        )
+        return [Provision(r[0], r[1], from_db_time(r[2]), opt_time(r[3])) for r in rows]
 
     # -- policies and away periods -----------------------------------------------------------------
     def set_policy(self, policy: Policy, now: datetime) -> None:

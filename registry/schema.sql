@@ -43,3 +43,31 @@ CREATE TABLE IF NOT EXISTS away_periods (
     note      TEXT NOT NULL DEFAULT ''
 );
 CREATE INDEX IF NOT EXISTS away_household ON away_periods (household, end);
+-- The household's gateways and devices, ids only (households file `gateways:` / `devices:`). Ingest
+-- accepts events only from registered households and, when any are listed, from their gateways.
+CREATE TABLE IF NOT EXISTS household_gateways (
+    household TEXT NOT NULL REFERENCES households(id) ON DELETE CASCADE,
+    gateway   TEXT NOT NULL,
+    PRIMARY KEY (household, gateway)
+);
+CREATE TABLE IF NOT EXISTS household_devices (
+    household TEXT NOT NULL REFERENCES households(id) ON DELETE CASCADE,
+    device    TEXT NOT NULL,
+    PRIMARY KEY (household, device)
+);
+-- APPI: the resident's consent to being watched, and each provision of the household's data (its
+-- alerts) to a contact: who, since when, until when (NULL: still provided).
+CREATE TABLE IF NOT EXISTS consents (
+    household TEXT NOT NULL REFERENCES households(id) ON DELETE CASCADE,
+    given_by  TEXT NOT NULL,
+    given_at  TEXT NOT NULL,
+    scope     TEXT NOT NULL DEFAULT '',
+    PRIMARY KEY (household, given_at)
+);
+CREATE TABLE IF NOT EXISTS provisions (
+    household TEXT NOT NULL REFERENCES households(id) ON DELETE CASCADE,
+    contact   TEXT NOT NULL,
+    since     TEXT NOT NULL,
+    until     TEXT,
+    PRIMARY KEY (household, contact, since)
+);

@@ -316,6 +316,9 @@ class SqliteEventStore:
             except BaseException:
                 db.execute("ROLLBACK")
                 raise
+        except sqlite3.IntegrityError as exc:
+            # A constraint or trigger refused a row: the same rows will be refused again.
+            raise StoreError(f"sqlite refused the batch: {exc}", retryable=False) from exc
         except sqlite3.Error as exc:
             raise StoreError(f"sqlite write failed: {exc}", retryable=True) from exc
         return BatchResult(stored=len(new), duplicates=len(batch.events) - len(new))

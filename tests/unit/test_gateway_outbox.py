@@ -15,8 +15,10 @@ def enc(item: str, seq: int) -> bytes:
     return json.dumps({"item": item, "seq": seq}).encode()
 
 
-def payloads(rows: list[tuple[int, str, bytes]]) -> list[tuple[str, int]]:
-    return [(json.loads(p)["item"], json.loads(p)["seq"]) for _, _, p in rows]
+def payloads(rows: list[tuple[int, str, bytes, int | None]]) -> list[tuple[str, int]]:
+    for _, _, p, seq in rows:
+        assert json.loads(p)["seq"] == seq  # the row carries its event's seq
+    return [(json.loads(p)["item"], json.loads(p)["seq"]) for _, _, p, _ in rows]
 
 
 def test_put_peek_delete_and_sequence_survive_reopening(tmp_path: Path) -> None:

@@ -8,9 +8,11 @@ from collections.abc import Sequence
 from datetime import UTC, datetime
 
 from ingest.service import IngestService
-from ingest.sink import BatchOutcome, RawMessage
+from ingest.sink import BatchOutcome, RawMessage, Rejected
+from mimamori import contract
 from mimamori.clock import FakeClock
 from mimamori.mqtt import Message
+from store.base import StoreError
 from tests.support.harness import wait_for
 
 NOW = datetime(2026, 11, 26, 9, 0, tzinfo=UTC)
@@ -25,6 +27,7 @@ class FakeBroker:
         for batch in batches:
             self._batches.put_nowait(batch)
         self.acked: list[int] = []
+        self.sent: list[tuple[str, bytes]] = []
 
     async def subscribe(self, topic_filter: str, qos: int = 1) -> None:
         return None
@@ -37,6 +40,9 @@ class FakeBroker:
 
     def ack(self, mid: int, qos: int) -> None:
         self.acked.append(mid)
+
+    def publish_untracked(self, topic: str, payload: bytes) -> None:
+        self.sent.append((topic, payload))
 
 
 class GatedSink:
@@ -68,6 +74,31 @@ class GatedSink:
         await self._changed()
         return BatchOutcome(stored=len(messages), duplicates=0)
 
+    async def store_refused(self, messages: Sequence[RawMessage], now: datetime, detail: str) -> BatchOutcome:
+        raise AssertionError("nothing is refused here")
+
+
+class PoisonSink:
+    """Refuses for good any batch holding a ``poison`` payload, as a store rejecting a point would."""
+
+    concurrency = 1
+
+    def __init__(self) -> None:
+        self.stored: list[bytes] = []
+        self.refused: list[tuple[bytes, str]] = []
+
+    async def store_messages(self, messages: Sequence[RawMessage], now: datetime) -> BatchOutcome:
+        if any(payload.startswith(b"poison") for _, payload in messages):
+            raise StoreError("point refused: field type conflict", retryable=False)
+        self.stored += [payload for _, payload in messages]
+        acks = {("kita-0001", "gw-1"): [int(p) for _, p in messages]}
+        return BatchOutcome(stored=len(messages), duplicates=0, channels={"events": len(messages)}, acks=acks)
+
+    async def store_refused(self, messages: Sequence[RawMessage], now: datetime, detail: str) -> BatchOutcome:
+        self.refused += [(payload, detail) for _, payload in messages]
+        rejected = {"store_refused": Rejected(len(messages), messages[0][0], detail)}
+        return BatchOutcome(stored=0, duplicates=0, rejected=rejected)
+
 
 def batch(first_mid: int, size: int) -> list[Message]:
     return [Message(TOPIC, b"%d" % mid, 1, False, mid) for mid in range(first_mid, first_mid + size)]
@@ -94,3 +125,25 @@ async def test_batches_stored_at_once_are_acknowledged_in_order_and_only_once_st
     finally:
         task.cancel()
         await asyncio.gather(task, return_exceptions=True)
+
+
+async def test_a_point_refused_for_good_is_dead_lettered_and_the_rest_of_its_batch_goes_through() -> None:
+    messages = batch(1, 7)
+    messages[4] = Message(TOPIC, b"poison", 1, False, 5)
+    broker = FakeBroker([messages, batch(8, 2)])
+    sink = PoisonSink()
+    service = IngestService(broker, sink, FakeClock(NOW), "ingest", batch_size=10)  # type: ignore[arg-type]
+    task = asyncio.create_task(service.run())
+    try:
+        await wait_for(lambda: broker.acked == list(range(1, 10)), service.committed, 5)  # not blocked
+    finally:
+        task.cancel()
+        await asyncio.gather(task, return_exceptions=True)
+    assert sorted(sink.stored) == [b"%d" % n for n in (1, 2, 3, 4, 6, 7, 8, 9)]
+    assert sink.refused == [(b"poison", "point refused: field type conflict")]
+    assert service.counters.rejected == {"store_refused": 1}
+    assert service.counters.stored == 8
+    # Each durable batch is acknowledged end to end to its gateway, with every stored seq.
+    acked = [contract.decode_ack(topic, payload) for topic, payload in broker.sent]
+    assert {seq for ack in acked for seq in ack.seqs} == {1, 2, 3, 4, 6, 7, 8, 9}
+    assert {(a.household, a.gateway) for a in acked} == {("kita-0001", "gw-1")}
