@@ -11,6 +11,10 @@
    queue: validate, dedup, store with roll-ups and live state, acknowledge after commit.
 5. The store is checked: every event stored once (``lost``), roll-ups not inflated (``duplicated``).
 
+Ingest works as it does in production: it admits only the registry's households and gateways (a
+registry of ``--households`` homes is written first) and acknowledges every durable batch end to end
+to each gateway (one QoS 0 message per gateway per batch; nobody subscribes to them here).
+
 Both drains run in this process one after the other, so contention on a shared machine affects
 both. The last line is one JSON object.
 """
@@ -48,6 +52,8 @@ from mimamori import contract  # noqa: E402
 from mimamori.clock import SystemClock  # noqa: E402
 from mimamori.config import IngestConfig, StoreConfig  # noqa: E402
 from mimamori.mqtt import MqttClient, settings_for  # noqa: E402
+from registry.models import Household  # noqa: E402
+from registry.repository import Registry  # noqa: E402
 from store.sqlite import EVENT_COLUMNS, HOUR_MS, SqliteEventStore, to_ms  # noqa: E402
 
 KINDS = (
@@ -125,6 +131,17 @@ def bench_events(count: int, households: int, now: datetime) -> list[contract.Ev
         message_id = contract.message_id_for(house, device, kind, value, at)  # as the gateway does
         out.append(contract.Event(message_id, house, "gw-1", device, kind, value, at, n))
     return out
+
+
+def register(path: Path, households: int) -> None:
+    """The benchmark's homes in the registry, each with its one gateway: ingest admits them."""
+    registry = Registry(path)
+    registry.open()
+    with registry.transaction():
+        for n in range(households):
+            registry.upsert_household(Household(f"h{n:05d}", f"Home {n}", ""))
+            registry.set_gateways(f"h{n:05d}", ["gw-1"])
+    registry.close()
 
 
 def paho_client(port: int, client_id: str) -> paho.Client:
@@ -287,13 +304,17 @@ async def main() -> None:
             seconds=round(time.perf_counter() - started, 1),
         )
         events = bench_events(args.warmup + args.events, args.households, now)
+        registry_path = work / "state.sqlite3"
+        register(registry_path, args.households)
         # The test broker saves its persistence every second; with a queue of this size that would
         # dominate the run, so save only on shutdown here.
         broker = MosquittoProcess(work / "broker", extra_config="autosave_interval 0")
         broker.start()
         # The store as `mimamori ingest` runs it: decode and commit in worker processes, which stay
         # up across rounds like a running ingest.
-        store = SqliteWorkerSink(store_path, synchronous=args.synchronous, workers=STORE_WORKERS)
+        store = SqliteWorkerSink(
+            store_path, synchronous=args.synchronous, workers=STORE_WORKERS, registry_path=registry_path
+        )
         await store.start()
         wall = {"baseline": 0.0, "ingest": 0.0}
         cpu = {"baseline": 0.0, "ingest": 0.0}

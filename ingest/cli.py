@@ -12,14 +12,16 @@ from datetime import timedelta
 
 from ingest.admission import Admission
 from ingest.metrics import IngestMetrics, MetricsServer
+from ingest.retention import RetentionJob
 from ingest.service import IngestService
 from ingest.sink import MessageSink, SqliteWorkerSink
 from mimamori.clock import SystemClock
 from mimamori.commands import Subcommands, add_config_argument, config_from
 from mimamori.config import Config
 from mimamori.mqtt import MqttClient, settings_for
-from store.base import BatchWriter
+from store.base import BatchWriter, Retention
 from store.influx import influx_store
+from store.sqlite import SqliteEventStore
 
 log = logging.getLogger(__name__)
 
@@ -100,7 +102,8 @@ async def _serve(mqtt: MqttClient, store: BatchWriter | MessageSink, config: Con
     try:
         await server.start()
         await mqtt.start()
-        await service.run()
+        async with housekeeping(config):
+            await service.run()
     except asyncio.CancelledError:
         log.info("ingest.stopping")
     finally:
@@ -114,6 +117,25 @@ def admission_for(config: Config) -> Admission | None:
     if not config.ingest.registered_only:
         return None
     return Admission(config.alerts.state_path, config.ingest.registry_refresh_s)
+
+
+@contextlib.asynccontextmanager
+async def housekeeping(config: Config) -> AsyncIterator[None]:
+    """The retention job beside ingest, for the SQLite store (its own connection to the file)."""
+    s = config.store
+    if s.backend != "sqlite":
+        yield
+        return
+    store = SqliteEventStore(s.sqlite_path, synchronous=s.sqlite_synchronous)
+    store.open()
+    job = RetentionJob(store, Retention(s.raw_retention_days, s.rollup_retention_days), SystemClock())
+    task = asyncio.create_task(job.run(), name="retention")
+    try:
+        yield
+    finally:
+        task.cancel()
+        await asyncio.gather(task, return_exceptions=True)
+        store.close()
 
 
 @contextlib.asynccontextmanager

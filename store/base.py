@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import UTC, datetime, timedelta
 from typing import Protocol
 
 from mimamori.contract import Event, GatewayState, GatewayStatus, Heartbeat, Kind
@@ -133,13 +133,54 @@ class BatchResult:
 
 
 class BatchWriter(Protocol):
-    """What the ingest worker writes through. Raises :class:`StoreError`."""
+    """What the ingest worker writes through. Raises :class:`StoreError`.
+
+    No poison batch: ``retryable=False`` means "this batch will never be accepted as it is" (a point
+    the database refuses: SQLite's constraint or trigger, InfluxDB's 400/422 for a field type
+    conflict). Ingest then writes the batch in halves until each refused message is alone, and
+    dead-letters it (``Rejection`` with reason ``store_refused`` and the store's message as detail) in
+    a batch of its own; the rest is stored. So a store must raise ``retryable=False`` only for the
+    points themselves, never for its own condition (unreachable, unauthorised, bucket missing, disk
+    full): those are ``retryable=True``, retried with back-off, logged, and block nothing for good.
+    A store must accept a batch of dead letters alone (no events).
+    """
 
     async def write_batch(self, batch: IngestBatch) -> BatchResult:
         """Write the batch (events idempotently by message id, live state, roll-ups, dead letters).
 
         Returns only once all of it is durable, so the caller may acknowledge it to the broker.
         """
+        ...
+
+
+@dataclass(frozen=True, slots=True)
+class Retention:
+    """How long the store keeps what (``[store] raw_retention_days``, ``rollup_retention_days``)."""
+
+    raw_days: int
+    rollup_days: int
+
+    def cutoffs(self, now: datetime) -> tuple[datetime, datetime]:
+        """Raw events and dead letters observed before the first time go; roll-ups of hours before
+        the second (whole UTC days, so one run a day or one an hour purge the same rows)."""
+        today = now.astimezone(UTC).replace(hour=0, minute=0, second=0, microsecond=0)
+        return today - timedelta(days=self.raw_days), today - timedelta(days=self.rollup_days)
+
+
+@dataclass(frozen=True, slots=True)
+class Purged:
+    events: int
+    rollups: int
+    dead_letters: int
+
+
+class Housekeeping(Protocol):
+    """Privacy housekeeping of a store that keeps its own history (SQLite; InfluxDB's buckets have
+    retention policies set from the same keys). Raises :class:`StoreError`."""
+
+    def purge(self, retention: Retention, now: datetime) -> Purged:
+        """Delete raw events and dead letters older than ``retention.raw_days`` and roll-ups older than
+        ``retention.rollup_days`` (before ``now``), in short transactions; returns what went."""
         ...
 
 

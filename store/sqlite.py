@@ -20,9 +20,10 @@ backwards, whatever order their batches commit in.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
 import sqlite3
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Final
@@ -39,12 +40,15 @@ from store.base import (
     HourlyActivity,
     HouseholdActivity,
     IngestBatch,
+    Purged,
     Rejection,
+    Retention,
     StoreError,
 )
 
 SCHEMA_VERSION: Final = 4
 HOUR_MS: Final = 3_600_000
+PURGE_HOUSEHOLDS: Final = 100
 _SENSOR_ONLY: Final = frozenset({Kind.BATTERY, Kind.CHECKIN})
 _SENSOR_ONLY_VALUES: Final = frozenset({Kind.BATTERY.value, Kind.CHECKIN.value})
 
@@ -491,6 +495,34 @@ class SqliteEventStore:
             (self._dead_letter_limit,),
         )
 
+    # ------------------------------------------------------------------ housekeeping
+
+    def purge(self, retention: Retention, now: datetime) -> Purged:
+        """Retention (``store.base.Housekeeping``). Events and roll-ups are keyed by household first:
+        each household's old rows are one range of the key, deleted ``PURGE_HOUSEHOLDS`` households
+        per transaction, so ingest's batches never wait long for the write lock."""
+        raw_before, rollups_before = retention.cutoffs(now)
+        raw_ms, rollups_ms = to_ms(raw_before), to_ms(rollups_before)
+        db = self._conn()
+        try:
+            households = [h for (h,) in db.execute("SELECT household FROM household_live ORDER BY household")]
+            events = rollups = 0
+            for start in range(0, len(households), PURGE_HOUSEHOLDS):
+                with _transaction(db):
+                    for household in households[start : start + PURGE_HOUSEHOLDS]:
+                        events += db.execute(
+                            "DELETE FROM events WHERE household = ? AND observed_ms < ?", (household, raw_ms)
+                        ).rowcount
+                        rollups += db.execute(
+                            "DELETE FROM hourly_activity WHERE household = ? AND hour_ms < ?",
+                            (household, rollups_ms),
+                        ).rowcount
+            with _transaction(db):
+                dead = db.execute("DELETE FROM dead_letters WHERE received_ms < ?", (raw_ms,)).rowcount
+        except sqlite3.Error as exc:
+            raise StoreError(f"sqlite purge failed: {exc}", retryable=True) from exc
+        return Purged(events, rollups, dead)
+
     # ------------------------------------------------------------------ reads
 
     def count_events(self, household: str | None = None) -> int:
@@ -635,3 +667,14 @@ class SqliteEventStore:
             Rejection(from_ms(at), topic, reason, detail, bytes(payload))
             for at, topic, reason, detail, payload in rows
         ]
+
+
+@contextlib.contextmanager
+def _transaction(db: sqlite3.Connection) -> Iterator[None]:
+    db.execute("BEGIN IMMEDIATE")
+    try:
+        yield
+    except BaseException:
+        db.execute("ROLLBACK")
+        raise
+    db.execute("COMMIT")

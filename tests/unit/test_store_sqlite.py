@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 
 from mimamori.contract import Event, GatewayState, GatewayStatus, Heartbeat, Kind
-from store.base import ButtonPress, GatewaySummary, IngestBatch, Rejection, StoreError
+from store.base import ButtonPress, GatewaySummary, IngestBatch, Purged, Rejection, Retention, StoreError
 from store.sqlite import SCHEMA_VERSION, SqliteEventStore
 
 T0 = datetime(2026, 11, 26, 7, 10, tzinfo=UTC)
@@ -415,3 +415,48 @@ def test_devices_of_many_households_in_one_read(store: SqliteEventStore) -> None
     }
     assert found["kita-0001"] == store.devices("kita-0001")
     assert store.devices_of([]) == {}
+
+
+def test_retention_keeps_raw_events_and_roll_ups_for_their_days_as_the_clock_moves_on(
+    store: SqliteEventStore,
+) -> None:
+    old, recent = T0, T0 + timedelta(days=30)
+    write(store, ev(Kind.MOTION, 1, old), ev(Kind.MOTION, 1, recent), ev(Kind.DOOR, 1, recent, household="b"))
+    store.commit_batch(
+        IngestBatch(
+            received_at=old, rejections=[Rejection(old, "mimamori/v1/x/gw-1/events", "bad_id", "", b"")]
+        )
+    )
+    keep = Retention(raw_days=400, rollup_days=3650)
+    a_year_on = old + timedelta(days=365)
+    assert store.purge(keep, a_year_on) == Purged(0, 0, 0)  # nothing is due yet
+
+    after_raw = old + timedelta(days=401)  # the old event's day is past 400 days; the recent one's not
+    assert store.purge(keep, after_raw) == Purged(events=1, rollups=0, dead_letters=1)
+    assert store.count_events() == 2
+    assert store.dead_letters() == []
+    span = (old - timedelta(days=1), recent + timedelta(days=1))
+    assert [h.hour for h in store.hourly_activity("kita-0001", *span)] == [
+        old.replace(minute=0),
+        recent.replace(minute=0),
+    ]  # the roll-up of the purged event stays: history for baselines and digests
+    assert store.purge(keep, after_raw) == Purged(0, 0, 0)  # idempotent
+
+    after_rollups = old + timedelta(days=3651)
+    assert store.purge(keep, after_rollups) == Purged(events=2, rollups=1, dead_letters=0)
+    assert [h.hour for h in store.hourly_activity("kita-0001", *span)] == [recent.replace(minute=0)]
+    assert store.purge(keep, recent + timedelta(days=3651)) == Purged(events=0, rollups=2, dead_letters=0)
+
+
+def test_a_row_refused_by_the_database_is_refused_for_good(store: SqliteEventStore, tmp_path: Path) -> None:
+    with sqlite3.connect(tmp_path / "events.sqlite3") as db:
+        db.execute(
+            "CREATE TRIGGER refuse_poison BEFORE INSERT ON events WHEN NEW.device = 'poison'"
+            " BEGIN SELECT RAISE(ABORT, 'poison refused'); END"
+        )
+    with pytest.raises(StoreError) as refused:
+        write(store, ev(Kind.MOTION, 1, T0), ev(Kind.MOTION, 1, T0, device="poison"))
+    assert not refused.value.retryable  # ingest splits the batch and dead-letters the refused point
+    assert "poison refused" in str(refused.value)
+    assert store.count_events() == 0  # the batch rolled back as a whole
+    assert write(store, ev(Kind.MOTION, 1, T0)) == (1, 0)
