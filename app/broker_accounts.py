@@ -23,6 +23,7 @@ import argparse
 import os
 import secrets
 import shutil
+import signal
 import subprocess
 import tempfile
 import tomllib
@@ -266,6 +267,40 @@ def generate(
     for household in removed:
         (gateways_dir / f"{household}.env").unlink(missing_ok=True)
     return Generated(tuple(households), new, removed)
+
+
+def revoke(out_dir: Path, household: str) -> bool:
+    """Remove ``household``'s broker account from the generated files in ``out_dir``: its password
+    line, its ACL block and its gateway credentials file. Returns whether it had one. Takes effect
+    when the broker reloads them (:func:`reload_broker`); until then ingest already refuses the
+    household (it is no longer in the registry)."""
+    _check_one(household)
+    passwd_path = out_dir / "passwd"
+    entries = read_passwd(passwd_path)
+    if household not in entries:
+        return False
+    del entries[household]
+    _write_private(passwd_path, "".join(f"{user}:{value}\n" for user, value in entries.items()))
+    acl_path = out_dir / "acl"
+    if acl_path.exists():
+        blocks = acl_path.read_text().rstrip("\n").split("\n\n")
+        kept = [block for block in blocks if block.splitlines()[:1] != [f"user {household}"]]
+        _write_private(acl_path, "\n\n".join(kept) + "\n")
+    (out_dir / "gateways" / f"{household}.env").unlink(missing_ok=True)
+    return True
+
+
+def reload_broker(pid: int) -> None:
+    """Make mosquitto re-read its password and ACL files (SIGHUP); raises BrokerConfigError."""
+    try:
+        os.kill(pid, signal.SIGHUP)
+    except OSError as exc:
+        raise BrokerConfigError(f"cannot signal the broker (pid {pid}): {exc.strerror}") from None
+
+
+def _check_one(household: str) -> None:
+    if not ID_RE.match(household):
+        raise BrokerConfigError(f"household id {household[:80]!r} must match {ID_RE.pattern}")
 
 
 def _write_private(path: Path, text: str) -> None:

@@ -115,6 +115,10 @@ class MosquittoProcess:
             self._proc.wait(timeout=10)
         self._close()
 
+    @property
+    def pid(self) -> int | None:
+        return None if self._proc is None else self._proc.pid
+
     def kill(self) -> None:
         if self._proc is not None and self._proc.poll() is None:
             self._proc.kill()

@@ -5,7 +5,10 @@ household in every SQLite database: the registry (household, residents, contacts
 periods), incidents with their escalation steps, SMS and links, audit entries, detection episodes,
 events, roll-ups and live state, rejected messages from its topics, and dashboard assignments.
 ``mimamori household delete ID --yes`` removes all of it (contacts only when no other household
-uses them) with SQLite's ``secure_delete`` on, and leaves one audit entry saying that it happened.
+uses them) with SQLite's ``secure_delete`` on, except the audit trail (who saw the household, and one
+more entry saying that it was deleted); it also removes the household's broker account from the
+generated broker files and, given the broker's pid, reloads mosquitto, so its gateway can no longer
+publish. Meanwhile ingest refuses it already: it is no longer in the registry.
 
 Rows are found by rule, not by a fixed list, so a table added later is covered without change:
 a ``household`` column, an ``incident`` column (the household's incidents), a ``topic`` under
@@ -27,6 +30,7 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any
 
+from app.broker_accounts import BrokerConfigError, reload_broker, revoke
 from mimamori.clock import SystemClock
 from mimamori.commands import Subcommands, add_config_argument, config_from
 from mimamori.config import Config
@@ -176,13 +180,8 @@ def _selections(db: sqlite3.Connection, household: str, *, for_delete: bool) -> 
             out.append(_Selection(table, where, ()))
         elif "topic" in cols:
             out.append(_Selection(table, "topic LIKE ? ESCAPE '!'", (topic,)))
-    if for_delete:  # the record that a household was deleted outlives every later deletion
-        out = [
-            _Selection(sel.table, f"({sel.where}) AND action != '{DELETED}'", sel.params)
-            if sel.table == "audit_log"
-            else sel
-            for sel in out
-        ]
+    if for_delete:  # the audit trail (who saw the household, that it was deleted) outlives it
+        out = [sel for sel in out if sel.table != "audit_log"]
     last = {"incidents": 1, "contacts": 2, "households": 3}  # referred to by the others
     return sorted(out, key=lambda sel: last.get(sel.table, 0))
 
@@ -243,6 +242,13 @@ def register(sub: Subcommands) -> None:
     delete = actions.add_parser("delete", help="remove a household's personal data and events")
     delete.add_argument("household")
     delete.add_argument("--yes", action="store_true", help="really delete (without it: only show what)")
+    delete.add_argument(
+        "--broker-dir",
+        type=Path,
+        default=Path("var/broker"),
+        help="the 'mimamori broker-config --out' directory: the household's broker account is removed",
+    )
+    delete.add_argument("--broker-pid", type=int, help="mosquitto's pid: reload it (SIGHUP) afterwards")
     for action in (export, delete):
         add_config_argument(action)
         action.add_argument("--actor", default=getpass.getuser(), help="who asked (for the audit log)")
@@ -282,13 +288,20 @@ def _delete(args: argparse.Namespace) -> int:
     if not args.yes:
         print(f"nothing deleted: run again with --yes to delete {sum(counts.values())} rows")
         return 1
-    print(
-        f"deleted {sum(counts.values())} rows about {args.household}. Next: run 'mimamori broker-config' "
-        "and reload the broker so its gateway can no longer publish"
-        + (
-            "; delete its points in InfluxDB too (docs/operations.md)"
-            if config.store.backend == "influxdb"
-            else ""
-        )
-    )
+    print(f"deleted {sum(counts.values())} rows about {args.household} (the audit trail is kept)")
+    try:
+        revoked = revoke(args.broker_dir, args.household)
+        if revoked and args.broker_pid is not None:
+            reload_broker(args.broker_pid)
+    except BrokerConfigError as exc:
+        print(f"mimamori: {exc}", file=sys.stderr)
+        return 1
+    if not revoked:
+        print(f"no broker account of {args.household} in {args.broker_dir} (--broker-dir)")
+    elif args.broker_pid is None:
+        print(f"broker account removed from {args.broker_dir}: reload mosquitto (SIGHUP) to revoke it")
+    else:
+        print(f"broker account revoked (mosquitto pid {args.broker_pid} reloaded)")
+    if config.store.backend == "influxdb":
+        print("delete its points in InfluxDB too (docs/operations.md)")
     return 0

@@ -217,6 +217,9 @@ class GatewayService:
     async def _publish(self, rows: list[Row]) -> None:
         """Publish ``rows`` and wait for every PUBACK. A row the broker took now waits for ingest's
         acknowledgement; one it refused for good is dead-lettered; the others are tried again."""
+        rows = [row for row in rows if not self._oversize(row)]
+        if not rows:
+            return
         self._publishing = {row[0] for row in rows}
         self._stored_early = set()
         acks = asyncio.gather(
@@ -283,6 +286,22 @@ class GatewayService:
                 retry,
             )
         await asyncio.sleep(self._retry_delay())
+
+    def _oversize(self, row: Row) -> bool:
+        """A row above the platform brokers' limit is dead-lettered, never sent: mosquitto would drop
+        the connection and paho would send it again on every reconnect."""
+        row_id, topic, payload, seq = row
+        if len(payload) <= contract.MAX_MESSAGE_BYTES:
+            return False
+        self._outbox.dead_letter(row_id, f"oversize {len(payload)} bytes > {contract.MAX_MESSAGE_BYTES}")
+        self.counters.dead_lettered += 1
+        log.error(
+            "gateway.event_dead_lettered topic=%s seq=%s bytes=%s (above the broker's limit)",
+            topic,
+            seq,
+            len(payload),
+        )
+        return True
 
     async def _read_acks(self) -> None:
         """Ingest's acknowledgements: the events it stored leave the outbox (by seq)."""

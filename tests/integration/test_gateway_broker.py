@@ -146,3 +146,42 @@ async def test_a_backlog_drains_at_its_rate_while_live_events_go_straight_throug
         assert gw.counters.forwarded < 150
         await wait_for(lambda: ingest.store.count_events(household) == 301, ingest.service.committed, 30)
         assert ids() == {m for _, _, m in readings}
+
+
+@pytest.mark.allow_error_logs
+async def test_an_event_the_broker_would_refuse_is_dead_lettered_and_the_rest_is_acknowledged(
+    mosquitto: MosquittoProcess, tmp_path: Path, clock: FakeClock, topic_prefix: str
+) -> None:
+    household = topic_prefix
+    readings = sim_events(household, clock, 20)
+    outbox = Outbox(tmp_path / "outbox.sqlite3")
+    outbox.open()
+    events_topic = contract.topic(household, "gw-1", contract.Channel.EVENTS)
+    router = Router(devices_by_id={}, zone=TOKYO, native_prefix=f"local/{household}")
+
+    def envelope(item: tuple[str, bytes, str], seq: int) -> bytes:
+        if item[2] == "huge":
+            return b"x" * (contract.MAX_MESSAGE_BYTES + 1)
+        (reading,) = router.handle(f"local/{household}/{item[0]}", item[1], clock.now())
+        return contract.Event(
+            item[2], household, "gw-1", reading.device, reading.kind, reading.value,
+            reading.observed_at, seq,
+        ).encode()  # fmt: skip
+
+    outbox.put_many(events_topic, [*readings[:10], ("", b"", "huge"), *readings[10:]], envelope)
+    outbox.close()
+    async with (
+        running_ingest(mosquitto, tmp_path / "events.sqlite3", clock, group=topic_prefix) as ingest,
+        running_gateway(mosquitto, household, tmp_path / "outbox.sqlite3", clock, f"local/{household}") as gw,
+    ):
+        await wait_for(lambda: gw.counters.forwarded == 20, gw.progress, 30)
+        assert ingest.store.count_events(household) == 20
+        assert gw.counters.dead_lettered == 1
+        assert gw.counters.republished == 0
+    reopened = Outbox(tmp_path / "outbox.sqlite3")
+    reopened.open()
+    assert reopened.depth() == 0  # every stored event acknowledged by ingest, end to end
+    [(topic, payload, reason)] = reopened.dead_letters()
+    reopened.close()
+    assert (topic, len(payload)) == (events_topic, contract.MAX_MESSAGE_BYTES + 1)
+    assert reason.startswith("oversize")

@@ -13,6 +13,7 @@ from typing import Any
 
 import pytest
 
+from app.broker_accounts import generate, read_passwd
 from app.privacy import Databases, PrivacyError, delete_household, export_household
 from dashboard.users import StaffRole, UserStore
 from detection.findings import Audience, FindingKind, Severity
@@ -205,6 +206,12 @@ def test_export_holds_everything_about_the_household_and_nothing_else(config_fil
     assert len(state["links"]) == 1
     assert {a["action"] for a in state["audit_log"]} == {"household_viewed", "sms_sent"}
     assert "policies" in state
+    # APPI: the resident's consent, and to whom the household's alerts are provided since when.
+    [consent] = state["consents"]
+    assert (consent["given_by"], consent["given_at"]) == ("resident", "2026-04-01T01:00:00.000000+00:00")
+    assert {p["contact"] for p in state["provisions"]} >= {"n-suzuki", "n-kato", "p-center", "t-tech"}
+    assert {p["until"] for p in state["provisions"]} == {None}
+    assert [g["gateway"] for g in state["household_gateways"]] == ["gw-1"]
     assert len(events["events"]) == 30
     assert {"hourly_activity", "household_live", "devices", "gateways", "dead_letters"} <= set(events)
     assert NAME in events["dead_letters"][0]["payload"]
@@ -218,7 +225,9 @@ def test_export_holds_everything_about_the_household_and_nothing_else(config_fil
     assert entry.actor == "operator-1"
 
 
-def test_delete_leaves_nothing_but_the_fact_that_it_happened(config_file: Path) -> None:
+def test_delete_leaves_nothing_but_the_audit_trail_and_revokes_the_broker_account(
+    config_file: Path, tmp_path: Path
+) -> None:
     dbs = _dbs(config_file)
     kept_before = _without_audit(export_household(dbs, KEPT, FIXED_NOW, "test"))
 
@@ -228,14 +237,30 @@ def test_delete_leaves_nothing_but_the_fact_that_it_happened(config_file: Path) 
     assert "events.events\t30" in dry.stdout
     assert export_household(dbs, GONE, FIXED_NOW, "test")["databases"]["events"]["events"]
 
-    done = _cli(config_file, "delete", GONE, "--yes")
+    broker = tmp_path / "broker"
+    generate(broker, [GONE, KEPT], "ingest-secret")
+    done = _cli(config_file, "delete", GONE, "--yes", "--broker-dir", str(broker))
     assert done.returncode == 0, done.stderr
-    assert "mimamori broker-config" in done.stdout
+    assert "reload mosquitto (SIGHUP)" in done.stdout
+    assert set(read_passwd(broker / "passwd")) == {"ingest", KEPT}
+    assert f"user {GONE}" not in (broker / "acl").read_text()
+    assert f"user {KEPT}" in (broker / "acl").read_text()
+    assert not (broker / "gateways" / f"{GONE}.env").exists()
 
     leftovers = _rows_mentioning(dbs, [GONE, NAME, *ONLY_GONE_PHONES, "r-yamada", "n-kato"])
-    assert leftovers == [("state", "audit_log", "household_deleted")], leftovers
-    [record] = _audit(dbs, GONE)
-    assert (record.actor, record.action) == ("operator-1", "household_deleted")
+    assert sorted(leftovers) == [  # who saw it, what was sent about it, and that it was deleted
+        ("state", "audit_log", "household_deleted"),
+        ("state", "audit_log", "household_exported"),
+        ("state", "audit_log", "household_viewed"),
+        ("state", "audit_log", "sms_sent"),
+    ], leftovers
+    trail = {(a.actor, a.action) for a in _audit(dbs, GONE)}
+    assert trail == {
+        ("operator-1", "household_deleted"),
+        ("test", "household_exported"),
+        ("care1", "household_viewed"),
+    }
+    [record] = [a for a in _audit(dbs, GONE) if a.action == "household_deleted"]
     assert record.detail["rows_deleted"]["events.events"] == 30
     for path in dbs.paths.values():  # secure_delete + checkpoint: not even in free pages or the WAL
         raw = b"".join(p.read_bytes() for p in path.parent.glob(path.name + "*"))
@@ -246,10 +271,9 @@ def test_delete_leaves_nothing_but_the_fact_that_it_happened(config_file: Path) 
     with pytest.raises(PrivacyError, match="no data"):  # deleting again keeps the record
         delete_household(dbs, GONE, FIXED_NOW, "test")
     after = export_household(dbs, GONE, FIXED_NOW, "test")["databases"]
-    assert [(t, [r["action"] for r in rows]) for t, rows in after["state"].items()] == [
-        ("audit_log", ["household_deleted"])
-    ]
-    assert [a.action for a in _audit(dbs, GONE)] == ["household_deleted", "household_exported"]
+    assert [(t, sorted(r["action"] for r in rows)) for t, rows in after["state"].items()] == [
+        ("audit_log", ["household_deleted", "household_exported", "household_viewed"])
+    ]  # (the SMS record stays too, under its incident's id: the incident itself is gone)
 
 
 def test_bad_ids_are_refused(config_file: Path) -> None:
