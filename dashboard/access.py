@@ -34,6 +34,8 @@ def household_for(request: web.Request, action: str) -> HouseholdView:
     allowed = user.is_admin or household_id in request.app[keys.USERS].assigned(user.username)
     household = request.app[keys.RECORDS].household(household_id) if allowed else None
     if household is None:
+        if not allowed:  # another household's: refused (the answer is the same 404), and audited
+            audit(request, "household_refused", household_id[:64], f"{action} {request.path_qs[:200]}")
         raise web.HTTPNotFound(text=translate(request[keys.LANG], "error.not_found"))
     audit(request, action, household.id)
     return household

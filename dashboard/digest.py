@@ -8,6 +8,7 @@ from collections import defaultdict
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
+from typing import Final
 from zoneinfo import ZoneInfo
 
 from dashboard.charts import clock_label, rhythm
@@ -32,13 +33,21 @@ def week_start(day: date) -> date:
     return day - timedelta(days=day.weekday())
 
 
+EARLIEST_WEEK: Final = date(2000, 1, 3)
+LATEST_WEEK: Final = date(2199, 12, 30)
+
+
 def parse_week(value: str | None, today: date) -> date:
-    """The Monday of the week named by ``YYYY-MM-DD`` (any day of it), or of last week by default."""
+    """The Monday of the week named by ``YYYY-MM-DD`` (any day of it), or of last week by default.
+    Raises ValueError for a day outside 2000–2199 (whose neighbouring weeks a page could not name)."""
     if value:
         try:
-            return week_start(date.fromisoformat(value))
+            day = date.fromisoformat(value)
         except ValueError:
-            pass
+            return week_start(today) - timedelta(days=7)
+        if not EARLIEST_WEEK <= day <= LATEST_WEEK:
+            raise ValueError(f"week {value[:10]} is outside {EARLIEST_WEEK.year}–{LATEST_WEEK.year}")
+        return week_start(day)
     return week_start(today) - timedelta(days=7)
 
 

@@ -15,6 +15,7 @@ from aiohttp_session import get_session
 
 from dashboard import keys
 from dashboard.i18n import pick_language
+from mimamori.forms import read_form
 
 log = logging.getLogger(__name__)
 
@@ -34,6 +35,8 @@ SECURITY_HEADERS: Final = {
 }
 PUBLIC_PATHS: Final = frozenset({"/login", "/login/code", "/login/enrol", "/healthz", "/language"})
 PUBLIC_PREFIXES: Final = ("/static/",)
+TOKEN_PATHS: Final = frozenset({"/login", "/language"})
+"""Public pages with a form: an anonymous visitor's CSRF token is kept in a session there."""
 UNSAFE_METHODS: Final = frozenset({"POST", "PUT", "PATCH", "DELETE"})
 CSRF_FIELD: Final = "csrf_token"
 CSRF_HEADER: Final = "X-CSRF-Token"
@@ -79,7 +82,10 @@ async def identify(request: web.Request, handler: Handler) -> web.StreamResponse
     token = session.get("csrf")
     if not isinstance(token, str):
         token = secrets.token_urlsafe(32)
-        session["csrf"] = token
+        # Kept (a session row) only for someone signed in or about to: an anonymous request for
+        # anything else (/healthz, static files, a redirect to sign in) creates no session.
+        if user is not None or request.path in TOKEN_PATHS:
+            session["csrf"] = token
     request[keys.CSRF] = token
     return await handler(request)
 
@@ -92,7 +98,7 @@ async def csrf_protect(request: web.Request, handler: Handler) -> web.StreamResp
             "application/x-www-form-urlencoded",
             "multipart/form-data",
         ):
-            form = await request.post()
+            form = await read_form(request)
             field = form.get(CSRF_FIELD)
             sent = field if isinstance(field, str) else None
         # Bytes: compare_digest refuses non-ASCII str (a forged token must get 403, not a 500).

@@ -25,6 +25,7 @@ from escalation.models import IncidentState
 from escalation.replies import ReplyAction, ReplyDesk, link_actions
 from escalation.repository import EscalationRepository
 from mimamori.clock import Clock
+from mimamori.forms import read_form
 from registry.models import ContactRole, Language
 
 log = logging.getLogger(__name__)
@@ -93,7 +94,7 @@ async def healthz(request: web.Request) -> web.Response:
 async def _signed_form(request: web.Request) -> dict[str, str]:
     """The form of a Twilio request whose signature is right; raises 403 otherwise."""
     ctx = request.app[CTX]
-    form = await request.post()
+    form = await read_form(request)
     params = {k: str(v) for k, v in form.items()}
     url = ctx.public_url.rstrip("/") + request.path_qs
     signature = request.headers.get("X-Twilio-Signature", "")

@@ -143,5 +143,5 @@ async def get_activity(request: web.Request) -> web.Response:
 
 @routes.get("/api/openapi.json")
 async def openapi(request: web.Request) -> web.Response:
-    text = resources.files("dashboard").joinpath("static/openapi.json").read_text(encoding="utf-8")
+    text = resources.files("dashboard").joinpath("openapi.json").read_text(encoding="utf-8")
     return web.json_response(json.loads(text))

@@ -14,6 +14,7 @@ from dashboard.access import actor_of, household_for
 from dashboard.forms import form_text
 from dashboard.render import render
 from dashboard.views import HouseholdView, InvalidEdit
+from mimamori.forms import read_form
 
 log = logging.getLogger(__name__)
 routes = web.RouteTableDef()
@@ -58,7 +59,7 @@ async def away_form(request: web.Request) -> web.Response:
 @routes.post("/households/{household}/away")
 async def add_away(request: web.Request) -> web.Response:
     household = household_for(request, "add_away")
-    posted = await request.post()
+    posted = await read_form(request)
     form = {name: form_text(posted, name) for name in ("start", "end", "note")}
     tz = ZoneInfo(household.tz)
     start, end = _local(form["start"], tz), _local(form["end"], tz)

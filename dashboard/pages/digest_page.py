@@ -19,7 +19,10 @@ routes = web.RouteTableDef()
 def _week(request: web.Request, household: HouseholdView) -> tuple[date, list[DigestDay], list[IncidentView]]:
     tz = ZoneInfo(household.tz)
     now = request.app[keys.CLOCK].now()
-    start = parse_week(request.query.get("week"), now.astimezone(tz).date())
+    try:
+        start = parse_week(request.query.get("week"), now.astimezone(tz).date())
+    except ValueError as exc:
+        raise web.HTTPBadRequest(text=str(exc)) from None
     begin = datetime.combine(start, time(0), tz)
     end = begin + timedelta(days=8)  # one more day: bedtime after midnight on Sunday
     reader = request.app[keys.ACTIVITY]

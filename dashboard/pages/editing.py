@@ -13,6 +13,7 @@ from dashboard.access import actor_of, current_user, household_for
 from dashboard.forms import form_text
 from dashboard.render import render
 from dashboard.views import ContactDraft, HouseholdView, InvalidEdit, PolicyView, TierView, WatchOptions
+from mimamori.forms import read_form
 
 log = logging.getLogger(__name__)
 routes = web.RouteTableDef()
@@ -56,7 +57,7 @@ async def contacts_form(request: web.Request) -> web.Response:
 @routes.post("/households/{household}/contacts")
 async def save_contact(request: web.Request) -> web.Response:
     household = household_for(request, "edit_contact")
-    form = await request.post()
+    form = await read_form(request)
     draft = ContactDraft(
         id=form_text(form, "contact_id") or None,
         name=form_text(form, "name"),
@@ -101,7 +102,7 @@ async def policy_form(request: web.Request) -> web.Response:
 async def save_policy(request: web.Request) -> web.Response:
     household = household_for(request, "edit_policy")
     records = request.app[keys.RECORDS]
-    form = await request.post()
+    form = await read_form(request)
     current = records.policy(household.id)
     tiers: list[TierView] = []
     errors: dict[str, str] = {}
@@ -169,7 +170,7 @@ async def options_form(request: web.Request) -> web.Response:
 @routes.post("/households/{household}/options")
 async def save_options(request: web.Request) -> web.Response:
     household = household_for(request, "edit_options")
-    form = await request.post()
+    form = await read_form(request)
     # a ticked box posts "1"; an unticked one posts nothing
     errors = {name: "tick or untick the box" for name in OPTIONS if form_text(form, name) not in ("", "1")}
     options = WatchOptions(**{name: form_text(form, name) == "1" for name in OPTIONS})

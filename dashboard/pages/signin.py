@@ -23,6 +23,7 @@ from dashboard.render import render
 from dashboard.security import safe_next
 from dashboard.users import StaffRole, User
 from dashboard.views import AuditView
+from mimamori.forms import read_form
 
 log = logging.getLogger(__name__)
 routes = web.RouteTableDef()
@@ -37,7 +38,7 @@ async def login_form(request: web.Request) -> web.Response:
 
 @routes.post("/login")
 async def login(request: web.Request) -> web.Response:
-    form = await request.post()
+    form = await read_form(request)
     username = form_text(form, "username", 64).strip().lower()
     raw_password = form.get("password")
     password = raw_password[:1024] if isinstance(raw_password, str) else ""  # not trimmed
@@ -126,7 +127,7 @@ async def logout(request: web.Request) -> web.Response:
 
 @routes.post("/language")
 async def switch_language(request: web.Request) -> web.Response:
-    form = await request.post()
+    form = await read_form(request)
     lang = form_text(form, "lang", 5)
     if lang not in LANGUAGES:
         raise web.HTTPBadRequest(text="unknown language")

@@ -200,3 +200,26 @@ def test_form_fields_are_text_trimmed_and_bounded(form: dict[str, object], limit
         assert isinstance(value, str)
         assert len(value) <= limit
         assert value == value.strip() or len(value) == limit
+
+
+@HTTP_SETTINGS
+@given(
+    path=st.sampled_from(["/twilio/sms", "/twilio/status"]),
+    body=st.one_of(st.binary(max_size=300), st.sampled_from([b"From=\xff&Body=1", b"--x\r\nbroken"])),
+    content_type=st.sampled_from(
+        [
+            "application/x-www-form-urlencoded",
+            "application/x-www-form-urlencoded; charset=no-such-charset",
+            "multipart/form-data; boundary=x",
+            "multipart/form-data",
+        ]
+    ),
+)
+@example(path="/twilio/sms", body=b"From=\xff&Body=1", content_type="application/x-www-form-urlencoded")
+def test_any_raw_body_is_refused_cleanly(alerts: Running, path: str, body: bytes, content_type: str) -> None:
+    """The signature covers the form, so the form is parsed first: a malformed one is a 400."""
+    headers = {"Content-Type": content_type, "X-Twilio-Signature": "c2lnbmF0dXJl"}
+    status = _status(urllib.request.Request(alerts.url + path, body, headers))
+    assert status in (400, 403), status  # malformed, or well-formed but not signed by Twilio
+    if body == b"From=\xff&Body=1" and "no-such" not in content_type:
+        assert status == 400

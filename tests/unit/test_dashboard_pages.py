@@ -235,3 +235,67 @@ async def test_the_overview_lists_who_the_drills_could_not_reach_and_uncovered_t
     other = re.search(rf'<tr [^>]*data-household="{OTHER}">.*?</tr>', overview, re.S)
     assert other is not None
     assert "cannot be reached" not in other.group(0)
+
+
+@pytest.mark.parametrize("week", ["9999-12-31", "0001-01-01", "1999-12-31"])
+async def test_a_digest_week_out_of_range_is_a_400(
+    signed_in: tuple[Client, Seeded, web.Application], week: str
+) -> None:
+    client, _, _ = signed_in
+    for path in (f"/households/{OWN}/digest", f"/households/{OWN}/digest.csv"):
+        response = await client.get(path, params={"week": week})
+        assert response.status == 400, (path, response.status)
+
+
+@pytest.mark.parametrize(
+    ("body", "content_type"),
+    [
+        (b"name=\xff\xfe&phone=1", "application/x-www-form-urlencoded"),
+        (b"--x\r\nbroken", "multipart/form-data; boundary=x"),
+        (b"name=x", "application/x-www-form-urlencoded; charset=no-such-charset"),
+    ],
+)
+async def test_a_malformed_form_body_is_a_400(
+    signed_in: tuple[Client, Seeded, web.Application], body: bytes, content_type: str
+) -> None:
+    client, _, _ = signed_in
+    token = csrf_of(await (await client.get(f"/households/{OWN}")).text())
+    for headers in ({"X-CSRF-Token": token}, {}):  # parsed by the page, or by the CSRF check first
+        response = await client.post(
+            f"/households/{OWN}/contacts", data=body, headers={"Content-Type": content_type, **headers}
+        )
+        assert response.status == 400, (headers, response.status)
+
+
+async def test_anonymous_requests_create_no_session(
+    signed_in: tuple[Client, Seeded, web.Application],
+) -> None:
+    client, seeded, _ = signed_in
+    (before,) = seeded.users.db.execute("SELECT count(*) FROM sessions").fetchone()
+    jar = aiohttp.CookieJar(unsafe=True)
+    async with aiohttp.ClientSession(cookie_jar=jar) as anonymous:
+        for _ in range(200):
+            async with anonymous.get(client.make_url("/healthz")) as response:
+                assert response.status == 200
+        for path in ("/static/dashboard.css", "/api/households", f"/households/{OWN}"):
+            async with anonymous.get(client.make_url(path), allow_redirects=False) as response:
+                assert response.status in (200, 303, 401)
+        (after,) = seeded.users.db.execute("SELECT count(*) FROM sessions").fetchone()
+        assert after == before
+        async with anonymous.get(client.make_url("/login")) as response:  # its form's CSRF token is kept
+            assert response.status == 200
+    (signing_in,) = seeded.users.db.execute("SELECT count(*) FROM sessions").fetchone()
+    assert signing_in == before + 1
+
+
+async def test_the_api_description_is_as_private_as_the_api(
+    signed_in: tuple[Client, Seeded, web.Application],
+) -> None:
+    client, _, _ = signed_in
+    assert (await client.get("/api/openapi.json")).status == 200
+    assert (await client.get("/static/openapi.json")).status == 404
+    async with aiohttp.ClientSession() as anonymous:
+        async with anonymous.get(client.make_url("/api/openapi.json")) as response:
+            assert response.status == 401
+        async with anonymous.get(client.make_url("/static/openapi.json")) as response:
+            assert response.status == 404
