@@ -70,7 +70,7 @@ class SqliteEpisodes:
 
     def open(self, *, since: datetime | None = None) -> None:
         """Open the file and load the episodes raised since ``since`` (all when None)."""
-        db = connect(self._path, synchronous="NORMAL")
+        db = connect(self._path, synchronous="FULL")
         db.executescript(SCHEMA)
         rows = db.execute(
             "SELECT household, episode FROM detection_episodes WHERE raised_at >= ?",
