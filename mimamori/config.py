@@ -70,8 +70,6 @@ class StoreConfig(Section):
     influx_rollup_retention_policy: str = Field("rollup", min_length=1)
     influx_batch_lines: int = Field(5000, ge=1, le=100_000)
     influx_max_retries: int = Field(5, ge=0, le=100)
-    raw_retention_days: int = Field(400, ge=1, le=36_500)  # events; a year and a month of history
-    rollup_retention_days: int = Field(3650, ge=1, le=36_500)  # hourly roll-ups: ten years
 
 
 class IngestConfig(Section):
