@@ -304,6 +304,9 @@ class StateCareRecords:
             self._repo.set_policy(replace(current, tiers=tuple(tiers)), now)
             self._repo.audit(now, actor, "policy.saved", household=household)
 
+    def registered_devices(self, household: str) -> frozenset[str]:
+        return frozenset(self._repo.devices(household))
+
     def options(self, household: str) -> WatchOptions:
         found = self._repo.household(household)
         return (

@@ -173,6 +173,7 @@ MESSAGES: Final[Mapping[str, tuple[str, str]]] = {
     "drill.send_failed": ("number refused", "番号に届かない"),
     "drill.opted_out": ("opted out", "配信停止"),
     "device.name": ("Device", "機器"),
+    "device.new": ("new: not in the households file", "新規: 登録ファイルにない機器"),
     "device.kind": ("Kind", "種類"),
     "device.battery": ("Battery", "電池"),
     "device.last_seen": ("Last seen", "最終確認"),

@@ -211,6 +211,10 @@ class CareRecords(Protocol):
 
     def options(self, household: str) -> WatchOptions: ...
 
+    def registered_devices(self, household: str) -> frozenset[str]:
+        """The device ids the households file lists (empty: none listed, so none is "new")."""
+        ...
+
     def save_options(self, household: str, options: WatchOptions, *, actor: str, now: datetime) -> None:
         """Turns the household's opt-ins on or off (detection reads them within a tick)."""
         ...

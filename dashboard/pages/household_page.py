@@ -48,6 +48,7 @@ class HouseholdPage:
     rhythm: tuple[DayRhythm, ...]
     incidents: list[IncidentView]
     devices: list[DeviceState]
+    new_devices: frozenset[str]  # reporting, but not in the households file's `devices:` (yet)
     gateways: list[GatewayLiveState]
     problems: tuple[DeviceProblem, ...]
     away: list[AwayView]
@@ -70,6 +71,7 @@ def household_page(app: web.Application, household: HouseholdView) -> HouseholdP
     devices = list(live.devices[household.id])
     gateways = list(live.gateways[household.id])
     found = live.activity.get(household.id)
+    registered = records.registered_devices(household.id)
     return HouseholdPage(
         household=household,
         state=app[keys.CLASSIFY].states([household.id], now, live)[household.id],
@@ -79,6 +81,7 @@ def household_page(app: web.Application, household: HouseholdView) -> HouseholdP
         rhythm=rhythm(times, local_days(today - timedelta(days=1), RHYTHM_DAYS), tz),
         incidents=records.incidents(household.id, now - timedelta(days=HEATMAP_DAYS)),
         devices=devices,
+        new_devices=frozenset(d.device for d in devices if registered and d.device not in registered),
         gateways=gateways,
         problems=device_problems(devices, gateways, now),
         away=records.away_periods(household.id),

@@ -87,6 +87,7 @@ class FakeRecords:
     away: dict[str, list[AwayView]] = field(default_factory=dict)
     watch: dict[str, WatchOptions] = field(default_factory=dict)
     audit: list[AuditView] = field(default_factory=list)
+    device_lists: dict[str, frozenset[str]] = field(default_factory=dict)
 
     def households(self, ids: Collection[str] | None = None) -> list[HouseholdView]:
         return [h for k, h in sorted(self.homes.items()) if ids is None or k in ids]
@@ -188,6 +189,9 @@ class FakeRecords:
         if errors:
             raise InvalidEdit(errors)
         self.policies[household] = policy
+
+    def registered_devices(self, household: str) -> frozenset[str]:
+        return self.device_lists.get(household, frozenset())
 
     def options(self, household: str) -> WatchOptions:
         return self.watch.get(household, WatchOptions())

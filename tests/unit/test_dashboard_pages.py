@@ -299,3 +299,14 @@ async def test_the_api_description_is_as_private_as_the_api(
             assert response.status == 401
         async with anonymous.get(client.make_url("/static/openapi.json")) as response:
             assert response.status == 404
+
+
+async def test_a_device_not_in_the_households_file_is_shown_as_new(
+    signed_in: tuple[Client, Seeded, web.Application],
+) -> None:
+    client, seeded, _ = signed_in
+    badge = "new: not in the households file"
+    assert badge not in await (await client.get(f"/households/{OWN}")).text()  # no list: none is new
+    seeded.records.device_lists[OWN] = frozenset({"motion-1"})
+    html = await (await client.get(f"/households/{OWN}")).text()
+    assert re.findall(r"<td>([\w-]+) <span class=\"badge new\">" + badge, html) == ["door-main"]
