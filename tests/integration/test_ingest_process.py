@@ -19,6 +19,8 @@ import pytest
 from app.mosquitto import MosquittoProcess
 from mimamori import contract
 from mimamori.clock import SystemClock
+from registry.models import Household
+from registry.repository import Registry
 from tests.support.harness import mqtt_client, wait_for
 
 pytestmark = pytest.mark.integration
@@ -75,7 +77,17 @@ async def ingest_process(config: Path, fault: str | None = None) -> AsyncIterato
         await reader
 
 
+def register(state: Path, household: str, gateways: list[str]) -> None:
+    registry = Registry(state)
+    registry.open()
+    registry.upsert_household(Household(household, household, ""))
+    registry.set_gateways(household, gateways)
+    registry.close()
+
+
 def write_config(tmp_path: Path, broker: MosquittoProcess, group: str) -> Path:
+    """Ingest with ``group`` as its one registered household (any gateway of it)."""
+    register(tmp_path / "state.sqlite3", group, [])
     path = tmp_path / "ingest.toml"
     path.write_text(
         f"""
@@ -90,6 +102,9 @@ batch_size = 100
 batch_interval_ms = 20
 receive_maximum = 100
 metrics_port = 0
+registry_refresh_s = 0.2
+[alerts]
+state_path = "{tmp_path / "state.sqlite3"}"
 """
     )
     return path
@@ -143,3 +158,53 @@ async def test_sigkill_mid_batch_loses_nothing_and_a_new_process_resumes_the_ses
         assert crashed_with > 0
         assert re.search(r"mimamori_ingest_events_duplicate_total [1-9]", metrics)
     assert not [line for line in second.lines if " ERROR " in line]
+
+
+async def test_only_registered_households_and_their_gateways_get_in(
+    mosquitto: MosquittoProcess, tmp_path: Path, topic_prefix: str
+) -> None:
+    home, ghost = topic_prefix, f"{topic_prefix}-ghost"
+    config = write_config(tmp_path, mosquitto, topic_prefix)
+    register(tmp_path / "state.sqlite3", home, ["gw-1"])  # this home has one known gateway
+    now = SystemClock().now()
+
+    def event(household: str, gateway: str, n: int) -> tuple[str, bytes]:
+        e = contract.Event(f"{household}-{gateway}-{n:04d}", household, gateway, "hall-motion",
+                           contract.Kind.MOTION, 1, now - timedelta(seconds=n), n)  # fmt: skip
+        return contract.topic(household, gateway, contract.Channel.EVENTS), e.encode()
+
+    db_path = tmp_path / "events.sqlite3"
+    async with mqtt_client(mosquitto) as publisher, ingest_process(config) as ingest:
+        sent = [event(home, "gw-1", n) for n in range(5)]
+        sent += [event(home, "gw-9", n) for n in range(2)] + [event(ghost, "gw-1", n) for n in range(3)]
+        ghost_status = contract.GatewayStatus(ghost, "gw-1", contract.GatewayState.ONLINE, now)
+        sent.append((contract.topic(ghost, "gw-1", contract.Channel.STATUS), ghost_status.encode()))
+        for topic, payload in sent:
+            await publisher.publish(topic, payload)
+        await wait_for(lambda: dead_letters(db_path).count("unknown_household") == 4, ingest.logged, 30)
+        assert sorted(stored_ids(db_path)) == [f"{home}-gw-1-{n:04d}" for n in range(5)]
+        assert sorted(dead_letters(db_path)) == ["unknown_gateway"] * 2 + ["unknown_household"] * 4
+        with contextlib.closing(sqlite3.connect(db_path)) as db:  # no live state for a ghost
+            assert (
+                db.execute("SELECT count(*) FROM gateways WHERE household = ?", (ghost,)).fetchone()[0] == 0
+            )
+            assert (
+                db.execute("SELECT count(*) FROM household_live WHERE household = ?", (ghost,)).fetchone()[0]
+                == 0
+            )
+        assert any("ingest.rejected reason=unknown_household" in line for line in ingest.lines)
+
+        register(tmp_path / "state.sqlite3", ghost, [])  # registered now: in within registry_refresh_s
+        async with asyncio.timeout(30):
+            while f"{ghost}-gw-1-0099" not in stored_ids(db_path):
+                await publisher.publish(*event(ghost, "gw-1", 99))
+                async with ingest.logged:
+                    await ingest.logged.wait()
+
+
+def dead_letters(db_path: Path) -> list[str]:
+    with contextlib.closing(sqlite3.connect(db_path)) as db:
+        try:
+            return [row[0] for row in db.execute("SELECT reason FROM dead_letters")]
+        except sqlite3.OperationalError:  # schema not created yet
+            return []
