@@ -34,6 +34,11 @@ class IngestMetrics:
         self.rejected = Counter(
             "mimamori_ingest_rejected", "Messages refused, by contract reason", ["reason"], registry=r
         )
+        self.seq_gaps = Counter(
+            "mimamori_ingest_seq_gaps",
+            "Ranges of a gateway's seq skipped (most fill as backlogs drain)",
+            registry=r,
+        )
         self.store_errors = Counter(
             "mimamori_ingest_store_errors", "Batch writes that failed and were retried", registry=r
         )

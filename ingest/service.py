@@ -47,6 +47,7 @@ class IngestCounters:
     received: int = 0
     stored: int = 0
     duplicates: int = 0
+    seq_gaps: int = 0
     rejected: collections.Counter[str] = field(default_factory=collections.Counter)
 
 
@@ -215,6 +216,10 @@ class IngestService:
             m.received.labels(channel).inc(count)
         m.stored.inc(outcome.stored)
         m.duplicates.inc(outcome.duplicates)
+        if outcome.gaps_opened:
+            c.seq_gaps += outcome.gaps_opened
+            m.seq_gaps.inc(outcome.gaps_opened)
+            log.info("ingest.seq_gaps_opened count=%s total=%s", outcome.gaps_opened, c.seq_gaps)
         for reason, rejected in outcome.rejected.items():
             c.rejected[reason] += rejected.count
             m.received.labels("rejected").inc(rejected.count)

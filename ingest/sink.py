@@ -50,6 +50,7 @@ class BatchOutcome:
     channels: dict[str, int] = field(default_factory=dict)  # accepted messages per channel
     rejected: dict[str, Rejected] = field(default_factory=dict)  # by reason
     acks: Acks = field(default_factory=dict)  # to tell each gateway once the batch is durable
+    gaps_opened: int = 0  # ranges of a gateway's seq this batch skipped (docs/storage.md)
 
 
 def outcome_of(batch: IngestBatch, result: BatchResult) -> BatchOutcome:
@@ -62,7 +63,9 @@ def outcome_of(batch: IngestBatch, result: BatchResult) -> BatchOutcome:
         "status": len(batch.statuses),
         "heartbeat": len(batch.heartbeats),
     }
-    return BatchOutcome(result.stored, result.duplicates, channels, rejected, acknowledgements(batch))
+    return BatchOutcome(
+        result.stored, result.duplicates, channels, rejected, acknowledgements(batch), result.gaps_opened
+    )
 
 
 def merge(first: BatchOutcome, second: BatchOutcome) -> BatchOutcome:
@@ -79,7 +82,12 @@ def merge(first: BatchOutcome, second: BatchOutcome) -> BatchOutcome:
     for key, seqs in second.acks.items():
         acks.setdefault(key, []).extend(seqs)
     return BatchOutcome(
-        first.stored + second.stored, first.duplicates + second.duplicates, dict(channels), rejected, acks
+        first.stored + second.stored,
+        first.duplicates + second.duplicates,
+        dict(channels),
+        rejected,
+        acks,
+        first.gaps_opened + second.gaps_opened,
     )
 
 

@@ -130,6 +130,23 @@ class IngestBatch:
 class BatchResult:
     stored: int  # events new to the store
     duplicates: int  # events whose message id was already stored (or repeated in the batch)
+    gaps_opened: int = 0  # ranges of a gateway's seq skipped by this batch (a store that tracks them)
+
+
+@dataclass(frozen=True, slots=True)
+class SeqGap:
+    """Seqs ``first``..``last`` of a gateway not received, though a higher one was, since ``opened_at``.
+    Open for minutes while a backlog drains; open for long, events were lost before ingest."""
+
+    household: str
+    gateway: str
+    first: int
+    last: int
+    opened_at: datetime
+
+    @property
+    def missing(self) -> int:
+        return self.last - self.first + 1
 
 
 class BatchWriter(Protocol):

@@ -28,7 +28,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Final
 
-from mimamori.contract import Event, GatewayState, Kind, is_activity
+from mimamori.contract import Event, GatewayState, Kind, event_seq, is_activity
 from mimamori.sqlite import Synchronous, connect
 from store.base import (
     ActivityChanges,
@@ -43,6 +43,7 @@ from store.base import (
     Purged,
     Rejection,
     Retention,
+    SeqGap,
     StoreError,
 )
 
@@ -119,6 +120,25 @@ CREATE TABLE IF NOT EXISTS gateways (
 CREATE INDEX IF NOT EXISTS gateways_offline ON gateways (household, gateway) WHERE state = 'offline';
 INSERT OR IGNORE INTO store_meta
     SELECT 'latest_heartbeat_ms', coalesce(max(last_heartbeat_ms), -1) FROM gateways;
+
+-- Gap detection on each gateway's seq (docs/storage.md): the highest seq seen, and the ranges below
+-- it not seen yet. A range opens when a higher seq arrives first (a backlog drains after live
+-- events, so most close again within minutes) and closes as its seqs arrive; one that stays open
+-- means events lost before ingest (an outbox that was full, a broker that dropped its queue).
+CREATE TABLE IF NOT EXISTS gateway_seq (
+    household TEXT NOT NULL,
+    gateway   TEXT NOT NULL,
+    high      INTEGER NOT NULL,
+    PRIMARY KEY (household, gateway)
+) WITHOUT ROWID;
+CREATE TABLE IF NOT EXISTS seq_gaps (
+    household TEXT NOT NULL,
+    gateway   TEXT NOT NULL,
+    first_seq INTEGER NOT NULL,
+    last_seq  INTEGER NOT NULL,
+    opened_ms INTEGER NOT NULL,
+    PRIMARY KEY (household, gateway, first_seq)
+) WITHOUT ROWID;
 
 CREATE TABLE IF NOT EXISTS dead_letters (
     id          INTEGER PRIMARY KEY AUTOINCREMENT,
@@ -315,6 +335,7 @@ class SqliteEventStore:
                 new = self._insert_events(db, batch.events)
                 self._update_activity(db, new)
                 self._update_gateways(db, batch)
+                opened = _track_seqs(db, batch)
                 self._insert_dead_letters(db, batch.rejections)
                 db.execute("COMMIT")
             except BaseException:
@@ -325,7 +346,7 @@ class SqliteEventStore:
             raise StoreError(f"sqlite refused the batch: {exc}", retryable=False) from exc
         except sqlite3.Error as exc:
             raise StoreError(f"sqlite write failed: {exc}", retryable=True) from exc
-        return BatchResult(stored=len(new), duplicates=len(batch.events) - len(new))
+        return BatchResult(stored=len(new), duplicates=len(batch.events) - len(new), gaps_opened=opened)
 
     def _insert_events(self, db: sqlite3.Connection, events: Sequence[Event]) -> list[_Row]:
         """Insert the events not stored yet and return their rows, oldest first."""
@@ -657,6 +678,16 @@ class SqliteEventStore:
             for mid, h, g, device, kind, value, at, seq in rows
         ]
 
+    def seq_gaps(self, household: str | None = None) -> list[SeqGap]:
+        """The open gaps in gateways' seq (of one household, or all), oldest first."""
+        sql = "SELECT household, gateway, first_seq, last_seq, opened_ms FROM seq_gaps"
+        args: tuple[str, ...] = ()
+        if household is not None:
+            sql += " WHERE household = ?"
+            args = (household,)
+        rows = self._conn().execute(sql + " ORDER BY opened_ms, household, gateway", args)
+        return [SeqGap(h, g, first, last, from_ms(at)) for h, g, first, last, at in rows]
+
     def dead_letters(self, limit: int = 100) -> list[Rejection]:
         """The newest rejected messages, newest first."""
         rows = self._conn().execute(
@@ -678,3 +709,69 @@ def _transaction(db: sqlite3.Connection) -> Iterator[None]:
         db.execute("ROLLBACK")
         raise
     db.execute("COMMIT")
+
+
+def _track_seqs(db: sqlite3.Connection, batch: IngestBatch) -> int:
+    """Gap detection on each gateway's seq (see the schema); returns how many gaps this batch opened.
+    Dead-lettered events count as seen: their gateway sent them, ingest refused them."""
+    seen: dict[tuple[str, str], set[int]] = {}
+    for event in batch.events:
+        seen.setdefault((event.household, event.gateway), set()).add(event.seq)
+    for rejection in batch.rejections:
+        if rejection.topic.endswith("/events"):
+            seq = event_seq(rejection.payload)
+            parts = rejection.topic.split("/")
+            if seq is not None and len(parts) == 5:
+                seen.setdefault((parts[2], parts[3]), set()).add(seq)
+    opened = 0
+    now_ms = to_ms(batch.received_at)
+    for (household, gateway), seqs in seen.items():
+        row = db.execute(
+            "SELECT high FROM gateway_seq WHERE household = ? AND gateway = ?", (household, gateway)
+        ).fetchone()
+        ordered = sorted(seqs)
+        high = ordered[0] - 1 if row is None else int(row[0])
+        late = [seq for seq in ordered if seq <= high]
+        if late and row is not None:
+            _fill_gaps(db, household, gateway, late)
+        expected = high + 1
+        for seq in ordered:
+            if seq > expected:
+                db.execute(
+                    "INSERT OR IGNORE INTO seq_gaps VALUES (?, ?, ?, ?, ?)",
+                    (household, gateway, expected, seq - 1, now_ms),
+                )
+                opened += 1
+            expected = max(expected, seq + 1)
+        if row is None or expected - 1 > high:
+            db.execute(
+                "INSERT INTO gateway_seq VALUES (?, ?, ?) ON CONFLICT (household, gateway)"
+                " DO UPDATE SET high = max(high, excluded.high)",
+                (household, gateway, expected - 1),
+            )
+    return opened
+
+
+def _fill_gaps(db: sqlite3.Connection, household: str, gateway: str, seqs: list[int]) -> None:
+    """Close or narrow the open gaps that ``seqs`` (late arrivals, ascending) fall into."""
+    gaps = db.execute(
+        "SELECT first_seq, last_seq, opened_ms FROM seq_gaps WHERE household = ? AND gateway = ?"
+        " AND first_seq <= ? AND last_seq >= ?",
+        (household, gateway, seqs[-1], seqs[0]),
+    ).fetchall()
+    for first, last, opened_ms in gaps:
+        inside = [seq for seq in seqs if first <= seq <= last]
+        if not inside:
+            continue
+        db.execute(
+            "DELETE FROM seq_gaps WHERE household = ? AND gateway = ? AND first_seq = ?",
+            (household, gateway, first),
+        )
+        start = first
+        for seq in [*inside, last + 1]:
+            if seq > start:
+                db.execute(
+                    "INSERT INTO seq_gaps VALUES (?, ?, ?, ?, ?)",
+                    (household, gateway, start, seq - 1, opened_ms),
+                )
+            start = seq + 1

@@ -460,3 +460,30 @@ def test_a_row_refused_by_the_database_is_refused_for_good(store: SqliteEventSto
     assert "poison refused" in str(refused.value)
     assert store.count_events() == 0  # the batch rolled back as a whole
     assert write(store, ev(Kind.MOTION, 1, T0)) == (1, 0)
+
+
+def _seq_event(seq: int, gateway: str = "gw-1") -> Event:
+    return Event(f"s{gateway}{seq:06d}", "kita-0001", gateway, "hall-motion", Kind.MOTION, 1,
+                 T0 + timedelta(seconds=seq), seq)  # fmt: skip
+
+
+def test_gaps_in_a_gateways_seq_open_when_skipped_and_close_as_late_events_arrive(
+    store: SqliteEventStore,
+) -> None:
+    def commit(*seqs: int, gateway: str = "gw-1") -> int:
+        events = [_seq_event(seq, gateway) for seq in seqs]
+        return store.commit_batch(IngestBatch(received_at=T0, events=events)).gaps_opened
+
+    assert commit(5, 6) == 0  # the first seqs seen from a gateway set where it starts
+    assert commit(7, 10, 14) == 2  # 8-9 and 11-13 skipped (live events ahead of a backlog?)
+    assert [(g.first, g.last, g.missing) for g in store.seq_gaps("kita-0001")] == [(8, 9, 2), (11, 13, 3)]
+    assert commit(12, 9) == 0  # the backlog drains: gaps narrow and split
+    assert [(g.first, g.last) for g in store.seq_gaps()] == [(8, 8), (11, 11), (13, 13)]
+    assert commit(1, 2, gateway="gw-2") == 0  # each gateway has its own numbers
+    letter = Rejection(T0, "mimamori/v1/kita-0001/gw-1/events", "bad_value", "", b'{"seq": 11}')
+    store.commit_batch(IngestBatch(received_at=T0, events=[_seq_event(8)], rejections=[letter]))
+    assert [(g.gateway, g.first, g.last) for g in store.seq_gaps()] == [
+        ("gw-1", 13, 13)
+    ]  # dead letters count
+    assert commit(14) == 0  # a repeat changes nothing
+    assert [g.opened_at for g in store.seq_gaps()] == [T0]
