@@ -174,6 +174,10 @@ MESSAGES: Final[Mapping[str, tuple[str, str]]] = {
     "drill.opted_out": ("opted out", "配信停止"),
     "device.name": ("Device", "機器"),
     "device.new": ("new: not in the households file", "新規: 登録ファイルにない機器"),
+    "device.seq_gap": (
+        "{gateway}: {missing} events not received (no. {first}–{last}) since {since}",
+        "{gateway}: {since} から {missing} 件のイベントが届いていません（番号 {first}–{last}）",
+    ),
     "device.kind": ("Kind", "種類"),
     "device.battery": ("Battery", "電池"),
     "device.last_seen": ("Last seen", "最終確認"),

@@ -9,7 +9,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
-from typing import Protocol
+from typing import Protocol, runtime_checkable
 
 from mimamori.contract import Event, GatewayState, GatewayStatus, Heartbeat, Kind
 
@@ -189,6 +189,15 @@ class Purged:
     events: int
     rollups: int
     dead_letters: int
+
+
+@runtime_checkable
+class SeqGapReader(Protocol):
+    """A store that tracks gaps in its gateways' seq (SQLite; docs/storage.md)."""
+
+    def seq_gaps(self, household: str | None = None) -> list[SeqGap]:
+        """The open gaps (of one household, or all), oldest first."""
+        ...
 
 
 class Housekeeping(Protocol):

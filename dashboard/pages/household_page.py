@@ -30,7 +30,7 @@ from dashboard.overview import DeviceProblem, device_problems
 from dashboard.render import render
 from dashboard.views import AwayView, ContactView, HouseholdView, IncidentView, PolicyView
 from detection.detector import HouseholdStatus
-from store.base import DeviceState, GatewayLiveState
+from store.base import DeviceState, GatewayLiveState, SeqGap, SeqGapReader
 
 HEATMAP_DAYS: Final = 90
 HEAT_LAYOUT: Final = {"w": HEAT_CELL_W, "h": HEAT_CELL_H, "left": HEAT_LEFT, "top": HEAT_TOP}
@@ -50,6 +50,7 @@ class HouseholdPage:
     devices: list[DeviceState]
     new_devices: frozenset[str]  # reporting, but not in the households file's `devices:` (yet)
     gateways: list[GatewayLiveState]
+    seq_gaps: list[SeqGap]  # events a gateway numbered but that never arrived (yet)
     problems: tuple[DeviceProblem, ...]
     away: list[AwayView]
     contacts: list[ContactView]
@@ -83,6 +84,7 @@ def household_page(app: web.Application, household: HouseholdView) -> HouseholdP
         devices=devices,
         new_devices=frozenset(d.device for d in devices if registered and d.device not in registered),
         gateways=gateways,
+        seq_gaps=reader.seq_gaps(household.id) if isinstance(reader, SeqGapReader) else [],
         problems=device_problems(devices, gateways, now),
         away=records.away_periods(household.id),
         contacts=records.contacts(household.id),

@@ -28,8 +28,9 @@ from escalation.replies import ReplyAction
 from escalation.repository import EscalationRepository
 from mimamori.clock import FakeClock
 from mimamori.config import DashboardConfig
-from mimamori.contract import GatewayState, Kind
+from mimamori.contract import Event, GatewayState, Kind
 from registry.models import TierKind
+from store.base import IngestBatch
 from store.sqlite import SqliteEventStore
 from tests.support.dashboard_fakes import FAST_HASHER, PASSWORD, csrf_of
 from tests.support.dashboard_real import OTHER, OWN, seed_real
@@ -348,3 +349,20 @@ async def test_a_refused_form_speaks_the_page_language(
     html = await refused.text()
     assert "開始より後にしてください" in html
     assert "must be after the start" not in html
+
+
+async def test_the_device_card_shows_events_a_gateway_numbered_that_never_arrived(
+    alice: tuple[Client, EscalationRepository], tmp_path: Path, clock: FakeClock
+) -> None:
+    client, _ = alice
+    store = SqliteEventStore(tmp_path / "events.sqlite3")  # the file seed_real wrote
+    store.open()
+    at = clock.now() - timedelta(minutes=5)
+    events = [
+        Event(f"gap-test-{seq:04d}", OWN, "gw-gap", "hall-motion", Kind.MOTION, 1, at, seq)
+        for seq in (1, 2, 6)
+    ]
+    store.commit_batch(IngestBatch(received_at=at, events=events))
+    store.close()
+    html = await (await client.get(f"/households/{OWN}")).text()
+    assert re.search(r"gw-gap: 3 events not received \(no. 3–5\) since [-\d]+ \d\d:\d\d", html)
