@@ -13,7 +13,8 @@
 
 Ingest works as it does in production: it admits only the registry's households and gateways (a
 registry of ``--households`` homes is written first) and acknowledges every durable batch end to end
-to each gateway (one QoS 0 message per gateway per batch; nobody subscribes to them here).
+to each gateway (one QoS 0 message per gateway per batch, sent by the store workers right after
+their commit; nobody subscribes to them here).
 
 Both drains run in this process one after the other, so contention on a shared machine affects
 both. The last line is one JSON object.
@@ -313,7 +314,11 @@ async def main() -> None:
         # The store as `mimamori ingest` runs it: decode and commit in worker processes, which stay
         # up across rounds like a running ingest.
         store = SqliteWorkerSink(
-            store_path, synchronous=args.synchronous, workers=STORE_WORKERS, registry_path=registry_path
+            store_path,
+            synchronous=args.synchronous,
+            workers=STORE_WORKERS,
+            registry_path=registry_path,
+            acks=settings_for("127.0.0.1", broker.port, "bench-ingest-acks"),  # as `mimamori ingest` does
         )
         await store.start()
         wall = {"baseline": 0.0, "ingest": 0.0}

@@ -9,6 +9,7 @@ import os
 import signal
 from collections.abc import AsyncIterator, Callable
 from datetime import timedelta
+from typing import Any
 
 from ingest.admission import Admission
 from ingest.metrics import IngestMetrics, MetricsServer
@@ -18,7 +19,7 @@ from ingest.sink import MessageSink, SqliteWorkerSink
 from mimamori.clock import SystemClock
 from mimamori.commands import Subcommands, add_config_argument, config_from
 from mimamori.config import Config
-from mimamori.mqtt import MqttClient, settings_for
+from mimamori.mqtt import MqttClient, MqttSettings, settings_for
 from store.base import BatchWriter, Retention
 from store.influx import influx_store
 from store.sqlite import SqliteEventStore
@@ -56,19 +57,27 @@ def fault_hook(spec: str | None) -> Callable[[str], None] | None:
     return hook
 
 
-async def run_ingest(config: Config) -> int:
+def broker_settings(config: Config, client_id: str, **options: Any) -> MqttSettings:
     secret = config.secrets.broker_password
+    return settings_for(
+        config.broker.host,
+        config.broker.port,
+        client_id,
+        username=config.broker.username,
+        password=secret.get_secret_value() if secret else None,
+        tls=config.broker.tls,
+        ca_file=config.broker.ca_file,
+        keepalive_s=config.broker.keepalive_s,
+        **options,
+    )
+
+
+async def run_ingest(config: Config) -> int:
     ingest = config.ingest
     mqtt = MqttClient(
-        settings_for(
-            config.broker.host,
-            config.broker.port,
+        broker_settings(
+            config,
             ingest.client_id,
-            username=config.broker.username,
-            password=secret.get_secret_value() if secret else None,
-            tls=config.broker.tls,
-            ca_file=config.broker.ca_file,
-            keepalive_s=config.broker.keepalive_s,
             clean_start=False,
             session_expiry_s=ingest.session_expiry_s,
             receive_maximum=ingest.receive_maximum,
@@ -157,6 +166,7 @@ async def opened_store(config: Config) -> AsyncIterator[BatchWriter | MessageSin
         workers=config.ingest.store_workers,
         registry_path=config.alerts.state_path if config.ingest.registered_only else None,
         registry_refresh_s=config.ingest.registry_refresh_s,
+        acks=broker_settings(config, f"{config.ingest.client_id}-acks"),
     )
     await worker.start()
     try:

@@ -22,7 +22,7 @@ from datetime import datetime, timedelta
 from ingest.admission import Admission
 from ingest.decode import RawMessage
 from ingest.metrics import IngestMetrics
-from ingest.sink import BatchOutcome, LocalSink, MessageSink, merge, raw
+from ingest.sink import BatchOutcome, LocalSink, MessageSink, merge, raw, send_acks
 from mimamori import contract
 from mimamori.clock import Clock
 from mimamori.mqtt import Message, MqttClient
@@ -32,7 +32,6 @@ log = logging.getLogger(__name__)
 
 RETRY_MIN_S = 0.2
 RETRY_MAX_S = 30.0
-ACK_PREFIX = f"{contract.TOPIC_ROOT}/{contract.TOPIC_VERSION}/"
 
 
 @dataclass(frozen=True, slots=True)
@@ -150,12 +149,8 @@ class IngestService:
     def _acknowledge(self, item: _Taken, outcome: BatchOutcome) -> None:
         messages = item.messages
         self._fault("after_commit")
-        # End to end: tell each gateway which of its events are durable (QoS 0: a lost acknowledgement
-        # only makes the gateway send those events again, and they are stored once).
-        send = self._mqtt.publish_untracked
-        for (household, gateway), seqs in outcome.acks.items():
-            for payload in contract.ack_payloads(household, gateway, seqs):
-                send(f"{ACK_PREFIX}{household}/{gateway}/ack", payload)
+        # End to end: tell each gateway which of its events are durable (unless a store worker did).
+        send_acks(self._mqtt.publish_untracked, outcome.acks)
         ack = self._mqtt.ack
         for message in messages:
             if message.qos:

@@ -19,15 +19,15 @@ from collections import Counter
 from collections.abc import Callable, Sequence
 from concurrent.futures import ProcessPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import datetime
 from pathlib import Path
 from typing import Protocol, runtime_checkable
 
 from ingest.admission import Admission
 from ingest.decode import Acks, RawMessage, acknowledgements, decode_batch
-from mimamori.contract import Reason
-from mimamori.mqtt import Message
+from mimamori.contract import TOPIC_ROOT, TOPIC_VERSION, Reason, ack_payloads
+from mimamori.mqtt import Message, MqttSettings, SyncPublisher
 from store.base import DEAD_LETTER_PAYLOAD_BYTES, BatchResult, BatchWriter, IngestBatch, Rejection, StoreError
 from store.sqlite import SqliteEventStore
 
@@ -163,9 +163,12 @@ class SqliteWorkerSink:
         workers: int = 2,
         registry_path: Path | None = None,
         registry_refresh_s: float = 30.0,
+        acks: MqttSettings | None = None,
     ) -> None:
+        """``acks``: the broker connection each worker sends the end-to-end acknowledgements on, right
+        after its commit (off the ingest process's interpreter); None: ingest sends them itself."""
         registry = None if registry_path is None else str(registry_path)
-        self._args = (str(path), dead_letter_limit, synchronous, registry, registry_refresh_s)
+        self._args = (str(path), dead_letter_limit, synchronous, registry, registry_refresh_s, acks)
         self.concurrency = workers
         self._pool: ProcessPoolExecutor | None = None
         self._restarting = asyncio.Lock()
@@ -218,10 +221,17 @@ _worker_store: list[SqliteEventStore] = []
 that process, as ProcessPoolExecutor initializers require)."""
 _worker_admission: list[Admission] = []
 """The worker's view of the registry (none: every household is accepted)."""
+_worker_acks: list[SyncPublisher] = []
+"""The worker's connection for end-to-end acknowledgements (none: the ingest process sends them)."""
 
 
 def _open_store(
-    path: str, dead_letter_limit: int, synchronous: str, registry: str | None, refresh_s: float
+    path: str,
+    dead_letter_limit: int,
+    synchronous: str,
+    registry: str | None,
+    refresh_s: float,
+    acks: MqttSettings | None,
 ) -> None:
     _die_with_parent()
     store = SqliteEventStore(Path(path), dead_letter_limit=dead_letter_limit, synchronous=synchronous)
@@ -229,6 +239,11 @@ def _open_store(
     _worker_store.append(store)
     if registry is not None:
         _worker_admission.append(Admission(Path(registry), refresh_s))
+    if acks is not None:
+        publisher = SyncPublisher(replace(acks, client_id=f"{acks.client_id}-{os.getpid()}"))
+        if not publisher.start():
+            log.warning("ingest.ack_connection_pending client=%s", acks.client_id)
+        _worker_acks.append(publisher)
 
 
 def _die_with_parent() -> None:
@@ -249,9 +264,26 @@ def _ping() -> None:
 def _store(messages: list[RawMessage], now: datetime) -> BatchOutcome:
     admitted = _worker_admission[0].current() if _worker_admission else None
     batch = decode_batch(messages, now, admitted)
-    return outcome_of(batch, _worker_store[0].commit_batch(batch))
+    return _acknowledged(outcome_of(batch, _worker_store[0].commit_batch(batch)))
 
 
 def _store_refused(messages: list[RawMessage], now: datetime, detail: str) -> BatchOutcome:
     batch = refused_batch(messages, now, detail)
-    return outcome_of(batch, _worker_store[0].commit_batch(batch))
+    return _acknowledged(outcome_of(batch, _worker_store[0].commit_batch(batch)))
+
+
+def _acknowledged(outcome: BatchOutcome) -> BatchOutcome:
+    """Committed: send the end-to-end acknowledgements from here when this worker has a connection."""
+    if not _worker_acks or not outcome.acks:
+        return outcome
+    send_acks(_worker_acks[0].publish, outcome.acks)
+    return replace(outcome, acks={})
+
+
+def send_acks(send: Callable[[str, bytes], None], acks: Acks) -> None:
+    """Each gateway's acknowledgement on its ack topic (QoS 0: a lost one only makes the gateway send
+    those events again, and they are stored once)."""
+    for (household, gateway), seqs in acks.items():
+        topic = f"{TOPIC_ROOT}/{TOPIC_VERSION}/{household}/{gateway}/ack"
+        for payload in ack_payloads(household, gateway, seqs):
+            send(topic, payload)

@@ -124,16 +124,7 @@ class MqttClient:
         """Connect and start paho's network thread; returns after the first CONNACK."""
         s = self._settings
         self._loop = asyncio.get_running_loop()
-        client = paho.Client(
-            callback_api_version=CallbackAPIVersion.VERSION2,
-            client_id=s.client_id,
-            protocol=paho.MQTTv5,
-        )
-        if s.username is not None:
-            client.username_pw_set(s.username, s.password)
-        if s.tls:
-            context = ssl.create_default_context(cafile=str(s.ca_file) if s.ca_file else None)
-            client.tls_set_context(context)
+        client = _paho_client(s)
         if s.will is not None:
             client.will_set(s.will.topic, s.will.payload, s.will.qos, s.will.retain)
         client.max_inflight_messages_set(s.max_inflight)
@@ -374,6 +365,62 @@ class MqttClient:
                 return
             self._inbox_signalled = True
         self._call(self._has_messages.set)
+
+
+def _paho_client(s: MqttSettings) -> paho.Client:
+    """A paho client with the settings' id, credentials and TLS (not connected)."""
+    client = paho.Client(
+        callback_api_version=CallbackAPIVersion.VERSION2, client_id=s.client_id, protocol=paho.MQTTv5
+    )
+    if s.username is not None:
+        client.username_pw_set(s.username, s.password)
+    if s.tls:
+        client.tls_set_context(ssl.create_default_context(cafile=str(s.ca_file) if s.ca_file else None))
+    return client
+
+
+class SyncPublisher:
+    """QoS 0, fire-and-forget publishing for a process without an event loop: ingest's store worker
+    processes send the end-to-end acknowledgements right after their own commit, off the ingest
+    process's interpreter. paho's thread keeps the connection (clean session) and reconnects; while
+    it is down a message is dropped (whoever needs it recovers it: a gateway sends its events again).
+    The constructor does no I/O."""
+
+    def __init__(self, settings: MqttSettings) -> None:
+        self._settings = settings
+        self._client: paho.Client | None = None
+        self._connected = threading.Event()
+
+    def start(self, timeout_s: float = 5.0) -> bool:
+        """Connect in the background; returns whether the first CONNACK came within ``timeout_s``."""
+        s = self._settings
+        client = _paho_client(s)
+        client.max_queued_messages_set(0)
+        client.reconnect_delay_set(s.reconnect_min_s, s.reconnect_max_s)
+        client.on_connect = self._on_connect
+        client.on_disconnect = lambda *_: self._connected.clear()
+        client.connect_async(s.host, s.port, s.keepalive_s)
+        client.loop_start()
+        self._client = client
+        return self._connected.wait(timeout_s)
+
+    def _on_connect(self, _c: paho.Client, _u: Any, _f: Any, reason: ReasonCode, _p: Any) -> None:
+        if reason.is_failure:
+            log.warning("mqtt.connect_refused client=%s reason=%s", self._settings.client_id, reason)
+            return
+        log.info("mqtt.connected client=%s session_present=False", self._settings.client_id)
+        self._connected.set()
+
+    def publish(self, topic: str, payload: bytes) -> None:
+        if self._client is None:
+            raise MqttError("publisher is not started")
+        self._client.publish(topic, payload, qos=0)
+
+    def stop(self) -> None:
+        client, self._client = self._client, None
+        if client is not None:
+            client.disconnect()
+            client.loop_stop()
 
 
 def settings_for(
