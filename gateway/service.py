@@ -88,6 +88,8 @@ class GatewayService:
         self._acks_topic = contract.topic(household, gateway, contract.Channel.ACK)
         self._awaiting: dict[int, float] = {}
         """Outbox row id → when (monotonic) ingest's acknowledgement is overdue: PUBACKed, not yet stored."""
+        self._acks_received = 0
+        self._told_no_acks = False
         self._publishing: set[int] = set()  # row ids waiting for their PUBACK
         self._stored_early: set[int] = set()  # of those, the ones ingest acknowledged already
         self._floor = 0
@@ -213,6 +215,13 @@ class GatewayService:
                 del self._awaiting[row_id]
             self.counters.republished += len(overdue)
             log.warning("gateway.ingest_acks_overdue count=%s republishing", len(overdue))
+            if self._acks_received == 0 and not self._told_no_acks:
+                self._told_no_acks = True
+                log.error(
+                    "gateway.no_acks_from_ingest topic=%s events are sent again and kept (check that the"
+                    " broker ACL lets this household read its ack topic: run broker-config)",
+                    self._acks_topic,
+                )
 
     async def _publish(self, rows: list[Row]) -> None:
         """Publish ``rows`` and wait for every PUBACK. A row the broker took now waits for ingest's
@@ -308,6 +317,7 @@ class GatewayService:
         while True:
             seqs: list[int] = []
             for message in await self._upstream.next_batch(100):
+                self._acks_received += 1
                 try:
                     seqs += contract.decode_ack(message.topic, message.payload).seqs
                 except contract.ContractError as exc:

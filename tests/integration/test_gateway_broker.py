@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 from datetime import timedelta
 from pathlib import Path
 from zoneinfo import ZoneInfo
@@ -185,3 +186,43 @@ async def test_an_event_the_broker_would_refuse_is_dead_lettered_and_the_rest_is
     reopened.close()
     assert (topic, len(payload)) == (events_topic, contract.MAX_MESSAGE_BYTES + 1)
     assert reason.startswith("oversize")
+
+
+@pytest.mark.allow_error_logs
+async def test_events_nobody_acknowledges_end_to_end_stay_in_the_outbox_and_go_out_again(
+    mosquitto: MosquittoProcess,
+    tmp_path: Path,
+    clock: FakeClock,
+    topic_prefix: str,
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    """A broker PUBACK is not enough: without ingest's acknowledgement (no ingest here, only a
+    subscriber), the rows stay, are sent again after ack_timeout, and the silence is told at ERROR."""
+    household = topic_prefix
+    readings = sim_events(household, clock, 5)
+    async with (
+        mqtt_client(mosquitto) as watcher,
+        running_gateway(
+            mosquitto,
+            household,
+            tmp_path / "outbox.sqlite3",
+            clock,
+            f"local/{household}",
+            ack_timeout=timedelta(seconds=0.5),
+        ) as gw,  # fmt: skip
+        mqtt_client(mosquitto) as device,
+    ):
+        await watcher.subscribe(contract.subscription(contract.Channel.EVENTS, household))
+        for topic, payload, _ in readings:
+            await device.publish(f"local/{household}/{topic}", payload)
+        await wait_for(lambda: gw.counters.republished >= len(readings), gw.progress, 20)
+        assert gw.counters.forwarded == 0
+        received = []
+        while len(received) < 2 * len(readings):  # each event seen twice by the broker's subscriber
+            received += await asyncio.wait_for(watcher.next_batch(100), 10)
+    reopened = Outbox(tmp_path / "outbox.sqlite3")
+    reopened.open()
+    assert reopened.depth() == len(readings)
+    reopened.close()
+    told = [r for r in caplog.records if r.getMessage().startswith("gateway.no_acks_from_ingest")]
+    assert [r.levelname for r in told] == ["ERROR"]  # once, not on every round

@@ -99,6 +99,7 @@ async def running_gateway(
     drain_rate_per_s: float = 10_000.0,
     publish_window: int = 100,
     heartbeat: timedelta = timedelta(minutes=1),
+    ack_timeout: timedelta = timedelta(seconds=60),
 ) -> AsyncIterator[GatewayService]:
     """A gateway in-process: upstream on ``broker``, local devices on ``local_broker`` (default the same
     broker) with a persistent manual-ack local session, as ``mimamori gateway`` runs it. Without a
@@ -140,6 +141,7 @@ async def running_gateway(
         heartbeat=heartbeat,
         publish_window=publish_window,
         drain_rate_per_s=drain_rate_per_s,
+        ack_timeout=ack_timeout,
     )
     holder.append(service)
     await upstream.start()
