@@ -1,4 +1,5 @@
-"""Gateway throughput through a real mosquitto: local device messages → outbox → upstream PUBACK.
+"""Gateway throughput through a real mosquitto: local device messages → outbox → upstream → the
+end-to-end acknowledgement (a stand-in for ingest acknowledges every event as it arrives).
 
 Baseline, measured in the same run on the same broker: one client publishing the same canonical
 events straight upstream at QoS 1 with the same window of unacknowledged messages (what the network
@@ -66,6 +67,18 @@ async def run(count: int, data: Path) -> dict[str, object]:
             await asyncio.gather(*(direct.publish_nowait(topic, p) for p in payloads[n : n + WINDOW]))
         baseline_s = time.perf_counter() - started
 
+        # Ingest's part without a store: every event acknowledged on the gateway's ack topic.
+        acker = await client("bench-acker")
+        await acker.subscribe(topic)
+        ack_topic = contract.topic("bench", "gw-1", contract.Channel.ACK)
+
+        async def acknowledge() -> None:
+            while True:
+                seqs = [json.loads(m.payload)["seq"] for m in await acker.next_batch(500)]
+                for payload in contract.ack_payloads("bench", "gw-1", seqs):
+                    acker.publish_untracked(ack_topic, payload)
+
+        acking = asyncio.create_task(acknowledge())
         outbox = Outbox(data / "outbox.sqlite3", max_events=count + 1)
         outbox.open()
         upstream = await client("bench-gw", max_inflight=WINDOW)
@@ -100,6 +113,7 @@ async def run(count: int, data: Path) -> dict[str, object]:
             )
         gateway_s = time.perf_counter() - started
         task.cancel()
+        acking.cancel()
         outbox.close()
     finally:
         for mqtt in clients:
