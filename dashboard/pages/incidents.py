@@ -14,6 +14,7 @@ from dashboard.forms import form_text
 from dashboard.pages.household_page import HEAT_LAYOUT, household_page
 from dashboard.render import render
 from dashboard.views import InvalidEdit
+from mimamori.forms import read_form
 
 log = logging.getLogger(__name__)
 routes = web.RouteTableDef()
@@ -24,7 +25,7 @@ NOTE_LIMIT = 2000  # read this much: the records refuse a note that is too long 
 async def close_incident(request: web.Request) -> web.Response:
     household = household_for(request, "close_incident")
     incident = request.match_info["incident"]
-    form = await request.post()
+    form = await read_form(request)
     try:
         request.app[keys.RECORDS].close_incident(
             household.id,

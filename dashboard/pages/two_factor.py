@@ -32,6 +32,7 @@ from dashboard.second_factor import (
 )
 from dashboard.security import safe_next
 from dashboard.users import User
+from mimamori.forms import read_form
 
 log = logging.getLogger(__name__)
 routes = web.RouteTableDef()
@@ -113,7 +114,7 @@ async def code_given(request: web.Request) -> web.Response:
         config = request.app[keys.CONFIG]
         error = translate(lang, "login.throttled", minutes=config.login_window_minutes)
         return render(request, "second_factor.html", {"mode": "code", "error": error}, status=429)
-    how = _check(request, user, form_text(await request.post(), "code", 40))
+    how = _check(request, user, form_text(await read_form(request), "code", 40))
     if how is None:
         _failed(request, user)
         error = translate(lang, "second.wrong_code")
@@ -149,7 +150,7 @@ async def enrol_confirmed(request: web.Request) -> web.Response:
 async def _confirm(request: web.Request, session: Session, user: User) -> list[str] | None:
     """Enrol the session's secret when the code matches it; the new recovery codes (None: wrong code)."""
     secret = session.get("enrol_secret")
-    code = form_text(await request.post(), "code", 40)
+    code = form_text(await read_form(request), "code", 40)
     step = matching_step(secret, code, time.time(), None) if isinstance(secret, str) else None
     if step is None or not isinstance(secret, str):
         _failed(request, user)
@@ -210,7 +211,7 @@ async def account_remove(request: web.Request) -> web.Response:
     users = request.app[keys.USERS]
     if second_factor_required(request, user):
         raise web.HTTPForbidden(text=translate(request[keys.LANG], "second.required"))
-    if _check(request, user, form_text(await request.post(), "code", 40)) is None:
+    if _check(request, user, form_text(await read_form(request), "code", 40)) is None:
         _failed(request, user)
         raise web.HTTPSeeOther("/account/2fa?wrong=1")
     users.remove_second_factor(user.username)
