@@ -31,7 +31,7 @@ from dashboard.views import (
 from detection.findings import Explanation
 from escalation import models as escalation
 from escalation.commands import STAFF_OUTCOMES, StaffCommands
-from escalation.drills import coverage
+from escalation.drills import DrillOutcome, coverage
 from escalation.repository import EscalationRepository
 from registry import models as registry
 from registry.households_import import ContactIn, TierIn
@@ -82,24 +82,17 @@ class StateCareRecords:
             for c in self._repo.contacts(household)
         ]
 
-    def coverage(self) -> Mapping[str, CoverageView]:
-        found = coverage(self._repo)
-        households = {g.household for g in found.gaps} | {h for h, _ in found.flagged}
-        return {
-            h: CoverageView(
-                tuple((g.name, g.outcome.value) for g in found.gaps if g.household == h),
+    def coverage(self, households: Collection[str]) -> Mapping[str, CoverageView]:
+        found = coverage(self._repo, households)
+        views: dict[str, CoverageView] = {}
+        for h in {g.household for g in found.gaps} | {h for h, _ in found.flagged}:
+            gaps = [g for g in found.gaps if g.household == h]
+            views[h] = CoverageView(
+                tuple((g.name, g.outcome.value) for g in gaps if g.outcome is not DrillOutcome.OPTED_OUT),
                 tuple(tier for fh, tier in found.flagged if fh == h),
+                tuple(g.name for g in gaps if g.outcome is DrillOutcome.OPTED_OUT),
             )
-            for h in households
-        }
-
-    def opted_out(self) -> Mapping[str, tuple[str, ...]]:
-        gaps: dict[str, list[str]] = {}
-        for household, contact_id, reason in self._repo.coverage_gaps():
-            contact = self._repo.contact(contact_id) if reason.startswith("opted out") else None
-            if contact is not None:
-                gaps.setdefault(household, []).append(contact.name)
-        return {h: tuple(names) for h, names in gaps.items()}
+        return views
 
     def policy(self, household: str) -> PolicyView:
         policy = self._repo.policy(household)

@@ -36,7 +36,6 @@ class OverviewRow:
     last_activity_at: datetime | None
     open_incidents: int
     problems: tuple[DeviceProblem, ...]
-    opted_out: tuple[str, ...] = ()  # contacts of its policy who replied STOP (names)
     coverage: CoverageView | None = None  # who in its chain cannot be reached (drills)
 
 
@@ -65,7 +64,6 @@ def build_overview(
     activity: Mapping[str, HouseholdActivity],
     problems: Mapping[str, tuple[DeviceProblem, ...]],
     open_incidents: Mapping[str, int],
-    opted_out: Mapping[str, tuple[str, ...]] | None = None,
     coverage: Mapping[str, CoverageView] | None = None,
 ) -> list[OverviewRow]:
     rows = [
@@ -75,7 +73,6 @@ def build_overview(
             last_activity_at=activity[h.id].last_activity_at if h.id in activity else None,
             open_incidents=open_incidents.get(h.id, 0),
             problems=problems.get(h.id, ()),
-            opted_out=(opted_out or {}).get(h.id, ()),
             coverage=(coverage or {}).get(h.id),
         )
         for h in households

@@ -31,8 +31,9 @@ class HouseholdView:
 class CoverageView:
     """What the chain health drills found for one household (docs/operations.md)."""
 
-    unreachable: tuple[tuple[str, str], ...]  # (contact name, why: no_answer, send_failed, opted_out)
+    unreachable: tuple[tuple[str, str], ...]  # (contact name, why: no_answer or send_failed)
     uncovered_tiers: tuple[str, ...]  # tier kinds with nobody reachable left
+    opted_out: tuple[str, ...] = ()  # contacts who replied STOP (names): never texted until START
 
 
 @dataclass(frozen=True, slots=True)
@@ -175,13 +176,9 @@ class CareRecords(Protocol):
         """Open incidents per household (households without any are left out)."""
         ...
 
-    def opted_out(self) -> Mapping[str, tuple[str, ...]]:
-        """Per household, the names of its policy's contacts who opted out (STOP); others left out."""
-        ...
-
-    def coverage(self) -> Mapping[str, CoverageView]:
-        """Per household, who in its chain cannot be reached (the chain health drills) and which tiers
-        have nobody reachable left; households with no gap left out."""
+    def coverage(self, households: Collection[str]) -> Mapping[str, CoverageView]:
+        """Per household of ``households``, who in its chain opted out or cannot be reached (the chain
+        health drills) and which tiers have nobody reachable left; households with no gap left out."""
         ...
 
     def away_periods(self, household: str) -> list[AwayView]: ...

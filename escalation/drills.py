@@ -77,13 +77,15 @@ def _sms_key(run: str, contact: str) -> str:
 def coverage(repo: EscalationRepository, households: Collection[str] | None = None) -> Coverage:
     """Unreachable contacts and uncovered tiers, of ``households`` (all when None)."""
     results = repo.drill_results()
-    contacts = {c.id: c for c in repo.contacts()}
     gaps: list[Gap] = []
     flagged: list[tuple[str, str]] = []
-    for h in repo.households():
-        if households is not None and h.id not in households:
-            continue
-        policy = repo.policy(h.id)
+    ids = sorted(households) if households is not None else [h.id for h in repo.households()]
+    policies = repo.policies_of(ids)
+    contacts = repo.contacts_by_id(
+        {c for p in policies.values() if p for t in p.tiers for c in t.contacts}
+        | {c for p in policies.values() if p for c in p.technical}
+    )
+    for household, policy in policies.items():
         if policy is None:
             continue
         bad: set[str] = set()
@@ -94,13 +96,13 @@ def coverage(repo: EscalationRepository, households: Collection[str] | None = No
             outcome, since = _outcome_of(contact, results)
             if outcome in UNREACHABLE:
                 bad.add(cid)
-                gaps.append(Gap(h.id, cid, contact.name, outcome, since))
+                gaps.append(Gap(household, cid, contact.name, outcome, since))
         for tier in policy.tiers:
             people = [
                 c for c in tier.contacts if c in contacts and contacts[c].role is not ContactRole.RESIDENT
             ]
             if tier.kind is not TierKind.RESIDENT_CHECK and people and all(c in bad for c in people):
-                flagged.append((h.id, tier.kind.value))
+                flagged.append((household, tier.kind.value))
     return Coverage(tuple(gaps), tuple(flagged))
 
 

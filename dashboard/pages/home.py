@@ -38,8 +38,7 @@ def overview_rows(app: web.Application, households: list[HouseholdView]) -> list
         live.activity,
         problems,
         records.open_incidents(),
-        records.opted_out(),
-        records.coverage(),
+        records.coverage(wanted),
     )
 
 

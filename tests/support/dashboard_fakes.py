@@ -127,12 +127,13 @@ class FakeRecords:
             raise InvalidEdit({"form": "no such away period"})
         self.away[household] = [a for a in periods if a.id != away_id]
 
-    def coverage(self) -> Mapping[str, CoverageView]:
-        return dict(self.coverage_views)
-
-    def opted_out(self) -> Mapping[str, tuple[str, ...]]:
-        found = {h: tuple(c.name for c in lst if c.opted_out_at) for h, lst in self.contact_lists.items()}
-        return {h: names for h, names in found.items() if names}
+    def coverage(self, households: Collection[str]) -> Mapping[str, CoverageView]:
+        views = {h: view for h, view in self.coverage_views.items() if h in households}
+        for h, contacts in self.contact_lists.items():
+            names = tuple(c.name for c in contacts if c.opted_out_at)
+            if names and h in households:
+                views[h] = replace(views.get(h, CoverageView((), ())), opted_out=names)
+        return views
 
     def close_incident(
         self, household: str, incident: str, outcome: str, note: str, *, actor: str, now: datetime
