@@ -247,7 +247,7 @@ async def link_action(request: web.Request) -> web.Response:
     if isinstance(target, web.Response):
         return target
     ctx = request.app[CTX]
-    form = await request.post()
+    form = await read_form(request)
     try:
         action = ReplyAction(str(form.get("action", "")))
     except ValueError:

@@ -79,6 +79,13 @@ POWER_READINGS_KEPT: Final = 64
 """Recent readings kept per plug, so a redelivered or slightly late reading finds its predecessor."""
 
 
+REFUSED_POINTS = frozenset({400, 422})
+"""Write statuses that refuse the points themselves (bad line protocol, a field's type conflict): not
+retried, the batch's points are dead-lettered one by one. Every other status (401/403 credentials,
+404 bucket or database missing, 413 too large, 429, 5xx) and a timeout say nothing about the points:
+retried, and the batch waits (docs/storage.md)."""
+
+
 class InfluxEventStore:
     """Events, live state and roll-ups in InfluxDB. :meth:`open` creates the clients (and, on 1.x,
     the database and its retention policies)."""
@@ -326,7 +333,7 @@ class InfluxEventStore:
                 return
             except ApiException as exc:
                 status = int(exc.status or 0)
-                if status != 429 and status < 500:
+                if status in REFUSED_POINTS:  # these points will never be taken: dead-lettered
                     raise StoreError(
                         f"influx refused the write: {status} {exc.reason}", retryable=False
                     ) from exc

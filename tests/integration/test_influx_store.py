@@ -214,7 +214,7 @@ async def test_429_and_5xx_are_retried_then_reported_retryable(
     ("token", "bucket", "status"),
     [("wrong-token", BUCKET, "401"), (TOKEN, "no-such-bucket", "404")],
 )
-async def test_auth_and_bucket_errors_are_not_retried(
+async def test_auth_and_bucket_errors_keep_the_batch_waiting_not_dead_lettered(
     fake_target: FakeTarget, household: str, token: str, bucket: str, status: str
 ) -> None:
     t0 = now_ms()
@@ -228,7 +228,9 @@ async def test_auth_and_bucket_errors_are_not_retried(
             )
     finally:
         await store.close()
-    assert not refused.value.retryable
+    # A wrong token or a missing bucket says nothing about the points: the batch is retried later,
+    # never dead-lettered as refused points (docs/storage.md).
+    assert refused.value.retryable
     assert fake_target.fake.points == {}
 
 
