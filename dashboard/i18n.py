@@ -295,6 +295,7 @@ LABELS: Final[Mapping[str, Mapping[str, tuple[str, str]]]] = {
         "device_silent": ("device silent", "機器の応答なし"),
         "low_battery": ("low battery", "電池残量低下"),
         "stuck_sensor": ("sensor may be stuck", "センサー故障の疑い"),
+        "data_gap": ("readings lost on the way", "記録の欠落"),
         "slow_decline": ("slow decline", "活動の緩やかな低下"),
     },
     "severity": {  # detection.findings.Severity

@@ -64,6 +64,10 @@ TEMPLATES: Mapping[str, Mapping[Lang, str]] = {
         "ja": "センサー{device}の電池残量{pct}%",
         "en": "Sensor {device} battery at {pct}%",
     },
+    "data_gap": {
+        "ja": "ゲートウェイ{device}の{missing}件の記録が{since}以降 届いていません(技術担当へ)",
+        "en": "{missing} readings of gateway {device} lost since {since} (technical)",
+    },
     "stuck_sensor": {
         "ja": "センサー{device}が{since}から反応したまま(故障の可能性)",
         "en": "Sensor {device} stuck on since {since}",

@@ -24,6 +24,7 @@ class FindingKind(StrEnum):
     DEVICE_SILENT = "device_silent"
     LOW_BATTERY = "low_battery"
     STUCK_SENSOR = "stuck_sensor"
+    DATA_GAP = "data_gap"  # readings a gateway sent never reached the store (a gap in its seq, open long)
     SLOW_DECLINE = "slow_decline"  # drift over 1-2 weeks, for the care manager
 
 
@@ -53,6 +54,7 @@ AUDIENCE: Mapping[FindingKind, Audience] = {
     FindingKind.DEVICE_SILENT: Audience.TECHNICAL,
     FindingKind.LOW_BATTERY: Audience.TECHNICAL,
     FindingKind.STUCK_SENSOR: Audience.TECHNICAL,
+    FindingKind.DATA_GAP: Audience.TECHNICAL,
     FindingKind.SLOW_DECLINE: Audience.CARE_MANAGER,
 }
 

@@ -28,19 +28,20 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from sys import intern
 from typing import Any, Protocol
+from zoneinfo import ZoneInfo
 
 from detection.baseline import Baseline, learn
 from detection.detector import HouseholdStatus, blind_kind, technical_findings
 from detection.engine import Engine, HouseholdState
 from detection.episodes import SqliteEpisodes, retention_start
-from detection.findings import Finding
+from detection.findings import Explanation, Finding, FindingKind, Severity
 from detection.model import ProfileSource, TechnicalView, Tuning, is_main_door, tuning_from
 from detection.profiles import StateProfiles
 from mimamori.clock import Clock
 from mimamori.config import Config
 from mimamori.contract import Event, Kind
 from registry.repository import Registry
-from store.base import ActivityReader, GatewayLiveState, LiveChanges, StoreError
+from store.base import ActivityReader, GatewayLiveState, LiveChanges, SeqGapReader, StoreError
 
 log = logging.getLogger(__name__)
 
@@ -148,11 +149,44 @@ class LiveDetector:
         found: list[Finding] = list(redeliver)
         if not self._platform_check(gateways.latest_heartbeat_at, t):
             found.extend(self._sweep_technical(gateways.offline, urgent, t))
+            found.extend(self._data_gaps(now))
             self._hold_offline(gateways.offline, t)
             found.extend(self.engine.tick(t))
         else:  # nothing is judged while the platform is blind, but a press that got through is heard
             found.extend(self.engine.presses(t))
         self._handed = found
+        return found
+
+    def _data_gaps(self, now: datetime) -> list[Finding]:
+        """Gaps in a gateway's seq still open after ``data_gap_s``: readings lost before the store,
+        once per gap (a store that keeps no seq, like InfluxDB, has none to tell)."""
+        if not isinstance(self._store, SeqGapReader):
+            return []
+        found: list[Finding] = []
+        for gap in self._store.seq_gaps():
+            if (now - gap.opened_at).total_seconds() < self.tuning.data_gap_s:
+                continue
+            since = gap.opened_at.astimezone(ZoneInfo(self._profiles.profile(gap.household).tz))
+            finding = Finding(
+                household=gap.household,
+                kind=FindingKind.DATA_GAP,
+                severity=Severity.WARNING,
+                raised_at=now,
+                episode=f"data_gap:{gap.gateway}:{gap.first}",
+                last_activity_at=None,
+                explanation=Explanation(
+                    "data_gap", {"device": gap.gateway, "missing": gap.missing, "since": f"{since:%H:%M}"}
+                ),
+                device=gap.gateway,
+            )
+            if self._episodes.add(finding):
+                log.warning(
+                    "detection.data_gap household=%s gateway=%s missing=%s",
+                    gap.household,
+                    gap.gateway,
+                    gap.missing,
+                )
+                found.append(finding)
         return found
 
     def pending(self) -> list[Finding]:

@@ -79,6 +79,7 @@ class Tuning:
     device_silent_s: float = 24 * 3600.0
     low_battery_pct: float = 15.0
     stuck_solo_s: float = 12 * 3600.0  # one sensor alone reporting activity, others silent, this long
+    data_gap_s: float = 30 * 60.0  # a gap in a gateway's seq still open this long: readings were lost
     # slow decline (care manager): the last week against the weeks before it
     decline_recent_days: int = 7
     decline_activity_drop: float = 0.35

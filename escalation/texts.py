@@ -36,6 +36,7 @@ _REASON: dict[Language, dict[FindingKind, str]] = {
         FindingKind.DEVICE_SILENT: "センサー1台が無反応です",
         FindingKind.LOW_BATTERY: "センサーの電池残量低下",
         FindingKind.STUCK_SENSOR: "センサーの異常",
+        FindingKind.DATA_GAP: "記録の一部が届いていません",
         FindingKind.SLOW_DECLINE: "活動量がゆるやかに低下",
     },
     Language.EN: {
@@ -50,6 +51,7 @@ _REASON: dict[Language, dict[FindingKind, str]] = {
         FindingKind.DEVICE_SILENT: "a sensor is silent",
         FindingKind.LOW_BATTERY: "a sensor battery is low",
         FindingKind.STUCK_SENSOR: "a sensor looks stuck",
+        FindingKind.DATA_GAP: "some readings were lost",
         FindingKind.SLOW_DECLINE: "activity slowly declining",
     },
 }

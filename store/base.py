@@ -192,6 +192,7 @@ class Purged:
 
 
 @runtime_checkable
+@runtime_checkable
 class SeqGapReader(Protocol):
     """A store that tracks gaps in its gateways' seq (SQLite; docs/storage.md)."""
 

@@ -3,6 +3,9 @@ from a real SQLite store, the finding raised by the ticking detector (and only w
 
 from __future__ import annotations
 
+import itertools
+from collections import defaultdict
+from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
@@ -18,6 +21,8 @@ from store.base import IngestBatch
 from store.sqlite import SqliteEventStore
 from tests.support.detect_routine import TZ, sparse_routine, when
 
+SEQ: defaultdict[str, Iterator[int]] = defaultdict(lambda: itertools.count(1))
+
 DAYS = 14
 HOMES = ("opted", "plain")
 
@@ -32,7 +37,7 @@ def motion(household: str, t: float) -> contract.Event:
         kind=contract.Kind.MOTION,
         value=1.0,
         observed_at=at,
-        seq=int(t),
+        seq=next(SEQ[household]),  # a gateway numbers its readings one by one
     )
 
 

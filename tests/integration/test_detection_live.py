@@ -3,6 +3,10 @@ the APScheduler job is registered once, coalesced, one instance at a time."""
 
 from __future__ import annotations
 
+import itertools
+from collections import defaultdict
+from collections.abc import Iterator
+from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
@@ -18,6 +22,8 @@ from mimamori.clock import FakeClock
 from store.base import IngestBatch
 from store.sqlite import SqliteEventStore
 
+SEQ: defaultdict[str, Iterator[int]] = defaultdict(lambda: itertools.count(1))
+
 NOW = datetime(2026, 11, 20, 1, 0, tzinfo=UTC)
 
 
@@ -30,7 +36,7 @@ def reading(household: str, device: str, kind: contract.Kind, value: float, at: 
         kind=kind,
         value=value,
         observed_at=at,
-        seq=int(at.timestamp()),
+        seq=next(SEQ[household]),  # a gateway numbers its readings one by one
     )
 
 
@@ -305,5 +311,30 @@ def test_while_no_gateway_is_heard_nobody_is_judged_but_a_press_still_raises(
     assert detector.tick(clock.now()) == []  # the press just now is the newest activity: not quiet
     assert detector.classify("h1", clock.now()).value == "active"
     assert "detection.resumed" in caplog.text
+    detector.close()
+    store.close()
+
+
+def test_readings_lost_before_the_store_reach_the_technical_path_once(tmp_path: Path) -> None:
+    store = SqliteEventStore(tmp_path / "events.sqlite3")
+    store.open()
+    beats = [contract.Heartbeat("h1", "gw-1", NOW, 1, 0)]
+    first = [reading("h1", "kitchen-motion", contract.Kind.MOTION, 1.0, NOW)]
+    store.commit_batch(IngestBatch(received_at=NOW, events=[replace(first[0], seq=1)], heartbeats=beats))
+    later = replace(motion("h1", NOW + timedelta(minutes=1)), seq=5)  # 2-4 never arrive
+    store.commit_batch(IngestBatch(received_at=NOW, events=[later]))
+    clock = FakeClock(NOW + timedelta(minutes=10))
+    detector = LiveDetector(store, FixedProfiles(), SqliteEpisodes(tmp_path / "state.sqlite3"), clock)
+    detector.open()
+    assert [f.kind for f in detector.tick(clock.now())] == []  # a backlog may still be draining
+    clock.advance(timedelta(minutes=25))
+    beat = contract.Heartbeat("h1", "gw-1", clock.now(), 2, 0)
+    store.commit_batch(IngestBatch(received_at=clock.now(), heartbeats=[beat]))
+    gaps = [f for f in detector.tick(clock.now()) if f.kind is FindingKind.DATA_GAP]
+    assert [(f.household, f.device, f.audience) for f in gaps] == [("h1", "gw-1", Audience.TECHNICAL)]
+    assert gaps[0].explanation.params["missing"] == 3
+    clock.advance(timedelta(minutes=5))
+    store.commit_batch(IngestBatch(received_at=clock.now(), heartbeats=[replace(beat, at=clock.now())]))
+    assert [f for f in detector.tick(clock.now()) if f.kind is FindingKind.DATA_GAP] == []  # once
     detector.close()
     store.close()

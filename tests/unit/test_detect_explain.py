@@ -21,6 +21,7 @@ SAMPLES = {
     "device_silent": {"device": "kitchen-motion", "since": "11/27 07:10"},
     "low_battery": {"device": "kitchen-motion", "pct": 9},
     "stuck_sensor": {"device": "kitchen-motion", "since": "11/27 07:10"},
+    "data_gap": {"device": "gw-kitchen", "missing": 1234, "since": "07:10"},
 }
 
 
