@@ -33,6 +33,8 @@ from app.demo_console import DemoConsole
 from app.demo_report import announce_script, print_welcome, report
 from app.demo_town import (
     DEMO_DAY,
+    LINE_USER,
+    LINE_VOLUNTEER,
     LIVE_FROM,
     OPERATOR_PHONE,
     OUTAGE,
@@ -367,6 +369,7 @@ def register_town(config: Config, town: Town, password: str, admin_key: str, now
     try:
         blind_evenings = [home.household for home in town.homes if not home.kit.sees_evening]
         imported = import_data(repo, town_data(town.households, config.time_zone, blind_evenings), now)
+        repo.set_line_user(LINE_VOLUNTEER, LINE_USER)  # as if they had sent `mimamori line-code`'s code
     finally:
         repo.close()
     if imported.rejected:

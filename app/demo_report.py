@@ -79,7 +79,7 @@ async def report(
         for sms in repo.sms_messages(limit=200):
             if sms.id not in seen_sms:
                 seen_sms.add(sms.id)
-                console.say(f"[{stamp}] sms to {sms.to}: {sms.body}")
+                console.say(f"[{stamp}] {sms.channel} to {sms.to}: {sms.body}")
         open_count = sum(1 for state in seen_incidents.values() if state != IncidentState.RESOLVED)
         rejected = sum(ingest.counters.rejected.values())
         code = current_code(admin_key, time.time())  # wall time, as an authenticator app

@@ -33,6 +33,9 @@ OUTAGE_AT = time(13, 0)
 OUTAGE = timedelta(hours=2)
 
 OPERATOR_PHONE: Final = "+819000009999"
+FALL_INDEX: Final = 2  # the fall happens in the third home; its resident is on a landline (voice)
+LINE_VOLUNTEER: Final = "v-1"  # on LINE first, then SMS (linked at registration: see LINE_USER)
+LINE_USER: Final = "U" + "d" * 32  # the demo's made-up LINE user id of that volunteer
 DEMO_USERS: Final = ("care1", "care2", "admin")
 
 
@@ -52,11 +55,12 @@ def town_data(
 
     ``evening_check``: the homes whose kit cannot see the evening, opted in to the evening check.
     """
-    volunteers = [
+    volunteers: list[dict[str, Any]] = [
         {"id": f"v-{n}", "name": f"ボランティア{n}", "phone": phone(500 + n), "role": "volunteer"}
         for n in range(1, 5)
     ]
     volunteers[3].update(name="Emma Brown", language="en")
+    volunteers[0].update(channels=["line", "sms"])
     contacts: list[dict[str, Any]] = [
         *volunteers,
         {"id": "p-center", "name": "地域包括支援センター", "phone": phone(900), "role": "professional"},
@@ -77,6 +81,30 @@ def town_data(
                     "role": "neighbour",
                 }
             )
+        tiers: list[dict[str, Any]] = [
+            {"kind": "neighbours", "contacts": neighbours, "mode": "all", "wait_minutes": 20},
+            {
+                "kind": "volunteers",
+                "contacts": [v["id"] for v in volunteers],
+                "mode": "one_by_one",
+                "wait_minutes": 20,
+            },
+            {"kind": "professionals", "contacts": ["p-center"], "mode": "all", "wait_minutes": 30},
+        ]
+        if index == FALL_INDEX:  # a call first: "are you all right? 1 fine, 9 help" (no answer: neighbours)
+            resident = f"r-{household}"
+            contacts.append(
+                {
+                    "id": resident,
+                    "name": name,
+                    "phone": phone(2000 + index),
+                    "role": "resident",
+                    "channels": ["voice"],
+                }
+            )
+            tiers.insert(
+                0, {"kind": "resident_check", "contacts": [resident], "mode": "all", "wait_minutes": 5}
+            )
         homes.append(
             {
                 "id": household,
@@ -88,21 +116,7 @@ def town_data(
                 "evening_check": household in evening_check,
                 "residents": [{"name": name}],
                 "policy": {
-                    "tiers": [
-                        {"kind": "neighbours", "contacts": neighbours, "mode": "all", "wait_minutes": 20},
-                        {
-                            "kind": "volunteers",
-                            "contacts": [v["id"] for v in volunteers],
-                            "mode": "one_by_one",
-                            "wait_minutes": 20,
-                        },
-                        {
-                            "kind": "professionals",
-                            "contacts": ["p-center"],
-                            "mode": "all",
-                            "wait_minutes": 30,
-                        },
-                    ],
+                    "tiers": tiers,
                     "technical": ["t-tech"],
                     "quiet_hours": {"start": "21:00", "end": "07:00"},
                     "claim_timeout_minutes": 60,
@@ -145,7 +159,7 @@ class Town:
     def build(cls, count: int, seed: int, history_days: int, tz: str, today: date) -> Town:
         zone = ZoneInfo(tz)
         names = [f"home-{n:04d}" for n in range(1, count + 1)]
-        fall = Scenario(names[min(2, count - 1)], ScenarioKind.FALL, _at(today, FALL_AT, zone))
+        fall = Scenario(names[min(FALL_INDEX, count - 1)], ScenarioKind.FALL, _at(today, FALL_AT, zone))
         homes = build_homes(names, seed, today - timedelta(days=history_days), [fall], tz)
         outage_home = names[min(6, count - 1)]
         return cls(homes, _at(today, LIVE_FROM, zone), fall, outage_home, _at(today, OUTAGE_AT, zone), zone)

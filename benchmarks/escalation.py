@@ -36,6 +36,7 @@ from escalation.engine import EngineSettings, EscalationEngine  # noqa: E402
 from escalation.models import SmsPurpose, SnapshotContact  # noqa: E402
 from escalation.repository import EscalationRepository  # noqa: E402
 from escalation.sms.dispatch import DispatchSettings, SmsDispatcher  # noqa: E402
+from escalation.sms.notifier import SmsNotifier  # noqa: E402
 from escalation.sms.twilio_sender import TwilioSender  # noqa: E402
 from mimamori.clock import FakeClock  # noqa: E402
 from registry.households_import import import_data  # noqa: E402
@@ -135,7 +136,7 @@ async def bench_send(tmp: Path, messages: int) -> dict[str, float]:
         )
     sender = TwilioSender(ACCOUNT_SID, AUTH_TOKEN, from_number="+815000000000", base_url=twilio.base_url)
     dispatcher = SmsDispatcher(
-        repo, sender, FakeClock(NOW), DispatchSettings(rate_per_s=1e6), lambda *_: None
+        repo, [SmsNotifier(sender)], FakeClock(NOW), DispatchSettings(rate_per_s=1e6), lambda *_: None
     )
     await sender.start()
     started = time.perf_counter()

@@ -46,7 +46,16 @@ def _household(h: registry.Household) -> HouseholdView:
 
 def _contact(c: registry.Contact, shared_with: Collection[str] = ()) -> ContactView:
     return ContactView(
-        c.id, c.name, c.phone, c.role.value, c.language.value, c.opted_out_at, tuple(sorted(shared_with))
+        c.id,
+        c.name,
+        c.phone,
+        c.role.value,
+        c.language.value,
+        c.opted_out_at,
+        tuple(sorted(shared_with)),
+        tuple(ch.value for ch in c.channels),
+        c.email or "",
+        c.line_user is not None and not c.line_blocked,
     )
 
 
@@ -214,13 +223,25 @@ class StateCareRecords:
         if draft.id is not None and draft.id not in known:
             raise InvalidEdit({"form": "no such contact in this household"})
         contact_id = draft.id or f"c-{secrets.token_hex(4)}"
+        previous = known.get(contact_id)
+        kept = [c.value for c in previous.channels] if previous else ["sms"]
+        typed = draft.channels
+        channels = (
+            kept if typed is None else [c.strip() for c in typed.replace("、", ",").split(",") if c.strip()]
+        )
+        email = (previous.email if previous else None) if draft.email is None else draft.email.strip() or None
         try:
             checked = ContactIn(
-                id=contact_id, name=draft.name, phone=draft.phone, role=draft.role, language=draft.language
+                id=contact_id,
+                name=draft.name,
+                phone=draft.phone,
+                role=draft.role,
+                language=draft.language,
+                channels=channels,  # validated here, from the form's text
+                email=email,
             )
         except ValidationError as exc:
             raise InvalidEdit(_errors(exc)) from None
-        previous = known.get(contact_id)
         served = set(self._repo.households_of(contact_id)) | {household}
         hidden = served - {household} if visible is None else served - set(visible)
         forked = previous is not None and bool(hidden) and visible is not None
@@ -235,6 +256,9 @@ class StateCareRecords:
             checked.language,
             opted_out_at=previous.opted_out_at if previous else None,
             weekly_cap=previous.weekly_cap if previous else None,
+            channels=tuple(checked.channels),
+            email=checked.email,
+            line_user=previous.line_user if previous and not forked else None,
         )
         action = "contact.added" if previous is None else "contact.copied" if forked else "contact.saved"
         detail: dict[str, str | int | float | None] = {

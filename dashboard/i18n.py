@@ -198,6 +198,13 @@ MESSAGES: Final[Mapping[str, tuple[str, str]]] = {
     "contact.phone": ("Phone (+81...)", "電話番号（+81…）"),
     "contact.role": ("Role", "役割"),
     "contact.language": ("Language", "言語"),
+    "contact.channels": ("Channels, in order", "連絡手段（順番に）"),
+    "contact.channels_hint": (
+        "sms, voice (a call; landlines), line, email; an alert falls back to the next one",
+        "sms・voice（電話。固定電話も可）・line・email。届かなければ次の手段へ",
+    ),
+    "contact.line_linked": ("LINE linked", "LINE連携済み"),
+    "contact.email": ("E-mail (optional)", "メールアドレス（任意）"),
     "contact.save": ("Save", "保存"),
     "contact.add": ("Add a contact", "連絡先を追加"),
     "contact.saved": ("Saved.", "保存しました。"),

@@ -53,6 +53,9 @@ class ContactView:
     language: str  # ja or en
     opted_out_at: datetime | None = None  # replied STOP: never texted until START
     shared_with: tuple[str, ...] = ()  # the other households this contact serves
+    channels: tuple[str, ...] = ("sms",)  # in the order to try them: sms, voice, line, email
+    email: str = ""
+    line_linked: bool = False  # a LINE user is linked (and has not blocked the account)
 
 
 @dataclass(frozen=True, slots=True)
@@ -142,6 +145,8 @@ class ContactDraft:
     role: str
     language: str
     id: str | None = None  # None: a new contact
+    channels: str | None = None  # "line, sms" as typed (None: unchanged)
+    email: str | None = None  # None: unchanged; "": none
 
 
 @dataclass(frozen=True, slots=True)

@@ -18,6 +18,7 @@ from zoneinfo import ZoneInfo
 from twilio.request_validator import RequestValidator
 
 from detection.live import build_live_detector
+from escalation import answer_cli
 from escalation.commands import NOTE_MAX, STAFF_OUTCOMES, StaffCommands, operators
 from escalation.models import Incident, IncidentState, Outcome, SmsPurpose
 from escalation.repository import EscalationRepository
@@ -40,7 +41,9 @@ def register(sub: Subcommands) -> None:
     add_config_argument(reply)
     reply.set_defaults(func=_sms_reply)
 
-    outbox = sub.add_parser("outbox", help="list the SMS messages (sent, queued, or stored in the outbox)")
+    answer_cli.register(sub)
+
+    outbox = sub.add_parser("outbox", help="list the messages of every channel (sent, queued, stored)")
     outbox.add_argument("--json", action="store_true", help="a JSON list: to, body, status, created_at, ...")
     outbox.add_argument("--limit", type=int, default=100)
     add_config_argument(outbox)
@@ -107,6 +110,7 @@ def _outbox(args: argparse.Namespace) -> int:
                 "contact": m.contact,
                 "created_at": to_db_time(m.created_at),
                 "error_code": m.error_code,
+                "channel": m.channel.value,
             }
             for m in messages
         ]
@@ -115,7 +119,7 @@ def _outbox(args: argparse.Namespace) -> int:
     if not messages:
         print("nothing here yet: no SMS has been sent", file=sys.stderr)
     for m in messages:
-        print(f"{to_db_time(m.created_at)}  {m.status.value:<11} {m.to:<16} {m.body}")
+        print(f"{to_db_time(m.created_at)}  {m.channel.value:<5} {m.status.value:<11} {m.to:<16} {m.body}")
     return 0
 
 

@@ -15,8 +15,9 @@ from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 
 from detection.findings import Audience, Explanation, Finding, FindingKind, Severity
-from escalation import texts
+from escalation import texts, voice
 from escalation.chain import BLIND_KINDS, Progress, build_snapshot, operators_snapshot
+from escalation.channels import DELIVERY_DEADLINE, address, choose
 from escalation.codes import reply_code
 from escalation.links import sign
 from escalation.machine import (
@@ -45,6 +46,7 @@ from escalation.models import (
     IncidentState,
     Outcome,
     PolicySnapshot,
+    SmsMessage,
     SmsPurpose,
     SmsStatus,
     SnapshotContact,
@@ -52,7 +54,7 @@ from escalation.models import (
 )
 from escalation.repository import EscalationRepository
 from escalation.sms.errors import ErrorClass, classify, describe
-from registry.models import ContactRole, Language, TierKind
+from registry.models import Channel, Contact, ContactRole, Language, TierKind
 from store.base import DeviceState, HouseholdActivity
 
 log = logging.getLogger(__name__)
@@ -70,6 +72,8 @@ class EngineSettings:
     blind_hold_minutes: int = 5
     mass_blind_threshold: int = 20
     time_zone: str = "Asia/Tokyo"
+    channels: frozenset[Channel] = frozenset({Channel.SMS})  # the configured ones
+    receipts: frozenset[Channel] = frozenset()  # channels whose provider reports delivery
 
 
 class EscalationEngine:
@@ -87,6 +91,11 @@ class EscalationEngine:
         self._on_due = on_due
         self._on_queued = on_queued
         self._new_id = new_id  # tests replay with ids of their own
+
+    @property
+    def channels(self) -> frozenset[Channel]:
+        """The channels this installation offers."""
+        return self._s.channels
 
     # -- the one way an incident changes -------------------------------------------------------------
     def apply(self, incident_id: str, event: Event, now: datetime, *, actor: str = SYSTEM) -> Incident | None:
@@ -161,12 +170,18 @@ class EscalationEngine:
         lang = current.language if current is not None else person.language
         if e.text == "alert":
             person = replace(person, phone=phone, language=lang)  # as the registry has them now
-            body = self._alert_body(incident, e.tier or TierKind.OPERATORS, person, now)
-        else:
-            params = dict(e.params)
-            if "how" in params:
-                params["how"] = texts.how(Outcome(params["how"]), lang)
-            body = texts.text(e.text, lang, name=self.household_name(incident, lang), **params)
+            channel = Channel.SMS if current is None else choose(current, e.purpose, self._s.channels)
+            if channel is None:
+                channel = Channel.SMS  # choose() never leaves an alert without one while SMS exists
+            body = self._alert_body(incident, e.tier or TierKind.OPERATORS, person, now, channel)
+            self.queue(
+                e.key, phone, body, e.purpose, incident, person.id, now, urgent=e.urgent, channel=channel
+            )
+            return
+        params = dict(e.params)
+        if "how" in params:
+            params["how"] = texts.how(Outcome(params["how"]), lang)
+        body = texts.text(e.text, lang, name=self.household_name(incident, lang), **params)
         self.queue(e.key, phone, body, e.purpose, incident, person.id, now, urgent=e.urgent)
 
     def progress(self, incident: Incident) -> Progress:
@@ -326,32 +341,136 @@ class EscalationEngine:
         self.handle(incident_id, DeliveryFailed(contact_id, reason), now)
 
     def handle_status(self, sid: str, status: str, error_code: int | None, now: datetime) -> bool:
-        """A delivery status callback; False when the SID is not ours. Undelivered alerts move on."""
+        """An SMS delivery status callback; False when the SID is not ours. Undelivered alerts move on."""
+        mapped = {
+            "delivered": SmsStatus.DELIVERED,
+            "undelivered": SmsStatus.UNDELIVERED,
+            "failed": SmsStatus.FAILED,
+        }.get(status)
+        reason = f"{status} {error_code}: {describe(error_code)}"
+        permanent = classify(error_code) is ErrorClass.PERMANENT
+        return self.record_delivery(sid, mapped, status, error_code, reason, now, permanent=permanent)
+
+    def record_delivery(
+        self,
+        sid: str,
+        mapped: SmsStatus | None,
+        status: str,
+        error_code: int | None,
+        reason: str,
+        now: datetime,
+        *,
+        permanent: bool,
+    ) -> bool:
+        """What the provider reports of a message on any channel (``mapped`` None: an in-between
+        status, only audited); False when the id is not ours. An alert not delivered falls back."""
         with self._repo.transaction():
             message = self._repo.sms_by_sid(sid)
             if message is None:
                 return False
-            mapped = {
-                "delivered": SmsStatus.DELIVERED,
-                "undelivered": SmsStatus.UNDELIVERED,
-                "failed": SmsStatus.FAILED,
-            }.get(status)
             self._repo.audit(
                 now,
                 "twilio",
-                "sms.status",
+                f"{message.channel}.status",
                 incident=message.incident,
-                detail={"sms": message.id, "status": status, "code": error_code, "contact": message.contact},
+                detail={
+                    "sms": message.id,
+                    "status": status,
+                    "code": error_code,
+                    "contact": message.contact,
+                    "channel": message.channel.value,
+                },
             )
             if mapped is None or message.status in (SmsStatus.UNDELIVERED, SmsStatus.FAILED):
                 return True
             self._repo.update_sms(replace(message, status=mapped, error_code=error_code, updated_at=now))
         if mapped is not SmsStatus.DELIVERED and message.purpose in (SmsPurpose.ALERT, SmsPurpose.OPERATOR):
-            reason = f"{status} {error_code}: {describe(error_code)}"
-            if classify(error_code) is ErrorClass.PERMANENT:
-                log.warning("coverage.gap contact=%s reason=%s", message.contact, reason)
-            self.on_send_failed(message.incident, message.contact, reason, now)
+            if permanent:
+                log.warning(
+                    "coverage.gap contact=%s channel=%s reason=%s", message.contact, message.channel, reason
+                )
+            self.fall_back(message, reason, now)
         return True
+
+    def fall_back(self, message: SmsMessage, reason: str, now: datetime) -> bool:
+        """An alert failed on its channel: the same alert on the person's next channel at once; when
+        they have none left, the next person (:class:`DeliveryFailed`). True when a channel was left."""
+        nxt = None
+        if message.purpose is SmsPurpose.ALERT and message.incident and message.contact:
+            with self._repo.transaction():
+                nxt = self._next_channel(message, reason, now)
+        if nxt is None:
+            self.on_send_failed(message.incident, message.contact, reason, now)
+            return False
+        self._on_queued()
+        return True
+
+    def _next_channel(self, message: SmsMessage, reason: str, now: datetime) -> Channel | None:
+        incident = self._repo.incident(message.incident or "")
+        person = self._repo.contact(message.contact or "")
+        if incident is None or person is None or incident.state is IncidentState.RESOLVED:
+            return None
+        if person.opted_out_at is not None:
+            return None
+        tried = self._repo.alert_channels(incident.id, person.id)
+        nxt = choose(person, SmsPurpose.ALERT, self._s.channels, tried)
+        if nxt is None:
+            return None
+        snap = next((c for w in incident.snapshot.waves for c in w.contacts if c.id == person.id), None)
+        tier = next((w.tier for w in incident.snapshot.waves if snap in w.contacts), TierKind.NEIGHBOURS)
+        base = SnapshotContact(person.id, person.name, person.phone, person.role, person.language)
+        body = self._alert_body(incident, tier, base, now, nxt)
+        key = f"{message.idempotency_key.split('|')[0]}|{nxt}"
+        self.queue(
+            key,
+            person.phone,
+            body,
+            SmsPurpose.ALERT,
+            incident,
+            person.id,
+            now,
+            urgent=message.urgent,
+            channel=nxt,
+        )
+        self.audit(
+            now,
+            SYSTEM,
+            "notify.fallback",
+            incident,
+            contact=person.id,
+            failed=message.channel.value,
+            next=nxt.value,
+            reason=reason,
+        )
+        log.info(
+            "notify.fallback incident=%s contact=%s from=%s to=%s reason=%s",
+            incident.id,
+            person.id,
+            message.channel,
+            nxt,
+            reason,
+        )
+        return nxt
+
+    def check_overdue(self, now: datetime) -> int:
+        """Alerts the provider took but did not report delivered within their channel's deadline
+        (:data:`escalation.channels.DELIVERY_DEADLINE`) fall back to the person's next channel; a person
+        with no other channel is left to the wave's own wait. How many fell back."""
+        moved = 0
+        for channel in self._s.receipts:
+            deadline = DELIVERY_DEADLINE.get(channel)
+            if deadline is None:
+                continue
+            for message in self._repo.overdue_alerts(channel, now - deadline):
+                person = self._repo.contact(message.contact or "")
+                tried = self._repo.alert_channels(message.incident or "", message.contact or "")
+                if person is None or choose(person, SmsPurpose.ALERT, self._s.channels, tried) is None:
+                    continue
+                minutes = int(deadline.total_seconds() // 60)
+                late = replace(message, status=SmsStatus.UNDELIVERED, error=f"not delivered in {minutes} min")
+                self._repo.update_sms(replace(late, updated_at=now))
+                moved += self.fall_back(late, late.error, now)
+        return moved
 
     # -- activity and faults -----------------------------------------------------------------------
     def on_live_state(
@@ -388,25 +507,56 @@ class EscalationEngine:
         now: datetime,
         *,
         urgent: bool = False,
+        channel: Channel | None = None,
     ) -> None:
+        """Queue one message to ``to`` (a phone) or, with ``contact``, on that person's channel
+        (:func:`escalation.channels.choose`: notices take their first text channel)."""
+        person = self._repo.contact(contact) if contact else None
+        if channel is None:
+            channel = Channel.SMS if person is None else choose(person, purpose, self._s.channels)
+        if channel is None:
+            assert person is not None
+            self._skipped(person, purpose, incident, now)
+            return
+        where = to if person is None or channel in (Channel.SMS, Channel.VOICE) else address(person, channel)
         if self._repo.enqueue_sms(
             key=key,
-            to=to,
+            to=where or to,
             body=body,
             purpose=purpose,
             urgent=urgent,
             now=now,
             incident=incident.id if incident else None,
             contact=contact,
+            channel=channel,
         ):
             self._repo.audit(
                 now,
                 "system",
-                "sms.queued",
+                f"{channel}.queued",
                 household=incident.household if incident else None,
                 incident=incident.id if incident else None,
-                detail={"to": mask(to), "purpose": purpose.value, "contact": contact},
+                detail={
+                    "to": mask(where or to),
+                    "purpose": purpose.value,
+                    "contact": contact,
+                    "channel": channel.value,
+                },
             )
+
+    def _skipped(
+        self, person: Contact, purpose: SmsPurpose, incident: Incident | None, now: datetime
+    ) -> None:
+        """A notice for someone reached only by voice: not sent (they heard the alert's own answer)."""
+        self._repo.audit(
+            now,
+            "system",
+            "notify.skipped",
+            household=incident.household if incident else None,
+            incident=incident.id if incident else None,
+            detail={"contact": person.id, "purpose": purpose.value, "reason": "no text channel"},
+        )
+        log.info("notify.skipped contact=%s purpose=%s reason=no_text_channel", person.id, purpose)
 
     def audit(
         self, now: datetime, actor: str, event: str, incident: Incident, **detail: str | int | None
@@ -429,7 +579,17 @@ class EscalationEngine:
         link_id = self._repo.link_id(incident.id, contact_id, expires)
         return f"{self._s.public_url.rstrip('/')}/l/{sign(self._s.link_secret, link_id, expires)}"
 
-    def _alert_body(self, incident: Incident, tier: TierKind, person: SnapshotContact, now: datetime) -> str:
+    def _alert_body(
+        self, incident: Incident, tier: TierKind, person: SnapshotContact, now: datetime, channel: Channel
+    ) -> str:
+        if channel is Channel.VOICE and incident.household != PLATFORM:
+            h = self._repo.household(incident.household)
+            return voice.spoken_alert(
+                person.language,
+                resident=person.role is ContactRole.RESIDENT,
+                name=h.name if h else incident.household,
+                what=self._what(incident, person.language),
+            )
         link = self._link(incident, person.id, now)
         if incident.household == PLATFORM:
             homes = int(incident.explanation_params.get("homes", 0))

@@ -9,7 +9,7 @@ from datetime import datetime
 from enum import StrEnum
 
 from detection.findings import Audience, FindingKind, Severity
-from registry.models import ContactRole, Language, QuietHours, TierKind
+from registry.models import Channel, ContactRole, Language, QuietHours, TierKind
 
 
 class IncidentState(StrEnum):
@@ -149,6 +149,8 @@ class EscalationStep:
 
 
 class SmsStatus(StrEnum):
+    """The status of a queued message on any channel (the queue began with SMS, hence the name)."""
+
     QUEUED = "queued"  # stored, waiting for its turn (or for a retry)
     SENDING = "sending"  # handed to the provider; the answer is not in yet
     SENT = "sent"  # the provider accepted it
@@ -188,6 +190,7 @@ class SmsMessage:
     error_code: int | None = None
     error: str = ""
     updated_at: datetime | None = None
+    channel: Channel = Channel.SMS  # ``to`` is a phone (sms, voice), a LINE user id or an e-mail address
 
 
 @dataclass(frozen=True, slots=True)

@@ -27,6 +27,7 @@ from escalation.models import (
     StepKind,
 )
 from mimamori.sqlite import from_db_time, opt_db_time, opt_time, to_db_time
+from registry.models import Channel
 from registry.repository import Registry
 
 Detail = dict[str, str | int | float | None]
@@ -43,6 +44,7 @@ class EscalationRepository(Registry):
         ("incidents", "device", "TEXT"),
         ("incidents", "resumed_at", "TEXT"),
         ("incidents", "activity_at", "TEXT"),
+        ("sms_messages", "channel", "TEXT NOT NULL DEFAULT 'sms'"),
     )
 
     # -- incidents ---------------------------------------------------------------------------------
@@ -194,11 +196,13 @@ class EscalationRepository(Registry):
         now: datetime,
         incident: str | None = None,
         contact: str | None = None,
+        channel: Channel = Channel.SMS,
     ) -> bool:
         """Queue one message; False (and nothing queued) when ``key`` was queued before: idempotent."""
         cur = self._exec(
             "INSERT OR IGNORE INTO sms_messages (idempotency_key, to_number, body, status, purpose, urgent,"
-            " created_at, updated_at, incident, contact, next_attempt_at) VALUES (?,?,?,?,?,?,?,?,?,?,?)",
+            " created_at, updated_at, incident, contact, next_attempt_at, channel)"
+            " VALUES (?,?,?,?,?,?,?,?,?,?,?,?)",
             (
                 key,
                 to,
@@ -211,6 +215,7 @@ class EscalationRepository(Registry):
                 incident,
                 contact,
                 to_db_time(now),
+                channel.value,
             ),
         )
         return cur.rowcount == 1
@@ -304,6 +309,24 @@ class EscalationRepository(Registry):
                 "SELECT * FROM sms_messages WHERE incident = ? ORDER BY id DESC LIMIT ?", (incident, limit)
             )
         return [_sms(r) for r in reversed(rows.fetchall())]
+
+    def alert_channels(self, incident_id: str, contact_id: str) -> dict[Channel, SmsStatus]:
+        """The channels this contact's alert for this incident went out on, and how each went."""
+        rows = self._exec(
+            "SELECT channel, status FROM sms_messages"
+            " WHERE incident = ? AND contact = ? AND purpose = 'alert'",
+            (incident_id, contact_id),
+        )
+        return {Channel(r[0]): SmsStatus(r[1]) for r in rows}
+
+    def overdue_alerts(self, channel: Channel, sent_before: datetime) -> list[SmsMessage]:
+        """Alerts on ``channel`` the provider took before ``sent_before`` and never reported delivered."""
+        rows = self._exec(
+            "SELECT * FROM sms_messages WHERE channel = ? AND status = 'sent' AND purpose = 'alert'"
+            " AND updated_at < ? ORDER BY id",
+            (channel.value, to_db_time(sent_before)),
+        )
+        return [_sms(r) for r in rows]
 
     def cancel_queued_sms(self, incident_id: str, now: datetime) -> int:
         """Alerts of a resolved incident still waiting for their turn are not sent."""
@@ -538,4 +561,5 @@ def _sms(r: Sequence[Any]) -> SmsMessage:
         next_attempt_at=opt_time(r[13]),
         error_code=r[14],
         error=r[15],
+        channel=Channel(r[16]),
     )

@@ -21,19 +21,27 @@ from detection.findings import Finding
 from escalation.drills import ChainDrills, DrillSettings
 from escalation.engine import EngineSettings, EscalationEngine
 from escalation.health import Health, assess
+from escalation.line.events import LineEvents
+from escalation.line.messages import alert_buttons
+from escalation.line.notifier import LineNotifier
+from escalation.mail.notifier import MailNotifier
+from escalation.mail.smtp_sender import SmtpSender
 from escalation.models import SmsMessage, SmsPurpose, SnapshotContact
+from escalation.notifier import Notifier
 from escalation.replies import ReplyDesk
 from escalation.repository import EscalationRepository
 from escalation.scheduling import EscalationScheduler
 from escalation.sms.dispatch import DispatchSettings, SmsDispatcher
-from escalation.sms.outbox_sender import OutboxSender
+from escalation.sms.notifier import SmsNotifier
+from escalation.sms.outbox_sender import OutboxNotifier, OutboxSender
 from escalation.sms.port import SmsSender
 from escalation.sms.twilio_sender import TwilioSender
+from escalation.voice_twilio import TwilioVoiceNotifier
 from escalation.webhooks import WebhookContext, build_app
 from mimamori.clock import Clock
 from mimamori.config import Config
 from mimamori.heartbeat import beat, drill_beat_path
-from registry.models import ContactRole, Language
+from registry.models import Channel, ContactRole, Language
 from store.base import ActivityReader
 
 log = logging.getLogger(__name__)
@@ -99,6 +107,72 @@ def build_sender(config: Config) -> SmsSender:
     )
 
 
+def line_secret(config: Config) -> str:
+    """The key LINE webhooks are signed with: the channel secret, or a local one for the outbox."""
+    secret = config.secrets.line_channel_secret
+    if config.line.enabled and secret is not None:
+        return secret.get_secret_value()
+    return local_secret(config, "line-secret")
+
+
+def build_notifiers(
+    config: Config, public_url: str, repo: EscalationRepository, sms: SmsSender | None = None
+) -> list[Notifier]:
+    """Every configured channel's adapter. A channel whose provider is not set up goes to the outbox in
+    the demo (``sms_backend = "outbox"``) and is left out otherwise (contacts fall back to SMS)."""
+    a = config.alerts
+    wanted = {Channel(c) for c in a.channels}
+    outbox = a.sms_backend == "outbox"
+    callback = None if outbox else f"{public_url}/twilio/status"
+    notifiers: list[Notifier] = [SmsNotifier(sms or build_sender(config), callback)]
+    if Channel.VOICE in wanted:
+        notifiers.append(OutboxNotifier(Channel.VOICE) if outbox else _voice(config, public_url))
+    if Channel.LINE in wanted and config.line.enabled:
+        token = config.secrets.line_channel_access_token
+        if token is None or config.secrets.line_channel_secret is None:
+            raise SystemExit(
+                "mimamori: [line] enabled needs LINE_CHANNEL_ACCESS_TOKEN and LINE_CHANNEL_SECRET"
+            )
+        notifiers.append(
+            LineNotifier(
+                token.get_secret_value(),
+                buttons=lambda m: alert_buttons(m, repo.contact(m.contact or "")),
+                language=lambda m: _language(repo, m.contact),
+                base_url=config.line.api_base_url,
+                timeout_s=config.line.timeout_s,
+            )
+        )
+    elif Channel.LINE in wanted and outbox:
+        notifiers.append(OutboxNotifier(Channel.LINE))
+    if Channel.EMAIL in wanted and config.email.enabled:
+        password = config.secrets.smtp_password
+        secret = password.get_secret_value() if password else None
+        notifiers.append(MailNotifier(SmtpSender(config.email, secret)))
+    elif Channel.EMAIL in wanted and outbox:
+        notifiers.append(OutboxNotifier(Channel.EMAIL))
+    return notifiers
+
+
+def _voice(config: Config, public_url: str) -> TwilioVoiceNotifier:
+    sid, token, t = config.secrets.twilio_account_sid, config.secrets.twilio_auth_token, config.twilio
+    if sid is None or token is None:
+        raise SystemExit("mimamori: voice calls need TWILIO_ACCOUNT_SID and TWILIO_AUTH_TOKEN")
+    return TwilioVoiceNotifier(
+        sid.get_secret_value(),
+        token.get_secret_value(),
+        from_number=t.voice_from_number or t.from_number,
+        public_url=public_url,
+        base_url=t.api_base_url,
+        timeout_s=t.timeout_s,
+        ring_timeout_s=t.ring_timeout_s,
+    )
+
+
+def _language(repo: EscalationRepository, contact_id: str | None) -> Language:
+    contact = repo.contact(contact_id) if contact_id else None
+    return contact.language if contact else Language.JA
+
+
 class AlertsService:
     def __init__(
         self,
@@ -152,6 +226,7 @@ class AlertsService:
         if not self.public_url:
             self.public_url = f"http://{cfg.alerts.http_host}:{self.port}"
         self._scheduler = EscalationScheduler(self.clock, self._run_incident, cfg.alerts.misfire_grace_s)
+        notifiers = build_notifiers(cfg, self.public_url, self.repo, self._sender)
         language = Language(cfg.alerts.operator_language)
         operators = tuple(
             SnapshotContact(f"operator-{n}", "operator", phone, ContactRole.TECHNICAL, language)
@@ -167,17 +242,17 @@ class AlertsService:
                 blind_hold_minutes=cfg.alerts.blind_hold_minutes,
                 mass_blind_threshold=cfg.alerts.mass_blind_threshold,
                 time_zone=cfg.time_zone,
+                channels=frozenset(n.channel for n in notifiers),
+                receipts=frozenset(n.channel for n in notifiers if n.receipts),
             ),
             on_due=self._scheduler.due,
             on_queued=self._wake,
         )
-        callback = f"{self.public_url}/twilio/status" if cfg.alerts.sms_backend == "twilio" else None
         self._dispatcher = SmsDispatcher(
             self.repo,
-            self._sender or build_sender(cfg),
+            notifiers,
             self.clock,
             DispatchSettings(
-                status_callback_url=callback,
                 rate_per_s=cfg.twilio.rate_per_s,
                 max_attempts=cfg.twilio.max_attempts,
                 backoff_base_s=cfg.twilio.backoff_base_s,
@@ -210,6 +285,8 @@ class AlertsService:
             public_url=self.public_url,
             on_change=self._wake,
             health=self.health,
+            line=LineEvents(self.repo, self.desk) if Channel.LINE in self._engine.channels else None,
+            line_secret=line_secret(cfg),
         )
         self._runner = web.AppRunner(build_app(self.webhooks), access_log=None)
         await self._runner.setup()
@@ -240,7 +317,7 @@ class AlertsService:
             self._dispatcher.wake()
 
     def _send_failed(self, message: SmsMessage, reason: str, now: datetime) -> None:
-        self.engine.on_send_failed(message.incident, message.contact, reason, self.clock.now())
+        self.engine.fall_back(message, reason, self.clock.now())
 
     async def _run_incident(self, incident_id: str) -> None:
         self.engine.advance(incident_id, self.clock.now())
@@ -253,6 +330,7 @@ class AlertsService:
 
     async def _sweep(self) -> None:
         self.engine.process_due(self.clock.now())
+        self.engine.check_overdue(self.clock.now())
         self._wake()
 
     async def _tick(self) -> None:

@@ -1,4 +1,4 @@
-"""Webhooks and one-tap links on aiohttp: Twilio's inbound SMS and status callbacks, and ``/l/<token>``.
+"""Webhooks and one-tap links on aiohttp: Twilio's inbound SMS, calls and status callbacks, ``/l/<token>``.
 
 Twilio requests are checked with Twilio's own ``RequestValidator`` before anything else happens; a
 missing or wrong ``X-Twilio-Signature`` gets 403 and changes nothing. The URL that was signed is the
@@ -15,18 +15,23 @@ from typing import Any
 
 import jinja2
 from aiohttp import web
+from linebot.v3 import WebhookParser
+from linebot.v3.exceptions import InvalidSignatureError
 from twilio.request_validator import RequestValidator
 
 from escalation import texts
+from escalation.codes import reply_code
 from escalation.engine import EscalationEngine
 from escalation.health import Health
+from escalation.line.events import LineEvents
 from escalation.links import LinkError, verify
-from escalation.models import IncidentState
+from escalation.models import IncidentState, SmsMessage, SmsStatus
 from escalation.replies import ReplyAction, ReplyDesk, link_actions
 from escalation.repository import EscalationRepository
+from escalation.voice import CONTACT_KEYS, RESIDENT_KEYS, answer_twiml, call_twiml, hangup_twiml, spoken
 from mimamori.clock import Clock
 from mimamori.forms import read_form
-from registry.models import ContactRole, Language
+from registry.models import Contact, ContactRole, Language
 
 log = logging.getLogger(__name__)
 
@@ -47,6 +52,8 @@ class WebhookContext:
         public_url: str,
         on_change: Callable[[], None],
         health: Callable[[], Health] | None = None,
+        line: LineEvents | None = None,
+        line_secret: str = "",
     ) -> None:
         self.engine = engine
         self.desk = desk
@@ -57,6 +64,8 @@ class WebhookContext:
         self.public_url = public_url
         self.on_change = on_change
         self.health = health
+        self.line = line
+        self.line_parser = WebhookParser(line_secret) if line is not None and line_secret else None
         self.rejected_signatures = 0
         self.templates = jinja2.Environment(
             loader=jinja2.FunctionLoader(_template), autoescape=True, undefined=jinja2.StrictUndefined
@@ -75,6 +84,10 @@ def build_app(ctx: WebhookContext) -> web.Application:
     app[CTX] = ctx
     app.router.add_post("/twilio/sms", inbound_sms)
     app.router.add_post("/twilio/status", status_callback)
+    app.router.add_post("/twilio/voice/answer", voice_answer)
+    app.router.add_post("/twilio/voice/gather", voice_gather)
+    app.router.add_post("/twilio/voice/status", voice_status)
+    app.router.add_post("/line/webhook", line_webhook)
     app.router.add_get("/l/{token}", link_page)
     app.router.add_post("/l/{token}", link_action)
     app.router.add_get("/healthz", healthz)
@@ -131,6 +144,132 @@ async def status_callback(request: web.Request) -> web.Response:
     if not known:
         log.info("webhook.status_unknown_sid sid=%s status=%s", sid, status)
     return web.Response(text="", status=204)
+
+
+def _twiml(xml: str) -> web.Response:
+    return web.Response(text=xml, content_type="text/xml")
+
+
+def _call_of(request: web.Request) -> tuple[SmsMessage, Contact] | None:
+    """The queued voice alert a call webhook is about (``?m=<id>``) and its contact."""
+    ctx = request.app[CTX]
+    ref = request.query.get("m", "")
+    message = ctx.repo.sms(int(ref)) if ref.isascii() and ref.isdigit() and len(ref) <= 18 else None
+    contact = ctx.repo.contact(message.contact) if message is not None and message.contact else None
+    if message is None or contact is None:
+        log.warning("webhook.call_unknown m=%s", ref[:20])
+        return None
+    return message, contact
+
+
+def _gather_url(ctx: WebhookContext, message: SmsMessage) -> str:
+    return f"{ctx.public_url.rstrip('/')}/twilio/voice/gather?m={message.id}"
+
+
+async def voice_answer(request: web.Request) -> web.Response:
+    """The call was answered: the message and its menu; an answering machine gets a hang-up and the
+    alert moves on at once (the person's next channel, else the next person)."""
+    params = await _signed_form(request)
+    ctx = request.app[CTX]
+    target = _call_of(request)
+    if target is None:
+        return _twiml(hangup_twiml())
+    message, contact = target
+    answered = params.get("AnsweredBy", "")
+    if answered.startswith("machine") or answered == "fax":
+        reason = f"answered by {answered}"
+        sid = params.get("CallSid", "") or message.provider_sid or ""
+        ctx.engine.record_delivery(
+            sid, SmsStatus.UNDELIVERED, answered, None, reason, ctx.clock.now(), permanent=False
+        )
+        ctx.on_change()
+        return _twiml(hangup_twiml())
+    return _twiml(call_twiml(message.body, contact.language, _gather_url(ctx, message)))
+
+
+async def voice_gather(request: web.Request) -> web.Response:
+    """A keypress: the reply it stands for goes through the reply router (with the alert's code)."""
+    params = await _signed_form(request)
+    ctx = request.app[CTX]
+    target = _call_of(request)
+    if target is None:
+        return _twiml(hangup_twiml())
+    message, contact = target
+    lang = contact.language
+    digits = params.get("Digits", "")
+    incident = ctx.repo.incident(message.incident or "")
+    resident = contact.role is ContactRole.RESIDENT
+    answer = (RESIDENT_KEYS if resident else CONTACT_KEYS).get(digits)
+    if answer is None or incident is None:
+        return _twiml(call_twiml(message.body, lang, _gather_url(ctx, message), prefix=spoken("again", lang)))
+    ref = f"call:{params.get('CallSid', message.provider_sid)}:{digits}"
+    outcome = ctx.desk.handle_reply(
+        contact.phone, f"{reply_code(incident.id)} {answer}", ctx.clock.now(), ref=ref
+    )
+    ctx.on_change()
+    log.info(
+        "webhook.call_key key=%s action=%s accepted=%s incident=%s",
+        digits,
+        outcome.action,
+        outcome.accepted,
+        incident.id,
+    )
+    said = "closed" if incident.state is IncidentState.RESOLVED and not outcome.accepted else outcome.detail
+    return _twiml(answer_twiml(spoken(said, lang), lang))
+
+
+_CALL_STATUS = {
+    "completed": SmsStatus.DELIVERED,
+    "busy": SmsStatus.UNDELIVERED,
+    "no-answer": SmsStatus.UNDELIVERED,
+    "canceled": SmsStatus.UNDELIVERED,
+    "failed": SmsStatus.FAILED,
+}
+
+
+async def voice_status(request: web.Request) -> web.Response:
+    """How a call ended: answered by a person is delivered; busy, no answer, failed or a machine move
+    the alert on at once."""
+    params = await _signed_form(request)
+    ctx = request.app[CTX]
+    status, answered = params.get("CallStatus", ""), params.get("AnsweredBy", "")
+    mapped = _CALL_STATUS.get(status)
+    if mapped is SmsStatus.DELIVERED and (answered.startswith("machine") or answered == "fax"):
+        mapped = SmsStatus.UNDELIVERED
+    reason = f"call {status}" + (f" ({answered})" if answered else "")
+    sid = params.get("CallSid", "")
+    known = ctx.engine.record_delivery(
+        sid, mapped, status, None, reason, ctx.clock.now(), permanent=mapped is SmsStatus.FAILED
+    )
+    ctx.on_change()
+    if not known:
+        log.info("webhook.call_status_unknown sid=%s status=%s", sid, status)
+    return web.Response(text="", status=204)
+
+
+async def line_webhook(request: web.Request) -> web.Response:
+    """LINE's webhook: the X-Line-Signature (HMAC-SHA256 of the body under the channel secret) is
+    checked before anything else; a wrong one is 403 and changes nothing (counted)."""
+    ctx = request.app[CTX]
+    if ctx.line is None or ctx.line_parser is None:
+        raise web.HTTPNotFound(text="LINE is not configured")
+    body = (await request.read()).decode("utf-8", "replace")
+    try:
+        events = ctx.line_parser.parse(body, request.headers.get("X-Line-Signature", ""))
+    except InvalidSignatureError:
+        ctx.rejected_signatures += 1
+        log.warning(
+            "webhook.bad_signature path=%s signed=%s", request.path, "X-Line-Signature" in request.headers
+        )
+        raise web.HTTPForbidden(text="invalid signature") from None
+    except (ValueError, TypeError, KeyError) as exc:
+        log.info("webhook.line_rejected reason=%s", type(exc).__name__)
+        raise web.HTTPBadRequest(text="not a LINE webhook body") from None
+    now = ctx.clock.now()
+    done = [ctx.line.handle(event, now) for event in events]
+    ctx.on_change()
+    log.info("webhook.line events=%s done=%s", len(done), ",".join(done) or "-")
+    return web.Response(text="ok")
 
 
 _LABELS = {

@@ -186,7 +186,10 @@ class AlertsConfig(Section):
     public_url: str = (
         ""  # as phones and Twilio see it (behind a TLS proxy: https://...); "": http://host:port
     )
-    sms_backend: Literal["outbox", "twilio"] = "outbox"
+    sms_backend: Literal["outbox", "twilio"] = "outbox"  # "outbox": every channel is stored, none sent
+    # The channels this installation offers (docs/channels.md); a contact's own list picks among them.
+    # sms is always on; email also needs [email] enabled; line needs [line] enabled (or the outbox).
+    channels: list[Literal["sms", "voice", "line", "email"]] = ["sms", "voice", "line", "email"]
     tick_s: float = Field(60.0, gt=0)  # detector tick
     sweep_s: float = Field(5.0, gt=0)  # safety sweep for due steps and SMS (besides the exact jobs)
     misfire_grace_s: int = Field(300, ge=1)
@@ -232,11 +235,22 @@ class TwilioConfig(Section):
     from_number: str = ""  # E.164 sender, or leave empty and set messaging_service_sid
     messaging_service_sid: str | None = None
     api_base_url: str = "https://api.twilio.com"  # a local Twilio-compatible server in tests
+    voice_from_number: str = ""  # E.164 caller id of voice calls ("": from_number)
+    ring_timeout_s: int = Field(30, ge=5, le=600)  # an unanswered call ends after this: the next channel
     timeout_s: float = Field(10.0, gt=0)
     rate_per_s: float = Field(1.0, gt=0)  # per sender; urgent messages go first
     max_attempts: int = Field(8, ge=1, le=50)
     backoff_base_s: float = Field(5.0, gt=0)
     backoff_max_s: float = Field(300.0, gt=0)
+
+
+class LineConfig(Section):
+    """LINE Messaging API; secrets LINE_CHANNEL_ACCESS_TOKEN and LINE_CHANNEL_SECRET (docs/channels.md)."""
+
+    enabled: bool = False  # with sms_backend = "outbox", LINE messages are stored in the outbox instead
+    api_base_url: str = "https://api.line.me"  # a local Messaging-API-compatible server in tests
+    timeout_s: float = Field(10.0, gt=0)
+    link_code_hours: int = Field(72, ge=1, le=24 * 30)  # a one-time code to link a contact expires then
 
 
 class EmailConfig(Section):
@@ -287,6 +301,8 @@ class Secrets(BaseModel):
     link_secret: SecretStr | None = None  # MIMAMORI_LINK_SECRET
     smtp_password: SecretStr | None = None  # MIMAMORI_SMTP_PASSWORD
     drill_password: SecretStr | None = None  # MIMAMORI_DRILL_PASSWORD
+    line_channel_access_token: SecretStr | None = None  # LINE_CHANNEL_ACCESS_TOKEN
+    line_channel_secret: SecretStr | None = None  # LINE_CHANNEL_SECRET
 
 
 SECRET_ENV = {
@@ -298,6 +314,8 @@ SECRET_ENV = {
     "link_secret": "MIMAMORI_LINK_SECRET",
     "smtp_password": "MIMAMORI_SMTP_PASSWORD",
     "drill_password": "MIMAMORI_DRILL_PASSWORD",
+    "line_channel_access_token": "LINE_CHANNEL_ACCESS_TOKEN",
+    "line_channel_secret": "LINE_CHANNEL_SECRET",
 }
 
 
@@ -316,6 +334,7 @@ class Config(Section):
     detection: DetectionConfig = DetectionConfig()
     twilio: TwilioConfig = TwilioConfig()
     email: EmailConfig = EmailConfig()
+    line: LineConfig = LineConfig()
     watchdog: WatchdogConfig = WatchdogConfig()
     secrets: Secrets = Secrets()
 

@@ -8,17 +8,19 @@ from __future__ import annotations
 
 import re
 import tomllib
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, time
 from pathlib import Path
 from typing import Any, Literal
 
 import yaml
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, ValidationInfo, field_validator
 
 from mimamori.config import TimeZoneName
 from mimamori.contract import ID_RE
 from registry.models import (
+    Channel,
     Consent,
     Contact,
     ContactRole,
@@ -34,6 +36,11 @@ from registry.models import (
 from registry.repository import Registry
 
 E164 = re.compile(r"^\+[1-9][0-9]{6,14}$")
+EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
+PHYSICAL_ROLES = frozenset(
+    {ContactRole.RESIDENT, ContactRole.NEIGHBOUR, ContactRole.VOLUNTEER, ContactRole.PROFESSIONAL}
+)
+"""Roles whose alerts ask someone to answer or go: e-mail is never their only channel."""
 COMMUNITY_TIERS = (TierKind.RESIDENT_CHECK, TierKind.NEIGHBOURS, TierKind.VOLUNTEERS, TierKind.PROFESSIONALS)
 
 
@@ -52,6 +59,8 @@ class ContactIn(_Model):
     role: ContactRole
     language: Language = Language.JA
     weekly_cap: int | None = Field(None, ge=0, le=100)
+    email: str | None = Field(None, max_length=254)
+    channels: list[Channel] = Field([Channel.SMS], min_length=1, max_length=4)  # after role and email
 
     @field_validator("phone")
     @classmethod
@@ -59,6 +68,31 @@ class ContactIn(_Model):
         if not E164.match(value):
             raise ValueError("phone must be E.164, e.g. +819012345678")
         return value
+
+    @field_validator("email")
+    @classmethod
+    def _address(cls, value: str | None) -> str | None:
+        if value is not None and not EMAIL.match(value):
+            raise ValueError("not an e-mail address")
+        return value
+
+    @field_validator("channels")
+    @classmethod
+    def _reachable(cls, value: list[Channel], info: ValidationInfo) -> list[Channel]:
+        if "role" in info.data:  # a bad role is reported on its own
+            check_channels(info.data["role"], value, info.data.get("email"))
+        return value
+
+
+def check_channels(role: ContactRole, channels: Sequence[Channel], email: str | None) -> None:
+    """A contact's channel list is usable: no repeats, an address for e-mail, and e-mail never alone
+    for someone who must answer or go (it is read late, and has no delivery receipt)."""
+    if len(set(channels)) != len(channels):
+        raise ValueError("channels: each channel at most once")
+    if Channel.EMAIL in channels and not email:
+        raise ValueError("channels: 'email' needs an email address")
+    if list(channels) == [Channel.EMAIL] and role in PHYSICAL_ROLES:
+        raise ValueError(f"channels: e-mail alone cannot reach a {role.value} in time; add sms, voice, line")
 
 
 class TierIn(_Model):
@@ -178,6 +212,9 @@ def import_data(repo: Registry, data: dict[str, Any], now: datetime) -> ImportRe
                 c.language,
                 existing.opted_out_at if existing else None,
                 c.weekly_cap,
+                tuple(c.channels),
+                c.email,
+                existing.line_user if existing else None,  # linked by the contact, never by a file
             )
         )
         known.add(c.id)

@@ -21,6 +21,7 @@ from mimamori.sqlite import DatabaseError, connect, from_db_time, opt_db_time, o
 from registry.codec import decode_policy, encode_policy
 from registry.models import (
     AwayPeriod,
+    Channel,
     Consent,
     Contact,
     ContactRole,
@@ -39,6 +40,10 @@ class Registry:
     """Packages whose ``schema.sql`` this file holds (a subclass adds its own tables)."""
     ADDED_COLUMNS: tuple[tuple[str, str, str], ...] = (
         ("households", "evening_check_opt_in", "INTEGER NOT NULL DEFAULT 0"),
+        ("contacts", "channels", "TEXT NOT NULL DEFAULT 'sms'"),
+        ("contacts", "email", "TEXT"),
+        ("contacts", "line_user", "TEXT"),
+        ("contacts", "line_blocked", "INTEGER NOT NULL DEFAULT 0"),
     )
     """Columns added after a table was first created: state files from before get them on open."""
 
@@ -140,9 +145,11 @@ class Registry:
 
     def upsert_contact(self, c: Contact) -> None:
         self._exec(
-            "INSERT INTO contacts VALUES (?, ?, ?, ?, ?, ?, ?) ON CONFLICT(id)"
+            "INSERT INTO contacts (id, name, phone, role, language, opted_out_at, weekly_cap, channels,"
+            " email, line_user) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT(id)"
             " DO UPDATE SET name=excluded.name, phone=excluded.phone, role=excluded.role,"
-            " language=excluded.language, weekly_cap=excluded.weekly_cap",
+            " language=excluded.language, weekly_cap=excluded.weekly_cap, channels=excluded.channels,"
+            " email=excluded.email, line_user=excluded.line_user",
             (
                 c.id,
                 c.name,
@@ -151,6 +158,9 @@ class Registry:
                 c.language.value,
                 opt_db_time(c.opted_out_at),
                 c.weekly_cap,
+                ",".join(c.channels),
+                c.email,
+                c.line_user,
             ),
         )
 
@@ -162,6 +172,32 @@ class Registry:
         return [
             _contact(r) for r in self._exec("SELECT * FROM contacts WHERE phone = ? ORDER BY id", (phone,))
         ]
+
+    def contact_by_line_user(self, user_id: str) -> Contact | None:
+        row = self._exec("SELECT * FROM contacts WHERE line_user = ? ORDER BY id", (user_id,)).fetchone()
+        return None if row is None else _contact(row)
+
+    def set_line_user(self, contact_id: str, user_id: str | None, *, blocked: bool = False) -> None:
+        """Link (or unlink: None) a contact's LINE user; ``blocked``: they unfollowed the account."""
+        self._exec(
+            "UPDATE contacts SET line_user = ?, line_blocked = ? WHERE id = ?",
+            (user_id, int(blocked), contact_id),
+        )
+
+    def add_line_code(self, code: str, contact_id: str, expires_at: datetime) -> None:
+        """A one-time code for ``contact_id`` to send to the official account (older ones stay valid)."""
+        self._exec(
+            "INSERT OR REPLACE INTO line_link_codes VALUES (?, ?, ?)",
+            (code, contact_id, to_db_time(expires_at)),
+        )
+
+    def take_line_code(self, code: str, now: datetime) -> str | None:
+        """The contact of a code not yet used nor expired; the code is used up."""
+        row = self._exec(
+            "SELECT contact FROM line_link_codes WHERE code = ? AND expires_at > ?", (code, to_db_time(now))
+        ).fetchone()
+        self._exec("DELETE FROM line_link_codes WHERE code = ? OR expires_at <= ?", (code, to_db_time(now)))
+        return None if row is None else str(row[0])
 
     def contacts(self, household_id: str | None = None) -> list[Contact]:
         if household_id is None:
@@ -358,4 +394,17 @@ def _household(r: Sequence[Any]) -> Household:
 
 
 def _contact(r: Sequence[Any]) -> Contact:
-    return Contact(r[0], r[1], r[2], ContactRole(r[3]), Language(r[4]), opt_time(r[5]), r[6])
+    channels = tuple(Channel(c) for c in r[7].split(",") if c) or (Channel.SMS,)
+    return Contact(
+        r[0],
+        r[1],
+        r[2],
+        ContactRole(r[3]),
+        Language(r[4]),
+        opt_time(r[5]),
+        r[6],
+        channels,
+        r[8],
+        r[9],
+        bool(r[10]),
+    )

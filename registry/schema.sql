@@ -21,9 +21,19 @@ CREATE TABLE IF NOT EXISTS contacts (
     role         TEXT NOT NULL,
     language     TEXT NOT NULL DEFAULT 'ja',
     opted_out_at TEXT,
-    weekly_cap   INTEGER
+    weekly_cap   INTEGER,
+    channels     TEXT NOT NULL DEFAULT 'sms',  -- comma-separated, in order (registry.models.Channel)
+    email        TEXT,
+    line_user    TEXT,
+    line_blocked INTEGER NOT NULL DEFAULT 0
 );
 CREATE INDEX IF NOT EXISTS contacts_phone ON contacts (phone);
+-- One-time codes a contact sends to the LINE official account to link their LINE user (docs/channels.md).
+CREATE TABLE IF NOT EXISTS line_link_codes (
+    code       TEXT PRIMARY KEY,
+    contact    TEXT NOT NULL REFERENCES contacts(id) ON DELETE CASCADE,
+    expires_at TEXT NOT NULL
+);
 CREATE TABLE IF NOT EXISTS household_contacts (
     household TEXT NOT NULL REFERENCES households(id) ON DELETE CASCADE,
     contact   TEXT NOT NULL REFERENCES contacts(id) ON DELETE CASCADE,

@@ -64,6 +64,8 @@ async def save_contact(request: web.Request) -> web.Response:
         phone=form_text(form, "phone"),
         role=form_text(form, "role"),
         language=form_text(form, "language"),
+        channels=form_text(form, "channels") if "channels" in form else None,
+        email=form_text(form, "email") if "email" in form else None,
     )
     user = current_user(request)
     try:

@@ -1,8 +1,10 @@
-"""The SMS dispatcher: sends the durable queue through the SMS port, one sender at a time.
+"""The dispatcher: sends the durable queue through the notifier port, each message on its channel.
 
-Urgent first, paced to the sender's rate; 429/5xx/timeouts retried with exponential backoff; before
+Urgent first, paced to each channel's rate; 429/5xx/timeouts retried with exponential backoff; before
 any retry the provider is asked whether it already has the message (a timeout may hide a success), so
-a message is never sent twice. A permanent failure hands the incident on to the next person at once.
+a message is never sent twice. A permanent failure hands the alert on at once (the person's next
+channel, else the next person: ``on_failed``). Audit actions are ``<channel>.sent`` (``sms.sent``,
+``voice.sent``, ...), ``.recovered``, ``.retry``, ``.failed``.
 """
 
 from __future__ import annotations
@@ -10,22 +12,22 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 
 from escalation.models import SmsMessage, SmsPurpose, SmsStatus
+from escalation.notifier import Notifier, NotifyError, Sent
 from escalation.repository import EscalationRepository
-from escalation.sms.port import Sent, SmsError, SmsSender
 from mimamori.clock import Clock
+from registry.models import Channel
 
 log = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True, slots=True)
 class DispatchSettings:
-    status_callback_url: str | None = None
-    rate_per_s: float = 1.0
+    rate_per_s: float = 1.0  # per channel
     max_attempts: int = 8
     backoff_base_s: float = 5.0
     backoff_max_s: float = 300.0
@@ -36,25 +38,35 @@ class SmsDispatcher:
     def __init__(
         self,
         repo: EscalationRepository,
-        sender: SmsSender,
+        notifiers: Sequence[Notifier],
         clock: Clock,
         settings: DispatchSettings,
         on_failed: Callable[[SmsMessage, str, datetime], None],
     ) -> None:
         self._repo = repo
-        self._sender = sender
+        self._notifiers = {n.channel: n for n in notifiers}
         self._clock = clock
         self._s = settings
         self._on_failed = on_failed
         self._wake = asyncio.Event()
         self._task: asyncio.Task[None] | None = None
-        self._next_slot = 0.0
+        self._next_slot: dict[Channel, float] = {}
         self._stopping = False
         self.changed = asyncio.Condition()  # notified after every attempt (tests wait on it)
         self.attempts = 0
 
+    @property
+    def channels(self) -> frozenset[Channel]:
+        return frozenset(self._notifiers)
+
+    def receipts(self, channel: Channel) -> bool:
+        """Does this channel's provider report delivery (so an overdue alert can fall back)?"""
+        notifier = self._notifiers.get(channel)
+        return notifier is not None and notifier.receipts
+
     async def start(self) -> None:
-        await self._sender.start()
+        for notifier in self._notifiers.values():
+            await notifier.start()
         self._task = asyncio.create_task(self._run(), name="sms-dispatcher")
 
     async def stop(self) -> None:
@@ -63,7 +75,8 @@ class SmsDispatcher:
         if self._task is not None:
             await self._task  # finishes the attempt in progress (bounded by the sender's timeout)
             self._task = None
-        await self._sender.stop()
+        for notifier in self._notifiers.values():
+            await notifier.stop()
 
     def wake(self) -> None:
         self._wake.set()
@@ -104,17 +117,18 @@ class SmsDispatcher:
             due = self._repo.due_sms(self._clock.now(), limit=1)
             if not due:
                 return made
-            await self._pace()
+            await self._pace(due[0].channel)
             await self._attempt(due[0])
             made += 1
         return made
 
-    async def _pace(self) -> None:
+    async def _pace(self, channel: Channel) -> None:
         loop = asyncio.get_running_loop()
-        wait = self._next_slot - loop.time()
+        slot = self._next_slot.get(channel, 0.0)
+        wait = slot - loop.time()
         if wait > 0:
             await asyncio.sleep(wait)
-        self._next_slot = max(self._next_slot, loop.time()) + 1.0 / self._s.rate_per_s
+        self._next_slot[channel] = max(slot, loop.time()) + 1.0 / self._s.rate_per_s
 
     async def _attempt(self, m: SmsMessage) -> None:
         now = self._clock.now()
@@ -124,29 +138,38 @@ class SmsDispatcher:
                 self.changed.notify_all()
             return
         try:
-            found = await self._sender.find_sent(m.to, m.body, m.created_at) if m.attempts else None
+            notifier = self._notifiers.get(m.channel)
+            if notifier is None:
+                raise NotifyError(f"channel {m.channel} is not configured", retryable=False)
+            found = self._unrecorded(await notifier.find_sent(m), m) if m.attempts else None
             if found is not None:
-                self._sent(m, found, now, "sms.recovered")
+                self._sent(m, found, now, "recovered")
                 return
             sending = replace(m, status=SmsStatus.SENDING, attempts=m.attempts + 1, updated_at=now)
             self._repo.update_sms(sending)
-            sent = await self._sender.send(m.to, m.body, self._callback(m))
-            self._sent(sending, sent, self._clock.now(), "sms.sent")
-        except SmsError as exc:
+            sent = await notifier.send(sending)
+            self._sent(sending, sent, self._clock.now(), "sent")
+        except NotifyError as exc:
             self._failed(replace(m, attempts=m.attempts + 1), exc, self._clock.now())
         except Exception as exc:  # a bug or an unforeseen library error: keep the message, retry later
-            log.exception("sms.unexpected_error id=%s", m.id)
-            unexpected = SmsError(f"unexpected {type(exc).__name__}", retryable=True, ambiguous=True)
+            log.exception("%s.unexpected_error id=%s", m.channel, m.id)
+            unexpected = NotifyError(f"unexpected {type(exc).__name__}", retryable=True, ambiguous=True)
             self._failed(replace(m, attempts=m.attempts + 1), unexpected, self._clock.now())
         finally:
             self.attempts += 1
             async with self.changed:
                 self.changed.notify_all()
 
-    def _callback(self, m: SmsMessage) -> str | None:
-        return self._s.status_callback_url
+    def _unrecorded(self, candidates: Sequence[Sent], m: SmsMessage) -> Sent | None:
+        """The first candidate that is not another queued message's (calls have no body to match)."""
+        for sent in candidates:
+            other = self._repo.sms_by_sid(sent.sid)
+            if other is None or other.id == m.id:
+                return sent
+        return None
 
-    def _sent(self, m: SmsMessage, sent: Sent, now: datetime, event: str) -> None:
+    def _sent(self, m: SmsMessage, sent: Sent, now: datetime, what: str) -> None:
+        event = f"{m.channel}.{what}"
         with self._repo.transaction():
             self._repo.update_sms(
                 replace(m, status=SmsStatus.SENT, provider_sid=sent.sid, updated_at=now, next_attempt_at=None)
@@ -157,11 +180,17 @@ class SmsDispatcher:
                 event,
                 incident=m.incident,
                 household=None,
-                detail={"sms": m.id, "sid": sent.sid, "contact": m.contact, "purpose": m.purpose.value},
+                detail={
+                    "sms": m.id,
+                    "sid": sent.sid,
+                    "contact": m.contact,
+                    "purpose": m.purpose.value,
+                    "channel": m.channel.value,
+                },
             )
         log.info("%s id=%s sid=%s purpose=%s attempts=%s", event, m.id, sent.sid, m.purpose, m.attempts)
 
-    def _failed(self, m: SmsMessage, exc: SmsError, now: datetime) -> None:
+    def _failed(self, m: SmsMessage, exc: NotifyError, now: datetime) -> None:
         retry = exc.retryable and m.attempts < self._s.max_attempts
         if retry:
             delay = min(self._s.backoff_base_s * 2 ** (m.attempts - 1), self._s.backoff_max_s)
@@ -180,13 +209,19 @@ class SmsDispatcher:
             self._repo.audit(
                 now,
                 "system",
-                "sms.retry" if retry else "sms.failed",
+                f"{m.channel}.retry" if retry else f"{m.channel}.failed",
                 incident=m.incident,
-                detail={"sms": m.id, "code": exc.code, "error": str(exc), "attempts": m.attempts},
+                detail={
+                    "sms": m.id,
+                    "code": exc.code,
+                    "error": str(exc),
+                    "attempts": m.attempts,
+                    "channel": m.channel.value,
+                },
             )
         if retry:
-            log.warning("sms.retry id=%s attempts=%s error=%s", m.id, m.attempts, exc)
+            log.warning("%s.retry id=%s attempts=%s error=%s", m.channel, m.id, m.attempts, exc)
             return
-        log.warning("sms.failed id=%s code=%s error=%s", m.id, exc.code, exc)
+        log.warning("%s.failed id=%s code=%s error=%s", m.channel, m.id, exc.code, exc)
         if m.purpose in (SmsPurpose.ALERT, SmsPurpose.OPERATOR):
             self._on_failed(updated, str(exc), now)

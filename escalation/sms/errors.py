@@ -1,6 +1,7 @@
 """Twilio error codes: which mean "this number will not work" and which may work later.
 
-Codes from the Messages API (21xxx, at send time) and from delivery status callbacks (30xxx).
+Codes from the Messages and Calls APIs (13xxx, 21xxx, at send time) and from delivery status callbacks
+(30xxx).
 A failed delivery (status callback) always moves on to the next person at once; the class says
 whether the number itself is broken (permanent: a coverage gap to fix) or may work another time.
 Unknown codes count as permanent and are logged with their number, so the table can grow.
@@ -18,10 +19,13 @@ class ErrorClass(StrEnum):
 
 
 TWILIO_ERRORS: dict[int, tuple[ErrorClass, str]] = {
+    13224: (ErrorClass.PERMANENT, "call: invalid phone number"),
     20003: (ErrorClass.CONFIG, "authentication failed"),
     20429: (ErrorClass.RETRYABLE, "too many requests"),
     20500: (ErrorClass.RETRYABLE, "internal server error"),
     20503: (ErrorClass.RETRYABLE, "service unavailable"),
+    21205: (ErrorClass.CONFIG, "call: invalid answer URL"),
+    21210: (ErrorClass.CONFIG, "call: 'From' is not a verified caller id"),
     21211: (ErrorClass.PERMANENT, "invalid 'To' phone number"),
     21212: (ErrorClass.CONFIG, "invalid 'From' number"),
     21408: (ErrorClass.PERMANENT, "permission to send to this region is not enabled"),
@@ -30,6 +34,8 @@ TWILIO_ERRORS: dict[int, tuple[ErrorClass, str]] = {
     21611: (ErrorClass.RETRYABLE, "sender queue full"),
     21612: (ErrorClass.PERMANENT, "cannot route to this number"),
     21614: (ErrorClass.PERMANENT, "'To' is not a mobile number"),
+    21215: (ErrorClass.PERMANENT, "call: geographic permission not enabled for this number"),
+    21217: (ErrorClass.PERMANENT, "call: the phone number does not appear valid"),
     21617: (ErrorClass.PERMANENT, "message body too long"),
     30001: (ErrorClass.RETRYABLE, "queue overflow"),
     30002: (ErrorClass.CONFIG, "account suspended"),

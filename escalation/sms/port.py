@@ -2,29 +2,16 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from datetime import datetime
 from typing import Protocol
 
+from escalation.notifier import NotifyError, Sent
 
-class SmsError(Exception):
-    """Sending failed. ``retryable``: trying again later may work (429, 5xx, timeouts).
-
-    ``ambiguous``: the provider may have accepted the message anyway (timeout, 5xx), so before sending
-    again the dispatcher asks :meth:`SmsSender.find_sent`.
-    """
-
-    def __init__(self, message: str, *, retryable: bool, code: int | None = None, ambiguous: bool = False):
-        super().__init__(message)
-        self.retryable = retryable
-        self.code = code
-        self.ambiguous = ambiguous
+__all__ = ["Sent", "SmsError", "SmsSender"]
 
 
-@dataclass(frozen=True, slots=True)
-class Sent:
-    sid: str
-    status: str  # the provider's status: "queued", "accepted", "sent", ...
+class SmsError(NotifyError):
+    """An SMS could not be handed to the provider (see :class:`NotifyError`)."""
 
 
 class SmsSender(Protocol):

@@ -66,7 +66,7 @@ class TwilioSender:
         try:
             message = await self._api().messages.create_async(**options)
         except TwilioRestException as exc:
-            raise _rest_error(exc) from exc
+            raise rest_error(exc) from exc
         except (TimeoutError, aiohttp.ClientError, TwilioException) as exc:
             raise SmsError(
                 f"twilio unreachable: {type(exc).__name__}", retryable=True, ambiguous=True
@@ -79,7 +79,7 @@ class TwilioSender:
                 to=to, date_sent_after=since - timedelta(days=1), limit=50
             )
         except TwilioRestException as exc:
-            raise _rest_error(exc) from exc
+            raise rest_error(exc) from exc
         except (TimeoutError, aiohttp.ClientError, TwilioException) as exc:
             raise SmsError(f"twilio unreachable: {type(exc).__name__}", retryable=True) from exc
         for message in found:
@@ -88,7 +88,7 @@ class TwilioSender:
         return None
 
 
-def _rest_error(exc: TwilioRestException) -> SmsError:
+def rest_error(exc: TwilioRestException) -> SmsError:
     code = int(exc.code) if isinstance(exc.code, int) else None
     cls = classify(code, exc.status)
     if cls is ErrorClass.CONFIG:

@@ -366,3 +366,36 @@ async def test_the_device_card_shows_events_a_gateway_numbered_that_never_arrive
     store.close()
     html = await (await client.get(f"/households/{OWN}")).text()
     assert re.search(r"gw-gap: 3 events not received \(no. 3–5\) since [-/\d]+ \d\d:\d\d", html)
+
+
+async def test_contact_channels_are_edited_and_validated(alice: tuple[Client, EscalationRepository]) -> None:
+    client, repo = alice
+    page = await (await client.get(f"/households/{OWN}/contacts")).text()
+    assert 'name="channels"' in page
+    form = {
+        "csrf_token": csrf_of(page),
+        "contact_id": "c-kato",
+        "name": "加藤 Kato",
+        "phone": "+819011112222",
+        "role": "neighbour",
+        "language": "ja",
+    }
+    alone = await client.post(
+        f"/households/{OWN}/contacts", data={**form, "channels": "email", "email": "k@x.jp"}
+    )
+    assert alone.status == 422  # e-mail alone cannot reach a neighbour in time
+    assert "e-mail alone" in await alone.text()
+    unknown = await client.post(f"/households/{OWN}/contacts", data={**form, "channels": "pager"})
+    assert unknown.status == 422
+    good = await client.post(
+        f"/households/{OWN}/contacts", data={**form, "channels": "line、 sms", "email": ""}
+    )
+    assert good.status == 200
+    contact = repo.contact("c-kato")
+    assert contact is not None
+    assert [c.value for c in contact.channels] == ["line", "sms"]
+    kept = await client.post(f"/households/{OWN}/contacts", data=form)  # no channels field: unchanged
+    assert kept.status == 200
+    contact = repo.contact("c-kato")
+    assert contact is not None
+    assert [c.value for c in contact.channels] == ["line", "sms"]

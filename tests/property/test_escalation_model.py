@@ -1,12 +1,15 @@
 """Model-based test of escalation: random findings, SMS answers through the reply desk (contacts and the
 resident; repeated, retried, malformed, coded, STOP/START), staff closes, activity, faults clearing,
 restarts and time passing, over the real engine and a real SQLite state file with a fake clock. The
-queue is the outbox: what is queued is delivered at once (cancelled messages never are).
+queue is the outbox: what is queued is sent at once (cancelled messages never are); people have channel
+lists (the resident a landline, a neighbour voice then SMS, a volunteer LINE then SMS), and the provider
+may report any sent message delivered, undelivered or failed, or never report (deadlines pass).
 
 Invariants after every step: every open incident has a next step due or has told the operators; a new
 episode reaches someone by SMS; nobody gets the same message twice in a row; nobody is alerted about a
 closed incident; only an opt-out opts out, and the opted-out are never texted; a repeated answer changes
-nothing.
+nothing; nobody gets the same alert twice across channels (at most one live alert per person and
+incident); a failed channel always falls back (the person's next channel, else the next person).
 """
 
 from __future__ import annotations
@@ -44,7 +47,7 @@ from escalation.repository import EscalationRepository
 from mimamori.clock import FakeClock
 from mimamori.contract import Kind
 from registry.households_import import import_data
-from registry.models import ContactRole, Language
+from registry.models import Channel, ContactRole, Language
 from store.base import DeviceState, HouseholdActivity
 from tests.conftest import FIXED_NOW
 
@@ -87,10 +90,17 @@ ANSWERS = st.sampled_from(
 )
 DATA: dict[str, Any] = {
     "contacts": [
-        {"id": "r", "name": "本人", "phone": "+819000000001", "role": "resident"},
-        {"id": "n1", "name": "隣1", "phone": "+819000000011", "role": "neighbour"},
+        {"id": "r", "name": "本人", "phone": "+819000000001", "role": "resident", "channels": ["voice"]},
+        {
+            "id": "n1",
+            "name": "隣1",
+            "phone": "+819000000011",
+            "role": "neighbour",
+            "channels": ["voice", "sms"],
+        },
         {"id": "n2", "name": "隣2", "phone": "+819000000012", "role": "neighbour"},
-        {"id": "v1", "name": "V", "phone": "+819000000021", "role": "volunteer", "language": "en"},
+        {"id": "v1", "name": "V", "phone": "+819000000021", "role": "volunteer", "language": "en"}
+        | {"channels": ["line", "sms"]},
         {"id": "p1", "name": "包括", "phone": "+819000000031", "role": "professional"},
         {"id": "t1", "name": "技術", "phone": "+819000000041", "role": "technical"},
     ],
@@ -139,6 +149,7 @@ class EscalationModel(RuleBasedStateMachine):
         self.repo.open()
         report = import_data(self.repo, DATA, START)
         assert report.rejected == []
+        self.repo.set_line_user("v1", "U" + "1" * 32)
         self.engine = self._engine()
         self.desk = ReplyDesk(self.engine, self.repo)
         self.sids = 0
@@ -148,7 +159,13 @@ class EscalationModel(RuleBasedStateMachine):
         self.must_reach: dict[str, datetime] = {}  # incident -> when its first wave is due
 
     def _engine(self) -> EscalationEngine:
-        settings_ = EngineSettings("http://alerts.test", b"secret", operators=(OPERATOR,))
+        settings_ = EngineSettings(
+            "http://alerts.test",
+            b"secret",
+            operators=(OPERATOR,),
+            channels=frozenset({Channel.SMS, Channel.VOICE, Channel.LINE}),
+            receipts=frozenset({Channel.SMS, Channel.VOICE}),
+        )
         return EscalationEngine(self.repo, settings_, new_id=self._next_id)
 
     def _next_id(self) -> str:
@@ -168,7 +185,8 @@ class EscalationModel(RuleBasedStateMachine):
     def deliver(self) -> None:
         """The outbox: every queued message is sent now."""
         for m in self.repo.due_sms(self.now, limit=10_000):
-            self.repo.update_sms(replace(m, status=SmsStatus.SENT, attempts=1, updated_at=self.now))
+            sent = replace(m, status=SmsStatus.SENT, attempts=1, updated_at=self.now, provider_sid=f"P{m.id}")
+            self.repo.update_sms(sent)
 
     def incidents(self, *, open_only: bool = False) -> list[Incident]:
         """Oldest first (ids are random: the order must not depend on them)."""
@@ -293,7 +311,32 @@ class EscalationModel(RuleBasedStateMachine):
     def time_passes(self, minutes: int) -> None:
         self.clock.advance(timedelta(minutes=minutes))
         self.engine.process_due(self.now)
+        self.engine.check_overdue(self.now)  # what the sweep does: alerts never reported delivered
         self.deliver()
+
+    @rule(
+        data=st.data(), status=st.sampled_from([SmsStatus.DELIVERED, SmsStatus.UNDELIVERED, SmsStatus.FAILED])
+    )
+    def provider_reports(self, data: st.DataObject, status: SmsStatus) -> None:
+        """A status callback for a sent alert (a call not answered, an SMS undelivered, ...), twice."""
+        sent = [
+            m for m in self.repo.sms_messages(limit=100_000) if m.status is SmsStatus.SENT and m.provider_sid
+        ]
+        if not sent:
+            return
+        m = data.draw(st.sampled_from(sent))
+        assert m.provider_sid is not None
+        permanent = status is SmsStatus.FAILED
+        self.engine.record_delivery(
+            m.provider_sid, status, status.value, None, "test", self.now, permanent=permanent
+        )
+        self.deliver()
+        before = self.state_of_things()
+        self.engine.record_delivery(
+            m.provider_sid, status, status.value, None, "test", self.now, permanent=permanent
+        )
+        self.deliver()
+        assert self.state_of_things() == before, "a repeated status callback changed something"
 
     @rule()
     def restart(self) -> None:
@@ -317,7 +360,7 @@ class EscalationModel(RuleBasedStateMachine):
         for incident_id, due in list(self.must_reach.items()):
             if due > self.now:
                 continue
-            sent = [m for m in self.repo.sms_messages(incident=incident_id) if m.status is SmsStatus.SENT]
+            sent = [m for m in self.repo.sms_messages(incident=incident_id) if m.provider_sid]
             incident = self.repo.incident(incident_id)
             assert incident is not None
             reached = any(m.purpose in ALERTS for m in sent)
@@ -329,11 +372,38 @@ class EscalationModel(RuleBasedStateMachine):
     def nobody_gets_the_same_message_twice_in_a_row(self) -> None:
         last: dict[tuple[str | None, str], str] = {}
         for m in self.repo.sms_messages(limit=100_000):
-            if m.status is not SmsStatus.SENT or m.incident is None:
+            if m.provider_sid is None or m.incident is None:
                 continue  # an answer to a message about nothing open ("no open alert") may repeat
             key = (m.incident, m.to)
             assert last.get(key) != m.body, (m.to, m.body)
             last[key] = m.body
+
+    @invariant()
+    def nobody_gets_the_same_alert_twice_across_channels(self) -> None:
+        """One alert (its key; a fallback adds ``|channel``) is live on one channel at a time."""
+        live: dict[str, list[Channel]] = {}
+        for m in self.repo.sms_messages(limit=100_000):
+            if m.purpose is not SmsPurpose.ALERT:
+                continue
+            if m.status in (SmsStatus.QUEUED, SmsStatus.SENDING, SmsStatus.SENT, SmsStatus.DELIVERED):
+                live.setdefault(m.idempotency_key.split("|")[0], []).append(m.channel)
+        assert all(len(c) == 1 for c in live.values()), {k: c for k, c in live.items() if len(c) > 1}
+
+    @invariant()
+    def a_failed_channel_always_falls_back(self) -> None:
+        messages = self.repo.sms_messages(limit=100_000)
+        for m in messages:
+            if m.purpose is not SmsPurpose.ALERT or m.status not in (SmsStatus.FAILED, SmsStatus.UNDELIVERED):
+                continue
+            incident = self.repo.incident(m.incident or "")
+            assert incident is not None
+            later = any(o.id > m.id and (o.incident, o.contact) == (m.incident, m.contact) for o in messages)
+            failed = any(
+                s.kind is StepKind.DELIVERY_FAILED and s.contact == m.contact
+                for s in self.repo.steps(incident.id)
+            )
+            closed = incident.resolved_at is not None and incident.resolved_at <= m.updated_at  # type: ignore[operator]
+            assert later or failed or closed, (m.contact, m.channel, m.status, incident.state)
 
     @invariant()
     def nobody_is_alerted_about_a_closed_incident(self) -> None:
@@ -343,7 +413,7 @@ class EscalationModel(RuleBasedStateMachine):
             assert i.resolved_at is not None
             for m in self.repo.sms_messages(incident=i.id):
                 late = m.created_at > i.resolved_at and m.purpose in ALERTS
-                assert not (late and m.status is SmsStatus.SENT), (i.id, m.to, m.body)
+                assert not (late and m.provider_sid is not None), (i.id, m.to, m.body)
 
     @invariant()
     def only_an_opt_out_opts_out_and_the_opted_out_hear_nothing(self) -> None:
@@ -351,7 +421,7 @@ class EscalationModel(RuleBasedStateMachine):
         assert {c for c, v in contacts.items() if v.opted_out_at is not None} == set(self.opted)
         for m in self.repo.sms_messages(limit=100_000):
             last = self.opted.get(m.contact or "")
-            if last is not None and m.status is SmsStatus.SENT:
+            if last is not None and m.provider_sid is not None:
                 assert m.id <= last, (m.contact, m.body)
 
 

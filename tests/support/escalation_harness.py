@@ -16,6 +16,8 @@ from mimamori.config import Config
 from registry.households_import import import_data, read_file
 from tests.conftest import FIXED_NOW
 from tests.support.harness import wait_for
+from tests.support.line_fake_server import ACCESS_TOKEN as LINE_TOKEN
+from tests.support.line_fake_server import CHANNEL_SECRET as LINE_SECRET
 from tests.support.twilio_fake_server import ACCOUNT_SID, AUTH_TOKEN, FakeTwilio, post_signed
 
 EXAMPLE = Path(__file__).resolve().parents[2] / "docs" / "households.example.yaml"
@@ -31,7 +33,7 @@ SENDER = "+815000000000"
 OPERATOR = "+819099990000"
 
 
-def alerts_config(tmp: Path, twilio_url: str | None, **alerts: Any) -> Config:
+def alerts_config(tmp: Path, twilio_url: str | None, *, line_url: str | None = None, **alerts: Any) -> Config:
     section = {
         "state_path": str(tmp / "state.sqlite3"),
         "http_port": 0,
@@ -56,8 +58,12 @@ def alerts_config(tmp: Path, twilio_url: str | None, **alerts: Any) -> Config:
             "twilio_account_sid": ACCOUNT_SID,
             "twilio_auth_token": AUTH_TOKEN,
             "link_secret": "test-link-secret",
+            "line_channel_access_token": LINE_TOKEN,
+            "line_channel_secret": LINE_SECRET,
         },
     }
+    if line_url is not None:  # LINE through the real line-bot-sdk against tests/support/line_fake_server.py
+        data["line"] = {"enabled": True, "api_base_url": line_url, "timeout_s": 0.5}
     return Config.model_validate(data)
 
 

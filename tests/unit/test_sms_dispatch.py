@@ -10,6 +10,7 @@ import pytest
 from escalation.models import SmsMessage, SmsPurpose, SmsStatus
 from escalation.repository import EscalationRepository
 from escalation.sms.dispatch import DispatchSettings, SmsDispatcher
+from escalation.sms.notifier import SmsNotifier
 from escalation.sms.port import Sent, SmsError
 from mimamori.clock import FakeClock
 from tests.support.harness import wait_for
@@ -40,7 +41,9 @@ def setup(tmp_path: Path, sender: RecordingSender, clock: FakeClock, failed: lis
     repo = EscalationRepository(tmp_path / "s.sqlite3")
     repo.open()
     settings = DispatchSettings(rate_per_s=1000.0, max_attempts=3, backoff_base_s=5.0, backoff_max_s=60.0)
-    dispatcher = SmsDispatcher(repo, sender, clock, settings, lambda m, _r, _n: failed.append(m))
+    dispatcher = SmsDispatcher(
+        repo, [SmsNotifier(sender)], clock, settings, lambda m, _r, _n: failed.append(m)
+    )
     return repo, dispatcher
 
 
@@ -125,7 +128,7 @@ async def test_the_dispatcher_survives_an_unexpected_error(tmp_path: Path) -> No
     repo = EscalationRepository(tmp_path / "s.sqlite3")
     repo.open()
     settings = DispatchSettings(rate_per_s=1000.0, idle_check_s=0.01)
-    dispatcher = SmsDispatcher(repo, sender, clock, settings, lambda *_: None)
+    dispatcher = SmsDispatcher(repo, [SmsNotifier(sender)], clock, settings, lambda *_: None)
     repo.enqueue_sms(key="a", to="+81900", body="still sent", purpose=SmsPurpose.ALERT, urgent=True,
                      now=datetime(2026, 11, 26, 9, 0, tzinfo=UTC))  # fmt: skip
     await dispatcher.start()

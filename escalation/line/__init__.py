@@ -1,0 +1,1 @@
+"""LINE as a channel: push messages with answer buttons, a signature-checked webhook, linking codes."""

@@ -1,0 +1,97 @@
+"""Voice as a channel of the notifier port: Twilio Programmable Voice through the real ``twilio`` library.
+
+A call fetches its TwiML from our signed ``/twilio/voice/answer?m=<message>`` (so an answering machine,
+detected by Twilio, gets a hang-up and the next person is called at once), reports its end to
+``/twilio/voice/status``, and its keypress comes to ``/twilio/voice/gather?m=<message>``
+(``escalation/webhooks.py``).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import timedelta
+
+import aiohttp
+from twilio.base.exceptions import TwilioException, TwilioRestException
+from twilio.http.async_http_client import AsyncTwilioHttpClient
+from twilio.rest import Client
+
+from escalation.models import SmsMessage
+from escalation.notifier import NotifyError, Sent
+from escalation.sms.twilio_sender import rest_error
+from registry.models import Channel
+
+
+class TwilioVoiceNotifier:
+    channel = Channel.VOICE
+    receipts = True  # every call ends with a status callback (completed, busy, no-answer, failed)
+
+    def __init__(
+        self,
+        account_sid: str,
+        auth_token: str,
+        *,
+        from_number: str,
+        public_url: str,
+        base_url: str = "https://api.twilio.com",
+        timeout_s: float = 10.0,
+        ring_timeout_s: int = 30,
+    ) -> None:
+        self._sid = account_sid
+        self._token = auth_token
+        self._from = from_number
+        self._public = public_url.rstrip("/")
+        self._base_url = base_url
+        self._timeout = timeout_s
+        self._ring = ring_timeout_s
+        self._http: AsyncTwilioHttpClient | None = None
+        self._client: Client | None = None
+
+    async def start(self) -> None:
+        self._http = AsyncTwilioHttpClient(timeout=self._timeout)
+        client = Client(self._sid, self._token, http_client=self._http)
+        client.api.base_url = self._base_url
+        self._client = client
+
+    async def stop(self) -> None:
+        if self._http is not None:
+            await self._http.close()
+        self._http = None
+        self._client = None
+
+    def _api(self) -> Client:
+        if self._client is None:
+            raise NotifyError("twilio voice is not started", retryable=True)
+        return self._client
+
+    async def send(self, message: SmsMessage) -> Sent:
+        try:
+            call = await self._api().calls.create_async(
+                to=message.to,
+                from_=self._from,
+                url=f"{self._public}/twilio/voice/answer?m={message.id}",
+                method="POST",
+                status_callback=f"{self._public}/twilio/voice/status",
+                status_callback_method="POST",
+                machine_detection="Enable",
+                timeout=self._ring,
+            )
+        except TwilioRestException as exc:
+            raise rest_error(exc) from exc
+        except (TimeoutError, aiohttp.ClientError, TwilioException) as exc:
+            raise NotifyError(
+                f"twilio unreachable: {type(exc).__name__}", retryable=True, ambiguous=True
+            ) from exc
+        return Sent(str(call.sid), str(call.status))
+
+    async def find_sent(self, message: SmsMessage) -> Sequence[Sent]:
+        """Calls to this number since the message was queued (a call has no body to match)."""
+        try:
+            calls = await self._api().calls.list_async(
+                to=message.to, start_time_after=message.created_at - timedelta(days=1), limit=20
+            )
+        except TwilioRestException as exc:
+            raise rest_error(exc) from exc
+        except (TimeoutError, aiohttp.ClientError, TwilioException) as exc:
+            raise NotifyError(f"twilio unreachable: {type(exc).__name__}", retryable=True) from exc
+        return [Sent(str(c.sid), str(c.status)) for c in calls]
