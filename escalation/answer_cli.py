@@ -30,7 +30,7 @@ from escalation.service import line_secret, webhook_token
 from mimamori.clock import SystemClock
 from mimamori.commands import Subcommands, add_config_argument, config_from
 from mimamori.config import Config
-from registry.models import Channel
+from registry.models import ContactChannel
 
 WORDS = {"go": "1", "cant": "2", "safe": "3", "help": "119", "fine": "1"}
 """``line-answer --data``: the buttons' meanings (the resident's 大丈夫 is "fine", 助けて "help")."""
@@ -67,7 +67,7 @@ def _open(config: Config) -> EscalationRepository | None:
     return repo
 
 
-def _newest(config: Config, channel: Channel, to: str) -> SmsMessage | None:
+def _newest(config: Config, channel: ContactChannel, to: str) -> SmsMessage | None:
     """The newest alert sent on ``channel`` to ``to``."""
     repo = _open(config)
     if repo is None:
@@ -104,7 +104,7 @@ def _post(url: str, data: bytes, headers: dict[str, str]) -> tuple[int, str] | N
 def _call_answer(args: argparse.Namespace) -> int:
     """POST what Twilio would post when the called phone presses a key at the alert's menu."""
     config = config_from(args)
-    message = _newest(config, Channel.VOICE, args.phone)
+    message = _newest(config, ContactChannel.VOICE, args.phone)
     if message is None:
         print(f"mimamori: no call to {args.phone} in the state", file=sys.stderr)
         return 1
@@ -145,7 +145,7 @@ def _line_answer(args: argparse.Namespace) -> int:
         }
     else:
         data = WORDS.get(args.data, args.data)
-        alert = _newest(config, Channel.LINE, args.user)
+        alert = _newest(config, ContactChannel.LINE, args.user)
         if alert is not None and alert.incident and data in WORDS.values():
             data = f"{reply_code(alert.incident)} {data}"  # as the alert's own button carries it
         event |= {"type": "postback", "postback": {"data": data}}

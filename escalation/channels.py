@@ -13,11 +13,15 @@ from collections.abc import Collection
 from datetime import timedelta
 
 from escalation.models import SmsPurpose
-from registry.models import TEXT_CHANNELS, Channel, Contact
+from registry.models import TEXT_CHANNELS, Contact, ContactChannel
 
-DELIVERY_DEADLINE: dict[Channel, timedelta] = {
-    Channel.SMS: timedelta(minutes=10),  # Twilio's delivery receipt ("delivered") normally takes seconds
-    Channel.VOICE: timedelta(minutes=5),  # ring 30 s, the message twice, the keypress; then the final status
+DELIVERY_DEADLINE: dict[ContactChannel, timedelta] = {
+    ContactChannel.SMS: timedelta(
+        minutes=10
+    ),  # Twilio's delivery receipt ("delivered") normally takes seconds
+    ContactChannel.VOICE: timedelta(
+        minutes=5
+    ),  # ring 30 s, the message twice, the keypress; then the final status
 }
 """An alert the provider took but did not report delivered by then falls back to the person's next
 channel (only channels whose provider reports delivery; LINE and e-mail have no receipts)."""
@@ -25,11 +29,11 @@ channel (only channels whose provider reports delivery; LINE and e-mail have no 
 ALERTS = (SmsPurpose.ALERT,)
 
 
-def address(contact: Contact, channel: Channel) -> str | None:
+def address(contact: Contact, channel: ContactChannel) -> str | None:
     """Where ``contact`` is reached on ``channel`` (None: not on this channel)."""
-    if channel in (Channel.SMS, Channel.VOICE):
+    if channel in (ContactChannel.SMS, ContactChannel.VOICE):
         return contact.phone
-    if channel is Channel.LINE:
+    if channel is ContactChannel.LINE:
         return None if contact.line_blocked else contact.line_user
     return contact.email
 
@@ -37,9 +41,9 @@ def address(contact: Contact, channel: Channel) -> str | None:
 def choose(
     contact: Contact,
     purpose: SmsPurpose,
-    configured: Collection[Channel],
-    tried: Collection[Channel] = (),
-) -> Channel | None:
+    configured: Collection[ContactChannel],
+    tried: Collection[ContactChannel] = (),
+) -> ContactChannel | None:
     """The channel for the next message of ``purpose`` to ``contact``; None: none left (or, for a
     notice, none that carries text)."""
     for channel in contact.channels:
@@ -48,6 +52,6 @@ def choose(
         if purpose not in ALERTS and channel not in TEXT_CHANNELS:
             continue
         return channel
-    if purpose in ALERTS and not tried and Channel.SMS in configured:
-        return Channel.SMS  # nothing of the list works here: the phone, rather than nobody
+    if purpose in ALERTS and not tried and ContactChannel.SMS in configured:
+        return ContactChannel.SMS  # nothing of the list works here: the phone, rather than nobody
     return None

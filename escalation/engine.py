@@ -54,7 +54,7 @@ from escalation.models import (
 )
 from escalation.repository import EscalationRepository
 from escalation.sms.errors import ErrorClass, classify, describe
-from registry.models import Channel, Contact, ContactRole, Language, TierKind
+from registry.models import Contact, ContactChannel, ContactRole, Language, TierKind
 from store.base import DeviceState, HouseholdActivity
 
 log = logging.getLogger(__name__)
@@ -72,8 +72,8 @@ class EngineSettings:
     blind_hold_minutes: int = 5
     mass_blind_threshold: int = 20
     time_zone: str = "Asia/Tokyo"
-    channels: frozenset[Channel] = frozenset({Channel.SMS})  # the configured ones
-    receipts: frozenset[Channel] = frozenset()  # channels whose provider reports delivery
+    channels: frozenset[ContactChannel] = frozenset({ContactChannel.SMS})  # the configured ones
+    receipts: frozenset[ContactChannel] = frozenset()  # channels whose provider reports delivery
 
 
 class EscalationEngine:
@@ -93,7 +93,7 @@ class EscalationEngine:
         self._new_id = new_id  # tests replay with ids of their own
 
     @property
-    def channels(self) -> frozenset[Channel]:
+    def channels(self) -> frozenset[ContactChannel]:
         """The channels this installation offers."""
         return self._s.channels
 
@@ -170,9 +170,9 @@ class EscalationEngine:
         lang = current.language if current is not None else person.language
         if e.text == "alert":
             person = replace(person, phone=phone, language=lang)  # as the registry has them now
-            channel = Channel.SMS if current is None else choose(current, e.purpose, self._s.channels)
+            channel = ContactChannel.SMS if current is None else choose(current, e.purpose, self._s.channels)
             if channel is None:
-                channel = Channel.SMS  # choose() never leaves an alert without one while SMS exists
+                channel = ContactChannel.SMS  # choose() never leaves an alert without one while SMS exists
             body = self._alert_body(incident, e.tier or TierKind.OPERATORS, person, now, channel)
             self.queue(
                 e.key, phone, body, e.purpose, incident, person.id, now, urgent=e.urgent, channel=channel
@@ -405,7 +405,7 @@ class EscalationEngine:
         self._on_queued()
         return True
 
-    def _next_channel(self, message: SmsMessage, reason: str, now: datetime) -> Channel | None:
+    def _next_channel(self, message: SmsMessage, reason: str, now: datetime) -> ContactChannel | None:
         incident = self._repo.incident(message.incident or "")
         person = self._repo.contact(message.contact or "")
         if incident is None or person is None or incident.state is IncidentState.RESOLVED:
@@ -507,18 +507,22 @@ class EscalationEngine:
         now: datetime,
         *,
         urgent: bool = False,
-        channel: Channel | None = None,
+        channel: ContactChannel | None = None,
     ) -> None:
         """Queue one message to ``to`` (a phone) or, with ``contact``, on that person's channel
         (:func:`escalation.channels.choose`: notices take their first text channel)."""
         person = self._repo.contact(contact) if contact else None
         if channel is None:
-            channel = Channel.SMS if person is None else choose(person, purpose, self._s.channels)
+            channel = ContactChannel.SMS if person is None else choose(person, purpose, self._s.channels)
         if channel is None:
             assert person is not None
             self._skipped(person, purpose, incident, now)
             return
-        where = to if person is None or channel in (Channel.SMS, Channel.VOICE) else address(person, channel)
+        where = (
+            to
+            if person is None or channel in (ContactChannel.SMS, ContactChannel.VOICE)
+            else address(person, channel)
+        )
         if self._repo.enqueue_sms(
             key=key,
             to=where or to,
@@ -580,9 +584,14 @@ class EscalationEngine:
         return f"{self._s.public_url.rstrip('/')}/l/{sign(self._s.link_secret, link_id, expires)}"
 
     def _alert_body(
-        self, incident: Incident, tier: TierKind, person: SnapshotContact, now: datetime, channel: Channel
+        self,
+        incident: Incident,
+        tier: TierKind,
+        person: SnapshotContact,
+        now: datetime,
+        channel: ContactChannel,
     ) -> str:
-        if channel is Channel.VOICE and incident.household != PLATFORM:
+        if channel is ContactChannel.VOICE and incident.household != PLATFORM:
             h = self._repo.household(incident.household)
             return voice.spoken_alert(
                 person.language,

@@ -9,7 +9,7 @@ from datetime import datetime
 from enum import StrEnum
 
 from detection.findings import Audience, FindingKind, Severity
-from registry.models import Channel, ContactRole, Language, QuietHours, TierKind
+from registry.models import ContactChannel, ContactRole, Language, QuietHours, TierKind
 
 
 class IncidentState(StrEnum):
@@ -190,7 +190,9 @@ class SmsMessage:
     error_code: int | None = None
     error: str = ""
     updated_at: datetime | None = None
-    channel: Channel = Channel.SMS  # ``to`` is a phone (sms, voice), a LINE user id or an e-mail address
+    channel: ContactChannel = (
+        ContactChannel.SMS
+    )  # ``to`` is a phone (sms, voice), a LINE user id or an e-mail address
 
 
 @dataclass(frozen=True, slots=True)

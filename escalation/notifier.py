@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from typing import Protocol
 
 from escalation.models import SmsMessage
-from registry.models import Channel
+from registry.models import ContactChannel
 
 
 class NotifyError(Exception):
@@ -38,7 +38,7 @@ class Sent:
 
 
 class Notifier(Protocol):
-    channel: Channel
+    channel: ContactChannel
     receipts: bool
     """The provider reports what became of a message (status callbacks): an alert still not delivered
     after its channel's deadline falls back. Without receipts, "sent" is the last word."""

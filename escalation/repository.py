@@ -27,7 +27,7 @@ from escalation.models import (
     StepKind,
 )
 from mimamori.sqlite import from_db_time, opt_db_time, opt_time, to_db_time
-from registry.models import Channel
+from registry.models import ContactChannel
 from registry.repository import Registry
 
 Detail = dict[str, str | int | float | None]
@@ -196,7 +196,7 @@ class EscalationRepository(Registry):
         now: datetime,
         incident: str | None = None,
         contact: str | None = None,
-        channel: Channel = Channel.SMS,
+        channel: ContactChannel = ContactChannel.SMS,
     ) -> bool:
         """Queue one message; False (and nothing queued) when ``key`` was queued before: idempotent."""
         cur = self._exec(
@@ -310,16 +310,16 @@ class EscalationRepository(Registry):
             )
         return [_sms(r) for r in reversed(rows.fetchall())]
 
-    def alert_channels(self, incident_id: str, contact_id: str) -> dict[Channel, SmsStatus]:
+    def alert_channels(self, incident_id: str, contact_id: str) -> dict[ContactChannel, SmsStatus]:
         """The channels this contact's alert for this incident went out on, and how each went."""
         rows = self._exec(
             "SELECT channel, status FROM sms_messages"
             " WHERE incident = ? AND contact = ? AND purpose = 'alert'",
             (incident_id, contact_id),
         )
-        return {Channel(r[0]): SmsStatus(r[1]) for r in rows}
+        return {ContactChannel(r[0]): SmsStatus(r[1]) for r in rows}
 
-    def overdue_alerts(self, channel: Channel, sent_before: datetime) -> list[SmsMessage]:
+    def overdue_alerts(self, channel: ContactChannel, sent_before: datetime) -> list[SmsMessage]:
         """Alerts on ``channel`` the provider took before ``sent_before`` and never reported delivered."""
         rows = self._exec(
             "SELECT * FROM sms_messages WHERE channel = ? AND status = 'sent' AND purpose = 'alert'"
@@ -561,5 +561,5 @@ def _sms(r: Sequence[Any]) -> SmsMessage:
         next_attempt_at=opt_time(r[13]),
         error_code=r[14],
         error=r[15],
-        channel=Channel(r[16]),
+        channel=ContactChannel(r[16]),
     )

@@ -60,7 +60,7 @@ CREATE TABLE IF NOT EXISTS sms_messages (
     next_attempt_at TEXT,
     error_code      INTEGER,
     error           TEXT NOT NULL DEFAULT '',
-    channel         TEXT NOT NULL DEFAULT 'sms'  -- registry.models.Channel: the queue is every channel's
+    channel         TEXT NOT NULL DEFAULT 'sms'  -- registry.models.ContactChannel: the queue is every channel's
 );
 CREATE INDEX IF NOT EXISTS sms_due ON sms_messages (status, urgent, next_attempt_at);
 CREATE INDEX IF NOT EXISTS sms_sid ON sms_messages (provider_sid);

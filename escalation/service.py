@@ -41,7 +41,7 @@ from escalation.webhooks import WebhookContext, build_app
 from mimamori.clock import Clock
 from mimamori.config import Config
 from mimamori.heartbeat import beat, drill_beat_path
-from registry.models import Channel, ContactRole, Language
+from registry.models import ContactChannel, ContactRole, Language
 from store.base import ActivityReader
 
 log = logging.getLogger(__name__)
@@ -121,13 +121,13 @@ def build_notifiers(
     """Every configured channel's adapter. A channel whose provider is not set up goes to the outbox in
     the demo (``sms_backend = "outbox"``) and is left out otherwise (contacts fall back to SMS)."""
     a = config.alerts
-    wanted = {Channel(c) for c in a.channels}
+    wanted = {ContactChannel(c) for c in a.channels}
     outbox = a.sms_backend == "outbox"
     callback = None if outbox else f"{public_url}/twilio/status"
     notifiers: list[Notifier] = [SmsNotifier(sms or build_sender(config), callback)]
-    if Channel.VOICE in wanted:
-        notifiers.append(OutboxNotifier(Channel.VOICE) if outbox else _voice(config, public_url))
-    if Channel.LINE in wanted and config.line.enabled:
+    if ContactChannel.VOICE in wanted:
+        notifiers.append(OutboxNotifier(ContactChannel.VOICE) if outbox else _voice(config, public_url))
+    if ContactChannel.LINE in wanted and config.line.enabled:
         token = config.secrets.line_channel_access_token
         if token is None or config.secrets.line_channel_secret is None:
             raise SystemExit(
@@ -142,14 +142,14 @@ def build_notifiers(
                 timeout_s=config.line.timeout_s,
             )
         )
-    elif Channel.LINE in wanted and outbox:
-        notifiers.append(OutboxNotifier(Channel.LINE))
-    if Channel.EMAIL in wanted and config.email.enabled:
+    elif ContactChannel.LINE in wanted and outbox:
+        notifiers.append(OutboxNotifier(ContactChannel.LINE))
+    if ContactChannel.EMAIL in wanted and config.email.enabled:
         password = config.secrets.smtp_password
         secret = password.get_secret_value() if password else None
         notifiers.append(MailNotifier(SmtpSender(config.email, secret)))
-    elif Channel.EMAIL in wanted and outbox:
-        notifiers.append(OutboxNotifier(Channel.EMAIL))
+    elif ContactChannel.EMAIL in wanted and outbox:
+        notifiers.append(OutboxNotifier(ContactChannel.EMAIL))
     return notifiers
 
 
@@ -285,7 +285,7 @@ class AlertsService:
             public_url=self.public_url,
             on_change=self._wake,
             health=self.health,
-            line=LineEvents(self.repo, self.desk) if Channel.LINE in self._engine.channels else None,
+            line=LineEvents(self.repo, self.desk) if ContactChannel.LINE in self._engine.channels else None,
             line_secret=line_secret(cfg),
         )
         self._runner = web.AppRunner(build_app(self.webhooks), access_log=None)

@@ -19,11 +19,11 @@ from twilio.rest import Client
 from escalation.models import SmsMessage
 from escalation.notifier import NotifyError, Sent
 from escalation.sms.twilio_sender import rest_error
-from registry.models import Channel
+from registry.models import ContactChannel
 
 
 class TwilioVoiceNotifier:
-    channel = Channel.VOICE
+    channel = ContactChannel.VOICE
     receipts = True  # every call ends with a status callback (completed, busy, no-answer, failed)
 
     def __init__(

@@ -20,9 +20,9 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, ValidationIn
 from mimamori.config import TimeZoneName
 from mimamori.contract import ID_RE
 from registry.models import (
-    Channel,
     Consent,
     Contact,
+    ContactChannel,
     ContactRole,
     Household,
     Language,
@@ -60,7 +60,9 @@ class ContactIn(_Model):
     language: Language = Language.JA
     weekly_cap: int | None = Field(None, ge=0, le=100)
     email: str | None = Field(None, max_length=254)
-    channels: list[Channel] = Field([Channel.SMS], min_length=1, max_length=4)  # after role and email
+    channels: list[ContactChannel] = Field(
+        [ContactChannel.SMS], min_length=1, max_length=4
+    )  # after role and email
 
     @field_validator("phone")
     @classmethod
@@ -78,20 +80,20 @@ class ContactIn(_Model):
 
     @field_validator("channels")
     @classmethod
-    def _reachable(cls, value: list[Channel], info: ValidationInfo) -> list[Channel]:
+    def _reachable(cls, value: list[ContactChannel], info: ValidationInfo) -> list[ContactChannel]:
         if "role" in info.data:  # a bad role is reported on its own
             check_channels(info.data["role"], value, info.data.get("email"))
         return value
 
 
-def check_channels(role: ContactRole, channels: Sequence[Channel], email: str | None) -> None:
+def check_channels(role: ContactRole, channels: Sequence[ContactChannel], email: str | None) -> None:
     """A contact's channel list is usable: no repeats, an address for e-mail, and e-mail never alone
     for someone who must answer or go (it is read late, and has no delivery receipt)."""
     if len(set(channels)) != len(channels):
         raise ValueError("channels: each channel at most once")
-    if Channel.EMAIL in channels and not email:
+    if ContactChannel.EMAIL in channels and not email:
         raise ValueError("channels: 'email' needs an email address")
-    if list(channels) == [Channel.EMAIL] and role in PHYSICAL_ROLES:
+    if list(channels) == [ContactChannel.EMAIL] and role in PHYSICAL_ROLES:
         raise ValueError(f"channels: e-mail alone cannot reach a {role.value} in time; add sms, voice, line")
 
 

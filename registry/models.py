@@ -27,7 +27,7 @@ class Language(StrEnum):
     EN = "en"
 
 
-class Channel(StrEnum):
+class ContactChannel(StrEnum):
     """How a contact is reached (docs/channels.md); each contact has an ordered list of them."""
 
     SMS = "sms"  # Twilio Messages (or the demo's outbox)
@@ -36,7 +36,7 @@ class Channel(StrEnum):
     EMAIL = "email"  # SMTP; for notices, never a physical-response tier member's only channel
 
 
-TEXT_CHANNELS = (Channel.SMS, Channel.LINE, Channel.EMAIL)
+TEXT_CHANNELS = (ContactChannel.SMS, ContactChannel.LINE, ContactChannel.EMAIL)
 """Channels that carry written notices and answers; a voice-only contact hears only alerts."""
 
 
@@ -83,7 +83,9 @@ class Contact:
     language: Language = Language.JA
     opted_out_at: datetime | None = None  # replied STOP / 停止: never texted again
     weekly_cap: int | None = None  # volunteers: at most this many alerts in 7 days (policy default if None)
-    channels: tuple[Channel, ...] = (Channel.SMS,)  # in the order to try them (an alert falls back)
+    channels: tuple[ContactChannel, ...] = (
+        ContactChannel.SMS,
+    )  # in the order to try them (an alert falls back)
     email: str | None = None  # for the e-mail channel
     line_user: str | None = None  # the LINE user id, once linked (by a one-time code the contact sends)
     line_blocked: bool = False  # unfollowed (blocked) the official account: LINE is skipped until followed

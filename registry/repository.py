@@ -21,9 +21,9 @@ from mimamori.sqlite import DatabaseError, connect, from_db_time, opt_db_time, o
 from registry.codec import decode_policy, encode_policy
 from registry.models import (
     AwayPeriod,
-    Channel,
     Consent,
     Contact,
+    ContactChannel,
     ContactRole,
     Household,
     Language,
@@ -394,7 +394,7 @@ def _household(r: Sequence[Any]) -> Household:
 
 
 def _contact(r: Sequence[Any]) -> Contact:
-    channels = tuple(Channel(c) for c in r[7].split(",") if c) or (Channel.SMS,)
+    channels = tuple(ContactChannel(c) for c in r[7].split(",") if c) or (ContactChannel.SMS,)
     return Contact(
         r[0],
         r[1],

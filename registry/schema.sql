@@ -22,7 +22,7 @@ CREATE TABLE IF NOT EXISTS contacts (
     language     TEXT NOT NULL DEFAULT 'ja',
     opted_out_at TEXT,
     weekly_cap   INTEGER,
-    channels     TEXT NOT NULL DEFAULT 'sms',  -- comma-separated, in order (registry.models.Channel)
+    channels     TEXT NOT NULL DEFAULT 'sms',  -- comma-separated, in order (registry.models.ContactChannel)
     email        TEXT,
     line_user    TEXT,
     line_blocked INTEGER NOT NULL DEFAULT 0

@@ -27,7 +27,7 @@ from escalation.line.messages import LINKED, UNKNOWN_CODE, WELCOME
 from escalation.models import SmsPurpose
 from escalation.replies import ReplyDesk
 from escalation.repository import EscalationRepository
-from registry.models import Channel, Contact
+from registry.models import Contact, ContactChannel
 
 log = logging.getLogger(__name__)
 
@@ -108,7 +108,7 @@ class LineEvents:
         self._repo.set_line_user(contact.id, user, blocked=not follow)
         action = "line.followed" if follow else "line.unfollowed"
         self._repo.audit(now, f"contact:{contact.id}", action, detail={"contact": contact.id})
-        if not follow and contact.channels[:1] == (Channel.LINE,):
+        if not follow and contact.channels[:1] == (ContactChannel.LINE,):
             log.warning(
                 "coverage.gap contact=%s reason=blocked the LINE account (next channel used)", contact.id
             )
@@ -123,5 +123,5 @@ class LineEvents:
             urgent=False,
             now=now,
             contact=contact,
-            channel=Channel.LINE,
+            channel=ContactChannel.LINE,
         )

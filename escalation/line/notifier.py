@@ -28,7 +28,7 @@ from linebot.v3.messaging.exceptions import ApiException
 from escalation.line.messages import PROMPT, Button
 from escalation.models import SmsMessage
 from escalation.notifier import NotifyError, Sent
-from registry.models import Channel, Language
+from registry.models import ContactChannel, Language
 
 log = logging.getLogger(__name__)
 
@@ -38,7 +38,7 @@ BUTTONS_TEXT_MAX = 160  # a buttons template's text (no image)
 
 
 class LineNotifier:
-    channel = Channel.LINE
+    channel = ContactChannel.LINE
     receipts = False
 
     def __init__(

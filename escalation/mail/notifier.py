@@ -11,13 +11,13 @@ from collections.abc import Sequence
 from escalation.mail.port import Mail, MailError, MailSender
 from escalation.models import SmsMessage
 from escalation.notifier import NotifyError, Sent
-from registry.models import Channel
+from registry.models import ContactChannel
 
 SUBJECT_MAX = 60
 
 
 class MailNotifier:
-    channel = Channel.EMAIL
+    channel = ContactChannel.EMAIL
     receipts = False
 
     def __init__(self, sender: MailSender) -> None:

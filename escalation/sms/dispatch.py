@@ -20,7 +20,7 @@ from escalation.models import SmsMessage, SmsPurpose, SmsStatus
 from escalation.notifier import Notifier, NotifyError, Sent
 from escalation.repository import EscalationRepository
 from mimamori.clock import Clock
-from registry.models import Channel
+from registry.models import ContactChannel
 
 log = logging.getLogger(__name__)
 
@@ -50,16 +50,16 @@ class SmsDispatcher:
         self._on_failed = on_failed
         self._wake = asyncio.Event()
         self._task: asyncio.Task[None] | None = None
-        self._next_slot: dict[Channel, float] = {}
+        self._next_slot: dict[ContactChannel, float] = {}
         self._stopping = False
         self.changed = asyncio.Condition()  # notified after every attempt (tests wait on it)
         self.attempts = 0
 
     @property
-    def channels(self) -> frozenset[Channel]:
+    def channels(self) -> frozenset[ContactChannel]:
         return frozenset(self._notifiers)
 
-    def receipts(self, channel: Channel) -> bool:
+    def receipts(self, channel: ContactChannel) -> bool:
         """Does this channel's provider report delivery (so an overdue alert can fall back)?"""
         notifier = self._notifiers.get(channel)
         return notifier is not None and notifier.receipts
@@ -122,7 +122,7 @@ class SmsDispatcher:
             made += 1
         return made
 
-    async def _pace(self, channel: Channel) -> None:
+    async def _pace(self, channel: ContactChannel) -> None:
         loop = asyncio.get_running_loop()
         slot = self._next_slot.get(channel, 0.0)
         wait = slot - loop.time()

@@ -7,13 +7,13 @@ from collections.abc import Sequence
 from escalation.models import SmsMessage
 from escalation.notifier import Sent
 from escalation.sms.port import SmsSender
-from registry.models import Channel
+from registry.models import ContactChannel
 
 
 class SmsNotifier:
     """Delivery receipts only when Twilio is told where to send status callbacks."""
 
-    channel = Channel.SMS
+    channel = ContactChannel.SMS
 
     def __init__(self, sender: SmsSender, status_callback: str | None = None) -> None:
         self._sender = sender

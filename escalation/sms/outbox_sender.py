@@ -12,7 +12,7 @@ from datetime import datetime
 
 from escalation.models import SmsMessage
 from escalation.sms.port import Sent
-from registry.models import Channel
+from registry.models import ContactChannel
 
 
 class OutboxSender:
@@ -34,7 +34,7 @@ class OutboxNotifier:
 
     receipts = False
 
-    def __init__(self, channel: Channel) -> None:
+    def __init__(self, channel: ContactChannel) -> None:
         self.channel = channel
 
     async def start(self) -> None:

@@ -14,7 +14,7 @@ from escalation.channels import DELIVERY_DEADLINE
 from escalation.models import SmsStatus
 from mimamori.clock import FakeClock
 from mimamori.config import EmailConfig
-from registry.models import Channel
+from registry.models import ContactChannel
 from tests.support.escalation_harness import (
     SUZUKI,
     alerts_config,
@@ -62,11 +62,11 @@ async def test_an_sms_not_delivered_in_time_becomes_a_call(tmp_path, clock: Fake
             service.engine.open_from_finding(finding(), clock.now())
             await until(twilio, lambda: len(twilio.created(SUZUKI)) == 1)
             await wait_for(lambda: service.dispatcher.attempts >= 1, service.dispatcher.changed)
-            clock.advance(DELIVERY_DEADLINE[Channel.SMS] - timedelta(seconds=1))
+            clock.advance(DELIVERY_DEADLINE[ContactChannel.SMS] - timedelta(seconds=1))
             assert service.engine.check_overdue(clock.now()) == 0  # not yet
             clock.advance(timedelta(seconds=2))
             await until(twilio, lambda: len(twilio.placed(SUZUKI)) == 1)  # the sweep called him
-            (sms,) = [m for m in service.repo.sms_messages() if m.channel is Channel.SMS]
+            (sms,) = [m for m in service.repo.sms_messages() if m.channel is ContactChannel.SMS]
             assert sms.status is SmsStatus.UNDELIVERED
             assert "not delivered in 10 min" in sms.error
 

@@ -15,7 +15,7 @@ from escalation.line.events import new_code
 from escalation.models import SmsStatus
 from escalation.service import AlertsService
 from mimamori.clock import FakeClock
-from registry.models import Channel
+from registry.models import ContactChannel
 from tests.support.escalation_harness import (
     ITO,
     alerts_config,
@@ -101,7 +101,7 @@ async def test_linked_by_code_then_an_alert_with_buttons_and_a_tap_claims(tmp_pa
         assert claimed.claimed_by == "v-ito"
         await until_pushed(line, 3)  # the thanks, on LINE too (his first text channel)
         assert twilio.created() == []  # nothing by SMS
-        assert {m.channel for m in service.repo.sms_messages(incident=incident.id)} == {Channel.LINE}
+        assert {m.channel for m in service.repo.sms_messages(incident=incident.id)} == {ContactChannel.LINE}
 
 
 async def test_a_blocked_user_falls_back_to_sms_at_once(tmp_path, clock: FakeClock) -> None:
@@ -113,7 +113,7 @@ async def test_a_blocked_user_falls_back_to_sms_at_once(tmp_path, clock: FakeClo
         await until(twilio, lambda: len(twilio.created(ITO)) == 1)
         assert "行ける1 無理2 無事3 救急119" in twilio.created(ITO)[0].body
         by_channel = {m.channel: m.status for m in service.repo.sms_messages(incident=incident.id)}
-        assert by_channel[Channel.LINE] is SmsStatus.FAILED
+        assert by_channel[ContactChannel.LINE] is SmsStatus.FAILED
         actions = [a.action for a in service.repo.audit_log(incident=incident.id)]
         assert "line.failed" in actions
         assert "notify.fallback" in actions

@@ -12,7 +12,7 @@ import pytest
 from escalation.models import IncidentState, Outcome, SmsStatus
 from escalation.service import AlertsService
 from mimamori.clock import FakeClock
-from registry.models import Channel
+from registry.models import ContactChannel
 from tests.support.escalation_harness import (
     KATO,
     SUZUKI,
@@ -87,7 +87,7 @@ async def test_the_resident_is_called_and_presses_1_for_i_am_fine(tmp_path, cloc
             assert closed.outcome is Outcome.SAFE
             assert twilio.created() == []  # no SMS to anyone: she answered the call
             (alert,) = service.repo.sms_messages(incident=incident.id)
-            assert alert.channel is Channel.VOICE
+            assert alert.channel is ContactChannel.VOICE
             assert "07:10" in alert.body  # the same explanation as the SMS
 
 
@@ -128,7 +128,7 @@ async def test_a_neighbour_presses_1_and_claims_it(tmp_path, clock: FakeClock) -
             # His thanks go to his first text channel (SMS), never as a second call.
             await until(twilio, lambda: len(twilio.created(SUZUKI)) == 1)
             assert len(twilio.placed(SUZUKI)) == 1
-            (alert,) = [m for m in service.repo.sms_messages() if m.channel is Channel.VOICE]
+            (alert,) = [m for m in service.repo.sms_messages() if m.channel is ContactChannel.VOICE]
             retried = {"CallSid": sid, "AccountSid": twilio.account_sid, "Digits": "1", "To": SUZUKI}
             gather = f"{service.public_url}/twilio/voice/gather?m={alert.id}"
             assert await post_signed(gather, retried, twilio.auth_token) == 200  # Twilio retrying it
@@ -183,8 +183,8 @@ async def test_an_invalid_number_falls_back_and_a_busy_line_too(tmp_path, clock:
             assert incident is not None
             await until(twilio, lambda: len(twilio.placed(KATO)) + len(twilio.created(KATO)) == 1)
             channels = {m.channel: m.status for m in service.repo.sms_messages(incident=incident.id)}
-            assert channels[Channel.VOICE] is SmsStatus.FAILED
-            assert channels[Channel.SMS] in (SmsStatus.FAILED, SmsStatus.SENT)
+            assert channels[ContactChannel.VOICE] is SmsStatus.FAILED
+            assert channels[ContactChannel.SMS] in (SmsStatus.FAILED, SmsStatus.SENT)
 
 
 async def test_a_call_create_that_timed_out_is_placed_once(tmp_path, clock: FakeClock) -> None:

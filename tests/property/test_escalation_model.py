@@ -47,7 +47,7 @@ from escalation.repository import EscalationRepository
 from mimamori.clock import FakeClock
 from mimamori.contract import Kind
 from registry.households_import import import_data
-from registry.models import Channel, ContactRole, Language
+from registry.models import ContactChannel, ContactRole, Language
 from store.base import DeviceState, HouseholdActivity
 from tests.conftest import FIXED_NOW
 
@@ -163,8 +163,8 @@ class EscalationModel(RuleBasedStateMachine):
             "http://alerts.test",
             b"secret",
             operators=(OPERATOR,),
-            channels=frozenset({Channel.SMS, Channel.VOICE, Channel.LINE}),
-            receipts=frozenset({Channel.SMS, Channel.VOICE}),
+            channels=frozenset({ContactChannel.SMS, ContactChannel.VOICE, ContactChannel.LINE}),
+            receipts=frozenset({ContactChannel.SMS, ContactChannel.VOICE}),
         )
         return EscalationEngine(self.repo, settings_, new_id=self._next_id)
 
@@ -381,7 +381,7 @@ class EscalationModel(RuleBasedStateMachine):
     @invariant()
     def nobody_gets_the_same_alert_twice_across_channels(self) -> None:
         """One alert (its key; a fallback adds ``|channel``) is live on one channel at a time."""
-        live: dict[str, list[Channel]] = {}
+        live: dict[str, list[ContactChannel]] = {}
         for m in self.repo.sms_messages(limit=100_000):
             if m.purpose is not SmsPurpose.ALERT:
                 continue

@@ -14,16 +14,16 @@ from escalation.models import SmsPurpose
 from escalation.repository import EscalationRepository
 from escalation.voice import call_twiml, spoken_alert
 from registry.households_import import import_data
-from registry.models import Channel, Contact, ContactRole, Language
+from registry.models import Contact, ContactChannel, ContactRole, Language
 from tests.conftest import FIXED_NOW
 
-SMS, VOICE, LINE, EMAIL = Channel.SMS, Channel.VOICE, Channel.LINE, Channel.EMAIL
+SMS, VOICE, LINE, EMAIL = ContactChannel.SMS, ContactChannel.VOICE, ContactChannel.LINE, ContactChannel.EMAIL
 ALERT, REPLY = SmsPurpose.ALERT, SmsPurpose.REPLY
 ALL = (SMS, VOICE, LINE, EMAIL)
 
 
 def person(
-    channels: tuple[Channel, ...], *, email: str | None = "a@example.jp", line: str | None = "U1"
+    channels: tuple[ContactChannel, ...], *, email: str | None = "a@example.jp", line: str | None = "U1"
 ) -> Contact:
     return Contact(
         "c", "鈴木", "+819000000011", ContactRole.NEIGHBOUR, channels=channels, email=email, line_user=line
@@ -47,12 +47,12 @@ CASES = [
 
 @pytest.mark.parametrize(("channels", "purpose", "configured", "tried", "line", "expected", "why"), CASES)
 def test_choose(
-    channels: tuple[Channel, ...],
+    channels: tuple[ContactChannel, ...],
     purpose: SmsPurpose,
-    configured: tuple[Channel, ...],
-    tried: tuple[Channel, ...],
+    configured: tuple[ContactChannel, ...],
+    tried: tuple[ContactChannel, ...],
     line: str | None,
-    expected: Channel | None,
+    expected: ContactChannel | None,
     why: str,
 ) -> None:
     assert choose(person(channels, line=line), purpose, configured, tried) is expected, why
