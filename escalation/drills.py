@@ -25,7 +25,7 @@ from escalation.engine import EscalationEngine
 from escalation.models import SmsPurpose, SmsStatus, SnapshotContact
 from escalation.replies import Pending, Reply, ReplyAction
 from escalation.repository import EscalationRepository
-from registry.models import Contact, ContactRole, TierKind
+from registry.models import Contact, ContactChannel, ContactRole, TierKind
 
 log = logging.getLogger(__name__)
 
@@ -106,6 +106,15 @@ def coverage(repo: EscalationRepository, households: Collection[str] | None = No
     return Coverage(tuple(gaps), tuple(flagged))
 
 
+def answers_in_writing(contact: Contact) -> bool:
+    """Whether ``contact`` can get the drill and answer "T": by SMS, or on a linked LINE account."""
+    return any(
+        channel is ContactChannel.SMS
+        or (channel is ContactChannel.LINE and contact.line_user is not None and not contact.line_blocked)
+        for channel in contact.channels
+    )
+
+
 def _outcome_of(contact: Contact, results: dict[str, tuple[str, datetime]]) -> tuple[DrillOutcome, datetime]:
     if contact.opted_out_at is not None:
         return DrillOutcome.OPTED_OUT, contact.opted_out_at
@@ -156,9 +165,10 @@ class ChainDrills:
             if policy is not None:
                 wanted |= {c for t in policy.tiers for c in t.contacts} | set(policy.technical)
         texted = 0
-        for contact in (
-            c for c in self._repo.contacts() if c.id in wanted and c.role is not ContactRole.RESIDENT
-        ):
+        chain = [c for c in self._repo.contacts() if c.id in wanted and c.role is not ContactRole.RESIDENT]
+        for contact in chain:
+            if not answers_in_writing(contact):
+                continue  # a landline or e-mail only: no written "T" can come back (not drilled)
             if contact.opted_out_at is not None:
                 self._repo.add_drill(run, contact.id, now, DrillOutcome.OPTED_OUT.value)
                 continue

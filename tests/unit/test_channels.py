@@ -9,6 +9,7 @@ from pathlib import Path
 import pytest
 
 from escalation.channels import choose
+from escalation.drills import answers_in_writing
 from escalation.mail.notifier import subject
 from escalation.models import SmsPurpose
 from escalation.repository import EscalationRepository
@@ -154,3 +155,22 @@ def test_the_mail_subject_is_the_first_sentence() -> None:
         == "【見守り K7】山田花子さん: 動きなし。"
     )
     assert len(subject("x" * 200)) == 60
+
+
+@pytest.mark.parametrize(
+    ("channels", "line_user", "blocked", "drilled"),
+    [
+        ((ContactChannel.SMS,), None, False, True),
+        ((ContactChannel.VOICE,), None, False, False),  # a landline: no written answer can come back
+        ((ContactChannel.EMAIL,), None, False, False),
+        ((ContactChannel.VOICE, ContactChannel.LINE), "U1", False, True),
+        ((ContactChannel.LINE,), "U1", True, False),  # blocked the account
+        ((ContactChannel.LINE,), None, False, False),  # not linked yet
+    ],
+)
+def test_the_chain_drill_goes_to_those_who_can_answer_in_writing(
+    channels: tuple[ContactChannel, ...], line_user: str | None, blocked: bool, drilled: bool
+) -> None:
+    contact = Contact("c1", "Kato", "+819011112222", ContactRole.NEIGHBOUR, channels=channels,
+                      line_user=line_user, line_blocked=blocked)  # fmt: skip
+    assert answers_in_writing(contact) is drilled
