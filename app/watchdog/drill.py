@@ -18,7 +18,7 @@ import logging
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from app.watchdog.outage import Part, Reading
+from app.watchdog.outage import Observation, Part
 from escalation.repository import EscalationRepository
 from mimamori import contract
 from mimamori.config import Config
@@ -78,7 +78,7 @@ class Drill:
     async def stop(self) -> None:
         await self._mqtt.stop()
 
-    def step(self, reader: HistoryReader | None, now: datetime) -> Reading:
+    def step(self, reader: HistoryReader | None, now: datetime) -> Observation:
         """Follow the drill in flight; publish the next when due. The drill's reading for this check."""
         attempt = self._attempt
         if attempt is not None and not attempt.through:
@@ -91,14 +91,14 @@ class Drill:
         if attempt is None or now - attempt.published_at >= timedelta(seconds=self._w.drill_every_s):
             self._publish(now)  # a new drill, also while one is late: a recovered path is noticed
         if self._failing_since is None:
-            return Reading(Part.DRILL, False)
+            return Observation(Part.DRILL, False)
         late = now - self._failing_since
         failing = late.total_seconds() >= self._w.drill_deadline_s
         if failing and self._attempt is not None:
             a = self._attempt
             stage = "sms_queue" if a.seen else "detector" if a.stored else "store"
             log.warning("watchdog.drill_late stage=%s late_s=%d", stage, late.total_seconds())
-        return Reading(Part.DRILL, failing, int(late.total_seconds() // 60))
+        return Observation(Part.DRILL, failing, int(late.total_seconds() // 60))
 
     def _publish(self, now: datetime) -> None:
         """Hand the reading to the broker client; during an outage it is sent once the broker is back."""

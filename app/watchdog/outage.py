@@ -1,6 +1,6 @@
 """The watchdog's pure core: readings of the platform's parts in, one outage notice and one recovery out.
 
-Each check gives a :class:`Reading` per :class:`Part`. A part that keeps failing for ``hold`` opens an
+Each check gives a :class:`Observation` per :class:`Part`. A part that keeps failing for ``hold`` opens an
 outage; every part failing while it is open belongs to the same outage, so a broker that stops gives
 one message (no heartbeats, ingest still) and not one per symptom. The outage is told once, and its
 recovery once, after every part has passed for ``hold``. The SMS path is told separately and by
@@ -37,7 +37,7 @@ ROUTE_OF: dict[Part, Route] = {p: Route.SMS if p is Part.SMS else Route.PLATFORM
 
 
 @dataclass(frozen=True, slots=True)
-class Reading:
+class Observation:
     part: Part
     failing: bool
     amount: int = 0  # what was seen, for the message: minutes silent, or failed SMS attempts
@@ -77,10 +77,10 @@ class Notice:
 
 
 def assess(
-    outages: dict[Route, Outage], readings: Iterable[Reading], now: datetime, hold: timedelta
+    outages: dict[Route, Outage], readings: Iterable[Observation], now: datetime, hold: timedelta
 ) -> tuple[dict[Route, Outage], list[Notice]]:
     """The outages after ``readings`` at ``now``, and the notices to send (none most of the time)."""
-    by_route: dict[Route, list[Reading]] = {}
+    by_route: dict[Route, list[Observation]] = {}
     for reading in readings:
         by_route.setdefault(ROUTE_OF[reading.part], []).append(reading)
     result = dict(outages)
@@ -97,7 +97,7 @@ def assess(
 
 
 def _step(
-    outage: Outage | None, route: Route, readings: list[Reading], now: datetime, hold: timedelta
+    outage: Outage | None, route: Route, readings: list[Observation], now: datetime, hold: timedelta
 ) -> tuple[Outage | None, Notice | None]:
     failing = {r.part: r for r in readings if r.failing}
     passing = {r.part for r in readings if not r.failing}

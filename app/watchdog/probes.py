@@ -2,7 +2,7 @@
 
 The gateways' newest heartbeat from the store, ingest's received counter from its ``/metrics``, the
 detector's heartbeat file, the SMS provider's recent record in the state file. Each probe answers a
-:class:`~app.watchdog.outage.Reading`; a probe that cannot look counts as failing for its part.
+:class:`~app.watchdog.outage.Observation`; a probe that cannot look counts as failing for its part.
 """
 
 from __future__ import annotations
@@ -17,7 +17,7 @@ from prometheus_client.parser import text_string_to_metric_families
 
 from app.watchdog.drill import Drill
 from app.watchdog.metrics import WatchdogMetrics
-from app.watchdog.outage import Part, Reading
+from app.watchdog.outage import Observation, Part
 from escalation.repository import EscalationRepository
 from mimamori.config import Config
 from mimamori.heartbeat import last_beat
@@ -54,7 +54,7 @@ class Probes:
             self._reader.close()
             self._reader = None
 
-    async def read(self, session: aiohttp.ClientSession, now: datetime) -> list[Reading]:
+    async def read(self, session: aiohttp.ClientSession, now: datetime) -> list[Observation]:
         readings = await asyncio.to_thread(self._store_readings, now)
         if self._w.ingest_metrics_urls:  # none listed: ingest is not watched (a single-process setup)
             readings.append(await self._ingest(session, now))
@@ -64,7 +64,7 @@ class Probes:
         readings.append(await asyncio.to_thread(self._sms, now))
         return readings
 
-    def _store_readings(self, now: datetime) -> list[Reading]:
+    def _store_readings(self, now: datetime) -> list[Observation]:
         """The store, and through it the gateways' heartbeats (unknown while the store is down)."""
         try:
             if self._reader is None:
@@ -74,15 +74,15 @@ class Probes:
             log.warning("watchdog.store_unreadable error=%s", exc)
             self.close()
             self._metrics.store_readable.set(0)
-            return [Reading(Part.STORE, True)]
+            return [Observation(Part.STORE, True)]
         self._metrics.store_readable.set(1)
         if latest is not None:
             self._metrics.gateway_heartbeat.set(latest.timestamp())
         silent = now - (latest or self._started_at)
         failing = silent.total_seconds() >= self._w.gateway_silence_s
-        return [Reading(Part.STORE, False), Reading(Part.GATEWAYS, failing, _minutes(silent))]
+        return [Observation(Part.STORE, False), Observation(Part.GATEWAYS, failing, _minutes(silent))]
 
-    async def _ingest(self, session: aiohttp.ClientSession, now: datetime) -> Reading:
+    async def _ingest(self, session: aiohttp.ClientSession, now: datetime) -> Observation:
         total = 0.0
         for url in self._w.ingest_metrics_urls:
             try:
@@ -99,22 +99,22 @@ class Probes:
             self._counter, self._counter_moved_at = total, now
         return self._stalled(now)
 
-    def _stalled(self, now: datetime) -> Reading:
+    def _stalled(self, now: datetime) -> Observation:
         still = now - self._counter_moved_at
-        return Reading(Part.INGEST, still.total_seconds() >= self._w.ingest_stall_s, _minutes(still))
+        return Observation(Part.INGEST, still.total_seconds() >= self._w.ingest_stall_s, _minutes(still))
 
-    def _detector(self, now: datetime) -> Reading:
+    def _detector(self, now: datetime) -> Observation:
         recorded = last_beat(self._config.alerts.heartbeat_path)
         if recorded is not None:
             self._metrics.detector_tick.set(recorded.timestamp())
         beat = recorded or self._started_at
         stale = now - beat
-        return Reading(Part.DETECTOR, stale.total_seconds() >= self._w.detector_stale_s, _minutes(stale))
+        return Observation(Part.DETECTOR, stale.total_seconds() >= self._w.detector_stale_s, _minutes(stale))
 
-    def _sms(self, now: datetime) -> Reading:
+    def _sms(self, now: datetime) -> Observation:
         path = self._config.alerts.state_path
         if not path.exists():
-            return Reading(Part.SMS, False)
+            return Observation(Part.SMS, False)
         repo = EscalationRepository(path)
         try:
             repo.open()
@@ -125,9 +125,9 @@ class Probes:
             OSError,
         ) as exc:  # the state file's trouble is not the SMS path's
             log.warning("watchdog.sms_unreadable error=%s", exc)
-            return Reading(Part.SMS, False)
+            return Observation(Part.SMS, False)
         finally:
             repo.close()
         self._metrics.sms_sent.set(sent)
         self._metrics.sms_failed.set(failed)
-        return Reading(Part.SMS, sent == 0 and failed >= self._w.sms_failures, failed)
+        return Observation(Part.SMS, sent == 0 and failed >= self._w.sms_failures, failed)

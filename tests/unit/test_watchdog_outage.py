@@ -6,7 +6,7 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from app.watchdog.outage import Notice, NoticeKind, Outage, Part, Reading, Route, assess
+from app.watchdog.outage import Notice, NoticeKind, Observation, Outage, Part, Route, assess
 
 T0 = datetime(2026, 12, 3, 1, 0, tzinfo=UTC)
 HOLD = timedelta(minutes=2)
@@ -18,7 +18,7 @@ def run(script: list[tuple[int, frozenset[Part]]]) -> list[tuple[int, Notice]]:
     outages: dict[Route, Outage] = {}
     told: list[tuple[int, Notice]] = []
     for minute, failing in script:
-        readings = [Reading(p, p in failing, 7 if p in failing else 0) for p in Part]
+        readings = [Observation(p, p in failing, 7 if p in failing else 0) for p in Part]
         outages, notices = assess(outages, readings, T0 + timedelta(minutes=minute), HOLD)
         told.extend((minute, n) for n in notices)
     return told
@@ -91,7 +91,7 @@ def test_a_notice_key_names_its_outage_so_a_restart_cannot_tell_it_twice() -> No
 
 
 def test_an_outage_keeps_its_start_while_it_lasts() -> None:
-    readings = [Reading(GW, True, 12)]
+    readings = [Observation(GW, True, 12)]
     outages, _ = assess({}, readings, T0, HOLD)
     outages, notices = assess(outages, readings, T0 + HOLD, HOLD)
     assert [n.since for n in notices] == [T0]
