@@ -304,6 +304,7 @@ LABELS: Final[Mapping[str, Mapping[str, tuple[str, str]]]] = {
         "stuck_sensor": ("sensor may be stuck", "センサー故障の疑い"),
         "data_gap": ("readings lost on the way", "記録の欠落"),
         "slow_decline": ("slow decline", "活動の緩やかな低下"),
+        "not_back": ("not back as planned", "予定の帰宅なし"),
     },
     "severity": {  # detection.findings.Severity
         "urgent": ("urgent", "緊急"),

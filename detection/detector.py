@@ -12,7 +12,7 @@ from enum import StrEnum
 
 from detection.baseline import Baseline, Decline, local_parts, zone
 from detection.findings import Explanation, Finding, FindingKind, Severity
-from detection.model import Profile, TechnicalView, Tuning
+from detection.model import AwayWindow, Profile, TechnicalView, Tuning
 
 SEVERITY: dict[FindingKind, Severity] = {
     FindingKind.HELP_BUTTON: Severity.URGENT,
@@ -27,6 +27,7 @@ SEVERITY: dict[FindingKind, Severity] = {
     FindingKind.STUCK_SENSOR: Severity.WARNING,
     FindingKind.LOW_BATTERY: Severity.INFO,
     FindingKind.SLOW_DECLINE: Severity.INFO,
+    FindingKind.NOT_BACK: Severity.WARNING,
 }
 
 
@@ -154,16 +155,49 @@ def _home_due(start: float, minute: int, weekend: bool, baseline: Baseline, tz: 
     return wake if wake.at < quiet.at else quiet
 
 
-def stretch_start(last: float, profile: Profile) -> tuple[float, bool]:
+def stretch_start(last: float, profile: Profile, now: float) -> tuple[float, bool]:
     """Where the quiet stretch begins: the last activity, or the end of an away period after it.
 
     An away period that ended after the last activity restarts the stretch as "probably out", so a
     resident coming home late from a trip gets the gentle long-absence rule, not an inactivity alarm.
+    Periods that have not begun by ``now`` (next week's day service) do not count yet.
     """
-    ends = [p.end.timestamp() for p in profile.away if last < p.end.timestamp()]
+    ends = [p.end.timestamp() for p in profile.away if last < p.end.timestamp() and p.start.timestamp() <= now]
     if ends:
         return max(last, max(ends)), True
     return last, False
+
+
+def not_back_due(last: float, profile: Profile, tuning: Tuning, now: float) -> tuple[float, AwayWindow] | None:
+    """The care-calendar absence the resident may not be back from, and when it falls due.
+
+    The latest calendar absence that has begun by ``now`` and ended after the last activity: if nothing
+    is seen by its end + ``tuning.not_back_margin_s``, the care manager is told (``not_back``), unless
+    the household is away again by then.
+    """
+    pending = [
+        w for w in profile.away if w.occurrence and w.start.timestamp() <= now and last < w.end.timestamp()
+    ]
+    if not pending:
+        return None
+    window = max(pending, key=lambda w: w.end)
+    return window.end.timestamp() + tuning.not_back_margin_s, window
+
+
+def not_back_finding(household: str, window: AwayWindow, last: float, tz: str, now: float) -> Finding:
+    """Not back from a care-calendar absence: once per occurrence (entry and day)."""
+    params: dict[str, str | int | float] = {"end": local_clock(window.end.timestamp(), tz, now)}
+    if window.label:
+        params["label"] = window.label
+    return Finding(
+        household=household,
+        kind=FindingKind.NOT_BACK,
+        severity=SEVERITY[FindingKind.NOT_BACK],
+        raised_at=utc(now),
+        episode=f"not_back:{window.occurrence}",
+        last_activity_at=utc(last),
+        explanation=Explanation("not_back" if window.label else "not_back.unlabelled", params),
+    )
 
 
 def community_finding(

@@ -24,12 +24,14 @@ from detection.detector import (
     community_finding,
     decline_finding,
     help_finding,
+    not_back_due,
+    not_back_finding,
     stretch_start,
     utc,
 )
 from detection.episodes import EpisodeLog
 from detection.findings import Finding
-from detection.model import ProfileSource, Tuning, goes_out, is_main_door
+from detection.model import Profile, ProfileSource, Tuning, goes_out, is_main_door
 
 
 class HouseholdState:
@@ -113,6 +115,7 @@ class Engine(Generic[S]):
         self._minutes: list[int] = []
         self._presses: list[tuple[str, float, str]] = []
         self._declines: list[Finding] = []
+        self._gentle: list[Finding] = []  # not-back findings found by looks, raised at the end of the tick
         self._doors: dict[str, bool] = {}
 
     # ------------------------------------------------------------------ inputs
@@ -188,7 +191,7 @@ class Engine(Generic[S]):
 
     def pending(self) -> bool:
         """Whether something must be raised on the very next tick (button, decline)."""
-        return bool(self._presses or self._declines)
+        return bool(self._presses or self._declines or self._gentle)
 
     def next_look(self) -> float:
         """When the next household must be looked at; inf when none."""
@@ -254,15 +257,19 @@ class Engine(Generic[S]):
                     heapq.heappop(minutes)
                     del buckets[m]
                 break
+        for finding in self._gentle:
+            if self._episodes.add(finding):
+                found.append(finding)
+        self._gentle.clear()
         return found
 
-    def due(self, household: str) -> Due | None:
+    def due(self, household: str, now: float) -> Due | None:
         """The community finding this household's current stretch leads to, and when (None: none)."""
         st = self.state(household)
         if st.last is None or st.raised or st.blind:
             return None
         profile = self._profiles.profile(household)
-        start, after_away = stretch_start(st.last, profile)
+        start, after_away = stretch_start(st.last, profile, now)
         return community_due(start, st.out or after_away, st.baseline, profile, self.tuning)
 
     def is_door(self, device: str) -> bool:
@@ -293,17 +300,19 @@ class Engine(Generic[S]):
             self._schedule(st, last + self.look_ahead)
             return None
         household = st.household
-        due = self.due(household)
+        due = self.due(household, now)
+        profile = self._profiles.profile(household)
+        gentle = self._not_back(st, profile, now)
         if due is None or st.last is None:
+            self._schedule(st, gentle)
             return None
         if due.at > now:
-            self._schedule(st, due.at)
+            self._schedule(st, min(due.at, gentle))
             return None
-        profile = self._profiles.profile(household)
         away = profile.away_at(utc(now))
         if away is not None:
             # suppressed while away; the stretch restarts (as probably out) when the period ends
-            self._schedule(st, away.end.timestamp())
+            self._schedule(st, min(away.end.timestamp(), gentle))
             return None
         st.raised = True
         finding = community_finding(household, due, st.last, st.baseline, profile, now)
@@ -311,12 +320,30 @@ class Engine(Generic[S]):
             return None  # raised before a restart
         return finding
 
+    def _not_back(self, st: S, profile: Profile, now: float) -> float:
+        """Queue the not-back finding of a care-calendar absence if it is due (once per occurrence);
+        when the pending one falls due (inf: none pending)."""
+        last = st.last
+        if last is None or st.blind:
+            return math.inf
+        pending = not_back_due(last, profile, self.tuning, now)
+        if pending is None:
+            return math.inf
+        at, window = pending
+        if at > now:
+            return at
+        if profile.away_at(utc(now)) is None:
+            finding = not_back_finding(st.household, window, last, profile.tz, now)
+            if not self._episodes.seen(st.household, finding.episode):
+                self._gentle.append(finding)
+        return math.inf
+
     # ------------------------------------------------------------------ reading
 
     def snapshot(self, household: str, now: float) -> Snapshot:
         st = self.state(household)
         profile = self._profiles.profile(household)
-        due = self.due(household)
+        due = self.due(household, now)
         status = classify(st.last, due, st.raised, st.blind, profile, now)
         return Snapshot(
             household,

@@ -44,6 +44,14 @@ TEMPLATES: Mapping[str, Mapping[Lang, str]] = {
         "en": "No activity since {since}; every evening there was activity after {active_until} "
         "(learned over {days} days)",
     },
+    "not_back": {
+        "ja": "{label}から{end}の予定を過ぎても帰宅の気配なし",
+        "en": "No sign of return from {label}, expected by {end}",
+    },
+    "not_back.unlabelled": {
+        "ja": "予定の外出({end}まで)を過ぎても帰宅の気配なし",
+        "en": "No sign of return from a planned absence, expected by {end}",
+    },
     "help_button": {
         "ja": "{at} 緊急ボタンが押されました",
         "en": "Help button pressed at {at}",

@@ -26,6 +26,7 @@ class FindingKind(StrEnum):
     STUCK_SENSOR = "stuck_sensor"
     DATA_GAP = "data_gap"  # readings a gateway sent never reached the store (a gap in its seq, open long)
     SLOW_DECLINE = "slow_decline"  # drift over 1-2 weeks, for the care manager
+    NOT_BACK = "not_back"  # nothing seen after a care-calendar absence ended (+ margin), for the care manager
 
 
 class Severity(StrEnum):
@@ -56,6 +57,7 @@ AUDIENCE: Mapping[FindingKind, Audience] = {
     FindingKind.STUCK_SENSOR: Audience.TECHNICAL,
     FindingKind.DATA_GAP: Audience.TECHNICAL,
     FindingKind.SLOW_DECLINE: Audience.CARE_MANAGER,
+    FindingKind.NOT_BACK: Audience.CARE_MANAGER,
 }
 
 

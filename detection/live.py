@@ -315,7 +315,7 @@ class LiveDetector:
             if st is None or not st.learned:
                 continue
             was, st.blind = st.blind, False  # look at the stretch as if we could see
-            due = self.engine.due(g.household)
+            due = self.engine.due(g.household, now)
             st.blind = was
             self.engine.set_blind(g.household, due is None or due.at > g.changed_at.timestamp(), now)
 

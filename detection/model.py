@@ -80,6 +80,8 @@ class Tuning:
     low_battery_pct: float = 15.0
     stuck_solo_s: float = 12 * 3600.0  # one sensor alone reporting activity, others silent, this long
     data_gap_s: float = 30 * 60.0  # a gap in a gateway's seq still open this long: readings were lost
+    # not back (care manager): nothing seen this long after a care-calendar absence ended
+    not_back_margin_s: float = 60 * 60.0
     # slow decline (care manager): the last week against the weeks before it
     decline_recent_days: int = 7
     decline_activity_drop: float = 0.35
@@ -89,11 +91,15 @@ class Tuning:
 
 @dataclass(frozen=True, slots=True)
 class AwayWindow:
-    """Resident away (set by care manager, resident or contact): suppresses findings, expires by itself."""
+    """Resident away (set by care manager, resident or contact, or the care calendar): suppresses
+    findings, expires by itself. A calendar absence has an ``occurrence`` (entry id and local day) and
+    may raise ``not_back`` when nothing is seen after its end."""
 
     start: datetime
     end: datetime
     set_by: str = "care_manager"
+    occurrence: str = ""  # calendar absences only: "<entry id>:<YYYY-MM-DD>"
+    label: str = ""  # calendar absences: "デイサービス"
 
     def covers(self, at: datetime) -> bool:
         return self.start <= at < self.end
@@ -174,4 +180,5 @@ def tuning_from(config: DetectionConfig) -> Tuning:
         sensors_silent_s=config.sensors_silent_min * 60.0,
         device_silent_s=config.device_silent_hours * 3600.0,
         low_battery_pct=config.low_battery_pct,
+        not_back_margin_s=config.not_back_margin_min * 60.0,
     )

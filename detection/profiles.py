@@ -1,14 +1,26 @@
-"""Household profiles for detection from the alerts state (time zone, opt-ins, away periods)."""
+"""Household profiles for detection from the alerts state (time zone, opt-ins, away periods and the
+care calendar's absences around now)."""
 
 from __future__ import annotations
 
-from datetime import timedelta
+from datetime import datetime, timedelta
 
 from detection.model import AwayWindow, Profile
 from mimamori.clock import Clock
+from registry.calendar import occurrences
+from registry.models import CalendarEntry
 from registry.repository import Registry
 
 RECENT_AWAY = timedelta(days=2)  # away periods that ended this recently still shape the current stretch
+CALENDAR_AHEAD = timedelta(days=2)  # calendar absences this far ahead are in the profile
+
+
+def calendar_windows(entries: list[CalendarEntry], tz: str, now: datetime) -> tuple[AwayWindow, ...]:
+    """The care calendar's absences from ``RECENT_AWAY`` before ``now`` to ``CALENDAR_AHEAD`` after."""
+    return tuple(
+        AwayWindow(o.start, o.end, "calendar", o.key, o.entry.label)
+        for o in occurrences(entries, tz, now - RECENT_AWAY, now + CALENDAR_AHEAD)
+    )
 
 
 class StateProfiles:
@@ -33,13 +45,14 @@ class StateProfiles:
         if cached is not None and now.timestamp() - cached[0] < self._ttl:
             return cached[1]
         row = self._repo.household(household)
+        tz = row.time_zone if row is not None else self._default_tz
         away = tuple(
             AwayWindow(p.start, p.end, p.set_by)
             for p in self._repo.away_periods(household, now=now - RECENT_AWAY)
-        )
+        ) + calendar_windows(self._repo.calendar(household), tz, now)
         profile = Profile(
             household,
-            tz=row.time_zone if row is not None else self._default_tz,
+            tz=tz,
             night_exit_enabled=row is not None and row.night_exit_opt_in,
             away=away,
             evening_check_enabled=row is not None and row.evening_check_opt_in,

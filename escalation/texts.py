@@ -38,6 +38,7 @@ _REASON: dict[Language, dict[FindingKind, str]] = {
         FindingKind.STUCK_SENSOR: "センサーの異常",
         FindingKind.DATA_GAP: "記録の一部が届いていません",
         FindingKind.SLOW_DECLINE: "活動量がゆるやかに低下",
+        FindingKind.NOT_BACK: "予定の時刻を過ぎても帰宅の気配がありません",
     },
     Language.EN: {
         FindingKind.HELP_BUTTON: "the help button was pressed",
@@ -53,6 +54,7 @@ _REASON: dict[Language, dict[FindingKind, str]] = {
         FindingKind.STUCK_SENSOR: "a sensor looks stuck",
         FindingKind.DATA_GAP: "some readings were lost",
         FindingKind.SLOW_DECLINE: "activity slowly declining",
+        FindingKind.NOT_BACK: "no sign of return after a planned absence",
     },
 }
 _REASON_NO_TIME = {Language.JA: "しばらく動きがありません", Language.EN: "no activity for a while"}

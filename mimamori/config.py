@@ -175,6 +175,7 @@ class DetectionConfig(Section):
     sensors_silent_min: int = Field(180, ge=30)  # every sensor silent (check-ins too): blind
     device_silent_hours: int = Field(24, ge=1)  # one device silent: technical finding
     low_battery_pct: float = Field(15.0, ge=0, le=100)
+    not_back_margin_min: int = Field(60, ge=10, le=480)  # care calendar: not back by the end + this
 
 
 class AlertsConfig(Section):

@@ -19,6 +19,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, ValidationIn
 
 from mimamori.config import TimeZoneName
 from mimamori.contract import ID_RE
+from registry.calendar import CalendarIn
 from registry.models import (
     Consent,
     Contact,
@@ -165,6 +166,7 @@ class HouseholdIn(_Model):
     gateways: list[str] = Field([], max_length=16)  # ids; none listed: any gateway of the household
     devices: list[str] = Field([], max_length=500)  # ids; a device not listed is shown as new
     consent: ConsentIn | None = None
+    calendar: list[CalendarIn] | None = Field(None, max_length=50)  # None: the calendar is left as it is
     policy: PolicyIn
 
     _gateway_ids = field_validator("gateways")(_ids)
@@ -270,6 +272,8 @@ def _store(repo: Registry, h: HouseholdIn, now: datetime) -> None:
     repo.set_provisions(h.id, sorted(contacts), now)
     repo.set_gateways(h.id, h.gateways)
     repo.set_devices(h.id, h.devices)
+    if h.calendar is not None:
+        repo.set_calendar(h.id, [c.entry(h.id) for c in h.calendar])
     if h.consent is not None:
         repo.record_consent(
             Consent(h.id, h.consent.given_by, h.consent.given_at.astimezone(UTC), h.consent.scope)

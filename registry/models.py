@@ -1,4 +1,5 @@
-"""The registry's vocabulary: households, residents, contacts, escalation policies and away periods.
+"""The registry's vocabulary: households, residents, contacts, escalation policies, away periods and
+care calendars.
 
 Who is watched and who is called, as frozen dataclasses. Detection, escalation and the dashboard read
 them; only the registry writes them. All times are aware UTC; each household's ``time_zone`` is for
@@ -8,7 +9,7 @@ display and for quiet hours.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import datetime, time
+from datetime import date, datetime, time
 from enum import StrEnum
 
 
@@ -125,6 +126,29 @@ class AwayPeriod:
     end: datetime  # expires by itself
     set_by: str  # "care_manager:sato", "contact:c-12", "resident"
     note: str = ""
+
+
+@dataclass(frozen=True, slots=True)
+class CalendarEntry:
+    """A planned absence in the household's care calendar (local times of its time zone).
+
+    Weekly (``weekdays`` set, 0 = Monday: day service Tue/Thu 09:00-16:00; ``end <= start`` ends the
+    next day) or dated (``first_day`` .. ``last_day``: a short stay from ``start`` on the first day to
+    ``end`` on the last, or a hospital visit when both days are the same).
+    """
+
+    id: int
+    household: str
+    label: str  # "デイサービス", "short stay"; may be empty
+    start: time
+    end: time
+    weekdays: tuple[int, ...] = ()
+    first_day: date | None = None
+    last_day: date | None = None
+
+    @property
+    def weekly(self) -> bool:
+        return bool(self.weekdays)
 
 
 @dataclass(frozen=True, slots=True)

@@ -12,7 +12,7 @@ from __future__ import annotations
 import contextlib
 import sqlite3
 from collections.abc import Collection, Iterator, Sequence
-from datetime import datetime
+from datetime import date, datetime, time
 from importlib import resources
 from pathlib import Path
 from typing import Any
@@ -21,6 +21,7 @@ from mimamori.sqlite import DatabaseError, connect, from_db_time, opt_db_time, o
 from registry.codec import decode_policy, encode_policy
 from registry.models import (
     AwayPeriod,
+    CalendarEntry,
     Consent,
     Contact,
     ContactChannel,
@@ -381,6 +382,65 @@ class Registry:
             args.append(to_db_time(now))
         rows = self._exec(sql + " ORDER BY start", args)
         return [AwayPeriod(r[0], r[1], from_db_time(r[2]), from_db_time(r[3]), r[4], r[5]) for r in rows]
+
+
+    # -- care calendar -----------------------------------------------------------------------------
+    def add_calendar_entry(self, entry: CalendarEntry) -> int:
+        """Store ``entry`` (its id is ignored) and return its new id."""
+        cur = self._exec(
+            "INSERT INTO calendar_entries (household, label, weekdays, first_day, last_day, start_time,"
+            " end_time) VALUES (?, ?, ?, ?, ?, ?, ?)",
+            (
+                entry.household,
+                entry.label,
+                ",".join(str(d) for d in entry.weekdays),
+                None if entry.first_day is None else entry.first_day.isoformat(),
+                None if entry.last_day is None else entry.last_day.isoformat(),
+                entry.start.strftime("%H:%M"),
+                entry.end.strftime("%H:%M"),
+            ),
+        )
+        return int(cur.lastrowid or 0)
+
+    def remove_calendar_entry(self, entry_id: int) -> None:
+        self._exec("DELETE FROM calendar_entries WHERE id = ?", (entry_id,))
+
+    def set_calendar(self, household_id: str, entries: Sequence[CalendarEntry]) -> None:
+        """Replace the household's calendar with ``entries`` (the households import); the same
+        entries again change nothing (ids included)."""
+        if _sans_ids(self.calendar(household_id)) == _sans_ids(entries):
+            return
+        with self.transaction():
+            self._exec("DELETE FROM calendar_entries WHERE household = ?", (household_id,))
+            for entry in entries:
+                self.add_calendar_entry(entry)
+
+    def calendar(self, household_id: str) -> list[CalendarEntry]:
+        """The household's calendar: weekly entries first, then dated ones by first day."""
+        rows = self._exec(
+            "SELECT id, household, label, weekdays, first_day, last_day, start_time, end_time"
+            " FROM calendar_entries WHERE household = ? ORDER BY first_day IS NOT NULL, first_day, id",
+            (household_id,),
+        )
+        return [
+            CalendarEntry(
+                r[0],
+                r[1],
+                r[2],
+                time.fromisoformat(r[6]),
+                time.fromisoformat(r[7]),
+                tuple(int(d) for d in r[3].split(",") if d),
+                None if r[4] is None else date.fromisoformat(r[4]),
+                None if r[5] is None else date.fromisoformat(r[5]),
+            )
+            for r in rows
+        ]
+
+
+def _sans_ids(entries: Sequence[CalendarEntry]) -> list[tuple[Any, ...]]:
+    return sorted(
+        (e.label, e.weekdays, e.first_day or date.min, e.last_day or date.min, e.start, e.end) for e in entries
+    )
 
 
 def _add_missing_columns(db: sqlite3.Connection, columns: Sequence[tuple[str, str, str]]) -> None:

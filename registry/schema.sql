@@ -53,6 +53,20 @@ CREATE TABLE IF NOT EXISTS away_periods (
     note      TEXT NOT NULL DEFAULT ''
 );
 CREATE INDEX IF NOT EXISTS away_household ON away_periods (household, end);
+-- The care calendar: planned, recurring or dated absences (registry.models.CalendarEntry). Local
+-- times 'HH:MM' and days 'YYYY-MM-DD' of the household's time zone; weekdays '1,3' (0 = Monday),
+-- '' for a dated entry.
+CREATE TABLE IF NOT EXISTS calendar_entries (
+    id         INTEGER PRIMARY KEY,
+    household  TEXT NOT NULL REFERENCES households(id) ON DELETE CASCADE,
+    label      TEXT NOT NULL DEFAULT '',
+    weekdays   TEXT NOT NULL DEFAULT '',
+    first_day  TEXT,
+    last_day   TEXT,
+    start_time TEXT NOT NULL,
+    end_time   TEXT NOT NULL
+);
+CREATE INDEX IF NOT EXISTS calendar_household ON calendar_entries (household);
 -- The household's gateways and devices, ids only (households file `gateways:` / `devices:`). Ingest
 -- accepts events only from registered households and, when any are listed, from their gateways.
 CREATE TABLE IF NOT EXISTS household_gateways (

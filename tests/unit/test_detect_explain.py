@@ -16,6 +16,8 @@ SAMPLES = {
     "inactivity.prior": {"since": "11/27 07:10", "quiet_h": 12.5, "days": 3},
     "long_absence.prior": {"since": "11/27 10:02", "quiet_h": 14.2, "longest_h": 0.0},
     "help_button": {"at": "10:00"},
+    "not_back": {"label": "デイサービス（送迎あり）一二三四五", "end": "12/24 16:00"},
+    "not_back.unlabelled": {"end": "12/24 16:00"},
     "blind_gateway": {"since": "11/27 07:10"},
     "blind_sensors": {"since": "11/27 07:10"},
     "device_silent": {"device": "kitchen-motion", "since": "11/27 07:10"},
