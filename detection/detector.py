@@ -162,13 +162,17 @@ def stretch_start(last: float, profile: Profile, now: float) -> tuple[float, boo
     resident coming home late from a trip gets the gentle long-absence rule, not an inactivity alarm.
     Periods that have not begun by ``now`` (next week's day service) do not count yet.
     """
-    ends = [p.end.timestamp() for p in profile.away if last < p.end.timestamp() and p.start.timestamp() <= now]
+    ends = [
+        p.end.timestamp() for p in profile.away if last < p.end.timestamp() and p.start.timestamp() <= now
+    ]
     if ends:
         return max(last, max(ends)), True
     return last, False
 
 
-def not_back_due(last: float, profile: Profile, tuning: Tuning, now: float) -> tuple[float, AwayWindow] | None:
+def not_back_due(
+    last: float, profile: Profile, tuning: Tuning, now: float
+) -> tuple[float, AwayWindow] | None:
     """The care-calendar absence the resident may not be back from, and when it falls due.
 
     The latest calendar absence that has begun by ``now`` and ended after the last activity: if nothing

@@ -383,7 +383,6 @@ class Registry:
         rows = self._exec(sql + " ORDER BY start", args)
         return [AwayPeriod(r[0], r[1], from_db_time(r[2]), from_db_time(r[3]), r[4], r[5]) for r in rows]
 
-
     # -- care calendar -----------------------------------------------------------------------------
     def add_calendar_entry(self, entry: CalendarEntry) -> int:
         """Store ``entry`` (its id is ignored) and return its new id."""
@@ -439,7 +438,8 @@ class Registry:
 
 def _sans_ids(entries: Sequence[CalendarEntry]) -> list[tuple[Any, ...]]:
     return sorted(
-        (e.label, e.weekdays, e.first_day or date.min, e.last_day or date.min, e.start, e.end) for e in entries
+        (e.label, e.weekdays, e.first_day or date.min, e.last_day or date.min, e.start, e.end)
+        for e in entries
     )
 
 
