@@ -16,6 +16,7 @@ from dashboard.i18n import validation_message
 from dashboard.views import (
     AuditView,
     AwayView,
+    CalendarView,
     ContactDraft,
     ContactView,
     CoverageView,
@@ -34,6 +35,7 @@ from escalation.commands import STAFF_OUTCOMES, StaffCommands
 from escalation.drills import DrillOutcome, coverage
 from escalation.repository import EscalationRepository
 from registry import models as registry
+from registry.calendar import CalendarIn
 from registry.households_import import ContactIn, TierIn
 
 MAX_INCIDENTS = 200
@@ -65,6 +67,18 @@ def _errors(exc: ValidationError, prefix: str = "") -> dict[str, str]:
         name = prefix + (str(error["loc"][0]) if error["loc"] else "form")
         found.setdefault(name, validation_message(error["type"], error.get("ctx"), str(error["msg"])))
     return found
+
+
+def registry_entry(household: str, entry: Mapping[str, object]) -> registry.CalendarEntry:
+    """A calendar entry as the households import validates it; :class:`InvalidEdit` with the reasons."""
+    try:
+        return CalendarIn.model_validate(entry).entry(household)
+    except ValidationError as exc:
+        raise InvalidEdit(_errors(exc)) from None
+
+
+def _calendar(e: registry.CalendarEntry) -> CalendarView:
+    return CalendarView(e.id, e.label, e.start, e.end, e.weekdays, e.first_day, e.last_day)
 
 
 class StateCareRecords:
@@ -209,6 +223,24 @@ class StateCareRecords:
         with self._repo.transaction():
             self._repo.remove_away(away_id)
             self._repo.audit(now, actor, "away.removed", household=household, detail={"away": away_id})
+
+    def calendar(self, household: str) -> list[CalendarView]:
+        return [_calendar(e) for e in self._repo.calendar(household)]
+
+    def add_calendar_entry(
+        self, household: str, entry: Mapping[str, object], *, actor: str, now: datetime
+    ) -> None:
+        stored = registry_entry(household, entry)
+        with self._repo.transaction():
+            entry_id = self._repo.add_calendar_entry(stored)
+            self._repo.audit(now, actor, "calendar.added", household=household, detail={"entry": entry_id})
+
+    def remove_calendar_entry(self, household: str, entry_id: int, *, actor: str, now: datetime) -> None:
+        if entry_id not in {e.id for e in self._repo.calendar(household)}:
+            raise InvalidEdit({"form": "no such calendar entry in this household"})
+        with self._repo.transaction():
+            self._repo.remove_calendar_entry(entry_id)
+            self._repo.audit(now, actor, "calendar.removed", household=household, detail={"entry": entry_id})
 
     def save_contact(
         self,

@@ -194,6 +194,28 @@ MESSAGES: Final[Mapping[str, tuple[str, str]]] = {
         "While the resident is away, no inactivity alerts are sent. Times are local to the household.",
         "不在の間は活動なしの通知を送りません。時刻は世帯の現地時刻です。",
     ),
+    "calendar.title": ("Care calendar", "ケアカレンダー"),
+    "calendar.help": (
+        "Planned absences (day service, short stay, hospital visits) count as away. If nothing is seen "
+        "an hour after one ends, the care manager is told on the dashboard (no alert to neighbours).",
+        "予定された外出（デイサービス、ショートステイ、通院）は不在として扱います。終了から1時間たっても"
+        "帰宅の気配がなければケアマネジャーに表示します（近所への通知はしません）。",
+    ),
+    "calendar.label": ("What", "内容"),
+    "calendar.label_example": ("e.g. day service", "例 デイサービス"),
+    "calendar.kind": ("Repeats", "繰り返し"),
+    "calendar.weekly": ("Every week, on the days ticked", "毎週（選んだ曜日）"),
+    "calendar.dated": ("On dates (from – to)", "日付指定（開始日～終了日）"),
+    "calendar.days": ("Days of the week", "曜日"),
+    "calendar.from": ("First day", "開始日"),
+    "calendar.to": ("Last day (empty: the same day)", "終了日（空欄: 同じ日）"),
+    "calendar.start": ("Leaves at", "出発時刻"),
+    "calendar.end": ("Back by", "帰宅予定"),
+    "calendar.add": ("Add to the calendar", "カレンダーに追加"),
+    "calendar.remove": ("Remove", "削除"),
+    "calendar.none": ("No planned absences.", "予定された外出はありません。"),
+    "calendar.every": ("every", "毎週"),
+    "calendar.next_day": ("next day", "翌日"),
     "contact.name": ("Name", "氏名"),
     "contact.phone": ("Phone (+81...)", "電話番号（+81…）"),
     "contact.role": ("Role", "役割"),
@@ -270,6 +292,25 @@ FORM_ERRORS: Final[Mapping[str, tuple[str, str]]] = {
     "a whole number of minutes": ("a whole number of minutes", "分を整数で入力してください"),
     "tick or untick the box": ("tick or untick the box", "チェックを付けるか外してください"),
     "no such away period": ("no such away period", "その不在期間はありません"),
+    "no such calendar entry": ("no such calendar entry", "その予定はありません"),
+    "no such calendar entry in this household": (
+        "no such calendar entry in this household",
+        "この世帯にその予定はありません",
+    ),
+    "give exactly one of weekly, date or from": (
+        "choose the days of the week, or a first day",
+        "曜日か開始日を入力してください",
+    ),
+    "weekly: each day at most once": ("each day at most once", "同じ曜日は1回だけにしてください"),
+    "end must differ from start": (
+        "the end must differ from the start",
+        "終了は開始と別の時刻にしてください",
+    ),
+    "end must be after start": ("the end must be after the start", "終了は開始より後にしてください"),
+    "'to' must be on or after 'from', within 92 days": (
+        "the last day must be on or after the first, within 92 days",
+        "終了日は開始日以降、92日以内にしてください",
+    ),
     "no such away period in this household": (
         "no such away period in this household",
         "この世帯にその不在期間はありません",
@@ -456,6 +497,9 @@ VALIDATION: Final[Mapping[str, tuple[str, str]]] = {
     "enum": ("one of {expected}", "次から選んでください: {expected}"),
     "literal_error": ("one of {expected}", "次から選んでください: {expected}"),
     "string_pattern_mismatch": ("not in the expected form", "形式が正しくありません"),
+    "time_parsing": ("a time, HH:MM", "時刻を入力してください（例 09:00）"),
+    "date_parsing": ("a date, YYYY-MM-DD", "日付を入力してください（例 2026-12-03）"),
+    "date_from_datetime_parsing": ("a date, YYYY-MM-DD", "日付を入力してください（例 2026-12-03）"),
 }
 
 

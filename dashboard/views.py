@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Collection, Mapping, Sequence
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta
+from datetime import date, datetime, time, timedelta
 from typing import Final, Protocol
 
 from detection.detector import HouseholdStatus
@@ -115,6 +115,20 @@ class AwayView:
 
 
 MAX_AWAY: Final = timedelta(days=90)
+
+
+@dataclass(frozen=True, slots=True)
+class CalendarView:
+    """A care-calendar entry: weekly (``weekdays``, 0 = Monday) or dated (``first_day`` .. ``last_day``);
+    local times of the household."""
+
+    id: int
+    label: str
+    start: time
+    end: time
+    weekdays: tuple[int, ...] = ()
+    first_day: date | None = None
+    last_day: date | None = None
 
 
 def away_errors(start: datetime, end: datetime, now: datetime) -> dict[str, str]:
@@ -229,6 +243,22 @@ class CareRecords(Protocol):
 
     def remove_away(self, household: str, away_id: int, *, actor: str, now: datetime) -> None:
         """Ends an away period of this household (unknown ids raise :class:`InvalidEdit`)."""
+        ...
+
+    def calendar(self, household: str) -> list[CalendarView]:
+        """The household's care calendar: weekly entries, then dated ones by day."""
+        ...
+
+    def add_calendar_entry(
+        self, household: str, entry: Mapping[str, object], *, actor: str, now: datetime
+    ) -> None:
+        """Adds a care-calendar entry given as in the households file (``weekly``/``date``/``from``,
+        ``to``, ``start``, ``end``, ``label``), validated like the import (audited ``calendar.added``);
+        a bad one raises :class:`InvalidEdit` with its reasons by field."""
+        ...
+
+    def remove_calendar_entry(self, household: str, entry_id: int, *, actor: str, now: datetime) -> None:
+        """Removes a care-calendar entry of this household (unknown ids raise :class:`InvalidEdit`)."""
         ...
 
     def record_view(self, view: AuditView) -> None:

@@ -1,5 +1,5 @@
-"""Away periods: the resident is away (hospital stay, family visit); detection stays quiet meanwhile.
-Times are typed in the household's local time."""
+"""Away periods and the care calendar: the resident is away (hospital stay, family visit, day service
+every Tuesday); detection stays quiet meanwhile. Times are typed in the household's local time."""
 
 from __future__ import annotations
 
@@ -21,22 +21,32 @@ routes = web.RouteTableDef()
 LOCAL_FORMAT = "%Y-%m-%dT%H:%M"  # what <input type="datetime-local"> sends
 
 
+CALENDAR_FIELDS = ("kind", "label", "from", "to", "start", "end")
+DAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")  # the form sends 0..6 (date.weekday())
+
+
 def _page(
     request: web.Request,
     household: HouseholdView,
     errors: dict[str, str],
     form: dict[str, str],
     status: int = 200,
+    *,
+    cal_errors: dict[str, str] | None = None,
+    cal_form: dict[str, object] | None = None,
 ) -> web.Response:
-    periods = request.app[keys.RECORDS].away_periods(household.id)
+    records = request.app[keys.RECORDS]
     return render(
         request,
         "away.html",
         {
             "h": household,
-            "periods": periods,
+            "periods": records.away_periods(household.id),
+            "calendar": records.calendar(household.id),
             "errors": errors,
             "form": form,
+            "cal_errors": cal_errors or {},
+            "cal_form": cal_form or {"kind": "weekly", "days": []},
             "saved": request.query.get("saved") == "1",
         },
         status=status,
@@ -92,4 +102,48 @@ async def remove_away(request: web.Request) -> web.Response:
         )
     except (ValueError, InvalidEdit):
         return _page(request, household, {"form": "no such away period"}, {}, status=422)
+    raise web.HTTPSeeOther(f"/households/{household.id}/away?saved=1")
+
+
+def _calendar_entry(form: dict[str, str], days: list[str]) -> dict[str, object]:
+    """The posted form as a households-file entry (validated by the same model as the import)."""
+    entry: dict[str, object] = {"label": form["label"], "start": form["start"], "end": form["end"]}
+    if form["kind"] == "dated":
+        entry["from"] = form["from"]
+        entry["to"] = form["to"] or form["from"]
+    else:
+        entry["weekly"] = [DAYS[int(d)] for d in days if d in {"0", "1", "2", "3", "4", "5", "6"}]
+    return {k: v for k, v in entry.items() if v != ""}  # empty fields are missing, not malformed
+
+
+@routes.post("/households/{household}/calendar")
+async def add_calendar_entry(request: web.Request) -> web.Response:
+    household = household_for(request, "add_calendar")
+    posted = await read_form(request)
+    form = {name: form_text(posted, name) for name in CALENDAR_FIELDS}
+    days = [v for v in posted.getall("days", []) if isinstance(v, str)][:7]
+    try:
+        request.app[keys.RECORDS].add_calendar_entry(
+            household.id,
+            _calendar_entry(form, days),
+            actor=actor_of(request),
+            now=request.app[keys.CLOCK].now(),
+        )
+    except InvalidEdit as exc:
+        log.info("dashboard.calendar_refused household=%s fields=%s", household.id, ",".join(exc.errors))
+        errors = {("days" if k == "weekly" else k): v for k, v in exc.errors.items()}
+        return _page(request, household, {}, {}, 422, cal_errors=errors, cal_form={**form, "days": days})
+    raise web.HTTPSeeOther(f"/households/{household.id}/away?saved=1")
+
+
+@routes.post("/households/{household}/calendar/{entry}/remove")
+async def remove_calendar_entry(request: web.Request) -> web.Response:
+    household = household_for(request, "remove_calendar")
+    try:
+        entry_id = int(request.match_info["entry"])
+        request.app[keys.RECORDS].remove_calendar_entry(
+            household.id, entry_id, actor=actor_of(request), now=request.app[keys.CLOCK].now()
+        )
+    except (ValueError, InvalidEdit):
+        return _page(request, household, {}, {}, 422, cal_errors={"form": "no such calendar entry"})
     raise web.HTTPSeeOther(f"/households/{household.id}/away?saved=1")

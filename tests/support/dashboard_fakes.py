@@ -10,10 +10,12 @@ from pathlib import Path
 
 from argon2 import PasswordHasher
 
+from dashboard.care_records import registry_entry
 from dashboard.users import StaffRole, UserStore
 from dashboard.views import (
     AuditView,
     AwayView,
+    CalendarView,
     ContactDraft,
     ContactView,
     CoverageView,
@@ -85,6 +87,7 @@ class FakeRecords:
     policies: dict[str, PolicyView] = field(default_factory=dict)
     incident_lists: dict[str, list[IncidentView]] = field(default_factory=dict)
     away: dict[str, list[AwayView]] = field(default_factory=dict)
+    calendars: dict[str, list[CalendarView]] = field(default_factory=dict)
     watch: dict[str, WatchOptions] = field(default_factory=dict)
     audit: list[AuditView] = field(default_factory=list)
     device_lists: dict[str, frozenset[str]] = field(default_factory=dict)
@@ -126,6 +129,24 @@ class FakeRecords:
         if away_id not in {a.id for a in periods}:
             raise InvalidEdit({"form": "no such away period"})
         self.away[household] = [a for a in periods if a.id != away_id]
+
+    def calendar(self, household: str) -> list[CalendarView]:
+        return list(self.calendars.get(household, []))
+
+    def add_calendar_entry(
+        self, household: str, entry: Mapping[str, object], *, actor: str, now: datetime
+    ) -> None:
+        e = registry_entry(household, entry)
+        entries = self.calendars.setdefault(household, [])
+        entries.append(
+            CalendarView(len(entries) + 1, e.label, e.start, e.end, e.weekdays, e.first_day, e.last_day)
+        )
+
+    def remove_calendar_entry(self, household: str, entry_id: int, *, actor: str, now: datetime) -> None:
+        entries = self.calendars.get(household, [])
+        if entry_id not in {e.id for e in entries}:
+            raise InvalidEdit({"form": "no such calendar entry in this household"})
+        self.calendars[household] = [e for e in entries if e.id != entry_id]
 
     def coverage(self, households: Collection[str]) -> Mapping[str, CoverageView]:
         views = {h: view for h, view in self.coverage_views.items() if h in households}

@@ -31,6 +31,8 @@ HOUSEHOLD_ROUTES = [
     ("GET", "/households/{household}/away"),
     ("POST", "/households/{household}/away"),
     ("POST", "/households/{household}/away/{away}/remove"),
+    ("POST", "/households/{household}/calendar"),
+    ("POST", "/households/{household}/calendar/{entry}/remove"),
     ("POST", "/households/{household}/incidents/{incident}/close"),
     ("GET", "/households/{household}/digest"),
     ("GET", "/households/{household}/digest.csv"),
@@ -142,7 +144,7 @@ async def test_household_routes_answer_only_for_the_callers_households(
     for household, visible in VISIBLE[username].items():
         seeded.records.audit.clear()
         response = await _call(
-            client, method, route.format(household=household, away="1", incident="inc-1"), token
+            client, method, route.format(household=household, away="1", entry="1", incident="inc-1"), token
         )
         if visible:
             assert response.status in (200, 303, 422), (household, response.status)
@@ -165,12 +167,13 @@ async def test_household_routes_need_sign_in(setup: Any, method: str, route: str
     for household in (OWN, OTHER, UNKNOWN):
         if method == "GET":
             response = await client.get(
-                route.format(household=household, away="1", incident="inc-1"), allow_redirects=False
+                route.format(household=household, away="1", entry="1", incident="inc-1"),
+                allow_redirects=False,
             )
         else:
             token = csrf_of(await (await client.get("/login")).text())
             response = await client.post(
-                route.format(household=household, away="1", incident="inc-1"),
+                route.format(household=household, away="1", entry="1", incident="inc-1"),
                 data={"csrf_token": token},
                 allow_redirects=False,
             )
