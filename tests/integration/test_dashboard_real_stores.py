@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import AsyncIterator
-from datetime import timedelta
+from datetime import date, timedelta
 from enum import StrEnum
 from html.parser import HTMLParser
 from pathlib import Path
@@ -29,6 +29,7 @@ from escalation.repository import EscalationRepository
 from mimamori.clock import FakeClock
 from mimamori.config import DashboardConfig
 from mimamori.contract import Event, GatewayState, Kind
+from registry.calendar import CalendarIn
 from registry.models import TierKind
 from store.base import IngestBatch
 from store.sqlite import SqliteEventStore
@@ -256,6 +257,54 @@ async def test_away_period_added_checked_and_removed(
     assert "away.removed" in actions
 
 
+@pytest.mark.parametrize("lang", ["ja", "en"])
+async def test_care_calendar_added_refused_and_removed(
+    alice: tuple[Client, EscalationRepository], lang: str
+) -> None:
+    client, repo = alice
+    token = csrf_of(await (await client.get("/")).text())
+    assert (await client.post("/language", data={"csrf_token": token, "lang": lang})).status == 200
+    page = await (await client.get(f"/households/{OWN}/away")).text()
+    assert ("ケアカレンダー" if lang == "ja" else "Care calendar") in page
+    form = {"csrf_token": token, "kind": "weekly", "label": "デイサービス", "start": "09:00", "end": "16:00"}
+    no_days = await client.post(f"/households/{OWN}/calendar", data=form)
+    assert no_days.status == 422
+    assert ("1つ以上選んでください" if lang == "ja" else "at least 1 chosen") in await no_days.text()
+    backwards = {**form, "kind": "dated", "from": "2026-12-09", "start": "12:00", "end": "09:00"}
+    refused = await client.post(f"/households/{OWN}/calendar", data=backwards)
+    assert refused.status == 422
+    expected = "終了は開始より後にしてください" if lang == "ja" else "the end must be after the start"
+    assert expected in await refused.text()
+    assert repo.calendar(OWN) == []
+    weekly = await client.post(
+        f"/households/{OWN}/calendar", data=[*form.items(), ("days", "1"), ("days", "3")]
+    )
+    assert weekly.status == 200
+    visit = {**form, "kind": "dated", "label": "通院", "from": "2026-12-09", "start": "09:30", "end": "12:00"}
+    assert (await client.post(f"/households/{OWN}/calendar", data=visit)).status == 200
+    entries = repo.calendar(OWN)
+    assert [(e.label, e.weekdays, e.first_day, e.last_day) for e in entries] == [
+        ("デイサービス", (1, 3), None, None),
+        ("通院", (), date(2026, 12, 9), date(2026, 12, 9)),
+    ]
+    page = await (await client.get(f"/households/{OWN}/away")).text()
+    assert ("毎週 火・木" if lang == "ja" else "every Tue・Thu") in page
+    assert "12/09" in page
+    removed = await client.post(
+        f"/households/{OWN}/calendar/{entries[0].id}/remove", data={"csrf_token": token}
+    )
+    assert removed.status == 200
+    assert [e.label for e in repo.calendar(OWN)] == ["通院"]
+    unknown = await client.post(f"/households/{OWN}/calendar/999/remove", data={"csrf_token": token})
+    assert unknown.status == 422
+    no_token = await client.post(f"/households/{OWN}/calendar/{entries[1].id}/remove", data={})
+    assert no_token.status == 403
+    assert [e.label for e in repo.calendar(OWN)] == ["通院"]
+    actions = [e.action for e in repo.audit_log(household=OWN)]
+    assert actions.count("calendar.added") == 2
+    assert "calendar.removed" in actions
+
+
 CODE_WORD_ENUMS: tuple[type[StrEnum], ...] = (
     FindingKind,
     Severity,
@@ -313,6 +362,16 @@ async def test_every_page_speaks_one_language_and_one_time_format(
     client, repo = alice
     repo.add_away(
         OWN, clock.now() + timedelta(days=1), clock.now() + timedelta(days=2), "care_manager:alice", ""
+    )
+    repo.set_calendar(
+        OWN,
+        [
+            CalendarIn.model_validate(raw).entry(OWN)
+            for raw in (
+                {"label": "デイサービス", "weekly": ["tue", "thu"], "start": "09:00", "end": "16:00"},
+                {"from": "2026-12-21", "to": "2026-12-24", "start": "10:00", "end": "15:00"},
+            )
+        ],
     )
     token = csrf_of(await (await client.get("/")).text())
     assert (await client.post("/language", data={"csrf_token": token, "lang": lang})).status == 200
