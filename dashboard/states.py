@@ -1,7 +1,7 @@
 """HouseholdView state for the dashboard, from what the other stages persisted, judged with detection's
-own rules: an away period covering ``now`` is away; detection's ``blind_kind`` over the live gateway
-and device state (or an open blind incident, or no data ever) is blind; an open community incident
-(inactivity, missed wake-up, ...) is quiet; otherwise active.
+own rules: an away period or a care-calendar absence covering ``now`` is away; detection's
+``blind_kind`` over the live gateway and device state (or an open blind incident, or no data ever) is
+blind; an open community incident (inactivity, missed wake-up, ...) is quiet; otherwise active.
 
 Detection's baselines live in the alerts process; the findings they raise reach this process as
 incidents, which is why "quiet" is read from the incidents, never re-derived here.
@@ -10,7 +10,7 @@ incidents, which is why "quiet" is read from the incidents, never re-derived her
 from __future__ import annotations
 
 from collections.abc import Collection, Sequence
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Final
 
 from dashboard.views import LiveView
@@ -19,6 +19,7 @@ from detection.findings import AUDIENCE, Audience, FindingKind
 from detection.model import TechnicalView, Tuning
 from escalation.repository import EscalationRepository
 from mimamori.contract import GatewayState
+from registry.calendar import occurrences
 from store.base import DeviceState, GatewayLiveState, HouseholdActivity
 
 BLIND_KINDS: Final = frozenset({FindingKind.BLIND_GATEWAY, FindingKind.BLIND_SENSORS})
@@ -35,6 +36,7 @@ class PersistedStates:
         wanted = set(households)
         one = next(iter(wanted)) if len(wanted) == 1 else None
         away = {a.household for a in self._repo.away_periods(one, now=now) if a.start <= now}
+        away |= self._on_calendar_absence(wanted, now)
         blind = {
             h
             for h in wanted
@@ -47,6 +49,14 @@ class PersistedStates:
             elif AUDIENCE[incident.kind] is Audience.COMMUNITY:
                 quiet.add(incident.household)
         return {h: _state(h, away, blind, quiet) for h in wanted}
+
+    def _on_calendar_absence(self, households: set[str], now: datetime) -> set[str]:
+        found: set[str] = set()
+        for household, entries in self._repo.calendars().items():
+            row = self._repo.household(household) if household in households else None
+            if row is not None and occurrences(entries, row.time_zone, now, now + timedelta(seconds=1)):
+                found.add(household)
+        return found
 
     def _cannot_tell(
         self,

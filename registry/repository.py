@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import contextlib
 import sqlite3
-from collections.abc import Collection, Iterator, Sequence
+from collections.abc import Collection, Iterable, Iterator, Sequence
 from datetime import date, datetime, time
 from importlib import resources
 from pathlib import Path
@@ -416,24 +416,40 @@ class Registry:
 
     def calendar(self, household_id: str) -> list[CalendarEntry]:
         """The household's calendar: weekly entries first, then dated ones by first day."""
+        return _calendar_entries(
+            self._exec(
+                "SELECT id, household, label, weekdays, first_day, last_day, start_time, end_time"
+                " FROM calendar_entries WHERE household = ? ORDER BY first_day IS NOT NULL, first_day, id",
+                (household_id,),
+            )
+        )
+
+    def calendars(self) -> dict[str, list[CalendarEntry]]:
+        """Every household's calendar (households without one left out), in one query."""
+        found: dict[str, list[CalendarEntry]] = {}
         rows = self._exec(
             "SELECT id, household, label, weekdays, first_day, last_day, start_time, end_time"
-            " FROM calendar_entries WHERE household = ? ORDER BY first_day IS NOT NULL, first_day, id",
-            (household_id,),
+            " FROM calendar_entries ORDER BY household, first_day IS NOT NULL, first_day, id"
         )
-        return [
-            CalendarEntry(
-                r[0],
-                r[1],
-                r[2],
-                time.fromisoformat(r[6]),
-                time.fromisoformat(r[7]),
-                tuple(int(d) for d in r[3].split(",") if d),
-                None if r[4] is None else date.fromisoformat(r[4]),
-                None if r[5] is None else date.fromisoformat(r[5]),
-            )
-            for r in rows
-        ]
+        for entry in _calendar_entries(rows):
+            found.setdefault(entry.household, []).append(entry)
+        return found
+
+
+def _calendar_entries(rows: Iterable[Sequence[Any]]) -> list[CalendarEntry]:
+    return [
+        CalendarEntry(
+            r[0],
+            r[1],
+            r[2],
+            time.fromisoformat(r[6]),
+            time.fromisoformat(r[7]),
+            tuple(int(d) for d in r[3].split(",") if d),
+            None if r[4] is None else date.fromisoformat(r[4]),
+            None if r[5] is None else date.fromisoformat(r[5]),
+        )
+        for r in rows
+    ]
 
 
 def _sans_ids(entries: Sequence[CalendarEntry]) -> list[tuple[Any, ...]]:

@@ -259,7 +259,7 @@ async def test_away_period_added_checked_and_removed(
 
 @pytest.mark.parametrize("lang", ["ja", "en"])
 async def test_care_calendar_added_refused_and_removed(
-    alice: tuple[Client, EscalationRepository], lang: str
+    alice: tuple[Client, EscalationRepository], clock: FakeClock, lang: str
 ) -> None:
     client, repo = alice
     token = csrf_of(await (await client.get("/")).text())
@@ -303,6 +303,12 @@ async def test_care_calendar_added_refused_and_removed(
     actions = [e.action for e in repo.audit_log(household=OWN)]
     assert actions.count("calendar.added") == 2
     assert "calendar.removed" in actions
+    # a calendar absence covering now shows the household as away, like an away period
+    today = clock.now().astimezone(ZoneInfo("Asia/Tokyo")).date()
+    stay = {"from": str(today - timedelta(days=1)), "to": str(today + timedelta(days=1))}
+    repo.set_calendar(OWN, [CalendarIn.model_validate({**stay, "start": "10:00", "end": "15:00"}).entry(OWN)])
+    state = (await (await client.get("/api/households")).json())["households"][0]["state"]
+    assert state == "away"
 
 
 CODE_WORD_ENUMS: tuple[type[StrEnum], ...] = (
