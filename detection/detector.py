@@ -176,8 +176,8 @@ def not_back_due(
     """The care-calendar absence the resident may not be back from, and when it falls due.
 
     The latest calendar absence that has begun by ``now`` and ended after the last activity: if nothing
-    is seen by its end + ``tuning.not_back_margin_s``, the care manager is told (``not_back``), unless
-    the household is away again by then.
+    is seen by its end + ``tuning.not_back_margin_s``, the care manager is told (``not_back``); an away
+    period that began before then (from day service straight to a family visit) moves it to its own end.
     """
     pending = [
         w for w in profile.away if w.occurrence and w.start.timestamp() <= now and last < w.end.timestamp()
@@ -185,7 +185,11 @@ def not_back_due(
     if not pending:
         return None
     window = max(pending, key=lambda w: w.end)
-    return window.end.timestamp() + tuning.not_back_margin_s, window
+    back_by = window.end.timestamp()
+    for other in sorted(profile.away, key=lambda w: w.start):  # away again before it was due: wait for that
+        if other.start.timestamp() <= min(now, back_by + tuning.not_back_margin_s) < other.end.timestamp():
+            back_by = max(back_by, other.end.timestamp())
+    return back_by + tuning.not_back_margin_s, window
 
 
 def not_back_finding(household: str, window: AwayWindow, last: float, tz: str, now: float) -> Finding:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import sqlite3
+from dataclasses import replace
 from datetime import UTC, date, datetime, time, timedelta
 from pathlib import Path
 from typing import Any
@@ -166,6 +167,7 @@ def test_windows_around_now_are_calendar_away_windows() -> None:
 
 THU = AwayWindow(jst(2026, 12, 3, 9), jst(2026, 12, 3, 16), "calendar", "1:2026-12-03", "デイサービス")
 ONE_OFF = AwayWindow(jst(2026, 12, 3, 9), jst(2026, 12, 3, 16), "care_manager:sato")
+VISIT_AFTER = AwayWindow(jst(2026, 12, 3, 16, 30), jst(2026, 12, 3, 20), "contact:c-1")  # straight to family
 NEXT_TUE = AwayWindow(jst(2026, 12, 8, 9), jst(2026, 12, 8, 16), "calendar", "1:2026-12-08", "デイサービス")
 
 # (case, last activity, windows, now, expected due time or None)
@@ -180,6 +182,20 @@ NOT_BACK: list[tuple[str, datetime, tuple[AwayWindow, ...], datetime, datetime |
     ("due before it is reached", jst(2026, 12, 3, 8, 50), (THU,), jst(2026, 12, 3, 12), jst(2026, 12, 3, 17)),
     ("back home at 16:20", jst(2026, 12, 3, 16, 20), (THU,), jst(2026, 12, 3, 18), None),
     ("one-off away periods never raise it", jst(2026, 12, 3, 8, 50), (ONE_OFF,), jst(2026, 12, 3, 18), None),
+    (
+        "away again before it was due: due an hour after that ends",
+        jst(2026, 12, 3, 8, 50),
+        (THU, VISIT_AFTER),
+        jst(2026, 12, 3, 17),
+        jst(2026, 12, 3, 21),
+    ),
+    (
+        "an away period after the due time does not move it",
+        jst(2026, 12, 3, 8, 50),
+        (THU, replace(VISIT_AFTER, start=jst(2026, 12, 3, 17, 30))),
+        jst(2026, 12, 3, 18),
+        jst(2026, 12, 3, 17),
+    ),
     (
         "an absence not yet begun does not count",
         jst(2026, 12, 3, 20),
@@ -313,3 +329,32 @@ def test_coming_home_in_time_raises_nothing(repo: EscalationRepository) -> None:
             engine.activity("h1", minute.timestamp() + 30, "kitchen-motion")
         found += engine.tick(minute.timestamp())
     assert [f.kind for f in found] == []
+
+
+def _run(engine: Engine[Any], clock: FakeClock, until: datetime) -> list[tuple[FindingKind, datetime]]:
+    found = []
+    minute = clock.now()
+    while minute < until:
+        minute += timedelta(minutes=1)
+        clock.set(minute)
+        found += [(f.kind, minute) for f in engine.tick(minute.timestamp())]
+    return found
+
+
+def test_an_absence_across_midnight_is_not_back_the_next_morning(repo: EscalationRepository) -> None:
+    repo.set_calendar("h1", [NIGHT])  # Friday 22:00 to Saturday 06:00 (overnight respite)
+    clock = FakeClock(jst(2026, 12, 4, 21, 40))
+    engine = Engine(StateProfiles(repo, clock, ttl_s=0), MemoryEpisodes())
+    engine.activity("h1", clock.now().timestamp(), "main-door")
+    found = _run(engine, clock, jst(2026, 12, 5, 9))
+    assert (FindingKind.NOT_BACK, jst(2026, 12, 5, 7)) in found
+    assert [k for k, _ in found].count(FindingKind.NOT_BACK) == 1
+
+
+def test_a_blind_home_is_never_not_back(repo: EscalationRepository) -> None:
+    repo.set_calendar("h1", [DAY_SERVICE])
+    clock = FakeClock(jst(2026, 12, 3, 8, 50))
+    engine = Engine(StateProfiles(repo, clock, ttl_s=0), MemoryEpisodes())
+    engine.activity("h1", clock.now().timestamp(), "main-door")
+    engine.set_blind("h1", True, jst(2026, 12, 3, 15).timestamp())
+    assert [k for k, _ in _run(engine, clock, jst(2026, 12, 3, 20))] == []
