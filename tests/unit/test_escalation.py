@@ -7,7 +7,7 @@ from datetime import UTC, datetime, time, timedelta
 
 import pytest
 
-from detection.findings import Audience, FindingKind, Severity
+from detection.findings import AUDIENCE, Audience, FindingKind, Severity
 from escalation.chain import (
     Exhausted,
     Idle,
@@ -105,6 +105,8 @@ def test_help_button_skips_the_resident_check_and_blind_goes_technical() -> None
     assert [(w.tier, [c.id for c in w.contacts]) for w in blind.waves] == [(TierKind.TECHNICAL, ["t1"])]
     assert blind.first_wave_delay_minutes == 5
     assert snapshot(FindingKind.SLOW_DECLINE, Audience.CARE_MANAGER).waves == ()
+    # not back from a care-calendar absence: gentle, for the care manager only (never the community tiers)
+    assert snapshot(FindingKind.NOT_BACK, AUDIENCE[FindingKind.NOT_BACK]).waves == ()
 
 
 def test_volunteers_round_robin_under_the_weekly_cap() -> None:
