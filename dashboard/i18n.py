@@ -197,9 +197,10 @@ MESSAGES: Final[Mapping[str, tuple[str, str]]] = {
     "calendar.title": ("Care calendar", "ケアカレンダー"),
     "calendar.help": (
         "Planned absences (day service, short stay, hospital visits) count as away. If nothing is seen "
-        "an hour after one ends, the care manager is told on the dashboard (no alert to neighbours).",
-        "予定された外出（デイサービス、ショートステイ、通院）は不在として扱います。終了から1時間たっても"
-        "帰宅の気配がなければケアマネジャーに表示します（近所への通知はしません）。",
+        "some time after one ends (an hour by default), the care manager is told on the dashboard "
+        "(no alert to neighbours).",
+        "予定された外出（デイサービス、ショートステイ、通院）は不在として扱います。終了から一定時間"
+        "（既定1時間）たっても帰宅の気配がなければケアマネジャーに表示します（近所への通知はしません）。",
     ),
     "calendar.label": ("What", "内容"),
     "calendar.label_example": ("e.g. day service", "例 デイサービス"),
