@@ -53,7 +53,8 @@ def town_data(
 ) -> dict[str, Any]:
     """Households, contacts and escalation policies in the `households import` shape.
 
-    ``evening_check``: the homes whose kit cannot see the evening, opted in to the evening check.
+    ``evening_check``: the homes whose kit cannot see the evening, the evening check switched on for
+    them (``auto``, the default, would turn it on by itself once their history shows it).
     """
     volunteers: list[dict[str, Any]] = [
         {"id": f"v-{n}", "name": f"ボランティア{n}", "phone": phone(500 + n), "role": "volunteer"}
@@ -113,7 +114,7 @@ def town_data(
                 "time_zone": time_zone,
                 "language": "ja",
                 "night_exit": index % 5 == 0,
-                "evening_check": household in evening_check,
+                "evening_check": "on" if household in evening_check else "auto",
                 "residents": [{"name": name}],
                 "policy": {
                     "tiers": tiers,

@@ -7,10 +7,13 @@ Protocol (the same for our detector and for the two baselines implemented here):
 - collapses: every event after a random instant ``t0`` is deleted; the time from ``t0`` to the first
   alarm (a miss if none within 24 h). Daytime cuts: resident home and awake; night cuts: asleep, where
   the alarm is a missed wake-up, also measured against the usual latest wake time;
-- our detector as shipped, and with the opt-in evening check enabled where the kit cannot see the
-  evening (no living-room or bedroom sensor: simulated sparse and minimal kits, and the real sample),
-  as a care manager would enable it; each along a sensitivity curve; a fixed 12 h timer and a
-  Cuddihy-style slot threshold (97th percentile of past per-half-hour inactivity + 30 min) side by side.
+- our detector as shipped (no flags: rooms inferred from device names, the evening check on by itself
+  where no living-room or bedroom activity is seen), with the evening check switched off everywhere,
+  and switched on where the kit cannot see the evening; each along a sensitivity curve; a fixed 12 h
+  timer and a Cuddihy-style slot threshold (97th percentile of past per-half-hour inactivity + 30 min)
+  side by side;
+- bathroom collapses (simulated homes whose kit has a bathroom sensor): a ``bath_fall`` scenario in a
+  bath after the warm-up, the time from the collapse to the first alarm.
 
 Run: ``.venv/bin/python benchmarks/detection.py [--households 40] [--days 28] [--seeds 3]``.
 The last line printed is one JSON object with every table.
@@ -43,6 +46,7 @@ from detection.model import FixedProfiles, Tuning
 from detection.replay import Rejections, Replayer, ReplayEvent, read_events
 from firmware_sim.kits import Room, sees_evening
 from mimamori.contract import ACTIVITY_POWER_W, Kind
+from registry.models import Switch
 
 STDERR = Console(stderr=True)  # progress of long set-up and evaluation loops, never of a timed one
 REAL_DIR = Path(__file__).resolve().parents[1].parent / "shared" / "data" / "real_home_a"  # ../shared
@@ -192,9 +196,14 @@ def community(finding: Finding) -> bool:
 
 
 def run_ours(
-    home: BenchHome, cuts: Sequence[Cut], warmup_days: float, tuning: Tuning, *, evening_check: bool = False
+    home: BenchHome,
+    cuts: Sequence[Cut],
+    warmup_days: float,
+    tuning: Tuning,
+    *,
+    evening_check: Switch = Switch.AUTO,
 ) -> Outcome:
-    profiles = FixedProfiles(home.tz, evening_check_enabled=evening_check)
+    profiles = FixedProfiles(home.tz, evening_check=evening_check)
     replayer = Replayer(profiles, tuning)
     detections: list[tuple[Cut, float | None]] = []
     index = 0
@@ -451,15 +460,18 @@ def evaluate(
             table["day_p90_h_per_draw"] = {"min": p90s[0], "median": p90s[len(p90s) // 2], "max": p90s[-1]}
         return table
 
-    def ours(tuning: Tuning, check: bool) -> Callable[[BenchHome, Sequence[Cut]], Outcome]:
-        return lambda h, cuts: run_ours(
-            h, cuts, warmup_days, tuning, evening_check=check and not h.sees_evening
-        )
+    def ours(tuning: Tuning, check: Switch) -> Callable[[BenchHome, Sequence[Cut]], Outcome]:
+        def run(h: BenchHome, cuts: Sequence[Cut]) -> Outcome:
+            switch = Switch.ON if check is Switch.ON and not h.sees_evening else check
+            return run_ours(h, cuts, warmup_days, tuning, evening_check=switch)
+
+        return run
 
     result: dict[str, object] = {"cut_draws": draws}
     detectors: dict[str, Callable[[BenchHome, Sequence[Cut]], Outcome]] = {
-        "mimamori": ours(Tuning(), False),
-        "mimamori_evening_check": ours(Tuning(), True),
+        "mimamori": ours(Tuning(), Switch.AUTO),
+        "mimamori_evening_check_off": ours(Tuning(), Switch.OFF),
+        "mimamori_evening_check": ours(Tuning(), Switch.ON),
         "fixed_12h_timer": lambda h, cuts: run_timer(h, cuts, warmup_days),
         "cuddihy_slot_p97": lambda h, cuts: Cuddihy(h).run(h, cuts, warmup_days),
     }
@@ -467,11 +479,59 @@ def evaluate(
         started = time.perf_counter()
         result[name] = pooled(run)
         print(f"  {name}: {time.perf_counter() - started:.1f} s", file=sys.stderr)
-    for key, check in (("sensitivity_curve", False), ("sensitivity_curve_evening_check", True)):
-        result[key] = [
-            {"sensitivity": s, **pooled(ours(Tuning(sensitivity=s), check))} for s in sensitivities
-        ]
+    result["sensitivity_curve"] = [
+        {"sensitivity": s, **pooled(ours(Tuning(sensitivity=s), Switch.AUTO))} for s in sensitivities
+    ]
     return result
+
+
+def bath_collapses(households: int, days: int, seed: int, warmup_days: int) -> list[float | None]:
+    """Minutes from a collapse in the bath to the first community alarm (None: none within 24 h), for
+    every simulated home whose kit has a bathroom sensor and that bathes after the warm-up."""
+    from firmware_sim.scenarios import Scenario, ScenarioKind
+    from firmware_sim.simulate import DEFAULT_START, build_homes, generate
+
+    rng = random.Random(f"bath:{seed}")
+    homes = [h for h in build_homes(households, seed, DEFAULT_START) if h.kit.motion_in(Room.BATHROOM)]
+    scenarios: list[Scenario] = []
+    first = DEFAULT_START.toordinal() + warmup_days + 1
+    for home in homes:
+        baths = [b for day in range(first, DEFAULT_START.toordinal() + days - 1) if (b := home.bath(day))]
+        if baths:
+            start, end = rng.choice(baths)
+            at = datetime.fromtimestamp((start + rng.uniform(0.25, 0.75) * (end - start)) / 1000).astimezone()
+            scenarios.append(Scenario(home.household, ScenarioKind.BATH_FALL, at))
+    if not scenarios:
+        return []
+    result = generate([s.household for s in scenarios], days, seed, scenarios)
+    by_home: dict[str, list[ReplayEvent]] = {}
+    for e in result.events:
+        if e.kind.value in ("motion", "door", "power", "button"):
+            by_home.setdefault(e.household, []).append(
+                ReplayEvent(e.observed / 1000, e.household, e.device, e.kind.value, e.value)
+            )
+    delays: list[float | None] = []
+    for s in scenarios:
+        cut = s.t0.timestamp()
+        replayer = Replayer(FixedProfiles(result.homes[0].tz), Tuning())
+        replayer.feed(sorted(by_home[s.household], key=lambda e: e[0]))
+        replayer.run_until(cut + HORIZON)
+        alarm = next(
+            (t for f in replayer.findings if community(f) and (t := f.raised_at.timestamp()) >= cut), None
+        )
+        delays.append(None if alarm is None else (alarm - cut) / 60)
+    return delays
+
+
+def bath_table(delays: Sequence[float | None]) -> dict[str, object]:
+    found = [d for d in delays if d is not None]
+    return {
+        "collapses": len(delays),
+        "median_min": None if not found else round(quantile(found, 0.5) or 0),
+        "p90_min": None if not found else round(quantile(found, 0.9) or 0),
+        "max_min": None if not found else round(max(found)),
+        "misses_24h": len(delays) - len(found),
+    }
 
 
 def main() -> None:
@@ -494,6 +554,12 @@ def main() -> None:
         )
         report["simulated"] = evaluate(homes, 7, 4, 2, args.seed, sensitivities)
         report["simulated"]["homes"] = len(homes)  # type: ignore[index]
+        delays = [
+            d
+            for seed in range(1, args.seeds + 1)
+            for d in bath_collapses(args.households, args.days, seed, 7)
+        ]
+        report["simulated"]["bath_collapses"] = bath_table(delays)  # type: ignore[index]
     home = real_home()
     if home is not None:
         print(

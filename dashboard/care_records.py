@@ -358,24 +358,20 @@ class StateCareRecords:
 
     def options(self, household: str) -> WatchOptions:
         found = self._repo.household(household)
-        return (
-            WatchOptions()
-            if found is None
-            else WatchOptions(found.night_exit_opt_in, found.evening_check_opt_in)
-        )
+        return WatchOptions() if found is None else WatchOptions(found.night_exit_opt_in, found.evening_check)
 
     def save_options(self, household: str, options: WatchOptions, *, actor: str, now: datetime) -> None:
         if self._repo.household(household) is None:
             raise InvalidEdit({"form": "no such household"})
         with self._repo.transaction():
             self._repo.set_night_exit_opt_in(household, options.night_exit)
-            self._repo.set_evening_check_opt_in(household, options.evening_check)
+            self._repo.set_evening_check(household, options.evening_check)
             self._repo.audit(
                 now,
                 actor,
                 "options.saved",
                 household=household,
-                detail={"night_exit": int(options.night_exit), "evening_check": int(options.evening_check)},
+                detail={"night_exit": int(options.night_exit), "evening_check": options.evening_check.value},
             )
 
     def record_view(self, view: AuditView) -> None:

@@ -261,11 +261,19 @@ MESSAGES: Final[Mapping[str, tuple[str, str]]] = {
         "For homes with no sensor in the living room or bedroom, where an evening fall looks like an "
         "early night until morning. Alerts at night when the home has been quiet since before the "
         "earliest bedtime ever seen and is still quiet after the latest. It can wake a neighbour on a "
-        "night the resident goes to bed earlier than ever before.",
+        "night the resident goes to bed earlier than ever before. Automatic by default: on where no "
+        "activity is seen in the living room or bedroom.",
         "居間や寝室にセンサーがない世帯向けです。夕方の転倒が朝まで早寝と見分けられないため、"
         "これまでで最も早い就寝時刻より前から動きがなく、最も遅い就寝時刻を過ぎても動きがないときに夜間に通知します。"
-        "これまでより早く寝た夜には近隣の方を起こすことがあります。",
+        "これまでより早く寝た夜には近隣の方を起こすことがあります。"
+        "標準は自動：居間や寝室で動きが見られない世帯で有効になります。",
     ),
+    "options.switch.auto": (
+        "Automatic (on where no sensor sees the evening)",
+        "自動(夜を見るセンサーがない世帯で有効)",
+    ),
+    "options.switch.on": ("On", "有効"),
+    "options.switch.off": ("Off", "無効"),
     "options.save": ("Save options", "保存"),
     "digest.title": ("Weekly digest: {name}", "週間レポート：{name}"),
     "digest.week": ("Week of {start} to {end}", "{start}〜{end}の週"),

@@ -15,6 +15,7 @@ from typing import Final, Protocol
 from detection.detector import HouseholdStatus
 from detection.findings import Explanation
 from mimamori.contract import Event
+from registry.models import Switch
 from store.base import ActivityReader, DeviceState, GatewayLiveState, HouseholdActivity
 
 
@@ -38,10 +39,11 @@ class CoverageView:
 
 @dataclass(frozen=True, slots=True)
 class WatchOptions:
-    """What the detector watches for in a household beyond the defaults (opt-ins, docs/detection.md)."""
+    """What the detector watches for in a household beyond the defaults (docs/detection.md)."""
 
-    night_exit: bool = False  # the main door at night and no return
-    evening_check: bool = False  # quiet all evening past the usual bedtime (kits that cannot see it)
+    night_exit: bool = False  # the main door at night and no return (a care decision: opt-in)
+    # quiet all evening past the usual bedtime: auto (where the kit cannot see the evening), on, off
+    evening_check: Switch = Switch.AUTO
 
 
 @dataclass(frozen=True, slots=True)

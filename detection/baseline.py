@@ -17,6 +17,7 @@ from functools import lru_cache
 from zoneinfo import ZoneInfo
 
 from detection.model import Tuning, goes_out
+from detection.rooms import DOOR, INDEX, Room
 
 DAY_S = 86400.0
 MIN_GAP_S = 10 * 60.0  # shorter gaps never decide a threshold
@@ -33,6 +34,8 @@ MIN_DAYTYPE_DAYS = 4
 BED_FROM_MIN = 19 * 60  # going to bed: the first long gap from 19:00 on (or after midnight)
 EVENING_FROM_MIN = 17 * 60  # the evening: quiet stretches from 17:00 until the night's sleep
 UNIT_S = 300.0  # baselines keep durations in 5-minute steps, one byte each (up to 21 h)
+STAY_ROOMS = (Room.BATHROOM, Room.TOILET)  # rooms whose stays are learned (DaySummary.stays)
+_STAY_CODES = {INDEX[room] << 1: k for k, room in enumerate(STAY_ROOMS)}
 
 
 @lru_cache(maxsize=512)
@@ -72,6 +75,25 @@ class Baseline:
     retire_latest_min: int = 0
     evening_quiet_min: int = 0
     evening_nights: int = 0
+    # rooms: every room activity was seen in (bit per ``rooms.INDEX``); per STAY_ROOMS room, the
+    # longest stay seen and the limit a stretch that began there is judged by (minutes; 0: no rule)
+    rooms: int = 0
+    bath_usual_min: int = 0
+    bath_limit_min: int = 0
+    toilet_usual_min: int = 0
+    toilet_limit_min: int = 0
+
+    def sees(self, room: Room) -> bool:
+        """Whether activity was seen in ``room`` over the history window."""
+        return bool(self.rooms >> INDEX[room] & 1)
+
+    def stay(self, room: Room) -> tuple[int, int]:
+        """(usual longest stay, limit) in minutes of a stretch that began in ``room``; (0, 0): none."""
+        if room is Room.BATHROOM:
+            return self.bath_usual_min, self.bath_limit_min
+        if room is Room.TOILET:
+            return self.toilet_usual_min, self.toilet_limit_min
+        return 0, 0
 
     def threshold_s(self, weekend: bool, minute_of_day: int) -> float:
         """How long a quiet stretch that began at this local time may last before it is a finding."""
@@ -112,15 +134,18 @@ class DaySummary:
     # and the same for those that began before 06:30; None: no such gap
     evening_gap: tuple[int, int, int] | None = None
     early_gap: tuple[int, int, int] | None = None
+    rooms: int = 0  # a bit per room (``rooms.INDEX``) activity was seen in
+    stays: tuple[int, ...] = (-1, -1)  # per STAY_ROOMS room: the longest stretch that began there (-1: none)
 
 
 def summarise_days(
-    times: Sequence[float], main_door: Sequence[bool], tz_name: str, days: Sequence[date], tuning: Tuning
+    times: Sequence[float], places: Sequence[int], tz_name: str, days: Sequence[date], tuning: Tuning
 ) -> list[DaySummary]:
     """Summaries of the local ``days`` (ascending) that have activity.
 
     ``times`` (sorted epoch seconds) must include the first activity after the last day, if any,
-    so that its final gap is known; a gap with no end yet is not learned.
+    so that its final gap is known; a gap with no end yet is not learned. ``places[i]`` is the room
+    code of activity ``i`` (``rooms.code``; a boolean reads as "the main door or not", room unknown).
     """
     if not days:
         return []
@@ -141,7 +166,9 @@ def summarise_days(
     evening: tuple[int, int, int] | None = None
     early: tuple[int, int, int] | None = None
     weekend = False
-    prev_door = lo > 0 and main_door[lo - 1]
+    rooms = 0
+    stays = [-1, -1]
+    prev_door = lo > 0 and bool(places[lo - 1] & DOOR)
     prev_out = prev_door
     prev_t = times[lo - 1] if lo > 0 else -math.inf
 
@@ -160,6 +187,8 @@ def summarise_days(
                     night,
                     evening,
                     early,
+                    rooms,
+                    tuple(stays),
                 )
             )
 
@@ -175,9 +204,14 @@ def summarise_days(
             outing, count, night = 0.0, 0, 0
             wake = bed = early_bed = None
             evening = early = None
+            rooms = 0
+            stays = [-1, -1]
         minute = int((t - day_start) // 60)  # minutes since local midnight (elapsed, on DST days)
-        out = goes_out(main_door[i], t - prev_t, prev_door, prev_out)
-        prev_t, prev_door, prev_out = t, main_door[i], out
+        place = places[i]
+        door = bool(place & DOOR)
+        out = goes_out(door, t - prev_t, prev_door, prev_out)
+        prev_t, prev_door, prev_out = t, door, out
+        rooms |= 1 << (place >> 1)
         count += 1
         if minute < 5 * 60:
             night += 1
@@ -186,7 +220,12 @@ def summarise_days(
         if i + 1 >= n:
             break
         gap = times[i + 1] - t
-        if gap < MIN_GAP_S or gap > tuning.anomalous_gap_s:
+        if gap > tuning.anomalous_gap_s:
+            continue
+        stay = _STAY_CODES.get(place)
+        if stay is not None:
+            stays[stay] = max(stays[stay], round(gap / 60))
+        if gap < MIN_GAP_S:
             continue
         if out:
             outing = max(outing, gap)
@@ -210,15 +249,15 @@ def summarise_days(
 
 
 def learn(
-    times: Sequence[float], main_door: Sequence[bool], tz_name: str, now: float, tuning: Tuning
+    times: Sequence[float], places: Sequence[int], tz_name: str, now: float, tuning: Tuning
 ) -> Baseline:
     """Learn a baseline from activity at epoch seconds ``times`` (sorted, all before ``now``).
 
-    ``main_door[i]`` says whether activity ``i`` was the main door. Uses the last
-    ``tuning.history_days`` complete local days.
+    ``places[i]`` is the room code of activity ``i`` (``rooms.code``: its room and whether it was the
+    main door). Uses the last ``tuning.history_days`` complete local days.
     """
     return combine(
-        summarise_days(times, main_door, tz_name, window_days(now, tz_name, tuning), tuning), now, tuning
+        summarise_days(times, places, tz_name, window_days(now, tz_name, tuning), tuning), now, tuning
     )
 
 
@@ -298,6 +337,12 @@ def combine(summaries: Sequence[DaySummary], now: float, tuning: Tuning) -> Base
         learned_outing = longest_outing * tuning.outing_factor + tuning.outing_margin_s
         learned_outing = max(learned_outing, 2 * 3600.0)
         outing = max(learned_outing, outing) if early else weight * learned_outing + (1 - weight) * outing
+    rooms = 0
+    for summary in summaries:
+        rooms |= summary.rooms
+    (bath_usual, bath_limit), (toilet_usual, toilet_limit) = (
+        _stay(summaries, k, tuning) for k in range(len(STAY_ROOMS))
+    )
     return Baseline(
         learned_at=now,
         days=days,
@@ -317,7 +362,26 @@ def combine(summaries: Sequence[DaySummary], now: float, tuning: Tuning) -> Base
         retire_latest_min=retire_latest,
         evening_quiet_min=evening_quiet,
         evening_nights=len(nights),
+        rooms=rooms,
+        bath_usual_min=bath_usual,
+        bath_limit_min=bath_limit,
+        toilet_usual_min=toilet_usual,
+        toilet_limit_min=toilet_limit,
     )
+
+
+def _stay(summaries: Sequence[DaySummary], k: int, tuning: Tuning) -> tuple[int, int]:
+    """(longest stay, limit) in minutes for the ``k``-th STAY_ROOMS room; (0, 0) when the room was
+    visited on too few days, or when the resident was once unseen from it for ``stay_blind_s`` (the
+    kit cannot see them leave it: asleep next door, in an unwatched living room)."""
+    stays = [s.stays[k] for s in summaries if s.stays[k] >= 0]
+    if len(stays) < tuning.stay_min_days:
+        return 0, 0
+    longest = max(stays)
+    if longest * 60 >= tuning.stay_blind_s:
+        return 0, 0
+    limit = max(tuning.stay_floor_s, (longest * 60 + tuning.stay_margin_s) / tuning.sensitivity)
+    return longest, math.ceil(limit / 60)
 
 
 def _evenings(summaries: Sequence[DaySummary]) -> list[tuple[int, int]]:

@@ -17,8 +17,10 @@ from detection.explain import render
 from detection.findings import Finding
 from detection.model import FixedProfiles, Tuning
 from detection.replay import Rejections, read_events, replay
+from detection.rooms import RoomMap, read_device_rooms
 from mimamori.commands import Subcommands
 from mimamori.config import known_time_zone
+from registry.models import Switch
 
 
 def register(sub: Subcommands) -> None:
@@ -38,8 +40,18 @@ def register(sub: Subcommands) -> None:
     parser.add_argument("--night-exit", action="store_true", help="enable night-exit findings")
     parser.add_argument(
         "--evening-check",
-        action="store_true",
-        help="enable the evening check (kits with no sensor where the evening is spent)",
+        nargs="?",
+        const="on",
+        default="auto",
+        help="the evening check: auto (default: on where no living-room or bedroom activity is seen), "
+        "on (the flag alone) or off",
+    )
+    parser.add_argument(
+        "--devices",
+        type=Path,
+        default=None,
+        help="CSV device,room (entrance, living, bedroom, kitchen, bathroom, toilet, other) for every "
+        "household of the file; other devices' rooms are inferred from their names",
     )
     parser.set_defaults(func=run)
 
@@ -85,6 +97,18 @@ def run(args: argparse.Namespace) -> int:
     if args.sensitivity <= 0:
         print("mimamori replay: --sensitivity must be > 0", file=sys.stderr)
         return 2
+    try:
+        evening_check = Switch.parse(args.evening_check)
+    except ValueError as exc:
+        print(f"mimamori replay: --evening-check: {exc}", file=sys.stderr)
+        return 2
+    given = {}
+    if args.devices is not None:
+        try:
+            given = read_device_rooms(args.devices)
+        except (OSError, UnicodeDecodeError, ValueError) as exc:
+            print(f"mimamori replay: --devices {args.devices}: {exc}", file=sys.stderr)
+            return 2
     started = time.perf_counter()
     rejections = Rejections()
     try:
@@ -107,10 +131,16 @@ def run(args: argparse.Namespace) -> int:
         print("mimamori replay: the first line must be ts,household,device,kind,value", file=sys.stderr)
         return 2
 
-    profiles = FixedProfiles(
-        args.tz, night_exit_enabled=args.night_exit, evening_check_enabled=args.evening_check
-    )
+    profiles = FixedProfiles(args.tz, night_exit_enabled=args.night_exit, evening_check=evening_check)
     tuning = Tuning(sensitivity=args.sensitivity)
+    rooms = RoomMap(given)
+    devices = sorted({e[2] for e in events})
+    print(
+        "replay: rooms "
+        + ", ".join(f"{d}={rooms.room(d).value}{'' if d in given else '?'}" for d in devices)
+        + " (? inferred from the name)",
+        file=sys.stderr,
+    )
     count = 0
     args.out.parent.mkdir(parents=True, exist_ok=True)
     # A progress bar on a terminal; piped, rich prints the finished bar once.
@@ -126,7 +156,7 @@ def run(args: argparse.Namespace) -> int:
         def progress(done: int, total: int, raised: int) -> None:
             bar.update(task, completed=done, total=total, raised=raised)
 
-        for finding in replay(events, profiles, until, tuning, progress):
+        for finding in replay(events, profiles, until, tuning, progress, rooms):
             out.write(finding_json(finding) + "\n")
             count += 1
     elapsed = time.perf_counter() - started

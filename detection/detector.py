@@ -13,6 +13,8 @@ from enum import StrEnum
 from detection.baseline import Baseline, Decline, local_parts, zone
 from detection.findings import Explanation, Finding, FindingKind, Severity
 from detection.model import AwayWindow, Profile, TechnicalView, Tuning
+from detection.rooms import Room
+from registry.models import Switch
 
 SEVERITY: dict[FindingKind, Severity] = {
     FindingKind.HELP_BUTTON: Severity.URGENT,
@@ -68,10 +70,13 @@ def is_night(minute_of_day: int, tuning: Tuning) -> bool:
 
 @dataclass(frozen=True, slots=True)
 class Due:
-    """The community finding a quiet stretch leads to if nothing happens, and when."""
+    """The community finding a quiet stretch leads to if nothing happens, and when; ``room``: where the
+    stretch began; ``stay``: decided by how long the resident usually stays in that room."""
 
     at: float
     kind: FindingKind
+    room: Room = Room.OTHER
+    stay: bool = False
 
 
 def wake_by_min(baseline: Baseline, weekend: bool) -> int:
@@ -89,13 +94,31 @@ def missed_wakeup_at(start: float, baseline: Baseline, tz_name: str, tuning: Tun
     return midnight.timestamp() + wake_by_min(baseline, midnight.weekday() >= 5) * 60 + tuning.wake_margin_s
 
 
-def asleep_expected(minute_of_day: int, baseline: Baseline) -> bool:
-    """From the usual earliest bedtime until half an hour before the usual earliest wake-up."""
+def asleep_expected(minute_of_day: int, baseline: Baseline, lead_min: int = 0) -> bool:
+    """From the usual earliest bedtime (less ``lead_min``) until half an hour before the usual earliest
+    wake-up."""
     wake = baseline.wake_earliest_min - 30
-    bed = baseline.bed_min
+    bed = baseline.bed_min - lead_min
     if bed >= 1440:
         return bed - 1440 <= minute_of_day < wake
     return minute_of_day >= bed or minute_of_day < wake
+
+
+def evening_check_on(profile: Profile, baseline: Baseline) -> bool:
+    """The evening check: switched on or off, or by itself (``auto``) where no activity was seen in
+    the living room or the bedroom over the history (the kit cannot see where evenings are spent)."""
+    if profile.evening_check is Switch.AUTO:
+        return not (baseline.sees(Room.LIVING) or baseline.sees(Room.BEDROOM))
+    return profile.evening_check is Switch.ON
+
+
+def stay_due(start: float, room: Room, baseline: Baseline) -> Due | None:
+    """A stretch that began in the bathroom or toilet, judged against the longest stay seen there
+    (None: no such rule for this room and kit, see ``baseline._stay``)."""
+    _, limit = baseline.stay(room)
+    if not limit:
+        return None
+    return Due(start + limit * 60, FindingKind.INACTIVITY, room, stay=True)
 
 
 def evening_due(start: float, baseline: Baseline, tz_name: str, tuning: Tuning) -> Due | None:
@@ -121,35 +144,49 @@ def evening_due(start: float, baseline: Baseline, tz_name: str, tuning: Tuning) 
     return Due(at, FindingKind.EVENING_QUIET)
 
 
-def community_due(start: float, out: bool, baseline: Baseline, profile: Profile, tuning: Tuning) -> Due:
+def community_due(
+    start: float,
+    out: bool,
+    baseline: Baseline,
+    profile: Profile,
+    tuning: Tuning,
+    room: Room = Room.OTHER,
+) -> Due:
     """The first community finding a quiet stretch from ``start`` would raise.
 
     ``out`` means the stretch began with the main door (probably out): then only the gentler long
     absence applies, or a night exit where the care manager enabled it. A stretch that begins while
-    the resident is usually asleep is judged by the wake-up alone (sleep is quiet); one that begins
-    in the wake-up window (the resident may be up, or back in bed) waits for both the wake-up deadline
-    and the quiet-gap threshold; during the day the quiet-gap threshold decides.
+    the resident is usually asleep, or in the bedroom from ``tuning.bedroom_evening_s`` before the usual
+    bedtime, is judged by the wake-up alone (sleep is quiet); one that begins in the wake-up window
+    (the resident may be up, or back in bed) waits for both the wake-up deadline and the quiet-gap
+    threshold; during the day the quiet-gap threshold decides. ``room`` (where the stretch began):
+    a stretch that began in the bathroom or toilet is also judged by the usual stay there.
     """
     tz = zone(profile.tz)
     _, minute, weekend = local_parts(start, tz)
     if out:
-        due = Due(start + baseline.outing_limit_s, FindingKind.LONG_ABSENCE)
+        due = Due(start + baseline.outing_limit_s, FindingKind.LONG_ABSENCE, room)
         if profile.night_exit_enabled and is_night(minute, tuning):
-            due = Due(start + tuning.night_exit_after_s, FindingKind.NIGHT_EXIT)
+            due = Due(start + tuning.night_exit_after_s, FindingKind.NIGHT_EXIT, room)
         return due
-    due = _home_due(start, minute, weekend, baseline, profile.tz, tuning)
-    if profile.evening_check_enabled:
+    wake = Due(missed_wakeup_at(start, baseline, profile.tz, tuning), FindingKind.MISSED_WAKEUP, room)
+    if room is Room.BEDROOM and asleep_expected(minute, baseline, int(tuning.bedroom_evening_s // 60)):
+        return wake
+    due = _home_due(start, minute, weekend, baseline, wake, room)
+    stay = stay_due(start, room, baseline)
+    if stay is not None and stay.at < due.at:
+        due = stay
+    if evening_check_on(profile, baseline):
         evening = evening_due(start, baseline, profile.tz, tuning)
         if evening is not None and evening.at < due.at:
-            return evening
+            return Due(evening.at, evening.kind, room)
     return due
 
 
-def _home_due(start: float, minute: int, weekend: bool, baseline: Baseline, tz: str, tuning: Tuning) -> Due:
-    wake = Due(missed_wakeup_at(start, baseline, tz, tuning), FindingKind.MISSED_WAKEUP)
+def _home_due(start: float, minute: int, weekend: bool, baseline: Baseline, wake: Due, room: Room) -> Due:
     if asleep_expected(minute, baseline):
         return wake
-    quiet = Due(start + baseline.threshold_s(weekend, minute), FindingKind.INACTIVITY)
+    quiet = Due(start + baseline.threshold_s(weekend, minute), FindingKind.INACTIVITY, room)
     if minute < wake_by_min(baseline, weekend):  # the wake-up window
         return quiet if quiet.at > wake.at else wake
     return wake if wake.at < quiet.at else quiet
@@ -220,6 +257,12 @@ def community_finding(
     tz = profile.tz
     since = local_clock(last, tz, now)
     params: dict[str, str | int | float] = {"since": since, "days": baseline.days}
+    if due.room is not Room.OTHER and due.kind is not FindingKind.LONG_ABSENCE:
+        params["room"] = due.room.value
+    if due.stay:
+        params["usual_min"] = baseline.stay(due.room)[0]
+        params["quiet_min"] = round((now - last) / 60)
+        return _finding(household, due, last, now, Explanation(f"inactivity.{due.room.value}", params))
     if due.kind is FindingKind.MISSED_WAKEUP:
         wake_day = datetime.fromtimestamp(due.at, zone(tz))
         params["wake_by"] = clock_of(wake_by_min(baseline, wake_day.weekday() >= 5))
@@ -236,6 +279,10 @@ def community_finding(
         params["longest_h"] = round(baseline.longest_outing_s / 3600, 1)
         params["quiet_h"] = round((now - last) / 3600, 1)
     key = due.kind.value if baseline.trusted else f"{due.kind.value}.prior"
+    return _finding(household, due, last, now, Explanation(key, params))
+
+
+def _finding(household: str, due: Due, last: float, now: float, explanation: Explanation) -> Finding:
     return Finding(
         household=household,
         kind=due.kind,
@@ -243,7 +290,7 @@ def community_finding(
         raised_at=utc(now),
         episode=f"quiet:{int(last)}",
         last_activity_at=utc(last),
-        explanation=Explanation(key, params),
+        explanation=explanation,
     )
 
 

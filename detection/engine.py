@@ -31,19 +31,20 @@ from detection.detector import (
 )
 from detection.episodes import EpisodeLog
 from detection.findings import Finding
-from detection.model import Profile, ProfileSource, Tuning, goes_out, is_main_door
+from detection.model import Profile, ProfileSource, Tuning, goes_out
+from detection.rooms import DOOR, RoomMap, room_of
 
 
 class HouseholdState:
     """What the engine keeps per household (small: it is held for every household)."""
 
-    __slots__ = ("baseline", "blind", "check", "checkins", "household", "last", "last_door", "out", "raised")
+    __slots__ = ("baseline", "blind", "check", "checkins", "household", "last", "out", "place", "raised")
 
     def __init__(self, household: str, baseline: Baseline) -> None:
         self.household = household  # the engine's own key (the one string every queue refers to)
         self.baseline = baseline
         self.last: float | None = None  # newest activity (epoch seconds)
-        self.last_door = False  # that activity was the main door
+        self.place = 0  # that activity's room code (rooms.code: its room, and whether it was the main door)
         self.out = False  # that activity probably began an outing (see model.goes_out)
         self.check: float | None = None  # when this household is next looked at (its bucket entry)
         self.raised = False  # a community finding was raised for the current stretch
@@ -83,6 +84,8 @@ class Engine(Generic[S]):
         profiles: ProfileSource,
         episodes: EpisodeLog,
         tuning: Tuning | None = None,
+        *,
+        rooms: RoomMap | None = None,
     ) -> None: ...
 
     @overload
@@ -92,6 +95,8 @@ class Engine(Generic[S]):
         episodes: EpisodeLog,
         tuning: Tuning | None,
         new_state: Callable[[str, Baseline], S],
+        *,
+        rooms: RoomMap | None = None,
     ) -> None: ...
 
     def __init__(
@@ -100,8 +105,11 @@ class Engine(Generic[S]):
         episodes: EpisodeLog,
         tuning: Tuning | None = None,
         new_state: Callable[[str, Baseline], Any] = HouseholdState,
+        *,
+        rooms: RoomMap | None = None,
     ) -> None:
         self.tuning = tuning or Tuning()
+        self.rooms = rooms or RoomMap()
         self._new_state = new_state
         self._profiles = profiles
         self._episodes = episodes
@@ -116,7 +124,7 @@ class Engine(Generic[S]):
         self._presses: list[tuple[str, float, str]] = []
         self._declines: list[Finding] = []
         self._gentle: list[Finding] = []  # not-back findings found by looks, raised at the end of the tick
-        self._doors: dict[str, bool] = {}
+        self._places: dict[tuple[str, str | None], int] = {}
 
     # ------------------------------------------------------------------ inputs
 
@@ -140,19 +148,21 @@ class Engine(Generic[S]):
     def __len__(self) -> int:
         return len(self._states)
 
-    def activity(self, household: str, at: float, device: str) -> None:
-        """A person did something at ``at`` (older news than what we know is ignored)."""
-        self.activity_in(self.state(household), at, self.is_door(device))
+    def activity(self, household: str, at: float, device: str, kind: str | None = None) -> None:
+        """A person did something at ``at`` (older news than what we know is ignored); ``kind`` None:
+        not known (the device's room decides whether it is the main door, see ``rooms.is_main_door``)."""
+        self.activity_in(self.state(household), at, self.place(device, kind))
 
-    def activity_in(self, st: S, at: float, door: bool) -> None:
-        """:meth:`activity` for a state already looked up, and whether the device is a main door
-        (the live path's loop over 20k homes a minute)."""
+    def activity_in(self, st: S, at: float, place: int) -> None:
+        """:meth:`activity` for a state already looked up, and the activity's room code (the live
+        path's loop over 20k homes a minute)."""
         last = st.last
         if last is not None and at <= last:
             return
         # Only a main-door event can begin an outing (model.goes_out).
-        st.out = door and (last is None or goes_out(door, at - last, st.last_door, st.out))
-        st.last_door = door
+        door = bool(place & DOOR)
+        st.out = door and (last is None or goes_out(door, at - last, bool(st.place & DOOR), st.out))
+        st.place = place
         st.last = at
         st.raised = False
         look = at + self.look_ahead
@@ -270,14 +280,15 @@ class Engine(Generic[S]):
             return None
         profile = self._profiles.profile(household)
         start, after_away = stretch_start(st.last, profile, now)
-        return community_due(start, st.out or after_away, st.baseline, profile, self.tuning)
+        room = room_of(st.place)
+        return community_due(start, st.out or after_away, st.baseline, profile, self.tuning, room)
 
-    def is_door(self, device: str) -> bool:
-        """Whether ``device`` is a main door (by name; cached)."""
-        found = self._doors.get(device)
+    def place(self, device: str, kind: str | None = None) -> int:
+        """The room code of an activity of ``device`` (its room, and whether it is the main door; cached)."""
+        key = (device, kind)
+        found = self._places.get(key)
         if found is None:
-            found = is_main_door(device, "door")
-            self._doors[device] = found
+            found = self._places[key] = self.rooms.place(device, kind)
         return found
 
     def _schedule(self, st: S, at: float) -> None:

@@ -19,6 +19,14 @@ TEMPLATES: Mapping[str, Mapping[Lang, str]] = {
         "en": "No activity since {since} ({quiet_h} h); at this time usually quiet ≤{usual_h} h "
         "(learned over {days} days)",
     },
+    "inactivity.bathroom": {
+        "ja": "浴室で{since}以降 動きなし({quiet_min}分)。普段の入浴は{usual_min}分以内",
+        "en": "Bathroom: no activity since {since} ({quiet_min} min); baths usually ≤{usual_min} min",
+    },
+    "inactivity.toilet": {
+        "ja": "トイレで{since}以降 動きなし({quiet_min}分)。普段は{usual_min}分以内に出る",
+        "en": "Toilet: no activity since {since} ({quiet_min} min); usually out within {usual_min} min",
+    },
     "inactivity.prior": {
         "ja": "{since}以降 動きなし({quiet_h}時間)。普段の様子はまだ学習中",
         "en": "No activity since {since} ({quiet_h} h); usual routine still being learned",
@@ -84,6 +92,16 @@ TEMPLATES: Mapping[str, Mapping[Lang, str]] = {
 
 PRIOR_NOTE: Mapping[Lang, str] = {"ja": "(学習中)", "en": " (still learning)"}
 
+ROOM_NAMES: Mapping[str, Mapping[Lang, str]] = {
+    "entrance": {"ja": "玄関", "en": "Entrance"},
+    "living": {"ja": "居間", "en": "Living room"},
+    "bedroom": {"ja": "寝室", "en": "Bedroom"},
+    "kitchen": {"ja": "台所", "en": "Kitchen"},
+    "bathroom": {"ja": "浴室", "en": "Bathroom"},
+    "toilet": {"ja": "トイレ", "en": "Toilet"},
+}
+"""Where a quiet stretch began (the ``room`` parameter), said first: 「台所で…」, "Kitchen: …"."""
+
 DECLINE_PARTS: Mapping[str, Mapping[Lang, str]] = {
     "activity_pct": {"ja": "活動量{activity_pct}%減", "en": "activity down {activity_pct}%"},
     "wake_shift_min": {"ja": "起床が{wake_shift_min}分遅く", "en": "waking {wake_shift_min} min later"},
@@ -114,4 +132,7 @@ def render(explanation: Explanation, lang: Lang = "ja") -> str:
             f" (learned over {params.get('days')} days)", ""
         )
         text += PRIOR_NOTE[lang]
+    room = ROOM_NAMES.get(str(params.get("room", "")))
+    if room is not None and not text.startswith(room[lang]):
+        text = f"{room['ja']}で{text}" if lang == "ja" else f"{room['en']}: {text[:1].lower()}{text[1:]}"
     return text

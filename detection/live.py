@@ -35,8 +35,9 @@ from detection.detector import HouseholdStatus, blind_kind, technical_findings
 from detection.engine import Engine, HouseholdState
 from detection.episodes import SqliteEpisodes, retention_start
 from detection.findings import Explanation, Finding, FindingKind, Severity
-from detection.model import ProfileSource, TechnicalView, Tuning, is_main_door, tuning_from
+from detection.model import ProfileSource, TechnicalView, Tuning, tuning_from
 from detection.profiles import StateProfiles
+from detection.rooms import RoomMap
 from mimamori.clock import Clock
 from mimamori.config import Config
 from mimamori.contract import Event, Kind
@@ -46,6 +47,7 @@ from store.base import ActivityReader, GatewayLiveState, LiveChanges, SeqGapRead
 log = logging.getLogger(__name__)
 
 JOB_ID = "mimamori-detection-tick"
+ACTIVITY_KINDS = frozenset({Kind.MOTION, Kind.DOOR, Kind.POWER, Kind.BUTTON})
 DAY = 86400.0
 PRESS_WINDOW_S = 3600.0  # a help-button press older than this when first seen is not raised
 
@@ -75,6 +77,7 @@ class LiveDetector:
         clock: Clock,
         tuning: Tuning | None = None,
         settings: LiveSettings | None = None,
+        rooms: RoomMap | None = None,
     ) -> None:
         self.tuning = tuning or Tuning()
         self.settings = settings or LiveSettings()
@@ -82,7 +85,7 @@ class LiveDetector:
         self._profiles = profiles
         self._episodes = episodes
         self._clock = clock
-        self.engine = Engine(profiles, episodes, self.tuning, LiveState)
+        self.engine = Engine(profiles, episodes, self.tuning, LiveState, rooms=rooms)
         self._cursor: int | None = None  # the store's change number read up to (None: read all)
         self._relearn = _MinuteQueue()  # households by when they are next relearned
         self._silence = _MinuteQueue()  # households by when their newest event is sensors_silent old
@@ -237,13 +240,13 @@ class LiveDetector:
                 if newer is not None:  # a check-in or battery report after the last activity
                     st.checkins = True
                 if device is None:  # the device the store named before (most rows): as last time
-                    door = st.last_door
+                    place = st.place
                 else:
                     device = intern(device)  # a few names over every home: one string each
-                    door = engine.is_door(device)
+                    place = engine.place(device)
                     if st.solo_device != device:
                         st.solo_device, st.solo_since = device, activity
-                engine.activity_in(st, activity, door)
+                engine.activity_in(st, activity, place)
         return urgent
 
     def _read_presses(self, now: float) -> None:
@@ -289,12 +292,14 @@ class LiveDetector:
         end = datetime.fromtimestamp(now, UTC)
         start = end - timedelta(days=self.tuning.history_days + 1)
         times = [at.timestamp() for at in self._store.activity_times(household, start, end)]
-        doors = {
-            e.observed_at.timestamp()
+        places = {
+            e.observed_at.timestamp(): self.engine.place(e.device, e.kind.value)
             for e in self._store.events(household, start, end)
-            if e.kind is Kind.DOOR and is_main_door(e.device, "door")
+            if e.kind in ACTIVITY_KINDS
         }
-        self.adopt(household, learn(times, [t in doors for t in times], profile.tz, now, self.tuning), now)
+        self.adopt(
+            household, learn(times, [places.get(t, 0) for t in times], profile.tz, now, self.tuning), now
+        )
 
     def adopt(self, household: str, baseline: Baseline, now: float) -> None:
         """Judge ``household`` by ``baseline`` from now on; relearn it again tomorrow."""

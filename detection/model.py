@@ -2,23 +2,15 @@
 
 from __future__ import annotations
 
-import re
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Final, Protocol
 
 from mimamori.config import DetectionConfig
-
-MAIN_DOOR_RE: Final = re.compile(r"(main|front|entr|genkan|hall-door|house-door)")
-"""Door devices whose name says they are the way out of the home (fridge and cupboard doors are not)."""
-
+from registry.models import Switch
 
 RETURN_AFTER_S: Final = 10 * 60.0
-
-
-def is_main_door(device: str, kind: str) -> bool:
-    return kind == "door" and MAIN_DOOR_RE.search(device) is not None
 
 
 def goes_out(door: bool, gap: float, prev_door: bool, prev_out: bool) -> bool:
@@ -68,11 +60,20 @@ class Tuning:
     night_exit_after_s: float = 30 * 60.0
     night_start_min: int = 22 * 60
     night_end_min: int = 5 * 60
-    # evening check (opt-in per household, for kits that cannot see the evening): a stretch that began
+    # evening check (automatic for kits that cannot see the evening, or switched): a stretch that began
     # before the earliest start of sleep seen - margin, still quiet at the latest + margin and longer
     # than any evening quiet seen (+ gap margin); used once this many nights are learned
     evening_margin_s: float = 30 * 60.0
     evening_min_nights: int = 7
+    # where the stretch began: in the bathroom or toilet, judged against the longest stay seen there
+    # (+ margin, at least the floor) once that room was visited on ``stay_min_days`` days; never for a
+    # room the resident was ever unseen from for ``stay_blind_s`` (the kit cannot see them leave it)
+    stay_margin_s: float = 20 * 60.0
+    stay_floor_s: float = 30 * 60.0
+    stay_min_days: int = 7
+    stay_blind_s: float = 2 * 3600.0
+    # in the bedroom from this long before the usual earliest bedtime: going to bed (sleep is quiet)
+    bedroom_evening_s: float = 2 * 3600.0
     # technical findings
     gateway_grace_s: float = 10 * 60.0
     sensors_silent_s: float = 3 * 3600.0  # no event of any kind (check-ins included) for this long
@@ -111,7 +112,7 @@ class Profile:
     tz: str = "Asia/Tokyo"
     night_exit_enabled: bool = False
     away: tuple[AwayWindow, ...] = ()
-    evening_check_enabled: bool = False
+    evening_check: Switch = Switch.AUTO
 
     def away_at(self, at: datetime) -> AwayWindow | None:
         for period in self.away:
@@ -130,17 +131,17 @@ class FixedProfiles:
     """Every household gets the same time zone and options; for replay, benchmarks and tests."""
 
     def __init__(
-        self, tz: str = "Asia/Tokyo", *, night_exit_enabled: bool = False, evening_check_enabled: bool = False
+        self, tz: str = "Asia/Tokyo", *, night_exit_enabled: bool = False, evening_check: Switch = Switch.AUTO
     ) -> None:
         self._tz = tz
         self._night_exit = night_exit_enabled
-        self._evening_check = evening_check_enabled
+        self._evening_check = evening_check
         self._cache: dict[str, Profile] = {}
 
     def profile(self, household: str) -> Profile:
         found = self._cache.get(household)
         if found is None:
-            found = Profile(household, self._tz, self._night_exit, evening_check_enabled=self._evening_check)
+            found = Profile(household, self._tz, self._night_exit, evening_check=self._evening_check)
             self._cache[household] = found
         return found
 

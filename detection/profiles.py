@@ -9,6 +9,7 @@ from detection.model import AwayWindow, Profile
 from mimamori.clock import Clock
 from registry.calendar import occurrences
 from registry.models import CalendarEntry
+from registry.models import Switch
 from registry.repository import Registry
 
 RECENT_AWAY = timedelta(days=2)  # away periods that ended this recently still shape the current stretch
@@ -55,7 +56,7 @@ class StateProfiles:
             tz=tz,
             night_exit_enabled=row is not None and row.night_exit_opt_in,
             away=away,
-            evening_check_enabled=row is not None and row.evening_check_opt_in,
+            evening_check=Switch.AUTO if row is None else row.evening_check,
         )
         self._cache[household] = (now.timestamp(), profile)
         return profile

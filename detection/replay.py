@@ -28,6 +28,7 @@ from detection.engine import Engine
 from detection.episodes import MemoryEpisodes
 from detection.findings import Finding
 from detection.model import ProfileSource, Tuning
+from detection.rooms import RoomMap
 from mimamori.contract import ACTIVITY_POWER_W, ID_RE
 
 KIND_NAMES = {name: name for name in ("motion", "door", "power", "button")}
@@ -170,12 +171,12 @@ def _canonical_ties(times: list[float], order: list[int], sources: list[tuple[st
 class History:
     """One household's activity so far, and its day summaries (complete days only are kept)."""
 
-    __slots__ = ("doors", "power", "summaries", "times", "tz")
+    __slots__ = ("places", "power", "summaries", "times", "tz")
 
     def __init__(self, tz: str) -> None:
         self.tz = tz
         self.times: list[float] = []
-        self.doors: list[bool] = []
+        self.places: list[int] = []  # room code of each activity (rooms.code)
         self.power: dict[str, float] = {}
         self.summaries: dict[date, DaySummary | None] = {}  # None: a closed day without activity
 
@@ -188,10 +189,11 @@ class Replayer:
         profiles: ProfileSource,
         tuning: Tuning | None = None,
         on_finding: Callable[[Finding], None] | None = None,
+        rooms: RoomMap | None = None,
     ) -> None:
         self.tuning = tuning or Tuning()
         self.profiles = profiles
-        self.engine = Engine(profiles, MemoryEpisodes(), self.tuning)
+        self.engine = Engine(profiles, MemoryEpisodes(), self.tuning, rooms=rooms)
         self.findings: list[Finding] = []
         self._on_finding = on_finding
         self._histories: dict[str, History] = {}
@@ -232,8 +234,9 @@ class Replayer:
             if times and at < times[-1]:
                 continue  # never let history go back
             times.append(at)
-            history.doors.append(kind == "door" and engine.is_door(device))
-            engine.activity(household, at, device)
+            place = engine.place(device, kind)
+            history.places.append(place)
+            engine.activity_in(engine.state(household), at, place)
             if at + look_ahead < self._horizon:
                 self._horizon = at + look_ahead
         self.events += len(events)
@@ -282,7 +285,7 @@ class Replayer:
         days = window_days(now, history.tz, self.tuning)
         missing = [d for d in days if d not in history.summaries]
         if missing:
-            fresh = summarise_days(history.times, history.doors, history.tz, missing, self.tuning)
+            fresh = summarise_days(history.times, history.places, history.tz, missing, self.tuning)
             by_day = {s.day: s for s in fresh}
             closed_before = _closed_before(history, days[-1])
             for day in missing:
@@ -315,7 +318,7 @@ def _forget_before(history: History, first_day: date) -> None:
         drop += 1
     if drop:
         del history.times[:drop]
-        del history.doors[:drop]
+        del history.places[:drop]
 
 
 def replay(
@@ -324,13 +327,15 @@ def replay(
     until: float | None = None,
     tuning: Tuning | None = None,
     progress: Callable[[int, int, int], None] | None = None,
+    rooms: RoomMap | None = None,
 ) -> Iterator[Finding]:
     """Replay ``events`` (sorted) and yield findings in the order they were raised.
 
-    ``until`` defaults to the last event; ``progress(done, total, findings)`` is called now and then.
+    ``until`` defaults to the last event; ``progress(done, total, findings)`` is called now and then;
+    ``rooms``: the devices' rooms (default: inferred from their names).
     """
     out: list[Finding] = []
-    replayer = Replayer(profiles, tuning, out.append)
+    replayer = Replayer(profiles, tuning, out.append, rooms)
     step = max(1, min(200_000, len(events) // 20))
     raised = 0
     for start in range(0, len(events), step):

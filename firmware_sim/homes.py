@@ -150,6 +150,11 @@ class SimHome:
             self._overrides = sorted(overrides, key=lambda o: o.start)
         return self._overrides
 
+    def bath(self, day: int) -> tuple[int, int] | None:
+        """When the routine has the person in the bath on the day woken on ``day`` (before any
+        scenario), or None: no bath that day."""
+        return next(((a.start, a.end) for a in self._routine(day).acts if a.what is Activity.BATH), None)
+
     def _room_at(self, at_ms: int) -> Room:
         day = self.day_of(at_ms)
         routine = self._routine(day if at_ms >= self.wake(day) else day - 1)
@@ -295,6 +300,7 @@ class SimHome:
 _PERSON_ONLY: Final = frozenset(
     {
         ScenarioKind.FALL,
+        ScenarioKind.BATH_FALL,
         ScenarioKind.ILLNESS,
         ScenarioKind.NIGHT_WANDERING,
         ScenarioKind.AWAY,

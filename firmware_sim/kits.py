@@ -54,6 +54,7 @@ LIVING_MOTION: Final = _motion(Room.LIVING)
 KITCHEN_MOTION: Final = _motion(Room.KITCHEN)
 HALL_MOTION: Final = _motion(Room.HALL)
 TOILET_MOTION: Final = _motion(Room.TOILET)
+BATHROOM_MOTION: Final = _motion(Room.BATHROOM)  # in the changing room: sees going in and coming out
 MAIN_DOOR: Final = _door("main-door", Room.HALL)
 FRIDGE_DOOR: Final = _door("fridge-door", Room.KITCHEN)
 TOILET_DOOR: Final = _door("toilet-door", Room.TOILET)
@@ -95,6 +96,7 @@ KITS: Final = (
             KITCHEN_MOTION,
             HALL_MOTION,
             TOILET_MOTION,
+            BATHROOM_MOTION,
             MAIN_DOOR,
             FRIDGE_DOOR,
             TOILET_DOOR,

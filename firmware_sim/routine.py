@@ -45,7 +45,7 @@ PIR_RATE_PER_HOUR: dict[Activity, float] = {
     Activity.IDLE: 10,
     Activity.TV: 5,
     Activity.NAP: 1,
-    Activity.BATH: 0,
+    Activity.BATH: 4,  # a changing-room sensor: now and then (washing at the door, a towel)
     Activity.OUT: 0,
     Activity.VISIT: 40,
     Activity.TRANSIT: 0,

@@ -27,11 +27,13 @@ class ScenarioKind(StrEnum):
     GATEWAY_POWER_LOSS = "gateway_power_loss"  # nothing at all is reported between t0 and ``end``
     CLOCK_SKEW = "clock_skew"  # timestamps (of ``device``, or of every device) off by ``offset_s``
     DUPLICATES = "duplicates"  # a fraction ``rate`` of reports is sent twice (same reading, same time)
+    BATH_FALL = "bath_fall"  # collapses in the bathroom at t0 (in a bath): silence from then on, as FALL
 
 
 PERSON_KINDS = frozenset(
     {
         ScenarioKind.FALL,
+        ScenarioKind.BATH_FALL,
         ScenarioKind.ILLNESS,
         ScenarioKind.NIGHT_WANDERING,
         ScenarioKind.AWAY,
@@ -152,6 +154,8 @@ def overrides_for(scenario: Scenario, room_at: Room) -> list[Override]:
     """The person overrides a scenario implies; ``room_at`` is where the person is at t0."""
     t0, end = scenario.t0_ms, scenario.end_ms
     kind = scenario.kind
+    if kind is ScenarioKind.BATH_FALL:
+        room_at, kind = Room.BATHROOM, ScenarioKind.FALL
     if kind is ScenarioKind.FALL:
         if end is None:
             return [Override(t0, None, room_at, Activity.FALLEN)]

@@ -25,7 +25,7 @@ REACH_MS: Final = PIR_TIMEOUT_MS + 60_000
 """How far past an act's end (or its last appliance use) its reports can reach."""
 
 _ENTRY_SEEN: Final = frozenset(
-    {Activity.FALLEN, Activity.IN_BED, Activity.OUT, Activity.BATH}
+    {Activity.FALLEN, Activity.IN_BED, Activity.OUT}
 )  # activities whose start is not a walk into the room
 
 

@@ -115,7 +115,8 @@ def random_scenarios(
     homes: Sequence[SimHome], start: date, days: int, seed: int, count: int
 ) -> list[Scenario]:
     """``count`` plausible scenarios spread over the homes (at most one per home), for benchmarks:
-    falls by day, wandering at night, missed wake-ups at the planned wake time, illness, trips, faults.
+    falls by day and in the bath, wandering at night, missed wake-ups at the planned wake time, illness,
+    trips, faults.
     Scenarios start from the second day, so every home has at least one ordinary day first."""
     rng = random.Random(f"scenarios:{seed}")
     kinds = list(ScenarioKind)
@@ -133,6 +134,9 @@ def random_scenarios(
             ScenarioKind.MISSED_WAKEUP: wake,
             ScenarioKind.AWAY: midnight + int(rng.uniform(8 * 60, 11 * 60)) * 60_000,
         }.get(kind, midnight + int(rng.uniform(0, 24 * 60)) * 60_000)
+        if kind is ScenarioKind.BATH_FALL:  # in that day's bath (19:00-20:00 if none was planned)
+            bath = home.bath(day) or (midnight + 19 * 60 * 60_000, midnight + 20 * 60 * 60_000)
+            t0_ms = bath[0] + int(rng.uniform(0.25, 0.75) * (bath[1] - bath[0]))
         t0 = to_datetime(t0_ms)
         device = None
         end: datetime | None = None

@@ -31,6 +31,7 @@ from registry.models import (
     Policy,
     QuietHours,
     Resident,
+    Switch,
     Tier,
     TierKind,
 )
@@ -161,7 +162,14 @@ class HouseholdIn(_Model):
     time_zone: TimeZoneName = "Asia/Tokyo"
     language: Language = Language.JA
     night_exit: bool = False
-    evening_check: bool = False  # kits with no sensor where the evening is spent (docs/detection.md)
+    # auto (on where the kit cannot see the evening), on or off; true/false read as on/off (docs/detection.md)
+    evening_check: Switch = Switch.AUTO
+
+    @field_validator("evening_check", mode="before")
+    @classmethod
+    def _switch(cls, value: object) -> Switch:
+        return Switch.parse(value)
+
     residents: list[ResidentIn] = []
     gateways: list[str] = Field([], max_length=16)  # ids; none listed: any gateway of the household
     devices: list[str] = Field([], max_length=500)  # ids; a device not listed is shown as new

@@ -57,6 +57,29 @@ class NotifyMode(StrEnum):
     ONE_BY_ONE = "one_by_one"  # one person, wait, the next
 
 
+class Switch(StrEnum):
+    """A check the data can decide for itself: ``auto`` (the detector decides), or forced ``on``/``off``."""
+
+    AUTO = "auto"
+    ON = "on"
+    OFF = "off"
+
+    @classmethod
+    def parse(cls, value: object) -> Switch:
+        """``auto``/``on``/``off``; booleans (``true``/``false``, ``1``/``0``) read as on/off, as the
+        opt-ins they replace were written. ValueError otherwise."""
+        if isinstance(value, bool):
+            return cls.ON if value else cls.OFF
+        text = str(value).strip().lower()
+        old = {"true": cls.ON, "1": cls.ON, "false": cls.OFF, "0": cls.OFF}
+        if text in old:
+            return old[text]
+        try:
+            return cls(text)
+        except ValueError:
+            raise ValueError(f"expected auto, on or off, not {value!r}") from None
+
+
 @dataclass(frozen=True, slots=True)
 class Household:
     id: str
@@ -65,7 +88,7 @@ class Household:
     time_zone: str = "Asia/Tokyo"
     language: Language = Language.JA
     night_exit_opt_in: bool = False  # NIGHT_EXIT findings only when the household agreed
-    evening_check_opt_in: bool = False  # EVENING_QUIET findings (kits that cannot see the evening)
+    evening_check: Switch = Switch.AUTO  # EVENING_QUIET findings; auto: where the kit cannot see the evening
 
 
 @dataclass(frozen=True, slots=True)

@@ -31,6 +31,7 @@ from registry.models import (
     Policy,
     Provision,
     Resident,
+    Switch,
 )
 
 
@@ -115,7 +116,7 @@ class Registry:
                 h.time_zone,
                 h.language.value,
                 int(h.night_exit_opt_in),
-                int(h.evening_check_opt_in),
+                SWITCH_CODES[h.evening_check],
             ),
         )
 
@@ -129,10 +130,9 @@ class Registry:
     def set_night_exit_opt_in(self, household_id: str, enabled: bool) -> None:
         self._exec("UPDATE households SET night_exit_opt_in = ? WHERE id = ?", (int(enabled), household_id))
 
-    def set_evening_check_opt_in(self, household_id: str, enabled: bool) -> None:
-        self._exec(
-            "UPDATE households SET evening_check_opt_in = ? WHERE id = ?", (int(enabled), household_id)
-        )
+    def set_evening_check(self, household_id: str, switch: Switch) -> None:
+        code = SWITCH_CODES[switch]
+        self._exec("UPDATE households SET evening_check_opt_in = ? WHERE id = ?", (code, household_id))
 
     def set_residents(self, household_id: str, residents: Sequence[Resident]) -> None:
         with self.transaction():
@@ -459,6 +459,11 @@ def _sans_ids(entries: Sequence[CalendarEntry]) -> list[tuple[Any, ...]]:
     )
 
 
+# the evening check's column: 0 auto (what an opt-in never ticked now means), 1 on, -1 off
+SWITCH_CODES = {Switch.AUTO: 0, Switch.ON: 1, Switch.OFF: -1}
+SWITCHES = {code: switch for switch, code in SWITCH_CODES.items()}
+
+
 def _add_missing_columns(db: sqlite3.Connection, columns: Sequence[tuple[str, str, str]]) -> None:
     for table, column, decl in columns:
         if column not in {row[1] for row in db.execute(f"PRAGMA table_info({table})")}:
@@ -466,7 +471,7 @@ def _add_missing_columns(db: sqlite3.Connection, columns: Sequence[tuple[str, st
 
 
 def _household(r: Sequence[Any]) -> Household:
-    return Household(r[0], r[1], r[2], r[3], Language(r[4]), bool(r[5]), bool(r[6]))
+    return Household(r[0], r[1], r[2], r[3], Language(r[4]), bool(r[5]), SWITCHES.get(r[6], Switch.AUTO))
 
 
 def _contact(r: Sequence[Any]) -> Contact:

@@ -14,6 +14,7 @@ from dashboard.forms import form_text
 from dashboard.render import render
 from dashboard.views import ContactDraft, HouseholdView, InvalidEdit, PolicyView, TierView, WatchOptions
 from mimamori.forms import read_form
+from registry.models import Switch
 
 log = logging.getLogger(__name__)
 routes = web.RouteTableDef()
@@ -147,6 +148,7 @@ async def save_policy(request: web.Request) -> web.Response:
 
 
 OPTIONS = ("night_exit", "evening_check")  # the fields of WatchOptions, in the order shown
+SWITCHED = ("evening_check",)  # options the detector can decide (auto, on, off); the others are boxes
 
 
 def _options_page(
@@ -158,7 +160,15 @@ def _options_page(
     saved: bool = False,
     status: int = 200,
 ) -> web.Response:
-    context = {"h": household, "options": options, "names": OPTIONS, "errors": errors or {}, "saved": saved}
+    context = {
+        "h": household,
+        "options": options,
+        "names": OPTIONS,
+        "switched": SWITCHED,
+        "switches": [s.value for s in Switch],
+        "errors": errors or {},
+        "saved": saved,
+    }
     return render(request, "options.html", context, status=status)
 
 
@@ -173,9 +183,16 @@ async def options_form(request: web.Request) -> web.Response:
 async def save_options(request: web.Request) -> web.Response:
     household = household_for(request, "edit_options")
     form = await read_form(request)
-    # a ticked box posts "1"; an unticked one posts nothing
-    errors = {name: "tick or untick the box" for name in OPTIONS if form_text(form, name) not in ("", "1")}
-    options = WatchOptions(**{name: form_text(form, name) == "1" for name in OPTIONS})
+    # a ticked box posts "1", an unticked one nothing; a switch auto, on or off ("1": on, nothing: auto)
+    errors: dict[str, str] = {}
+    if form_text(form, "night_exit") not in ("", "1"):
+        errors["night_exit"] = "tick or untick the box"
+    try:
+        evening = Switch.parse(form_text(form, "evening_check") or Switch.AUTO)
+    except ValueError:
+        errors["evening_check"] = "choose auto, on or off"
+        evening = Switch.AUTO
+    options = WatchOptions(form_text(form, "night_exit") == "1", evening)
     if not errors:
         try:
             request.app[keys.RECORDS].save_options(

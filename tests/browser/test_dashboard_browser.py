@@ -92,13 +92,13 @@ def test_turn_on_the_evening_check(page: Page, dashboard: Dashboard) -> None:
     sign_in(page, dashboard)
     page.click(f"a[href='/households/{OWN}']")
     page.click(f"a[href='/households/{OWN}/options']")
-    box = page.locator("#option-evening_check")
-    expect(box).not_to_be_checked()
+    switch = page.locator("#option-evening_check")
+    expect(switch).to_have_value("auto")  # the detector decides unless the care manager overrides
     expect(page.locator("#help-evening_check")).to_contain_text("living room or bedroom")
-    box.check()
+    switch.select_option("on")
     page.click("#options-form button[type=submit]")
     expect(page.locator("#saved")).to_be_visible()
-    expect(page.locator("#option-evening_check")).to_be_checked()  # read back from the state file
+    expect(page.locator("#option-evening_check")).to_have_value("on")  # read back from the state file
     expect(page.locator("#option-night_exit")).not_to_be_checked()
     page.screenshot(path=ARTIFACTS / "options.png", full_page=True)
 

@@ -30,7 +30,7 @@ from mimamori.clock import FakeClock
 from mimamori.config import DashboardConfig
 from mimamori.contract import Event, GatewayState, Kind
 from registry.calendar import CalendarIn
-from registry.models import TierKind
+from registry.models import Switch, TierKind
 from store.base import IngestBatch
 from store.sqlite import SqliteEventStore
 from tests.support.dashboard_fakes import FAST_HASHER, PASSWORD, csrf_of
@@ -189,26 +189,28 @@ async def test_watching_options_reach_the_state_detection_reads(
     page = await (await client.get(f"/households/{OWN}/options")).text()
     assert 'id="option-evening_check"' in page
     assert "checked" not in page
+    assert '<option value="auto" selected>' in page
     token = csrf_of(page)
     bad = await client.post(f"/households/{OWN}/options", data={"csrf_token": token, "evening_check": "yes"})
     assert bad.status == 422
     assert "evening_check" in await bad.text()
     household = repo.household(OWN)
     assert household is not None
-    assert not household.evening_check_opt_in  # a refused form changes nothing
-    saved = await client.post(f"/households/{OWN}/options", data={"csrf_token": token, "evening_check": "1"})
+    assert household.evening_check is Switch.AUTO  # a refused form changes nothing
+    saved = await client.post(f"/households/{OWN}/options", data={"csrf_token": token, "evening_check": "on"})
     assert saved.status == 200
     assert "Saved." in await saved.text()
     profile = StateProfiles(repo, clock).profile(OWN)  # what the live detector reads
-    assert (profile.evening_check_enabled, profile.night_exit_enabled) == (True, False)
+    assert (profile.evening_check, profile.night_exit_enabled) == (Switch.ON, False)
     assert [e.detail for e in repo.audit_log(household=OWN) if e.action == "options.saved"] == [
-        {"night_exit": 0, "evening_check": 1}
+        {"night_exit": 0, "evening_check": "on"}
     ]
-    again = await client.post(f"/households/{OWN}/options", data={"csrf_token": token, "night_exit": "1"})
+    data = {"csrf_token": token, "night_exit": "1", "evening_check": "off"}
+    again = await client.post(f"/households/{OWN}/options", data=data)
     assert again.status == 200
     household = repo.household(OWN)
     assert household is not None
-    assert (household.night_exit_opt_in, household.evening_check_opt_in) == (True, False)
+    assert (household.night_exit_opt_in, household.evening_check) == (True, Switch.OFF)
     other = await client.post(f"/households/{OTHER}/options", data={"csrf_token": token, "night_exit": "1"})
     assert other.status == 404  # not alice's household
 

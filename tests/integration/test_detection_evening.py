@@ -1,5 +1,6 @@
-"""The evening check on the live path: opt-in read from the real alerts state file, the evening learned
-from a real SQLite store, the finding raised by the ticking detector (and only where opted in)."""
+"""The evening check on the live path: its switch read from the real alerts state file, the evening and
+the rooms learned from a real SQLite store, the finding raised by the ticking detector where the check
+is on: by itself (``auto``, a kitchen sensor cannot see the evening) or switched on, never where off."""
 
 from __future__ import annotations
 
@@ -16,7 +17,7 @@ from detection.profiles import StateProfiles
 from escalation.repository import EscalationRepository
 from mimamori import contract
 from mimamori.clock import FakeClock
-from registry.models import Household
+from registry.models import Household, Switch
 from store.base import IngestBatch
 from store.sqlite import SqliteEventStore
 from tests.support.detect_routine import TZ, sparse_routine, when
@@ -24,7 +25,7 @@ from tests.support.detect_routine import TZ, sparse_routine, when
 SEQ: defaultdict[str, Iterator[int]] = defaultdict(lambda: itertools.count(1))
 
 DAYS = 14
-HOMES = ("opted", "plain")
+HOMES = ("auto", "on", "off")
 
 
 def motion(household: str, t: float) -> contract.Event:
@@ -41,11 +42,12 @@ def motion(household: str, t: float) -> contract.Event:
     )
 
 
-def test_an_evening_collapse_is_raised_at_night_only_where_opted_in(tmp_path: Path) -> None:
+def test_an_evening_collapse_is_raised_at_night_where_the_check_is_on(tmp_path: Path) -> None:
     repo = EscalationRepository(tmp_path / "alerts.sqlite3")
     repo.open()
-    repo.upsert_household(Household("opted", "山田花子", "", TZ, evening_check_opt_in=True))
-    repo.upsert_household(Household("plain", "佐藤トメ", "", TZ))
+    repo.upsert_household(Household("auto", "田中ハル", "", TZ))
+    repo.upsert_household(Household("on", "山田花子", "", TZ, evening_check=Switch.ON))
+    repo.upsert_household(Household("off", "佐藤トメ", "", TZ, evening_check=Switch.OFF))
     store = SqliteEventStore(tmp_path / "events.sqlite3")
     store.open()
     # two weeks of a kit that cannot see the evening; on the last day both residents fall after 19:00
@@ -67,10 +69,14 @@ def test_an_evening_collapse_is_raised_at_night_only_where_opted_in(tmp_path: Pa
         raised += [(f.household, f.kind, f.audience, f.raised_at) for f in detector.tick(clock.now())]
         clock.advance(timedelta(minutes=5))
     due = datetime.fromtimestamp(when(DAYS - 1, "d+1 01:00"), UTC)
-    assert [(h, k, a) for h, k, a, _ in raised] == [("opted", FindingKind.EVENING_QUIET, Audience.COMMUNITY)]
-    assert timedelta(0) <= raised[0][3] - due < timedelta(minutes=5)  # on the first tick at the deadline
-    assert detector.classify("opted", clock.now()).value == "quiet"
-    assert detector.classify("plain", clock.now()).value == "active"  # judged in the morning
+    assert sorted((h, k, a) for h, k, a, _ in raised) == [
+        ("auto", FindingKind.EVENING_QUIET, Audience.COMMUNITY),
+        ("on", FindingKind.EVENING_QUIET, Audience.COMMUNITY),
+    ]
+    for *_, at in raised:
+        assert timedelta(0) <= at - due < timedelta(minutes=5)  # on the first tick at the deadline
+    assert detector.classify("on", clock.now()).value == "quiet"
+    assert detector.classify("off", clock.now()).value == "active"  # judged in the morning
     detector.close()
     store.close()
     repo.close()

@@ -1,4 +1,4 @@
-"""The evening check (opt-in) with a fixed clock: what it learns, when it fires, and its boundaries.
+"""The evening check (auto, on, off) with a fixed clock: what it learns, when it fires, its boundaries.
 
 The routine is a sparse kit's: seen from 07:00 to 19:30 (kitchen, bathroom), then a bathroom visit
 before bed at 23:00, 23:45 or 00:30; one night in four the resident goes to bed at 20:00 with no
@@ -22,6 +22,8 @@ from detection.explain import render
 from detection.findings import FindingKind
 from detection.model import FixedProfiles, Profile, Tuning
 from detection.replay import replay
+from detection.rooms import INDEX, Room
+from registry.models import Switch
 from tests.support.detect_routine import TZ, ZONE, at, sparse_routine, when
 from tests.support.processes import run_once
 
@@ -83,21 +85,38 @@ def test_evening_due_and_its_boundaries(case: Case) -> None:
     assert (due.at, due.kind) == (when(DAYS, case.raised), FindingKind.EVENING_QUIET)
 
 
-def test_only_for_households_that_opted_in_and_only_when_sooner() -> None:
+SEES_LIVING = replace(BASE, rooms=BASE.rooms | 1 << INDEX[Room.LIVING])
+
+
+@pytest.mark.parametrize(
+    ("switch", "baseline", "applies"),
+    [
+        (Switch.OFF, BASE, False),
+        (Switch.ON, BASE, True),
+        (Switch.AUTO, BASE, True),  # no living-room or bedroom activity ever seen: it turns itself on
+        (Switch.AUTO, SEES_LIVING, False),  # the kit sees the evening: not needed
+        (Switch.ON, SEES_LIVING, True),  # the care manager's override
+        (Switch.AUTO, replace(BASE, rooms=1 << INDEX[Room.BEDROOM]), False),
+    ],
+)
+def test_switched_or_automatic_and_only_when_sooner(
+    switch: Switch, baseline: Baseline, applies: bool
+) -> None:
     start = at(DAYS, "19:00")
-    plain = community_due(start, False, BASE, Profile("h1", TZ), TUNING)
-    opted = community_due(start, False, BASE, Profile("h1", TZ, evening_check_enabled=True), TUNING)
-    # without it, the early nights' long quiet from 20:00 makes 19:00 look ordinary until morning
-    assert plain.kind is FindingKind.INACTIVITY
-    assert plain.at > when(DAYS, "d+1 06:00")
-    assert (opted.kind, opted.at) == (FindingKind.EVENING_QUIET, when(DAYS, "d+1 01:00"))
+    due = community_due(start, False, baseline, Profile("h1", TZ, evening_check=switch), TUNING)
+    if applies:
+        assert (due.kind, due.at) == (FindingKind.EVENING_QUIET, when(DAYS, "d+1 01:00"))
+    else:
+        # without it, the early nights' long quiet from 20:00 makes 19:00 look ordinary until morning
+        assert due.kind is FindingKind.INACTIVITY
+        assert due.at > when(DAYS, "d+1 06:00")
     # probably out (main door): the outing rules, never the evening check
-    out = community_due(start, True, BASE, Profile("h1", TZ, evening_check_enabled=True), TUNING)
+    out = community_due(start, True, baseline, Profile("h1", TZ, evening_check=switch), TUNING)
     assert out.kind is FindingKind.LONG_ABSENCE
 
 
 def test_engine_raises_it_once_with_an_explanation() -> None:
-    profiles = FixedProfiles(TZ, evening_check_enabled=True)
+    profiles = FixedProfiles(TZ)
     engine = Engine(profiles, MemoryEpisodes(), TUNING)
     engine.relearned("h1", BASE, at(DAYS, "00:00"))
     engine.activity("h1", at(DAYS, "19:00"), "kitchen-motion")
@@ -108,10 +127,11 @@ def test_engine_raises_it_once_with_an_explanation() -> None:
     assert found.last_activity_at == datetime.fromtimestamp(at(DAYS, "19:00"), UTC)
     assert (
         render(found.explanation, "ja")
-        == "3/23 19:00以降 動きなし。普段は毎晩20:00より後にも動きあり(20日間の学習)"
+        == "台所で3/23 19:00以降 動きなし。普段は毎晩20:00より後にも動きあり(20日間の学習)"
     )
     assert render(found.explanation, "en") == (
-        "No activity since 3/23 19:00; every evening there was activity after 20:00 (learned over 20 days)"
+        "Kitchen: no activity since 3/23 19:00; every evening there was activity after 20:00 "
+        "(learned over 20 days)"
     )
     assert engine.tick(due + 3600) == []
 
@@ -120,8 +140,8 @@ def test_replay_finds_an_evening_collapse_only_with_the_check() -> None:
     events = [(t, "h1", "kitchen-motion", "motion", 1.0) for t in sparse_routine(DAYS)]
     events = [e for e in events if e[0] <= at(DAYS - 1, "19:00")]  # collapse after 19:00 on the last day
     until = at(DAYS, "12:00")
-    with_check = list(replay(events, FixedProfiles(TZ, evening_check_enabled=True), until, TUNING))
-    without = list(replay(events, FixedProfiles(TZ), until, TUNING))
+    with_check = list(replay(events, FixedProfiles(TZ), until, TUNING))  # auto: the kit cannot see it
+    without = list(replay(events, FixedProfiles(TZ, evening_check=Switch.OFF), until, TUNING))
     last_kind = [f.kind for f in with_check][-1]
     assert last_kind is FindingKind.EVENING_QUIET
     assert with_check[-1].raised_at == datetime.fromtimestamp(when(DAYS - 1, "d+1 01:00"), UTC)
@@ -132,7 +152,7 @@ def test_replay_finds_an_evening_collapse_only_with_the_check() -> None:
     assert [f for f in with_check if f.kind is FindingKind.EVENING_QUIET and f.raised_at < collapse] == []
 
 
-def test_replay_command_opts_in_with_evening_check(tmp_path: Path) -> None:
+def test_replay_command_switches_the_evening_check(tmp_path: Path) -> None:
     collapse = at(DAYS - 1, "19:00")
     rows = ["ts,household,device,kind,value"] + [
         f"{datetime.fromtimestamp(t, ZONE).isoformat()},h1,kitchen-motion,motion,1"
@@ -150,5 +170,10 @@ def test_replay_command_opts_in_with_evening_check(tmp_path: Path) -> None:
         assert done.returncode == 0, done.stderr
         return [json.loads(line)["kind"] for line in out.read_text(encoding="utf-8").splitlines()]
 
-    assert kinds("--evening-check")[-1] == "evening_quiet"
-    assert "evening_quiet" not in kinds()
+    assert kinds()[-1] == "evening_quiet"  # no flag: automatic, and a kitchen sensor cannot see it
+    assert kinds("--evening-check")[-1] == "evening_quiet"  # the flag alone, as before: on
+    assert kinds("--evening-check", "on")[-1] == "evening_quiet"
+    assert "evening_quiet" not in kinds("--evening-check", "off")
+    rooms = tmp_path / "rooms.csv"
+    rooms.write_text("device,room\nkitchen-motion,living\n", encoding="utf-8")
+    assert "evening_quiet" not in kinds("--devices", str(rooms))  # now it sees the evening: auto is off

@@ -24,7 +24,11 @@ SAMPLES = {
     "low_battery": {"device": "kitchen-motion", "pct": 9},
     "stuck_sensor": {"device": "kitchen-motion", "since": "11/27 07:10"},
     "data_gap": {"device": "gw-kitchen", "missing": 1234, "since": "07:10"},
+    "inactivity.bathroom": {"since": "11/27 19:40", "quiet_min": 125, "usual_min": 105, "room": "bathroom"},
+    "inactivity.toilet": {"since": "11/27 02:10", "quiet_min": 125, "usual_min": 105, "room": "toilet"},
 }
+# findings about a quiet stretch at home say where it began (the longest room name: トイレ)
+ROOMED = ("inactivity", "inactivity.prior", "missed_wakeup", "evening_quiet")
 
 
 def test_the_example_from_the_design() -> None:
@@ -37,10 +41,46 @@ def test_the_example_from_the_design() -> None:
 @pytest.mark.parametrize("key", sorted(TEMPLATES))
 def test_every_japanese_explanation_fits_one_segment(key: str) -> None:
     assert set(SAMPLES) == set(TEMPLATES)
-    text = render(Explanation(key, SAMPLES[key]), "ja")
+    params = {**SAMPLES[key], "room": "toilet"} if key in ROOMED else SAMPLES[key]
+    text = render(Explanation(key, params), "ja")
     assert "{" not in text
     assert len(text) <= 70, text
-    assert "{" not in render(Explanation(key, SAMPLES[key]), "en")
+    assert "{" not in render(Explanation(key, params), "en")
+
+
+@pytest.mark.parametrize(
+    ("key", "params", "ja", "en"),
+    [
+        (
+            "inactivity.bathroom",
+            {"since": "19:40", "quiet_min": 45, "usual_min": 30, "room": "bathroom"},
+            "浴室で19:40以降 動きなし(45分)。普段の入浴は30分以内",
+            "Bathroom: no activity since 19:40 (45 min); baths usually ≤30 min",
+        ),
+        (
+            "inactivity.toilet",
+            {"since": "02:10", "quiet_min": 31, "usual_min": 9, "room": "toilet"},
+            "トイレで02:10以降 動きなし(31分)。普段は9分以内に出る",
+            "Toilet: no activity since 02:10 (31 min); usually out within 9 min",
+        ),
+        (
+            "missed_wakeup",
+            {"since": "21:40", "wake_by": "8:00", "days": 21, "room": "bedroom"},
+            "寝室で21:40以降 動きなし。普段は8:00までに起床(21日間の学習)",
+            "Bedroom: no activity since 21:40; usually up by 8:00 (learned over 21 days)",
+        ),
+        (
+            "inactivity",
+            {"since": "10:05", "quiet_h": 3.5, "usual_h": 2.1, "days": 28, "room": "kitchen"},
+            "台所で10:05以降 動きなし(3.5時間)。この時間帯は普段2.1時間以内(28日間の学習)",
+            "Kitchen: no activity since 10:05 (3.5 h); at this time usually quiet ≤2.1 h "
+            "(learned over 28 days)",
+        ),
+    ],
+)
+def test_explanations_say_the_room(key: str, params: dict[str, str | int], ja: str, en: str) -> None:
+    assert render(Explanation(key, params), "ja") == ja
+    assert render(Explanation(key, params), "en") == en
 
 
 def test_prior_variant_says_still_learning() -> None:

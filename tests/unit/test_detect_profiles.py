@@ -11,7 +11,7 @@ from detection.findings import FindingKind
 from detection.profiles import StateProfiles
 from escalation.repository import EscalationRepository
 from mimamori.clock import FakeClock
-from registry.models import Household
+from registry.models import Household, Switch
 
 NOW = datetime(2026, 11, 20, 1, 0, tzinfo=UTC)  # 10:00 in Tokyo
 
@@ -26,7 +26,7 @@ def repo_with_household(tmp_path: Path) -> EscalationRepository:
             "桜町2-5",
             time_zone="Europe/Madrid",
             night_exit_opt_in=True,
-            evening_check_opt_in=True,
+            evening_check=Switch.OFF,
         )
     )
     return repo
@@ -37,17 +37,17 @@ def test_profile_reads_zone_opt_in_and_recent_away(tmp_path: Path) -> None:
     repo.add_away("h1", NOW - timedelta(days=5), NOW - timedelta(days=4), "care_manager:sato")  # long gone
     repo.add_away("h1", NOW - timedelta(hours=3), NOW + timedelta(hours=5), "contact:c-1")
     profile = StateProfiles(repo, FakeClock(NOW)).profile("h1")
-    assert (profile.tz, profile.night_exit_enabled, profile.evening_check_enabled) == (
+    assert (profile.tz, profile.night_exit_enabled, profile.evening_check) == (
         "Europe/Madrid",
         True,
-        True,
+        Switch.OFF,
     )
     assert [(p.start, p.end) for p in profile.away] == [(NOW - timedelta(hours=3), NOW + timedelta(hours=5))]
     unknown = StateProfiles(repo, FakeClock(NOW)).profile("nobody")
-    assert (unknown.tz, unknown.night_exit_enabled, unknown.evening_check_enabled, unknown.away) == (
+    assert (unknown.tz, unknown.night_exit_enabled, unknown.evening_check, unknown.away) == (
         "Asia/Tokyo",
         False,
-        False,
+        Switch.AUTO,
         (),
     )
     repo.close()

@@ -119,7 +119,8 @@ def test_replay_command_writes_jsonl(tmp_path: Path) -> None:
     assert {"household", "kind", "raised_at", "last_activity_at", "explanation"} <= set(last)
     assert last["kind"] == "inactivity"
     assert datetime.fromisoformat(last["raised_at"]) > datetime.fromisoformat(last["last_activity_at"])
-    assert "No activity since" in last["explanation"]
+    assert "no activity since" in last["explanation"]
+    assert "replay: rooms " in result.stderr  # what the device names were taken to mean
 
 
 def test_read_events_from_file(tmp_path: Path) -> None:

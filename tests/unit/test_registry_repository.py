@@ -14,7 +14,7 @@ from detection.findings import Audience, FindingKind, Severity
 from escalation.models import Incident, IncidentState, PolicySnapshot, SmsPurpose
 from escalation.repository import EscalationRepository
 from registry.households_import import ImportError_, import_data, read_file
-from registry.models import Household, TierKind
+from registry.models import Household, Switch, TierKind
 from tests.conftest import FIXED_NOW
 
 EXAMPLE = Path(__file__).resolve().parents[2] / "docs" / "households.example.yaml"
@@ -177,22 +177,51 @@ def test_away_periods_expire_and_opt_ins(repo: EscalationRepository) -> None:
     repo.set_night_exit_opt_in("demo-0001", True)
     household = repo.household("demo-0001")
     assert household is not None
-    assert (household.night_exit_opt_in, household.evening_check_opt_in) == (True, False)
-    repo.set_evening_check_opt_in("demo-0001", True)
+    assert (household.night_exit_opt_in, household.evening_check) == (True, Switch.AUTO)
+    for switch in (Switch.ON, Switch.OFF):
+        repo.set_evening_check("demo-0001", switch)
+        household = repo.household("demo-0001")
+        assert household is not None
+        assert household.evening_check is switch
+    import_data(repo, read_file(EXAMPLE), FIXED_NOW)  # the file says auto: the import sets it back
     household = repo.household("demo-0001")
     assert household is not None
-    assert household.evening_check_opt_in
-    import_data(repo, read_file(EXAMPLE), FIXED_NOW)  # the file says no: the import sets it back
-    household = repo.household("demo-0001")
+    assert household.evening_check is Switch.AUTO
+
+
+@pytest.mark.parametrize(
+    ("written", "read"),
+    [
+        ("auto", Switch.AUTO),
+        ("on", Switch.ON),
+        ("off", Switch.OFF),
+        (True, Switch.ON),  # the opt-in's old values: no households file breaks
+        (False, Switch.OFF),
+        ("true", Switch.ON),
+        ("false", Switch.OFF),
+        (None, Switch.AUTO),  # not written: automatic
+    ],
+)
+def test_the_evening_check_is_a_switch_and_old_booleans_still_read(
+    repo: EscalationRepository, written: object, read: Switch
+) -> None:
+    tiers = [{"kind": "neighbours", "contacts": ["n1"]}]
+    home: dict[str, object] = {"id": "h1", "name": "H1", "policy": {"tiers": tiers}}
+    if written is not None:
+        home["evening_check"] = written
+    contacts = [{"id": "n1", "name": "N", "phone": "+819011112222", "role": "neighbour"}]
+    report = import_data(repo, {"contacts": contacts, "households": [home]}, FIXED_NOW)
+    assert report.rejected == []
+    household = repo.household("h1")
     assert household is not None
-    assert not household.evening_check_opt_in
+    assert household.evening_check is read
 
 
 def test_the_demo_town_imports_with_its_opt_ins(repo: EscalationRepository) -> None:
     data = town_data(["home-0001", "home-0002"], "Asia/Tokyo", evening_check=["home-0002"])
     assert import_data(repo, data, FIXED_NOW).rejected == []
-    opted = [(h.id, h.night_exit_opt_in, h.evening_check_opt_in) for h in repo.households()]
-    assert opted == [("home-0001", True, False), ("home-0002", False, True)]
+    opted = [(h.id, h.night_exit_opt_in, h.evening_check) for h in repo.households()]
+    assert opted == [("home-0001", True, Switch.AUTO), ("home-0002", False, Switch.ON)]
 
 
 def test_a_state_file_from_before_the_evening_check_gains_its_column(tmp_path: Path) -> None:
@@ -209,10 +238,11 @@ def test_a_state_file_from_before_the_evening_check_gains_its_column(tmp_path: P
     repo = EscalationRepository(path)
     repo.open()
     assert repo.household("h1") == Household("h1", "山田花子", "", night_exit_opt_in=True)
-    repo.set_evening_check_opt_in("h1", True)
+    assert repo.household("h1") == Household("h1", "山田花子", "", night_exit_opt_in=True)  # auto
+    repo.set_evening_check("h1", Switch.ON)
     household = repo.household("h1")
     assert household is not None
-    assert household.evening_check_opt_in
+    assert household.evening_check is Switch.ON
     repo.close()
     repo.open()  # opening again adds nothing twice
     repo.close()

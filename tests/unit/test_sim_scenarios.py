@@ -65,6 +65,21 @@ def test_fall_means_silence_but_devices_stay_alive() -> None:
     assert activity(between(events, at(2, 6), t0))
 
 
+def test_bath_fall_the_bathroom_sensor_saw_the_person_go_in_and_nothing_after() -> None:
+    home = build_homes([HOME], SEED, DEFAULT_START)[0]
+    day, bath = next((d, b) for d in range(DEFAULT_START.toordinal() + 1, DEFAULT_START.toordinal() + DAYS)
+                     if (b := home.bath(d)))  # fmt: skip
+    t0_ms = (bath[0] + bath[1]) // 2
+    t0 = datetime.fromtimestamp(t0_ms / 1000, TOKYO)
+    events = run(Scenario("h1", ScenarioKind.BATH_FALL, t0))
+    seen = activity(between(events, datetime.fromtimestamp(bath[0] / 1000, TOKYO), t0))
+    assert [e.device for e in seen[-1:]] == ["bathroom-motion"]  # going in (and the bath) seen
+    assert not activity(between(events, t0 + timedelta(minutes=2), at(DAYS, 0)))
+    plain = activity(between(run(), t0 + timedelta(minutes=2), t0 + timedelta(hours=2)))
+    assert plain  # without the fall, the evening went on
+    assert day >= DEFAULT_START.toordinal() + 1
+
+
 def test_fall_with_rescue_shows_the_door_then_nobody() -> None:
     t0, found = at(2, 11), at(2, 19)
     events = run(Scenario("h1", ScenarioKind.FALL, t0, found))
@@ -191,10 +206,10 @@ def test_truth_lists_scenarios_with_local_times() -> None:
 
 def test_random_scenarios_are_varied_and_reproducible() -> None:
     homes = build_homes(20, 3, DEFAULT_START)
-    a = random_scenarios(homes, DEFAULT_START, 7, 3, 11)
-    assert a == random_scenarios(homes, DEFAULT_START, 7, 3, 11)
+    a = random_scenarios(homes, DEFAULT_START, 7, 3, 12)
+    assert a == random_scenarios(homes, DEFAULT_START, 7, 3, 12)
     assert {s.kind for s in a} == set(ScenarioKind)
-    assert len({s.household for s in a}) == 11
+    assert len({s.household for s in a}) == 12
     generate(20, 7, 3, a)  # every one of them can be simulated
 
 
