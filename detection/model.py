@@ -70,7 +70,7 @@ class Tuning:
     # room the resident was ever unseen from for ``stay_blind_s`` (the kit cannot see them leave it)
     stay_margin_s: float = 20 * 60.0
     stay_floor_s: float = 30 * 60.0
-    stay_min_days: int = 7
+    stay_min_days: int = 5
     stay_blind_s: float = 2 * 3600.0
     # in the bedroom from this long before the usual earliest bedtime: going to bed (sleep is quiet)
     bedroom_evening_s: float = 2 * 3600.0

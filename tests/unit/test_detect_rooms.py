@@ -151,7 +151,8 @@ def test_stays_learned_per_room_and_gated_by_what_the_kit_sees() -> None:
     assert BLIND_BEDROOM.stay(Room.TOILET) == (0, 0)
     assert BLIND_BEDROOM.stay(Room.BATHROOM) == (30, 50)
     # too few days with a bath: not yet
-    assert learned_days(5).stay(Room.BATHROOM) == (0, 0)
+    assert learned_days(4).stay(Room.BATHROOM) == (0, 0)
+    assert learned_days(5).stay(Room.BATHROOM) == (30, 50)
 
 
 def learned_days(days: int) -> Baseline:
