@@ -121,7 +121,7 @@ async def test_a_fall_becomes_one_explained_inactivity_finding(
         # learned: 20-minute gaps all day, so the floor threshold applies, not the 4 h prior
         floor = timedelta(seconds=Tuning().min_threshold_s)
         assert floor <= delay <= floor + timedelta(minutes=2)
-        assert render(finding.explanation, "ja").startswith("09:00以降 動きなし")
+        assert render(finding.explanation, "ja").startswith("台所で09:00以降 動きなし")  # where it began
         assert "14日間の学習" in render(finding.explanation, "ja")
         # a restart: the episode was handed over (later ticks acknowledged it): not raised again
         restarted = LiveDetector(
