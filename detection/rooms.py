@@ -11,20 +11,10 @@ from __future__ import annotations
 import csv
 import re
 from collections.abc import Iterable, Mapping
-from enum import StrEnum
 from pathlib import Path
 from typing import Final
 
-
-class Room(StrEnum):
-    ENTRANCE = "entrance"  # genkan, front door: a door here is the main door
-    LIVING = "living"  # where the day and the evening are spent (TV, sofa)
-    BEDROOM = "bedroom"
-    KITCHEN = "kitchen"
-    BATHROOM = "bathroom"  # bath, shower, washbasin, changing room
-    TOILET = "toilet"
-    OTHER = "other"  # hallway, stairs, unknown
-
+from registry.models import Room as Room  # the vocabulary: the registry's (re-exported)
 
 CODES: Final = (
     Room.OTHER,

@@ -57,6 +57,18 @@ class NotifyMode(StrEnum):
     ONE_BY_ONE = "one_by_one"  # one person, wait, the next
 
 
+class Room(StrEnum):
+    """Where a device is (the registry's devices, detection's rules: docs/detection.md, *Rooms*)."""
+
+    ENTRANCE = "entrance"  # genkan, front door: a door here is the main door
+    LIVING = "living"  # where the day and the evening are spent (TV, sofa)
+    BEDROOM = "bedroom"
+    KITCHEN = "kitchen"
+    BATHROOM = "bathroom"  # bath, shower, washbasin, changing room
+    TOILET = "toilet"
+    OTHER = "other"  # hallway, stairs, unknown
+
+
 class Switch(StrEnum):
     """A check the data can decide for itself: ``auto`` (the detector decides), or forced ``on``/``off``."""
 
