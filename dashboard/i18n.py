@@ -179,6 +179,7 @@ MESSAGES: Final[Mapping[str, tuple[str, str]]] = {
         "{gateway}: {since} から {missing} 件のイベントが届いていません（番号 {first}–{last}）",
     ),
     "device.kind": ("Kind", "種類"),
+    "device.room": ("Room", "部屋"),
     "device.battery": ("Battery", "電池"),
     "device.last_seen": ("Last seen", "最終確認"),
     "gateway.state": ("State", "状態"),
@@ -443,6 +444,15 @@ LABELS: Final[Mapping[str, Mapping[str, tuple[str, str]]]] = {
         "button": ("help button", "緊急ボタン"),
         "battery": ("battery", "電池"),
         "checkin": ("check-in", "定期報告"),
+    },
+    "room": {  # registry.models.Room
+        "entrance": ("entrance", "玄関"),
+        "living": ("living room", "居間"),
+        "bedroom": ("bedroom", "寝室"),
+        "kitchen": ("kitchen", "台所"),
+        "bathroom": ("bathroom", "浴室"),
+        "toilet": ("toilet", "トイレ"),
+        "other": ("other", "その他"),
     },
     "gateway_state": {  # mimamori.contract.GatewayState
         "online": ("online", "接続中"),

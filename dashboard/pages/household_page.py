@@ -30,12 +30,16 @@ from dashboard.overview import DeviceProblem, device_problems
 from dashboard.render import render
 from dashboard.views import AwayView, ContactView, HouseholdView, IncidentView, PolicyView
 from detection.detector import HouseholdStatus
+from detection.rooms import Room, RoomMap
 from store.base import DeviceState, GatewayLiveState, SeqGap, SeqGapReader
 
 HEATMAP_DAYS: Final = 90
 HEAT_LAYOUT: Final = {"w": HEAT_CELL_W, "h": HEAT_CELL_H, "left": HEAT_LEFT, "top": HEAT_TOP}
 RHYTHM_DAYS: Final = 30
 routes = web.RouteTableDef()
+
+
+ROOMS: Final = RoomMap()
 
 
 @dataclass(frozen=True, slots=True)
@@ -49,6 +53,7 @@ class HouseholdPage:
     incidents: list[IncidentView]
     devices: list[DeviceState]
     new_devices: frozenset[str]  # reporting, but not in the households file's `devices:` (yet)
+    rooms: dict[str, Room]  # each device's room (inferred from its name: docs/detection.md, *Rooms*)
     gateways: list[GatewayLiveState]
     seq_gaps: list[SeqGap]  # events a gateway numbered but that never arrived (yet)
     problems: tuple[DeviceProblem, ...]
@@ -83,6 +88,7 @@ def household_page(app: web.Application, household: HouseholdView) -> HouseholdP
         incidents=records.incidents(household.id, now - timedelta(days=HEATMAP_DAYS)),
         devices=devices,
         new_devices=frozenset(d.device for d in devices if registered and d.device not in registered),
+        rooms={d.device: ROOMS.room(d.device) for d in devices},
         gateways=gateways,
         seq_gaps=reader.seq_gaps(household.id) if isinstance(reader, SeqGapReader) else [],
         problems=device_problems(devices, gateways, now),

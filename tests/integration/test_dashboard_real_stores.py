@@ -104,6 +104,14 @@ async def test_household_page_shows_heat_map_and_full_escalation_log(
     assert 'class="wake"' in html
     assert 'class="bed"' in html
     assert "motion-living" in html
+    # the device card says each device's room (from its name: docs/detection.md, Rooms)
+    rows = dict(re.findall(r"<tr><td>([a-z-]+)</td><td>[^<]*</td><td class=\"room\">([^<]*)</td>", html))
+    assert rows == {
+        "door-main": "entrance",
+        "motion-bedroom": "bedroom",
+        "motion-kitchen": "kitchen",
+        "motion-living": "living room",
+    }
 
 
 async def test_api_household_detail_and_404_for_others(alice: tuple[Client, EscalationRepository]) -> None:
