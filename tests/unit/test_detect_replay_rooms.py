@@ -17,6 +17,7 @@ from detection.rooms import Room, RoomMap
 from firmware_sim.homes import HouseholdSpec
 from firmware_sim.scenarios import Scenario, ScenarioKind
 from firmware_sim.simulate import DEFAULT_START, build_homes, generate
+from tests.support.processes import run_once
 
 REAL = Path(__file__).resolve().parents[3] / "shared" / "data" / "real_home_a"
 SEED = 4  # a resident who bathes most evenings
@@ -106,3 +107,30 @@ def test_a_kit_that_cannot_see_the_evening_gets_the_check_by_itself() -> None:
     full, tz = sim_events("h3", [])
     _, replayer = replayed(full, tz, full[-1][0])
     assert baseline_of(replayer, "h3").sees(Room.LIVING)  # the full kit sees it: the check stays off
+
+
+def test_replay_command_takes_rooms_from_a_file_and_refuses_a_bad_one(tmp_path: Path) -> None:
+    events = tmp_path / "events.csv"
+    events.write_text(
+        "ts,household,device,kind,value\n"
+        "2026-03-02T07:00:00+09:00,h1,pir1,motion,1\n"
+        "2026-03-02T07:10:00+09:00,h1,back-door,door,1\n",
+        encoding="utf-8",
+    )
+    rooms = tmp_path / "rooms.csv"
+    rooms.write_text("device,room\npir1,bathroom\nback-door,entrance\n", encoding="utf-8")
+    out = tmp_path / "findings.jsonl"
+    common = ["replay", "--events", str(events), "--tz", "Asia/Tokyo", "--out", str(out)]
+    done = run_once(*common, "--devices", str(rooms))
+    assert done.returncode == 0, done.stderr
+    assert "replay: rooms back-door=entrance, pir1=bathroom (? inferred from the name)" in done.stderr
+    inferred = run_once(*common)
+    assert "replay: rooms back-door=other?, pir1=other? (? inferred from the name)" in inferred.stderr
+    rooms.write_text("pir1,garage\n", encoding="utf-8")
+    bad = run_once(*common, "--devices", str(rooms))
+    assert bad.returncode == 2
+    assert "--devices" in bad.stderr
+    assert "unknown room 'garage'" in bad.stderr
+    wrong = run_once(*common, "--evening-check", "sometimes")
+    assert wrong.returncode == 2
+    assert "expected auto, on or off" in wrong.stderr
