@@ -122,7 +122,7 @@ def stay_due(start: float, room: Room, baseline: Baseline) -> Due | None:
 
 
 def evening_due(start: float, baseline: Baseline, tz_name: str, tuning: Tuning) -> Due | None:
-    """The evening check (households that opted in, for kits that cannot see where the evening is spent).
+    """The evening check (where it is on: kits that cannot see where the evening is spent).
 
     A stretch that began in the evening (from noon) before the earliest start of sleep seen (- margin)
     and is still quiet at the latest start of sleep seen (+ margin), having lasted longer than any
@@ -257,7 +257,7 @@ def community_finding(
     tz = profile.tz
     since = local_clock(last, tz, now)
     params: dict[str, str | int | float] = {"since": since, "days": baseline.days}
-    if due.room is not Room.OTHER and due.kind is not FindingKind.LONG_ABSENCE:
+    if due.room not in (Room.OTHER, Room.ENTRANCE):  # outings' explanations say 玄関 already
         params["room"] = due.room.value
     if due.stay:
         params["usual_min"] = baseline.stay(due.room)[0]
