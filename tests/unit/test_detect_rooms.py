@@ -220,3 +220,13 @@ def test_sensitivity_shortens_the_stay_but_not_below_the_floor() -> None:
     keen = learn(times, places, TZ, at(DAYS, "12:00"), replace(TUNING, sensitivity=2.0))
     assert keen.stay(Room.BATHROOM) == (30, 30)
     assert keen.stay(Room.TOILET) == (5, 30)
+
+
+def test_outings_do_not_say_the_entrance_twice() -> None:
+    start = when(DAYS, "23:00")
+    profile = Profile("h1", TZ, night_exit_enabled=True)
+    due = community_due(start, True, SEES_ALL, profile, TUNING, Room.ENTRANCE)
+    assert due.kind is FindingKind.NIGHT_EXIT
+    finding = community_finding("h1", due, start, SEES_ALL, profile, due.at)
+    assert "room" not in finding.explanation.params
+    assert render(finding.explanation, "ja") == "夜間23:00に玄関が開き、その後 動きなし(戻っていない可能性)"
