@@ -356,6 +356,9 @@ class StateCareRecords:
     def registered_devices(self, household: str) -> frozenset[str]:
         return frozenset(self._repo.devices(household))
 
+    def device_rooms(self, household: str) -> dict[str, registry.Room]:
+        return self._repo.device_rooms(household)
+
     def options(self, household: str) -> WatchOptions:
         found = self._repo.household(household)
         return WatchOptions() if found is None else WatchOptions(found.night_exit_opt_in, found.evening_check)

@@ -15,7 +15,7 @@ from typing import Final, Protocol
 from detection.detector import HouseholdStatus
 from detection.findings import Explanation
 from mimamori.contract import Event
-from registry.models import Switch
+from registry.models import Room, Switch
 from store.base import ActivityReader, DeviceState, GatewayLiveState, HouseholdActivity
 
 
@@ -231,6 +231,10 @@ class CareRecords(Protocol):
 
     def registered_devices(self, household: str) -> frozenset[str]:
         """The device ids the households file lists (empty: none listed, so none is "new")."""
+        ...
+
+    def device_rooms(self, household: str) -> dict[str, Room]:
+        """The rooms the households file gives for devices (the others' come from their ids)."""
         ...
 
     def save_options(self, household: str, options: WatchOptions, *, actor: str, now: datetime) -> None:

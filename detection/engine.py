@@ -151,7 +151,7 @@ class Engine(Generic[S]):
     def activity(self, household: str, at: float, device: str, kind: str | None = None) -> None:
         """A person did something at ``at`` (older news than what we know is ignored); ``kind`` None:
         not known (the device's room decides whether it is the main door, see ``rooms.is_main_door``)."""
-        self.activity_in(self.state(household), at, self.place(device, kind))
+        self.activity_in(self.state(household), at, self.place(device, kind, household))
 
     def activity_in(self, st: S, at: float, place: int) -> None:
         """:meth:`activity` for a state already looked up, and the activity's room code (the live
@@ -283,8 +283,11 @@ class Engine(Generic[S]):
         room = room_of(st.place)
         return community_due(start, st.out or after_away, st.baseline, profile, self.tuning, room)
 
-    def place(self, device: str, kind: str | None = None) -> int:
-        """The room code of an activity of ``device`` (its room, and whether it is the main door; cached)."""
+    def place(self, device: str, kind: str | None = None, household: str | None = None) -> int:
+        """The room code of an activity of ``device`` (its room, and whether it is the main door; cached
+        unless the household's own rooms are given)."""
+        if household is not None and self.rooms.gives(household):
+            return self.rooms.place(device, kind, household)
         key = (device, kind)
         found = self._places.get(key)
         if found is None:

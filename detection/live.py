@@ -243,7 +243,7 @@ class LiveDetector:
                     place = st.place
                 else:
                     device = intern(device)  # a few names over every home: one string each
-                    place = engine.place(device)
+                    place = engine.place(device, None, st.household)
                     if st.solo_device != device:
                         st.solo_device, st.solo_since = device, activity
                 engine.activity_in(st, activity, place)
@@ -293,7 +293,7 @@ class LiveDetector:
         start = end - timedelta(days=self.tuning.history_days + 1)
         times = [at.timestamp() for at in self._store.activity_times(household, start, end)]
         places = {
-            e.observed_at.timestamp(): self.engine.place(e.device, e.kind.value)
+            e.observed_at.timestamp(): self.engine.place(e.device, e.kind.value, household)
             for e in self._store.events(household, start, end)
             if e.kind in ACTIVITY_KINDS
         }
@@ -411,6 +411,7 @@ def build_live_detector(config: Config, store: DetectionStore, repo: Registry, c
         clock,
         tuning_from(config.detection),
         settings,
+        RoomMap(households=repo.all_device_rooms()),  # the households file's, as the alerts service starts
     )
 
 

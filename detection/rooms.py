@@ -120,21 +120,32 @@ def room_of(place: int) -> Room:
 
 
 class RoomMap:
-    """The rooms of devices: those given (by device id), the rest inferred from names (cached)."""
+    """The rooms of devices: those given for every household (``replay --devices``) or for one (the
+    households file's ``devices:``), the rest inferred from names (cached)."""
 
-    def __init__(self, given: Mapping[str, Room] | None = None) -> None:
+    def __init__(
+        self,
+        given: Mapping[str, Room] | None = None,
+        households: Mapping[str, Mapping[str, Room]] | None = None,
+    ) -> None:
         self._given = dict(given or {})
+        self._households = {h: dict(rooms) for h, rooms in (households or {}).items() if rooms}
         self._cache: dict[str, Room] = {}
 
-    def room(self, device: str) -> Room:
-        found = self._given.get(device) or self._cache.get(device)
+    def gives(self, household: str) -> bool:
+        """Whether rooms are given for some of ``household``'s devices."""
+        return household in self._households
+
+    def room(self, device: str, household: str | None = None) -> Room:
+        own = self._households.get(household, {}) if household is not None else {}
+        found = own.get(device) or self._given.get(device) or self._cache.get(device)
         if found is None:
             found = self._cache[device] = infer_room(device)
         return found
 
-    def place(self, device: str, kind: str | None) -> int:
+    def place(self, device: str, kind: str | None, household: str | None = None) -> int:
         """The code of an activity of ``device`` (its room, and whether it is the main door)."""
-        room = self.room(device)
+        room = self.room(device, household)
         return code(room, is_main_door(kind, room))
 
 

@@ -31,6 +31,7 @@ from registry.models import (
     Policy,
     QuietHours,
     Resident,
+    Room,
     Switch,
     Tier,
     TierKind,
@@ -155,6 +156,11 @@ def _ids(values: list[str]) -> list[str]:
     return values
 
 
+class DeviceIn(_Model):
+    id: str
+    room: Room | None = None  # where it is (docs/detection.md, *Rooms*); none: inferred from the id
+
+
 class HouseholdIn(_Model):
     id: str = Field(min_length=1, max_length=64)
     name: str = Field(min_length=1, max_length=80)
@@ -172,13 +178,27 @@ class HouseholdIn(_Model):
 
     residents: list[ResidentIn] = []
     gateways: list[str] = Field([], max_length=16)  # ids; none listed: any gateway of the household
-    devices: list[str] = Field([], max_length=500)  # ids; a device not listed is shown as new
+    # ids, or {id, room}; a device not listed is shown as new
+    devices: list[DeviceIn] = Field([], max_length=500)
     consent: ConsentIn | None = None
     calendar: list[CalendarIn] | None = Field(None, max_length=50)  # None: the calendar is left as it is
     policy: PolicyIn
 
     _gateway_ids = field_validator("gateways")(_ids)
-    _device_ids = field_validator("devices")(_ids)
+
+    @field_validator("devices", mode="before")
+    @classmethod
+    def _device_entries(cls, value: object) -> object:
+        """A bare id is a device whose room is inferred from its name."""
+        if isinstance(value, list):
+            return [{"id": v} if isinstance(v, str) else v for v in value]
+        return value
+
+    @field_validator("devices")
+    @classmethod
+    def _device_ids(cls, value: list[DeviceIn]) -> list[DeviceIn]:
+        _ids([d.id for d in value])
+        return value
 
 
 @dataclass
@@ -279,7 +299,7 @@ def _store(repo: Registry, h: HouseholdIn, now: datetime) -> None:
         repo.link_contact(h.id, contact)
     repo.set_provisions(h.id, sorted(contacts), now)
     repo.set_gateways(h.id, h.gateways)
-    repo.set_devices(h.id, h.devices)
+    repo.set_devices(h.id, [d.id for d in h.devices], {d.id: d.room for d in h.devices if d.room is not None})
     if h.calendar is not None:
         repo.set_calendar(h.id, [c.entry(h.id) for c in h.calendar])
     if h.consent is not None:

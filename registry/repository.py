@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import contextlib
 import sqlite3
-from collections.abc import Collection, Iterable, Iterator, Sequence
+from collections.abc import Collection, Iterable, Iterator, Mapping, Sequence
 from datetime import date, datetime, time
 from importlib import resources
 from pathlib import Path
@@ -31,6 +31,7 @@ from registry.models import (
     Policy,
     Provision,
     Resident,
+    Room,
     Switch,
 )
 
@@ -46,6 +47,7 @@ class Registry:
         ("contacts", "email", "TEXT"),
         ("contacts", "line_user", "TEXT"),
         ("contacts", "line_blocked", "INTEGER NOT NULL DEFAULT 0"),
+        ("household_devices", "room", "TEXT"),  # registry.models.Room; NULL: inferred from the id
     )
     """Columns added after a table was first created: state files from before get them on open."""
 
@@ -277,8 +279,36 @@ class Registry:
     def set_gateways(self, household_id: str, gateways: Sequence[str]) -> None:
         self._replace_ids("household_gateways", household_id, gateways)
 
-    def set_devices(self, household_id: str, devices: Sequence[str]) -> None:
-        self._replace_ids("household_devices", household_id, devices)
+    def set_devices(
+        self, household_id: str, devices: Sequence[str], rooms: Mapping[str, Room] | None = None
+    ) -> None:
+        """The household's devices, and the rooms of those whose room is given (docs/detection.md)."""
+        given = rooms or {}
+        with self.transaction():
+            self._exec("DELETE FROM household_devices WHERE household = ?", (household_id,))
+            for device in devices:
+                room = given.get(device)
+                self._exec(
+                    "INSERT OR IGNORE INTO household_devices (household, device, room) VALUES (?, ?, ?)",
+                    (household_id, device, None if room is None else room.value),
+                )
+
+    def all_device_rooms(self) -> dict[str, dict[str, Room]]:
+        """Every household's given device rooms (households with none are left out)."""
+        found: dict[str, dict[str, Room]] = {}
+        rows = self._exec("SELECT household, device, room FROM household_devices WHERE room IS NOT NULL")
+        for household, device, room in rows:
+            if room in ROOMS:
+                found.setdefault(str(household), {})[str(device)] = Room(room)
+        return found
+
+    def device_rooms(self, household_id: str) -> dict[str, Room]:
+        """The rooms given for a household's devices (the others' are inferred from their ids)."""
+        rows = self._exec(
+            "SELECT device, room FROM household_devices WHERE household = ? AND room IS NOT NULL",
+            (household_id,),
+        )
+        return {str(device): Room(room) for device, room in rows if room in ROOMS}
 
     def _replace_ids(self, table: str, household_id: str, ids: Sequence[str]) -> None:
         with self.transaction():
@@ -462,6 +492,7 @@ def _sans_ids(entries: Sequence[CalendarEntry]) -> list[tuple[Any, ...]]:
 # the evening check's column: 0 auto (what an opt-in never ticked now means), 1 on, -1 off
 SWITCH_CODES = {Switch.AUTO: 0, Switch.ON: 1, Switch.OFF: -1}
 SWITCHES = {code: switch for switch, code in SWITCH_CODES.items()}
+ROOMS = frozenset(room.value for room in Room)
 
 
 def _add_missing_columns(db: sqlite3.Connection, columns: Sequence[tuple[str, str, str]]) -> None:

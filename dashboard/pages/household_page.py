@@ -53,7 +53,7 @@ class HouseholdPage:
     incidents: list[IncidentView]
     devices: list[DeviceState]
     new_devices: frozenset[str]  # reporting, but not in the households file's `devices:` (yet)
-    rooms: dict[str, Room]  # each device's room (inferred from its name: docs/detection.md, *Rooms*)
+    rooms: dict[str, Room]  # each device's room: given in the households file, else from its name
     gateways: list[GatewayLiveState]
     seq_gaps: list[SeqGap]  # events a gateway numbered but that never arrived (yet)
     problems: tuple[DeviceProblem, ...]
@@ -78,6 +78,7 @@ def household_page(app: web.Application, household: HouseholdView) -> HouseholdP
     gateways = list(live.gateways[household.id])
     found = live.activity.get(household.id)
     registered = records.registered_devices(household.id)
+    given = records.device_rooms(household.id)
     return HouseholdPage(
         household=household,
         state=app[keys.CLASSIFY].states([household.id], now, live)[household.id],
@@ -88,7 +89,7 @@ def household_page(app: web.Application, household: HouseholdView) -> HouseholdP
         incidents=records.incidents(household.id, now - timedelta(days=HEATMAP_DAYS)),
         devices=devices,
         new_devices=frozenset(d.device for d in devices if registered and d.device not in registered),
-        rooms={d.device: ROOMS.room(d.device) for d in devices},
+        rooms={d.device: given.get(d.device) or ROOMS.room(d.device) for d in devices},
         gateways=gateways,
         seq_gaps=reader.seq_gaps(household.id) if isinstance(reader, SeqGapReader) else [],
         problems=device_problems(devices, gateways, now),

@@ -33,6 +33,7 @@ from dashboard.views import (
 from detection.findings import Explanation
 from escalation.commands import STAFF_OUTCOMES as OUTCOMES
 from mimamori.contract import Event, GatewayState, Kind
+from registry.models import Room
 from store.base import DeviceState, GatewayLiveState, HourlyActivity, HouseholdActivity
 
 PHONE_RE = re.compile(r"^\+[1-9][0-9]{7,14}$")
@@ -91,6 +92,7 @@ class FakeRecords:
     watch: dict[str, WatchOptions] = field(default_factory=dict)
     audit: list[AuditView] = field(default_factory=list)
     device_lists: dict[str, frozenset[str]] = field(default_factory=dict)
+    device_room_lists: dict[str, dict[str, Room]] = field(default_factory=dict)
 
     def households(self, ids: Collection[str] | None = None) -> list[HouseholdView]:
         return [h for k, h in sorted(self.homes.items()) if ids is None or k in ids]
@@ -214,6 +216,9 @@ class FakeRecords:
 
     def registered_devices(self, household: str) -> frozenset[str]:
         return self.device_lists.get(household, frozenset())
+
+    def device_rooms(self, household: str) -> dict[str, Room]:
+        return dict(self.device_room_lists.get(household, {}))
 
     def options(self, household: str) -> WatchOptions:
         return self.watch.get(household, WatchOptions())

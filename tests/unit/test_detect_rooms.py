@@ -10,9 +10,11 @@ import pytest
 
 from detection.baseline import Baseline, learn
 from detection.detector import community_due, community_finding
+from detection.engine import Engine
+from detection.episodes import MemoryEpisodes
 from detection.explain import render
 from detection.findings import FindingKind
-from detection.model import Profile, Tuning
+from detection.model import FixedProfiles, Profile, Tuning
 from detection.rooms import Room, RoomMap, code, infer_room, parse_device_rooms, read_device_rooms, room_of
 from tests.support.detect_routine import TZ, at, when
 
@@ -89,6 +91,20 @@ def test_given_rooms_override_the_names() -> None:
     assert rooms.place("back-door", "door") == code(Room.ENTRANCE, True)
     assert rooms.room("pir_living") is Room.BEDROOM  # the futon is in the living room
     assert rooms.room("kitchen-motion") is Room.KITCHEN  # the rest: inferred
+
+
+def test_a_households_own_rooms_win_for_that_household_only() -> None:
+    rooms = RoomMap(
+        {"pir-1": Room.KITCHEN}, households={"h1": {"pir-1": Room.BATHROOM, "back": Room.ENTRANCE}}
+    )
+    assert rooms.room("pir-1", "h1") is Room.BATHROOM
+    assert rooms.room("pir-1", "h2") is Room.KITCHEN  # every household's (replay --devices)
+    assert rooms.room("pir-1") is Room.KITCHEN
+    engine = Engine(FixedProfiles(TZ), MemoryEpisodes(), TUNING, rooms=rooms)
+    assert engine.place("back", "door", "h1") == code(Room.ENTRANCE, True)  # h1's back door is the way out
+    assert engine.place("back", "door", "h2") == code(Room.OTHER, False)
+    engine.activity("h1", at(0, "08:00"), "back", "door")
+    assert engine.state("h1").out
 
 
 def test_device_rooms_file(tmp_path: Path) -> None:

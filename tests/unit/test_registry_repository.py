@@ -14,7 +14,7 @@ from detection.findings import Audience, FindingKind, Severity
 from escalation.models import Incident, IncidentState, PolicySnapshot, SmsPurpose
 from escalation.repository import EscalationRepository
 from registry.households_import import ImportError_, import_data, read_file
-from registry.models import Household, Switch, TierKind
+from registry.models import Household, Room, Switch, TierKind
 from tests.conftest import FIXED_NOW
 
 EXAMPLE = Path(__file__).resolve().parents[2] / "docs" / "households.example.yaml"
@@ -187,6 +187,24 @@ def test_away_periods_expire_and_opt_ins(repo: EscalationRepository) -> None:
     household = repo.household("demo-0001")
     assert household is not None
     assert household.evening_check is Switch.AUTO
+
+
+def test_devices_carry_their_rooms_where_given(repo: EscalationRepository) -> None:
+    tiers = [{"kind": "neighbours", "contacts": ["n1"]}]
+    devices = ["kitchen-motion", {"id": "pir-2", "room": "bathroom"}, {"id": "back-door", "room": "entrance"}]
+    home = {"id": "h1", "name": "H1", "devices": devices, "policy": {"tiers": tiers}}
+    contacts = [{"id": "n1", "name": "N", "phone": "+819011112222", "role": "neighbour"}]
+    report = import_data(repo, {"contacts": contacts, "households": [home]}, FIXED_NOW)
+    assert report.rejected == []
+    assert repo.devices("h1") == ["back-door", "kitchen-motion", "pir-2"]
+    assert repo.device_rooms("h1") == {"pir-2": Room.BATHROOM, "back-door": Room.ENTRANCE}
+    bad = {**home, "devices": [{"id": "pir-2", "room": "garage"}]}
+    report = import_data(repo, {"contacts": contacts, "households": [bad]}, FIXED_NOW)
+    assert any("h1" in r and "room" in r for r in report.rejected), report.rejected
+    assert repo.device_rooms("h1") == {"pir-2": Room.BATHROOM, "back-door": Room.ENTRANCE}  # unchanged
+    example = import_data(repo, read_file(EXAMPLE), FIXED_NOW)
+    assert example.rejected == []
+    assert repo.device_rooms("demo-0001") == {"help-button": Room.LIVING}
 
 
 @pytest.mark.parametrize(
