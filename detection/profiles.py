@@ -8,8 +8,7 @@ from datetime import datetime, timedelta
 from detection.model import AwayWindow, Profile
 from mimamori.clock import Clock
 from registry.calendar import occurrences
-from registry.models import CalendarEntry
-from registry.models import Switch
+from registry.models import CalendarEntry, Switch
 from registry.repository import Registry
 
 RECENT_AWAY = timedelta(days=2)  # away periods that ended this recently still shape the current stretch
