@@ -44,7 +44,7 @@ from rich.progress import track
 from detection.findings import Audience, Finding
 from detection.model import FixedProfiles, Tuning
 from detection.replay import Rejections, Replayer, ReplayEvent, read_events
-from firmware_sim.kits import Room, sees_evening
+from firmware_sim.kits import HouseRoom, sees_evening
 from mimamori.contract import ACTIVITY_POWER_W, Kind
 from registry.models import Switch
 
@@ -133,7 +133,7 @@ def sim_homes(households: int, days: int, seed: int) -> list[BenchHome]:
         hour, minute = (int(x) for x in h["usual"]["latest_wake"].split(":"))
         events = sorted(by_home.get(h["household"], []), key=lambda e: e.at)
         name = f"s{seed}-{h['household']}-{h['kit']}"
-        sees = any(sees_evening(Kind(d["kind"]), Room(d["room"])) for d in h["devices"])
+        sees = any(sees_evening(Kind(d["kind"]), HouseRoom(d["room"])) for d in h["devices"])
         wake = hour * 60 + minute
         homes.append(BenchHome(name, h["tz"], events, asleep, out, latest_wake_min=wake, sees_evening=sees))
     return homes
@@ -492,7 +492,7 @@ def bath_collapses(households: int, days: int, seed: int, warmup_days: int) -> l
     from firmware_sim.simulate import DEFAULT_START, build_homes, generate
 
     rng = random.Random(f"bath:{seed}")
-    homes = [h for h in build_homes(households, seed, DEFAULT_START) if h.kit.motion_in(Room.BATHROOM)]
+    homes = [h for h in build_homes(households, seed, DEFAULT_START) if h.kit.motion_in(HouseRoom.BATHROOM)]
     scenarios: list[Scenario] = []
     first = DEFAULT_START.toordinal() + warmup_days + 1
     for home in homes:

@@ -44,7 +44,7 @@ def zone(name: str) -> ZoneInfo:
 
 
 @dataclass(frozen=True, slots=True)
-class Decline:
+class DeclineSigns:
     """Slow drift found over the last week, each part None when not drifting."""
 
     activity_change: float | None  # -0.4 = 40 % less activity than before
@@ -68,7 +68,7 @@ class Baseline:
     wake_days: int
     outing_limit_s: float
     longest_outing_s: float
-    decline: Decline | None = None
+    decline: DeclineSigns | None = None
     # the evening check: when the night's sleep began (minutes after the evening's midnight, earliest and
     # latest seen) and the longest quiet stretch seen in an evening before it, over ``evening_nights``
     retire_earliest_min: int = 0
@@ -477,7 +477,7 @@ def _quantile(sorted_values: Sequence[int], q: float) -> float:
     return float(sorted_values[rank])
 
 
-def _decline(summaries: Sequence[DaySummary], tuning: Tuning) -> Decline | None:
+def _decline(summaries: Sequence[DaySummary], tuning: Tuning) -> DeclineSigns | None:
     if not summaries:
         return None
     last = summaries[-1].day
@@ -509,4 +509,4 @@ def _decline(summaries: Sequence[DaySummary], tuning: Tuning) -> Decline | None:
         ratio = night_recent / max(night_before, 0.5)
     if activity is None and shift is None and ratio is None:
         return None
-    return Decline(activity, shift, ratio)
+    return DeclineSigns(activity, shift, ratio)

@@ -10,7 +10,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from enum import StrEnum
 
-from detection.baseline import Baseline, Decline, local_parts, zone
+from detection.baseline import Baseline, DeclineSigns, local_parts, zone
 from detection.findings import Explanation, Finding, FindingKind, Severity
 from detection.model import AwayWindow, Profile, TechnicalView, Tuning
 from detection.rooms import Room
@@ -69,7 +69,7 @@ def is_night(minute_of_day: int, tuning: Tuning) -> bool:
 
 
 @dataclass(frozen=True, slots=True)
-class Due:
+class DueFinding:
     """The community finding a quiet stretch leads to if nothing happens, and when; ``room``: where the
     stretch began; ``stay``: decided by how long the resident usually stays in that room."""
 
@@ -112,16 +112,16 @@ def evening_check_on(profile: Profile, baseline: Baseline) -> bool:
     return profile.evening_check is Switch.ON
 
 
-def stay_due(start: float, room: Room, baseline: Baseline) -> Due | None:
+def stay_due(start: float, room: Room, baseline: Baseline) -> DueFinding | None:
     """A stretch that began in the bathroom or toilet, judged against the longest stay seen there
     (None: no such rule for this room and kit, see ``baseline._stay``)."""
     _, limit = baseline.stay(room)
     if not limit:
         return None
-    return Due(start + limit * 60, FindingKind.INACTIVITY, room, stay=True)
+    return DueFinding(start + limit * 60, FindingKind.INACTIVITY, room, stay=True)
 
 
-def evening_due(start: float, baseline: Baseline, tz_name: str, tuning: Tuning) -> Due | None:
+def evening_due(start: float, baseline: Baseline, tz_name: str, tuning: Tuning) -> DueFinding | None:
     """The evening check (where it is on: kits that cannot see where the evening is spent).
 
     A stretch that began in the evening (from noon) before the earliest start of sleep seen (- margin)
@@ -141,7 +141,7 @@ def evening_due(start: float, baseline: Baseline, tz_name: str, tuning: Tuning) 
     quiet = baseline.evening_quiet_min * 60 * tuning.gap_factor + tuning.gap_margin_s
     if not midnight + 12 * 3600 <= start < before or start + quiet > at:
         return None
-    return Due(at, FindingKind.EVENING_QUIET)
+    return DueFinding(at, FindingKind.EVENING_QUIET)
 
 
 def community_due(
@@ -151,7 +151,7 @@ def community_due(
     profile: Profile,
     tuning: Tuning,
     room: Room = Room.OTHER,
-) -> Due:
+) -> DueFinding:
     """The first community finding a quiet stretch from ``start`` would raise.
 
     ``out`` means the stretch began with the main door (probably out): then only the gentler long
@@ -165,11 +165,11 @@ def community_due(
     tz = zone(profile.tz)
     _, minute, weekend = local_parts(start, tz)
     if out:
-        due = Due(start + baseline.outing_limit_s, FindingKind.LONG_ABSENCE, room)
+        due = DueFinding(start + baseline.outing_limit_s, FindingKind.LONG_ABSENCE, room)
         if profile.night_exit_enabled and is_night(minute, tuning):
-            due = Due(start + tuning.night_exit_after_s, FindingKind.NIGHT_EXIT, room)
+            due = DueFinding(start + tuning.night_exit_after_s, FindingKind.NIGHT_EXIT, room)
         return due
-    wake = Due(missed_wakeup_at(start, baseline, profile.tz, tuning), FindingKind.MISSED_WAKEUP, room)
+    wake = DueFinding(missed_wakeup_at(start, baseline, profile.tz, tuning), FindingKind.MISSED_WAKEUP, room)
     if room is Room.BEDROOM and asleep_expected(minute, baseline, int(tuning.bedroom_evening_s // 60)):
         return wake
     due = _home_due(start, minute, weekend, baseline, wake, room)
@@ -179,14 +179,16 @@ def community_due(
     if evening_check_on(profile, baseline):
         evening = evening_due(start, baseline, profile.tz, tuning)
         if evening is not None and evening.at < due.at:
-            return Due(evening.at, evening.kind, room)
+            return DueFinding(evening.at, evening.kind, room)
     return due
 
 
-def _home_due(start: float, minute: int, weekend: bool, baseline: Baseline, wake: Due, room: Room) -> Due:
+def _home_due(
+    start: float, minute: int, weekend: bool, baseline: Baseline, wake: DueFinding, room: Room
+) -> DueFinding:
     if asleep_expected(minute, baseline):
         return wake
-    quiet = Due(start + baseline.threshold_s(weekend, minute), FindingKind.INACTIVITY, room)
+    quiet = DueFinding(start + baseline.threshold_s(weekend, minute), FindingKind.INACTIVITY, room)
     if minute < wake_by_min(baseline, weekend):  # the wake-up window
         return quiet if quiet.at > wake.at else wake
     return wake if wake.at < quiet.at else quiet
@@ -247,7 +249,7 @@ def not_back_finding(household: str, window: AwayWindow, last: float, tz: str, n
 
 def community_finding(
     household: str,
-    due: Due,
+    due: DueFinding,
     last: float,
     baseline: Baseline,
     profile: Profile,
@@ -282,7 +284,7 @@ def community_finding(
     return _finding(household, due, last, now, Explanation(key, params))
 
 
-def _finding(household: str, due: Due, last: float, now: float, explanation: Explanation) -> Finding:
+def _finding(household: str, due: DueFinding, last: float, now: float, explanation: Explanation) -> Finding:
     return Finding(
         household=household,
         kind=due.kind,
@@ -307,7 +309,9 @@ def help_finding(household: str, pressed: float, device: str, tz: str, now: floa
     )
 
 
-def decline_finding(household: str, decline: Decline, last: float | None, tz: str, now: float) -> Finding:
+def decline_finding(
+    household: str, decline: DeclineSigns, last: float | None, tz: str, now: float
+) -> Finding:
     """Slow decline, at most once a week per household."""
     year, week, _ = datetime.fromtimestamp(now, zone(tz)).isocalendar()
     params: dict[str, str | int | float] = {}
@@ -421,7 +425,7 @@ def technical_findings(
 
 def classify(
     last: float | None,
-    due: Due | None,
+    due: DueFinding | None,
     raised: bool,
     blind: bool,
     profile: Profile,

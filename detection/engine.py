@@ -17,7 +17,7 @@ from typing import Any, Generic, TypeVar, overload
 
 from detection.baseline import Baseline, prior_baseline
 from detection.detector import (
-    Due,
+    DueFinding,
     HouseholdStatus,
     classify,
     community_due,
@@ -273,7 +273,7 @@ class Engine(Generic[S]):
         self._gentle.clear()
         return found
 
-    def due(self, household: str, now: float) -> Due | None:
+    def due(self, household: str, now: float) -> DueFinding | None:
         """The community finding this household's current stretch leads to, and when (None: none)."""
         st = self.state(household)
         if st.last is None or st.raised or st.blind:

@@ -20,7 +20,7 @@ from typing import Final
 from zoneinfo import ZoneInfo
 
 from firmware_sim.events import SimEvent, to_datetime, to_ms
-from firmware_sim.kits import KITS_BY_NAME, Device, Kit, Room, draw_kit
+from firmware_sim.kits import KITS_BY_NAME, Device, HouseRoom, Kit, draw_kit
 from firmware_sim.persona import Persona, draw_persona
 from firmware_sim.routine import MINUTE, Activity, DayPlan, plan_day
 from firmware_sim.scenarios import (
@@ -155,11 +155,11 @@ class SimHome:
         scenario), or None: no bath that day."""
         return next(((a.start, a.end) for a in self._routine(day).acts if a.what is Activity.BATH), None)
 
-    def _room_at(self, at_ms: int) -> Room:
+    def _room_at(self, at_ms: int) -> HouseRoom:
         day = self.day_of(at_ms)
         routine = self._routine(day if at_ms >= self.wake(day) else day - 1)
-        room = next((a.room for a in routine.acts if a.start <= at_ms < a.end), Room.BEDROOM)
-        return Room.HALL if room is Room.OUTSIDE else room
+        room = next((a.room for a in routine.acts if a.start <= at_ms < a.end), HouseRoom.BEDROOM)
+        return HouseRoom.HALL if room is HouseRoom.OUTSIDE else room
 
     # ------------------------------------------------------------------ reports
 

@@ -15,7 +15,9 @@ from typing import Final
 from mimamori.contract import Kind
 
 
-class Room(StrEnum):
+class HouseRoom(StrEnum):
+    """A room of the simulated house (where a simulated sensor looks): not the registry's Room vocabulary."""
+
     BEDROOM = "bedroom"
     LIVING = "living"
     KITCHEN = "kitchen"
@@ -31,37 +33,37 @@ class Device:
 
     id: str
     kind: Kind
-    room: Room
+    room: HouseRoom
     battery: bool
     checkin_s: int
     """Period of the device's own "still alive" report (Zigbee sensors ~50 min, plugs 5 min teleperiod)."""
 
 
-def _motion(room: Room) -> Device:
+def _motion(room: HouseRoom) -> Device:
     return Device(f"{room.value}-motion", Kind.MOTION, room, battery=True, checkin_s=3000)
 
 
-def _door(name: str, room: Room) -> Device:
+def _door(name: str, room: HouseRoom) -> Device:
     return Device(name, Kind.DOOR, room, battery=True, checkin_s=3000)
 
 
-def _plug(name: str, room: Room) -> Device:
+def _plug(name: str, room: HouseRoom) -> Device:
     return Device(name, Kind.POWER, room, battery=False, checkin_s=3600)
 
 
-BEDROOM_MOTION: Final = _motion(Room.BEDROOM)
-LIVING_MOTION: Final = _motion(Room.LIVING)
-KITCHEN_MOTION: Final = _motion(Room.KITCHEN)
-HALL_MOTION: Final = _motion(Room.HALL)
-TOILET_MOTION: Final = _motion(Room.TOILET)
-BATHROOM_MOTION: Final = _motion(Room.BATHROOM)  # in the changing room: sees going in and coming out
-MAIN_DOOR: Final = _door("main-door", Room.HALL)
-FRIDGE_DOOR: Final = _door("fridge-door", Room.KITCHEN)
-TOILET_DOOR: Final = _door("toilet-door", Room.TOILET)
-KETTLE: Final = _plug("kettle", Room.KITCHEN)
-MICROWAVE: Final = _plug("microwave", Room.KITCHEN)
-TV: Final = _plug("tv", Room.LIVING)
-HELP_BUTTON: Final = Device("help-button", Kind.BUTTON, Room.LIVING, battery=True, checkin_s=3000)
+BEDROOM_MOTION: Final = _motion(HouseRoom.BEDROOM)
+LIVING_MOTION: Final = _motion(HouseRoom.LIVING)
+KITCHEN_MOTION: Final = _motion(HouseRoom.KITCHEN)
+HALL_MOTION: Final = _motion(HouseRoom.HALL)
+TOILET_MOTION: Final = _motion(HouseRoom.TOILET)
+BATHROOM_MOTION: Final = _motion(HouseRoom.BATHROOM)  # in the changing room: sees going in and coming out
+MAIN_DOOR: Final = _door("main-door", HouseRoom.HALL)
+FRIDGE_DOOR: Final = _door("fridge-door", HouseRoom.KITCHEN)
+TOILET_DOOR: Final = _door("toilet-door", HouseRoom.TOILET)
+KETTLE: Final = _plug("kettle", HouseRoom.KITCHEN)
+MICROWAVE: Final = _plug("microwave", HouseRoom.KITCHEN)
+TV: Final = _plug("tv", HouseRoom.LIVING)
+HELP_BUTTON: Final = Device("help-button", Kind.BUTTON, HouseRoom.LIVING, battery=True, checkin_s=3000)
 
 
 @dataclass(frozen=True, slots=True)
@@ -72,7 +74,7 @@ class Kit:
     def has(self, device_id: str) -> bool:
         return any(d.id == device_id for d in self.devices)
 
-    def motion_in(self, room: Room) -> Device | None:
+    def motion_in(self, room: HouseRoom) -> Device | None:
         return next((d for d in self.devices if d.kind is Kind.MOTION and d.room is room), None)
 
     @property
@@ -82,9 +84,9 @@ class Kit:
         return any(sees_evening(d.kind, d.room) for d in self.devices)
 
 
-def sees_evening(kind: Kind, room: Room) -> bool:
+def sees_evening(kind: Kind, room: HouseRoom) -> bool:
     """Whether a device of this kind in this room sees the resident's evenings (a help button does not)."""
-    return kind is not Kind.BUTTON and room in (Room.LIVING, Room.BEDROOM)
+    return kind is not Kind.BUTTON and room in (HouseRoom.LIVING, HouseRoom.BEDROOM)
 
 
 KITS: Final = (

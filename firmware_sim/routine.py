@@ -12,7 +12,7 @@ import random
 from dataclasses import dataclass, field
 from enum import StrEnum
 
-from firmware_sim.kits import Room
+from firmware_sim.kits import HouseRoom
 from firmware_sim.persona import Persona
 
 MINUTE = 60_000
@@ -69,7 +69,7 @@ class Use:
 class Act:
     start: int
     end: int
-    room: Room
+    room: HouseRoom
     what: Activity
     uses: list[Use] = field(default_factory=list)
     doors: list[tuple[str, int]] = field(default_factory=list)
@@ -105,12 +105,12 @@ def plan_day(
 
     weekend = weekday >= 5
 
-    plan.add(Room.BEDROOM, Activity.GETUP, rng.uniform(3, 9))
-    plan.add(Room.TOILET, Activity.TOILET, rng.uniform(2, 6), toilet_door=True)
+    plan.add(HouseRoom.BEDROOM, Activity.GETUP, rng.uniform(3, 9))
+    plan.add(HouseRoom.TOILET, Activity.TOILET, rng.uniform(2, 6), toilet_door=True)
     plan.meal(p.kettle, p.microwave * 0.6, rng.uniform(8, 20) * (2 - vigor))
-    plan.add(rng.choice((Room.LIVING, Room.KITCHEN)), Activity.EAT, rng.uniform(15, 30))
+    plan.add(rng.choice((HouseRoom.LIVING, HouseRoom.KITCHEN)), Activity.EAT, rng.uniform(15, 30))
     if rng.random() < p.morning_tv * vigor:
-        plan.add(Room.LIVING, Activity.TV, rng.uniform(20, 60), tv=True)
+        plan.add(HouseRoom.LIVING, Activity.TV, rng.uniform(20, 60), tv=True)
 
     items: list[tuple[int, str, float]] = []  # (planned start, what, minutes)
     service = weekday in p.day_service and vigor > 0.8
@@ -139,22 +139,22 @@ def plan_day(
             plan.out(length)
         elif what in ("lunch", "dinner"):
             plan.meal(p.kettle * 0.7, p.microwave, rng.uniform(10, 35) * (2 - vigor))
-            plan.add(rng.choice((Room.LIVING, Room.KITCHEN)), Activity.EAT, rng.uniform(15, 30))
+            plan.add(rng.choice((HouseRoom.LIVING, HouseRoom.KITCHEN)), Activity.EAT, rng.uniform(15, 30))
         elif what == "nap":
-            plan.add(Room.BEDROOM, Activity.NAP, length)
+            plan.add(HouseRoom.BEDROOM, Activity.NAP, length)
         elif what == "tea":
             plan.meal(1.0, 0.0, rng.uniform(4, 8))
         elif what == "visit":
             plan.visit(length)
         else:
-            plan.add(Room.BATHROOM, Activity.BATH, length)
+            plan.add(HouseRoom.BATHROOM, Activity.BATH, length)
 
     bedtime = max(minutes(rng.gauss(p.bed_mean, p.bed_sd) - (1 - vigor) * 90), plan.cursor + 20 * MINUTE)
     if rng.random() < p.evening_tv * vigor:
-        plan.add(Room.LIVING, Activity.TV, (bedtime - plan.cursor) / MINUTE - 12, tv=True)
+        plan.add(HouseRoom.LIVING, Activity.TV, (bedtime - plan.cursor) / MINUTE - 12, tv=True)
     else:
         plan.idle_until(bedtime - 12 * MINUTE)
-    plan.add(Room.TOILET, Activity.TOILET, rng.uniform(2, 5), toilet_door=True)
+    plan.add(HouseRoom.TOILET, Activity.TOILET, rng.uniform(2, 5), toilet_door=True)
     bedtime = max(bedtime, plan.cursor)
     plan.night(next_wake, p.nocturia + 2 * (1 - vigor))
     return DayPlan(day, wake, next_wake, bedtime, tuple(plan.acts), vigor)
@@ -170,10 +170,10 @@ class _Planner:
         self.acts: list[Act] = []
 
     def add(
-        self, room: Room, what: Activity, minutes: float, *, toilet_door: bool = False, tv: bool = False
+        self, room: HouseRoom, what: Activity, minutes: float, *, toilet_door: bool = False, tv: bool = False
     ) -> Act:
         rng = self.rng
-        if self.acts and self.acts[-1].room is not room and room is not Room.OUTSIDE:
+        if self.acts and self.acts[-1].room is not room and room is not HouseRoom.OUTSIDE:
             self._walk()
         start = self.cursor
         end = start + max(int(minutes * MINUTE), 30_000)
@@ -188,12 +188,12 @@ class _Planner:
 
     def _walk(self) -> None:
         length = int(self.rng.uniform(4, 14) * 1000)
-        self.acts.append(Act(self.cursor, self.cursor + length, Room.HALL, Activity.TRANSIT))
+        self.acts.append(Act(self.cursor, self.cursor + length, HouseRoom.HALL, Activity.TRANSIT))
         self.cursor += length
 
     def meal(self, kettle: float, microwave: float, minutes: float) -> None:
         rng = self.rng
-        act = self.add(Room.KITCHEN, Activity.COOK, minutes)
+        act = self.add(HouseRoom.KITCHEN, Activity.COOK, minutes)
         span = act.end - act.start
         for _ in range(rng.choice((1, 1, 2, 3))):
             act.doors.append(("fridge-door", act.start + int(rng.uniform(0.05, 0.8) * span)))
@@ -209,11 +209,11 @@ class _Planner:
             )
 
     def out(self, minutes: float) -> None:
-        act = self.add(Room.OUTSIDE, Activity.OUT, minutes)
+        act = self.add(HouseRoom.OUTSIDE, Activity.OUT, minutes)
         act.doors += [("main-door", act.start), ("main-door", act.end)]
 
     def visit(self, minutes: float) -> None:
-        act = self.add(Room.LIVING, Activity.VISIT, minutes)
+        act = self.add(HouseRoom.LIVING, Activity.VISIT, minutes)
         act.doors += [("main-door", act.start), ("main-door", act.end - 20_000)]
         if self.rng.random() < 0.8:
             on = act.start + 5 * MINUTE
@@ -225,15 +225,15 @@ class _Planner:
         while self.cursor < until - 3 * MINUTE:
             stretch = min(rng.uniform(60, 150) * MINUTE * (2 - self.vigor), until - self.cursor)
             if rng.random() < 1 - self.vigor:
-                self.add(Room.BEDROOM, Activity.NAP, stretch / MINUTE)  # unwell: lying down
+                self.add(HouseRoom.BEDROOM, Activity.NAP, stretch / MINUTE)  # unwell: lying down
             else:
-                self.add(Room.LIVING, Activity.IDLE, stretch / MINUTE)
+                self.add(HouseRoom.LIVING, Activity.IDLE, stretch / MINUTE)
             if self.cursor >= until - 5 * MINUTE:
                 break
             if rng.random() < 0.7:
-                self.add(Room.TOILET, Activity.TOILET, rng.uniform(2, 5), toilet_door=True)
+                self.add(HouseRoom.TOILET, Activity.TOILET, rng.uniform(2, 5), toilet_door=True)
             else:
-                act = self.add(Room.KITCHEN, Activity.COOK, rng.uniform(1, 4))
+                act = self.add(HouseRoom.KITCHEN, Activity.COOK, rng.uniform(1, 4))
                 act.doors.append(("fridge-door", act.start + 20_000))
 
     def night(self, until: int, visits: float) -> None:
@@ -245,9 +245,9 @@ class _Planner:
         for at in times:
             if at < self.cursor + 20 * MINUTE:
                 continue
-            self.add(Room.BEDROOM, Activity.SLEEP, (at - self.cursor) / MINUTE)
-            self.add(Room.TOILET, Activity.TOILET, rng.uniform(2, 6), toilet_door=True)
-        last = self.add(Room.BEDROOM, Activity.SLEEP, 1)
+            self.add(HouseRoom.BEDROOM, Activity.SLEEP, (at - self.cursor) / MINUTE)
+            self.add(HouseRoom.TOILET, Activity.TOILET, rng.uniform(2, 6), toilet_door=True)
+        last = self.add(HouseRoom.BEDROOM, Activity.SLEEP, 1)
         last.end = max(until, last.end)
         self.cursor = last.end
 

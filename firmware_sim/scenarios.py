@@ -11,7 +11,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from enum import StrEnum
 
-from firmware_sim.kits import Room
+from firmware_sim.kits import HouseRoom
 from firmware_sim.routine import MINUTE, Act, Activity, Use
 
 
@@ -91,7 +91,7 @@ class Override:
 
     start: int
     end: int | None
-    room: Room
+    room: HouseRoom
     what: Activity
     leave_by_door: bool = False  # walks through the hall and out of the main door at ``start``
     return_by_door: bool = False  # comes back in through the main door at ``end``
@@ -137,11 +137,11 @@ def apply_overrides(acts: tuple[Act, ...], overrides: list[Override], lo: int, h
         start, end = max(o.start, lo), min(o.end if o.end is not None else hi, hi)
         act = Act(start, end, o.room, o.what)
         if o.leave_by_door and lo <= o.start < hi:
-            result.append(Act(o.start - 10_000, o.start, Room.HALL, Activity.TRANSIT))
+            result.append(Act(o.start - 10_000, o.start, HouseRoom.HALL, Activity.TRANSIT))
             act.doors.append(("main-door", o.start))
         if o.enter_by_door and lo <= o.start < hi:
             act.doors.append(("main-door", o.start))
-            result.append(Act(o.start + 2000, o.start + 12_000, Room.HALL, Activity.TRANSIT))
+            result.append(Act(o.start + 2000, o.start + 12_000, HouseRoom.HALL, Activity.TRANSIT))
             act.start = o.start + 12_000
         if o.return_by_door and o.end is not None and lo <= o.end < hi:
             act.doors.append(("main-door", o.end - 1000))
@@ -150,25 +150,25 @@ def apply_overrides(acts: tuple[Act, ...], overrides: list[Override], lo: int, h
     return tuple(result)
 
 
-def overrides_for(scenario: Scenario, room_at: Room) -> list[Override]:
+def overrides_for(scenario: Scenario, room_at: HouseRoom) -> list[Override]:
     """The person overrides a scenario implies; ``room_at`` is where the person is at t0."""
     t0, end = scenario.t0_ms, scenario.end_ms
     kind = scenario.kind
     if kind is ScenarioKind.BATH_FALL:
-        room_at, kind = Room.BATHROOM, ScenarioKind.FALL
+        room_at, kind = HouseRoom.BATHROOM, ScenarioKind.FALL
     if kind is ScenarioKind.FALL:
         if end is None:
             return [Override(t0, None, room_at, Activity.FALLEN)]
         rescue_end = end + 25 * MINUTE
         return [
             Override(t0, end, room_at, Activity.FALLEN),
-            Override(end, rescue_end, Room.LIVING, Activity.VISIT, enter_by_door=True),
-            Override(rescue_end, None, Room.OUTSIDE, Activity.OUT, leave_by_door=True),
+            Override(end, rescue_end, HouseRoom.LIVING, Activity.VISIT, enter_by_door=True),
+            Override(rescue_end, None, HouseRoom.OUTSIDE, Activity.OUT, leave_by_door=True),
         ]
     if kind in (ScenarioKind.NIGHT_WANDERING, ScenarioKind.AWAY):
-        return [Override(t0, end, Room.OUTSIDE, Activity.OUT, leave_by_door=True, return_by_door=True)]
+        return [Override(t0, end, HouseRoom.OUTSIDE, Activity.OUT, leave_by_door=True, return_by_door=True)]
     if kind is ScenarioKind.MISSED_WAKEUP:
-        return [Override(t0, end, Room.BEDROOM, Activity.IN_BED)]
+        return [Override(t0, end, HouseRoom.BEDROOM, Activity.IN_BED)]
     return []
 
 

@@ -9,7 +9,7 @@ from zoneinfo import ZoneInfo
 import pytest
 
 from firmware_sim.homes import HouseholdSpec
-from firmware_sim.kits import KITS_BY_NAME, Room
+from firmware_sim.kits import KITS_BY_NAME, HouseRoom
 from firmware_sim.simulate import DEFAULT_START, SimResult, build_homes, generate, stream
 from mimamori.contract import Kind, is_activity
 
@@ -46,8 +46,8 @@ def test_kits_vary_and_sparse_homes_have_no_bedroom_or_living_motion(week: SimRe
     assert len(names) >= 3, names
     for home in week.homes:
         if home.kit.name in ("sparse", "minimal"):
-            assert home.kit.motion_in(Room.BEDROOM) is None
-            assert home.kit.motion_in(Room.LIVING) is None
+            assert home.kit.motion_in(HouseRoom.BEDROOM) is None
+            assert home.kit.motion_in(HouseRoom.LIVING) is None
             assert not home.kit.sees_evening  # the kits the evening check is for
         elif home.kit.name in ("full", "standard"):
             assert home.kit.sees_evening
