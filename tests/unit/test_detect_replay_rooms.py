@@ -7,8 +7,6 @@ from collections.abc import Sequence
 from datetime import datetime, timedelta
 from pathlib import Path
 
-import pytest
-
 from detection.baseline import Baseline
 from detection.findings import Audience, Finding
 from detection.model import FixedProfiles
@@ -35,8 +33,8 @@ def baseline_of(replayer: Replayer, household: str) -> Baseline:
     return replayer.engine.state(household).baseline
 
 
-@pytest.mark.skipif(not (REAL / "home_a_events.csv").exists(), reason="real sample absent (../shared/data)")
 def test_the_real_sample_with_the_rooms_its_names_give() -> None:
+    assert (REAL / "home_a_events.csv").exists(), "the real sample is missing: ../shared/data/real_home_a"
     events = read_events(REAL / "home_a_events.csv", Rejections())
     rooms = RoomMap()
     assert {d: rooms.room(d).value for d in sorted({e[2] for e in events})} == {
