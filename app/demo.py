@@ -306,9 +306,10 @@ async def run_demo(config_in: Config, args: argparse.Namespace) -> int:
             watchdog = build_watchdog(config, clock)  # kill the broker: the operator is texted
             await watchdog.start()
             dashboard, url = await start_dashboard(config, store, clock)
+            sim = await _client(broker, running, "demo-sim")  # every client is connected before the welcome
             print_welcome(console, url, alerts.public_url, password, admin_key, town, broker)
             clock.resume()
-            tasks.create_task(publish_homes(broker, town, clock, running))
+            tasks.create_task(publish_homes(sim, town, clock))
             tasks.create_task(announce_script(town, clock, console))
             tasks.create_task(cut_uplink(town, clock, running))
             tasks.create_task(report(store, repo, ingest, clock, town, args.slow_to, admin_key, console))
@@ -456,9 +457,8 @@ async def start_gateways(
         await gateway.ready.wait()
 
 
-async def publish_homes(broker: DemoBroker, town: Town, clock: ScaledClock, running: Running) -> None:
+async def publish_homes(sim: MqttClient, town: Town, clock: ScaledClock) -> None:
     """What the homes' devices report, pushed to their local topics as simulated time passes."""
-    sim = await _client(broker, running, "demo-sim")
     done = town.live_start
     while True:
         now = clock.now()
