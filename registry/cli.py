@@ -33,6 +33,8 @@ def _import(args: argparse.Namespace) -> int:
     finally:
         repo.close()
     counts = f"{report.households} households, {report.contacts} contacts"
+    if report.organisations:
+        counts += f", {report.organisations} organisations"
     print(f"imported {counts}; rejected {len(report.rejected)}")
     for reason in report.rejected:
         print(f"  rejected {reason}", file=sys.stderr)

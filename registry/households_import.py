@@ -21,13 +21,16 @@ from mimamori.config import TimeZoneName
 from mimamori.contract import ID_RE
 from registry.calendar import CalendarIn
 from registry.models import (
+    DEFAULT_ORGANISATION,
     Consent,
     Contact,
     ContactChannel,
     ContactRole,
     Household,
     Language,
+    Need,
     NotifyMode,
+    Organisation,
     Policy,
     QuietHours,
     Resident,
@@ -66,6 +69,7 @@ class ContactIn(_Model):
     channels: list[ContactChannel] = Field(
         [ContactChannel.SMS], min_length=1, max_length=4
     )  # after role and email
+    pools: list[str] = Field([], max_length=20)  # volunteers: organisations whose shared pool they serve
 
     @field_validator("phone")
     @classmethod
@@ -161,6 +165,12 @@ class DeviceIn(_Model):
     room: Room | None = None  # where it is (docs/detection.md, *Rooms*); none: inferred from the id
 
 
+class OrganisationIn(_Model):
+    id: str = Field(min_length=1, max_length=64, pattern=ID_RE.pattern)
+    name: str = Field(min_length=1, max_length=80)
+    operators: list[str] = Field([], max_length=20)  # contact ids: this organisation's exhausted chains
+
+
 class HouseholdIn(_Model):
     id: str = Field(min_length=1, max_length=64)
     name: str = Field(min_length=1, max_length=80)
@@ -170,6 +180,10 @@ class HouseholdIn(_Model):
     night_exit: bool = False
     # auto (on where the kit cannot see the evening), on or off; true/false read as on/off (docs/detection.md)
     evening_check: Switch = Switch.AUTO
+    organisation: str = Field(DEFAULT_ORGANISATION, min_length=1, max_length=64)
+    area: str = Field("", max_length=40)
+    lives_alone: bool = True
+    needs: list[Need] = Field([], max_length=len(Need))
 
     @field_validator("evening_check", mode="before")
     @classmethod
@@ -203,6 +217,7 @@ class HouseholdIn(_Model):
 
 @dataclass
 class ImportReport:
+    organisations: int = 0
     households: int = 0
     contacts: int = 0
     rejected: list[str] = field(default_factory=list)  # "households[3] (demo-0004): reason"
@@ -220,19 +235,30 @@ def read_file(path: Path) -> dict[str, Any]:
         raise ImportError_(
             f"{path}: not valid {'TOML' if path.suffix == '.toml' else 'YAML'}: {exc}"
         ) from None
-    if not isinstance(data, dict) or not set(data) <= {"contacts", "households"}:
-        raise ImportError_(f"{path}: expected top-level 'contacts' and 'households' lists")
+    if not isinstance(data, dict) or not set(data) <= {"organisations", "contacts", "households"}:
+        raise ImportError_(f"{path}: expected top-level 'organisations', 'contacts' and 'households' lists")
     return data
 
 
 def import_data(repo: Registry, data: dict[str, Any], now: datetime) -> ImportReport:
     report = ImportReport()
+    orgs = {o.id for o in repo.organisations()} | {DEFAULT_ORGANISATION}
+    declared: list[OrganisationIn] = []
+    for n, raw in enumerate(_list(data, "organisations")):
+        try:
+            declared.append(OrganisationIn.model_validate(raw))
+        except ValidationError as exc:
+            report.rejected.append(f"organisations[{n}] ({_id(raw)}): {_reason(exc)}")
+            continue
+        orgs.add(declared[-1].id)
     known = {c.id for c in repo.contacts()}
     for n, raw in enumerate(_list(data, "contacts")):
         try:
             c = ContactIn.model_validate(raw)
-        except ValidationError as exc:
-            report.rejected.append(f"contacts[{n}] ({_id(raw)}): {_reason(exc)}")
+            _check_names("pools: unknown organisations", c.pools, orgs)
+        except (ValidationError, ValueError) as exc:
+            reason = _reason(exc) if isinstance(exc, ValidationError) else str(exc)
+            report.rejected.append(f"contacts[{n}] ({_id(raw)}): {reason}")
             continue
         existing = repo.contact(c.id)
         repo.upsert_contact(
@@ -247,14 +273,25 @@ def import_data(repo: Registry, data: dict[str, Any], now: datetime) -> ImportRe
                 tuple(c.channels),
                 c.email,
                 existing.line_user if existing else None,  # linked by the contact, never by a file
+                existing.line_blocked if existing else False,
+                tuple(c.pools),
             )
         )
         known.add(c.id)
         report.contacts += 1
+    for n, o in enumerate(declared):  # after the contacts: operators are contacts
+        try:
+            _check_names("operators: unknown contacts", o.operators, known)
+        except ValueError as exc:
+            report.rejected.append(f"organisations[{n}] ({o.id}): {exc}")
+            continue
+        repo.upsert_organisation(Organisation(o.id, o.name, tuple(o.operators)))
+        report.organisations += 1
     for n, raw in enumerate(_list(data, "households")):
         try:
             h = HouseholdIn.model_validate(raw)
             _check_refs(h, known)
+            _check_names("organisation: unknown", [h.organisation], orgs)
         except (ValidationError, ValueError) as exc:
             reason = _reason(exc) if isinstance(exc, ValidationError) else str(exc)
             report.rejected.append(f"households[{n}] ({_id(raw)}): {reason}")
@@ -272,6 +309,12 @@ def _list(data: dict[str, Any], key: str) -> list[Any]:
     return value
 
 
+def _check_names(what: str, names: Sequence[str], known: set[str]) -> None:
+    missing = sorted({n for n in names if n not in known})
+    if missing:
+        raise ValueError(f"{what} {', '.join(missing)}")
+
+
 def _check_refs(h: HouseholdIn, known: set[str]) -> None:
     refs = [c for t in h.policy.tiers for c in t.contacts] + list(h.policy.technical)
     missing = sorted({c for c in refs if c not in known})
@@ -281,7 +324,19 @@ def _check_refs(h: HouseholdIn, known: set[str]) -> None:
 
 def _store(repo: Registry, h: HouseholdIn, now: datetime) -> None:
     repo.upsert_household(
-        Household(h.id, h.name, h.address_hint, h.time_zone, h.language, h.night_exit, h.evening_check)
+        Household(
+            h.id,
+            h.name,
+            h.address_hint,
+            h.time_zone,
+            h.language,
+            h.night_exit,
+            h.evening_check,
+            h.organisation,
+            h.area,
+            h.lives_alone,
+            tuple(h.needs),
+        )
     )
     repo.set_residents(h.id, [Resident(h.id, r.name, r.note) for r in h.residents])
     p = h.policy

@@ -21,6 +21,7 @@ class ContactRole(StrEnum):
     VOLUNTEER = "volunteer"
     PROFESSIONAL = "professional"
     TECHNICAL = "technical"
+    FAMILY = "family"  # often far away: digests and incident notices, in a tier only if the policy says so
 
 
 class Language(StrEnum):
@@ -92,6 +93,28 @@ class Switch(StrEnum):
             raise ValueError(f"expected auto, on or off, not {value!r}") from None
 
 
+class Need(StrEnum):
+    """What makes a household more urgent to reach after a disaster (docs/community.md)."""
+
+    MOBILITY = "mobility"  # cannot leave the home unaided
+    OXYGEN = "oxygen"  # home oxygen: needs power
+    DEMENTIA = "dementia"
+    HEARING = "hearing"  # may not hear a phone or a knock
+
+
+DEFAULT_ORGANISATION = "default"
+"""The organisation of a deployment that declares none: every household and user belongs to it."""
+
+
+@dataclass(frozen=True, slots=True)
+class Organisation:
+    """An organisation sharing the deployment: 地域包括支援センター, 社会福祉法人, a resident network."""
+
+    id: str
+    name: str
+    operators: tuple[str, ...] = ()  # contact ids told when this organisation's chains are exhausted
+
+
 @dataclass(frozen=True, slots=True)
 class Household:
     id: str
@@ -101,6 +124,10 @@ class Household:
     language: Language = Language.JA
     night_exit_opt_in: bool = False  # NIGHT_EXIT findings only when the household agreed
     evening_check: Switch = Switch.AUTO  # EVENING_QUIET findings; auto: where the kit cannot see the evening
+    organisation: str = DEFAULT_ORGANISATION
+    area: str = ""  # a district or 自治会 name: disaster checks and viewers can be limited to one
+    lives_alone: bool = True
+    needs: tuple[Need, ...] = ()
 
 
 @dataclass(frozen=True, slots=True)
@@ -125,6 +152,7 @@ class Contact:
     email: str | None = None  # for the e-mail channel
     line_user: str | None = None  # the LINE user id, once linked (by a one-time code the contact sends)
     line_blocked: bool = False  # unfollowed (blocked) the official account: LINE is skipped until followed
+    pools: tuple[str, ...] = ()  # volunteers: the organisations whose shared pool they serve
 
 
 @dataclass(frozen=True, slots=True)

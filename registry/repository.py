@@ -28,6 +28,8 @@ from registry.models import (
     ContactRole,
     Household,
     Language,
+    Need,
+    Organisation,
     Policy,
     Provision,
     Resident,
@@ -48,6 +50,11 @@ class Registry:
         ("contacts", "line_user", "TEXT"),
         ("contacts", "line_blocked", "INTEGER NOT NULL DEFAULT 0"),
         ("household_devices", "room", "TEXT"),  # registry.models.Room; NULL: inferred from the id
+        ("households", "organisation", "TEXT NOT NULL DEFAULT 'default'"),
+        ("households", "area", "TEXT NOT NULL DEFAULT ''"),
+        ("households", "lives_alone", "INTEGER NOT NULL DEFAULT 1"),
+        ("households", "needs", "TEXT NOT NULL DEFAULT ''"),
+        ("contacts", "pools", "TEXT NOT NULL DEFAULT ''"),
     )
     """Columns added after a table was first created: state files from before get them on open."""
 
@@ -106,11 +113,13 @@ class Registry:
     def upsert_household(self, h: Household) -> None:
         self._exec(
             "INSERT INTO households (id, name, address_hint, time_zone, language, night_exit_opt_in,"
-            " evening_check_opt_in) VALUES (?, ?, ?, ?, ?, ?, ?) ON CONFLICT(id)"
+            " evening_check_opt_in, organisation, area, lives_alone, needs)"
+            " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT(id)"
             " DO UPDATE SET name=excluded.name, address_hint=excluded.address_hint,"
             " time_zone=excluded.time_zone, language=excluded.language,"
             " night_exit_opt_in=excluded.night_exit_opt_in,"
-            " evening_check_opt_in=excluded.evening_check_opt_in",
+            " evening_check_opt_in=excluded.evening_check_opt_in, organisation=excluded.organisation,"
+            " area=excluded.area, lives_alone=excluded.lives_alone, needs=excluded.needs",
             (
                 h.id,
                 h.name,
@@ -119,15 +128,46 @@ class Registry:
                 h.language.value,
                 int(h.night_exit_opt_in),
                 SWITCH_CODES[h.evening_check],
+                h.organisation,
+                h.area,
+                int(h.lives_alone),
+                ",".join(h.needs),
             ),
         )
 
     def household(self, household_id: str) -> Household | None:
-        row = self._exec("SELECT * FROM households WHERE id = ?", (household_id,)).fetchone()
+        row = self._exec(SELECT_HOUSEHOLDS + " WHERE id = ?", (household_id,)).fetchone()
         return None if row is None else _household(row)
 
-    def households(self) -> list[Household]:
-        return [_household(r) for r in self._exec("SELECT * FROM households ORDER BY id")]
+    def households(self, organisation: str | None = None, area: str | None = None) -> list[Household]:
+        """Every household, or those of one organisation (and one of its areas)."""
+        where, args = [], []
+        if organisation is not None:
+            where.append("organisation = ?")
+            args.append(organisation)
+        if area is not None:
+            where.append("area = ?")
+            args.append(area)
+        clause = f" WHERE {' AND '.join(where)}" if where else ""
+        rows = self._exec(SELECT_HOUSEHOLDS + clause + " ORDER BY id", args)
+        return [_household(r) for r in rows]
+
+    # -- organisations -----------------------------------------------------------------------------
+    def upsert_organisation(self, org: Organisation) -> None:
+        self._exec(
+            "INSERT INTO organisations (id, name, operators) VALUES (?, ?, ?) ON CONFLICT(id)"
+            " DO UPDATE SET name=excluded.name, operators=excluded.operators",
+            (org.id, org.name, ",".join(org.operators)),
+        )
+
+    def organisation(self, org_id: str) -> Organisation | None:
+        row = self._exec("SELECT id, name, operators FROM organisations WHERE id = ?", (org_id,)).fetchone()
+        return None if row is None else _organisation(row)
+
+    def organisations(self) -> list[Organisation]:
+        """The declared organisations (a deployment that declares none has only the default one)."""
+        rows = self._exec("SELECT id, name, operators FROM organisations ORDER BY id")
+        return [_organisation(r) for r in rows]
 
     def set_night_exit_opt_in(self, household_id: str, enabled: bool) -> None:
         self._exec("UPDATE households SET night_exit_opt_in = ? WHERE id = ?", (int(enabled), household_id))
@@ -149,10 +189,10 @@ class Registry:
     def upsert_contact(self, c: Contact) -> None:
         self._exec(
             "INSERT INTO contacts (id, name, phone, role, language, opted_out_at, weekly_cap, channels,"
-            " email, line_user) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT(id)"
+            " email, line_user, pools) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT(id)"
             " DO UPDATE SET name=excluded.name, phone=excluded.phone, role=excluded.role,"
             " language=excluded.language, weekly_cap=excluded.weekly_cap, channels=excluded.channels,"
-            " email=excluded.email, line_user=excluded.line_user",
+            " email=excluded.email, line_user=excluded.line_user, pools=excluded.pools",
             (
                 c.id,
                 c.name,
@@ -164,20 +204,19 @@ class Registry:
                 ",".join(c.channels),
                 c.email,
                 c.line_user,
+                ",".join(c.pools),
             ),
         )
 
     def contact(self, contact_id: str) -> Contact | None:
-        row = self._exec("SELECT * FROM contacts WHERE id = ?", (contact_id,)).fetchone()
+        row = self._exec(SELECT_CONTACTS + " WHERE id = ?", (contact_id,)).fetchone()
         return None if row is None else _contact(row)
 
     def contacts_by_phone(self, phone: str) -> list[Contact]:
-        return [
-            _contact(r) for r in self._exec("SELECT * FROM contacts WHERE phone = ? ORDER BY id", (phone,))
-        ]
+        return [_contact(r) for r in self._exec(SELECT_CONTACTS + " WHERE phone = ? ORDER BY id", (phone,))]
 
     def contact_by_line_user(self, user_id: str) -> Contact | None:
-        row = self._exec("SELECT * FROM contacts WHERE line_user = ? ORDER BY id", (user_id,)).fetchone()
+        row = self._exec(SELECT_CONTACTS + " WHERE line_user = ? ORDER BY id", (user_id,)).fetchone()
         return None if row is None else _contact(row)
 
     def set_line_user(self, contact_id: str, user_id: str | None, *, blocked: bool = False) -> None:
@@ -204,10 +243,10 @@ class Registry:
 
     def contacts(self, household_id: str | None = None) -> list[Contact]:
         if household_id is None:
-            return [_contact(r) for r in self._exec("SELECT * FROM contacts ORDER BY id")]
+            return [_contact(r) for r in self._exec(SELECT_CONTACTS + " ORDER BY id")]
         rows = self._exec(
-            "SELECT c.* FROM contacts c JOIN household_contacts hc ON hc.contact = c.id"
-            " WHERE hc.household = ? ORDER BY c.id",
+            SELECT_CONTACTS
+            + " JOIN household_contacts hc ON hc.contact = id WHERE hc.household = ? ORDER BY id",
             (household_id,),
         )
         return [_contact(r) for r in rows]
@@ -238,7 +277,7 @@ class Registry:
         for start in range(0, len(wanted), 500):
             chunk = wanted[start : start + 500]
             marks = ",".join("?" * len(chunk))
-            rows = self._exec(f"SELECT * FROM contacts WHERE id IN ({marks})", chunk)  # noqa: S608
+            rows = self._exec(SELECT_CONTACTS + f" WHERE id IN ({marks})", chunk)
             found.update((c.id, c) for c in map(_contact, rows))
         return found
 
@@ -501,8 +540,35 @@ def _add_missing_columns(db: sqlite3.Connection, columns: Sequence[tuple[str, st
             db.execute(f"ALTER TABLE {table} ADD COLUMN {column} {decl}")
 
 
+SELECT_HOUSEHOLDS = (
+    "SELECT id, name, address_hint, time_zone, language, night_exit_opt_in, evening_check_opt_in,"
+    " organisation, area, lives_alone, needs FROM households"
+)
+SELECT_CONTACTS = (
+    "SELECT id, name, phone, role, language, opted_out_at, weekly_cap, channels, email, line_user,"
+    " line_blocked, pools FROM contacts"
+)
+"""Explicit columns: a state file whose columns were added later has them in another order."""
+
+
 def _household(r: Sequence[Any]) -> Household:
-    return Household(r[0], r[1], r[2], r[3], Language(r[4]), bool(r[5]), SWITCHES.get(r[6], Switch.AUTO))
+    return Household(
+        r[0],
+        r[1],
+        r[2],
+        r[3],
+        Language(r[4]),
+        bool(r[5]),
+        SWITCHES.get(r[6], Switch.AUTO),
+        r[7],
+        r[8],
+        bool(r[9]),
+        tuple(Need(n) for n in r[10].split(",") if n),
+    )
+
+
+def _organisation(r: Sequence[Any]) -> Organisation:
+    return Organisation(r[0], r[1], tuple(c for c in r[2].split(",") if c))
 
 
 def _contact(r: Sequence[Any]) -> Contact:
@@ -519,4 +585,5 @@ def _contact(r: Sequence[Any]) -> Contact:
         r[8],
         r[9],
         bool(r[10]),
+        tuple(o for o in r[11].split(",") if o),
     )

@@ -1,4 +1,11 @@
 -- The registry (SQLite, WAL). Times are ISO 8601 UTC text. Policies are JSON.
+-- Columns added after a table's creation are in Registry.ADDED_COLUMNS (households: organisation,
+-- area, lives_alone, needs; contacts: pools).
+CREATE TABLE IF NOT EXISTS organisations (
+    id        TEXT PRIMARY KEY,
+    name      TEXT NOT NULL,
+    operators TEXT NOT NULL DEFAULT ''  -- contact ids, comma-separated
+);
 CREATE TABLE IF NOT EXISTS households (
     id                TEXT PRIMARY KEY,
     name              TEXT NOT NULL,
