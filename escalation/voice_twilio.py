@@ -13,12 +13,12 @@ from datetime import timedelta
 
 import aiohttp
 from twilio.base.exceptions import TwilioException, TwilioRestException
-from twilio.http.async_http_client import AsyncTwilioHttpClient
 from twilio.rest import Client
 
 from escalation.models import SmsMessage
 from escalation.notifier import NotifyError, Sent
 from escalation.sms.twilio_sender import rest_error
+from escalation.sms.twilio_session import TwilioSession
 from registry.models import ContactChannel
 
 
@@ -37,32 +37,21 @@ class TwilioVoiceNotifier:
         timeout_s: float = 10.0,
         ring_timeout_s: int = 30,
     ) -> None:
-        self._sid = account_sid
-        self._token = auth_token
         self._from = from_number
         self._public = public_url.rstrip("/")
-        self._base_url = base_url
-        self._timeout = timeout_s
         self._ring = ring_timeout_s
-        self._http: AsyncTwilioHttpClient | None = None
-        self._client: Client | None = None
+        self._session = TwilioSession(account_sid, auth_token, base_url=base_url, timeout_s=timeout_s)
 
     async def start(self) -> None:
-        self._http = AsyncTwilioHttpClient(timeout=self._timeout)
-        client = Client(self._sid, self._token, http_client=self._http)
-        client.api.base_url = self._base_url
-        self._client = client
+        await self._session.start()
 
     async def stop(self) -> None:
-        if self._http is not None:
-            await self._http.close()
-        self._http = None
-        self._client = None
+        await self._session.stop()
 
     def _api(self) -> Client:
-        if self._client is None:
+        if self._session.client is None:
             raise NotifyError("twilio voice is not started", retryable=True)
-        return self._client
+        return self._session.client
 
     async def send(self, message: SmsMessage) -> Sent:
         try:

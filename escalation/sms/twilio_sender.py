@@ -7,11 +7,11 @@ from datetime import datetime, timedelta
 
 import aiohttp
 from twilio.base.exceptions import TwilioException, TwilioRestException
-from twilio.http.async_http_client import AsyncTwilioHttpClient
 from twilio.rest import Client
 
 from escalation.sms.errors import ErrorClass, classify, describe
 from escalation.sms.port import Sent, SmsError
+from escalation.sms.twilio_session import TwilioSession
 
 log = logging.getLogger(__name__)
 
@@ -29,31 +29,20 @@ class TwilioSender:
         base_url: str = "https://api.twilio.com",
         timeout_s: float = 10.0,
     ) -> None:
-        self._sid = account_sid
-        self._token = auth_token
         self._from = from_number
         self._service = messaging_service_sid
-        self._base_url = base_url
-        self._timeout = timeout_s
-        self._http: AsyncTwilioHttpClient | None = None
-        self._client: Client | None = None
+        self._session = TwilioSession(account_sid, auth_token, base_url=base_url, timeout_s=timeout_s)
 
     async def start(self) -> None:
-        self._http = AsyncTwilioHttpClient(timeout=self._timeout)
-        client = Client(self._sid, self._token, http_client=self._http)
-        client.api.base_url = self._base_url
-        self._client = client
+        await self._session.start()
 
     async def stop(self) -> None:
-        if self._http is not None:
-            await self._http.close()
-        self._http = None
-        self._client = None
+        await self._session.stop()
 
     def _api(self) -> Client:
-        if self._client is None:
+        if self._session.client is None:
             raise SmsError("twilio sender is not started", retryable=True)
-        return self._client
+        return self._session.client
 
     async def send(self, to: str, body: str, status_callback: str | None) -> Sent:
         options: dict[str, str] = {"to": to, "body": body}
