@@ -14,7 +14,7 @@ from mimamori.contract import Event, Kind
 from store.base import HourlyActivity
 
 HEAT_LEVELS: Final = 4
-PASSIVE_KINDS: Final = frozenset({Kind.BATTERY, Kind.CHECKIN})
+PASSIVE_KINDS: Final = frozenset({Kind.BATTERY, Kind.CHECKIN, Kind.TEMPERATURE, Kind.HUMIDITY})
 WAKE_WINDOW: Final = (4 * 60, 14 * 60)  # first activity in this local window is the wake-up
 BED_WINDOW: Final = (17 * 60, 28 * 60)  # last activity in this window (to 04:00 next day) is bedtime
 

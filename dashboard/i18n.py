@@ -444,6 +444,9 @@ LABELS: Final[Mapping[str, Mapping[str, tuple[str, str]]]] = {
         "button": ("help button", "緊急ボタン"),
         "battery": ("battery", "電池"),
         "checkin": ("check-in", "定期報告"),
+        "occupancy": ("presence", "在室"),
+        "temperature": ("temperature", "温度"),
+        "humidity": ("humidity", "湿度"),
     },
     "room": {  # registry.models.Room
         "entrance": ("entrance", "玄関"),

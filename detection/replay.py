@@ -33,7 +33,7 @@ from mimamori.contract import ACTIVITY_POWER_W, ID_RE
 
 KIND_NAMES = {name: name for name in ("motion", "door", "power", "button")}
 KINDS = frozenset(KIND_NAMES)
-NOT_ACTIVITY = frozenset({"battery", "checkin"})
+NOT_ACTIVITY = frozenset({"battery", "checkin", "temperature", "humidity"})
 IGNORED = "ignored"  # the reason given for NOT_ACTIVITY rows (counted apart, not as rejections)
 RELEARN_MIN = 12 * 60  # relearn around local noon (+ up to two hours, staggered by household)
 RELEARN_SPREAD_MIN = 120

@@ -2,15 +2,16 @@
 
 - native: ``{root}/home/{device}/{kind}`` ``{"value": v, "ts": iso}``
 - zigbee2mqtt: ``{root}/zigbee2mqtt/{friendly_name}`` with ``occupancy`` / ``contact`` / ``power`` /
-  ``action`` / ``battery``, and ``last_seen`` (zigbee2mqtt's ``last_seen: ISO_8601`` option)
+  ``action`` / ``battery`` / ``presence`` / ``temperature`` / ``humidity``, and ``last_seen``
+  (zigbee2mqtt's ``last_seen: ISO_8601`` option)
 - Shelly Gen2: ``{root}/{shelly-id}/events/rpc`` ``NotifyStatus`` with ``switch:0.apower`` and ``ts``
   (``sys`` only: a check-in)
 - Tasmota: ``{root}/tele/{topic}/SENSOR`` with ``ENERGY.Power`` and local ``Time``; ``tele/{topic}/STATE``
   as a check-in
 
-Sensors (motion, doors, button) are Zigbee in every format but ``native``; ``format`` picks how plugs
-speak. Device addresses are derived from household and device, so a gateway can be configured for them
-(:func:`device_map`).
+Sensors (motion, doors, button, presence, climate) are Zigbee in every format but ``native``;
+``format`` picks how plugs speak. Device addresses are derived from household and device, so a
+gateway can be configured for them (:func:`device_map`).
 """
 
 from __future__ import annotations
@@ -107,6 +108,12 @@ def encode(event: SimEvent, root: str, fmt: Format, zone: ZoneInfo) -> Iterator[
         obj["action"] = "single"
     elif event.kind is Kind.BATTERY:
         obj.update(battery=int(event.value), voltage=2500 + int(event.value) * 7)
+    elif event.kind is Kind.OCCUPANCY:
+        obj["presence"] = event.value >= 1  # an mmWave sensor or bed pad
+    elif event.kind is Kind.TEMPERATURE:
+        obj["temperature"] = event.value
+    elif event.kind is Kind.HUMIDITY:
+        obj["humidity"] = event.value
     obj["last_seen"] = contract.format_time(ts)
     yield f"{prefix}zigbee2mqtt/{addr}", _json(obj)
 

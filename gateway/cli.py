@@ -50,6 +50,7 @@ def router_for(gw: GatewayConfig) -> Router:
         native_prefix=gw.native_prefix,
         zigbee2mqtt_base=gw.zigbee2mqtt_base,
         accept_unlisted_native=gw.accept_unlisted_native,
+        presence_devices=[name for name, d in gw.devices.items() if d.presence],
     )
 
 

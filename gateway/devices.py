@@ -46,19 +46,24 @@ def _bool(obj: dict[str, Any], key: str) -> bool:
 # --------------------------------------------------------------------------- zigbee2mqtt
 
 
-def zigbee2mqtt(payload: bytes, now: datetime) -> list[Field]:
+def zigbee2mqtt(payload: bytes, now: datetime, *, presence: bool = False) -> list[Field]:
     """A device state from ``zigbee2mqtt/<friendly_name>``.
 
-    ``occupancy`` → motion, ``contact`` → door (``contact: false`` means open), ``power`` → power,
-    ``action`` (non-empty) → button, ``battery`` → battery. A message with none of these (only
-    ``linkquality``, ``voltage``...) is a check-in. ``last_seen`` (ISO 8601 or epoch ms, zigbee2mqtt's
-    ``last_seen`` option) is the observation time; without it, ``now``.
+    ``occupancy`` → motion (a PIR), or occupancy for a device configured as a presence sensor or bed
+    pad (``presence``); ``presence`` (mmWave sensors) → occupancy; ``contact`` → door (``contact:
+    false`` means open); ``power`` → power; ``action`` (non-empty) → button; ``battery`` → battery;
+    ``temperature`` → temperature (°C); ``humidity`` → humidity (%). A message with none of these
+    (only ``linkquality``, ``voltage``...) is a check-in. ``last_seen`` (ISO 8601 or epoch ms,
+    zigbee2mqtt's ``last_seen`` option) is the observation time; without it, ``now``.
     """
     obj = load_object(payload, MAX_PAYLOAD_BYTES)
     at = _z2m_time(obj.get("last_seen"), now)
     fields: list[Field] = []
-    if "occupancy" in obj:
-        fields.append(Field(Kind.MOTION, 1.0 if _bool(obj, "occupancy") else 0.0, at))
+    if obj.get("presence") is not None:
+        fields.append(Field(Kind.OCCUPANCY, 1.0 if _bool(obj, "presence") else 0.0, at))
+    if "occupancy" in obj and not (presence and fields):
+        kind = Kind.OCCUPANCY if presence else Kind.MOTION
+        fields.append(Field(kind, 1.0 if _bool(obj, "occupancy") else 0.0, at))
     if "contact" in obj:
         fields.append(Field(Kind.DOOR, 0.0 if _bool(obj, "contact") else 1.0, at))
     if "power" in obj:
@@ -68,9 +73,17 @@ def zigbee2mqtt(payload: bytes, now: datetime) -> list[Field]:
         raise ContractError(Reason.WRONG_TYPE, "action must be a string")
     if action:
         fields.append(Field(Kind.BUTTON, 1.0, at))
-    if "battery" in obj and obj["battery"] is not None:
-        fields.append(Field(Kind.BATTERY, _number(obj, "battery"), at))
+    for key, kind in (
+        ("battery", Kind.BATTERY),
+        ("temperature", Kind.TEMPERATURE),
+        ("humidity", Kind.HUMIDITY),
+    ):
+        if obj.get(key) is not None:
+            fields.append(Field(kind, _number(obj, key), at))
     return fields or [Field(Kind.CHECKIN, 0.0, at)]
+
+
+_Z2M_NUMBERS = (("battery", Kind.BATTERY), ("temperature", Kind.TEMPERATURE), ("humidity", Kind.HUMIDITY))
 
 
 def _epoch_ms(ms: float) -> datetime:
@@ -97,10 +110,14 @@ def _z2m_time(raw: object, now: datetime) -> datetime:
 
 # --------------------------------------------------------------------------- Shelly Gen2
 
+SHELLY_STATUS_COMPONENTS = ("switch:0", "temperature:0", "humidity:0", "input:0")
+"""Components whose generic status updates (``<shelly-id>/status/<component>``) the gateway reads."""
 
-def shelly_rpc(payload: bytes, now: datetime) -> list[Field]:
-    """``<shelly-id>/events/rpc``: ``NotifyStatus`` / ``NotifyFullStatus`` with ``params.ts`` (epoch s)
-    and ``params["switch:0"].apower`` → power; any other notification is a check-in."""
+
+def shelly_rpc(payload: bytes, now: datetime, *, presence: bool = False) -> list[Field]:
+    """``<shelly-id>/events/rpc``: ``NotifyStatus`` / ``NotifyFullStatus`` with ``params.ts`` (epoch s).
+    The components of :data:`SHELLY_STATUS_COMPONENTS` in ``params`` are read as
+    :func:`shelly_status` reads them; a notification with none of them is a check-in."""
     obj = load_object(payload, MAX_PAYLOAD_BYTES)
     params = obj.get("params")
     if not isinstance(params, dict):
@@ -111,18 +128,37 @@ def shelly_rpc(payload: bytes, now: datetime) -> list[Field]:
             at = _epoch_ms(_number(params, "ts") * 1000)
         except (ValueError, OverflowError) as exc:
             raise ContractError(Reason.BAD_TIMESTAMP, f"ts: {exc}") from None
-    switch = params.get("switch:0")
-    if isinstance(switch, dict) and "apower" in switch:
-        return [Field(Kind.POWER, _watts(_number(switch, "apower")), at)]
-    return [Field(Kind.CHECKIN, 0.0, at)]
+    fields = [
+        field
+        for component in SHELLY_STATUS_COMPONENTS
+        if isinstance(params.get(component), dict)
+        for field in _shelly_component(component, params[component], at, presence)
+    ]
+    return fields or [Field(Kind.CHECKIN, 0.0, at)]
 
 
-def shelly_status(payload: bytes, now: datetime) -> list[Field]:
-    """``<shelly-id>/status/switch:0`` (generic status update): ``apower`` → power, at ``now``."""
-    obj = load_object(payload, MAX_PAYLOAD_BYTES)
-    if "apower" in obj:
-        return [Field(Kind.POWER, _watts(_number(obj, "apower")), now)]
-    return [Field(Kind.CHECKIN, 0.0, now)]
+def shelly_status(component: str, payload: bytes, now: datetime, *, presence: bool = False) -> list[Field]:
+    """``<shelly-id>/status/<component>`` (generic status update, no time: ``now``).
+
+    ``switch:0.apower`` → power (a plug); ``temperature:0.tC`` → temperature and ``humidity:0.rh`` →
+    humidity (Shelly H&T, the Plus Add-on's probes); ``input:0.state`` → occupancy for a device
+    configured as a presence sensor or bed pad (a pressure mat or a radar's output wired to an
+    input), otherwise nothing. A status without its reading (a probe in error reports ``null``) is
+    a check-in."""
+    fields = _shelly_component(component, load_object(payload, MAX_PAYLOAD_BYTES), now, presence)
+    return fields or [Field(Kind.CHECKIN, 0.0, now)]
+
+
+def _shelly_component(component: str, status: dict[str, Any], at: datetime, presence: bool) -> list[Field]:
+    if component == "switch:0" and "apower" in status:
+        return [Field(Kind.POWER, _watts(_number(status, "apower")), at)]
+    if component == "temperature:0" and status.get("tC") is not None:
+        return [Field(Kind.TEMPERATURE, _number(status, "tC"), at)]
+    if component == "humidity:0" and status.get("rh") is not None:
+        return [Field(Kind.HUMIDITY, _number(status, "rh"), at)]
+    if component == "input:0" and presence and status.get("state") is not None:
+        return [Field(Kind.OCCUPANCY, 1.0 if _bool(status, "state") else 0.0, at)]
+    return []
 
 
 def _watts(value: float) -> float:
@@ -134,16 +170,46 @@ def _watts(value: float) -> float:
 
 
 def tasmota_sensor(payload: bytes, now: datetime, zone: ZoneInfo) -> list[Field]:
-    """``tele/<topic>/SENSOR``: ``ENERGY.Power`` (a number, or a list per channel: summed) at ``Time``."""
+    """``tele/<topic>/SENSOR`` at ``Time``: ``ENERGY.Power`` (a number, or a list per channel: summed)
+    → power; the first sensor object with ``Temperature`` (AM2301, SI7021, DS18B20, BME280...;
+    converted from °F when ``TempUnit`` is ``F``) → temperature, the first with ``Humidity`` →
+    humidity; an HLK radar → occupancy (``LD2410``: occupied while its moving or still target has
+    energy; ``LD2410S``: ``People`` 2 or 3). Nothing of these: a check-in."""
     obj = load_object(payload, MAX_PAYLOAD_BYTES)
     at = _tasmota_time(obj, now, zone)
+    fields: list[Field] = []
     energy = obj.get("ENERGY")
-    if not isinstance(energy, dict) or "Power" not in energy:
-        return [Field(Kind.CHECKIN, 0.0, at)]
-    power = energy["Power"]
-    if isinstance(power, list):
-        power = sum(_number({"Power": p}, "Power") for p in power)
-    return [Field(Kind.POWER, _watts(_number({"Power": power}, "Power")), at)]
+    if isinstance(energy, dict) and "Power" in energy:
+        power = energy["Power"]
+        if isinstance(power, list):
+            power = sum(_number({"Power": p}, "Power") for p in power)
+        fields.append(Field(Kind.POWER, _watts(_number({"Power": power}, "Power")), at))
+    fahrenheit = obj.get("TempUnit") == "F"
+    sensors = [v for k, v in obj.items() if isinstance(v, dict) and k != "ENERGY"]
+    temperature = next((s for s in sensors if s.get("Temperature") is not None), None)
+    if temperature is not None:
+        celsius = _number(temperature, "Temperature")
+        fields.append(Field(Kind.TEMPERATURE, (celsius - 32) * 5 / 9 if fahrenheit else celsius, at))
+    humidity = next((s for s in sensors if s.get("Humidity") is not None), None)
+    if humidity is not None:
+        fields.append(Field(Kind.HUMIDITY, _number(humidity, "Humidity"), at))
+    occupied = _tasmota_radar(obj)
+    if occupied is not None:
+        fields.append(Field(Kind.OCCUPANCY, 1.0 if occupied else 0.0, at))
+    return fields or [Field(Kind.CHECKIN, 0.0, at)]
+
+
+def _tasmota_radar(obj: dict[str, Any]) -> bool | None:
+    radar = obj.get("LD2410")
+    if isinstance(radar, dict) and "Energy" in radar:
+        energies = radar["Energy"]
+        if not isinstance(energies, list):
+            raise ContractError(Reason.WRONG_TYPE, "LD2410.Energy must be a list")
+        return any(_number({"Energy": e}, "Energy") > 0 for e in energies)
+    radar = obj.get("LD2410S")
+    if isinstance(radar, dict) and "People" in radar:
+        return _number(radar, "People") >= 2
+    return None
 
 
 def tasmota_state(payload: bytes, now: datetime, zone: ZoneInfo) -> list[Field]:

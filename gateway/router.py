@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import collections
 import logging
-from collections.abc import Mapping
+from collections.abc import Collection, Mapping
 from datetime import datetime
 from enum import StrEnum
 from zoneinfo import ZoneInfo
@@ -31,7 +31,7 @@ class Source(StrEnum):
     TASMOTA = "tasmota"
 
 
-_EDGE_KINDS = frozenset({Kind.MOTION, Kind.DOOR})
+_EDGE_KINDS = frozenset({Kind.MOTION, Kind.DOOR, Kind.OCCUPANCY})
 
 
 class Router:
@@ -46,6 +46,7 @@ class Router:
         native_prefix: str = "home",
         zigbee2mqtt_base: str = "zigbee2mqtt",
         accept_unlisted_native: bool = True,
+        presence_devices: Collection[str] = (),
     ) -> None:
         self._root = f"{root.strip('/')}/" if root.strip("/") else ""
         self._native = native_prefix.strip("/")
@@ -53,6 +54,9 @@ class Router:
         self._zone = zone
         self._accept_native = accept_unlisted_native
         self._by_address = {(source, address): device for device, (source, address) in devices_by_id.items()}
+        self._presence = frozenset(devices_by_id[d] for d in presence_devices)
+        """(source, address) of presence sensors and bed/chair pads: their ``occupancy`` (zigbee2mqtt) or
+        input state (Shelly) is occupancy, not motion."""
         self._last_state: dict[tuple[str, str], float] = {}
         self._changed: dict[tuple[str, str], float] = {}
         self._logged: set[tuple[str, str]] = set()
@@ -74,7 +78,7 @@ class Router:
         if Source.ZIGBEE2MQTT in sources:
             topics.append(f"{r}{self._z2m}/+")
         if Source.SHELLY in sources:
-            topics += [f"{r}+/events/rpc", f"{r}+/status/switch:0"]
+            topics += [f"{r}+/events/rpc"] + [f"{r}+/status/{c}" for c in devices.SHELLY_STATUS_COMPONENTS]
         if Source.TASMOTA in sources:
             topics += [f"{r}tele/+/SENSOR", f"{r}tele/+/STATE", f"{r}stat/+/POWER"]
         return topics
@@ -89,15 +93,20 @@ class Router:
             if relative.startswith(self._native + "/"):
                 return self._native_reading(relative[len(self._native) + 1 :], payload, now)
             if len(parts) == 2 and parts[0] == self._z2m:
-                fields = devices.zigbee2mqtt(payload, now)
+                presence = (Source.ZIGBEE2MQTT, parts[1]) in self._presence
+                fields = devices.zigbee2mqtt(payload, now, presence=presence)
                 return self._edges(self._fields(Source.ZIGBEE2MQTT, parts[1], fields))
             if len(parts) == 3 and parts[1:] == ["events", "rpc"]:
-                return self._fields(Source.SHELLY, parts[0], devices.shelly_rpc(payload, now))
-            if len(parts) == 3 and parts[1:] == ["status", "switch:0"]:
-                return self._fields(Source.SHELLY, parts[0], devices.shelly_status(payload, now))
+                presence = (Source.SHELLY, parts[0]) in self._presence
+                fields = devices.shelly_rpc(payload, now, presence=presence)
+                return self._edges(self._fields(Source.SHELLY, parts[0], fields))
+            if len(parts) == 3 and parts[1] == "status" and parts[2] in devices.SHELLY_STATUS_COMPONENTS:
+                presence = (Source.SHELLY, parts[0]) in self._presence
+                fields = devices.shelly_status(parts[2], payload, now, presence=presence)
+                return self._edges(self._fields(Source.SHELLY, parts[0], fields))
             if len(parts) == 3 and parts[0] == "tele" and parts[2] == "SENSOR":
                 fields = devices.tasmota_sensor(payload, now, self._zone)
-                return self._fields(Source.TASMOTA, parts[1], fields)
+                return self._edges(self._fields(Source.TASMOTA, parts[1], fields))
             if len(parts) == 3 and parts[0] == "tele" and parts[2] == "STATE":
                 fields = devices.tasmota_state(payload, now, self._zone)
                 return self._fields(Source.TASMOTA, parts[1], fields)
@@ -115,21 +124,23 @@ class Router:
         device = self._by_address.get((Source.NATIVE, reading.device))
         if device is None and not self._accept_native:
             raise _Unknown(Source.NATIVE, reading.device)
-        reading = Reading(device or reading.device, reading.kind, reading.value, reading.observed_at)
-        _check(reading.kind, reading.value)
-        return [reading]
+        value = contract.normalize_value(reading.kind, reading.value)
+        contract.check_value(reading.kind, value)
+        return [Reading(device or reading.device, reading.kind, value, reading.observed_at)]
 
     def _fields(self, source: Source, address: str, fields: list[devices.Field]) -> list[Reading]:
         device = self._by_address.get((source, address))
         if device is None:
             raise _Unknown(source, address)
-        for field in fields:
-            _check(field.kind, field.value)
-        return [Reading(device, f.kind, f.value, f.at) for f in fields]
+        readings = [Reading(device, f.kind, contract.normalize_value(f.kind, f.value), f.at) for f in fields]
+        for reading in readings:
+            contract.check_value(reading.kind, reading.value)
+        return readings
 
     def _edges(self, readings: list[Reading]) -> list[Reading]:
         """zigbee2mqtt repeats a sensor's cached state in every message (a battery report carries the
-        last ``occupancy``); only a change of occupancy or contact is news."""
+        last ``occupancy``), Shelly and Tasmota report a presence state every status or TelePeriod;
+        only a change of motion, contact or occupancy is news."""
         out = []
         for r in readings:
             if r.kind in _EDGE_KINDS:
@@ -153,18 +164,3 @@ class _Unknown(Exception):
         super().__init__(f"{source}:{address}")
         self.source = source
         self.address = address
-
-
-def _check(kind: Kind, value: float) -> None:
-    """The contract's value rules, applied before a reading enters the outbox."""
-    limits = {
-        Kind.MOTION: (0.0, 1.0),
-        Kind.DOOR: (0.0, 1.0),
-        Kind.BUTTON: (1.0, 1.0),
-        Kind.POWER: (0.0, contract.MAX_POWER_W),
-        Kind.BATTERY: (0.0, 100.0),
-        Kind.CHECKIN: (0.0, 0.0),
-    }
-    lo, hi = limits[kind]
-    if not lo <= value <= hi or (kind in _EDGE_KINDS and value not in (0.0, 1.0)):
-        raise ContractError(contract.Reason.BAD_VALUE, f"{kind.value} value {value:g} outside {lo:g}..{hi:g}")

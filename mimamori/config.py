@@ -92,6 +92,9 @@ class GatewayDevice(Section):
     source: Literal["native", "zigbee2mqtt", "shelly", "tasmota"]
     address: str = Field(min_length=1, max_length=200)
     """zigbee2mqtt friendly name, Shelly id (topic prefix), Tasmota topic, or native device id."""
+    presence: bool = False
+    """A presence sensor or bed/chair pad that reports zigbee2mqtt ``occupancy`` or a Shelly input:
+    read it as occupancy, not motion (docs/gateway.md)."""
 
 
 class GatewayConfig(Section):

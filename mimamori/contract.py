@@ -33,6 +33,9 @@ MAX_SEQ: Final = 2**63 - 1
 MAX_DETAIL_CHARS: Final = 300
 ACTIVITY_POWER_W: Final = 20.0
 """A plug reading at or above this many watts means the appliance is on."""
+MIN_TEMPERATURE_C: Final = -30.0
+MAX_TEMPERATURE_C: Final = 60.0
+"""Indoor air, with room to spare: a reading outside is a broken or misplaced probe."""
 
 ID_RE: Final = re.compile(r"^[a-z0-9][a-z0-9_-]{0,63}$")
 """Household, gateway and device ids: lowercase, safe in MQTT topics, SQL and file names."""
@@ -40,7 +43,8 @@ MESSAGE_ID_RE: Final = re.compile(r"^[A-Za-z0-9_-]{8,64}$")
 
 
 class Kind(StrEnum):
-    """What an event reports. The first four can mean a person moved; the last two never do."""
+    """What an event reports. Motion, door, power, button and occupancy can mean a person moved
+    (:func:`is_activity`); battery, check-in and the climate readings never do."""
 
     MOTION = "motion"  # value 1 = motion detected, 0 = motion cleared
     DOOR = "door"  # value 1 = opened, 0 = closed
@@ -48,6 +52,9 @@ class Kind(StrEnum):
     BUTTON = "button"  # value 1 = pressed (help button)
     BATTERY = "battery"  # value = percent 0..100
     CHECKIN = "checkin"  # a device's periodic "still alive" report, value 0
+    OCCUPANCY = "occupancy"  # presence sensor or bed/chair pad: value 1 = occupied, 0 = clear
+    TEMPERATURE = "temperature"  # value = air temperature, °C (-30..60, 0.1 steps)
+    HUMIDITY = "humidity"  # value = relative humidity, % (0..100, whole percent)
 
 
 _KINDS: Final = {kind.value: kind for kind in Kind}
@@ -282,8 +289,8 @@ def decode_event(raw_topic: str, payload: bytes, now: datetime) -> Event:
     kind = _KINDS.get(kind_raw)
     if kind is None:
         raise ContractError(Reason.BAD_KIND, f"unknown kind {kind_raw[:40]!r}")
-    value = _number(obj, "value")
-    _check_value(kind, value)
+    value = normalize_value(kind, _number(obj, "value"))
+    check_value(kind, value)
     seq = _int(obj, "seq")
     if not 0 <= seq <= MAX_SEQ:
         raise ContractError(Reason.BAD_VALUE, f"seq {seq} out of range")
@@ -362,16 +369,31 @@ def event_seq(payload: bytes) -> int | None:
     return seq if isinstance(seq, int) and not isinstance(seq, bool) and 0 <= seq <= MAX_SEQ else None
 
 
+def normalize_value(kind: Kind, value: float) -> float:
+    """A reading as the contract carries it: temperature to 0.1 °C and humidity to whole percent (what
+    cheap sensors can tell, ±0.3 °C and ±3 %, so jitter in the last digit is not a new reading); the
+    rest as given. Gateways apply it before deriving a message id; ingest again on decode."""
+    if kind is Kind.TEMPERATURE:
+        return round(value, 1)
+    if kind is Kind.HUMIDITY:
+        return float(round(value))
+    return value
+
+
 def is_activity(kind: Kind, value: float, previous_value: float | None) -> bool:
     """Whether an event means a person did something.
 
     Motion and door events count when they report a change a person causes (motion detected, door
     opened or closed); a help-button press always counts. A plug counts only when the appliance is
     switched on or off (its reading crosses ``ACTIVITY_POWER_W``), so a TV left on overnight, which
-    keeps reporting the same wattage, is not mistaken for someone moving. Battery and check-in
-    reports never count.
+    keeps reporting the same wattage, is not mistaken for someone moving. Occupancy counts when it
+    turns *occupied* (someone walked into a presence sensor's field, or lay down on a bed pad): a
+    sign of life, like motion detected. Turning *clear* does not count: like motion cleared it is
+    also what a sensor reports when its hold time runs out, and a resident who stays put while a
+    presence sensor keeps saying occupied is exactly what the lying-still rule must see as quiet.
+    Battery, check-in, temperature and humidity reports never count.
     """
-    if kind is Kind.MOTION:
+    if kind is Kind.MOTION or kind is Kind.OCCUPANCY:
         return value >= 1
     if kind is Kind.DOOR or kind is Kind.BUTTON:
         return True
@@ -507,10 +529,17 @@ def _number(obj: dict[str, Any], field: str) -> float:
     return number
 
 
-def _check_value(kind: Kind, value: float) -> None:
-    if kind in (Kind.MOTION, Kind.DOOR):
+def check_value(kind: Kind, value: float) -> None:
+    """The value rule of ``kind``; raises ContractError(BAD_VALUE). Gateways check readings with it too."""
+    if kind in (Kind.MOTION, Kind.DOOR, Kind.OCCUPANCY):
         ok = value in (0.0, 1.0)
         rule = "0 or 1"
+    elif kind is Kind.TEMPERATURE:
+        ok = MIN_TEMPERATURE_C <= value <= MAX_TEMPERATURE_C
+        rule = f"{MIN_TEMPERATURE_C:g}..{MAX_TEMPERATURE_C:g} °C"
+    elif kind is Kind.HUMIDITY:
+        ok = 0.0 <= value <= 100.0
+        rule = "0..100 %"
     elif kind is Kind.BUTTON:
         ok = value == 1.0
         rule = "1"

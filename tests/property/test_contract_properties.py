@@ -69,6 +69,9 @@ def _valid_event_fields(draw: st.DrawFn) -> dict[str, Any]:
         Kind.POWER: draw(st.floats(0, contract.MAX_POWER_W)),
         Kind.BATTERY: draw(st.integers(0, 100)),
         Kind.CHECKIN: 0,
+        Kind.OCCUPANCY: draw(st.sampled_from([0, 1])),
+        Kind.TEMPERATURE: draw(st.floats(contract.MIN_TEMPERATURE_C, contract.MAX_TEMPERATURE_C)),
+        Kind.HUMIDITY: draw(st.floats(0, 100)),
     }[kind]
     observed = NOW - draw(st.timedeltas(timedelta(0), contract.MAX_AGE - timedelta(seconds=1)))
     return {
@@ -174,6 +177,28 @@ def test_valid_events_round_trip(event: tuple[str, dict[str, Any]]) -> None:
     assert wire == dataclasses.replace(decoded, value=wire.value)
     assert decoded.message_id == fields["id"]
     assert decoded.kind is Kind(fields["kind"])
+
+
+@SETTINGS
+@given(kind=st.sampled_from([Kind.TEMPERATURE, Kind.HUMIDITY]), value=st.floats(allow_nan=False))
+def test_climate_readings_are_rounded_once_and_checked_after(kind: Kind, value: float) -> None:
+    """Rounding is idempotent, never crashes (however large the reading), and moves a reading by at
+    most half a step; the range is checked on the rounded value."""
+    if math.isinf(value):
+        return
+    rounded = contract.normalize_value(kind, value)
+    step = 0.1 if kind is Kind.TEMPERATURE else 1.0
+    assert contract.normalize_value(kind, rounded) == rounded
+    assert abs(rounded - value) <= step / 2 + 1e-9 * max(1.0, abs(value))
+    low, high = contract.MIN_TEMPERATURE_C, contract.MAX_TEMPERATURE_C
+    if kind is Kind.HUMIDITY:
+        low, high = 0.0, 100.0
+    if low <= rounded <= high:
+        contract.check_value(kind, rounded)
+    else:
+        with pytest.raises(ContractError) as refused:
+            contract.check_value(kind, rounded)
+        assert refused.value.reason is Reason.BAD_VALUE
 
 
 @SETTINGS

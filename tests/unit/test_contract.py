@@ -76,6 +76,11 @@ REJECTIONS: list[tuple[str, str, bytes, Reason]] = [
     ("negative watts", TOPIC, json.dumps(good(kind="power", value=-3)).encode(), Reason.BAD_VALUE),
     ("battery 120", TOPIC, json.dumps(good(kind="battery", value=120)).encode(), Reason.BAD_VALUE),
     ("button 0", TOPIC, json.dumps(good(kind="button", value=0)).encode(), Reason.BAD_VALUE),
+    ("occupancy 0.5", TOPIC, json.dumps(good(kind="occupancy", value=0.5)).encode(), Reason.BAD_VALUE),
+    ("temperature 85", TOPIC, json.dumps(good(kind="temperature", value=85)).encode(), Reason.BAD_VALUE),
+    ("temperature -40", TOPIC, json.dumps(good(kind="temperature", value=-40)).encode(), Reason.BAD_VALUE),
+    ("humidity 101", TOPIC, json.dumps(good(kind="humidity", value=101)).encode(), Reason.BAD_VALUE),
+    ("humidity -3", TOPIC, json.dumps(good(kind="humidity", value=-3)).encode(), Reason.BAD_VALUE),
     (
         "NaN",
         TOPIC,
@@ -163,10 +168,42 @@ def test_status_from_another_household_is_refused() -> None:
         (Kind.POWER, 1, None, False),  # standby
         (Kind.BATTERY, 50, None, False),
         (Kind.CHECKIN, 0, None, False),
+        (Kind.OCCUPANCY, 1, 0, True),  # walked into the presence sensor's field, lay down on the bed pad
+        (Kind.OCCUPANCY, 1, None, True),
+        (Kind.OCCUPANCY, 0, 1, False),  # clear: also what a hold time running out says
+        (Kind.TEMPERATURE, 31.5, 24.0, False),  # a room warming up is not a sign of life
+        (Kind.HUMIDITY, 80, 40, False),
     ],
 )
 def test_is_activity(kind: Kind, value: float, previous: float | None, expected: bool) -> None:
     assert contract.is_activity(kind, value, previous) is expected
+
+
+CLIMATE = [
+    ("temperature", 21.34, 21.3),
+    ("temperature", 21.36, 21.4),
+    ("temperature", -12.25, -12.2),
+    ("temperature", 60.04, 60.0),  # rounded first, then checked: inside the range
+    ("humidity", 45.4, 45.0),
+    ("humidity", 99.6, 100.0),
+    ("humidity", 0.3, 0.0),
+]
+
+
+@pytest.mark.parametrize(("kind", "sent", "stored"), CLIMATE, ids=[f"{k}-{v}" for k, v, _ in CLIMATE])
+def test_climate_readings_are_rounded_on_decode(kind: str, sent: float, stored: float) -> None:
+    event = contract.decode_event(TOPIC, json.dumps(good(kind=kind, value=sent)).encode(), NOW)
+    assert event.kind is Kind(kind)
+    assert event.value == stored
+    assert contract.decode_event(TOPIC, event.encode(), NOW).value == stored
+
+
+def test_occupancy_is_zero_or_one() -> None:
+    for value in (0, 1):
+        assert (
+            contract.decode_event(TOPIC, json.dumps(good(kind="occupancy", value=value)).encode(), NOW).value
+            == value
+        )
 
 
 def test_message_id_is_content_derived_and_valid() -> None:

@@ -27,11 +27,23 @@ DEVICES = {
     "microwave": (Source.ZIGBEE2MQTT, "kitchen_plug"),
     "help-button": (Source.ZIGBEE2MQTT, "sos_button"),
     "fridge-door": (Source.NATIVE, "fridge"),
+    "bath-presence": (Source.ZIGBEE2MQTT, "bath_radar"),
+    "living-presence": (Source.ZIGBEE2MQTT, "living_fp1"),
+    "bedroom-climate": (Source.ZIGBEE2MQTT, "bedroom_th"),
+    "living-climate": (Source.SHELLY, "shellyhtg3-84fce63a1b2c"),
+    "bed-pad": (Source.SHELLY, "shellyplusi4-c4d8d5a0b1c2"),
+    "bath-climate": (Source.TASMOTA, "tasmota_AM2301"),
+    "hall-climate": (Source.TASMOTA, "tasmota_SI7021"),
+    "genkan-probe": (Source.TASMOTA, "tasmota_DS18B20"),
+    "toilet-radar": (Source.TASMOTA, "tasmota_LD2410"),
+    "toilet-radar-s": (Source.TASMOTA, "tasmota_LD2410S"),
 }
+PRESENCE = ("bath-presence", "bed-pad")
+"""Configured ``presence = true``: their zigbee2mqtt ``occupancy`` / Shelly input is occupancy."""
 
 
 def router(**options: object) -> Router:
-    return Router(devices_by_id=DEVICES, zone=TOKYO, **options)  # type: ignore[arg-type]
+    return Router(devices_by_id=DEVICES, zone=TOKYO, presence_devices=PRESENCE, **options)  # type: ignore[arg-type]
 
 
 def at(text: str) -> datetime:
@@ -118,6 +130,108 @@ CASES = [
         [("fridge-door", Kind.DOOR, 1.0, at("2026-11-26T08:59:00Z"))],
     ),
     ("home/bedroom-motion/motion", b'{"value":0}', [("bedroom-motion", Kind.MOTION, 0.0, NOW)]),
+    # SONOFF SNZB-06P mmWave (says `occupancy`), configured presence = true
+    (
+        "zigbee2mqtt/bath_radar",
+        b'{"occupancy":true,"illumination":"dim","linkquality":120,"last_seen":"2026-11-26T08:59:58.120Z"}',
+        [("bath-presence", Kind.OCCUPANCY, 1.0, at("2026-11-26T08:59:58.120Z"))],
+    ),
+    # Aqara FP1 (says `presence`; its `presence_event` is not a reading): no flag needed
+    (
+        "zigbee2mqtt/living_fp1",
+        b'{"presence":false,"presence_event":"leave","linkquality":98}',
+        [("living-presence", Kind.OCCUPANCY, 0.0, NOW)],
+    ),
+    # Aqara WSDCGQ11LM temperature/humidity: rounded to 0.1 degC and whole percent
+    (
+        "zigbee2mqtt/bedroom_th",
+        b'{"battery":90,"humidity":48.37,"linkquality":57,"pressure":1012.4,"temperature":18.46,"voltage":2985}',
+        [
+            ("bedroom-climate", Kind.BATTERY, 90.0, NOW),
+            ("bedroom-climate", Kind.TEMPERATURE, 18.5, NOW),
+            ("bedroom-climate", Kind.HUMIDITY, 48.0, NOW),
+        ],
+    ),
+    # Shelly H&T Gen3, RPC notification (and generic status updates) with temperature:0 / humidity:0
+    (
+        "shellyhtg3-84fce63a1b2c/events/rpc",
+        b'{"src":"shellyhtg3-84fce63a1b2c","dst":"shellyhtg3-84fce63a1b2c/events","method":"NotifyFullStatus",'
+        b'"params":{"ts":1795683601.0,"temperature:0":{"id":0,"tC":31.84,"tF":89.3},'
+        b'"humidity:0":{"id":0,"rh":62.6},"devicepower:0":{"id":0,"battery":{"V":5.9,"percent":88}}}}',
+        [
+            ("living-climate", Kind.TEMPERATURE, 31.8, datetime.fromtimestamp(1795683601, UTC)),
+            ("living-climate", Kind.HUMIDITY, 63.0, datetime.fromtimestamp(1795683601, UTC)),
+        ],
+    ),
+    (
+        "shellyhtg3-84fce63a1b2c/status/temperature:0",
+        b'{"id":0,"tC":24.06,"tF":75.3}',
+        [("living-climate", Kind.TEMPERATURE, 24.1, NOW)],
+    ),
+    (
+        "shellyhtg3-84fce63a1b2c/status/humidity:0",
+        b'{"id":0,"rh":40.2}',
+        [("living-climate", Kind.HUMIDITY, 40.0, NOW)],
+    ),
+    # a probe in error says null: the device is alive, nothing measured
+    (
+        "shellyhtg3-84fce63a1b2c/status/temperature:0",
+        b'{"id":0,"tC":null,"tF":null,"errors":["read"]}',
+        [("living-climate", Kind.CHECKIN, 0.0, NOW)],
+    ),
+    # a bed pad wired to a Shelly Plus i4's first input, configured presence = true
+    (
+        "shellyplusi4-c4d8d5a0b1c2/status/input:0",
+        b'{"id":0,"state":true}',
+        [("bed-pad", Kind.OCCUPANCY, 1.0, NOW)],
+    ),
+    (
+        "shellyplusi4-c4d8d5a0b1c2/events/rpc",
+        b'{"method":"NotifyStatus","params":{"ts":1795683601.0,"input:0":{"id":0,"state":false}}}',
+        [("bed-pad", Kind.OCCUPANCY, 0.0, datetime.fromtimestamp(1795683601, UTC))],
+    ),
+    # an input of a device not configured presence = true says nothing
+    (
+        "shellyhtg3-84fce63a1b2c/status/input:0",
+        b'{"id":0,"state":true}',
+        [("living-climate", Kind.CHECKIN, 0.0, NOW)],
+    ),
+    # Tasmota climate sensors (local Time without offset)
+    (
+        "tele/tasmota_AM2301/SENSOR",
+        b'{"Time":"2026-11-26T17:59:00","AM2301":{"Temperature":26.7,"Humidity":71.4,"DewPoint":21.1},'
+        b'"TempUnit":"C"}',
+        [
+            ("bath-climate", Kind.TEMPERATURE, 26.7, at("2026-11-26T17:59:00+09:00")),
+            ("bath-climate", Kind.HUMIDITY, 71.0, at("2026-11-26T17:59:00+09:00")),
+        ],
+    ),
+    (
+        "tele/tasmota_SI7021/SENSOR",
+        b'{"Time":"2026-11-26T17:59:00","SI7021":{"Temperature":50.0,"Humidity":30.0,"DewPoint":29.0},'
+        b'"TempUnit":"F"}',
+        [
+            ("hall-climate", Kind.TEMPERATURE, 10.0, at("2026-11-26T17:59:00+09:00")),
+            ("hall-climate", Kind.HUMIDITY, 30.0, at("2026-11-26T17:59:00+09:00")),
+        ],
+    ),
+    (
+        "tele/tasmota_DS18B20/SENSOR",
+        b'{"Time":"2026-11-26T17:59:00","DS18B20-1":{"Id":"01144A0CB2AA","Temperature":3.25},'
+        b'"DS18B20-2":{"Id":"0114AAAAAAAA","Temperature":9.0},"TempUnit":"C"}',
+        [("genkan-probe", Kind.TEMPERATURE, 3.2, at("2026-11-26T17:59:00+09:00"))],
+    ),
+    # HLK radars on Tasmota: LD2410 occupied while any target energy; LD2410S People 2/3
+    (
+        "tele/tasmota_LD2410/SENSOR",
+        b'{"Time":"2026-11-26T17:59:00","LD2410":{"Distance":[0.0,181.0,144.0],"Energy":[0,100]}}',
+        [("toilet-radar", Kind.OCCUPANCY, 1.0, at("2026-11-26T17:59:00+09:00"))],
+    ),
+    (
+        "tele/tasmota_LD2410S/SENSOR",
+        b'{"Time":"2026-11-26T17:59:00","LD2410S":{"Distance":0.0,"People":1}}',
+        [("toilet-radar-s", Kind.OCCUPANCY, 0.0, at("2026-11-26T17:59:00+09:00"))],
+    ),
 ]
 
 
@@ -142,6 +256,17 @@ BAD = [
     ("tele/tasmota_5A1B2C/SENSOR", b'{"Time":"soon","ENERGY":{"Power":5}}', "bad_timestamp"),
     ("tele/tasmota_5A1B2C/SENSOR", b'{"ENERGY":{"Power":"five"}}', "wrong_type"),
     ("stat/tasmota_5A1B2C/POWER", b"MAYBE", "bad_value"),
+    ("zigbee2mqtt/living_fp1", b'{"presence":"yes"}', "wrong_type"),
+    ("zigbee2mqtt/bedroom_th", b'{"temperature":85.2}', "bad_value"),
+    ("zigbee2mqtt/bedroom_th", b'{"humidity":-4}', "bad_value"),
+    ("zigbee2mqtt/bedroom_th", b'{"temperature":"21.5"}', "wrong_type"),
+    ("shellyhtg3-84fce63a1b2c/status/temperature:0", b'{"id":0,"tC":-55.0}', "bad_value"),
+    ("shellyhtg3-84fce63a1b2c/status/humidity:0", b'{"id":0,"rh":true}', "wrong_type"),
+    ("shellyplusi4-c4d8d5a0b1c2/status/input:0", b'{"id":0,"state":1}', "wrong_type"),
+    ("tele/tasmota_AM2301/SENSOR", b'{"AM2301":{"Temperature":null,"Humidity":140}}', "bad_value"),
+    ("tele/tasmota_LD2410/SENSOR", b'{"LD2410":{"Energy":7}}', "wrong_type"),
+    ("home/bath-sensor/occupancy", b'{"value":0.5}', "bad_value"),
+    ("home/bath-sensor/temperature", b'{"value":99}', "bad_value"),
     ("home/fridge/smell", b'{"value":1}', "bad_kind"),
     ("home/fridge/motion", b'{"value":7}', "bad_value"),
     ("elsewhere/x", b"{}", "unknown_topic"),
@@ -185,6 +310,36 @@ def test_zigbee2mqtt_cached_state_is_not_news() -> None:
     assert [(x.kind, x.value) for x in r.handle(topic, b'{"occupancy":false}', NOW)] == [(Kind.MOTION, 0.0)]
 
 
+def test_presence_states_are_news_only_when_they_change() -> None:
+    """A radar repeats its state every TelePeriod (every second on an LD2410), a bed pad's Shelly in
+    every status: only the change of occupancy is an event. Climate readings all pass (ingest paces them)."""
+    r = router()
+    radar = "tele/tasmota_LD2410/SENSOR"
+    occupied = b'{"LD2410":{"Distance":[120.0,0.0,120.0],"Energy":[40,0]}}'
+    assert [x.value for x in r.handle(radar, occupied, NOW)] == [1.0]
+    assert r.handle(radar, occupied, NOW) == []
+    assert [x.value for x in r.handle(radar, b'{"LD2410":{"Distance":[0,0,0],"Energy":[0,0]}}', NOW)] == [0.0]
+    pad = "shellyplusi4-c4d8d5a0b1c2/status/input:0"
+    assert [x.value for x in r.handle(pad, b'{"id":0,"state":true}', NOW)] == [1.0]
+    assert r.handle(pad, b'{"id":0,"state":true}', NOW) == []
+    climate = "zigbee2mqtt/bedroom_th"
+    assert len(r.handle(climate, b'{"temperature":18.4}', NOW)) == 1
+    assert len(r.handle(climate, b'{"temperature":18.4}', NOW)) == 1
+    assert r.take_changes() == {("toilet-radar", "occupancy"): 0.0, ("bed-pad", "occupancy"): 1.0}
+
+
+def test_occupancy_means_motion_unless_the_device_is_a_presence_sensor() -> None:
+    """The same zigbee2mqtt payload is a PIR's motion, or a configured radar's occupancy."""
+    payload = b'{"occupancy":true}'
+    plain = Router(devices_by_id={"d": (Source.ZIGBEE2MQTT, "x")}, zone=TOKYO)
+    radar = Router(devices_by_id={"d": (Source.ZIGBEE2MQTT, "x")}, zone=TOKYO, presence_devices=["d"])
+    assert [r.kind for r in plain.handle("zigbee2mqtt/x", payload, NOW)] == [Kind.MOTION]
+    assert [r.kind for r in radar.handle("zigbee2mqtt/x", payload, NOW)] == [Kind.OCCUPANCY]
+    both = b'{"occupancy":true,"presence":false}'  # a radar saying both: `presence` wins, once
+    radar = Router(devices_by_id={"d": (Source.ZIGBEE2MQTT, "x")}, zone=TOKYO, presence_devices=["d"])
+    assert [(r.kind, r.value) for r in radar.handle("zigbee2mqtt/x", both, NOW)] == [(Kind.OCCUPANCY, 0.0)]
+
+
 def test_root_prefix_and_subscriptions() -> None:
     r = router(root="homes/h1")
     assert r.subscriptions() == [
@@ -192,6 +347,9 @@ def test_root_prefix_and_subscriptions() -> None:
         "homes/h1/zigbee2mqtt/+",
         "homes/h1/+/events/rpc",
         "homes/h1/+/status/switch:0",
+        "homes/h1/+/status/temperature:0",
+        "homes/h1/+/status/humidity:0",
+        "homes/h1/+/status/input:0",
         "homes/h1/tele/+/SENSOR",
         "homes/h1/tele/+/STATE",
         "homes/h1/stat/+/POWER",
@@ -249,3 +407,21 @@ def test_zigbee2mqtt_sensor_state_survives_a_restart_through_the_outbox(tmp_path
         (Kind.MOTION, 0.0)
     ]
     outbox.close()
+
+
+def test_the_gateway_configuration_marks_presence_devices() -> None:
+    from gateway.cli import router_for
+    from mimamori.config import GatewayConfig
+
+    config = GatewayConfig.model_validate(
+        {
+            "devices": {
+                "bath-presence": {"source": "zigbee2mqtt", "address": "bath_radar", "presence": True},
+                "hall-motion": {"source": "zigbee2mqtt", "address": "hall_pir"},
+            }
+        }
+    )
+    r = router_for(config)
+    seen = b'{"occupancy":true}'
+    assert [x.kind for x in r.handle("zigbee2mqtt/bath_radar", seen, NOW)] == [Kind.OCCUPANCY]
+    assert [x.kind for x in r.handle("zigbee2mqtt/hall_pir", seen, NOW)] == [Kind.MOTION]
