@@ -12,6 +12,7 @@ from enum import StrEnum
 
 from detection.baseline import Baseline, DeclineSigns, local_parts, zone
 from detection.findings import Explanation, Finding, FindingKind, Severity
+from detection.learning import ALL_DAY, BAND_MIN, Rule, scale
 from detection.model import AwayWindow, Profile, TechnicalView, Tuning
 from detection.rooms import Room
 from registry.models import Switch
@@ -112,13 +113,17 @@ def evening_check_on(profile: Profile, baseline: Baseline) -> bool:
     return profile.evening_check is Switch.ON
 
 
-def stay_due(start: float, room: Room, baseline: Baseline) -> DueFinding | None:
+def stay_due(
+    start: float, room: Room, baseline: Baseline, stretch: float = 1.0, floor_s: float = 0.0
+) -> DueFinding | None:
     """A stretch that began in the bathroom or toilet, judged against the longest stay seen there
-    (None: no such rule for this room and kit, see ``baseline._stay``)."""
+    (None: no such rule for this room and kit, see ``baseline._stay``); ``stretch``: the household's
+    adjustment (``learning.scale``), never below ``floor_s``."""
     _, limit = baseline.stay(room)
     if not limit:
         return None
-    return DueFinding(start + limit * 60, FindingKind.INACTIVITY, room, stay=True)
+    limit_s = limit * 60.0 if stretch == 1.0 else max(floor_s, limit * 60.0 * stretch)
+    return DueFinding(start + limit_s, FindingKind.INACTIVITY, room, stay=True)
 
 
 def evening_due(start: float, baseline: Baseline, tz_name: str, tuning: Tuning) -> DueFinding | None:
@@ -165,15 +170,27 @@ def community_due(
     tz = zone(profile.tz)
     _, minute, weekend = local_parts(start, tz)
     if out:
-        due = DueFinding(start + baseline.outing_limit_s, FindingKind.LONG_ABSENCE, room)
+        limit = baseline.outing_limit_s
+        stretch = scale(profile, Rule.OUTING, ALL_DAY, start, tuning)
+        if stretch != 1.0:  # never below the longest outing seen + margin, as at any sensitivity
+            limit = max(limit * stretch, baseline.longest_outing_s + tuning.outing_margin_s)
+        due = DueFinding(start + limit, FindingKind.LONG_ABSENCE, room)
         if profile.night_exit_enabled and is_night(minute, tuning):
             due = DueFinding(start + tuning.night_exit_after_s, FindingKind.NIGHT_EXIT, room)
         return due
     wake = DueFinding(missed_wakeup_at(start, baseline, profile.tz, tuning), FindingKind.MISSED_WAKEUP, room)
     if room is Room.BEDROOM and asleep_expected(minute, baseline, int(tuning.bedroom_evening_s // 60)):
         return wake
-    due = _home_due(start, minute, weekend, baseline, wake, room)
-    stay = stay_due(start, room, baseline)
+    threshold = baseline.threshold_s(weekend, minute)
+    stretch = scale(profile, Rule.QUIET, minute // BAND_MIN, start, tuning)
+    if stretch != 1.0:
+        threshold = min(tuning.max_threshold_s, max(tuning.min_threshold_s, threshold * stretch))
+    due = _home_due(start, minute, weekend, baseline, wake, room, threshold)
+    if room is Room.BATHROOM or room is Room.TOILET:
+        stretch = scale(profile, Rule(room.value), ALL_DAY, start, tuning)
+        stay = stay_due(start, room, baseline, stretch, tuning.stay_floor_s)
+    else:
+        stay = None
     if stay is not None and stay.at < due.at:
         due = stay
     if evening_check_on(profile, baseline):
@@ -184,11 +201,17 @@ def community_due(
 
 
 def _home_due(
-    start: float, minute: int, weekend: bool, baseline: Baseline, wake: DueFinding, room: Room
+    start: float,
+    minute: int,
+    weekend: bool,
+    baseline: Baseline,
+    wake: DueFinding,
+    room: Room,
+    threshold: float,
 ) -> DueFinding:
     if asleep_expected(minute, baseline):
         return wake
-    quiet = DueFinding(start + baseline.threshold_s(weekend, minute), FindingKind.INACTIVITY, room)
+    quiet = DueFinding(start + threshold, FindingKind.INACTIVITY, room)
     if minute < wake_by_min(baseline, weekend):  # the wake-up window
         return quiet if quiet.at > wake.at else wake
     return wake if wake.at < quiet.at else quiet

@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Final, Protocol
 
 from mimamori.config import DetectionConfig
-from registry.models import Switch
+from registry.models import Feedback, Switch
 
 RETURN_AFTER_S: Final = 10 * 60.0
 
@@ -74,6 +74,14 @@ class Tuning:
     stay_blind_s: float = 2 * 3600.0
     # in the bedroom from this long before the usual earliest bedtime: going to bed (sleep is quiet)
     bedroom_evening_s: float = 2 * 3600.0
+    # learning from outcomes (detection.learning): a false alarm stretches the threshold that raised it by
+    # this step, fading linearly over learn_decay_s; at most learn_max in all; an emergency tightens by the
+    # tighten step (never below learn_min) and cancels the false alarms before it
+    learn_step: float = 0.2
+    learn_tighten_step: float = 0.1
+    learn_max: float = 1.5
+    learn_min: float = 0.85
+    learn_decay_s: float = 56 * 86400.0
     # technical findings
     gateway_grace_s: float = 10 * 60.0
     sensors_silent_s: float = 3 * 3600.0  # no event of any kind (check-ins included) for this long
@@ -113,6 +121,10 @@ class Profile:
     night_exit_enabled: bool = False
     away: tuple[AwayWindow, ...] = ()
     evening_check: Switch = Switch.AUTO
+    sensitivity: float = (
+        1.0  # the care manager's (detection.learning.SENSITIVITY_FACTORS): divides thresholds
+    )
+    feedback: tuple[Feedback, ...] = ()  # outcomes detection learns from (detection.learning)
 
     def away_at(self, at: datetime) -> AwayWindow | None:
         for period in self.away:
@@ -128,20 +140,36 @@ class ProfileSource(Protocol):
 
 
 class FixedProfiles:
-    """Every household gets the same time zone and options; for replay, benchmarks and tests."""
+    """Every household gets the same time zone and options (and its own outcomes, if given); for replay,
+    benchmarks, the dashboard's cost of a sensitivity, and tests."""
 
     def __init__(
-        self, tz: str = "Asia/Tokyo", *, night_exit_enabled: bool = False, evening_check: Switch = Switch.AUTO
+        self,
+        tz: str = "Asia/Tokyo",
+        *,
+        night_exit_enabled: bool = False,
+        evening_check: Switch = Switch.AUTO,
+        sensitivity: float = 1.0,
+        feedback: Mapping[str, Sequence[Feedback]] | None = None,
     ) -> None:
         self._tz = tz
         self._night_exit = night_exit_enabled
         self._evening_check = evening_check
+        self._sensitivity = sensitivity
+        self._feedback = feedback or {}
         self._cache: dict[str, Profile] = {}
 
     def profile(self, household: str) -> Profile:
         found = self._cache.get(household)
         if found is None:
-            found = Profile(household, self._tz, self._night_exit, evening_check=self._evening_check)
+            found = Profile(
+                household,
+                self._tz,
+                self._night_exit,
+                evening_check=self._evening_check,
+                sensitivity=self._sensitivity,
+                feedback=tuple(self._feedback.get(household, ())),
+            )
             self._cache[household] = found
         return found
 

@@ -1,11 +1,12 @@
 """Household profiles for detection from the alerts state (time zone, opt-ins, away periods and the
-care calendar's absences around now)."""
+care calendar's absences around now, the care manager's sensitivity, the outcomes learned from)."""
 
 from __future__ import annotations
 
 from datetime import datetime, timedelta
 
-from detection.model import AwayWindow, Profile
+from detection.learning import SENSITIVITY_FACTORS
+from detection.model import AwayWindow, Profile, Tuning
 from mimamori.clock import Clock
 from registry.calendar import occurrences
 from registry.models import CalendarEntry, Switch
@@ -31,9 +32,15 @@ class StateProfiles:
     """
 
     def __init__(
-        self, repo: Registry, clock: Clock, default_tz: str = "Asia/Tokyo", ttl_s: float = 60.0
+        self,
+        repo: Registry,
+        clock: Clock,
+        default_tz: str = "Asia/Tokyo",
+        ttl_s: float = 60.0,
+        feedback_s: float = Tuning().learn_decay_s,
     ) -> None:
         self._repo = repo
+        self._feedback_s = timedelta(seconds=feedback_s)  # outcomes older than this no longer count
         self._clock = clock
         self._default_tz = default_tz
         self._ttl = ttl_s
@@ -56,6 +63,8 @@ class StateProfiles:
             night_exit_enabled=row is not None and row.night_exit_opt_in,
             away=away,
             evening_check=Switch.AUTO if row is None else row.evening_check,
+            sensitivity=SENSITIVITY_FACTORS[self._repo.sensitivity(household)],
+            feedback=tuple(self._repo.feedback(household, now - self._feedback_s)),
         )
         self._cache[household] = (now.timestamp(), profile)
         return profile

@@ -15,6 +15,7 @@ from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 
 from detection.findings import Audience, Explanation, Finding, FindingKind, Severity
+from detection.learning import feedback_of
 from escalation import texts, voice
 from escalation.chain import BLIND_KINDS, Progress, build_snapshot, operators_snapshot
 from escalation.channels import DELIVERY_DEADLINE, address, choose
@@ -58,6 +59,9 @@ from registry.models import Contact, ContactChannel, ContactRole, Language, Tier
 from store.base import DeviceState, HouseholdActivity
 
 log = logging.getLogger(__name__)
+
+LEARNED_OUTCOMES = frozenset({Outcome.FALSE_ALARM, Outcome.HOSPITAL, Outcome.EMERGENCY_HANDLED})
+"""Outcomes detection learns from: a false alarm loosens the threshold that raised it, an emergency never."""
 
 PLATFORM = "_platform"  # the household id of the operators' incident for platform-wide outages
 BATTERY_REPLACED_PCT = 50.0  # a low-battery incident closes itself when its device reports at least this
@@ -132,8 +136,37 @@ class EscalationEngine:
                     type(event).__name__,
                     actor,
                 )
+            if t.incident.outcome is not incident.outcome:
+                self._learn(t.incident, now)
         self._effects(t.incident, t.effects, now, actor)
         return t
+
+    def _learn(self, incident: Incident, now: datetime) -> None:
+        """Inside the transaction: an incident closed as a false alarm or a real emergency is kept for
+        detection to learn from (docs/detection.md, *Learning from outcomes*)."""
+        if incident.outcome not in LEARNED_OUTCOMES:
+            return
+        household = self._repo.household(incident.household)
+        feedback = feedback_of(
+            incident.household,
+            incident.id,
+            incident.kind,
+            incident.explanation_key,
+            incident.last_activity_at,
+            self._s.time_zone if household is None else household.time_zone,
+            emergency=incident.outcome is not Outcome.FALSE_ALARM,
+            closed_at=now,
+        )
+        if feedback is not None:
+            self._repo.add_feedback(feedback)
+            log.info(
+                "detection.feedback household=%s incident=%s rule=%s band=%s emergency=%s",
+                feedback.household,
+                feedback.incident,
+                feedback.rule,
+                feedback.band,
+                feedback.emergency,
+            )
 
     def _follow(self, incident: Incident, now: datetime) -> Incident:
         """After a change: take a step that became due at once, and tell the scheduler."""

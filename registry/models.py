@@ -93,6 +93,15 @@ class Switch(StrEnum):
             raise ValueError(f"expected auto, on or off, not {value!r}") from None
 
 
+class Sensitivity(StrEnum):
+    """How readily a household's quiet stretches are raised, as its care manager sets it (the factors are
+    detection's: ``detection.learning.SENSITIVITY_FACTORS``)."""
+
+    LOW = "low"  # 低: later, fewer false alarms
+    STANDARD = "standard"  # 標準
+    HIGH = "high"  # 高: sooner, more false alarms
+
+
 class Need(StrEnum):
     """What makes a household more urgent to reach after a disaster (docs/community.md)."""
 
@@ -128,6 +137,18 @@ class Household:
     area: str = ""  # a district or 自治会 name: disaster checks and viewers can be limited to one
     lives_alone: bool = True
     needs: tuple[Need, ...] = ()
+
+
+@dataclass(frozen=True, slots=True)
+class Feedback:
+    """An incident's outcome that detection learns from (docs/detection.md, *Learning from outcomes*)."""
+
+    household: str
+    incident: str
+    closed_at: datetime
+    emergency: bool  # a real emergency (hospital, emergency handled); False: staff said false alarm
+    rule: str  # the threshold that raised it: quiet, bathroom, toilet, outing (detection.learning.Rule)
+    band: int  # the local 3-hour band of the day the quiet stretch began in (0-7); -1: the whole day
 
 
 @dataclass(frozen=True, slots=True)

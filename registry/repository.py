@@ -26,6 +26,7 @@ from registry.models import (
     Contact,
     ContactChannel,
     ContactRole,
+    Feedback,
     Household,
     Language,
     Need,
@@ -34,6 +35,7 @@ from registry.models import (
     Provision,
     Resident,
     Room,
+    Sensitivity,
     Switch,
 )
 
@@ -175,6 +177,40 @@ class Registry:
     def set_evening_check(self, household_id: str, switch: Switch) -> None:
         code = SWITCH_CODES[switch]
         self._exec("UPDATE households SET evening_check_opt_in = ? WHERE id = ?", (code, household_id))
+
+    def set_sensitivity(self, household_id: str, sensitivity: Sensitivity) -> None:
+        """The household's detection sensitivity (standard: the row goes)."""
+        if sensitivity is Sensitivity.STANDARD:
+            self._exec("DELETE FROM detection_sensitivity WHERE household = ?", (household_id,))
+            return
+        self._exec(
+            "INSERT INTO detection_sensitivity VALUES (?, ?)"
+            " ON CONFLICT(household) DO UPDATE SET sensitivity = excluded.sensitivity",
+            (household_id, sensitivity.value),
+        )
+
+    def sensitivity(self, household_id: str) -> Sensitivity:
+        row = self._exec(
+            "SELECT sensitivity FROM detection_sensitivity WHERE household = ?", (household_id,)
+        ).fetchone()
+        return Sensitivity.STANDARD if row is None or row[0] not in SENSITIVITIES else Sensitivity(row[0])
+
+    def add_feedback(self, feedback: Feedback) -> None:
+        """Record an outcome detection learns from (one per incident: a later close replaces it)."""
+        f = feedback
+        self._exec(
+            "INSERT OR REPLACE INTO detection_feedback VALUES (?, ?, ?, ?, ?, ?)",
+            (f.incident, f.household, to_db_time(f.closed_at), int(f.emergency), f.rule, f.band),
+        )
+
+    def feedback(self, household_id: str, since: datetime) -> list[Feedback]:
+        """The household's outcomes closed at or after ``since``, oldest first."""
+        rows = self._exec(
+            "SELECT household, incident, closed_at, emergency, rule, band FROM detection_feedback"
+            " WHERE household = ? AND closed_at >= ? ORDER BY closed_at, incident",
+            (household_id, to_db_time(since)),
+        )
+        return [Feedback(h, i, from_db_time(at), bool(e), rule, band) for h, i, at, e, rule, band in rows]
 
     def set_residents(self, household_id: str, residents: Sequence[Resident]) -> None:
         with self.transaction():
@@ -530,6 +566,7 @@ def _sans_ids(entries: Sequence[CalendarEntry]) -> list[tuple[Any, ...]]:
 
 # the evening check's column: 0 auto (what an opt-in never ticked now means), 1 on, -1 off
 SWITCH_CODES = {Switch.AUTO: 0, Switch.ON: 1, Switch.OFF: -1}
+SENSITIVITIES = frozenset(s.value for s in Sensitivity)
 SWITCHES = {code: switch for switch, code in SWITCH_CODES.items()}
 ROOMS = frozenset(room.value for room in Room)
 

@@ -102,3 +102,19 @@ CREATE TABLE IF NOT EXISTS provisions (
     until     TEXT,
     PRIMARY KEY (household, contact, since)
 );
+-- Detection's per-household settings and what it learns from outcomes (docs/detection.md): the care
+-- manager's sensitivity (registry.models.Sensitivity; no row: standard), and the incidents closed as a
+-- false alarm or a real emergency, with the threshold that raised them.
+CREATE TABLE IF NOT EXISTS detection_sensitivity (
+    household   TEXT PRIMARY KEY REFERENCES households(id) ON DELETE CASCADE,
+    sensitivity TEXT NOT NULL
+);
+CREATE TABLE IF NOT EXISTS detection_feedback (
+    incident  TEXT PRIMARY KEY,
+    household TEXT NOT NULL REFERENCES households(id) ON DELETE CASCADE,
+    closed_at TEXT NOT NULL,
+    emergency INTEGER NOT NULL,
+    rule      TEXT NOT NULL,
+    band      INTEGER NOT NULL
+);
+CREATE INDEX IF NOT EXISTS detection_feedback_household ON detection_feedback (household, closed_at);
