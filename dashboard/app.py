@@ -22,6 +22,7 @@ from dashboard.pages import (
     home,
     household_page,
     incidents,
+    sensitivity,
     signin,
     two_factor,
 )
@@ -74,7 +75,18 @@ def create_app(
     broadcaster = OverviewBroadcaster(config.live_interval_s)
     app[keys.BROADCASTER] = broadcaster
     setup_templates(app)
-    for module in (signin, two_factor, home, household_page, incidents, editing, away, digest_page, api):
+    for module in (
+        signin,
+        two_factor,
+        home,
+        household_page,
+        incidents,
+        editing,
+        sensitivity,
+        away,
+        digest_page,
+        api,
+    ):
         app.router.add_routes(module.routes)
     app.router.add_static("/static/", STATIC_DIR, name="static")
     app.cleanup_ctx.append(broadcaster.cleanup_ctx)

@@ -377,6 +377,27 @@ class StateCareRecords:
                 detail={"night_exit": int(options.night_exit), "evening_check": options.evening_check.value},
             )
 
+    def sensitivity(self, household: str) -> registry.Sensitivity:
+        return self._repo.sensitivity(household)
+
+    def save_sensitivity(
+        self, household: str, sensitivity: registry.Sensitivity, *, actor: str, now: datetime
+    ) -> None:
+        if self._repo.household(household) is None:
+            raise InvalidEdit({"form": "no such household"})
+        with self._repo.transaction():
+            self._repo.set_sensitivity(household, sensitivity)
+            self._repo.audit(
+                now,
+                actor,
+                "sensitivity.saved",
+                household=household,
+                detail={"sensitivity": sensitivity.value},
+            )
+
+    def learned_outcomes(self, household: str, since: datetime) -> list[registry.Feedback]:
+        return self._repo.feedback(household, since)
+
     def record_view(self, view: AuditView) -> None:
         self._repo.audit(
             view.at,

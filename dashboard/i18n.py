@@ -276,6 +276,59 @@ MESSAGES: Final[Mapping[str, tuple[str, str]]] = {
     "options.switch.on": ("On", "有効"),
     "options.switch.off": ("Off", "無効"),
     "options.save": ("Save options", "保存"),
+    "household.sensitivity": ("Sensitivity", "感度"),
+    "sensitivity.help": (
+        "How soon a quiet stretch in this home is raised. Higher: sooner, and more false alarms; lower: "
+        "fewer false alarms, and a fall is found later. The table shows what each setting would have "
+        "done in this home. Changes take effect within a minute.",
+        "この世帯で動きのない状態をどれだけ早く通知するかの設定です。高くすると早く通知しますが誤報が増え、"
+        "低くすると誤報は減りますが転倒の発見が遅れます。表はこの世帯の記録で各設定を試算したものです。"
+        "変更は1分以内に反映されます。",
+    ),
+    "sensitivity.level.low": ("Low (later, fewer false alarms)", "低(通知は遅め・誤報は少なめ)"),
+    "sensitivity.level.standard": ("Standard", "標準"),
+    "sensitivity.level.high": ("High (sooner, more false alarms)", "高(通知は早め・誤報は多め)"),
+    "sensitivity.current": ("current", "現在"),
+    "sensitivity.cost": (
+        "Each setting on this home's last {weeks} weeks",
+        "この世帯の過去{weeks}週間の記録での試算",
+    ),
+    "sensitivity.cost_help": (
+        "Alarms: how many times contacts would have been alerted (each one a false alarm unless it was a "
+        "real emergency). Wait: from a fall at 10:00, 14:00 or 18:00 on each day the resident was seen "
+        "in the hour before, to the alert.",
+        "通知の回数：連絡先に通知が届いた回数(実際の緊急事態でなければ誤報)。待ち時間：毎日10時・14時・18時"
+        "(その前1時間に動きがあった日)に転倒したとして、通知までにかかる時間。",
+    ),
+    "sensitivity.col.alarms": ("Alarms", "通知の回数"),
+    "sensitivity.col.wait": ("Wait after a fall (median)", "転倒から通知まで(中央値)"),
+    "sensitivity.col.wait_p90": ("Slowest tenth", "遅い1割"),
+    "sensitivity.col.versus": ("Against standard", "標準との差"),
+    "sensitivity.alarms": ("{n} in {days} days", "{days}日間で{n}回"),
+    "sensitivity.later": ("found {n} min later", "{n}分遅く発見"),
+    "sensitivity.sooner": ("found {n} min sooner", "{n}分早く発見"),
+    "sensitivity.no_history": (
+        "Not enough history yet to measure.",
+        "試算できるだけの記録がまだありません。",
+    ),
+    "sensitivity.save": ("Save sensitivity", "保存"),
+    "sensitivity.learned": ("Learned from closed incidents", "対応結果からの学習"),
+    "sensitivity.learned.none": (
+        "Nothing yet: an incident closed as a false alarm loosens the threshold that raised it.",
+        "まだありません。誤報として終了した事案は、その通知の基準を緩めます。",
+    ),
+    "sensitivity.learned.row": (
+        "{band}, {rule}: threshold ×{factor} after {false_alarms} false alarm(s) and {emergencies} "
+        "emergency(ies); back to normal by {until}",
+        "誤報{false_alarms}件・緊急{emergencies}件を受けて {band}の{rule}の基準を×{factor}に"
+        "({until}までに元に戻ります)",
+    ),
+    "sensitivity.rule.quiet": ("no activity", "動きなし"),
+    "sensitivity.rule.bathroom": ("time in the bathroom", "浴室"),
+    "sensitivity.rule.toilet": ("time in the toilet", "トイレ"),
+    "sensitivity.rule.outing": ("outing", "外出"),
+    "sensitivity.band.all": ("all day", "終日"),
+    "unit.hours": ("{n} h", "{n}時間"),
     "digest.title": ("Weekly digest: {name}", "週間レポート：{name}"),
     "digest.week": ("Week of {start} to {end}", "{start}〜{end}の週"),
     "digest.csv": ("Download CSV", "CSVをダウンロード"),
@@ -301,6 +354,7 @@ FORM_ERRORS: Final[Mapping[str, tuple[str, str]]] = {
     "YYYY-MM-DD HH:MM": ("YYYY-MM-DD HH:MM", "日時を入力してください（例 2026/12/03 09:00）"),
     "a whole number of minutes": ("a whole number of minutes", "分を整数で入力してください"),
     "tick or untick the box": ("tick or untick the box", "チェックを付けるか外してください"),
+    "choose low, standard or high": ("choose low, standard or high", "低・標準・高から選んでください"),
     "no such away period": ("no such away period", "その不在期間はありません"),
     "no such calendar entry": ("no such calendar entry", "その予定はありません"),
     "no such calendar entry in this household": (

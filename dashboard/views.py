@@ -15,7 +15,7 @@ from typing import Final, Protocol
 from detection.detector import HouseholdStatus
 from detection.findings import Explanation
 from mimamori.contract import Event
-from registry.models import Room, Switch
+from registry.models import Feedback, Room, Sensitivity, Switch
 from store.base import ActivityReader, DeviceState, GatewayLiveState, HouseholdActivity
 
 
@@ -239,6 +239,22 @@ class CareRecords(Protocol):
 
     def save_options(self, household: str, options: WatchOptions, *, actor: str, now: datetime) -> None:
         """Turns the household's opt-ins on or off (detection reads them within a tick)."""
+        ...
+
+    def sensitivity(self, household: str) -> Sensitivity:
+        """The care manager's sensitivity for the household (standard unless set)."""
+        ...
+
+    def save_sensitivity(
+        self, household: str, sensitivity: Sensitivity, *, actor: str, now: datetime
+    ) -> None:
+        """Sets the household's sensitivity (audited ``sensitivity.saved``; detection reads it within a
+        tick)."""
+        ...
+
+    def learned_outcomes(self, household: str, since: datetime) -> list[Feedback]:
+        """The incidents closed as a false alarm or a real emergency since ``since`` that detection
+        learns from, oldest first."""
         ...
 
     def add_away(

@@ -27,10 +27,13 @@ from dashboard.charts import (
 )
 from dashboard.live_view import read_one
 from dashboard.overview import DeviceProblem, device_problems
+from dashboard.pages.sensitivity import learned
 from dashboard.render import render
 from dashboard.views import AwayView, ContactView, HouseholdView, IncidentView, PolicyView
 from detection.detector import HouseholdStatus
+from detection.learning import Adjustment
 from detection.rooms import Room, RoomMap
+from registry.models import Sensitivity
 from store.base import DeviceState, GatewayLiveState, SeqGap, SeqGapReader
 
 HEATMAP_DAYS: Final = 90
@@ -60,6 +63,8 @@ class HouseholdPage:
     away: list[AwayView]
     contacts: list[ContactView]
     policy: PolicyView
+    sensitivity: Sensitivity  # the care manager's (docs/detection.md, *Sensitivity*)
+    learned: list[Adjustment]  # thresholds the household's closed incidents adjust now
 
 
 def household_page(app: web.Application, household: HouseholdView) -> HouseholdPage:
@@ -96,6 +101,8 @@ def household_page(app: web.Application, household: HouseholdView) -> HouseholdP
         away=records.away_periods(household.id),
         contacts=records.contacts(household.id),
         policy=records.policy(household.id),
+        sensitivity=records.sensitivity(household.id),
+        learned=learned(app, household.id, now),
     )
 
 

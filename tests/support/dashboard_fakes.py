@@ -33,7 +33,7 @@ from dashboard.views import (
 from detection.findings import Explanation
 from escalation.commands import STAFF_OUTCOMES as OUTCOMES
 from mimamori.contract import Event, GatewayState, Kind
-from registry.models import Room
+from registry.models import Feedback, Room, Sensitivity
 from store.base import DeviceState, GatewayLiveState, HourlyActivity, HouseholdActivity
 
 PHONE_RE = re.compile(r"^\+[1-9][0-9]{7,14}$")
@@ -93,6 +93,8 @@ class FakeRecords:
     audit: list[AuditView] = field(default_factory=list)
     device_lists: dict[str, frozenset[str]] = field(default_factory=dict)
     device_room_lists: dict[str, dict[str, Room]] = field(default_factory=dict)
+    sensitivities: dict[str, Sensitivity] = field(default_factory=dict)
+    outcomes: dict[str, list[Feedback]] = field(default_factory=dict)
 
     def households(self, ids: Collection[str] | None = None) -> list[HouseholdView]:
         return [h for k, h in sorted(self.homes.items()) if ids is None or k in ids]
@@ -225,6 +227,17 @@ class FakeRecords:
 
     def save_options(self, household: str, options: WatchOptions, *, actor: str, now: datetime) -> None:
         self.watch[household] = options
+
+    def sensitivity(self, household: str) -> Sensitivity:
+        return self.sensitivities.get(household, Sensitivity.STANDARD)
+
+    def save_sensitivity(
+        self, household: str, sensitivity: Sensitivity, *, actor: str, now: datetime
+    ) -> None:
+        self.sensitivities[household] = sensitivity
+
+    def learned_outcomes(self, household: str, since: datetime) -> list[Feedback]:
+        return [f for f in self.outcomes.get(household, []) if f.closed_at >= since]
 
     def record_view(self, view: AuditView) -> None:
         self.audit.append(view)

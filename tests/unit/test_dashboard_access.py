@@ -28,6 +28,8 @@ HOUSEHOLD_ROUTES = [
     ("POST", "/households/{household}/policy"),
     ("GET", "/households/{household}/options"),
     ("POST", "/households/{household}/options"),
+    ("GET", "/households/{household}/sensitivity"),
+    ("POST", "/households/{household}/sensitivity"),
     ("GET", "/households/{household}/away"),
     ("POST", "/households/{household}/away"),
     ("POST", "/households/{household}/away/{away}/remove"),

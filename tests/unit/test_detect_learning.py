@@ -10,11 +10,12 @@ from pathlib import Path
 import pytest
 
 from detection.baseline import learn
+from detection.cost import sensitivity_costs
 from detection.engine import Engine
 from detection.episodes import MemoryEpisodes
 from detection.findings import Explanation, Finding, FindingKind, Severity
 from detection.learning import ALL_DAY, Rule, adjustments, factor, feedback_of, rule_of
-from detection.model import FixedProfiles, Tuning
+from detection.model import FixedProfiles, Profile, Tuning
 from escalation.commands import StaffCommands
 from escalation.engine import EngineSettings, EscalationEngine
 from escalation.models import Outcome
@@ -262,3 +263,30 @@ def test_sensitivity_is_kept_per_household(tmp_path: Path) -> None:
         assert repo.sensitivity("demo-0001") is Sensitivity.STANDARD
     finally:
         repo.close()
+
+
+# -- the cost of a sensitivity on the household's own history -----------------------------------
+
+
+def test_sensitivity_cost_on_the_household_history() -> None:
+    """56 days of a routine with an afternoon nap a day of 40-90 min, and a longer one than ever each
+    week of the window: higher sensitivity, more alarms and shorter waits; the probes are the window's
+    days x 3 hours where the resident was just seen (29 local days: the window ends at noon)."""
+    times, _ = routine(57)
+    records = {30: 150, 37: 165, 44: 180, 51: 195}
+    naps = {day: (at(day, "13:30"), records.get(day, 40 + (day * 37) % 51)) for day in range(57)}
+    times = [t for t in times if not any(s <= t < s + m * 60 for s, m in naps.values())]
+    events = [(t, "h1", "kitchen-motion", "motion", 1.0) for t in times]
+    now = datetime.fromtimestamp(at(56, "12:00"), UTC)
+    costs = sensitivity_costs(events, times, [0] * len(times), Profile("h1", TZ), now, weeks=4, tuning=TUNING)
+    by = {c.sensitivity: c for c in costs}
+    assert list(by) == [Sensitivity.LOW, Sensitivity.STANDARD, Sensitivity.HIGH]
+    low, standard, high = by[Sensitivity.LOW], by[Sensitivity.STANDARD], by[Sensitivity.HIGH]
+    assert low.alarms <= standard.alarms <= high.alarms
+    assert high.alarms > low.alarms
+    assert low.wait_median_s is not None
+    assert standard.wait_median_s is not None
+    assert high.wait_median_s is not None
+    assert low.wait_median_s > standard.wait_median_s >= high.wait_median_s
+    assert standard.days == 29
+    assert 28 * 2 <= standard.probes <= 29 * 3  # 10:00, 14:00 (unless napping), 18:00

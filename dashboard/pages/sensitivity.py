@@ -1,0 +1,119 @@
+"""The household's sensitivity (低/標準/高), shown with what each setting would have cost on the
+home's own history, and what detection has learned from its closed incidents."""
+
+from __future__ import annotations
+
+import logging
+from datetime import datetime, timedelta
+from typing import Final
+
+from aiohttp import web
+
+from dashboard import keys
+from dashboard.access import actor_of, household_for
+from dashboard.forms import form_text
+from dashboard.render import render
+from dashboard.views import HouseholdView, InvalidEdit
+from detection.cost import SettingCost, sensitivity_costs
+from detection.learning import Adjustment, adjustments
+from detection.model import Profile, Tuning
+from detection.replay import KINDS, Event
+from detection.rooms import RoomMap
+from mimamori.forms import read_form
+from registry.models import Sensitivity
+
+log = logging.getLogger(__name__)
+routes = web.RouteTableDef()
+
+WEEKS: Final = 4  # the window the cost is measured over
+TUNING: Final = Tuning()  # the shipped tuning: the cost of a setting against the default detector
+
+
+def household_costs(app: web.Application, household: HouseholdView, now: datetime) -> list[SettingCost]:
+    """Every sensitivity replayed over the household's stored history (``WEEKS`` scored, after the
+    days its first baselines learn from)."""
+    reader, records = app[keys.ACTIVITY], app[keys.RECORDS]
+    start = now - timedelta(days=WEEKS * 7 + TUNING.history_days + 1)
+    stored = reader.events(household.id, start, now)
+    rooms = RoomMap(households={household.id: records.device_rooms(household.id)})
+    events: list[Event] = sorted(
+        (e.observed_at.timestamp(), household.id, e.device, e.kind.value, e.value)
+        for e in stored
+        if e.kind.value in KINDS
+    )
+    place_at = {at: rooms.place(device, kind, household.id) for at, _, device, kind, _ in events}
+    times = [t.timestamp() for t in reader.activity_times(household.id, start, now)]
+    options = records.options(household.id)
+    profile = Profile(
+        household.id,
+        household.tz,
+        options.night_exit,
+        evening_check=options.evening_check,
+        feedback=tuple(records.learned_outcomes(household.id, now - timedelta(seconds=TUNING.learn_decay_s))),
+    )
+    places = [place_at.get(t, 0) for t in times]
+    return sensitivity_costs(events, times, places, profile, now, weeks=WEEKS, tuning=TUNING, rooms=rooms)
+
+
+def learned(app: web.Application, household: str, now: datetime) -> list[Adjustment]:
+    """The thresholds the household's closed incidents adjust now."""
+    since = now - timedelta(seconds=TUNING.learn_decay_s)
+    return adjustments(app[keys.RECORDS].learned_outcomes(household, since), now, TUNING)
+
+
+def _page(
+    request: web.Request,
+    household: HouseholdView,
+    chosen: str,
+    *,
+    errors: dict[str, str] | None = None,
+    saved: bool = False,
+    status: int = 200,
+) -> web.Response:
+    app = request.app
+    now = app[keys.CLOCK].now()
+    costs = household_costs(app, household, now)
+    standard = next(c for c in costs if c.sensitivity is Sensitivity.STANDARD)
+    context = {
+        "h": household,
+        "chosen": chosen,
+        "current": app[keys.RECORDS].sensitivity(household.id).value,
+        "levels": [s.value for s in Sensitivity],
+        "costs": costs,
+        "standard": standard,
+        "weeks": WEEKS,
+        "adjustments": learned(app, household.id, now),
+        "errors": errors or {},
+        "saved": saved,
+    }
+    return render(request, "sensitivity.html", context, status=status)
+
+
+@routes.get("/households/{household}/sensitivity", name="sensitivity")
+async def sensitivity_form(request: web.Request) -> web.Response:
+    household = household_for(request, "view_sensitivity")
+    current = request.app[keys.RECORDS].sensitivity(household.id)
+    return _page(request, household, current.value, saved=request.query.get("saved") == "1")
+
+
+@routes.post("/households/{household}/sensitivity")
+async def save_sensitivity(request: web.Request) -> web.Response:
+    household = household_for(request, "edit_sensitivity")
+    form = await read_form(request)
+    chosen = form_text(form, "sensitivity", 20)
+    errors: dict[str, str] = {}
+    try:
+        level = Sensitivity(chosen)
+    except ValueError:
+        errors["sensitivity"] = "choose low, standard or high"
+    else:
+        try:
+            request.app[keys.RECORDS].save_sensitivity(
+                household.id, level, actor=actor_of(request), now=request.app[keys.CLOCK].now()
+            )
+        except InvalidEdit as exc:
+            errors = exc.errors
+    if errors:
+        log.info("dashboard.sensitivity_refused household=%s fields=%s", household.id, ",".join(errors))
+        return _page(request, household, chosen, errors=errors, status=422)
+    raise web.HTTPSeeOther(f"/households/{household.id}/sensitivity?saved=1")

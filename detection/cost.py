@@ -1,0 +1,134 @@
+"""What a sensitivity would cost a household, measured on its own history (pure).
+
+Before a care manager saves a sensitivity, the household's stored events are replayed at each setting
+(the same replay as ``mimamori replay``, with the household's options and the outcomes it has learned
+from): how many community alarms each would have raised over the last ``weeks``, and how long a
+collapse would have waited to be found. The wait is probed, not replayed: on each day of the window,
+at 10:00, 14:00 and 18:00 local time, where the resident had been seen at home within the hour, the
+stretch from the last activity is judged by the detector with that day's baseline (learned from the
+days before it) and the setting; the wait is from the probe to the alarm.
+"""
+
+from __future__ import annotations
+
+import bisect
+import statistics
+from collections.abc import Sequence
+from dataclasses import dataclass, replace
+from datetime import datetime, timedelta
+
+from detection.baseline import Baseline, learn, local_parts, zone
+from detection.detector import community_due
+from detection.findings import AUDIENCE, Audience
+from detection.learning import SENSITIVITY_FACTORS
+from detection.model import Profile, Tuning, goes_out
+from detection.replay import Event, replay
+from detection.rooms import DOOR, RoomMap, room_of
+from registry.models import Sensitivity
+
+PROBE_HOURS = (10, 14, 18)  # local times a collapse is probed at, on each day of the window
+SEEN_WITHIN_S = 3600.0  # a probe counts where the resident was seen at home this recently
+
+
+@dataclass(frozen=True, slots=True)
+class SettingCost:
+    """One sensitivity on one household's history."""
+
+    sensitivity: Sensitivity
+    alarms: int  # community findings raised over the window (each one someone would have been sent to)
+    days: int  # days of the window with activity
+    wait_median_s: float | None  # from a probed collapse to its alarm (None: no probe)
+    wait_p90_s: float | None
+    probes: int
+
+
+class _Profiles:
+    def __init__(self, profile: Profile) -> None:
+        self._profile = profile
+
+    def profile(self, household: str) -> Profile:
+        return self._profile
+
+
+def sensitivity_costs(
+    events: Sequence[Event],
+    times: Sequence[float],
+    places: Sequence[int],
+    profile: Profile,
+    now: datetime,
+    *,
+    weeks: int = 4,
+    tuning: Tuning | None = None,
+    rooms: RoomMap | None = None,
+) -> list[SettingCost]:
+    """Every sensitivity's cost on one household's history.
+
+    ``events``: the household's stored events (sorted, from at least ``tuning.history_days`` before the
+    window so that baselines are learned as they were); ``times``/``places``: its activity and the room
+    code of each (``rooms.code``), for the probes; ``profile``: the household's options and outcomes
+    (its sensitivity is replaced by each setting's).
+    """
+    tuning = tuning or Tuning()
+    end = now.timestamp()
+    start = end - weeks * 7 * 86400.0
+    days = len({local_parts(t, zone(profile.tz))[0] for t in times if start <= t < end})
+    probes = _probes(times, places, profile, start, end, tuning)
+    costs: list[SettingCost] = []
+    for level, value in SENSITIVITY_FACTORS.items():
+        candidate = replace(profile, sensitivity=value)
+        alarms = sum(
+            1
+            for f in replay(events, _Profiles(candidate), until=end, tuning=tuning, rooms=rooms)
+            if AUDIENCE[f.kind] is Audience.COMMUNITY and f.raised_at.timestamp() >= start
+        )
+        waits = sorted(
+            max(0.0, community_due(last, False, baseline, candidate, tuning, room_of(place)).at - cut)
+            for cut, last, place, baseline in probes
+        )
+        costs.append(
+            SettingCost(
+                level,
+                alarms,
+                days,
+                statistics.median(waits) if waits else None,
+                waits[min(len(waits) - 1, int(0.9 * len(waits)))] if waits else None,
+                len(waits),
+            )
+        )
+    return costs
+
+
+def _probes(
+    times: Sequence[float], places: Sequence[int], profile: Profile, start: float, end: float, tuning: Tuning
+) -> list[tuple[float, float, int, Baseline]]:
+    """(probe, last activity, its room code, the day's baseline) of every probe of the window where
+    the resident was seen at home (not gone out) within the hour before."""
+    tz = zone(profile.tz)
+    outs = _outs(times, places)
+    found: list[tuple[float, float, int, Baseline]] = []
+    day = datetime.fromtimestamp(start, tz).date()
+    last_day = datetime.fromtimestamp(end, tz).date()
+    while day <= last_day:
+        baseline: Baseline | None = None
+        for hour in PROBE_HOURS:
+            cut = datetime(day.year, day.month, day.day, hour, tzinfo=tz).timestamp()
+            i = bisect.bisect_left(times, cut) - 1
+            if not start <= cut < end or i < 0 or cut - times[i] > SEEN_WITHIN_S or outs[i]:
+                continue
+            if baseline is None:  # the days before this one, as the live detector knew them
+                baseline = learn(times[: i + 1], places[: i + 1], profile.tz, cut, tuning)
+            found.append((cut, times[i], places[i], baseline))
+        day += timedelta(days=1)
+    return found
+
+
+def _outs(times: Sequence[float], places: Sequence[int]) -> list[bool]:
+    """Whether each activity probably began an outing (``model.goes_out``, as the engine tracks it)."""
+    outs: list[bool] = []
+    prev_t, prev_door, prev_out = -1e18, False, False
+    for t, place in zip(times, places, strict=True):
+        door = bool(place & DOOR)
+        out = goes_out(door, t - prev_t, prev_door, prev_out)
+        outs.append(out)
+        prev_t, prev_door, prev_out = t, door, out
+    return outs
