@@ -1,5 +1,5 @@
 """Sign in, overview, household (heat map, incident log), contact editing with a validation error,
-watching options, language switch and live updates, in real headless Chromium. Screenshots go to
+watching options, the sensitivity with its cost, language switch and live updates, in real headless Chromium. Screenshots go to
 test-artifacts/browser/."""
 
 from __future__ import annotations
@@ -103,6 +103,28 @@ def test_turn_on_the_evening_check(page: Page, dashboard: Dashboard) -> None:
     page.screenshot(path=ARTIFACTS / "options.png", full_page=True)
 
 
+def test_set_the_sensitivity_with_its_cost(page: Page, dashboard: Dashboard) -> None:
+    sign_in(page, dashboard)
+    page.click(f"a[href='/households/{OWN}']")
+    page.click("#sensitivity-link")
+    expect(page.locator("#cost-table tr[id^=cost-]")).to_have_count(3)  # replayed on the home's history
+    expect(page.locator("#cost-standard")).to_contain_text("(current)")
+    select = page.locator("#option-sensitivity")
+    expect(select).to_have_value("standard")
+    select.evaluate("s => { s.options[2].value = 'maximum'; }")  # a forged value is refused, not saved
+    select.select_option("maximum")
+    page.click("#sensitivity-form button[type=submit]")
+    expect(page.locator("#form-errors")).to_be_visible()
+    expect(page.locator(".field-error")).to_contain_text("choose low, standard or high")
+    expect(page.locator("#cost-standard")).to_contain_text("(current)")
+    page.locator("#option-sensitivity").select_option("high")
+    page.click("#sensitivity-form button[type=submit]")
+    expect(page.locator("#saved")).to_be_visible()
+    expect(page.locator("#option-sensitivity")).to_have_value("high")  # read back from the state file
+    expect(page.locator("#cost-high")).to_contain_text("(current)")
+    page.screenshot(path=ARTIFACTS / "sensitivity.png", full_page=True)
+
+
 def test_japanese_on_a_phone(browser: Browser, dashboard: Dashboard) -> None:
     context = browser.new_context(viewport={"width": 390, "height": 844}, is_mobile=True, locale="ja-JP")
     phone = context.new_page()
@@ -119,6 +141,10 @@ def test_japanese_on_a_phone(browser: Browser, dashboard: Dashboard) -> None:
         expect(phone.locator("h1")).to_contain_text("見守りの設定")
         expect(phone.locator("#help-evening_check")).to_contain_text("居間や寝室")
         phone.screenshot(path=ARTIFACTS / "options-phone-ja.png", full_page=True)
+        phone.goto(f"{dashboard.url}/households/{OWN}/sensitivity")
+        expect(phone.locator("h1")).to_contain_text("感度")
+        expect(phone.locator("#cost-table")).to_contain_text("転倒から通知まで")
+        phone.screenshot(path=ARTIFACTS / "sensitivity-phone-ja.png", full_page=True)
     finally:
         context.close()
 

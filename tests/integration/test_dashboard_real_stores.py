@@ -30,7 +30,7 @@ from mimamori.clock import FakeClock
 from mimamori.config import DashboardConfig
 from mimamori.contract import Event, GatewayState, Kind
 from registry.calendar import CalendarIn
-from registry.models import Room, Switch, TierKind
+from registry.models import Room, Sensitivity, Switch, TierKind
 from store.base import IngestBatch
 from store.sqlite import SqliteEventStore
 from tests.support.dashboard_fakes import FAST_HASHER, PASSWORD, csrf_of
@@ -229,6 +229,33 @@ async def test_watching_options_reach_the_state_detection_reads(
     assert other.status == 404  # not alice's household
 
 
+async def test_sensitivity_reaches_the_state_detection_reads(
+    alice: tuple[Client, EscalationRepository], clock: FakeClock
+) -> None:
+    client, repo = alice
+    page = await (await client.get(f"/households/{OWN}/sensitivity")).text()
+    assert page.count('<tr id="cost-') == 3  # every setting replayed over the stored history
+    token = csrf_of(page)
+    bad = await client.post(
+        f"/households/{OWN}/sensitivity", data={"csrf_token": token, "sensitivity": "1.5"}
+    )
+    assert bad.status == 422
+    assert repo.sensitivity(OWN) is Sensitivity.STANDARD  # a refused form changes nothing
+    saved = await client.post(
+        f"/households/{OWN}/sensitivity", data={"csrf_token": token, "sensitivity": "low"}
+    )
+    assert saved.status == 200
+    assert StateProfiles(repo, clock).profile(OWN).sensitivity == 0.85  # what the live detector reads
+    assert [e.detail for e in repo.audit_log(household=OWN) if e.action == "sensitivity.saved"] == [
+        {"sensitivity": "low"}
+    ]
+    other = await client.post(
+        f"/households/{OTHER}/sensitivity", data={"csrf_token": token, "sensitivity": "high"}
+    )
+    assert other.status == 404  # not alice's household
+    assert repo.sensitivity(OTHER) is Sensitivity.STANDARD
+
+
 async def test_weekly_digest_page_and_csv(alice: tuple[Client, EscalationRepository]) -> None:
     client, _ = alice
     page = await client.get(f"/households/{OWN}/digest")
@@ -401,7 +428,9 @@ async def test_every_page_speaks_one_language_and_one_time_format(
     # English labels may be the same plain word ("resolved"); a code word with "_" never reads as English
     forbidden = codes if lang == "ja" else {code for code in codes if "_" in code}
     pages = ["/", "/account/2fa", f"/households/{OWN}", f"/households/{OWN}/digest"]
-    pages += [f"/households/{OWN}/{part}" for part in ("contacts", "policy", "away", "options")]
+    pages += [
+        f"/households/{OWN}/{part}" for part in ("contacts", "policy", "away", "options", "sensitivity")
+    ]
     for path in [*pages, f"/households/{OTHER}"]:
         response = await client.get(path)
         assert response.status == (404 if path.endswith(OTHER) else 200), path

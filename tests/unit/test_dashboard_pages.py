@@ -6,6 +6,7 @@ import json
 import re
 from collections.abc import AsyncIterator
 from dataclasses import replace
+from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
@@ -19,6 +20,7 @@ from dashboard.app import create_app
 from dashboard.views import CoverageView, HouseholdStatus, HouseholdView
 from mimamori.clock import FakeClock
 from mimamori.config import DashboardConfig
+from registry.models import Feedback, Sensitivity
 from tests.support.dashboard_fakes import OTHER, OWN, Seeded, csrf_of, seed
 from tests.support.harness import wait_for
 from tests.support.staff_sign_in import sign_in
@@ -310,3 +312,44 @@ async def test_a_device_not_in_the_households_file_is_shown_as_new(
     seeded.records.device_lists[OWN] = frozenset({"motion-1"})
     html = await (await client.get(f"/households/{OWN}")).text()
     assert re.findall(r"<td>([\w-]+) <span class=\"badge new\">" + badge, html) == ["door-main"]
+
+
+async def test_sensitivity_is_set_with_its_cost_on_the_home_history(
+    signed_in: tuple[Client, Seeded, web.Application], clock: FakeClock
+) -> None:
+    client, seeded, _ = signed_in
+    page = await (await client.get(f"/households/{OWN}/sensitivity")).text()
+    for level in ("low", "standard", "high"):
+        assert f'id="cost-{level}"' in page  # replayed over the seeded 90 days: each setting has a row
+    assert "Standard (current)" in page
+    assert "in 29 days" in page  # alarms over the 4 weeks scored
+    assert 'id="learned-none"' in page
+    token = csrf_of(page)
+
+    for bad in ("maximum", "", "HIGH "):
+        refused = await client.post(
+            f"/households/{OWN}/sensitivity", data={"csrf_token": token, "sensitivity": bad}
+        )
+        assert refused.status == 422
+        assert "choose low, standard or high" in await refused.text()
+    assert OWN not in seeded.records.sensitivities
+    malformed = await client.post(
+        f"/households/{OWN}/sensitivity",
+        data=b"csrf_token=" + token.encode() + b"&sensitivity=\xff",
+        headers={"Content-Type": "application/x-www-form-urlencoded"},
+    )
+    assert malformed.status == 400
+
+    saved = await client.post(
+        f"/households/{OWN}/sensitivity", data={"csrf_token": token, "sensitivity": "high"}
+    )
+    assert saved.status == 200
+    assert 'id="saved"' in await saved.text()
+    assert seeded.records.sensitivities[OWN] is Sensitivity.HIGH
+
+    seeded.records.outcomes[OWN] = [
+        Feedback(OWN, "inc-9", clock.now() - timedelta(days=1), False, "quiet", 4)
+    ]
+    household = await (await client.get(f"/households/{OWN}")).text()
+    assert "Sensitivity (High (sooner, more false alarms))" in household
+    assert "12:00–15:00, no activity: threshold ×1.20 after 1 false alarm(s)" in household
