@@ -6,7 +6,7 @@ import argparse
 import json
 import sys
 import time
-from datetime import datetime
+from datetime import UTC, datetime
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
@@ -15,12 +15,17 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn
 
 from detection.explain import render
 from detection.findings import Finding
+from detection.learning import SENSITIVITY_FACTORS
 from detection.model import FixedProfiles, Tuning
 from detection.replay import Rejections, read_events, replay
 from detection.rooms import RoomMap, read_device_rooms
 from mimamori.commands import Subcommands
 from mimamori.config import known_time_zone
-from registry.models import Switch
+from mimamori.sqlite import DatabaseError
+from registry.models import Feedback, Sensitivity, Switch
+from registry.repository import Registry
+
+EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 
 
 def register(sub: Subcommands) -> None:
@@ -52,6 +57,13 @@ def register(sub: Subcommands) -> None:
         default=None,
         help="CSV device,room (entrance, living, bedroom, kitchen, bathroom, toilet, other) for every "
         "household of the file; other devices' rooms are inferred from their names",
+    )
+    parser.add_argument(
+        "--state",
+        type=Path,
+        default=None,
+        help="the alerts state file: each household's sensitivity and the outcomes of its closed "
+        "incidents (false alarms, emergencies) are applied as the live detector applies them",
     )
     parser.set_defaults(func=run)
 
@@ -131,7 +143,16 @@ def run(args: argparse.Namespace) -> int:
         print("mimamori replay: the first line must be ts,household,device,kind,value", file=sys.stderr)
         return 2
 
-    profiles = FixedProfiles(args.tz, night_exit_enabled=args.night_exit, evening_check=evening_check)
+    learned = _learned(args.state, sorted({e[1] for e in events})) if args.state is not None else ({}, {})
+    if learned is None:
+        return 2
+    profiles = FixedProfiles(
+        args.tz,
+        night_exit_enabled=args.night_exit,
+        evening_check=evening_check,
+        sensitivities=learned[0],
+        feedback=learned[1],
+    )
     tuning = Tuning(sensitivity=args.sensitivity)
     rooms = RoomMap(given)
     devices = sorted({e[2] for e in events})
@@ -166,3 +187,30 @@ def run(args: argparse.Namespace) -> int:
         file=sys.stderr,
     )
     return 0
+
+
+def _learned(path: Path, households: list[str]) -> tuple[dict[str, float], dict[str, list[Feedback]]] | None:
+    """Each household's sensitivity (where not standard) and learned outcomes from the alerts state
+    (None: the file cannot be read, said on stderr)."""
+    if not path.is_file():
+        print(f"mimamori replay: --state {path}: no such file", file=sys.stderr)
+        return None
+    repo = Registry(path)
+    try:
+        repo.open()
+        levels = {h: repo.sensitivity(h) for h in households}
+        outcomes = {h: found for h in households if (found := repo.feedback(h, EPOCH))}
+    except DatabaseError as exc:
+        print(f"mimamori replay: --state {path}: {exc}", file=sys.stderr)
+        return None
+    finally:
+        repo.close()
+    sensitivities = {
+        h: SENSITIVITY_FACTORS[level] for h, level in levels.items() if level is not Sensitivity.STANDARD
+    }
+    print(
+        f"replay: from {path}: {len(sensitivities)} households with their own sensitivity,"
+        f" {sum(len(v) for v in outcomes.values())} outcomes learned from",
+        file=sys.stderr,
+    )
+    return sensitivities, outcomes

@@ -151,11 +151,13 @@ class FixedProfiles:
         evening_check: Switch = Switch.AUTO,
         sensitivity: float = 1.0,
         feedback: Mapping[str, Sequence[Feedback]] | None = None,
+        sensitivities: Mapping[str, float] | None = None,
     ) -> None:
         self._tz = tz
         self._night_exit = night_exit_enabled
         self._evening_check = evening_check
         self._sensitivity = sensitivity
+        self._sensitivities = sensitivities or {}  # per household, where it differs from ``sensitivity``
         self._feedback = feedback or {}
         self._cache: dict[str, Profile] = {}
 
@@ -167,7 +169,7 @@ class FixedProfiles:
                 self._tz,
                 self._night_exit,
                 evening_check=self._evening_check,
-                sensitivity=self._sensitivity,
+                sensitivity=self._sensitivities.get(household, self._sensitivity),
                 feedback=tuple(self._feedback.get(household, ())),
             )
             self._cache[household] = found

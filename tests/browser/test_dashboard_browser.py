@@ -1,6 +1,6 @@
 """Sign in, overview, household (heat map, incident log), contact editing with a validation error,
-watching options, the sensitivity with its cost, language switch and live updates, in real headless Chromium. Screenshots go to
-test-artifacts/browser/."""
+watching options, the sensitivity with its cost, language switch and live updates, in real headless
+Chromium. Screenshots go to test-artifacts/browser/."""
 
 from __future__ import annotations
 

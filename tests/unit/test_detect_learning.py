@@ -3,12 +3,14 @@ quiet stretch is raised, and the outcomes escalation keeps for it."""
 
 from __future__ import annotations
 
+import json
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
 
+from app.cli import build_parser
 from detection.baseline import learn
 from detection.cost import sensitivity_costs
 from detection.engine import Engine
@@ -21,7 +23,8 @@ from escalation.engine import EngineSettings, EscalationEngine
 from escalation.models import Outcome
 from escalation.repository import EscalationRepository
 from registry.households_import import import_data, read_file
-from registry.models import Feedback, Sensitivity
+from registry.models import Feedback, Household, Sensitivity
+from registry.repository import Registry
 from tests.support.detect_routine import TZ, at, routine
 
 TUNING = Tuning()
@@ -290,3 +293,49 @@ def test_sensitivity_cost_on_the_household_history() -> None:
     assert low.wait_median_s > standard.wait_median_s >= high.wait_median_s
     assert standard.days == 29
     assert 28 * 2 <= standard.probes <= 29 * 3  # 10:00, 14:00 (unless napping), 18:00
+
+
+def test_replay_command_applies_the_state_files_sensitivity_and_outcomes(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """A stretch from 13:00 on day 21: as learned without --state; with a false alarm closed the day before
+    in that band and the household set to low, raised that much later; a missing state file is refused."""
+    times, _ = routine(21)
+    rows = [datetime.fromtimestamp(t, UTC).isoformat() for t in [*times, at(21, "13:00")]]
+    events = tmp_path / "events.csv"
+    events.write_text(
+        "ts,household,device,kind,value\n" + "".join(f"{ts},h1,kitchen-motion,motion,1\n" for ts in rows),
+        encoding="utf-8",
+    )
+    state = tmp_path / "state.sqlite3"
+    repo = Registry(state)
+    repo.open()
+    repo.upsert_household(Household("h1", "Hanako", ""))
+    repo.add_feedback(
+        Feedback("h1", "inc-1", datetime.fromtimestamp(at(20, "13:00"), UTC), False, "quiet", 4)
+    )
+    repo.set_sensitivity("h1", Sensitivity.LOW)
+    repo.close()
+    out = tmp_path / "findings.jsonl"
+    until = datetime.fromtimestamp(at(22, "00:00"), UTC).isoformat()
+    common = ["replay", "--events", str(events), "--tz", TZ, "--until", until, "--out", str(out)]
+
+    def replay_command(*extra: str) -> int:
+        args = build_parser().parse_args([*common, *extra])
+        code: int = args.func(args)
+        return code
+
+    def raised_after_13() -> float:
+        found = [json.loads(line) for line in out.read_text(encoding="utf-8").splitlines()]
+        quiet = [f for f in found if f["kind"] == "inactivity"]
+        assert len(quiet) == 1, found
+        return datetime.fromisoformat(quiet[0]["raised_at"]).timestamp() - at(21, "13:00")
+
+    assert replay_command() == 0
+    learned = raised_after_13()
+    assert replay_command("--state", str(state)) == 0
+    assert "1 households with their own sensitivity, 1 outcomes learned from" in capsys.readouterr().err
+    stretch = (1 + STEP * (1 - 1 / DECAY_DAYS)) / 0.85
+    assert raised_after_13() == pytest.approx(learned * stretch, abs=60)  # ticks are a minute apart
+    assert replay_command("--state", str(tmp_path / "nope.sqlite3")) == 2
+    assert "no such file" in capsys.readouterr().err
