@@ -18,10 +18,12 @@ from detection.episodes import MemoryEpisodes
 from detection.findings import Explanation, Finding, FindingKind, Severity
 from detection.learning import ALL_DAY, Rule, adjustments, factor, feedback_of, rule_of
 from detection.model import FixedProfiles, Profile, Tuning
+from detection.profiles import StateProfiles
 from escalation.commands import StaffCommands
 from escalation.engine import EngineSettings, EscalationEngine
 from escalation.models import Outcome
 from escalation.repository import EscalationRepository
+from mimamori.clock import FakeClock
 from registry.households_import import import_data, read_file
 from registry.models import Feedback, Household, Sensitivity
 from registry.repository import Registry
@@ -249,6 +251,10 @@ def test_closing_an_incident_keeps_what_detection_learns(
             assert found == []
         else:
             assert found == [Feedback("demo-0001", opened.id, NOW + timedelta(minutes=20), kept, "quiet", 6)]
+        later = FakeClock(NOW + timedelta(days=1))
+        assert (
+            list(StateProfiles(repo, later).profile("demo-0001").feedback) == found
+        )  # what the live detector reads
     finally:
         repo.close()
 
