@@ -43,7 +43,7 @@ FEW_IDS = 200  # fewer households than this are read one by one
 
 
 def _household(h: registry.Household) -> HouseholdView:
-    return HouseholdView(h.id, h.name, h.address_hint, h.time_zone, h.language.value)
+    return HouseholdView(h.id, h.name, h.address_hint, h.time_zone, h.language.value, h.organisation, h.area)
 
 
 def _contact(c: registry.Contact, shared_with: Collection[str] = ()) -> ContactView:

@@ -1,5 +1,6 @@
 """``mimamori dashboard``: run the care managers' web UI; ``user add|list|password`` and
-``assign|unassign`` manage accounts and which households each care manager sees."""
+``assign|unassign`` manage accounts (their organisation and role) and which households each care
+manager sees. Organisation administrators can do the same in the web UI (``/admin/users``)."""
 
 from __future__ import annotations
 
@@ -15,12 +16,13 @@ from aiohttp import web
 from dashboard.app import create_app
 from dashboard.care_records import StateCareRecords
 from dashboard.states import PersistedStates
-from dashboard.users import StaffRole, UserError, UserStore
+from dashboard.users import StaffRole, User, UserError, UserStore
 from escalation.commands import StaffCommands, operators
 from escalation.repository import EscalationRepository
 from mimamori.clock import SystemClock
 from mimamori.commands import Subcommands, add_config_argument, config_from
 from mimamori.config import Config
+from registry.models import DEFAULT_ORGANISATION
 from store.readers import open_reader
 
 log = logging.getLogger(__name__)
@@ -41,6 +43,8 @@ def register(sub: Subcommands) -> None:
     add.add_argument("--role", choices=[r.value for r in StaffRole], default=StaffRole.CARE_MANAGER.value)
     add.add_argument("--name", default="", help="display name (defaults to the user name)")
     add.add_argument("--language", choices=["ja", "en"], default="ja")
+    add.add_argument("--org", default=DEFAULT_ORGANISATION, help="the user's organisation (default: default)")
+    add.add_argument("--area", default="", help="viewers: the one area they read (default: all)")
     add.add_argument("--password-stdin", action="store_true", help="read the password from standard input")
     _config_again(add)
     add.set_defaults(func=_user_add)
@@ -56,6 +60,7 @@ def register(sub: Subcommands) -> None:
     _config_again(reset)
     reset.set_defaults(func=_user_reset_second_factor)
     listing = user_actions.add_parser("list", help="list accounts and their households")
+    listing.add_argument("--org", default=None, help="only this organisation's accounts")
     _config_again(listing)
     listing.set_defaults(func=_user_list)
 
@@ -99,6 +104,8 @@ def _user_add(args: argparse.Namespace) -> int:
             StaffRole(args.role),
             _read_password(args),
             language=args.language,
+            organisation=args.org,
+            area=args.area,
             now=SystemClock().now(),
         )
     except UserError as exc:
@@ -106,7 +113,7 @@ def _user_add(args: argparse.Namespace) -> int:
         return 2
     finally:
         users.close()
-    print(f"added {user.role.value} {user.username}")
+    print(f"added {user.role.value} {user.username} of {user.organisation}")
     return 0
 
 
@@ -140,12 +147,26 @@ def _user_reset_second_factor(args: argparse.Namespace) -> int:
 def _user_list(args: argparse.Namespace) -> int:
     users = _users(config_from(args))
     try:
-        for user in users.users():
-            seen = "all households" if user.is_admin else " ".join(sorted(users.assigned(user.username)))
-            print(f"{user.username}\t{user.role.value}\t{user.language}\t{user.display_name}\t{seen}")
+        for user in users.users(args.org):
+            print(
+                "\t".join(
+                    (user.username, user.role.value, user.language, user.display_name, _sees(users, user))
+                )
+            )
     finally:
         users.close()
     return 0
+
+
+def _sees(users: UserStore, user: User) -> str:
+    """What the user sees, as ``user list`` says it (the organisation last, when not the default)."""
+    if user.is_admin:
+        return "all households"
+    if user.role is StaffRole.CARE_MANAGER:
+        seen = " ".join(sorted(users.assigned(user.username)))
+    else:
+        seen = f"area {user.area}" if user.area else "all of the organisation"
+    return seen if user.organisation == DEFAULT_ORGANISATION else f"{seen}\t{user.organisation}"
 
 
 def _assign(args: argparse.Namespace) -> int:

@@ -341,6 +341,7 @@ MESSAGES: Final[Mapping[str, tuple[str, str]]] = {
     "digest.night_events": ("Night activity (0-5h)", "夜間の活動（0〜5時）"),
     "digest.incidents": ("Incidents this week", "今週の事案"),
     "error.not_found": ("Not found.", "見つかりません。"),
+    "error.read_only": ("Your role may read, not change.", "この役割では閲覧のみできます。"),
     "error.title": ("Something is wrong", "エラー"),
     "unit.minutes": ("{n} min", "{n}分"),
 }

@@ -1,7 +1,11 @@
-"""Dashboard accounts in SQLite: users (argon2 hashes), household assignments, failed-login records,
-second factors (TOTP secrets, hashed recovery codes: :mod:`dashboard.second_factor`).
+"""Dashboard accounts in SQLite: users (argon2 hashes), their organisation and role, household
+assignments, failed-login records, second factors (TOTP secrets, hashed recovery codes:
+:mod:`dashboard.second_factor`).
 
-Care managers see only the households assigned to them; administrators see every household.
+Staff see only their organisation's households: care managers those assigned to them, viewers those of
+their area (all of the organisation without one), organisation administrators all of it; platform
+administrators see every household (docs/community.md, *Roles*). Files from before organisations gain
+the columns on open: their users are in ``default``, and their ``admin`` is the platform administrator.
 The same file holds the server-side sessions (:mod:`dashboard.sessions`). The constructor does no
 I/O; :meth:`UserStore.open` creates the file and the tables.
 """
@@ -10,7 +14,7 @@ from __future__ import annotations
 
 import re
 import sqlite3
-from collections.abc import Iterator
+from collections.abc import Collection, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import datetime
@@ -21,7 +25,9 @@ from typing import Final
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
 
+from mimamori.contract import ID_RE
 from mimamori.sqlite import connect
+from registry.models import DEFAULT_ORGANISATION
 
 USERNAME_RE: Final = re.compile(r"^[a-z0-9][a-z0-9._-]{1,63}$")
 MIN_PASSWORD_LENGTH: Final = 12
@@ -68,8 +74,10 @@ CREATE TABLE IF NOT EXISTS recovery_codes (
 
 
 class StaffRole(StrEnum):
-    CARE_MANAGER = "care_manager"
-    ADMIN = "admin"
+    CARE_MANAGER = "care_manager"  # sees and edits the households assigned to them
+    ORG_ADMIN = "org_admin"  # everything of one organisation: users, households, contacts, policies
+    VIEWER = "viewer"  # reads the organisation's households (of one area when given), edits nothing
+    ADMIN = "admin"  # the platform administrator: every organisation
 
 
 class UserError(Exception):
@@ -82,10 +90,22 @@ class User:
     display_name: str
     role: StaffRole
     language: str  # "ja" or "en"
+    organisation: str = DEFAULT_ORGANISATION
+    area: str = ""  # viewers: the one area they read ("": the whole organisation)
 
     @property
     def is_admin(self) -> bool:
+        """The platform administrator (every organisation)."""
         return self.role is StaffRole.ADMIN
+
+    @property
+    def manages(self) -> bool:
+        """May manage users, households and policies (of its organisation, or all for the platform)."""
+        return self.role in (StaffRole.ADMIN, StaffRole.ORG_ADMIN)
+
+    @property
+    def read_only(self) -> bool:
+        return self.role is StaffRole.VIEWER
 
 
 @dataclass(frozen=True, slots=True)
@@ -93,6 +113,23 @@ class SecondFactor:
     totp_secret: str
     last_step: int | None
     recovery_left: int
+
+
+SELECT_USERS: Final = "SELECT username, display_name, role, language, organisation, area FROM users"
+MAX_NAME: Final = 80
+
+
+def _user(row: sqlite3.Row | tuple[str, ...]) -> User:
+    return User(row[0], row[1], StaffRole(row[2]), row[3], row[4], row[5])
+
+
+def _check(user: User) -> None:
+    if user.language not in ("ja", "en"):
+        raise UserError("language: ja or en")
+    if not ID_RE.match(user.organisation):
+        raise UserError("organisation: 1-64 characters a-z 0-9 _ -")
+    if len(user.display_name) > MAX_NAME or len(user.area) > 40:
+        raise UserError(f"name: at most {MAX_NAME} characters; area: at most 40")
 
 
 def to_ms(at: datetime) -> int:
@@ -113,6 +150,12 @@ class UserStore:
         db.executescript(SCHEMA)
         if "seen_ms" not in {row[1] for row in db.execute("PRAGMA table_info(sessions)")}:
             db.execute("ALTER TABLE sessions ADD COLUMN seen_ms INTEGER")  # idle timeout (files before it)
+        if "organisation" not in {row[1] for row in db.execute("PRAGMA table_info(users)")}:
+            # files from before organisations: everyone is in the default one
+            db.execute(
+                f"ALTER TABLE users ADD COLUMN organisation TEXT NOT NULL DEFAULT '{DEFAULT_ORGANISATION}'"
+            )
+            db.execute("ALTER TABLE users ADD COLUMN area TEXT NOT NULL DEFAULT ''")
         self._db = db
 
     def close(self) -> None:
@@ -147,24 +190,55 @@ class UserStore:
         password: str,
         *,
         language: str = "ja",
+        organisation: str = DEFAULT_ORGANISATION,
+        area: str = "",
         now: datetime,
     ) -> User:
         if not USERNAME_RE.match(username):
             raise UserError("username: 2-64 characters a-z 0-9 . _ - starting with a letter or digit")
         if len(password) < MIN_PASSWORD_LENGTH:
             raise UserError(f"password: at least {MIN_PASSWORD_LENGTH} characters")
-        if language not in ("ja", "en"):
-            raise UserError("language: ja or en")
+        user = User(username, display_name.strip() or username, role, language, organisation, area.strip())
+        _check(user)
         hashed = self._hasher.hash(password)
         try:
             with self.transaction() as db:
                 db.execute(
-                    "INSERT INTO users VALUES (?, ?, ?, ?, ?, ?)",
-                    (username, display_name or username, role.value, language, hashed, to_ms(now)),
+                    "INSERT INTO users (username, display_name, role, language, password_hash, created_ms,"
+                    " organisation, area) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+                    (
+                        username,
+                        user.display_name,
+                        role.value,
+                        language,
+                        hashed,
+                        to_ms(now),
+                        organisation,
+                        user.area,
+                    ),
                 )
         except sqlite3.IntegrityError:
             raise UserError(f"user {username!r} already exists") from None
-        return User(username, display_name or username, role, language)
+        return user
+
+    def save_user(self, user: User) -> None:
+        """Changes a user's name, role, language, organisation and area (not the password)."""
+        _check(user)
+        with self.transaction() as db:
+            changed = db.execute(
+                "UPDATE users SET display_name = ?, role = ?, language = ?, organisation = ?, area = ?"
+                " WHERE username = ?",
+                (
+                    user.display_name,
+                    user.role.value,
+                    user.language,
+                    user.organisation,
+                    user.area,
+                    user.username,
+                ),
+            ).rowcount
+        if not changed:
+            raise UserError(f"no user {user.username!r}")
 
     def set_password(self, username: str, password: str) -> None:
         if len(password) < MIN_PASSWORD_LENGTH:
@@ -178,14 +252,18 @@ class UserStore:
             raise UserError(f"no user {username!r}")
 
     def user(self, username: str) -> User | None:
-        row = self.db.execute(
-            "SELECT username, display_name, role, language FROM users WHERE username = ?", (username,)
-        ).fetchone()
-        return None if row is None else User(row[0], row[1], StaffRole(row[2]), row[3])
+        row = self.db.execute(SELECT_USERS + " WHERE username = ?", (username,)).fetchone()
+        return None if row is None else _user(row)
 
-    def users(self) -> list[User]:
-        rows = self.db.execute("SELECT username, display_name, role, language FROM users ORDER BY username")
-        return [User(r[0], r[1], StaffRole(r[2]), r[3]) for r in rows]
+    def users(self, organisation: str | None = None) -> list[User]:
+        """Every user (or those of one organisation), by user name."""
+        if organisation is None:
+            rows = self.db.execute(SELECT_USERS + " ORDER BY username")
+        else:
+            rows = self.db.execute(
+                SELECT_USERS + " WHERE organisation = ? ORDER BY username", (organisation,)
+            )
+        return [_user(r) for r in rows]
 
     def authenticate(self, username: str, password: str) -> User | None:
         """The user when the password matches; None otherwise (same work whether or not the user exists)."""
@@ -227,6 +305,14 @@ class UserStore:
     def assigned(self, username: str) -> frozenset[str]:
         rows = self.db.execute("SELECT household FROM assignments WHERE username = ?", (username,))
         return frozenset(r[0] for r in rows)
+
+    def set_assigned(self, username: str, households: Collection[str]) -> None:
+        """Replaces a user's assignments."""
+        with self.transaction() as db:
+            db.execute("DELETE FROM assignments WHERE username = ?", (username,))
+            db.executemany(
+                "INSERT INTO assignments VALUES (?, ?)", [(username, h) for h in sorted(households)]
+            )
 
     # second factor
 

@@ -15,7 +15,7 @@ from typing import Final, Protocol
 from detection.detector import HouseholdStatus
 from detection.findings import Explanation
 from mimamori.contract import Event
-from registry.models import Feedback, Room, Sensitivity, Switch
+from registry.models import DEFAULT_ORGANISATION, Feedback, Room, Sensitivity, Switch
 from store.base import ActivityReader, DeviceState, GatewayLiveState, HouseholdActivity
 
 
@@ -26,6 +26,8 @@ class HouseholdView:
     address_hint: str
     tz: str
     language: str
+    organisation: str = DEFAULT_ORGANISATION
+    area: str = ""
 
 
 @dataclass(frozen=True, slots=True)

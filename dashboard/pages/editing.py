@@ -9,7 +9,7 @@ import logging
 from aiohttp import web
 
 from dashboard import keys
-from dashboard.access import actor_of, current_user, household_for
+from dashboard.access import actor_of, household_for, visible_ids
 from dashboard.forms import form_text
 from dashboard.render import render
 from dashboard.views import ContactDraft, HouseholdView, InvalidEdit, PolicyView, TierView, WatchOptions
@@ -68,14 +68,13 @@ async def save_contact(request: web.Request) -> web.Response:
         channels=form_text(form, "channels") if "channels" in form else None,
         email=form_text(form, "email") if "email" in form else None,
     )
-    user = current_user(request)
     try:
         request.app[keys.RECORDS].save_contact(
             household.id,
             draft,
             actor=actor_of(request),
             now=request.app[keys.CLOCK].now(),
-            visible=None if user.is_admin else request.app[keys.USERS].assigned(user.username),
+            visible=visible_ids(request),
         )
     except InvalidEdit as exc:
         log.info("dashboard.contact_refused household=%s fields=%s", household.id, ",".join(exc.errors))

@@ -21,7 +21,7 @@ from dashboard.forms import form_text
 from dashboard.i18n import LANGUAGES, translate
 from dashboard.render import render
 from dashboard.security import safe_next
-from dashboard.users import StaffRole, User
+from dashboard.users import User
 from dashboard.views import AuditView
 from mimamori.forms import read_form
 
@@ -75,8 +75,9 @@ async def login(request: web.Request) -> web.Response:
 
 
 def second_factor_required(request: web.Request, user: User) -> bool:
-    """Administrators always; care managers when the configuration says so."""
-    return user.role is StaffRole.ADMIN or request.app[keys.CONFIG].care_manager_2fa
+    """Administrators (of the platform or an organisation) always; other staff when the configuration
+    says so."""
+    return user.manages or request.app[keys.CONFIG].care_manager_2fa
 
 
 async def fresh_session(request: web.Request) -> Session:

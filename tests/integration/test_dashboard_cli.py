@@ -56,6 +56,14 @@ def test_add_users_assign_households_and_list(tmp_path: Path) -> None:
         check=False,
     )
     assert before.stdout == listing.stdout
+    viewer = run(
+        config, "user", "add", "min", "--role", "viewer", "--org", "kirari", "--area", "桜町",
+        "--password-stdin", stdin="a long password 3\n",
+    )  # fmt: skip
+    assert viewer.returncode == 0, viewer.stderr
+    assert run(config, "user", "list", "--org", "kirari").stdout.splitlines() == [
+        "min\tviewer\tja\tmin\tarea 桜町\tkirari"
+    ]
     users = UserStore(users_path)
     users.open()
     try:

@@ -261,25 +261,48 @@ class Seeded:
     classify: FakeClassifier
 
 
-OWN = "hh-own"  # assigned to alice
-OTHER = "hh-other"  # assigned to bob
+OWN = "hh-own"  # assigned to alice; area sakura of the default organisation
+OTHER = "hh-other"  # assigned to bob; area ume of the default organisation
+FOREIGN = "hh-kirari"  # of the other organisation, kirari
 UNKNOWN = "hh-nobody"  # does not exist
+ORG = "default"
+OTHER_ORG = "kirari"
+HOUSEHOLDS = ((OWN, "Hanako Tanaka", ORG, "sakura"), (OTHER, "Taro Suzuki", ORG, "ume"))
+HOUSEHOLDS += ((FOREIGN, "Jiro Kato", OTHER_ORG, "sakura"),)
 
 
 def seed(tmp_path: Path, now: datetime) -> Seeded:
-    """Two care managers (alice: hh-own, bob: hh-other), one administrator, 90 days of activity."""
+    """Two organisations: in ``default`` two care managers (alice: hh-own, bob: hh-other), an
+    organisation administrator (olga) and a viewer of the area sakura (vera); in ``kirari`` an
+    organisation administrator (kai) and a care manager (carl, assigned hh-own of the other
+    organisation, which must not count); the platform administrator (root); 90 days of activity."""
     users = UserStore(tmp_path / "dashboard.sqlite3", FAST_HASHER)
     users.open()
-    users.add_user("alice", "Alice Sato", StaffRole.CARE_MANAGER, PASSWORD, language="en", now=now)
-    users.add_user("bob", "Bob Ito", StaffRole.CARE_MANAGER, PASSWORD, language="ja", now=now)
-    users.add_user("root", "Admin", StaffRole.ADMIN, PASSWORD, language="en", now=now)
-    users.enrol_second_factor("root", ADMIN_TOTP_SECRET, 0, [], now)  # tests.support.staff_sign_in
+    add = users.add_user
+    add("alice", "Alice Sato", StaffRole.CARE_MANAGER, PASSWORD, language="en", now=now)
+    add("bob", "Bob Ito", StaffRole.CARE_MANAGER, PASSWORD, language="ja", now=now)
+    add("root", "Admin", StaffRole.ADMIN, PASSWORD, language="en", now=now)
+    add("olga", "Olga Org", StaffRole.ORG_ADMIN, PASSWORD, language="en", now=now)
+    add("vera", "Vera Viewer", StaffRole.VIEWER, PASSWORD, language="en", area="sakura", now=now)
+    add("kai", "Kai Kirari", StaffRole.ORG_ADMIN, PASSWORD, language="en", organisation=OTHER_ORG, now=now)
+    add(
+        "carl",
+        "Carl Kirari",
+        StaffRole.CARE_MANAGER,
+        PASSWORD,
+        language="en",
+        organisation=OTHER_ORG,
+        now=now,
+    )
+    for admin in ("root", "olga", "kai"):
+        users.enrol_second_factor(admin, ADMIN_TOTP_SECRET, 0, [], now)  # tests.support.staff_sign_in
     users.assign("alice", OWN)
     users.assign("bob", OTHER)
+    users.assign("carl", OWN)  # another organisation's household: never shown to carl
     records = FakeRecords()
     activity = FakeActivity()
-    for hid, name in ((OWN, "Hanako Tanaka"), (OTHER, "Taro Suzuki")):
-        records.homes[hid] = HouseholdView(hid, name, "near the post office", "Asia/Tokyo", "ja")
+    for hid, name, org, area in HOUSEHOLDS:
+        records.homes[hid] = HouseholdView(hid, name, "near the post office", "Asia/Tokyo", "ja", org, area)
         records.contact_lists[hid] = [
             ContactView("c1", "Neighbour Kato", "+819011112222", "neighbour", "ja"),
             ContactView("c2", "Volunteer Mori", "+819033334444", "volunteer", "ja"),

@@ -1,5 +1,5 @@
-"""The authorisation matrix: every route x role x (own household / other household / unknown id),
-and the audit log of every view of a household's data."""
+"""The authorisation matrix: every route x role x (own household / another's of the same organisation /
+another organisation's / unknown id), and the audit log of every view of a household's data."""
 
 from __future__ import annotations
 
@@ -15,7 +15,7 @@ from aiohttp.test_utils import TestClient
 from dashboard.app import create_app
 from mimamori.clock import FakeClock
 from mimamori.config import DashboardConfig
-from tests.support.dashboard_fakes import OTHER, OWN, UNKNOWN, Seeded, csrf_of, seed
+from tests.support.dashboard_fakes import FOREIGN, OTHER, OWN, UNKNOWN, Seeded, csrf_of, seed
 from tests.support.staff_sign_in import sign_in
 
 Client = TestClient[web.Request, web.Application]
@@ -52,11 +52,15 @@ PUBLIC_ROUTES += [
 SESSION_ROUTES = [("POST", "/logout"), ("GET", "/events/overview"), ("GET", "/api/openapi.json")]
 SESSION_ROUTES += [("GET", "/account/2fa"), ("POST", "/account/2fa/enrol"), ("POST", "/account/2fa/remove")]
 
-# who may see what: role -> household -> visible
-VISIBLE = {
-    "alice": {OWN: True, OTHER: False, UNKNOWN: False},
-    "bob": {OWN: False, OTHER: True, UNKNOWN: False},
-    "root": {OWN: True, OTHER: True, UNKNOWN: False},
+# who may see what: user -> household -> visible ("read": seen, but every change answers 403)
+VISIBLE: dict[str, dict[str, bool | str]] = {
+    "alice": {OWN: True, OTHER: False, FOREIGN: False, UNKNOWN: False},  # care manager of default
+    "bob": {OWN: False, OTHER: True, FOREIGN: False, UNKNOWN: False},  # care manager of default
+    "olga": {OWN: True, OTHER: True, FOREIGN: False, UNKNOWN: False},  # organisation admin of default
+    "vera": {OWN: "read", OTHER: False, FOREIGN: False, UNKNOWN: False},  # viewer of default, area sakura
+    "kai": {OWN: False, OTHER: False, FOREIGN: True, UNKNOWN: False},  # organisation admin of kirari
+    "carl": {OWN: False, OTHER: False, FOREIGN: False, UNKNOWN: False},  # kirari, assigned hh-own (default)
+    "root": {OWN: True, OTHER: True, FOREIGN: True, UNKNOWN: False},  # platform administrator
 }
 
 
@@ -135,25 +139,28 @@ async def _token(client: Client) -> str:
     return csrf_of(await (await client.get("/")).text())
 
 
-@pytest.mark.parametrize(("method", "route"), HOUSEHOLD_ROUTES)
-@pytest.mark.parametrize("username", ["alice", "bob", "root"])
-async def test_household_routes_answer_only_for_the_callers_households(
-    setup: Any, method: str, route: str, username: str
-) -> None:
+@pytest.mark.parametrize("username", list(VISIBLE))
+async def test_household_routes_answer_only_for_the_callers_households(setup: Any, username: str) -> None:
     seeded, client_as, _ = setup
     client = await client_as(username)
     token = await _token(client)
-    for household, visible in VISIBLE[username].items():
+    for (method, route), (household, visible) in (
+        (r, v) for r in HOUSEHOLD_ROUTES for v in VISIBLE[username].items()
+    ):
         seeded.records.audit.clear()
         response = await _call(
             client, method, route.format(household=household, away="1", entry="1", incident="inc-1"), token
         )
-        if visible:
-            assert response.status in (200, 303, 422), (household, response.status)
+        if visible == "read" and method == "POST":  # a viewer changes nothing: 403, and audited
+            assert response.status == 403, (route, household, response.status)
+            [refusal] = seeded.records.audit
+            assert (refusal.action, refusal.household) == ("edit_refused", household)
+        elif visible:
+            assert response.status in (200, 303, 422), (route, household, response.status)
             assert [a.household for a in seeded.records.audit] == [household]
             assert seeded.records.audit[0].actor.endswith(f":{username}")
         else:
-            assert response.status == 404, (household, response.status)
+            assert response.status == 404, (route, household, response.status)
             if username == "root":  # an administrator may see any: this one does not exist
                 assert seeded.records.audit == []
             else:  # another household's: refused with the same 404, and the attempt is audited
@@ -166,7 +173,7 @@ async def test_household_routes_answer_only_for_the_callers_households(
 async def test_household_routes_need_sign_in(setup: Any, method: str, route: str) -> None:
     seeded, client_as, _ = setup
     client = await client_as(None)
-    for household in (OWN, OTHER, UNKNOWN):
+    for household in (OWN, OTHER, FOREIGN, UNKNOWN):
         if method == "GET":
             response = await client.get(
                 route.format(household=household, away="1", entry="1", incident="inc-1"),
@@ -184,7 +191,7 @@ async def test_household_routes_need_sign_in(setup: Any, method: str, route: str
     assert seeded.records.audit == []
 
 
-@pytest.mark.parametrize("username", ["alice", "bob", "root"])
+@pytest.mark.parametrize("username", list(VISIBLE))
 async def test_lists_show_only_the_callers_households(setup: Any, username: str) -> None:
     _, client_as, _ = setup
     client = await client_as(username)
@@ -192,7 +199,7 @@ async def test_lists_show_only_the_callers_households(setup: Any, username: str)
     data = await (await client.get("/api/households")).json()
     assert {h["id"] for h in data["households"]} == visible
     page = await (await client.get("/")).text()
-    for household in (OWN, OTHER):
+    for household in (OWN, OTHER, FOREIGN):
         assert (f'/households/{household}"' in page) == (household in visible)
 
 

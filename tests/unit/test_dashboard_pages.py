@@ -62,9 +62,9 @@ async def test_overview_pages_most_urgent_first(signed_in: tuple[Client, Seeded,
     ids = _row_ids(first)
     assert len(ids) == 200
     assert ids[0] == OWN  # the household with an open incident
-    assert "1–200 of 452" in first
+    assert "1–200 of 453" in first
     last = await (await client.get("/?page=3")).text()
-    assert len(_row_ids(last)) == 52
+    assert len(_row_ids(last)) == 53
     assert _row_ids(await (await client.get("/?page=99")).text()) == _row_ids(last)
     assert _row_ids(await (await client.get("/?page=x")).text()) == ids
 
@@ -88,7 +88,7 @@ async def test_live_overview_pushes_changes_on_ticks(
     async with client.get("/events/overview") as stream:
         assert stream.headers["Content-Type"].startswith("text/event-stream")
         first = await _next_event(stream)
-        assert first["total"] == 452
+        assert first["total"] == 453
         assert 'data-household="hh-other"' in first["html"]
         seeded.classify.state_of[OTHER] = HouseholdStatus.BLIND
         app[keys.BROADCASTER].tick()
