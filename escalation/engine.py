@@ -235,7 +235,7 @@ class EscalationEngine:
             failed=who(StepKind.DELIVERY_FAILED),
             opted_out=frozenset(opted),
             helped=who(StepKind.HELP),
-            operators=self._s.operators,
+            operators=self.operators_of(incident.household),
             operators_told=StepKind.OPERATORS_TOLD in by_kind,
         )
 
@@ -297,9 +297,25 @@ class EscalationEngine:
             audience=finding.audience,
             time_zone=household.time_zone if household else self._s.time_zone,
             load=repo.alert_load(now - timedelta(days=7), volunteers),
-            operators=self._s.operators,
+            operators=self.operators_of(finding.household),
             blind_hold_minutes=self._s.blind_hold_minutes,
         )
+
+    def operators_of(self, household_id: str) -> tuple[SnapshotContact, ...]:
+        """Who is told when the household's chain runs out: its organisation's own operators when it
+        has reachable ones, else the platform operators (``[alerts] operators``). Platform outages
+        always go to the platform operators."""
+        household = self._repo.household(household_id)
+        org = None if household is None else self._repo.organisation(household.organisation)
+        if org is None or not org.operators:
+            return self._s.operators
+        found = self._repo.contacts_by_id(org.operators)
+        own = tuple(
+            SnapshotContact(c.id, c.name, c.phone, c.role, c.language)
+            for c in (found.get(i) for i in org.operators)
+            if c is not None
+        )
+        return own or self._s.operators
 
     # -- the next step -----------------------------------------------------------------------------
     def process_due(self, now: datetime) -> int:
