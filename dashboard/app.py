@@ -15,6 +15,8 @@ from aiohttp_session import session_middleware
 from dashboard import keys
 from dashboard.events import OverviewBroadcaster
 from dashboard.pages import (
+    admin_households,
+    admin_users,
     api,
     away,
     digest_page,
@@ -86,6 +88,8 @@ def create_app(
         away,
         digest_page,
         api,
+        admin_users,
+        admin_households,
     ):
         app.router.add_routes(module.routes)
     app.router.add_static("/static/", STATIC_DIR, name="static")

@@ -24,6 +24,7 @@ from dashboard.views import (
     IncidentView,
     InvalidEdit,
     LogEntry,
+    OrganisationView,
     PolicyView,
     TierView,
     WatchOptions,
@@ -34,16 +35,34 @@ from escalation import models as escalation
 from escalation.commands import STAFF_OUTCOMES, StaffCommands
 from escalation.drills import DrillOutcome, coverage
 from escalation.repository import EscalationRepository
+from mimamori.contract import ID_RE
 from registry import models as registry
 from registry.calendar import CalendarIn
-from registry.households_import import ContactIn, TierIn
+from registry.households_import import (
+    COMMUNITY_TIERS,
+    ContactIn,
+    HouseholdIn,
+    PolicyIn,
+    TierIn,
+    store_household,
+)
 
 MAX_INCIDENTS = 200
 FEW_IDS = 200  # fewer households than this are read one by one
 
 
 def _household(h: registry.Household) -> HouseholdView:
-    return HouseholdView(h.id, h.name, h.address_hint, h.time_zone, h.language.value, h.organisation, h.area)
+    return HouseholdView(
+        h.id,
+        h.name,
+        h.address_hint,
+        h.time_zone,
+        h.language.value,
+        h.organisation,
+        h.area,
+        h.lives_alone,
+        tuple(n.value for n in h.needs),
+    )
 
 
 def _contact(c: registry.Contact, shared_with: Collection[str] = ()) -> ContactView:
@@ -67,6 +86,52 @@ def _errors(exc: ValidationError, prefix: str = "") -> dict[str, str]:
         name = prefix + (str(error["loc"][0]) if error["loc"] else "form")
         found.setdefault(name, validation_message(error["type"], error.get("ctx"), str(error["msg"])))
     return found
+
+
+TIER_OF_ROLE = {
+    "resident": "resident_check",
+    "neighbour": "neighbours",
+    "volunteer": "volunteers",
+    "professional": "professionals",
+}
+"""A new household's first contact is the one member of this tier of its policy."""
+# Editing a household's own fields leaves its policy alone: HouseholdIn is given this stand-in for it.
+UNCHANGED_POLICY: Mapping[str, object] = {"tiers": [{"kind": "neighbours", "contacts": ["unchanged"]}]}
+
+
+def new_household(
+    fields: Mapping[str, object], contact: Mapping[str, object]
+) -> tuple[HouseholdIn, ContactIn]:
+    """A new household and its first contact as the households import validates them (the contact's
+    role chooses its tier); :class:`InvalidEdit` with every reason, the contact's prefixed ``contact_``."""
+    errors: dict[str, str] = {}
+    checked_contact: ContactIn | None = None
+    try:
+        checked_contact = ContactIn.model_validate(contact)
+    except ValidationError as exc:
+        errors.update(_errors(exc, "contact_"))
+    tier = TIER_OF_ROLE.get(str(contact.get("role")))
+    if tier is None:
+        errors.setdefault("contact_role", "a resident, neighbour, volunteer or professional")
+    policy = {"tiers": [{"kind": tier or "neighbours", "contacts": [contact.get("id")]}]}
+    checked: HouseholdIn | None = None
+    try:
+        checked = HouseholdIn.model_validate({**fields, "policy": policy})
+    except ValidationError as exc:
+        errors.update(_errors(exc))
+    if not ID_RE.match(str(fields.get("id", ""))):
+        errors.setdefault("id", "lower-case letters, digits, - and _ (at most 64)")
+    if errors or checked is None or checked_contact is None:
+        raise InvalidEdit(errors)
+    return checked, checked_contact
+
+
+def household_fields(fields: Mapping[str, object]) -> HouseholdIn:
+    """A household's own fields (no policy) as the import validates them; :class:`InvalidEdit`."""
+    try:
+        return HouseholdIn.model_validate({**fields, "policy": UNCHANGED_POLICY})
+    except ValidationError as exc:
+        raise InvalidEdit(_errors(exc)) from None
 
 
 def registry_entry(household: str, entry: Mapping[str, object]) -> registry.CalendarEntry:
@@ -121,8 +186,13 @@ class StateCareRecords:
         policy = self._repo.policy(household)
         if policy is None:
             return PolicyView(())
+        quiet = policy.quiet_hours
         return PolicyView(
-            tuple(TierView(t.kind.value, t.contacts, t.mode.value, t.wait_minutes) for t in policy.tiers)
+            tuple(TierView(t.kind.value, t.contacts, t.mode.value, t.wait_minutes) for t in policy.tiers),
+            policy.claim_timeout_minutes,
+            policy.volunteer_weekly_cap,
+            "" if quiet is None else f"{quiet.start:%H:%M}",
+            "" if quiet is None else f"{quiet.end:%H:%M}",
         )
 
     def incidents(self, household: str, since: datetime) -> list[IncidentView]:
@@ -321,15 +391,17 @@ class StateCareRecords:
 
     def save_policy(self, household: str, policy: PolicyView, *, actor: str, now: datetime) -> None:
         current = self._repo.policy(household)
-        if current is None or len(current.tiers) != len(policy.tiers):
+        kinds = [t.kind.value for t in current.tiers] if current is not None else []
+        given = [t.name for t in policy.tiers]
+        if current is None or given[: len(kinds)] != kinds or not len(kinds) <= len(given) <= len(kinds) + 1:
             raise InvalidEdit({"form": "the policy changed meanwhile; reload the page"})
         known = {c.id for c in self._repo.contacts(household)}
         errors: dict[str, str] = {}
-        tiers = []
-        for index, (old, new) in enumerate(zip(current.tiers, policy.tiers, strict=True)):
+        tiers: list[TierIn] = []
+        for index, new in enumerate(policy.tiers):
             try:
                 checked = TierIn(
-                    kind=old.kind.value,
+                    kind=new.name,  # a literal: validated here
                     contacts=list(new.contacts),
                     mode=new.mode,
                     wait_minutes=new.wait_minutes,
@@ -345,13 +417,88 @@ class StateCareRecords:
             unknown = [c for c in checked.contacts if c not in known]
             if unknown:
                 errors[f"members_{index}"] = f"unknown contacts {', '.join(unknown)}"
-                continue
-            tiers.append(registry.Tier(old.kind, tuple(checked.contacts), checked.mode, checked.wait_minutes))
+            elif index >= len(kinds) and new.name in kinds:
+                errors[f"kind_{index}"] = "this tier is in the policy already"
+            tiers.append(checked)
         if errors:
             raise InvalidEdit(errors)
+        quiet = {"start": policy.quiet_start, "end": policy.quiet_end}
+        try:
+            checked_policy = PolicyIn(
+                tiers=sorted(tiers, key=lambda t: COMMUNITY_TIERS.index(registry.TierKind(t.kind))),
+                technical=list(current.technical),
+                quiet_hours=quiet if policy.quiet_start or policy.quiet_end else None,
+                claim_timeout_minutes=policy.claim_timeout_minutes,
+                volunteer_weekly_cap=policy.volunteer_weekly_cap,
+            )
+        except ValidationError as exc:
+            raise InvalidEdit(
+                {"quiet_start" if k == "quiet_hours" else k: v for k, v in _errors(exc).items()}
+            ) from None
+        q = checked_policy.quiet_hours
+        saved = replace(
+            current,
+            tiers=tuple(
+                registry.Tier(registry.TierKind(t.kind), tuple(t.contacts), t.mode, t.wait_minutes)
+                for t in checked_policy.tiers
+            ),
+            quiet_hours=None if q is None else registry.QuietHours(q.start, q.end),
+            claim_timeout_minutes=checked_policy.claim_timeout_minutes,
+            volunteer_weekly_cap=checked_policy.volunteer_weekly_cap,
+        )
         with self._repo.transaction():
-            self._repo.set_policy(replace(current, tiers=tuple(tiers)), now)
+            self._repo.set_policy(saved, now)
+            for contact in {c for t in saved.tiers for c in t.contacts}:
+                self._repo.link_contact(household, contact)
             self._repo.audit(now, actor, "policy.saved", household=household)
+
+    def organisations(self) -> list[OrganisationView]:
+        found = {o.id: o.name for o in self._repo.organisations()}
+        found.setdefault(registry.DEFAULT_ORGANISATION, registry.DEFAULT_ORGANISATION)
+        return [OrganisationView(i, n) for i, n in sorted(found.items())]
+
+    def create_household(
+        self, fields: Mapping[str, object], contact: Mapping[str, object], *, actor: str, now: datetime
+    ) -> HouseholdView:
+        h, c = new_household(fields, {**contact, "id": f"c-{secrets.token_hex(4)}"})
+        if h.organisation not in {o.id for o in self.organisations()}:
+            raise InvalidEdit({"organisation": "unknown organisation"})
+        if self._repo.household(h.id) is not None:
+            raise InvalidEdit({"id": "a household with this id exists already"})
+        with self._repo.transaction():
+            self._repo.upsert_contact(
+                registry.Contact(
+                    c.id, c.name, c.phone, c.role, c.language, channels=tuple(c.channels), email=c.email
+                )
+            )
+            store_household(self._repo, h, now)
+            self._repo.audit(
+                now, actor, "household.added", household=h.id, detail={"contact": c.id, "org": h.organisation}
+            )
+        created = self._repo.household(h.id)
+        assert created is not None  # written just now
+        return _household(created)
+
+    def save_household(
+        self, household: str, fields: Mapping[str, object], *, actor: str, now: datetime
+    ) -> None:
+        current = self._repo.household(household)
+        if current is None:
+            raise InvalidEdit({"form": "no such household"})
+        h = household_fields({**fields, "id": household, "organisation": current.organisation})
+        saved = replace(
+            current,
+            name=h.name,
+            address_hint=h.address_hint,
+            time_zone=h.time_zone,
+            language=h.language,
+            area=h.area,
+            lives_alone=h.lives_alone,
+            needs=tuple(h.needs),
+        )
+        with self._repo.transaction():
+            self._repo.upsert_household(saved)
+            self._repo.audit(now, actor, "household.saved", household=household, detail={"area": h.area})
 
     def registered_devices(self, household: str) -> frozenset[str]:
         return frozenset(self._repo.devices(household))

@@ -245,6 +245,66 @@ MESSAGES: Final[Mapping[str, tuple[str, str]]] = {
     "policy.wait": ("Wait before next tier (min)", "次の段階までの待ち時間（分）"),
     "policy.members": ("Who", "誰に"),
     "policy.save": ("Save policy", "保存"),
+    "policy.new_tier": ("Add a tier", "段階を追加"),
+    "policy.settings": ("Settings", "設定"),
+    "policy.claim_timeout_minutes": (
+        "A claim with no outcome escalates after (min)",
+        "「行きます」の後、結果がなければ次へ（分）",
+    ),
+    "policy.volunteer_weekly_cap": (
+        "Alerts per volunteer a week, at most",
+        "ボランティア1人あたりの週の上限",
+    ),
+    "policy.quiet_hours": (
+        "Quiet hours (notices that are not urgent wait)",
+        "静かな時間帯（緊急でないお知らせは待つ）",
+    ),
+    "policy.quiet_help": ("Leave both empty for none.", "設けない場合は両方とも空欄にしてください。"),
+    "policy.quiet_start": ("From", "開始"),
+    "policy.quiet_end": ("Until", "終了"),
+    "nav.admin": ("Administration", "管理"),
+    "admin.users": ("Staff", "職員"),
+    "admin.households": ("Households", "世帯"),
+    "admin.user_new": ("New account", "アカウントを作成"),
+    "admin.user_add": ("Create the account", "作成"),
+    "admin.user_edit": ("Account", "アカウント"),
+    "admin.display_name": ("Name shown", "表示名"),
+    "admin.role": ("Role", "役割"),
+    "admin.role_help": (
+        "Care managers edit the households assigned to them; organisation administrators manage "
+        "everything of the organisation; viewers read only.",
+        "ケアマネジャーは担当世帯を編集、組織管理者は組織のすべてを管理、閲覧者は閲覧のみです。",
+    ),
+    "admin.organisation": ("Organisation", "組織"),
+    "admin.area": ("Area", "地区"),
+    "admin.area_help": (
+        "Viewers: the one area they read (empty: the whole organisation).",
+        "閲覧者：閲覧できる地区（空欄なら組織全体）",
+    ),
+    "admin.password_new": (
+        "New password (empty: unchanged; at least 12 characters)",
+        "新しいパスワード（空欄なら変更なし、12文字以上）",
+    ),
+    "admin.assigned": ("Assigned households (care managers)", "担当世帯（ケアマネジャー）"),
+    "admin.no_households": ("No households yet.", "世帯はまだありません。"),
+    "admin.household_new": ("New household", "世帯を登録"),
+    "admin.household_add": ("Register the household", "登録"),
+    "admin.household_edit": ("Household", "世帯"),
+    "admin.household_name": ("Resident's name", "お名前"),
+    "admin.address_hint": ("Address hint (never the full address)", "住所の目安（番地まで書かない）"),
+    "admin.time_zone": ("Time zone", "タイムゾーン"),
+    "admin.lives_alone": ("Lives alone", "一人暮らし"),
+    "admin.needs": ("Needs (who is reached first after a disaster)", "配慮事項（災害時に優先）"),
+    "admin.id_help": (
+        "Lower-case letters, digits, - and _, as the gateway is set up.",
+        "英小文字・数字・-・_（ゲートウェイの設定と同じ）",
+    ),
+    "admin.first_contact": ("First contact", "最初の連絡先"),
+    "admin.first_contact_help": (
+        "Alerted first; add others and the rest of the policy on the household's pages.",
+        "最初に連絡する方です。ほかの連絡先と連絡の順番は世帯のページで追加できます。",
+    ),
+    "admin.edit": ("Edit", "編集"),
     "options.help": (
         "Extra checks for this household, each sent to its contacts like any other alert. "
         "Changes take effect within a minute.",
@@ -388,6 +448,27 @@ FORM_ERRORS: Final[Mapping[str, tuple[str, str]]] = {
         "the policy changed meanwhile; reload the page",
         "その間に連絡の順番が変更されました。ページを再読み込みしてください",
     ),
+    "unknown organisation": ("unknown organisation", "その組織はありません"),
+    "a household with this id exists already": (
+        "a household with this id exists already",
+        "このIDの世帯はすでにあります",
+    ),
+    "this tier is in the policy already": ("this tier is in the policy already", "この段階はすでにあります"),
+    "lower-case letters, digits, - and _ (at most 64)": (
+        "lower-case letters, digits, - and _ (at most 64)",
+        "英小文字・数字・-・_ で64文字以内にしてください",
+    ),
+    "choose a role": ("choose a role", "役割を選んでください"),
+    "your own role and organisation stay as they are": (
+        "your own role and organisation stay as they are",
+        "自分の役割と組織は変更できません",
+    ),
+    "unknown households": ("unknown households", "その世帯はありません"),
+    "at least 12 characters": ("at least 12 characters", "12文字以上にしてください"),
+    "a resident, neighbour, volunteer or professional": (
+        "a resident, neighbour, volunteer or professional",
+        "本人・近隣の方・ボランティア・専門職から選んでください",
+    ),
     "phone must be E.164, e.g. +819012345678": (
         "phone must be E.164, e.g. +819012345678",
         "電話番号は国番号から（例 +819012345678）",
@@ -515,6 +596,18 @@ LABELS: Final[Mapping[str, Mapping[str, tuple[str, str]]]] = {
     "gateway_state": {  # mimamori.contract.GatewayState
         "online": ("online", "接続中"),
         "offline": ("offline", "停止"),
+    },
+    "staff_role": {  # dashboard.users.StaffRole
+        "care_manager": ("care manager", "ケアマネジャー"),
+        "org_admin": ("organisation administrator", "組織管理者"),
+        "viewer": ("viewer (read only)", "閲覧者"),
+        "admin": ("platform administrator", "全体管理者"),
+    },
+    "need": {  # registry.models.Need
+        "mobility": ("needs help to move", "移動に介助が必要"),
+        "oxygen": ("home oxygen", "在宅酸素"),
+        "dementia": ("dementia", "認知症"),
+        "hearing": ("hard of hearing", "聴覚に不安"),
     },
     "tier": {  # registry.models.TierKind
         "resident_check": ("resident first", "本人へ確認"),

@@ -28,6 +28,14 @@ class HouseholdView:
     language: str
     organisation: str = DEFAULT_ORGANISATION
     area: str = ""
+    lives_alone: bool = True
+    needs: tuple[str, ...] = ()  # registry.models.Need values
+
+
+@dataclass(frozen=True, slots=True)
+class OrganisationView:
+    id: str
+    name: str
 
 
 @dataclass(frozen=True, slots=True)
@@ -73,6 +81,10 @@ class TierView:
 @dataclass(frozen=True, slots=True)
 class PolicyView:
     tiers: tuple[TierView, ...]
+    claim_timeout_minutes: int = 45
+    volunteer_weekly_cap: int = 3
+    quiet_start: str = ""  # HH:MM local; both empty: no quiet hours
+    quiet_end: str = ""
 
 
 @dataclass(frozen=True, slots=True)
@@ -227,7 +239,30 @@ class CareRecords(Protocol):
         everyone already texted is told). Raises :class:`InvalidEdit` (unknown, closed, bad outcome)."""
         ...
 
-    def save_policy(self, household: str, policy: PolicyView, *, actor: str, now: datetime) -> None: ...
+    def save_policy(self, household: str, policy: PolicyView, *, actor: str, now: datetime) -> None:
+        """Saves the tiers (the current ones, in order, then at most one new one of a kind not yet in the
+        policy) and the settings (claim timeout, volunteers' weekly cap, quiet hours), validated like the
+        import (``PolicyIn``); refusals raise :class:`InvalidEdit` keyed by form field."""
+        ...
+
+    def organisations(self) -> list[OrganisationView]:
+        """Every organisation of the deployment (``default`` included), ordered by id."""
+        ...
+
+    def create_household(
+        self, fields: Mapping[str, object], contact: Mapping[str, object], *, actor: str, now: datetime
+    ) -> HouseholdView:
+        """A new household (fields as in the households file, without ``policy``) with its first contact
+        (as in the file's ``contacts``; its ``role`` chooses the one tier), validated like the import;
+        :class:`InvalidEdit` keyed by form field (the contact's fields prefixed ``contact_``)."""
+        ...
+
+    def save_household(
+        self, household: str, fields: Mapping[str, object], *, actor: str, now: datetime
+    ) -> None:
+        """Changes a household's name, address hint, area, time zone, language, living alone and needs,
+        validated like the import (``HouseholdIn``)."""
+        ...
 
     def options(self, household: str) -> WatchOptions: ...
 

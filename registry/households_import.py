@@ -297,7 +297,7 @@ def import_data(repo: Registry, data: dict[str, Any], now: datetime) -> ImportRe
             report.rejected.append(f"households[{n}] ({_id(raw)}): {reason}")
             continue
         with repo.transaction():
-            _store(repo, h, now)
+            store_household(repo, h, now)
         report.households += 1
     return report
 
@@ -322,7 +322,8 @@ def _check_refs(h: HouseholdIn, known: set[str]) -> None:
         raise ValueError(f"unknown contacts {', '.join(missing)}")
 
 
-def _store(repo: Registry, h: HouseholdIn, now: datetime) -> None:
+def store_household(repo: Registry, h: HouseholdIn, now: datetime) -> None:
+    """Writes a validated household (its contacts must exist), as the import and the dashboard do."""
     repo.upsert_household(
         Household(
             h.id,

@@ -5,11 +5,13 @@
 from __future__ import annotations
 
 import logging
+from dataclasses import replace
 
 from aiohttp import web
+from multidict import MultiDictProxy
 
 from dashboard import keys
-from dashboard.access import actor_of, household_for, visible_ids
+from dashboard.access import actor_of, current_user, household_for, visible_ids
 from dashboard.forms import form_text
 from dashboard.render import render
 from dashboard.views import ContactDraft, HouseholdView, InvalidEdit, PolicyView, TierView, WatchOptions
@@ -21,6 +23,7 @@ routes = web.RouteTableDef()
 
 ROLES = ("resident", "neighbour", "volunteer", "professional", "technical")
 MODES = ("all", "one_by_one")
+TIER_KINDS = ("resident_check", "neighbours", "volunteers", "professionals")
 
 
 def _contacts_page(
@@ -82,22 +85,42 @@ async def save_contact(request: web.Request) -> web.Response:
     raise web.HTTPSeeOther(f"/households/{household.id}/contacts?saved=1")
 
 
+def _policy_page(
+    request: web.Request,
+    household: HouseholdView,
+    policy: PolicyView,
+    *,
+    errors: dict[str, str] | None = None,
+    saved: bool = False,
+    status: int = 200,
+) -> web.Response:
+    context = {
+        "h": household,
+        "policy": policy,
+        "contacts": request.app[keys.RECORDS].contacts(household.id),
+        "errors": errors or {},
+        "saved": saved,
+        "modes": MODES,
+        "settings": current_user(request).manages,  # claim timeout, cap, quiet hours, a new tier
+        "new_kinds": [k for k in TIER_KINDS if k not in {t.name for t in policy.tiers}],
+    }
+    return render(request, "policy.html", context, status=status)
+
+
 @routes.get("/households/{household}/policy", name="policy")
 async def policy_form(request: web.Request) -> web.Response:
     household = household_for(request, "view_policy")
-    records = request.app[keys.RECORDS]
-    return render(
-        request,
-        "policy.html",
-        {
-            "h": household,
-            "policy": records.policy(household.id),
-            "contacts": records.contacts(household.id),
-            "errors": {},
-            "saved": request.query.get("saved") == "1",
-            "modes": MODES,
-        },
-    )
+    policy = request.app[keys.RECORDS].policy(household.id)
+    return _policy_page(request, household, policy, saved=request.query.get("saved") == "1")
+
+
+def _minutes(form: MultiDictProxy[str], name: str, default: int, errors: dict[str, str]) -> int:
+    """The whole number posted as ``name`` (``default`` and an error when it is not one)."""
+    try:
+        return int(form_text(form, name))
+    except ValueError:
+        errors[name] = "a whole number of minutes"
+        return default
 
 
 @routes.post("/households/{household}/policy")
@@ -109,15 +132,24 @@ async def save_policy(request: web.Request) -> web.Response:
     tiers: list[TierView] = []
     errors: dict[str, str] = {}
     for index, tier in enumerate(current.tiers):
-        wait_text = form_text(form, f"wait_{index}")
-        try:
-            wait = int(wait_text)
-        except ValueError:
-            errors[f"wait_{index}"] = "a whole number of minutes"
-            wait = tier.wait_minutes
+        wait = _minutes(form, f"wait_{index}", tier.wait_minutes, errors)
         members = tuple(v for v in form.getall(f"members_{index}", []) if isinstance(v, str))
         tiers.append(TierView(tier.name, members, form_text(form, f"mode_{index}") or tier.mode, wait))
-    policy = PolicyView(tuple(tiers))
+    policy = replace(current, tiers=tuple(tiers))
+    if current_user(request).manages:  # the settings and one new tier (import-file only before)
+        new = len(current.tiers)
+        kind = form_text(form, f"kind_{new}")
+        if kind:
+            members = tuple(v for v in form.getall(f"members_{new}", []) if isinstance(v, str))
+            wait = _minutes(form, f"wait_{new}", 15, errors)
+            tiers.append(TierView(kind, members, form_text(form, f"mode_{new}") or "all", wait))
+        policy = PolicyView(
+            tuple(tiers),
+            _minutes(form, "claim_timeout_minutes", current.claim_timeout_minutes, errors),
+            _minutes(form, "volunteer_weekly_cap", current.volunteer_weekly_cap, errors),
+            form_text(form, "quiet_start", 5),
+            form_text(form, "quiet_end", 5),
+        )
     if not errors:
         try:
             records.save_policy(
@@ -130,19 +162,7 @@ async def save_policy(request: web.Request) -> web.Response:
             errors = exc.errors
     if errors:
         log.info("dashboard.policy_refused household=%s fields=%s", household.id, ",".join(errors))
-        return render(
-            request,
-            "policy.html",
-            {
-                "h": household,
-                "policy": policy,
-                "contacts": records.contacts(household.id),
-                "errors": errors,
-                "saved": False,
-                "modes": MODES,
-            },
-            status=422,
-        )
+        return _policy_page(request, household, policy, errors=errors, status=422)
     raise web.HTTPSeeOther(f"/households/{household.id}/policy?saved=1")
 
 

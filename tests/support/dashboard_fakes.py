@@ -10,7 +10,7 @@ from pathlib import Path
 
 from argon2 import PasswordHasher
 
-from dashboard.care_records import registry_entry
+from dashboard.care_records import household_fields, new_household, registry_entry
 from dashboard.users import StaffRole, UserStore
 from dashboard.views import (
     AuditView,
@@ -25,6 +25,7 @@ from dashboard.views import (
     InvalidEdit,
     LiveView,
     LogEntry,
+    OrganisationView,
     PolicyView,
     TierView,
     WatchOptions,
@@ -215,6 +216,31 @@ class FakeRecords:
         if errors:
             raise InvalidEdit(errors)
         self.policies[household] = policy
+
+    def organisations(self) -> list[OrganisationView]:
+        return [OrganisationView("default", "Default"), OrganisationView("kirari", "Kirari")]
+
+    def create_household(
+        self, fields: Mapping[str, object], contact: Mapping[str, object], *, actor: str, now: datetime
+    ) -> HouseholdView:
+        h, c = new_household(fields, {**contact, "id": f"c{len(self.homes) + 1}"})
+        if h.id in self.homes:
+            raise InvalidEdit({"id": "a household with this id exists already"})
+        view = HouseholdView(
+            h.id, h.name, h.address_hint, h.time_zone, h.language.value, h.organisation, h.area
+        )
+        self.homes[h.id] = view
+        self.contact_lists[h.id] = [ContactView(c.id, c.name, c.phone, c.role.value, c.language.value)]
+        return view
+
+    def save_household(
+        self, household: str, fields: Mapping[str, object], *, actor: str, now: datetime
+    ) -> None:
+        current = self.homes[household]
+        h = household_fields({**fields, "id": household, "organisation": current.organisation})
+        self.homes[household] = replace(
+            current, name=h.name, area=h.area, needs=tuple(n.value for n in h.needs)
+        )
 
     def registered_devices(self, household: str) -> frozenset[str]:
         return self.device_lists.get(household, frozenset())

@@ -42,6 +42,17 @@ HOUSEHOLD_ROUTES = [
     ("GET", "/api/households/{household}/activity"),
 ]
 LIST_ROUTES = [("GET", "/"), ("GET", "/api/households")]
+# the administration pages: {username} is a member of staff, {household} a household
+ADMIN_ROUTES = [
+    ("GET", "/admin/users"),
+    ("POST", "/admin/users"),
+    ("GET", "/admin/users/{username}"),
+    ("POST", "/admin/users/{username}"),
+    ("GET", "/admin/households"),
+    ("POST", "/admin/households"),
+    ("GET", "/admin/households/{household}"),
+    ("POST", "/admin/households/{household}"),
+]
 PUBLIC_ROUTES = [("GET", "/login"), ("POST", "/login"), ("POST", "/language"), ("GET", "/healthz")]
 PUBLIC_ROUTES += [
     ("GET", "/login/code"),
@@ -107,7 +118,7 @@ def test_the_matrix_covers_every_route(tmp_path: Path, clock: FakeClock) -> None
         for r in app.router.routes()
         if r.method != "HEAD" and r.resource is not None and not r.resource.canonical.startswith("/static")
     }
-    assert registered == set(HOUSEHOLD_ROUTES + LIST_ROUTES + PUBLIC_ROUTES + SESSION_ROUTES)
+    assert registered == set(HOUSEHOLD_ROUTES + LIST_ROUTES + PUBLIC_ROUTES + SESSION_ROUTES + ADMIN_ROUTES)
     seeded.users.close()
 
 
@@ -220,3 +231,101 @@ async def test_overview_and_household_views_are_audited(setup: Any) -> None:
     await client.get(f"/api/households/{OWN}")
     actions = [(a.action, a.household) for a in seeded.records.audit]
     assert actions == [("view_overview", None), ("view_household", OWN), ("api_household", OWN)]
+
+
+# who manages what: user -> (staff of the own organisation, of the other one), (households likewise)
+MANAGES = {
+    "olga": {"alice": True, "carl": False, "root": False, OWN: True, FOREIGN: False},
+    "kai": {"alice": False, "carl": True, "root": False, OWN: False, FOREIGN: True},
+    "root": {"alice": True, "carl": True, "root": True, OWN: True, FOREIGN: True},
+}
+ADMIN_FORM = {
+    "display_name": "New Name",
+    "role": "care_manager",
+    "language": "en",
+    "password": "a long enough password",
+    "name": "Ume Tanaka",
+    "time_zone": "Asia/Tokyo",
+    "lives_alone": "1",
+    "contact_name": "Neighbour Abe",
+    "contact_phone": "+819055556666",
+    "contact_role": "neighbour",
+    "contact_language": "ja",
+}
+
+
+@pytest.mark.parametrize("username", list(VISIBLE))
+async def test_administration_answers_only_for_the_callers_organisation(setup: Any, username: str) -> None:
+    seeded, client_as, _ = setup
+    client = await client_as(username)
+    token = await _token(client)
+    may = MANAGES.get(username, {})
+    for n, (method, route) in enumerate(ADMIN_ROUTES):
+        targets = [("{household}", h) for h in (OWN, FOREIGN)] if "{household}" in route else []
+        targets += [("{username}", u) for u in ("alice", "carl", "root")] if "{username}" in route else []
+        for key, target in targets or [("", "")]:
+            seeded.records.audit.clear()
+            path = route.replace(key, target) if key else route
+            data = ADMIN_FORM | {"csrf_token": token, "username": f"new-{n}", "id": f"hh-new-{n}"}
+            if target == username:  # one's own account: the role stays
+                data["role"] = "admin"
+            if method == "GET":
+                response = await client.get(path, allow_redirects=False)
+            else:
+                response = await client.post(path, data=data, allow_redirects=False)
+            allowed = may.get(target, False) if key else username in MANAGES
+            if allowed:
+                assert response.status in (200, 303), (path, response.status, await response.text())
+            else:
+                assert response.status == 404, (path, response.status)
+                [refusal] = seeded.records.audit[-1:]
+                assert refusal.action in ("admin_refused", "household_refused"), refusal
+                assert refusal.actor.endswith(f":{username}")
+
+
+@pytest.mark.parametrize(
+    ("username", "staff", "households"),
+    [
+        ("olga", {"alice", "bob", "olga", "vera"}, {OWN, OTHER}),
+        ("kai", {"kai", "carl"}, {FOREIGN}),
+        ("root", {"alice", "bob", "olga", "vera", "kai", "carl", "root"}, {OWN, OTHER, FOREIGN}),
+    ],
+)
+async def test_administration_lists_only_the_callers_organisation(
+    setup: Any, username: str, staff: set[str], households: set[str]
+) -> None:
+    _, client_as, _ = setup
+    client = await client_as(username)
+    users_page = await (await client.get("/admin/users")).text()
+    every = set(VISIBLE)
+    assert {u for u in every if f'href="/admin/users/{u}"' in users_page} == staff
+    households_page = await (await client.get("/admin/households")).text()
+    assert {h for h in (OWN, OTHER, FOREIGN) if f'/admin/households/{h}"' in households_page} == households
+
+
+async def test_an_organisation_administrator_stays_in_its_organisation(setup: Any) -> None:
+    seeded, client_as, _ = setup
+    client = await client_as("olga")
+    token = await _token(client)
+    base = ADMIN_FORM | {"csrf_token": token}
+    # another organisation asked for: the account and the household are still olga's organisation's
+    made = await client.post(
+        "/admin/users", data=base | {"username": "newbie", "organisation": "kirari"}, allow_redirects=False
+    )
+    assert made.status == 303
+    newbie = seeded.users.user("newbie")
+    assert newbie is not None
+    assert newbie.organisation == "default"
+    home = await client.post(
+        "/admin/households", data=base | {"id": "hh-ume", "organisation": "kirari"}, allow_redirects=False
+    )
+    assert home.status == 303
+    assert seeded.records.homes["hh-ume"].organisation == "default"
+    # no platform administrator, no other organisation's household
+    for data in ({"role": "admin"}, {"households": FOREIGN}):
+        refused = await client.post("/admin/users/alice", data=base | data, allow_redirects=False)
+        assert refused.status == 422
+    alice = seeded.users.user("alice")
+    assert alice is not None
+    assert alice.role.value == "care_manager"
+    assert seeded.users.assigned("alice") == {OWN}

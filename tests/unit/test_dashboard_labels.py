@@ -10,11 +10,12 @@ from enum import StrEnum
 import pytest
 
 from dashboard.i18n import LABELS, day_label, form_error, label, validation_message
+from dashboard.users import StaffRole
 from detection.findings import FindingKind, Severity
 from escalation.models import IncidentState, Outcome, SmsPurpose, SmsStatus, StepKind
 from escalation.replies import ReplyAction
 from mimamori.contract import GatewayState, Kind
-from registry.models import TierKind
+from registry.models import Need, TierKind
 
 GROUPS: list[tuple[str, list[str]]] = [
     ("kind", [m.value for m in FindingKind]),
@@ -28,6 +29,8 @@ GROUPS: list[tuple[str, list[str]]] = [
     ("device_kind", [m.value for m in Kind]),
     ("gateway_state", [m.value for m in GatewayState]),
     ("tier", [m.value for m in TierKind]),
+    ("staff_role", [m.value for m in StaffRole]),
+    ("need", [m.value for m in Need]),
 ]
 
 
