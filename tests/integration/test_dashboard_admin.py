@@ -1,0 +1,188 @@
+"""The administration pages over the real stores: households, their first contact and policy settings
+written to the registry with the households import's validation, staff accounts to the accounts file;
+every page in Japanese and in English without a code word."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator, Awaitable, Callable
+from datetime import time
+from pathlib import Path
+from typing import Any
+
+import aiohttp
+import pytest
+from aiohttp import web
+from aiohttp.test_utils import TestClient
+
+from dashboard.app import create_app
+from dashboard.care_records import StateCareRecords
+from dashboard.states import PersistedStates
+from dashboard.users import StaffRole, UserStore
+from escalation.repository import EscalationRepository
+from mimamori.clock import FakeClock
+from mimamori.config import DashboardConfig
+from registry.models import Need, QuietHours, TierKind
+from store.sqlite import SqliteEventStore
+from tests.integration.test_dashboard_real_stores import CODE_WORD_ENUMS, visible_words
+from tests.support.dashboard_fakes import FAST_HASHER, PASSWORD, csrf_of
+from tests.support.dashboard_real import OTHER, seed_real
+from tests.support.staff_sign_in import sign_in
+
+Client = TestClient[web.Request, web.Application]
+SignIn = Callable[[str, str], Awaitable[Client]]
+
+
+@pytest.fixture
+async def stores(
+    tmp_path: Path, clock: FakeClock, aiohttp_server: Any, aiohttp_client: Any
+) -> AsyncIterator[tuple[SignIn, EscalationRepository, UserStore]]:
+    paths = seed_real(tmp_path, clock.now())
+    users = UserStore(paths.users, FAST_HASHER)
+    users.open()
+    events = SqliteEventStore(paths.events)
+    events.open()
+    repo = EscalationRepository(paths.state)
+    repo.open()
+    app = create_app(
+        DashboardConfig(default_language="en"),
+        users=users,
+        activity=events,
+        records=StateCareRecords(repo),
+        classify=PersistedStates(repo),
+        clock=clock,
+    )
+    server = await aiohttp_server(app)
+
+    async def signed_in(username: str, password: str = PASSWORD) -> Client:
+        jar = aiohttp.CookieJar(unsafe=True, treat_as_secure_origin=[f"http://{server.host}:{server.port}"])
+        client: Client = await aiohttp_client(server, cookie_jar=jar)
+        assert (await sign_in(client, username, password)).status == 303
+        return client
+
+    yield signed_in, repo, users
+    repo.close()
+    events.close()
+    users.close()
+
+
+async def _post(client: Client, path: str, data: dict[str, Any]) -> aiohttp.ClientResponse:
+    token = csrf_of(
+        await (await client.get(path.rsplit("/", 1)[0] if path.endswith("/policy") else path)).text()
+    )
+    return await client.post(path, data={**data, "csrf_token": token}, allow_redirects=False)
+
+
+NEW_HOUSEHOLD = {
+    "id": "hh-ume",
+    "name": "梅田 ハナ",
+    "address_hint": "梅町3-2",
+    "area": "梅町",
+    "time_zone": "Asia/Tokyo",
+    "language": "ja",
+    "lives_alone": "1",
+    "needs": ["oxygen", "mobility"],
+    "contact_name": "阿部",
+    "contact_phone": "+819055556666",
+    "contact_role": "neighbour",
+    "contact_language": "ja",
+}
+
+
+async def test_a_household_is_registered_with_its_first_contact(
+    stores: tuple[SignIn, EscalationRepository, UserStore],
+) -> None:
+    signed_in, repo, _ = stores
+    root = await signed_in("root", PASSWORD)
+    refused = await _post(
+        root, "/admin/households", NEW_HOUSEHOLD | {"contact_phone": "090", "needs": "wings"}
+    )
+    assert refused.status == 422
+    page = await refused.text()
+    assert 'id="error-contact_phone"' in page
+    assert 'id="error-needs"' in page
+    assert repo.household("hh-ume") is None
+    made = await _post(root, "/admin/households", NEW_HOUSEHOLD)
+    assert made.status == 303
+    household = repo.household("hh-ume")
+    assert household is not None
+    assert (household.organisation, household.area, household.lives_alone) == ("default", "梅町", True)
+    assert household.needs == (Need.OXYGEN, Need.MOBILITY)
+    policy = repo.policy("hh-ume")
+    assert policy is not None
+    [tier] = policy.tiers
+    [contact] = repo.contacts("hh-ume")
+    assert (tier.kind, tier.contacts, contact.phone) == (TierKind.NEIGHBOURS, (contact.id,), "+819055556666")
+    again = await _post(root, "/admin/households", NEW_HOUSEHOLD)
+    assert again.status == 422  # the id is taken
+    edited = await _post(
+        root, "/admin/households/hh-ume", NEW_HOUSEHOLD | {"area": "桜町", "needs": [], "lives_alone": ""}
+    )
+    assert edited.status == 303
+    household = repo.household("hh-ume")
+    assert household is not None
+    assert (household.area, household.needs, household.lives_alone) == ("桜町", (), False)
+    actions = [e.action for e in repo.audit_log(household="hh-ume")]
+    assert {"household.added", "household.saved"} <= set(actions)
+
+
+async def test_policy_settings_and_a_new_tier_are_validated_like_the_import(
+    stores: tuple[SignIn, EscalationRepository, UserStore],
+) -> None:
+    signed_in, repo, _ = stores
+    root = await signed_in("root", PASSWORD)
+    path = f"/households/{OTHER}/policy"
+    good = {"wait_0": "20", "members_0": "c-suzuki", "mode_0": "all", "volunteer_weekly_cap": "5"}
+    good |= {"claim_timeout_minutes": "30", "quiet_start": "21:00", "quiet_end": "07:00"}
+    good |= {"kind_1": "volunteers", "members_1": "c-suzuki", "mode_1": "one_by_one", "wait_1": "25"}
+    for bad, field in (
+        ({"claim_timeout_minutes": "3"}, "claim_timeout_minutes"),
+        ({"quiet_end": ""}, "quiet"),
+    ):
+        refused = await _post(root, path, good | bad)
+        assert refused.status == 422, bad
+        assert f'id="error-{field}"' in await refused.text()
+    saved = await _post(root, path, good)
+    assert saved.status == 303
+    policy = repo.policy(OTHER)
+    assert policy is not None
+    assert [t.kind for t in policy.tiers] == [TierKind.NEIGHBOURS, TierKind.VOLUNTEERS]
+    assert (policy.claim_timeout_minutes, policy.volunteer_weekly_cap) == (30, 5)
+    assert policy.quiet_hours == QuietHours(time(21), time(7))
+    assert "policy.saved" in [e.action for e in repo.audit_log(household=OTHER)]
+
+
+async def test_accounts_are_made_and_passwords_reset_in_the_web_ui(
+    stores: tuple[SignIn, EscalationRepository, UserStore],
+) -> None:
+    signed_in, _, users = stores
+    root = await signed_in("root", PASSWORD)
+    account = {"username": "minsei", "display_name": "民生委員 山本", "role": "viewer", "area": "梅町"}
+    account |= {"language": "ja", "password": "short"}
+    assert (await _post(root, "/admin/users", account)).status == 422
+    assert users.user("minsei") is None
+    assert (await _post(root, "/admin/users", account | {"password": "first password 1"})).status == 303
+    viewer = users.user("minsei")
+    assert viewer is not None
+    assert (viewer.role, viewer.area) == (StaffRole.VIEWER, "梅町")
+    reset = await _post(root, "/admin/users/minsei", account | {"password": "second password 2"})
+    assert reset.status == 303
+    assert users.authenticate("minsei", "first password 1") is None
+    assert users.authenticate("minsei", "second password 2") is not None
+
+
+@pytest.mark.parametrize("lang", ["ja", "en"])
+async def test_the_administration_pages_speak_one_language(
+    stores: tuple[SignIn, EscalationRepository, UserStore], lang: str
+) -> None:
+    signed_in, _, _ = stores
+    root = await signed_in("root", PASSWORD)
+    token = csrf_of(await (await root.get("/")).text())
+    assert (await root.post("/language", data={"csrf_token": token, "lang": lang})).status == 200
+    codes = {member.value for enum in (*CODE_WORD_ENUMS, Need) for member in enum}
+    forbidden = codes if lang == "ja" else {code for code in codes if "_" in code}
+    for path in ("/admin/users", "/admin/users/alice", "/admin/households", f"/admin/households/{OTHER}"):
+        response = await root.get(path)
+        assert response.status == 200, path
+        text, words = visible_words(await response.text())
+        assert not words & forbidden, (path, sorted(words & forbidden))
+        assert {"ja": "管理", "en": "Administration"}[lang] in text
