@@ -1,18 +1,22 @@
 """Sign in, overview, household (heat map, incident log), contact editing with a validation error,
-watching options, the sensitivity with its cost, language switch and live updates, in real headless
-Chromium. Screenshots go to test-artifacts/browser/."""
+watching options, the sensitivity with its cost, language switch and live updates, and the
+administration pages on a phone (an account and a household in Japanese, a policy's settings in
+English), in real headless Chromium. Screenshots go to test-artifacts/browser/."""
 
 from __future__ import annotations
 
 import re
 from collections.abc import Iterator
+from datetime import UTC, datetime
 
 import pytest
 from playwright.sync_api import Browser, ConsoleMessage, Page, expect
 
+from dashboard.users import StaffRole, UserStore
 from tests.browser.conftest import ARTIFACTS, Dashboard
-from tests.support.dashboard_fakes import PASSWORD
-from tests.support.dashboard_real import OWN
+from tests.support.dashboard_fakes import ADMIN_TOTP_SECRET, FAST_HASHER, PASSWORD
+from tests.support.dashboard_real import OTHER, OWN
+from tests.support.staff_sign_in import totp_codes
 
 pytestmark = [pytest.mark.browser, pytest.mark.integration]
 
@@ -173,3 +177,104 @@ def test_close_an_incident_with_an_outcome(page: Page, dashboard: Dashboard) -> 
     expect(incident).to_contain_text("care_manager:alice")
     expect(page.locator("#close-inc-1")).to_have_count(0)
     page.screenshot(path=ARTIFACTS / "incident-closed.png", full_page=True)
+
+
+PHONE = {"width": 390, "height": 844}
+
+
+@pytest.fixture
+def phone(browser: Browser, dashboard: Dashboard, request: pytest.FixtureRequest) -> Iterator[Page]:
+    context = browser.new_context(viewport=PHONE, is_mobile=True, locale=request.param)
+    opened = context.new_page()
+    problems: list[str] = []
+
+    def on_console(message: ConsoleMessage) -> None:
+        if message.type == "error" and not message.text.startswith("Failed to load resource"):  # 422s
+            problems.append(message.text)
+
+    opened.on("console", on_console)
+    opened.on("pageerror", lambda error: problems.append(str(error)))
+    yield opened
+    context.close()
+    assert problems == [], f"browser console errors (CSP violations?): {problems}"
+
+
+def _sign_in_with_code(page: Page, dashboard: Dashboard, username: str) -> None:
+    page.goto(dashboard.url + "/login")
+    page.fill("#username", username)
+    page.fill("#password", PASSWORD)
+    page.click("#sign-in")
+    page.fill("#code", totp_codes()[0])
+    page.click("#code-submit")
+    expect(page.locator("#overview")).to_be_visible()
+
+
+def _fits(page: Page) -> None:
+    """Usable at phone width: nothing wider than the screen."""
+    assert page.evaluate("document.documentElement.scrollWidth") <= PHONE["width"]
+
+
+@pytest.mark.parametrize("phone", ["ja-JP"], indirect=True)
+def test_an_account_and_a_household_are_made_in_japanese(phone: Page, dashboard: Dashboard) -> None:
+    _sign_in_with_code(phone, dashboard, "root")
+    phone.click("#lang-switch")  # root's account reads English
+    phone.click("#nav-admin")
+    expect(phone.locator("h1")).to_have_text("職員")
+    _fits(phone)
+    phone.fill("input[name=username]", "minsei")
+    phone.fill("input[name=display_name]", "民生委員 山本")
+    phone.select_option("select[name=role]", "viewer")
+    phone.fill("input[name=area]", "梅町")
+    # past the browser's own check, to the server's
+    phone.evaluate("document.querySelector('input[name=password]').removeAttribute('minlength')")
+    phone.fill("input[name=password]", "short")
+    phone.click("#user-save")
+    expect(phone.locator("#error-password")).to_have_text("12文字以上にしてください")
+    phone.fill("input[name=password]", "a long password 1")
+    phone.click("#user-save")
+    expect(phone.locator("#saved")).to_be_visible()
+    expect(phone.locator("select[name=role]")).to_have_value("viewer")
+    phone.screenshot(path=ARTIFACTS / "admin-user-phone-ja.png", full_page=True)
+
+    phone.goto(dashboard.url + "/admin/households")
+    _fits(phone)
+    phone.fill("input[name=id]", "hh-ume")
+    phone.fill("input[name=name]", "梅田 ハナ")
+    phone.fill("input[name=area]", "梅町")
+    phone.check("input[name=needs][value=oxygen]")
+    phone.fill("input[name=contact_name]", "阿部")
+    phone.fill("input[name=contact_phone]", "090-5555-6666")
+    phone.click("#household-add")
+    expect(phone.locator("#error-contact_phone")).to_contain_text("国番号")
+    phone.fill("input[name=contact_phone]", "+819055556666")
+    phone.click("#household-add")
+    expect(phone.locator("#saved")).to_be_visible()
+    expect(phone.locator("input[name=needs][value=oxygen]")).to_be_checked()
+    _fits(phone)
+    phone.screenshot(path=ARTIFACTS / "admin-household-phone-ja.png", full_page=True)
+
+
+@pytest.mark.parametrize("phone", ["en-GB"], indirect=True)
+def test_an_organisation_administrator_sets_the_policy_in_english(phone: Page, dashboard: Dashboard) -> None:
+    users = UserStore(dashboard.users_path, FAST_HASHER)
+    users.open()
+    try:
+        now = datetime.now(UTC)
+        users.add_user("olga", "Olga", StaffRole.ORG_ADMIN, PASSWORD, language="en", now=now)
+        users.enrol_second_factor("olga", ADMIN_TOTP_SECRET, 0, [], now)
+    finally:
+        users.close()
+    _sign_in_with_code(phone, dashboard, "olga")
+    phone.goto(dashboard.url + f"/households/{OTHER}/policy")
+    phone.fill("input[name=claim_timeout_minutes]", "3")
+    phone.click("#policy-form button[type=submit]")
+    expect(phone.locator("#error-claim_timeout_minutes")).to_have_text("at least 5")
+    phone.fill("input[name=claim_timeout_minutes]", "30")
+    phone.fill("input[name=quiet_start]", "21:00")
+    phone.fill("input[name=quiet_end]", "07:00")
+    phone.click("#policy-form button[type=submit]")
+    expect(phone.locator("#saved")).to_be_visible()
+    expect(phone.locator("input[name=claim_timeout_minutes]")).to_have_value("30")
+    expect(phone.locator("input[name=quiet_start]")).to_have_value("21:00")
+    _fits(phone)
+    phone.screenshot(path=ARTIFACTS / "admin-policy-phone-en.png", full_page=True)

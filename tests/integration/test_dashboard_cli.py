@@ -44,8 +44,16 @@ def test_add_users_assign_households_and_list(tmp_path: Path) -> None:
     assert run(config, "assign", "sato", "demo-0001", "demo-0002").returncode == 0
     assert run(config, "unassign", "sato", "demo-0002").returncode == 0
     assert run(config, "assign", "nobody", "demo-0001").returncode == 2
+    viewer = run(
+        config, "user", "add", "min", "--role", "viewer", "--org", "kirari", "--area", "桜町",
+        "--password-stdin", stdin="a long password 3\n",
+    )  # fmt: skip
+    assert viewer.returncode == 0, viewer.stderr
     listing = run(config, "user", "list")
-    assert listing.stdout.splitlines() == ["sato\tcare_manager\tja\t佐藤\tdemo-0001"]
+    assert listing.stdout.splitlines() == [
+        "min\tviewer\tja\tmin\tarea 桜町\tkirari",
+        "sato\tcare_manager\tja\t佐藤\tdemo-0001",
+    ]
     before = subprocess.run(  # --config before the action, as in docs/operations.md
         [sys.executable, "-m", "mimamori", "dashboard", "--config", str(config), "user", "list"],
         cwd=REPO,
@@ -56,14 +64,6 @@ def test_add_users_assign_households_and_list(tmp_path: Path) -> None:
         check=False,
     )
     assert before.stdout == listing.stdout
-    viewer = run(
-        config, "user", "add", "min", "--role", "viewer", "--org", "kirari", "--area", "桜町",
-        "--password-stdin", stdin="a long password 3\n",
-    )  # fmt: skip
-    assert viewer.returncode == 0, viewer.stderr
-    assert run(config, "user", "list", "--org", "kirari").stdout.splitlines() == [
-        "min\tviewer\tja\tmin\tarea 桜町\tkirari"
-    ]
     users = UserStore(users_path)
     users.open()
     try:
