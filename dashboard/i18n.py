@@ -263,6 +263,7 @@ MESSAGES: Final[Mapping[str, tuple[str, str]]] = {
     "policy.quiet_start": ("From", "開始"),
     "policy.quiet_end": ("Until", "終了"),
     "nav.admin": ("Administration", "管理"),
+    "nav.read_only": ("Read only", "閲覧のみ"),
     "admin.users": ("Staff", "職員"),
     "admin.households": ("Households", "世帯"),
     "admin.user_new": ("New account", "アカウントを作成"),

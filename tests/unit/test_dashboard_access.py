@@ -329,3 +329,13 @@ async def test_an_organisation_administrator_stays_in_its_organisation(setup: An
     assert alice is not None
     assert alice.role.value == "care_manager"
     assert seeded.users.assigned("alice") == {OWN}
+
+
+async def test_a_viewer_reads_forms_without_buttons(setup: Any) -> None:
+    _, client_as, _ = setup
+    for username, read_only in (("vera", True), ("alice", False)):
+        client = await client_as(username)
+        for part in ("contacts", "policy", "away", "options"):
+            page = await (await client.get(f"/households/{OWN}/{part}")).text()
+            assert ('method="post" inert' in page) is read_only, (username, part)
+            assert ('id="read-only"' in page) is read_only
