@@ -7,14 +7,14 @@ incident and the facts of its log (:class:`Progress`).
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Collection, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from zoneinfo import ZoneInfo
 
 from detection.findings import Audience, FindingKind, Severity
 from escalation.models import Incident, IncidentState, PolicySnapshot, SnapshotContact, Wave
-from registry.models import Contact, NotifyMode, Policy, QuietHours, TierKind
+from registry.models import Contact, NotifyMode, Policy, QuietHours, Tier, TierKind
 
 BLIND_KINDS = (FindingKind.BLIND_GATEWAY, FindingKind.BLIND_SENSORS)
 TECHNICAL_WAIT_MINUTES = 60
@@ -29,11 +29,17 @@ class Progress:
     failed: frozenset[str] = frozenset()  # the alert could not be delivered
     opted_out: frozenset[str] = frozenset()  # STOP: never texted
     helped: frozenset[str] = frozenset()  # said 119 / help
+    unavailable: frozenset[str] = frozenset()  # volunteers resting or outside their windows now
     operators: tuple[SnapshotContact, ...] = ()  # the platform operators ([alerts] operators)
     operators_told: bool = False  # the chain ran out and the operators were texted
 
     def unreachable(self, contact: str) -> bool:
-        return contact in self.declined or contact in self.failed or contact in self.opted_out
+        return (
+            contact in self.declined
+            or contact in self.failed
+            or contact in self.opted_out
+            or contact in self.unavailable
+        )
 
 
 @dataclass(frozen=True, slots=True)
@@ -85,7 +91,21 @@ def rotate_volunteers(
 
     under = [c for c in contacts if load.get(c.id, (0, never))[0] < cap(c)]
     chosen = under or list(contacts)
-    return sorted(chosen, key=lambda c: load.get(c.id, (0, never))[1])
+    return sorted(chosen, key=lambda c: (load.get(c.id, (0, never))[1], load.get(c.id, (0, never))[0]))
+
+
+def draw_from_pool(
+    tier: Tier,
+    pool: Sequence[Contact],
+    members: Sequence[Contact],
+    unavailable: Collection[str],
+    load: Mapping[str, tuple[int, datetime]],
+    policy: Policy,
+) -> list[Contact]:
+    """Up to ``tier.pool_size`` pool volunteers who may be asked now, round-robin under their caps."""
+    taken = {m.id for m in members}
+    free = [c for c in pool if c.id not in taken and c.id not in unavailable and c.opted_out_at is None]
+    return rotate_volunteers(free, load, policy.volunteer_weekly_cap)[: tier.pool_size]
 
 
 def build_snapshot(
@@ -98,8 +118,15 @@ def build_snapshot(
     load: Mapping[str, tuple[int, datetime]],
     operators: Sequence[SnapshotContact],
     blind_hold_minutes: int,
+    pool: Sequence[Contact] = (),
+    unavailable: Collection[str] = frozenset(),
 ) -> PolicySnapshot:
-    """The escalation chain of a new incident, resolved from the policy as it is now."""
+    """The escalation chain of a new incident, resolved from the policy as it is now.
+
+    ``pool``: the volunteers of the household's organisation's shared pool, drawn on by a volunteers
+    tier with ``pool``; ``unavailable``: volunteers resting or outside their windows now (never drawn
+    from the pool; a tier's own volunteers stay, and are skipped if still so when their wave comes).
+    """
     claim = policy.claim_timeout_minutes if policy else 45
     quiet = policy.quiet_hours if policy else None
     waves: list[Wave] = []
@@ -117,6 +144,8 @@ def build_snapshot(
             members = [contacts[c] for c in tier.contacts if c in contacts]
             if tier.kind is TierKind.VOLUNTEERS:
                 members = rotate_volunteers(members, load, policy.volunteer_weekly_cap)
+                if tier.pool:
+                    members += draw_from_pool(tier, pool, members, unavailable, load, policy)
             if not members:
                 continue
             if tier.mode is NotifyMode.ALL:

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import logging
 import uuid
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Collection, Mapping, Sequence
 from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 
@@ -56,6 +56,7 @@ from escalation.models import (
 from escalation.repository import EscalationRepository
 from escalation.sms.errors import ErrorClass, classify, describe
 from registry.models import Contact, ContactChannel, ContactRole, Language, TierKind
+from registry.volunteers import askable
 from store.base import DeviceState, HouseholdActivity
 
 log = logging.getLogger(__name__)
@@ -124,7 +125,7 @@ class EscalationEngine:
         incident = self._repo.incident(incident_id)
         if incident is None:
             return None
-        t = transition(incident, event, now, self.progress(incident), actor)
+        t = transition(incident, event, now, self.progress(incident, now), actor)
         if t.incident != incident:
             self._repo.save_incident(t.incident)
             if t.incident.state is not incident.state:
@@ -217,8 +218,8 @@ class EscalationEngine:
         body = texts.text(e.text, lang, name=self.household_name(incident, lang), **params)
         self.queue(e.key, phone, body, e.purpose, incident, person.id, now, urgent=e.urgent)
 
-    def progress(self, incident: Incident) -> Progress:
-        """The facts of the incident's log the machine decides on."""
+    def progress(self, incident: Incident, now: datetime) -> Progress:
+        """The facts of the incident's log (and of its volunteers at ``now``) the machine decides on."""
         repo = self._repo
         by_kind: dict[StepKind, set[str]] = {}
         for step in repo.steps(incident.id):
@@ -235,6 +236,16 @@ class EscalationEngine:
             failed=who(StepKind.DELIVERY_FAILED),
             opted_out=frozenset(opted),
             helped=who(StepKind.HELP),
+            unavailable=self._unavailable(
+                {
+                    c.id
+                    for w in incident.snapshot.waves
+                    for c in w.contacts
+                    if c.role is ContactRole.VOLUNTEER
+                },
+                incident.snapshot.time_zone,
+                now,
+            ),
             operators=self.operators_of(incident.household),
             operators_told=StepKind.OPERATORS_TOLD in by_kind,
         )
@@ -289,16 +300,33 @@ class EscalationEngine:
         policy = repo.policy(finding.household)
         wanted = {c for t in policy.tiers for c in t.contacts} | set(policy.technical) if policy else set()
         contacts = {c.id: c for c in (repo.contact(i) for i in wanted) if c is not None}
-        volunteers = [i for i, c in contacts.items() if c.role is ContactRole.VOLUNTEER]
+        pooled = policy is not None and any(t.pool for t in policy.tiers)
+        pool = repo.pool(household.organisation) if pooled and household is not None else []
+        volunteers = {i for i, c in contacts.items() if c.role is ContactRole.VOLUNTEER} | {
+            c.id for c in pool
+        }
+        time_zone = household.time_zone if household else self._s.time_zone
         return build_snapshot(
             policy,
             contacts,
             kind=finding.kind,
             audience=finding.audience,
-            time_zone=household.time_zone if household else self._s.time_zone,
-            load=repo.alert_load(now - timedelta(days=7), volunteers),
+            time_zone=time_zone,
+            load=repo.alert_load(now - timedelta(days=7), sorted(volunteers)),
             operators=self.operators_of(finding.household),
             blind_hold_minutes=self._s.blind_hold_minutes,
+            pool=pool,
+            unavailable=self._unavailable(volunteers, time_zone, now),
+        )
+
+    def _unavailable(self, volunteers: Collection[str], time_zone: str, now: datetime) -> frozenset[str]:
+        """Those of ``volunteers`` resting, or outside their windows (local to ``time_zone``), at ``now``."""
+        if not volunteers:
+            return frozenset()
+        windows = self._repo.availability(volunteers)
+        resting = self._repo.resting(volunteers, now)
+        return frozenset(
+            v for v in volunteers if not askable(windows.get(v, ()), resting.get(v), now, time_zone)
         )
 
     def operators_of(self, household_id: str) -> tuple[SnapshotContact, ...]:

@@ -338,14 +338,15 @@ class EscalationRepository(Registry):
         return cur.rowcount
 
     def alert_load(self, since: datetime, contacts: Sequence[str]) -> dict[str, tuple[int, datetime]]:
-        """Per contact: alerts queued since ``since`` and the newest one (weekly cap and round-robin)."""
+        """Per contact: alerts (incidents alerted about) since ``since``, and the newest alert ever
+        (weekly cap and round-robin)."""
         if not contacts:
             return {}
         marks = ",".join("?" * len(contacts))
         rows = self._exec(
-            "SELECT contact, count(*), max(created_at) FROM sms_messages"  # noqa: S608
-            f" WHERE contact IN ({marks}) AND purpose = 'alert' AND created_at >= ? GROUP BY contact",
-            [*contacts, to_db_time(since)],
+            "SELECT contact, count(DISTINCT CASE WHEN created_at >= ? THEN incident END), max(created_at)"  # noqa: S608
+            f" FROM sms_messages WHERE contact IN ({marks}) AND purpose = 'alert' GROUP BY contact",
+            [to_db_time(since), *contacts],
         )
         return {r[0]: (int(r[1]), from_db_time(r[2])) for r in rows}
 

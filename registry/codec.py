@@ -28,6 +28,7 @@ def encode_policy(policy: Policy) -> str:
                     "contacts": list(t.contacts),
                     "mode": t.mode.value,
                     "wait": t.wait_minutes,
+                    **({"pool": True, "pool_size": t.pool_size} if t.pool else {}),
                 }
                 for t in policy.tiers
             ],
@@ -45,7 +46,14 @@ def decode_policy(household: str, text: str) -> Policy:
     return Policy(
         household=household,
         tiers=tuple(
-            Tier(TierKind(t["kind"]), tuple(t["contacts"]), NotifyMode(t["mode"]), int(t["wait"]))
+            Tier(
+                TierKind(t["kind"]),
+                tuple(t["contacts"]),
+                NotifyMode(t["mode"]),
+                int(t["wait"]),
+                bool(t.get("pool", False)),
+                int(t.get("pool_size", 3)),
+            )
             for t in data["tiers"]
         ),
         technical=tuple(data["technical"]),

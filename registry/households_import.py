@@ -10,12 +10,20 @@ import re
 import tomllib
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from datetime import UTC, datetime, time
+from datetime import UTC, date, datetime, time
 from pathlib import Path
-from typing import Any, Literal
+from typing import Any, Literal, Self
 
 import yaml
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, ValidationInfo, field_validator
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    ValidationError,
+    ValidationInfo,
+    field_validator,
+    model_validator,
+)
 
 from mimamori.config import TimeZoneName
 from mimamori.contract import ID_RE
@@ -40,6 +48,7 @@ from registry.models import (
     TierKind,
 )
 from registry.repository import Registry
+from registry.volunteers import AvailabilityIn, rest_end
 
 E164 = re.compile(r"^\+[1-9][0-9]{6,14}$")
 EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
@@ -70,12 +79,28 @@ class ContactIn(_Model):
         [ContactChannel.SMS], min_length=1, max_length=4
     )  # after role and email
     pools: list[str] = Field([], max_length=20)  # volunteers: organisations whose shared pool they serve
+    # when they may be asked (None: left as it is; []: any time) and until when they rest (null: not)
+    availability: list[AvailabilityIn] | None = Field(None, max_length=14)
+    resting_until: date | datetime | None = None
 
     @field_validator("phone")
     @classmethod
     def _e164(cls, value: str) -> str:
         if not E164.match(value):
             raise ValueError("phone must be E.164, e.g. +819012345678")
+        return value
+
+    @model_validator(mode="after")
+    def _volunteer_times(self) -> Self:
+        if (self.availability or self.resting_until) and self.role is not ContactRole.VOLUNTEER:
+            raise ValueError("availability and resting_until are for volunteers")
+        return self
+
+    @field_validator("resting_until")
+    @classmethod
+    def _rest(cls, value: date | datetime | None) -> date | datetime | None:
+        if value is not None:
+            rest_end(value)  # a time without a zone is refused
         return value
 
     @field_validator("email")
@@ -106,9 +131,19 @@ def check_channels(role: ContactRole, channels: Sequence[ContactChannel], email:
 
 class TierIn(_Model):
     kind: Literal["resident_check", "neighbours", "volunteers", "professionals"]
-    contacts: list[str] = Field(min_length=1)
+    contacts: list[str] = []
     mode: NotifyMode = NotifyMode.ALL
     wait_minutes: int = Field(15, ge=1, le=24 * 60)
+    pool: bool = False  # volunteers: also the organisation's shared pool (docs/community.md)
+    pool_size: int = Field(3, ge=1, le=50)
+
+    @model_validator(mode="after")
+    def _someone(self) -> Self:
+        if self.pool and self.kind != "volunteers":
+            raise ValueError("pool: only a volunteers tier draws on the pool")
+        if not self.contacts and not self.pool:
+            raise ValueError("contacts: a tier needs contacts (or, for volunteers, pool: true)")
+        return self
 
 
 class QuietIn(_Model):
@@ -277,6 +312,11 @@ def import_data(repo: Registry, data: dict[str, Any], now: datetime) -> ImportRe
                 tuple(c.pools),
             )
         )
+        if c.availability is not None:
+            repo.set_availability(c.id, [w.window() for w in c.availability])
+        if "resting_until" in c.model_fields_set:
+            until = None if c.resting_until is None else rest_end(c.resting_until)
+            repo.set_resting(c.id, until, "import")
         known.add(c.id)
         report.contacts += 1
     for n, o in enumerate(declared):  # after the contacts: operators are contacts
@@ -343,7 +383,10 @@ def store_household(repo: Registry, h: HouseholdIn, now: datetime) -> None:
     p = h.policy
     policy = Policy(
         household=h.id,
-        tiers=tuple(Tier(TierKind(t.kind), tuple(t.contacts), t.mode, t.wait_minutes) for t in p.tiers),
+        tiers=tuple(
+            Tier(TierKind(t.kind), tuple(t.contacts), t.mode, t.wait_minutes, t.pool, t.pool_size)
+            for t in p.tiers
+        ),
         technical=tuple(p.technical),
         quiet_hours=None if p.quiet_hours is None else QuietHours(p.quiet_hours.start, p.quiet_hours.end),
         claim_timeout_minutes=p.claim_timeout_minutes,

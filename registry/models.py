@@ -177,11 +177,25 @@ class Contact:
 
 
 @dataclass(frozen=True, slots=True)
+class Availability:
+    """A window in which a volunteer may be asked, in local time of the household served (0 = Monday).
+
+    ``end <= start`` ends the next day (22:00-06:00). A volunteer with no windows may be asked any time.
+    """
+
+    weekdays: tuple[int, ...]
+    start: time
+    end: time
+
+
+@dataclass(frozen=True, slots=True)
 class Tier:
     kind: TierKind
     contacts: tuple[str, ...]  # contact ids, in the order to try them
     mode: NotifyMode = NotifyMode.ALL
     wait_minutes: int = 15  # before the next tier (one-by-one: before the next person)
+    pool: bool = False  # volunteers tier: also the household's organisation's shared pool
+    pool_size: int = 3  # how many pool volunteers (round-robin) the tier takes besides its contacts
 
 
 @dataclass(frozen=True, slots=True)

@@ -20,6 +20,7 @@ from typing import Any
 from mimamori.sqlite import DatabaseError, connect, from_db_time, opt_db_time, opt_time, to_db_time
 from registry.codec import decode_policy, encode_policy
 from registry.models import (
+    Availability,
     AwayPeriod,
     CalendarEntry,
     Consent,
@@ -286,6 +287,61 @@ class Registry:
             (household_id,),
         )
         return [_contact(r) for r in rows]
+
+    def pool(self, organisation: str) -> list[Contact]:
+        """The volunteers in ``organisation``'s shared pool (not opted out), by id."""
+        rows = self._exec(SELECT_CONTACTS + " WHERE role = 'volunteer' AND pools != '' ORDER BY id")
+        found = (_contact(r) for r in rows)
+        return [c for c in found if organisation in c.pools and c.opted_out_at is None]
+
+    def set_availability(self, contact_id: str, windows: Sequence[Availability]) -> None:
+        """Replace a contact's availability windows (none: may be asked any time)."""
+        self._exec("DELETE FROM availability WHERE contact = ?", (contact_id,))
+        for w in windows:
+            self._exec(
+                "INSERT INTO availability (contact, weekdays, start_time, end_time) VALUES (?, ?, ?, ?)",
+                (contact_id, ",".join(map(str, w.weekdays)), _hhmm(w.start), _hhmm(w.end)),
+            )
+
+    def availability(self, contacts: Collection[str]) -> dict[str, tuple[Availability, ...]]:
+        """The windows of those of ``contacts`` that have any."""
+        if not contacts:
+            return {}
+        marks = ",".join("?" * len(contacts))
+        rows = self._exec(
+            "SELECT contact, weekdays, start_time, end_time FROM availability"  # noqa: S608
+            f" WHERE contact IN ({marks}) ORDER BY rowid",
+            list(contacts),
+        )
+        found: dict[str, list[Availability]] = {}
+        for r in rows:
+            days = tuple(int(d) for d in r[1].split(",") if d)
+            found.setdefault(r[0], []).append(
+                Availability(days, time.fromisoformat(r[2]), time.fromisoformat(r[3]))
+            )
+        return {c: tuple(ws) for c, ws in found.items()}
+
+    def set_resting(self, contact_id: str, until: datetime | None, set_by: str) -> None:
+        """Rest until ``until`` (None: back now)."""
+        if until is None:
+            self._exec("DELETE FROM resting WHERE contact = ?", (contact_id,))
+            return
+        self._exec(
+            "INSERT INTO resting VALUES (?, ?, ?) ON CONFLICT(contact)"
+            " DO UPDATE SET until=excluded.until, set_by=excluded.set_by",
+            (contact_id, to_db_time(until), set_by),
+        )
+
+    def resting(self, contacts: Collection[str], now: datetime) -> dict[str, datetime]:
+        """Those of ``contacts`` resting at ``now``, with the end of their rest."""
+        if not contacts:
+            return {}
+        marks = ",".join("?" * len(contacts))
+        rows = self._exec(
+            f"SELECT contact, until FROM resting WHERE contact IN ({marks}) AND until > ?",  # noqa: S608
+            [*contacts, to_db_time(now)],
+        )
+        return {r[0]: from_db_time(r[1]) for r in rows}
 
     def households_of(self, contact_id: str) -> list[str]:
         """The households a contact serves, by id."""
@@ -569,6 +625,10 @@ SWITCH_CODES = {Switch.AUTO: 0, Switch.ON: 1, Switch.OFF: -1}
 SENSITIVITIES = frozenset(s.value for s in Sensitivity)
 SWITCHES = {code: switch for switch, code in SWITCH_CODES.items()}
 ROOMS = frozenset(room.value for room in Room)
+
+
+def _hhmm(t: time) -> str:
+    return t.isoformat("minutes")
 
 
 def _add_missing_columns(db: sqlite3.Connection, columns: Sequence[tuple[str, str, str]]) -> None:

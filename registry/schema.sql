@@ -118,3 +118,17 @@ CREATE TABLE IF NOT EXISTS detection_feedback (
     band      INTEGER NOT NULL
 );
 CREATE INDEX IF NOT EXISTS detection_feedback_household ON detection_feedback (household, closed_at);
+-- Volunteers (docs/community.md, *Volunteer pool*): when each may be asked (local times 'HH:MM' of
+-- the household served; weekdays '0,1,2' with 0 = Monday) and until when one rests (REST 7 / 休み 7).
+CREATE TABLE IF NOT EXISTS availability (
+    contact    TEXT NOT NULL REFERENCES contacts(id) ON DELETE CASCADE,
+    weekdays   TEXT NOT NULL,
+    start_time TEXT NOT NULL,
+    end_time   TEXT NOT NULL
+);
+CREATE INDEX IF NOT EXISTS availability_contact ON availability (contact);
+CREATE TABLE IF NOT EXISTS resting (
+    contact TEXT PRIMARY KEY REFERENCES contacts(id) ON DELETE CASCADE,
+    until   TEXT NOT NULL,
+    set_by  TEXT NOT NULL
+);
