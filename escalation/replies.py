@@ -59,7 +59,13 @@ class ReplyAction(StrEnum):
     STOP = "stop"  # the whole message is STOP / 停止: never text this number again
     START = "start"  # the whole message is START / 再開: opted back in
     TEST = "test"  # T / テスト: the answer to a chain health drill (escalation/drills.py), never to an alert
+    REST = "rest"  # REST 7 / 休み 7: a volunteer rests that many days (escalation/volunteer_sms.py)
+    RECORD = "record"  # RECORD / 記録: a volunteer's own month by SMS (escalation/volunteer_sms.py)
     UNKNOWN = "unknown"
+
+
+NOT_ANSWERS = frozenset({ReplyAction.TEST, ReplyAction.REST, ReplyAction.RECORD})
+"""Never an answer to an alert: the drill's T and the volunteers' commands."""
 
 
 OPT_OUT = frozenset({"stop", "stopall", "unsubscribe", "cancel", "end", "quit", "停止", "配信停止", "ていし"})
@@ -122,6 +128,10 @@ _WORDS: tuple[tuple[str, ReplyAction], ...] = (
     ("わかりました", ReplyAction.ACK),
     ("分かりました", ReplyAction.ACK),
 )
+_REST = re.compile(r"^(?:rest(?:\s+(?P<arg>.*))?|(?:休み|やすみ)\s*(?P<days>\d*)\s*(?:日間?)?)$")
+"""REST with anything after it (checked by the handler); 休み only with a number or nothing, so that
+「休みなので行けません」 is still read as an answer."""
+_RECORD = re.compile(r"^(?:records?|記録|きろく)$")
 _TRIM = re.compile(r"^[\s\"'「『(（]+|[\s。．.!！?？、,，)）」』〜~ー-]+$")
 _NUMBER = re.compile(r"^(\d+)(?!\d)")
 _TOKEN = re.compile(r"[a-z']+|\d+|\S")
@@ -148,6 +158,7 @@ class Reply:
 
     action: ReplyAction
     code: str | None = None
+    argument: str = ""  # what follows a command's word: REST 7's "7"
 
 
 def parse(text: str) -> Reply:
@@ -158,6 +169,11 @@ def parse(text: str) -> Reply:
         return Reply(ReplyAction.STOP)
     if compact in OPT_IN:
         return Reply(ReplyAction.START)
+    rest_days = _REST.match(s)
+    if rest_days:
+        return Reply(ReplyAction.REST, argument=(rest_days["arg"] or rest_days["days"] or "").strip())
+    if _RECORD.match(s):
+        return Reply(ReplyAction.RECORD)
     code, rest = split_code(s)
     return Reply(_answer(rest), code)
 
@@ -325,16 +341,25 @@ class ReplyDesk:
         return ReplyOutcome(ReplyAction.STOP, True, None, "opted out")
 
     def _opt_in(self, contacts: Sequence[Contact], now: datetime) -> ReplyOutcome:
+        """START / 再開: "send to me again" — ends an opt-out and a volunteer's rest, both at once."""
         back = [c for c in contacts if c.opted_out_at is not None]
         for c in back:
             self._repo.set_opted_out(c.id, None)
             self._repo.audit(now, f"contact:{c.id}", "contact.opted_in", detail={"role": c.role.value})
             log.info("contact.opted_in contact=%s", c.id)
-        if not back:
+        resting = self._repo.resting([c.id for c in contacts], now)
+        for cid in sorted(resting):
+            self._repo.set_resting(cid, None, f"contact:{cid}")
+            self._repo.audit(
+                now, f"contact:{cid}", "volunteer.back", detail={"was_until": resting[cid].isoformat()}
+            )
+            log.info("volunteer.back contact=%s", cid)
+        if not back and not resting:
             return ReplyOutcome(ReplyAction.START, True, None, "not opted out")
-        c = back[0]
-        self._reply(f"optin:{c.id}:{int(now.timestamp())}", c, texts.text("opted_in", c.language), None, now)
-        return ReplyOutcome(ReplyAction.START, True, None, "opted in")
+        c = back[0] if back else next(c for c in contacts if c.id in resting)
+        key = "opted_in" if back else "rest_ended"
+        self._reply(f"optin:{c.id}:{int(now.timestamp())}", c, texts.text(key, c.language), None, now)
+        return ReplyOutcome(ReplyAction.START, True, None, "opted in" if back else "back from rest")
 
     def _reply(self, key: str, contact: Contact, body: str, incident: Incident | None, now: datetime) -> None:
         self._engine.queue(key, contact.phone, body, SmsPurpose.REPLY, incident, contact.id, now)
@@ -428,7 +453,7 @@ class IncidentReplies:
         return Pending(kind, incident.id, reply_code(incident.id), contact, incident.opened_at, name)
 
     def pending(self, contacts: Sequence[Contact], reply: Reply, now: datetime) -> list[Pending]:
-        if reply.action is ReplyAction.TEST:  # a drill's answer never touches an alert
+        if reply.action in NOT_ANSWERS:  # a drill's answer or a command never touches an alert
             return []
         by_id = {c.id: c for c in contacts}
         found: dict[str, Pending | None] = {

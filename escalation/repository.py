@@ -350,6 +350,30 @@ class EscalationRepository(Registry):
         )
         return {r[0]: (int(r[1]), from_db_time(r[2])) for r in rows}
 
+    def volunteer_activity(self, start: datetime, end: datetime) -> list[tuple[str, str, str, int]]:
+        """What contacts did from ``start`` to ``end``: rows (contact, measure, detail, count), measures
+        ``alerts`` (incidents alerted about), ``answered`` (incidents answered by SMS or link),
+        ``claimed``, ``visit`` (claimed incidents closed, detail: the outcome) and ``drills`` (answered)."""
+        span = (to_db_time(start), to_db_time(end))
+        rows = self._exec(
+            "SELECT contact, 'alerts', '', count(DISTINCT incident) FROM sms_messages"
+            " WHERE purpose = 'alert' AND contact IS NOT NULL AND created_at >= ? AND created_at < ?"
+            " GROUP BY contact"
+            " UNION ALL SELECT substr(actor, instr(actor, ':') + 1), 'answered', '', count(DISTINCT incident)"
+            " FROM audit_log WHERE action IN ('reply', 'link.tap') AND incident IS NOT NULL"
+            " AND (actor LIKE 'contact:%' OR actor LIKE 'link:%') AND at >= ? AND at < ? GROUP BY 1"
+            " UNION ALL SELECT contact, 'claimed', '', count(DISTINCT incident) FROM escalation_steps"
+            " WHERE kind = 'claimed' AND contact IS NOT NULL AND at >= ? AND at < ? GROUP BY contact"
+            " UNION ALL SELECT claimed_by, 'visit', resolution, count(*) FROM incidents"
+            " WHERE claimed_by IS NOT NULL AND resolved_at >= ? AND resolved_at < ?"
+            " AND resolution NOT IN ('activity_resumed', 'superseded', 'suppressed', 'fault_cleared')"
+            " GROUP BY claimed_by, resolution"
+            " UNION ALL SELECT contact, 'drills', '', count(*) FROM contact_drills"
+            " WHERE outcome = 'answered' AND settled_at >= ? AND settled_at < ? GROUP BY contact",
+            span * 5,
+        )
+        return [(r[0], r[1], r[2], int(r[3])) for r in rows]
+
     def link_id(self, incident_id: str, contact_id: str, expires_at: datetime) -> int:
         """The id of the one-tap link of this contact for this incident (created once)."""
         self._exec(

@@ -28,6 +28,7 @@ from escalation.mail.notifier import MailNotifier
 from escalation.mail.smtp_sender import SmtpSender
 from escalation.models import SmsMessage, SmsPurpose, SnapshotContact
 from escalation.notifier import Notifier
+from escalation.records import points_rule
 from escalation.replies import ReplyDesk
 from escalation.repository import EscalationRepository
 from escalation.scheduling import EscalationScheduler
@@ -37,6 +38,7 @@ from escalation.sms.outbox_sender import OutboxNotifier, OutboxSender
 from escalation.sms.port import SmsSender
 from escalation.sms.twilio_sender import TwilioSender
 from escalation.voice_twilio import TwilioVoiceNotifier
+from escalation.volunteer_sms import VolunteerCommands
 from escalation.webhooks import WebhookContext, build_app
 from mimamori.clock import Clock
 from mimamori.config import Config
@@ -275,6 +277,9 @@ class AlertsService:
                 operators,
             )
             self.desk.register(self.drills)
+        self.desk.register(
+            VolunteerCommands(self.repo, self._engine, points_rule(cfg.volunteers.points), cfg.time_zone)
+        )
         self.webhooks = WebhookContext(
             engine=self._engine,
             desk=self.desk,

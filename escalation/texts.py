@@ -262,6 +262,32 @@ _TEXTS: dict[str, dict[Language, str]] = {
             " {opted_out} opted out; {households} households to check."
         ),
     },
+    "rest_started": {
+        Language.JA: "{until}までお休みにします。その間は連絡しません。早めに戻るときは「再開」と返信。",
+        Language.EN: "You are resting until {until}: no alerts until then. Reply START to come back sooner.",
+    },
+    "rest_bad": {
+        Language.JA: "日数は1〜90で。例:「休み 7」で7日間お休み。何も変更していません。",
+        Language.EN: "Send REST and a number of days from 1 to 90, e.g. REST 7. Nothing was changed.",
+    },
+    "rest_ended": {
+        Language.JA: "お休みを終えました。見守りの連絡が再び届きます。",
+        Language.EN: "Welcome back: Mimamori alerts reach you again.",
+    },
+    "volunteers_only": {
+        Language.JA: "「休み」「記録」はボランティアの方向けです。何も変更していません。",
+        Language.EN: "REST and RECORD are for volunteers. Nothing was changed.",
+    },
+    "record": {
+        Language.JA: (
+            "【見守り】{month}の記録: 通知{alerts} 応答{answered} 駆付{claimed} 訪問{visits}"
+            " 訓練{drills} 計{points}pt"
+        ),
+        Language.EN: (
+            "Mimamori, {month}: {alerts} alerts, {answered} answered, {claimed} claimed, {visits} visits,"
+            " {drills} drills, {points} points."
+        ),
+    },
     "no_incident": {
         Language.JA: "現在、対応中の見守り連絡はありません。配信停止は「停止」とだけ返信。",
         Language.EN: "There is no open Mimamori alert for you. To opt out, reply just STOP.",

@@ -292,6 +292,22 @@ class WatchdogConfig(Section):
     drill_deadline_s: float = Field(180.0, gt=0)  # a drill not through by then fails
 
 
+class PointsConfig(Section):
+    """Points per counted activity of a volunteer's month (ボランティアポイント; docs/community.md)."""
+
+    alert: int = Field(0, ge=0, le=1000)  # an alert received
+    answered: int = Field(1, ge=0, le=1000)  # an alert answered (any answer)
+    claimed: int = Field(0, ge=0, le=1000)  # an alert claimed ("I'll go")
+    visit: int = Field(3, ge=0, le=1000)  # a claimed alert closed with an outcome (the visit was made)
+    drill: int = Field(1, ge=0, le=1000)  # a chain health drill answered
+
+
+class VolunteersConfig(Section):
+    """Volunteer records (`mimamori volunteers records`, the records page, 「記録」 by SMS)."""
+
+    points: PointsConfig = PointsConfig()
+
+
 class Secrets(BaseModel):
     """Secrets, read only from the environment; never written to a file or logged."""
 
@@ -340,6 +356,7 @@ class Config(Section):
     email: EmailConfig = EmailConfig()
     line: LineConfig = LineConfig()
     watchdog: WatchdogConfig = WatchdogConfig()
+    volunteers: VolunteersConfig = VolunteersConfig()
     secrets: Secrets = Secrets()
 
 

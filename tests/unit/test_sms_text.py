@@ -124,6 +124,14 @@ TYPICAL = {
     "send_failed": "3",
     "opted_out": "2",
     "households": "15",
+    "until": "12/10 14:00",
+    "month": "2026年11月",
+    "alerts": "12",
+    "answered": "10",
+    "claimed": "4",
+    "visits": "3",
+    "drills": "1",
+    "points": "24",
 }
 
 
