@@ -18,7 +18,7 @@ from zoneinfo import ZoneInfo
 from twilio.request_validator import RequestValidator
 
 from detection.live import build_live_detector
-from escalation import answer_cli
+from escalation import answer_cli, records_cli
 from escalation.commands import NOTE_MAX, STAFF_OUTCOMES, StaffCommands, operators
 from escalation.models import Incident, IncidentState, Outcome, SmsPurpose
 from escalation.repository import EscalationRepository
@@ -42,6 +42,7 @@ def register(sub: Subcommands) -> None:
     reply.set_defaults(func=_sms_reply)
 
     answer_cli.register(sub)
+    records_cli.register(sub)
 
     outbox = sub.add_parser("outbox", help="list the messages of every channel (sent, queued, stored)")
     outbox.add_argument("--json", action="store_true", help="a JSON list: to, body, status, created_at, ...")
