@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import json
+import subprocess
+import sys
 from datetime import UTC, date, datetime, time, timedelta
 from pathlib import Path
 
@@ -219,3 +222,20 @@ def test_the_households_file_carries_availability_rest_and_pool_tiers(tmp_path: 
     assert repo.availability(["v1"]) == {}
     assert repo.resting(["v1"], FIXED_NOW) == {}
     repo.close()
+
+
+def test_a_short_simulated_month_is_fair_and_asks_nobody_off_duty() -> None:
+    """The fast tier of benchmarks/volunteer_fairness.py (the month of 200 alerts is measured there)."""
+    script = Path(__file__).resolve().parents[2] / "benchmarks" / "volunteer_fairness.py"
+    done = subprocess.run(
+        [sys.executable, str(script), "--alerts", "40", "--volunteers", "9"],
+        capture_output=True,
+        text=True,
+        check=True,
+        timeout=120,
+    )
+    result = json.loads(done.stdout.splitlines()[-1])
+    assert result["alerts_off_duty_or_resting"] == 0
+    all_hours = result["per_volunteer_on_duty_all_hours"]
+    assert all_hours["max"] - all_hours["min"] <= 1, result
+    assert all_hours["stddev"] < result["baseline_random_all_hours"]["stddev"]
