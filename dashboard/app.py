@@ -27,6 +27,7 @@ from dashboard.pages import (
     sensitivity,
     signin,
     two_factor,
+    volunteers_page,
 )
 from dashboard.render import setup_templates
 from dashboard.security import csrf_protect, identify, require_sign_in, security_headers
@@ -92,6 +93,7 @@ def create_app(
         admin_households,
     ):
         app.router.add_routes(module.routes)
+    app.router.add_routes(volunteers_page.routes)
     app.router.add_static("/static/", STATIC_DIR, name="static")
     app.cleanup_ctx.append(broadcaster.cleanup_ctx)
     app.on_shutdown.append(broadcaster.on_shutdown)

@@ -27,6 +27,7 @@ from dashboard.views import (
     OrganisationView,
     PolicyView,
     TierView,
+    VolunteerSheet,
     WatchOptions,
     away_errors,
 )
@@ -34,6 +35,7 @@ from detection.findings import Explanation
 from escalation import models as escalation
 from escalation.commands import STAFF_OUTCOMES, StaffCommands
 from escalation.drills import DrillOutcome, coverage
+from escalation.records import CSV_COLUMNS, PointsRule, records, row, to_csv
 from escalation.repository import EscalationRepository
 from mimamori.contract import ID_RE
 from registry import models as registry
@@ -150,9 +152,23 @@ class StateCareRecords:
     """Reads and edits through :class:`EscalationRepository` (which the caller opens and closes).
     Incidents are closed through :class:`escalation.commands.StaffCommands` (the state machine)."""
 
-    def __init__(self, repo: EscalationRepository, staff: StaffCommands | None = None) -> None:
+    def __init__(
+        self,
+        repo: EscalationRepository,
+        staff: StaffCommands | None = None,
+        *,
+        points: PointsRule = PointsRule(),  # noqa: B008  (frozen)
+        time_zone: str = "Asia/Tokyo",
+    ) -> None:
         self._repo = repo
         self._staff = staff or StaffCommands(repo)
+        self._points = points
+        self._tz = time_zone
+
+    def volunteer_sheet(self, month: str, organisation: str | None) -> VolunteerSheet:
+        found = records(self._repo, month, self._tz, organisation)
+        rows = tuple(tuple(row(r, self._points)) for r in found)
+        return VolunteerSheet(month, organisation, CSV_COLUMNS, rows, to_csv(found, self._points))
 
     def households(self, ids: Collection[str] | None = None) -> list[HouseholdView]:
         if ids is not None and len(ids) < FEW_IDS:

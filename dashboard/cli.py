@@ -18,6 +18,7 @@ from dashboard.care_records import StateCareRecords
 from dashboard.states import PersistedStates
 from dashboard.users import StaffRole, User, UserError, UserStore
 from escalation.commands import StaffCommands, operators
+from escalation.records import points_rule
 from escalation.repository import EscalationRepository
 from mimamori.clock import SystemClock
 from mimamori.commands import Subcommands, add_config_argument, config_from
@@ -207,7 +208,12 @@ def _serve(args: argparse.Namespace) -> int:
             config.dashboard,
             users=users,
             activity=events,
-            records=StateCareRecords(repo, StaffCommands(repo, operators(config), config.time_zone)),
+            records=StateCareRecords(
+                repo,
+                StaffCommands(repo, operators(config), config.time_zone),
+                points=points_rule(config.volunteers.points),
+                time_zone=config.time_zone,
+            ),
             classify=PersistedStates(repo),
             clock=SystemClock(),
         )

@@ -189,6 +189,19 @@ class AuditView:
     extra: Mapping[str, str] = field(default_factory=dict)
 
 
+@dataclass(frozen=True, slots=True)
+class VolunteerSheet:
+    """Volunteers' month for the records page and its CSV (docs/community.md, *Volunteer records*)."""
+
+    month: str  # YYYY-MM
+    organisation: str | None  # None: every volunteer
+    columns: tuple[
+        str, ...
+    ]  # contact, name, alerts, answered, claimed, visits, visit_<outcome>..., drills, points
+    rows: tuple[tuple[str | int, ...], ...]
+    csv: str
+
+
 class CareRecords(Protocol):
     """The alerts state as the dashboard needs it. Methods may raise ``RecordsError`` subclasses of
     :class:`Exception` from the adapter; edits raise :class:`InvalidEdit`."""
@@ -322,6 +335,11 @@ class CareRecords(Protocol):
 
     def record_view(self, view: AuditView) -> None:
         """Append to the audit log."""
+        ...
+
+    def volunteer_sheet(self, month: str, organisation: str | None) -> VolunteerSheet:
+        """Each volunteer's ``month`` (YYYY-MM, the deployment's time zone), of ``organisation`` or all;
+        ValueError for a bad month."""
         ...
 
 

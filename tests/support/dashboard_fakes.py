@@ -28,11 +28,13 @@ from dashboard.views import (
     OrganisationView,
     PolicyView,
     TierView,
+    VolunteerSheet,
     WatchOptions,
     away_errors,
 )
 from detection.findings import Explanation
 from escalation.commands import STAFF_OUTCOMES as OUTCOMES
+from escalation.records import CSV_COLUMNS, month_span
 from mimamori.contract import Event, GatewayState, Kind
 from registry.models import Feedback, Room, Sensitivity
 from store.base import DeviceState, GatewayLiveState, HourlyActivity, HouseholdActivity
@@ -244,6 +246,12 @@ class FakeRecords:
 
     def registered_devices(self, household: str) -> frozenset[str]:
         return self.device_lists.get(household, frozenset())
+
+    def volunteer_sheet(self, month: str, organisation: str | None) -> VolunteerSheet:
+        month_span(month, "Asia/Tokyo")  # a bad month is refused as by the real records
+        rows = (("v-1", "伊藤健", 3, 2, 1, 1, 1, 0, 0, 0, 0, 0, 1, 6),)
+        csv = ",".join(CSV_COLUMNS) + "\n" + ",".join(map(str, rows[0])) + "\n"
+        return VolunteerSheet(month, organisation, CSV_COLUMNS, rows, csv)
 
     def device_rooms(self, household: str) -> dict[str, Room]:
         return dict(self.device_room_lists.get(household, {}))

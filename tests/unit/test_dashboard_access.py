@@ -62,6 +62,7 @@ PUBLIC_ROUTES += [
 ]
 SESSION_ROUTES = [("POST", "/logout"), ("GET", "/events/overview"), ("GET", "/api/openapi.json")]
 SESSION_ROUTES += [("GET", "/account/2fa"), ("POST", "/account/2fa/enrol"), ("POST", "/account/2fa/remove")]
+VOLUNTEER_ROUTES = [("GET", "/volunteers/records"), ("GET", "/volunteers/records.csv")]
 
 # who may see what: user -> household -> visible ("read": seen, but every change answers 403)
 VISIBLE: dict[str, dict[str, bool | str]] = {
@@ -118,7 +119,8 @@ def test_the_matrix_covers_every_route(tmp_path: Path, clock: FakeClock) -> None
         for r in app.router.routes()
         if r.method != "HEAD" and r.resource is not None and not r.resource.canonical.startswith("/static")
     }
-    assert registered == set(HOUSEHOLD_ROUTES + LIST_ROUTES + PUBLIC_ROUTES + SESSION_ROUTES + ADMIN_ROUTES)
+    everything = HOUSEHOLD_ROUTES + LIST_ROUTES + PUBLIC_ROUTES + SESSION_ROUTES + ADMIN_ROUTES
+    assert registered == set(everything + VOLUNTEER_ROUTES)
     seeded.users.close()
 
 
@@ -339,3 +341,17 @@ async def test_a_viewer_reads_forms_without_buttons(setup: Any) -> None:
             page = await (await client.get(f"/households/{OWN}/{part}")).text()
             assert ('method="post" inert' in page) is read_only, (username, part)
             assert ('id="read-only"' in page) is read_only
+
+
+@pytest.mark.parametrize(("method", "route"), VOLUNTEER_ROUTES)
+@pytest.mark.parametrize("username", ["alice", "bob", "root", None])
+async def test_volunteer_records_are_for_administrators(
+    setup: Any, method: str, route: str, username: str | None
+) -> None:
+    seeded, client_as, _ = setup
+    client = await client_as(username)
+    response = await client.get(route, allow_redirects=False)
+    expected = {None: 303, "root": 200}.get(username, 404)
+    assert response.status == expected
+    refused = [a for a in seeded.records.audit if a.action == "volunteers_refused"]
+    assert bool(refused) == (expected == 404)

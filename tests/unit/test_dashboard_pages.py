@@ -353,3 +353,31 @@ async def test_sensitivity_is_set_with_its_cost_on_the_home_history(
     household = await (await client.get(f"/households/{OWN}")).text()
     assert "Sensitivity (High (sooner, more false alarms))" in household
     assert "12:00–15:00, no activity: threshold ×1.20 after 1 false alarm(s)" in household
+
+
+async def test_volunteer_records_print_in_both_languages_with_their_csv(
+    signed_in: tuple[Client, Seeded, web.Application],
+) -> None:
+    client, seeded, _ = signed_in
+    page = await (await client.get("/volunteers/records?org=kirari")).text()
+    assert "Volunteer records" in page
+    assert "Month: 2026-11" in page  # this month by default
+    assert "伊藤健" in page
+    assert ">Points</th>" in page
+    assert 'href="/volunteers/records.csv?month=2026-11&amp;org=kirari"' in page
+    await client.post("/language", data={"lang": "ja", "next": "/", "csrf_token": csrf_of(page)})
+    page = await (await client.get("/volunteers/records?month=2026-10")).text()
+    assert "ボランティア活動記録" in page
+    assert ">ポイント</th>" in page
+    assert "対象月：2026-10" in page
+    export = await client.get("/volunteers/records.csv?month=2026-11")
+    assert export.headers["Content-Disposition"] == 'attachment; filename="volunteers-all-2026-11.csv"'
+    assert (await export.text()).startswith("contact,name,alerts,answered,claimed,visits,")
+    for bad in ("month=2026-13", "month=x", "org=../etc"):
+        for path in ("/volunteers/records", "/volunteers/records.csv"):
+            assert (await client.get(f"{path}?{bad}")).status == 400, (path, bad)
+    assert [a.action for a in seeded.records.audit if "volunteer" in a.action] == [
+        "view_volunteer_records",
+        "view_volunteer_records",
+        "export_volunteer_records",
+    ]
