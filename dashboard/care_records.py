@@ -415,12 +415,15 @@ class StateCareRecords:
         errors: dict[str, str] = {}
         tiers: list[TierIn] = []
         for index, new in enumerate(policy.tiers):
+            old = current.tiers[index] if index < len(kinds) else None
             try:
                 checked = TierIn(
                     kind=new.name,  # a literal: validated here
                     contacts=list(new.contacts),
                     mode=new.mode,
                     wait_minutes=new.wait_minutes,
+                    pool=old.pool if old else False,  # set by the households file; an edit keeps it
+                    pool_size=old.pool_size if old else 3,
                 )
             except ValidationError as exc:
                 errors.update(
@@ -455,7 +458,9 @@ class StateCareRecords:
         saved = replace(
             current,
             tiers=tuple(
-                registry.Tier(registry.TierKind(t.kind), tuple(t.contacts), t.mode, t.wait_minutes)
+                registry.Tier(
+                    registry.TierKind(t.kind), tuple(t.contacts), t.mode, t.wait_minutes, t.pool, t.pool_size
+                )
                 for t in checked_policy.tiers
             ),
             quiet_hours=None if q is None else registry.QuietHours(q.start, q.end),

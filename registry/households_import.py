@@ -131,19 +131,25 @@ def check_channels(role: ContactRole, channels: Sequence[ContactChannel], email:
 
 class TierIn(_Model):
     kind: Literal["resident_check", "neighbours", "volunteers", "professionals"]
-    contacts: list[str] = []
-    mode: NotifyMode = NotifyMode.ALL
-    wait_minutes: int = Field(15, ge=1, le=24 * 60)
     pool: bool = False  # volunteers: also the organisation's shared pool (docs/community.md)
     pool_size: int = Field(3, ge=1, le=50)
+    contacts: list[str] = Field([], validate_default=True)  # after pool: a pool tier may have none
+    mode: NotifyMode = NotifyMode.ALL
+    wait_minutes: int = Field(15, ge=1, le=24 * 60)
 
-    @model_validator(mode="after")
-    def _someone(self) -> Self:
-        if self.pool and self.kind != "volunteers":
-            raise ValueError("pool: only a volunteers tier draws on the pool")
-        if not self.contacts and not self.pool:
-            raise ValueError("contacts: a tier needs contacts (or, for volunteers, pool: true)")
-        return self
+    @field_validator("pool")
+    @classmethod
+    def _volunteers_only(cls, value: bool, info: ValidationInfo) -> bool:
+        if value and info.data.get("kind", "volunteers") != "volunteers":
+            raise ValueError("only a volunteers tier draws on the pool")
+        return value
+
+    @field_validator("contacts")
+    @classmethod
+    def _someone(cls, value: list[str], info: ValidationInfo) -> list[str]:
+        if not value and not info.data.get("pool"):
+            raise ValueError("a tier needs at least one contact (volunteers: or pool: true)")
+        return value
 
 
 class QuietIn(_Model):
