@@ -1,13 +1,13 @@
 """Chain health drills: a test SMS to every contact now and then, so that a changed number is found
 before an emergency, not during one.
 
-Every ``every_days`` each contact of a household's chain (not the residents) gets 「…受け取ったら T と返信
-してください」 with its own reply code. A reply "T" (or "テスト", with or without the code) is taken by
-:class:`ChainDrills` through the reply router and never touches an open alert; any other answer never
-reaches a drill. A drill not answered within ``answer_hours``, a message the provider refused for good,
-or a contact who opted out (STOP) makes the contact *unreachable*: on the care managers' coverage list
-(:func:`coverage`), in the weekly summary to the operators, and a household whose tier has nobody
-reachable left is flagged.
+Every ``every_days`` each contact of a household's chain (not the residents) and every pooled volunteer
+gets 「…受け取ったら T と返信してください」 with its own reply code. A reply "T" (or "テスト", with or without
+the code) is taken by :class:`ChainDrills` through the reply router and never touches an open alert; any
+other answer never reaches a drill. A drill not answered within ``answer_hours``, a message the provider
+refused for good, or a contact who opted out (STOP) makes the contact *unreachable*: on the care
+managers' coverage list (:func:`coverage`), in the weekly summary to the operators, and a household
+whose tier has nobody reachable left is flagged.
 """
 
 from __future__ import annotations
@@ -165,7 +165,9 @@ class ChainDrills:
             if policy is not None:
                 wanted |= {c for t in policy.tiers for c in t.contacts} | set(policy.technical)
         texted = 0
-        chain = [c for c in self._repo.contacts() if c.id in wanted and c.role is not ContactRole.RESIDENT]
+        everyone = self._repo.contacts()
+        wanted |= {c.id for c in everyone if c.role is ContactRole.VOLUNTEER and c.pools}  # pooled volunteers
+        chain = [c for c in everyone if c.id in wanted and c.role is not ContactRole.RESIDENT]
         for contact in chain:
             if not answers_in_writing(contact):
                 continue  # a landline or e-mail only: no written "T" can come back (not drilled)

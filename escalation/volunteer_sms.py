@@ -64,9 +64,16 @@ class VolunteerCommands:
             self._send(f"rest-bad:{c.id}:{stamp}", c, texts.text("rest_bad", c.language), now)
             return "bad days"
         until = now + timedelta(days=days)
-        self._repo.set_resting(c.id, until, actor)
-        self._repo.audit(now, actor, "volunteer.resting", detail={"days": days, "until": until.isoformat()})
-        log.info("volunteer.resting contact=%s days=%s", c.id, days)
+        same_phone = [v for v in self._repo.contacts_by_phone(c.phone) if v.role is ContactRole.VOLUNTEER]
+        for v in same_phone:  # one person, one phone: every volunteer entry of theirs rests
+            self._repo.set_resting(v.id, until, actor)
+            detail: dict[str, str | int | float | None] = {
+                "contact": v.id,
+                "days": days,
+                "until": until.isoformat(),
+            }
+            self._repo.audit(now, actor, "volunteer.resting", detail=detail)
+            log.info("volunteer.resting contact=%s days=%s", v.id, days)
         shown = until.astimezone(ZoneInfo(self._tz)).strftime("%m/%d %H:%M")
         self._send(f"rest:{c.id}:{stamp}", c, texts.text("rest_started", c.language, until=shown), now)
         return "resting"

@@ -13,6 +13,8 @@ import pytest
 from dashboard.care_records import StateCareRecords
 from detection.findings import Audience, FindingKind
 from escalation.chain import Progress, build_snapshot
+from escalation.drills import ChainDrills, DrillSettings
+from escalation.engine import EngineSettings, EscalationEngine
 from escalation.repository import EscalationRepository
 from registry.households_import import import_data
 from registry.models import Availability, Contact, ContactRole, NotifyMode, Policy, Tier, TierKind
@@ -213,6 +215,10 @@ def test_the_households_file_carries_availability_rest_and_pool_tiers(tmp_path: 
     assert policy.tiers[0].pool
     assert policy.tiers[0].pool_size == 2
     assert [c.id for c in repo.pool("org")] == ["v1"]
+    # a pooled volunteer is in no household's chain, and still gets the chain health drill
+    engine = EscalationEngine(repo, EngineSettings("http://localhost", b"k" * 32))
+    ChainDrills(repo, engine, DrillSettings()).start_run(FIXED_NOW)
+    assert "v1" in {contact for _, contact, _ in repo.pending_drills()}
     # a care manager's edit of the tier in the dashboard keeps its pool
     records = StateCareRecords(repo)
     records.save_policy("h1", records.policy("h1"), actor="care_manager:sato", now=FIXED_NOW)
