@@ -1,6 +1,7 @@
 """Volunteer records for an organisation: a printable month (ボランティアポイント) and the same rows as CSV.
 
-Administrators only for now (an organisation's own admin role comes with organisation scoping).
+For an organisation's administrators (their own organisation's volunteers only) and the platform
+administrator (any organisation, or every volunteer); anyone else gets 404, as for an unknown page.
 """
 
 from __future__ import annotations
@@ -14,6 +15,7 @@ from dashboard import keys
 from dashboard.access import audit, current_user
 from dashboard.i18n import translate
 from dashboard.render import render
+from dashboard.users import StaffRole
 from dashboard.views import VolunteerSheet
 
 routes = web.RouteTableDef()
@@ -25,14 +27,17 @@ _ORG = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$")
 def _sheet(request: web.Request, action: str) -> VolunteerSheet:
     """The sheet asked for, if the caller may see it (audited), else 404; a bad month or org is 400."""
     user = current_user(request)
-    if not user.is_admin:
-        audit(request, "volunteers_refused", None, f"{action} {request.path_qs[:200]}")
-        raise web.HTTPNotFound(text=translate(request[keys.LANG], "error.not_found"))
-    now = request.app[keys.CLOCK].now()
-    month = request.query.get("month") or now.astimezone(MONTH_ZONE).strftime("%Y-%m")
     org = request.query.get("org") or None
+    if not user.is_admin:
+        own = user.role is StaffRole.ORG_ADMIN and org in (None, user.organisation)
+        if not own:
+            audit(request, "volunteers_refused", None, f"{action} {request.path_qs[:200]}")
+            raise web.HTTPNotFound(text=translate(request[keys.LANG], "error.not_found"))
+        org = user.organisation
     if org is not None and not _ORG.match(org):
         raise web.HTTPBadRequest(text=translate(request[keys.LANG], "volunteers.bad_org"))
+    now = request.app[keys.CLOCK].now()
+    month = request.query.get("month") or now.astimezone(MONTH_ZONE).strftime("%Y-%m")
     try:
         sheet = request.app[keys.RECORDS].volunteer_sheet(month, org)
     except ValueError:

@@ -96,6 +96,7 @@ class FakeRecords:
     audit: list[AuditView] = field(default_factory=list)
     device_lists: dict[str, frozenset[str]] = field(default_factory=dict)
     device_room_lists: dict[str, dict[str, Room]] = field(default_factory=dict)
+    sheets: list[str | None] = field(default_factory=list)  # the organisations of volunteer sheets asked for
     sensitivities: dict[str, Sensitivity] = field(default_factory=dict)
     outcomes: dict[str, list[Feedback]] = field(default_factory=dict)
 
@@ -249,6 +250,7 @@ class FakeRecords:
 
     def volunteer_sheet(self, month: str, organisation: str | None) -> VolunteerSheet:
         month_span(month, "Asia/Tokyo")  # a bad month is refused as by the real records
+        self.sheets.append(organisation)
         rows = (("v-1", "伊藤健", 3, 2, 1, 1, 1, 0, 0, 0, 0, 0, 1, 6),)
         csv = ",".join(CSV_COLUMNS) + "\n" + ",".join(map(str, rows[0])) + "\n"
         return VolunteerSheet(month, organisation, CSV_COLUMNS, rows, csv)

@@ -343,15 +343,31 @@ async def test_a_viewer_reads_forms_without_buttons(setup: Any) -> None:
             assert ('id="read-only"' in page) is read_only
 
 
+# who reads which organisation's volunteer records: user -> ?org= -> the organisation shown (None: 404)
+RECORDS_OF: dict[str | None, dict[str, str | None]] = {
+    "root": {"": "", "default": "default", "kirari": "kirari"},  # "": every volunteer
+    "olga": {"": "default", "default": "default", "kirari": None},
+    "kai": {"": "kirari", "default": None, "kirari": "kirari"},
+    **{u: {"": None, "default": None, "kirari": None} for u in ("alice", "bob", "vera", "carl")},
+}
+
+
 @pytest.mark.parametrize(("method", "route"), VOLUNTEER_ROUTES)
-@pytest.mark.parametrize("username", ["alice", "bob", "root", None])
-async def test_volunteer_records_are_for_administrators(
+@pytest.mark.parametrize("username", [*RECORDS_OF, None])
+async def test_volunteer_records_are_for_the_organisations_administrators(
     setup: Any, method: str, route: str, username: str | None
 ) -> None:
     seeded, client_as, _ = setup
     client = await client_as(username)
-    response = await client.get(route, allow_redirects=False)
-    expected = {None: 303, "root": 200}.get(username, 404)
-    assert response.status == expected
-    refused = [a for a in seeded.records.audit if a.action == "volunteers_refused"]
-    assert bool(refused) == (expected == 404)
+    for asked, shown in (RECORDS_OF[username] if username else {"": None}).items():
+        seeded.records.audit.clear()
+        response = await client.get(f"{route}?org={asked}", allow_redirects=False)
+        if username is None:
+            assert response.status == 303
+            continue
+        expected = 404 if shown is None else 200
+        assert response.status == expected, (asked, response.status)
+        refused = [a for a in seeded.records.audit if a.action == "volunteers_refused"]
+        assert bool(refused) == (shown is None)
+        if shown is not None:
+            assert seeded.records.sheets[-1] == (shown or None)
