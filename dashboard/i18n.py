@@ -262,6 +262,7 @@ MESSAGES: Final[Mapping[str, tuple[str, str]]] = {
     "policy.quiet_help": ("Leave both empty for none.", "設けない場合は両方とも空欄にしてください。"),
     "policy.quiet_start": ("From", "開始"),
     "policy.quiet_end": ("Until", "終了"),
+    "nav.volunteers": ("Volunteers", "ボランティア"),
     "nav.admin": ("Administration", "管理"),
     "nav.read_only": ("Read only", "閲覧のみ"),
     "admin.users": ("Staff", "職員"),

@@ -302,7 +302,7 @@ def test_an_organisation_administrator_prints_the_volunteer_records_in_japanese(
     phone.fill("#code", pyotp.TOTP(secret).now())
     phone.click("#code-submit")
     expect(phone.locator("#overview")).to_be_visible()
-    phone.goto(dashboard.url + "/volunteers/records")
+    phone.click("#nav-volunteers")
     expect(phone.locator("h1")).to_contain_text("ボランティア活動記録")
     table = phone.locator("#volunteer-records")
     expect(table).to_contain_text("ポイント")
