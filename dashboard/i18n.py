@@ -522,6 +522,9 @@ LABELS: Final[Mapping[str, Mapping[str, tuple[str, str]]]] = {
         "data_gap": ("readings lost on the way", "記録の欠落"),
         "slow_decline": ("slow decline", "活動の緩やかな低下"),
         "not_back": ("not back as planned", "予定の帰宅なし"),
+        "heat": ("dangerous heat indoors", "室内の危険な暑さ"),
+        "cold": ("cold indoors", "室内の寒さ"),
+        "heat_shock": ("heat-shock risk (bathroom cold)", "ヒートショックの恐れ"),
     },
     "severity": {  # detection.findings.Severity
         "urgent": ("urgent", "緊急"),

@@ -27,6 +27,9 @@ class FindingKind(StrEnum):
     DATA_GAP = "data_gap"  # readings a gateway sent never reached the store (a gap in its seq, open long)
     SLOW_DECLINE = "slow_decline"  # drift over 1-2 weeks, for the care manager
     NOT_BACK = "not_back"  # nothing seen after a care-calendar absence ended (+ margin), for the care manager
+    HEAT = "heat"  # a room at 厳重警戒 for long while home, or at 危険 (docs/climate.md): resident first
+    COLD = "cold"  # the living room or bedroom cold for hours while home: resident first
+    HEAT_SHOCK = "heat_shock"  # in winter the bathroom much colder than the living room: advice only
 
 
 class Severity(StrEnum):
@@ -58,7 +61,13 @@ AUDIENCE: Mapping[FindingKind, Audience] = {
     FindingKind.DATA_GAP: Audience.TECHNICAL,
     FindingKind.SLOW_DECLINE: Audience.CARE_MANAGER,
     FindingKind.NOT_BACK: Audience.CARE_MANAGER,
+    FindingKind.HEAT: Audience.COMMUNITY,
+    FindingKind.COLD: Audience.COMMUNITY,
+    FindingKind.HEAT_SHOCK: Audience.CARE_MANAGER,
 }
+
+CLIMATE_KINDS = frozenset({FindingKind.HEAT, FindingKind.COLD})
+"""Room-climate findings: the resident is told what to do, others are asked to look in."""
 
 
 @dataclass(frozen=True, slots=True)

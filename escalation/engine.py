@@ -14,7 +14,7 @@ from collections.abc import Callable, Collection, Mapping, Sequence
 from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 
-from detection.findings import Audience, Explanation, Finding, FindingKind, Severity
+from detection.findings import CLIMATE_KINDS, Audience, Explanation, Finding, FindingKind, Severity
 from detection.learning import feedback_of
 from escalation import texts, voice
 from escalation.chain import BLIND_KINDS, Progress, build_snapshot, operators_snapshot
@@ -652,7 +652,11 @@ class EscalationEngine:
         h = self._repo.household(incident.household)
         return h.name if h else incident.household
 
-    def _what(self, incident: Incident, lang: Language) -> str:
+    def _what(self, incident: Incident, lang: Language, *, resident: bool = False) -> str:
+        if incident.kind in CLIMATE_KINDS:
+            return texts.climate_what(
+                incident.kind, incident.explanation_key, incident.explanation_params, lang, resident=resident
+            )
         return texts.explain(incident.kind, incident.explanation_key, incident.explanation_params, lang)
 
     def _link(self, incident: Incident, contact_id: str, now: datetime) -> str:
@@ -674,7 +678,7 @@ class EscalationEngine:
                 person.language,
                 resident=person.role is ContactRole.RESIDENT,
                 name=h.name if h else incident.household,
-                what=self._what(incident, person.language),
+                what=self._what(incident, person.language, resident=person.role is ContactRole.RESIDENT),
             )
         link = self._link(incident, person.id, now)
         if incident.household == PLATFORM:
@@ -687,7 +691,7 @@ class EscalationEngine:
             tier=tier,
             name=h.name if h else incident.household,
             address_hint=hint,
-            what=self._what(incident, person.language),
+            what=self._what(incident, person.language, resident=person.role is ContactRole.RESIDENT),
             link=link,
             code=reply_code(incident.id),
         )

@@ -39,6 +39,9 @@ _REASON: dict[Language, dict[FindingKind, str]] = {
         FindingKind.DATA_GAP: "記録の一部が届いていません",
         FindingKind.SLOW_DECLINE: "活動量がゆるやかに低下",
         FindingKind.NOT_BACK: "予定の時刻を過ぎても帰宅の気配がありません",
+        FindingKind.HEAT: "室内が危険な暑さです",
+        FindingKind.COLD: "室内が長時間寒いままです",
+        FindingKind.HEAT_SHOCK: "浴室と居間の温度差が大きい",
     },
     Language.EN: {
         FindingKind.HELP_BUTTON: "the help button was pressed",
@@ -55,6 +58,9 @@ _REASON: dict[Language, dict[FindingKind, str]] = {
         FindingKind.DATA_GAP: "some readings were lost",
         FindingKind.SLOW_DECLINE: "activity slowly declining",
         FindingKind.NOT_BACK: "no sign of return after a planned absence",
+        FindingKind.HEAT: "dangerous heat indoors",
+        FindingKind.COLD: "cold indoors for hours",
+        FindingKind.HEAT_SHOCK: "bathroom much colder than the living room",
     },
 }
 _REASON_NO_TIME = {Language.JA: "しばらく動きがありません", Language.EN: "no activity for a while"}
@@ -72,6 +78,30 @@ def explain(kind: FindingKind, key: str, params: Params, lang: Language) -> str:
     for these parameters (``escalation/explain.py``), else the short reason of the finding's kind."""
     text = render(Explanation(key, params), lang.value)
     return reason(kind, params, lang) if text == f"{key} {dict(params)}" else text
+
+
+_CLIMATE_ADVICE: dict[Language, dict[FindingKind, str]] = {
+    Language.JA: {
+        FindingKind.HEAT: "室温が{temp_c}℃です。エアコンをつけて水分をとりましょう",
+        FindingKind.COLD: "室温が{temp_c}℃です。暖房をつけて暖かくしましょう",
+    },
+    Language.EN: {
+        FindingKind.HEAT: "It is {temp_c}°C indoors. Please turn on the air conditioner and drink water",
+        FindingKind.COLD: "It is {temp_c}°C indoors. Please turn on the heating and keep warm",
+    },
+}
+_LOOK_IN = {Language.JA: "{what}。様子を見に行けますか", Language.EN: "{what}. Can you look in on them"}
+
+
+def climate_what(kind: FindingKind, key: str, params: Params, lang: Language, *, resident: bool) -> str:
+    """A heat or cold alert's words: the resident is told what to do (「室温が32℃です。エアコンを…」);
+    anyone else reads what was seen and is asked to look in (「…。様子を見に行けますか」)."""
+    if resident:
+        try:
+            return _CLIMATE_ADVICE[lang][kind].format(**params)
+        except (KeyError, IndexError, ValueError):
+            return reason(kind, params, lang)
+    return _LOOK_IN[lang].format(what=explain(kind, key, params, lang))
 
 
 def reason(kind: FindingKind, params: Params, lang: Language) -> str:

@@ -26,6 +26,25 @@ SAMPLES = {
     "data_gap": {"device": "gw-kitchen", "missing": 1234, "since": "07:10"},
     "inactivity.bathroom": {"since": "11/27 19:40", "quiet_min": 125, "usual_min": 105, "room": "bathroom"},
     "inactivity.toilet": {"since": "11/27 02:10", "quiet_min": 125, "usual_min": 105, "room": "toilet"},
+    "heat": {
+        "room": "bedroom",
+        "temp_c": 41,
+        "humidity": 100,
+        "wbgt": 44,
+        "level_ja": "厳重警戒",
+        "level_en": "severe",
+        "hours": 23.5,
+    },
+    "heat.no_humidity": {
+        "room": "bedroom",
+        "temp_c": 41,
+        "wbgt": 44,
+        "level_ja": "厳重警戒",
+        "level_en": "severe",
+        "hours": 23.5,
+    },
+    "cold": {"room": "bedroom", "temp_c": -5, "hours": 23.5},
+    "heat_shock": {"bath_c": -5, "living_c": 25},
 }
 # findings about a quiet stretch at home say where it began (the longest room name: トイレ)
 ROOMED = ("inactivity", "inactivity.prior", "missed_wakeup", "evening_quiet")

@@ -1,0 +1,182 @@
+"""Indoor heat and cold rules (pure), table-tested with a fixed clock; their texts fit one SMS segment."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+from zoneinfo import ZoneInfo
+
+import pytest
+
+from detection.climate import (
+    ClimateWatch,
+    HeatLevel,
+    heat_level,
+    indoor_wbgt,
+    is_air_conditioner,
+)
+from detection.explain import render
+from detection.findings import AUDIENCE, Audience, Finding, FindingKind, Severity
+from escalation.texts import climate_what, segments
+from registry.models import Language, Room
+
+ZONE = ZoneInfo("Asia/Tokyo")
+NOON = datetime(2026, 8, 5, 12, 0, tzinfo=ZONE)
+STEP = timedelta(minutes=5)
+
+# (temperature °C, humidity %, WBGT to one decimal, level): the published estimate, indoors
+WBGT_CASES = [
+    (25.0, 50.0, 19.8, HeatLevel.SAFE),
+    (28.0, 50.0, 22.5, HeatLevel.CAUTION),
+    (30.0, 60.0, 25.5, HeatLevel.ALERT),
+    (32.0, 70.0, 28.6, HeatLevel.SEVERE),
+    (33.0, 60.0, 28.2, HeatLevel.SEVERE),
+    (35.0, 70.0, 31.4, HeatLevel.DANGER),
+    (36.0, 65.0, 31.6, HeatLevel.DANGER),
+]
+
+
+@pytest.mark.parametrize(("temp", "rh", "wbgt", "level"), WBGT_CASES)
+def test_indoor_wbgt_and_its_level(temp: float, rh: float, wbgt: float, level: HeatLevel) -> None:
+    assert indoor_wbgt(temp, rh) == pytest.approx(wbgt, abs=0.05)
+    assert heat_level(indoor_wbgt(temp, rh)) is level
+
+
+@pytest.mark.parametrize(
+    ("name", "aircon"),
+    [("aircon-living", True), ("ac", True), ("living_ac", True), ("エアコン", True), ("kettle", False)],
+)
+def test_air_conditioner_plugs_by_name(name: str, aircon: bool) -> None:
+    assert is_air_conditioner(name) is aircon
+
+
+def run(
+    temps: list[float],
+    *,
+    rh: float = 65.0,
+    room: Room = Room.LIVING,
+    at_home: bool = True,
+    start: datetime = NOON,
+    ac_w: list[float] | None = None,
+) -> list[tuple[int, Finding]]:
+    """Feed one reading every 5 minutes; returns (reading index, finding) of every new episode."""
+    watch = ClimateWatch("h1", "Asia/Tokyo")
+    seen: set[str] = set()
+    out: list[tuple[int, Finding]] = []
+    for i, temp in enumerate(temps):
+        at = (start + i * STEP).astimezone(UTC)
+        watch.humidity("t1", room, at, rh)
+        watch.temperature("t1", room, at, temp)
+        if ac_w is not None:
+            watch.air_conditioner(at, ac_w[i])
+        for f in watch.due(at, at_home=at_home):
+            if f.episode not in seen:
+                seen.add(f.episode)
+                out.append((i, f))
+    return out
+
+
+# name, temperatures (°C, every 5 min), options, expected [(reading index, kind, severity)]
+HEAT_CASES: list[tuple[str, list[float], dict[str, object], list[tuple[int, FindingKind, Severity]]]] = [
+    ("warm but not severe all day", [31.0] * 100, {}, []),
+    ("厳重警戒 for 2 h by day: warning", [33.0] * 30, {}, [(24, FindingKind.HEAT, Severity.WARNING)]),
+    ("厳重警戒 for 1 h 55 min: nothing yet", [33.0] * 24, {}, []),
+    (
+        "厳重警戒 at night: after 1 h",
+        [33.0] * 20,
+        {"start": datetime(2026, 8, 5, 23, 0, tzinfo=ZONE)},
+        [(12, FindingKind.HEAT, Severity.WARNING)],
+    ),
+    ("危険: urgent after two readings", [36.0] * 5, {}, [(2, FindingKind.HEAT, Severity.URGENT)]),
+    ("one 危険 spike: nothing", [33.0, 36.0, 33.0, 33.0], {}, []),
+    (
+        "厳重警戒 then 危険: warning, then urgent",
+        [33.0] * 25 + [36.0] * 3,
+        {},
+        [(24, FindingKind.HEAT, Severity.WARNING), (27, FindingKind.HEAT, Severity.URGENT)],
+    ),
+    ("not home: nothing", [36.0] * 30, {"at_home": False}, []),
+    ("a hot bath: nothing", [40.0] * 30, {"room": Room.BATHROOM, "rh": 95.0}, []),
+    (
+        "air conditioner running, room cooling: nothing",
+        [36.0, 36.0, 35.0, 34.0, 33.0, 32.0],
+        {"ac_w": [0.0, 600.0, 600.0, 600.0, 600.0, 600.0]},
+        [],
+    ),
+    (
+        "air conditioner running, room not cooling (broken, window open): raised",
+        [36.0] * 6,
+        {"ac_w": [600.0] * 6},
+        [(2, FindingKind.HEAT, Severity.URGENT)],
+    ),
+    ("cold living room for 3 h", [8.0] * 40, {"rh": 40.0}, [(36, FindingKind.COLD, Severity.WARNING)]),
+    ("cold kitchen: nothing", [8.0] * 40, {"rh": 40.0, "room": Room.KITCHEN}, []),
+    ("cool but above the floor: nothing", [11.0] * 60, {"rh": 40.0}, []),
+]
+
+
+@pytest.mark.parametrize(("name", "temps", "options", "expected"), HEAT_CASES, ids=[c[0] for c in HEAT_CASES])
+def test_heat_and_cold_rules(
+    name: str,
+    temps: list[float],
+    options: dict[str, object],
+    expected: list[tuple[int, FindingKind, Severity]],
+) -> None:
+    found = run(temps, **options)  # type: ignore[arg-type]
+    assert [(i, f.kind, f.severity) for i, f in found] == expected
+
+
+def test_one_stretch_is_one_episode_and_a_new_stretch_another() -> None:
+    found = run([33.0] * 30 + [29.0] * 3 + [33.0] * 30)
+    assert [i for i, _ in found] == [24, 57]
+    assert found[0][1].episode != found[1][1].episode
+
+
+def test_heat_shock_advice_in_winter_only() -> None:
+    for month, expected in ((1, [FindingKind.HEAT_SHOCK]), (8, [])):
+        watch = ClimateWatch("h1", "Asia/Tokyo")
+        at = datetime(2026, month, 10, 19, 0, tzinfo=ZONE).astimezone(UTC)
+        watch.temperature("t-living", Room.LIVING, at, 20.0)
+        watch.temperature("t-bath", Room.BATHROOM, at, 7.0)
+        assert [f.kind for f in watch.due(at, at_home=True)] == expected
+    assert AUDIENCE[FindingKind.HEAT_SHOCK] is Audience.CARE_MANAGER
+
+
+def test_current_level_is_the_hottest_room_heard_lately() -> None:
+    watch = ClimateWatch("h1", "Asia/Tokyo")
+    at = NOON.astimezone(UTC)
+    assert watch.level(at) is None
+    watch.humidity("a", Room.LIVING, at, 65.0)
+    watch.temperature("a", Room.LIVING, at, 36.0)
+    watch.temperature("b", Room.BEDROOM, at, 26.0)
+    assert watch.level(at) is HeatLevel.DANGER
+    assert watch.level(at + timedelta(hours=1)) is None  # nothing heard since
+
+
+@pytest.mark.parametrize("lang", ["ja", "en"])
+def test_explanations_and_alert_words_fit_one_segment(lang: str) -> None:
+    worst = run([39.0] * 40 + [41.0] * 200, rh=95.0, room=Room.BEDROOM)
+    cold = run([2.0] * 300, rh=30.0)
+    dry = ClimateWatch("h1", "Asia/Tokyo")
+    at = NOON.astimezone(UTC)
+    for k in range(30):
+        dry.temperature("t", Room.LIVING, at + k * STEP, 37.0)
+    findings = [f for _, f in worst + cold] + dry.due(at + 29 * STEP, at_home=True)
+    assert {f.explanation.key for f in findings} == {"heat", "cold", "heat.no_humidity"}
+    language = Language(lang)
+    for f in findings:
+        text = render(f.explanation, "ja" if lang == "ja" else "en")
+        assert "{" not in text, text
+        assert not text.startswith(f.explanation.key), text
+        for resident in (True, False):
+            words = climate_what(f.kind, f.explanation.key, f.explanation.params, language, resident=resident)
+            assert segments(words) == 1 if lang == "ja" else len(words) <= 160, words
+
+
+def test_the_resident_is_told_what_to_do_others_are_asked_to_look_in() -> None:
+    (_, f), *_ = run([34.0] * 30)
+    params = f.explanation.params
+    resident = climate_what(f.kind, f.explanation.key, params, Language.JA, resident=True)
+    assert resident == "室温が34℃です。エアコンをつけて水分をとりましょう"
+    other = climate_what(f.kind, f.explanation.key, params, Language.JA, resident=False)
+    assert other.startswith("居間で室温34℃・湿度65%、暑さ指数")
+    assert other.endswith("様子を見に行けますか")
