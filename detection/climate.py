@@ -12,7 +12,8 @@ follows one household's rooms reading by reading and, given ``now``, says which 
 - cold: the living room or the bedroom below ``cold_below_c`` for ``cold_for`` while home;
 - heat shock (advice only): in winter, the bathroom ``heat_shock_gap_c`` colder than the living room.
 
-Each stretch is one episode (``heat:<room>:<since>``, the 危険 part its own), so it is raised once.
+Each stretch of the household is one episode (``heat:<since>``, its 危険 part ``heat:<since>:danger``;
+``cold:<since>``), so it is raised once.
 """
 
 from __future__ import annotations
@@ -123,20 +124,20 @@ class RoomClimate:
     humidity: float | None = None
     humidity_at: datetime | None = None
     at: datetime | None = None
-    severe_since: datetime | None = None  # the stretch at 厳重警戒 or above began (first reading)
-    danger_since: datetime | None = None
-    cold_since: datetime | None = None
+    severe: bool = False  # at 厳重警戒 or above
+    danger_since: datetime | None = None  # at 危険 since (first reading)
     recent: deque[tuple[datetime, float]] = field(default_factory=deque)  # temperatures of the window
 
-    def wbgt(self, tuning: ClimateTuning) -> float:
-        fresh = (
+    def fresh_humidity(self, tuning: ClimateTuning) -> bool:
+        return (
             self.humidity_at is not None
             and self.at is not None
             and self.at - self.humidity_at <= tuning.humidity_stale
         )
-        return indoor_wbgt(
-            self.temp_c, self.humidity if fresh and self.humidity is not None else DEFAULT_HUMIDITY
-        )
+
+    def wbgt(self, tuning: ClimateTuning) -> float:
+        humidity = self.humidity if self.fresh_humidity(tuning) and self.humidity is not None else None
+        return indoor_wbgt(self.temp_c, DEFAULT_HUMIDITY if humidity is None else humidity)
 
     def cooling(self, tuning: ClimateTuning) -> bool:
         highest = max((t for _, t in self.recent), default=self.temp_c)
@@ -145,7 +146,11 @@ class RoomClimate:
 
 @dataclass(slots=True)
 class ClimateWatch:
-    """One household's rooms and air conditioner; feed readings in time order, ask ``due(now)``."""
+    """One household's rooms and air conditioner; feed readings in time order, ask ``due(now)``.
+
+    A *stretch* is the household's: hot from the first reading of any room at 厳重警戒 until no room
+    is; cold from the first reading of the living room or bedroom below the floor until none is. One
+    stretch is one episode, whichever room is hottest (or coldest) in it."""
 
     household: str
     time_zone: str
@@ -153,6 +158,9 @@ class ClimateWatch:
     rooms: dict[str, RoomClimate] = field(default_factory=dict)  # by device
     ac_watts: float = 0.0
     ac_at: datetime | None = None
+    hot_since: datetime | None = None
+    danger_seen: bool = False  # this stretch reached 危険 (it is never raised again as 厳重警戒)
+    cold_since: datetime | None = None
 
     def temperature(self, device: str, room: Room, at: datetime, temp_c: float) -> None:
         r = self.rooms.get(device)
@@ -163,9 +171,15 @@ class ClimateWatch:
         while r.recent and at - r.recent[0][0] > self.tuning.cooling_window:
             r.recent.popleft()
         level = heat_level(r.wbgt(self.tuning))
-        r.severe_since = (r.severe_since or at) if level >= HeatLevel.SEVERE else None
+        r.severe = level >= HeatLevel.SEVERE
         r.danger_since = (r.danger_since or at) if level >= HeatLevel.DANGER else None
-        r.cold_since = (r.cold_since or at) if temp_c < self.tuning.cold_below_c else None
+        rooms = self.rooms.values()
+        if any(x.severe for x in rooms if x.room in HEAT_ROOMS):
+            self.hot_since = self.hot_since or at
+        else:
+            self.hot_since, self.danger_seen = None, False
+        cold = any(x.temp_c < self.tuning.cold_below_c for x in rooms if x.room in COLD_ROOMS and x.at)
+        self.cold_since = (self.cold_since or at) if cold else None
 
     def humidity(self, device: str, room: Room, at: datetime, humidity: float) -> None:
         r = self.rooms.get(device)
@@ -178,90 +192,84 @@ class ClimateWatch:
 
     def level(self, now: datetime) -> HeatLevel | None:
         """The highest heat level of the rooms heard lately (None: no climate sensor heard)."""
-        levels = [
-            heat_level(r.wbgt(self.tuning))
-            for r in self.rooms.values()
-            if r.at is not None and now - r.at <= self.tuning.stale and r.room in HEAT_ROOMS
-        ]
+        levels = [heat_level(r.wbgt(self.tuning)) for _, r in self._heard(now) if r.room in HEAT_ROOMS]
         return max(levels, default=None)
+
+    def _heard(self, now: datetime) -> list[tuple[str, RoomClimate]]:
+        return [(d, r) for d, r in self.rooms.items() if r.at is not None and now - r.at <= self.tuning.stale]
 
     def due(self, now: datetime, *, at_home: bool) -> list[Finding]:
         """The findings whose time has come at ``now`` (the caller raises each episode once)."""
-        t = self.tuning
-        local = now.astimezone(ZoneInfo(self.time_zone))
-        night = local.hour >= t.night_start_h or local.hour < t.night_end_h
-        ac_cooling = self.ac_at is not None and self.ac_watts >= t.ac_on_w
+        heard = self._heard(now)
         out: list[Finding] = []
-        living: RoomClimate | None = None
-        bathroom: RoomClimate | None = None
-        for device, r in self.rooms.items():
-            if r.at is None or now - r.at > t.stale:
-                continue
-            if r.room is Room.LIVING and living is None:
-                living = r
-            if r.room is Room.BATHROOM and bathroom is None:
-                bathroom = r
-            if not at_home:
-                continue
-            if r.room in HEAT_ROOMS and not (ac_cooling and r.cooling(t)):
-                finding = self._heat(device, r, now, night)
-                if finding is not None:
-                    out.append(finding)
-            if r.room in COLD_ROOMS and r.cold_since is not None and now - r.cold_since >= t.cold_for:
-                out.append(
-                    self._finding(
-                        FindingKind.COLD,
-                        Severity.WARNING,
-                        now,
-                        f"cold:{device}:{_ms(r.cold_since)}",
-                        "cold",
-                        r,
-                        device,
-                        now - r.cold_since,
-                    )
-                )
-        if (
-            living is not None
-            and bathroom is not None
-            and local.month in t.heat_shock_months
-            and living.temp_c - bathroom.temp_c >= t.heat_shock_gap_c
-        ):
-            out.append(
-                Finding(
-                    self.household,
-                    FindingKind.HEAT_SHOCK,
-                    Severity.INFO,
-                    now,
-                    f"heat_shock:{local.date().isoformat()}",
-                    None,
-                    Explanation(
-                        "heat_shock", {"bath_c": round(bathroom.temp_c), "living_c": round(living.temp_c)}
-                    ),
-                )
-            )
+        if at_home:
+            heat = self._heat(heard, now)
+            if heat is not None:
+                out.append(heat)
+            cold = self._cold(heard, now)
+            if cold is not None:
+                out.append(cold)
+        shock = self._heat_shock(heard, now)
+        if shock is not None:
+            out.append(shock)
         return out
 
-    def _heat(self, device: str, r: RoomClimate, now: datetime, night: bool) -> Finding | None:
+    def _heat(self, heard: list[tuple[str, RoomClimate]], now: datetime) -> Finding | None:
         t = self.tuning
-        if r.severe_since is None:
+        if self.hot_since is None:
             return None
-        episode = f"heat:{device}:{_ms(r.severe_since)}"
-        if r.danger_since is not None and now - r.danger_since >= t.danger_for:
+        ac_running = self.ac_at is not None and self.ac_watts >= t.ac_on_w
+        hot = [
+            (r.wbgt(t), d, r)
+            for d, r in heard
+            if r.room in HEAT_ROOMS and r.severe and not (ac_running and r.cooling(t))
+        ]
+        if not hot:
+            return None
+        _, device, r = max(hot, key=lambda x: x[0])
+        episode = f"heat:{_ms(self.hot_since)}"
+        danger = any(x.danger_since is not None and now - x.danger_since >= t.danger_for for _, _, x in hot)
+        if danger or self.danger_seen:
+            self.danger_seen = True
             return self._finding(
-                FindingKind.HEAT,
-                Severity.URGENT,
-                now,
-                f"{episode}:danger",
-                "heat",
-                r,
-                device,
-                now - r.severe_since,
+                FindingKind.HEAT, Severity.URGENT, now, f"{episode}:danger", r, device, self.hot_since
             )
-        if now - r.severe_since >= (t.severe_for_night if night else t.severe_for):
-            return self._finding(
-                FindingKind.HEAT, Severity.WARNING, now, episode, "heat", r, device, now - r.severe_since
-            )
+        local = now.astimezone(ZoneInfo(self.time_zone))
+        night = local.hour >= t.night_start_h or local.hour < t.night_end_h
+        if now - self.hot_since >= (t.severe_for_night if night else t.severe_for):
+            return self._finding(FindingKind.HEAT, Severity.WARNING, now, episode, r, device, self.hot_since)
         return None
+
+    def _cold(self, heard: list[tuple[str, RoomClimate]], now: datetime) -> Finding | None:
+        t = self.tuning
+        if self.cold_since is None or now - self.cold_since < t.cold_for:
+            return None
+        cold = [(r.temp_c, d, r) for d, r in heard if r.room in COLD_ROOMS and r.temp_c < t.cold_below_c]
+        if not cold:
+            return None
+        _, device, r = min(cold, key=lambda x: x[0])
+        episode = f"cold:{_ms(self.cold_since)}"
+        return self._finding(FindingKind.COLD, Severity.WARNING, now, episode, r, device, self.cold_since)
+
+    def _heat_shock(self, heard: list[tuple[str, RoomClimate]], now: datetime) -> Finding | None:
+        t = self.tuning
+        local = now.astimezone(ZoneInfo(self.time_zone))
+        if local.month not in t.heat_shock_months:
+            return None
+        living = next((r for _, r in heard if r.room is Room.LIVING), None)
+        bathroom = next((r for _, r in heard if r.room is Room.BATHROOM), None)
+        if living is None or bathroom is None or living.temp_c - bathroom.temp_c < t.heat_shock_gap_c:
+            return None
+        params = {"bath_c": round(bathroom.temp_c), "living_c": round(living.temp_c)}
+        return Finding(
+            self.household,
+            FindingKind.HEAT_SHOCK,
+            Severity.INFO,
+            now,
+            f"heat_shock:{local.date().isoformat()}",
+            None,
+            Explanation("heat_shock", params),
+        )
 
     def _finding(
         self,
@@ -269,10 +277,9 @@ class ClimateWatch:
         severity: Severity,
         now: datetime,
         episode: str,
-        key: str,
         r: RoomClimate,
         device: str,
-        lasted: timedelta,
+        since: datetime,
     ) -> Finding:
         wbgt = r.wbgt(self.tuning)
         ja, en = LEVEL_NAMES[heat_level(wbgt)]
@@ -282,14 +289,10 @@ class ClimateWatch:
             "wbgt": round(wbgt),
             "level_ja": ja,
             "level_en": en,
-            "hours": round(lasted.total_seconds() / 3600, 1),
+            "hours": round((now - since).total_seconds() / 3600, 1),
         }
-        fresh = (
-            r.humidity_at is not None
-            and r.at is not None
-            and r.at - r.humidity_at <= self.tuning.humidity_stale
-        )
-        if fresh:
+        key = kind.value
+        if r.fresh_humidity(self.tuning):
             params["humidity"] = round(r.humidity or 0.0)
         elif kind is FindingKind.HEAT:
             key = "heat.no_humidity"

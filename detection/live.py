@@ -31,6 +31,7 @@ from typing import Any, Protocol
 from zoneinfo import ZoneInfo
 
 from detection.baseline import Baseline, learn
+from detection.climate_live import ClimateDetector
 from detection.detector import HouseholdStatus, blind_kind, technical_findings
 from detection.engine import Engine, HouseholdState
 from detection.episodes import SqliteEpisodes, retention_start
@@ -42,7 +43,14 @@ from mimamori.clock import Clock
 from mimamori.config import Config
 from mimamori.contract import Event, Kind
 from registry.repository import Registry
-from store.base import ActivityReader, GatewayLiveState, LiveChanges, SeqGapReader, StoreError
+from store.base import (
+    ActivityReader,
+    ClimateReader,
+    GatewayLiveState,
+    LiveChanges,
+    SeqGapReader,
+    StoreError,
+)
 
 log = logging.getLogger(__name__)
 
@@ -96,6 +104,11 @@ class LiveDetector:
         self._platform_blind = False
         self._handed: list[Finding] = []  # returned by the last tick: acknowledged by the next one
         self.ticks = 0
+        self.climate = (
+            ClimateDetector(store, store.devices_of, profiles, self.engine.rooms)
+            if isinstance(store, ClimateReader)
+            else None
+        )
 
     def open(self) -> None:
         self._episodes.open(since=retention_start(self._clock.now()))
@@ -155,6 +168,7 @@ class LiveDetector:
             found.extend(self._data_gaps(now))
             self._hold_offline(gateways.offline, t)
             found.extend(self.engine.tick(t))
+            found.extend(self._climate(now))
         else:  # nothing is judged while the platform is blind, but a press that got through is heard
             found.extend(self.engine.presses(t))
         self._handed = found
@@ -190,6 +204,24 @@ class LiveDetector:
                     gap.missing,
                 )
                 found.append(finding)
+        return found
+
+    def _climate(self, now: datetime) -> list[Finding]:
+        """Room heat and cold (docs/climate.md), each episode once; judged "home" unless the resident
+        is probably out (the last activity began an outing) or away."""
+        if self.climate is None:
+            return []
+        states = self.engine.states()
+
+        def at_home(household: str) -> bool:
+            state = states.get(household)
+            if state is not None and state.out:
+                return False
+            return self._profiles.profile(household).away_at(now) is None
+
+        found = [f for f in self.climate.tick(now, at_home) if self._episodes.add(f)]
+        for f in found:
+            log.info("detection.climate household=%s kind=%s episode=%s", f.household, f.kind, f.episode)
         return found
 
     def pending(self) -> list[Finding]:

@@ -161,6 +161,14 @@ class SimHome:
         room = next((a.room for a in routine.acts if a.start <= at_ms < a.end), HouseRoom.BEDROOM)
         return HouseRoom.HALL if room is HouseRoom.OUTSIDE else room
 
+    def activity_at(self, at_ms: int) -> Activity:
+        """What the person is doing at ``at_ms``, scenarios applied (asleep, out, fallen, ...)."""
+        day = self.day_of(at_ms)
+        plan = self.plan(day if at_ms >= self.plan(day).start else day - 1)
+        index = bisect.bisect_right(self._index[plan.day][0], at_ms) - 1
+        act = plan.acts[index] if index >= 0 else None
+        return act.what if act is not None and act.start <= at_ms < act.end else Activity.SLEEP
+
     # ------------------------------------------------------------------ reports
 
     def events_between(self, lo: datetime | int, hi: datetime | int) -> list[SimEvent]:

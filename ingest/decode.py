@@ -78,7 +78,7 @@ def acknowledgements(batch: IngestBatch) -> Acks:
     stored, and every event dead-lettered whose topic and ``seq`` can still be read (re-sending a
     refused event would only be refused again)."""
     acks: Acks = {}
-    for event in batch.events:
+    for event in (*batch.events, *batch.thinned):
         acks.setdefault((event.household, event.gateway), []).append(event.seq)
     for rejection in batch.rejections:
         if not rejection.topic.endswith("/events"):

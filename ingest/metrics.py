@@ -28,6 +28,9 @@ class IngestMetrics:
             "mimamori_ingest_received", "Messages taken from the broker", ["channel"], registry=r
         )
         self.stored = Counter("mimamori_ingest_events_stored", "Events new to the store", registry=r)
+        self.thinned = Counter(
+            "mimamori_ingest_climate_thinned", "Climate readings not stored: unchanged and recent", registry=r
+        )
         self.duplicates = Counter(
             "mimamori_ingest_events_duplicate", "Events already stored (redelivery, repeats)", registry=r
         )

@@ -47,6 +47,7 @@ class IngestCounters:
     stored: int = 0
     duplicates: int = 0
     seq_gaps: int = 0
+    thinned: int = 0  # climate readings let go as redundant (acknowledged, not stored)
     rejected: collections.Counter[str] = field(default_factory=collections.Counter)
 
 
@@ -211,6 +212,9 @@ class IngestService:
             m.received.labels(channel).inc(count)
         m.stored.inc(outcome.stored)
         m.duplicates.inc(outcome.duplicates)
+        if outcome.thinned:
+            c.thinned += outcome.thinned
+            m.thinned.inc(outcome.thinned)
         if outcome.gaps_opened:
             c.seq_gaps += outcome.gaps_opened
             m.seq_gaps.inc(outcome.gaps_opened)

@@ -26,6 +26,7 @@ from typing import Protocol, runtime_checkable
 
 from ingest.admission import Admission
 from ingest.decode import Acks, RawMessage, acknowledgements, decode_batch
+from ingest.thinning import ClimateThinner
 from mimamori.contract import TOPIC_ROOT, TOPIC_VERSION, Reason, ack_payloads
 from mimamori.mqtt import Message, MqttSettings, SyncPublisher
 from store.base import DEAD_LETTER_PAYLOAD_BYTES, BatchResult, BatchWriter, IngestBatch, Rejection, StoreError
@@ -51,6 +52,7 @@ class BatchOutcome:
     rejected: dict[str, Rejected] = field(default_factory=dict)  # by reason
     acks: Acks = field(default_factory=dict)  # to tell each gateway once the batch is durable
     gaps_opened: int = 0  # ranges of a gateway's seq this batch skipped (docs/storage.md)
+    thinned: int = 0  # climate readings let go as redundant (docs/climate.md)
 
 
 def outcome_of(batch: IngestBatch, result: BatchResult) -> BatchOutcome:
@@ -59,12 +61,18 @@ def outcome_of(batch: IngestBatch, result: BatchResult) -> BatchOutcome:
     for r in batch.rejections:
         rejected.setdefault(r.reason, Rejected(counts[r.reason], r.topic, r.detail))
     channels = {
-        "events": len(batch.events),
+        "events": len(batch.events) + len(batch.thinned),
         "status": len(batch.statuses),
         "heartbeat": len(batch.heartbeats),
     }
     return BatchOutcome(
-        result.stored, result.duplicates, channels, rejected, acknowledgements(batch), result.gaps_opened
+        result.stored,
+        result.duplicates,
+        channels,
+        rejected,
+        acknowledgements(batch),
+        result.gaps_opened,
+        len(batch.thinned),
     )
 
 
@@ -88,6 +96,7 @@ def merge(first: BatchOutcome, second: BatchOutcome) -> BatchOutcome:
         rejected,
         acks,
         first.gaps_opened + second.gaps_opened,
+        first.thinned + second.thinned,
     )
 
 
@@ -135,11 +144,14 @@ class LocalSink:
     def __init__(self, writer: BatchWriter, admission: Admission | None = None) -> None:
         self._writer = writer
         self._admission = admission
+        self._thinner = ClimateThinner()
 
     async def store_messages(self, messages: Sequence[RawMessage], now: datetime) -> BatchOutcome:
         admitted = None if self._admission is None else self._admission.current()
-        batch = decode_batch(messages, now, admitted)
-        return outcome_of(batch, await self._writer.write_batch(batch))
+        batch, kept = self._thinner.thin(decode_batch(messages, now, admitted))
+        outcome = outcome_of(batch, await self._writer.write_batch(batch))
+        self._thinner.remember(kept)
+        return outcome
 
     async def store_refused(self, messages: Sequence[RawMessage], now: datetime, detail: str) -> BatchOutcome:
         batch = refused_batch(messages, now, detail)
@@ -223,6 +235,8 @@ _worker_admission: list[Admission] = []
 """The worker's view of the registry (none: every household is accepted)."""
 _worker_acks: list[SyncPublisher] = []
 """The worker's connection for end-to-end acknowledgements (none: the ingest process sends them)."""
+_worker_thinner = ClimateThinner()
+"""The worker's memory of the climate readings it stored (each worker thins what it sees)."""
 
 
 def _open_store(
@@ -263,8 +277,10 @@ def _ping() -> None:
 
 def _store(messages: list[RawMessage], now: datetime) -> BatchOutcome:
     admitted = _worker_admission[0].current() if _worker_admission else None
-    batch = decode_batch(messages, now, admitted)
-    return _acknowledged(outcome_of(batch, _worker_store[0].commit_batch(batch)))
+    batch, kept = _worker_thinner.thin(decode_batch(messages, now, admitted))
+    outcome = outcome_of(batch, _worker_store[0].commit_batch(batch))
+    _worker_thinner.remember(kept)
+    return _acknowledged(outcome)
 
 
 def _store_refused(messages: list[RawMessage], now: datetime, detail: str) -> BatchOutcome:

@@ -51,6 +51,30 @@ class DeviceState:
 
 
 @dataclass(frozen=True, slots=True)
+class ClimateReading:
+    """One temperature or humidity reading of a room sensor."""
+
+    household: str
+    device: str
+    kind: Kind  # TEMPERATURE or HUMIDITY
+    value: float
+    at: datetime
+
+
+@runtime_checkable
+class ClimateReader(Protocol):
+    """Room climate for detection and the dashboard (a store that keeps it: SQLite)."""
+
+    def climate_since(self, since: datetime) -> list[ClimateReading]:
+        """The newest reading of every device and kind observed at or after ``since``."""
+        ...
+
+    def climate_readings(self, household: str, start: datetime, end: datetime) -> list[ClimateReading]:
+        """Every stored climate reading of ``household`` with ``start <= at < end``, oldest first."""
+        ...
+
+
+@dataclass(frozen=True, slots=True)
 class GatewayLiveState:
     household: str
     gateway: str
@@ -124,6 +148,7 @@ class IngestBatch:
     statuses: Sequence[GatewayStatus] = ()  # in arrival order
     heartbeats: Sequence[Heartbeat] = ()
     rejections: Sequence[Rejection] = ()
+    thinned: Sequence[Event] = ()  # climate readings ingest let go (docs/climate.md): seen, acked, not stored
 
 
 @dataclass(frozen=True, slots=True)

@@ -34,6 +34,7 @@ from store.base import (
     ActivityChanges,
     BatchResult,
     ButtonPress,
+    ClimateReading,
     DeviceState,
     GatewayLiveState,
     GatewaySummary,
@@ -103,6 +104,17 @@ CREATE TABLE IF NOT EXISTS devices (
     battery_ms   INTEGER,
     PRIMARY KEY (household, device)
 ) WITHOUT ROWID;
+-- The newest temperature and humidity of each room sensor: detection's climate watch reads what
+-- changed since its last tick (docs/climate.md).
+CREATE TABLE IF NOT EXISTS climate_live (
+    household   TEXT NOT NULL,
+    device      TEXT NOT NULL,
+    kind        TEXT NOT NULL,
+    value       REAL NOT NULL,
+    observed_ms INTEGER NOT NULL,
+    PRIMARY KEY (household, device, kind)
+) WITHOUT ROWID;
+CREATE INDEX IF NOT EXISTS climate_live_recent ON climate_live (observed_ms);
 -- Detection asks every minute for recent help-button presses; only button rows are in it.
 CREATE INDEX IF NOT EXISTS devices_button_presses ON devices (value_ms) WHERE kind = 'button';
 
@@ -190,6 +202,13 @@ ON CONFLICT (household) DO UPDATE SET
 
 # Parameters: household, device, kind, seen_ms, value, value_ms, battery, battery_ms.
 # A battery or check-in report refreshes "last seen" but not the sensor's kind or reading.
+_UPSERT_CLIMATE: Final = """
+INSERT INTO climate_live VALUES (?, ?, ?, ?, ?)
+ON CONFLICT (household, device, kind) DO UPDATE SET value = excluded.value, observed_ms = excluded.observed_ms
+WHERE excluded.observed_ms >= observed_ms
+"""
+_CLIMATE_KINDS: Final = (Kind.TEMPERATURE.value, Kind.HUMIDITY.value)
+
 _UPSERT_DEVICE: Final = """
 INSERT INTO devices VALUES (?, ?, ?, ?, ?, ?, ?, ?)
 ON CONFLICT (household, device) DO UPDATE SET
@@ -451,6 +470,7 @@ class SqliteEventStore:
         hourly: dict[tuple[str, int, str], int] = {}
         households: dict[str, list[object]] = {}
         devices: dict[tuple[str, str], list[object]] = {}
+        climate: dict[tuple[str, str, str], tuple[float, int]] = {}
         for _, household, _, device_id, kind, value, at, _, activity in rows:
             house = households.get(household)
             if house is None:
@@ -476,12 +496,16 @@ class SqliteEventStore:
                     device[2], device[4], device[5] = kind, value, at
             if kind == "battery":
                 device[6], device[7] = value, at
+            elif kind in _CLIMATE_KINDS:
+                climate[(household, device_id, kind)] = (value, at)
         if hourly:
             db.executemany(_UPSERT_HOURLY, ((*key, count) for key, count in hourly.items()))
         if households:
             db.executemany(_UPSERT_HOUSEHOLD, households.values())
         if devices:
             db.executemany(_UPSERT_DEVICE, devices.values())
+        if climate:
+            db.executemany(_UPSERT_CLIMATE, ((*key, *reading) for key, reading in climate.items()))
 
     @staticmethod
     def _update_gateways(db: sqlite3.Connection, batch: IngestBatch) -> None:
@@ -678,6 +702,22 @@ class SqliteEventStore:
             for mid, h, g, device, kind, value, at, seq in rows
         ]
 
+    def climate_since(self, since: datetime) -> list[ClimateReading]:
+        rows = self._conn().execute(
+            "SELECT household, device, kind, value, observed_ms FROM climate_live"
+            " WHERE observed_ms >= ? ORDER BY observed_ms",
+            (to_ms(since),),
+        )
+        return [ClimateReading(h, d, Kind(k), v, from_ms(at)) for h, d, k, v, at in rows]
+
+    def climate_readings(self, household: str, start: datetime, end: datetime) -> list[ClimateReading]:
+        rows = self._conn().execute(
+            "SELECT device, kind, value, observed_ms FROM events WHERE household = ?"
+            " AND observed_ms >= ? AND observed_ms < ? AND kind IN (?, ?) ORDER BY observed_ms",
+            (household, to_ms(start), to_ms(end), *_CLIMATE_KINDS),
+        )
+        return [ClimateReading(household, d, Kind(k), v, from_ms(at)) for d, k, v, at in rows]
+
     def seq_gaps(self, household: str | None = None) -> list[SeqGap]:
         """The open gaps in gateways' seq (of one household, or all), oldest first."""
         sql = "SELECT household, gateway, first_seq, last_seq, opened_ms FROM seq_gaps"
@@ -715,7 +755,7 @@ def _track_seqs(db: sqlite3.Connection, batch: IngestBatch) -> int:
     """Gap detection on each gateway's seq (see the schema); returns how many gaps this batch opened.
     Dead-lettered events count as seen: their gateway sent them, ingest refused them."""
     seen: dict[tuple[str, str], set[int]] = {}
-    for event in batch.events:
+    for event in (*batch.events, *batch.thinned):
         seen.setdefault((event.household, event.gateway), set()).add(event.seq)
     for rejection in batch.rejections:
         if rejection.topic.endswith("/events"):

@@ -125,10 +125,31 @@ def test_heat_and_cold_rules(
     assert [(i, f.kind, f.severity) for i, f in found] == expected
 
 
+def test_a_stretch_that_reached_danger_is_not_raised_again_as_severe() -> None:
+    found = run([36.0] * 3 + [33.0] * 40)
+    assert [(i, f.severity) for i, f in found] == [(2, Severity.URGENT)]
+
+
 def test_one_stretch_is_one_episode_and_a_new_stretch_another() -> None:
     found = run([33.0] * 30 + [29.0] * 3 + [33.0] * 30)
     assert [i for i, _ in found] == [24, 57]
     assert found[0][1].episode != found[1][1].episode
+
+
+def test_two_hot_rooms_are_one_stretch_named_by_the_hottest() -> None:
+    watch = ClimateWatch("h1", "Asia/Tokyo")
+    episodes: set[str] = set()
+    rooms: set[object] = set()
+    for k in range(30):
+        at = (NOON + k * STEP).astimezone(UTC)
+        for device, room, temp in (("t-living", Room.LIVING, 33.0), ("t-bed", Room.BEDROOM, 34.0)):
+            watch.humidity(device, room, at, 65.0)
+            watch.temperature(device, room, at, temp)
+        for f in watch.due(at, at_home=True):
+            episodes.add(f.episode)
+            rooms.add(f.explanation.params["room"])
+    assert len(episodes) == 1
+    assert rooms == {"bedroom"}
 
 
 def test_heat_shock_advice_in_winter_only() -> None:

@@ -1,0 +1,83 @@
+"""The climate watch in the live detector: room readings from the store into each home's
+:class:`~detection.climate.ClimateWatch`, and the findings due at ``now``.
+
+Each tick reads what the store's climate table changed since the last one (with an overlap, for
+readings a gateway's outbox delivers late); the first tick after a start rebuilds every home from its
+last ``history`` of readings, so a restart neither forgets a hot afternoon nor repeats its alert (the
+episode log remembers what was raised). The air conditioner's plug is read only for homes with a hot
+room.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable, Sequence
+from datetime import datetime, timedelta
+
+from detection.climate import ClimateTuning, ClimateWatch, is_air_conditioner
+from detection.findings import Finding
+from detection.model import ProfileSource
+from detection.rooms import RoomMap
+from mimamori.contract import Kind
+from store.base import ClimateReader, ClimateReading, DeviceState
+
+log = logging.getLogger(__name__)
+
+OVERLAP = timedelta(minutes=10)
+
+
+class ClimateDetector:
+    def __init__(
+        self,
+        reader: ClimateReader,
+        devices_of: Callable[[Sequence[str]], dict[str, list[DeviceState]]],
+        profiles: ProfileSource,
+        rooms: RoomMap,
+        tuning: ClimateTuning | None = None,
+        history: timedelta = timedelta(hours=4),
+    ) -> None:
+        self.tuning = tuning or ClimateTuning()
+        self._reader = reader
+        self._devices_of = devices_of
+        self._profiles = profiles
+        self._rooms = rooms
+        self._history = history
+        self.watches: dict[str, ClimateWatch] = {}
+        self._read_to: datetime | None = None
+
+    def tick(self, now: datetime, at_home: Callable[[str], bool]) -> list[Finding]:
+        """The climate findings due at ``now`` (the caller raises each episode once)."""
+        first = self._read_to is None
+        since = now - self._history if self._read_to is None else self._read_to - OVERLAP
+        rows = self._reader.climate_since(since)
+        if first:
+            for household in sorted({r.household for r in rows}):
+                self._feed(self._reader.climate_readings(household, since, now + OVERLAP))
+        else:
+            self._feed(rows)
+        self._read_to = now
+        hot = [h for h, w in self.watches.items() if w.hot_since is not None]
+        if hot:
+            for household, devices in self._devices_of(hot).items():
+                for d in devices:
+                    if d.kind is Kind.POWER and is_air_conditioner(d.device):
+                        self.watches[household].air_conditioner(d.last_seen_at, d.last_value)
+        found: list[Finding] = []
+        for household, watch in self.watches.items():
+            found.extend(watch.due(now, at_home=at_home(household)))
+        return found
+
+    def _feed(self, rows: Sequence[ClimateReading]) -> None:
+        for r in sorted(rows, key=lambda r: (r.at, r.kind is Kind.TEMPERATURE)):  # humidity first
+            watch = self.watches.get(r.household)
+            if watch is None:
+                tz = self._profiles.profile(r.household).tz
+                watch = self.watches[r.household] = ClimateWatch(r.household, tz, self.tuning)
+                log.info("detection.climate_watch household=%s", r.household)
+            room = self._rooms.room(r.device, r.household)
+            known = watch.rooms.get(r.device)
+            if r.kind is Kind.TEMPERATURE:
+                if known is None or known.at is None or r.at > known.at:
+                    watch.temperature(r.device, room, r.at, r.value)
+            elif known is None or known.humidity_at is None or r.at > known.humidity_at:
+                watch.humidity(r.device, room, r.at, r.value)
