@@ -7,7 +7,7 @@ The resident does not use an air conditioner; the house heats up through a heat-
 
 from __future__ import annotations
 
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo
@@ -119,7 +119,8 @@ async def test_a_hot_afternoon_texts_the_resident_then_the_neighbours(
                 clock,
             )
             detector.open()
-            seq = events = 0
+            events = 0
+            counters = ingest.service.counters
             for step in range(4 * 12):  # four hours, a reading of every room every 5 minutes
                 reading = climate.step()
                 at = to_datetime(reading.at)
@@ -136,12 +137,11 @@ async def test_a_hot_afternoon_texts_the_resident_then_the_neighbours(
                     suffix, payload = encode_reading(Reading("kitchen-motion", contract.Kind.MOTION, 1.0, at))
                     await sensors.publish(f"{local}/{suffix}", payload)
                     events += 1
-                seq += 1
-                beat = contract.Heartbeat(HOUSEHOLD, "gw-1", at.astimezone(UTC), seq, 0)
+                beat = contract.Heartbeat(HOUSEHOLD, "gw-1", at.astimezone(UTC), step + 1, 0)
                 await sensors.publish(beat_topic, beat.encode())
-                c = ingest.service.counters
                 await wait_for(
-                    lambda: c.stored + c.thinned + c.duplicates >= events, ingest.service.committed
+                    lambda n=events: counters.stored + counters.thinned + counters.duplicates >= n,
+                    ingest.service.committed,
                 )
                 new = detector.tick(at)
                 found += new
