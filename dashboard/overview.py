@@ -7,6 +7,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Final
 
+from dashboard.climate_view import CurrentClimate
 from dashboard.views import CoverageView, HouseholdView
 from detection.detector import HouseholdStatus
 from detection.model import Tuning
@@ -37,6 +38,7 @@ class OverviewRow:
     open_incidents: int
     problems: tuple[DeviceProblem, ...]
     coverage: CoverageView | None = None  # who in its chain cannot be reached (drills)
+    climate: CurrentClimate | None = None  # the hottest room heard lately (室温)
 
 
 def device_problems(
@@ -65,6 +67,7 @@ def build_overview(
     problems: Mapping[str, tuple[DeviceProblem, ...]],
     open_incidents: Mapping[str, int],
     coverage: Mapping[str, CoverageView] | None = None,
+    climate: Mapping[str, CurrentClimate] | None = None,
 ) -> list[OverviewRow]:
     rows = [
         OverviewRow(
@@ -74,6 +77,7 @@ def build_overview(
             open_incidents=open_incidents.get(h.id, 0),
             problems=problems.get(h.id, ()),
             coverage=(coverage or {}).get(h.id),
+            climate=(climate or {}).get(h.id),
         )
         for h in households
     ]

@@ -10,7 +10,8 @@ follows one household's rooms reading by reading and, given ``now``, says which 
   readings, not a spike) at any hour; never while the air conditioner's plug shows it running and the
   room is cooling. Bathrooms and toilets are left out (a bath is hot and humid on purpose);
 - cold: the living room or the bedroom below ``cold_below_c`` for ``cold_for`` while home;
-- heat shock (advice only): in winter, the bathroom ``heat_shock_gap_c`` colder than the living room.
+- heat shock (advice only, at most weekly): in winter, the bathroom ``heat_shock_gap_c`` colder than the
+  living room.
 
 Each stretch of the household is one episode (``heat:<since>``, its 危険 part ``heat:<since>:danger``;
 ``cold:<since>``), so it is raised once.
@@ -266,7 +267,7 @@ class ClimateWatch:
             FindingKind.HEAT_SHOCK,
             Severity.INFO,
             now,
-            f"heat_shock:{local.date().isoformat()}",
+            "heat_shock:{}-W{:02d}".format(*local.isocalendar()[:2]),  # advice: at most weekly
             None,
             Explanation("heat_shock", params),
         )

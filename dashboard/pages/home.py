@@ -14,13 +14,17 @@ from aiohttp_sse import EventSourceResponse, sse_response
 
 from dashboard import keys
 from dashboard.access import audit, visible_households
+from dashboard.climate_view import CURRENT_WINDOW, current_climate
 from dashboard.live_view import read_live
 from dashboard.overview import OverviewRow, build_overview, device_problems
 from dashboard.render import render, render_fragment
 from dashboard.views import HouseholdView
+from detection.rooms import RoomMap
+from store.base import ClimateReader
 
 log = logging.getLogger(__name__)
 PAGE_SIZE: Final = 200
+ROOMS: Final = RoomMap()  # climate sensors' rooms, from their names
 routes = web.RouteTableDef()
 
 
@@ -32,6 +36,12 @@ def overview_rows(app: web.Application, households: list[HouseholdView]) -> list
     states = app[keys.CLASSIFY].states(wanted, now, live)
     problems = {h: device_problems(live.devices[h], live.gateways[h], now) for h in wanted}
     records = app[keys.RECORDS]
+    reader = app[keys.ACTIVITY]
+    climate = (
+        current_climate(reader.climate_since(now - CURRENT_WINDOW), ROOMS, now)
+        if isinstance(reader, ClimateReader)
+        else {}
+    )
     return build_overview(
         households,
         states,
@@ -39,6 +49,7 @@ def overview_rows(app: web.Application, households: list[HouseholdView]) -> list
         problems,
         records.open_incidents(),
         records.coverage(wanted),
+        climate,
     )
 
 

@@ -25,16 +25,18 @@ from dashboard.charts import (
     timeline,
     window_utc,
 )
+from dashboard.climate_view import CHART_DAYS, ClimateChart, climate_chart, level_hours, summer_start
 from dashboard.live_view import read_one
 from dashboard.overview import DeviceProblem, device_problems
 from dashboard.pages.sensitivity import learned
 from dashboard.render import render
 from dashboard.views import AwayView, ContactView, HouseholdView, IncidentView, PolicyView
+from detection.climate import HeatLevel
 from detection.detector import HouseholdStatus
 from detection.learning import Adjustment
 from detection.rooms import Room, RoomMap
 from registry.models import Sensitivity
-from store.base import DeviceState, GatewayLiveState, SeqGap, SeqGapReader
+from store.base import ClimateReader, DeviceState, GatewayLiveState, SeqGap, SeqGapReader
 
 HEATMAP_DAYS: Final = 90
 HEAT_LAYOUT: Final = {"w": HEAT_CELL_W, "h": HEAT_CELL_H, "left": HEAT_LEFT, "top": HEAT_TOP}
@@ -65,6 +67,8 @@ class HouseholdPage:
     policy: PolicyView
     sensitivity: Sensitivity  # the care manager's (docs/detection.md, *Sensitivity*)
     learned: list[Adjustment]  # thresholds the household's closed incidents adjust now
+    climate: ClimateChart | None = None  # None: the store keeps no climate (InfluxDB)
+    heat_hours: dict[HeatLevel, float] | None = None
 
 
 def household_page(app: web.Application, household: HouseholdView) -> HouseholdPage:
@@ -84,6 +88,15 @@ def household_page(app: web.Application, household: HouseholdView) -> HouseholdP
     found = live.activity.get(household.id)
     registered = records.registered_devices(household.id)
     given = records.device_rooms(household.id)
+    climate, heat_hours = None, None
+    if isinstance(reader, ClimateReader):
+        rooms = RoomMap(households={household.id: given})
+        chart_start, _ = window_utc(today, CHART_DAYS, tz)
+        climate = climate_chart(
+            reader.climate_readings(household.id, chart_start, end), today, tz, rooms, household.id
+        )
+        summer = reader.climate_readings(household.id, summer_start(now, tz), end)
+        heat_hours = level_hours(summer, rooms, household.id) if summer else None
     return HouseholdPage(
         household=household,
         state=app[keys.CLASSIFY].states([household.id], now, live)[household.id],
@@ -103,6 +116,8 @@ def household_page(app: web.Application, household: HouseholdView) -> HouseholdP
         policy=records.policy(household.id),
         sensitivity=records.sensitivity(household.id),
         learned=learned(app, household.id, now),
+        climate=climate,
+        heat_hours=heat_hours,
     )
 
 

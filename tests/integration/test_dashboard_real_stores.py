@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import AsyncIterator
-from datetime import date, timedelta
+from datetime import date, datetime, timedelta
 from enum import StrEnum
 from html.parser import HTMLParser
 from pathlib import Path
@@ -17,6 +17,7 @@ import pytest
 from aiohttp import web
 from aiohttp.test_utils import TestClient
 
+from dashboard import keys
 from dashboard.app import create_app
 from dashboard.care_records import StateCareRecords
 from dashboard.states import PersistedStates
@@ -28,13 +29,13 @@ from escalation.replies import ReplyAction
 from escalation.repository import EscalationRepository
 from mimamori.clock import FakeClock
 from mimamori.config import DashboardConfig
-from mimamori.contract import Event, GatewayState, Kind
+from mimamori.contract import Event, GatewayState, Kind, message_id_for
 from registry.calendar import CalendarIn
 from registry.models import Room, Sensitivity, Switch, TierKind
 from store.base import IngestBatch
 from store.sqlite import SqliteEventStore
 from tests.support.dashboard_fakes import FAST_HASHER, PASSWORD, csrf_of
-from tests.support.dashboard_real import OTHER, OWN, seed_real
+from tests.support.dashboard_real import OTHER, OWN, TOKYO, seed_real
 
 Client = TestClient[web.Request, web.Application]
 
@@ -509,3 +510,37 @@ async def test_contact_channels_are_edited_and_validated(alice: tuple[Client, Es
     contact = repo.contact("c-kato")
     assert contact is not None
     assert [c.value for c in contact.channels] == ["line", "sms"]
+
+
+async def test_room_climate_chart_summer_heat_hours_and_the_overview_column(
+    alice: tuple[Client, EscalationRepository], clock: FakeClock
+) -> None:
+    client, _ = alice
+    now = clock.now()
+    events: list[Event] = []
+
+    def reading(device: str, kind: Kind, value: float, at: datetime) -> None:
+        mid = message_id_for(OWN, device, kind, value, at)
+        events.append(Event(mid, OWN, "gw-1", device, kind, value, at, 50_000 + len(events)))
+
+    hot_day = datetime(2026, 8, 10, 12, 0, tzinfo=TOKYO)
+    for k in range(4 * 12):  # four hours at 35 °C, 70 %: 危険
+        reading("living-temp", Kind.HUMIDITY, 70.0, hot_day + k * timedelta(minutes=5))
+        reading("living-temp", Kind.TEMPERATURE, 35.0, hot_day + k * timedelta(minutes=5))
+    for k in range(48, 0, -1):  # the last two days, hourly
+        reading("bedroom-temp", Kind.TEMPERATURE, 21.0, now - timedelta(hours=k))
+        reading("bedroom-temp", Kind.HUMIDITY, 50.0, now - timedelta(hours=k))
+    reading("living-temp", Kind.HUMIDITY, 65.0, now - timedelta(minutes=10))
+    reading("living-temp", Kind.TEMPERATURE, 33.0, now - timedelta(minutes=10))
+    store = client.server.app[keys.ACTIVITY]  # the dashboard's own reader of the events file
+    assert isinstance(store, SqliteEventStore)
+    store.commit_batch(IngestBatch(now, events=events))
+    html = await (await client.get(f"/households/{OWN}")).text()
+    assert 'id="climate"' in html
+    assert 'class="temperature"' in html
+    assert 'class="humidity"' in html
+    hours = re.search(r'<table class="heat-hours" id="heat-hours">(.*?)</table>', html, re.S)
+    assert hours is not None
+    assert "danger<br>4.0 h" in hours.group(1)
+    overview = await (await client.get("/")).text()
+    assert "33℃ severe" in overview
