@@ -62,19 +62,19 @@ TEMPLATES: Mapping[str, Mapping[Lang, str]] = {
     },
     "heat": {
         "ja": "室温{temp_c}℃・湿度{humidity}%、暑さ指数{wbgt}({level_ja})が{hours}時間",
-        "en": "{temp_c}°C, {humidity}% humidity: heat index (WBGT) {wbgt}, {level_en}, for {hours} h",
+        "en": "{temp_c}C, {humidity}% humidity, heat index (WBGT) {wbgt}: {level_en} for {hours} h",
     },
     "heat.no_humidity": {
         "ja": "室温{temp_c}℃、暑さ指数{wbgt}({level_ja})が{hours}時間",
-        "en": "{temp_c}°C: heat index (WBGT) {wbgt}, {level_en}, for {hours} h",
+        "en": "{temp_c}C, heat index (WBGT) {wbgt}: {level_en} for {hours} h",
     },
     "cold": {
         "ja": "室温{temp_c}℃の寒さが{hours}時間続いています",
-        "en": "{temp_c}°C indoors for {hours} h",
+        "en": "{temp_c}C indoors for {hours} h",
     },
     "heat_shock": {
         "ja": "浴室{bath_c}℃、居間{living_c}℃。入浴前に脱衣所と浴室を暖めましょう(ヒートショック予防)",
-        "en": "Bathroom {bath_c}°C, living room {living_c}°C: warm the bathroom before a bath (heat shock)",
+        "en": "Bathroom {bath_c}C, living room {living_c}C: warm the bathroom before a bath (heat shock)",
     },
     "help_button": {
         "ja": "{at} 緊急ボタンが押されました",

@@ -86,11 +86,14 @@ _CLIMATE_ADVICE: dict[Language, dict[FindingKind, str]] = {
         FindingKind.COLD: "室温が{temp_c}℃です。暖房をつけて暖かくしましょう",
     },
     Language.EN: {
-        FindingKind.HEAT: "It is {temp_c}°C indoors. Please turn on the air conditioner and drink water",
-        FindingKind.COLD: "It is {temp_c}°C indoors. Please turn on the heating and keep warm",
+        FindingKind.HEAT: "It is {temp_c}C indoors. Please turn on the air conditioner and drink water",
+        FindingKind.COLD: "It is {temp_c}C indoors. Please turn on the heating and keep warm",
     },
 }
-_LOOK_IN = {Language.JA: "{what}。様子を見に行けますか", Language.EN: "{what}. Can you look in on them"}
+_LOOK_IN = {
+    Language.JA: "{what}。様子を見に行けますか",
+    Language.EN: "{what}; please look in on them if you can",
+}
 
 
 def climate_what(kind: FindingKind, key: str, params: Params, lang: Language, *, resident: bool) -> str:

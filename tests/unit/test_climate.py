@@ -190,7 +190,7 @@ def test_explanations_and_alert_words_fit_one_segment(lang: str) -> None:
         assert not text.startswith(f.explanation.key), text
         for resident in (True, False):
             words = climate_what(f.kind, f.explanation.key, f.explanation.params, language, resident=resident)
-            assert segments(words) == 1 if lang == "ja" else len(words) <= 160, words
+            assert segments(words) == 1, words  # English stays GSM-7 (no °)
 
 
 def test_the_resident_is_told_what_to_do_others_are_asked_to_look_in() -> None:
