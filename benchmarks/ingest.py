@@ -120,15 +120,31 @@ def prefill(path: Path, events: int, households: int, now: datetime) -> None:
     db.close()
 
 
-def bench_events(count: int, households: int, now: datetime) -> list[contract.Event]:
+CLIMATE_SENSORS = ("living-temp", "bedroom-temp", "bathroom-temp")
+
+
+def bench_events(
+    count: int, households: int, now: datetime, climate_share: float = 0.0
+) -> list[contract.Event]:
+    """``climate_share`` of the events are room climate readings (a thermometer's temperature or
+    humidity, drifting as a room does between 5-minute reports); the rest the activity mix."""
     rng = random.Random(2)
     start = now - timedelta(minutes=50)
     out = []
+    rooms: dict[tuple[str, str, contract.Kind], float] = {}
     for n in range(count):
         house = f"h{rng.randrange(households):05d}"
-        device, kind, values = KINDS[rng.randrange(len(KINDS))]
         at = start + timedelta(milliseconds=n * 10)
-        value = rng.choice(values)
+        if rng.random() < climate_share:
+            device = rng.choice(CLIMATE_SENSORS)
+            kind = rng.choice((contract.Kind.TEMPERATURE, contract.Kind.HUMIDITY))
+            key = (house, device, kind)
+            base = 28.0 if kind is contract.Kind.TEMPERATURE else 60.0
+            value = contract.normalize_value(kind, rooms.get(key, base) + rng.gauss(0.0, 0.2))
+            rooms[key] = value
+        else:
+            device, kind, values = KINDS[rng.randrange(len(KINDS))]
+            value = rng.choice(values)
         message_id = contract.message_id_for(house, device, kind, value, at)  # as the gateway does
         out.append(contract.Event(message_id, house, "gw-1", device, kind, value, at, n))
     return out
@@ -229,8 +245,8 @@ def drain_baseline(port: int, expected: int) -> tuple[float, int]:
 async def drain_ingest(
     port: int, store: SqliteWorkerSink, expected_new: int, batch_size: int
 ) -> tuple[float, IngestService]:
-    """Run the real ingest until ``expected_new`` events are newly stored (messages left unacknowledged
-    by the previous round come back as recognised duplicates)."""
+    """Run the real ingest until ``expected_new`` events are newly stored or thinned (messages left
+    unacknowledged by the previous round come back as recognised duplicates)."""
     mqtt = MqttClient(
         settings_for(
             "127.0.0.1",
@@ -250,7 +266,7 @@ async def drain_ingest(
         async with asyncio.timeout(900):
             async with service.committed:
                 await service.committed.wait_for(
-                    lambda: service.counters.stored >= expected_new or task.done()
+                    lambda: service.counters.stored + service.counters.thinned >= expected_new or task.done()
                 )
         if task.done():
             task.result()
@@ -262,7 +278,7 @@ async def drain_ingest(
     return elapsed, service
 
 
-def check(store_path: Path, events: list[contract.Event], prefilled: int) -> dict[str, int]:
+def check(store_path: Path, events: list[contract.Event], prefilled: int, thinned: int) -> dict[str, int]:
     db = sqlite3.connect(store_path)
     # Benchmark events are 10 minutes newer than every pre-filled one (on the wire, times keep
     # whole milliseconds: allow for that).
@@ -274,7 +290,7 @@ def check(store_path: Path, events: list[contract.Event], prefilled: int) -> dic
     db.close()
     return {
         "stored": stored,
-        "lost": len(events) - stored,
+        "lost": len(events) - stored - thinned,  # thinned climate readings are handled, not stored
         # Rows beyond prefill + distinct bench ids, and roll-up counts beyond the activity events.
         "duplicated": (total - prefilled - stored) + (rolled_up - activity_events),
     }
@@ -291,6 +307,13 @@ async def main() -> None:
     parser.add_argument(
         "--warmup", type=int, default=10_000, help="events of an unmeasured first round (caches, connections)"
     )
+    parser.add_argument(
+        "--climate-share",
+        type=float,
+        default=0.0,
+        help="share of room temperature/humidity readings (3 rooms every 5 min beside ~1,000 activity events"
+        " a day: 0.63)",
+    )
     args = parser.parse_args()
     with tempfile.TemporaryDirectory(prefix="mimamori-bench-") as tmp:
         work = Path(tmp)
@@ -304,7 +327,7 @@ async def main() -> None:
             households=args.households,
             seconds=round(time.perf_counter() - started, 1),
         )
-        events = bench_events(args.warmup + args.events, args.households, now)
+        events = bench_events(args.warmup + args.events, args.households, now, args.climate_share)
         registry_path = work / "state.sqlite3"
         register(registry_path, args.households)
         # The test broker saves its persistence every second; with a queue of this size that would
@@ -323,7 +346,7 @@ async def main() -> None:
         await store.start()
         wall = {"baseline": 0.0, "ingest": 0.0}
         cpu = {"baseline": 0.0, "ingest": 0.0}
-        rejected = redelivered = 0
+        rejected = redelivered = thinned = 0
         try:
             create_session(broker.port, "bench-baseline", "bench-baseline")
             create_session(broker.port, "bench-ingest", "bench-ingest")
@@ -350,6 +373,7 @@ async def main() -> None:
                     cpu["ingest"] += time.process_time() - cpu_before
                 rejected += sum(service.counters.rejected.values())
                 redelivered += service.counters.duplicates
+                thinned += service.counters.thinned
                 c = service.counters
                 log(
                     step="ingest",
@@ -362,7 +386,7 @@ async def main() -> None:
         finally:
             broker.stop()
             await store.stop()
-        result = check(store_path, events, args.prefill)
+        result = check(store_path, events, args.prefill, thinned)
     baseline_rate = args.events / wall["baseline"]
     ingest_rate = args.events / wall["ingest"]
     summary = {
@@ -380,6 +404,8 @@ async def main() -> None:
         "ingest_cpu_us_per_msg": round(cpu["ingest"] / args.events * 1e6, 1),
         "rejected": rejected,
         "redelivered_duplicates": redelivered,
+        "climate_share": args.climate_share,
+        "climate_thinned": thinned,
         "batch_size": args.batch_size,
         "sqlite_synchronous": args.synchronous,
         "receive_maximum": RECEIVE_MAXIMUM,

@@ -25,9 +25,10 @@ from enum import StrEnum
 from typing import Final
 from zoneinfo import ZoneInfo
 
-from firmware_sim.events import to_datetime
+from firmware_sim.events import SimEvent, to_datetime
 from firmware_sim.kits import HouseRoom
 from firmware_sim.routine import Activity
+from mimamori.contract import Kind
 
 STEP_MS: Final = 5 * 60_000
 HOUR_MS: Final = 3_600_000
@@ -226,6 +227,19 @@ class IndoorClimate:
             temps.append(round(t, 1))
             hums.append(float(round(relative_humidity(t, d))))
         return ClimateReading(at, tuple(temps), tuple(hums), round(ac_w, 1), presence)
+
+
+def climate_events(household: str, reading: ClimateReading, *, aircon: bool = True) -> list[SimEvent]:
+    """A reading as the simulator's reports: each room's humidity then temperature, and the air
+    conditioner's plug (``aircon``: the home has one on a smart plug)."""
+    out = []
+    for i, room in enumerate(CLIMATE_ROOMS):
+        device = thermometer(room)
+        out.append(SimEvent(reading.at, household, device, Kind.HUMIDITY, reading.humidities[i], reading.at))
+        out.append(SimEvent(reading.at, household, device, Kind.TEMPERATURE, reading.temps[i], reading.at))
+    if aircon:
+        out.append(SimEvent(reading.at, household, AC_DEVICE, Kind.POWER, reading.ac_w, reading.at))
+    return out
 
 
 def relative_humidity(temp_c: float, dew_c: float) -> float:

@@ -21,15 +21,7 @@ from detection.live import LiveDetector
 from detection.model import FixedProfiles
 from escalation.models import IncidentState
 from escalation.texts import ALERT_BUDGET_JA
-from firmware_sim.climate import (
-    CLIMATE_ROOMS,
-    ClimateHabits,
-    House,
-    IndoorClimate,
-    Presence,
-    Season,
-    thermometer,
-)
+from firmware_sim.climate import ClimateHabits, House, IndoorClimate, Presence, Season, climate_events
 from firmware_sim.events import to_datetime, to_ms
 from gateway.native import Reading, encode_reading
 from mimamori import contract
@@ -125,14 +117,10 @@ async def test_a_hot_afternoon_texts_the_resident_then_the_neighbours(
                 reading = climate.step()
                 at = to_datetime(reading.at)
                 clock.set(at)
-                for i, room in enumerate(CLIMATE_ROOMS):
-                    for kind, value in (
-                        (contract.Kind.HUMIDITY, reading.humidities[i]),
-                        (contract.Kind.TEMPERATURE, reading.temps[i]),
-                    ):
-                        suffix, payload = encode_reading(Reading(thermometer(room), kind, value, at))
-                        await sensors.publish(f"{local}/{suffix}", payload)
-                        events += 1
+                for e in climate_events(HOUSEHOLD, reading, aircon=False):
+                    suffix, payload = encode_reading(Reading(e.device, e.kind, e.value, at))
+                    await sensors.publish(f"{local}/{suffix}", payload)
+                    events += 1
                 if step % 6 == 0:  # the resident moves about the kitchen now and then
                     suffix, payload = encode_reading(Reading("kitchen-motion", contract.Kind.MOTION, 1.0, at))
                     await sensors.publish(f"{local}/{suffix}", payload)
