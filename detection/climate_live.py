@@ -14,8 +14,18 @@ import logging
 from collections.abc import Callable, Sequence
 from datetime import datetime, timedelta
 
-from detection.climate import ClimateTuning, ClimateWatch, is_air_conditioner
-from detection.findings import Finding
+from detection.climate import (
+    COLD_ROOMS,
+    DEFAULT_HUMIDITY,
+    HEAT_ROOMS,
+    ClimateTuning,
+    ClimateWatch,
+    HeatLevel,
+    heat_level,
+    indoor_wbgt,
+    is_air_conditioner,
+)
+from detection.findings import Finding, FindingKind
 from detection.model import ProfileSource
 from detection.rooms import RoomMap
 from mimamori.contract import Kind
@@ -24,6 +34,38 @@ from store.base import ClimateReader, ClimateReading, DeviceState
 log = logging.getLogger(__name__)
 
 OVERLAP = timedelta(minutes=10)
+
+
+COLD_MARGIN_C = 2.0  # a cold home is warm again this far above the floor
+
+
+def calm_kinds(
+    readings: Sequence[ClimateReading], rooms: RoomMap, tuning: ClimateTuning | None = None
+) -> dict[str, frozenset[FindingKind]]:
+    """Per household, the climate kinds whose rooms are safe again by the newest readings given: no
+    living room, bedroom or kitchen at 厳重警戒 (heat); the living room and bedroom at least 2 °C above
+    the cold floor (cold). A home none of whose rooms of that kind were heard is not calm."""
+    t = tuning or ClimateTuning()
+    temps: dict[tuple[str, str], float] = {}
+    hums: dict[tuple[str, str], float] = {}
+    for r in sorted(readings, key=lambda r: r.at):
+        (temps if r.kind is Kind.TEMPERATURE else hums)[(r.household, r.device)] = r.value
+    hot: dict[str, bool] = {}
+    cold: dict[str, bool] = {}
+    for (household, device), temp in temps.items():
+        room = rooms.room(device, household)
+        if room in HEAT_ROOMS:
+            level = heat_level(indoor_wbgt(temp, hums.get((household, device), DEFAULT_HUMIDITY)))
+            hot[household] = hot.get(household, False) or level >= HeatLevel.SEVERE
+        if room in COLD_ROOMS:
+            cold[household] = cold.get(household, False) or temp < t.cold_below_c + COLD_MARGIN_C
+    return {
+        h: frozenset(
+            ([FindingKind.HEAT] if h in hot and not hot[h] else [])
+            + ([FindingKind.COLD] if h in cold and not cold[h] else [])
+        )
+        for h in hot.keys() | cold.keys()
+    }
 
 
 class ClimateDetector:

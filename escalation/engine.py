@@ -33,6 +33,7 @@ from escalation.machine import (
     Event,
     FaultCleared,
     Repeated,
+    RoomCooled,
     Send,
     Step,
     Superseded,
@@ -571,6 +572,13 @@ class EscalationEngine:
                 cleared = fault_cleared(incident, live, (devices or {}).get(incident.household, ()))
                 if cleared:
                     self.handle(incident.id, FaultCleared(cleared), now)
+
+    def on_climate(self, calm: Mapping[str, frozenset[FindingKind]], now: datetime) -> None:
+        """Rooms safe again (``detection.climate_live.calm_kinds``): the open heat and cold incidents of
+        those homes close (:class:`RoomCooled`); nobody further is asked to look in."""
+        for incident in self._repo.incidents(open_only=True, limit=100_000):
+            if incident.kind in CLIMATE_KINDS and incident.kind in calm.get(incident.household, frozenset()):
+                self.handle(incident.id, RoomCooled("rooms safe again"), now)
 
     # -- helpers ----------------------------------------------------------------------------------
     def queue(

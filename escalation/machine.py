@@ -15,7 +15,7 @@ from __future__ import annotations
 from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 
-from detection.findings import Audience, Finding, FindingKind, Severity
+from detection.findings import CLIMATE_KINDS, Audience, Finding, FindingKind, Severity
 from escalation.chain import Exhausted, Notify, Progress, Wait, decide, wave_settled
 from escalation.models import (
     CLAIMER,
@@ -128,6 +128,13 @@ class FaultCleared:
 
 
 @dataclass(frozen=True, slots=True)
+class RoomCooled:
+    """The rooms of a heat (or cold) incident are back to safe: nobody needs to be asked any more."""
+
+    detail: str = ""
+
+
+@dataclass(frozen=True, slots=True)
 class DeliveryFailed:
     """The alert to ``contact`` could not be delivered: the next person at once when nobody is left."""
 
@@ -160,6 +167,7 @@ Event = (
     | Superseded
     | Repeated
     | FaultCleared
+    | RoomCooled
     | DeliveryFailed
     | OptedOut
     | Suppressed
@@ -295,6 +303,13 @@ def transition(
                 return Transition(i, refused="not a technical incident")
             t = _close(i, Outcome.FAULT_CLEARED, now, progress, actor)
             return replace(t, effects=(Step(StepKind.FAULT_CLEARED, detail=detail), *t.effects))
+        case RoomCooled(detail):
+            if i.kind not in CLIMATE_KINDS:
+                return Transition(i, refused="not a climate incident")
+            if i.state is IncidentState.CLAIMED:
+                return Transition(i, refused="claimed: stays open for the claimer's outcome")
+            t = _close(i, Outcome.ROOM_COOLED, now, progress, actor)
+            return replace(t, effects=(Step(StepKind.ROOM_COOLED, detail=detail), *t.effects))
         case DeliveryFailed(contact, reason):
             if contact in progress.failed:
                 return Transition(i)
@@ -327,7 +342,9 @@ def _closed(i: Incident, event: Event) -> Transition:
     """Events on a closed incident change nothing (help is handled by :func:`_help`)."""
     if isinstance(event, Close) and event.outcome is i.outcome:
         return Transition(i)  # the same close again: nothing to say
-    quiet = isinstance(event, Due | ActivitySeen | Superseded | Repeated | FaultCleared | Suppressed)
+    quiet = isinstance(
+        event, Due | ActivitySeen | Superseded | Repeated | FaultCleared | RoomCooled | Suppressed
+    )
     return Transition(i, refused="" if quiet else "closed")
 
 

@@ -32,6 +32,7 @@ class Outcome(StrEnum):
     EMERGENCY_HANDLED = "emergency_handled"  # 119 / professionals took over
     ACTIVITY_RESUMED = "activity_resumed"  # activity went on long enough: closed by itself
     FAULT_CLEARED = "fault_cleared"  # a technical fault went away (battery replaced, device back)
+    ROOM_COOLED = "room_cooled"  # a heat or cold incident's rooms came back to safe (docs/climate.md)
     SUPERSEDED = "superseded"  # a new episode opened a new incident (``superseded_by``)
     SUPPRESSED = "suppressed"  # part of a platform outage; the operators' incident carries it
     OTHER = "other"  # see the note
@@ -46,6 +47,7 @@ OUTCOME_SETTERS: dict[Outcome, frozenset[str]] = {
     Outcome.EMERGENCY_HANDLED: frozenset({STAFF, CLAIMER}),
     Outcome.ACTIVITY_RESUMED: frozenset({SYSTEM}),
     Outcome.FAULT_CLEARED: frozenset({STAFF, SYSTEM}),
+    Outcome.ROOM_COOLED: frozenset({SYSTEM}),
     Outcome.SUPERSEDED: frozenset({SYSTEM}),
     Outcome.SUPPRESSED: frozenset({SYSTEM}),
     Outcome.OTHER: frozenset({STAFF, CLAIMER}),
@@ -133,6 +135,7 @@ class StepKind(StrEnum):
     SUPERSEDED = "superseded"  # closed for a newer episode
     REOPENED = "reopened"  # help after an automatic close
     FAULT_CLEARED = "fault_cleared"
+    ROOM_COOLED = "room_cooled"  # a heat or cold incident closed: its rooms are safe again
 
 
 @dataclass(frozen=True, slots=True)

@@ -17,7 +17,9 @@ from typing import Protocol
 
 from aiohttp import web
 
-from detection.findings import Finding
+from detection.climate_live import calm_kinds
+from detection.findings import CLIMATE_KINDS, Finding
+from detection.rooms import RoomMap
 from escalation.drills import ChainDrills, DrillSettings
 from escalation.engine import EngineSettings, EscalationEngine
 from escalation.health import Health, assess
@@ -44,10 +46,12 @@ from mimamori.clock import Clock
 from mimamori.config import Config
 from mimamori.heartbeat import beat, drill_beat_path
 from registry.models import ContactChannel, ContactRole, Language
-from store.base import ActivityReader
+from store.base import ActivityReader, ClimateReader
 
 log = logging.getLogger(__name__)
 
+CLIMATE_FRESH = timedelta(minutes=30)
+"""A heat or cold incident closes when the readings of this long say its rooms are safe again."""
 DRILL_CHECK_S = 600.0
 """How often the drills are looked at (start a due run, settle the unanswered)."""
 # A line per job run and a dozen per Twilio request (headers included) are noise at INFO.
@@ -349,6 +353,7 @@ class AlertsService:
             )
             devices = self._activity.devices_of(faulty) if faulty else {}
             self.engine.on_live_state(self._activity.household_activity(), now, devices)
+            self._climate_calm(now)
         self._wake()
         if self._detector is not None:
             self.last_tick_at = self.clock.now()
@@ -405,6 +410,15 @@ class AlertsService:
         )
         self.repo.prune_dry_runs(now - timedelta(days=1))
         self._wake()
+
+    def _climate_calm(self, now: datetime) -> None:
+        """Close the heat and cold incidents whose rooms are safe again (by the store's newest readings)."""
+        if not isinstance(self._activity, ClimateReader):
+            return
+        if not any(i.kind in CLIMATE_KINDS for i in self.repo.incidents(open_only=True, limit=100_000)):
+            return
+        readings = self._activity.climate_since(now - CLIMATE_FRESH)
+        self.engine.on_climate(calm_kinds(readings, RoomMap(households=self.repo.all_device_rooms())), now)
 
     def open_from_findings(self, findings: Sequence[Finding]) -> None:
         now = self.clock.now()

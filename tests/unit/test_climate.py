@@ -14,10 +14,14 @@ from detection.climate import (
     indoor_wbgt,
     is_air_conditioner,
 )
+from detection.climate_live import calm_kinds
 from detection.explain import render
 from detection.findings import AUDIENCE, Audience, Finding, FindingKind, Severity
+from detection.rooms import RoomMap
 from escalation.texts import climate_what, segments
+from mimamori.contract import Kind
 from registry.models import Language, Room
+from store.base import ClimateReading
 
 ZONE = ZoneInfo("Asia/Tokyo")
 NOON = datetime(2026, 8, 5, 12, 0, tzinfo=ZONE)
@@ -201,3 +205,24 @@ def test_the_resident_is_told_what_to_do_others_are_asked_to_look_in() -> None:
     other = climate_what(f.kind, f.explanation.key, params, Language.JA, resident=False)
     assert other.startswith("居間で室温34℃・湿度65%、暑さ指数")
     assert other.endswith("様子を見に行けますか")
+
+
+def test_calm_kinds_say_which_homes_are_safe_again() -> None:
+    at = NOON.astimezone(UTC)
+
+    def r(household: str, device: str, kind: Kind, value: float) -> ClimateReading:
+        return ClimateReading(household, device, kind, value, at)
+
+    readings = [
+        r("cooled", "living-temp", Kind.TEMPERATURE, 27.0),
+        r("cooled", "living-temp", Kind.HUMIDITY, 50.0),
+        r("still-hot", "living-temp", Kind.TEMPERATURE, 27.0),
+        r("still-hot", "bedroom-temp", Kind.TEMPERATURE, 35.0),
+        r("warm-again", "bedroom-temp", Kind.TEMPERATURE, 13.0),
+        r("bath-only", "bathroom-temp", Kind.TEMPERATURE, 20.0),
+    ]
+    calm = calm_kinds(readings, RoomMap())
+    assert calm["cooled"] == {FindingKind.HEAT, FindingKind.COLD}
+    assert calm["still-hot"] == {FindingKind.COLD}
+    assert calm["warm-again"] == {FindingKind.HEAT, FindingKind.COLD}
+    assert "bath-only" not in calm  # nothing heard of the rooms that matter: not calm
