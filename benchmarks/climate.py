@@ -9,8 +9,8 @@ Protocol (docs/climate.md):
   simulator's truth (the live detector infers it from the main door);
 - a *dangerous exposure*: a home whose resident does not use an air conditioner, home, with a living
   room/bedroom/kitchen at 危険 (WBGT ≥ 31) for more than an hour without a break; it is *raised within
-  60 min* when a heat finding was raised from three hours before the exposure began (the stretch
-  already alarmed) to 60 minutes after;
+  60 min* when an urgent (危険) heat finding was raised by 60 minutes after it began, within the same hot
+  stretch (a 危険 alert of the stretch already standing counts: the same episode is not raised twice);
 - a *false alert*: any heat finding in a home whose resident uses the air conditioner, in August
   (the summer here is the simulated August: July and September are cooler);
 - winter: cold findings in homes that heat and in homes that do not, heat-shock advice days.
@@ -51,7 +51,6 @@ from firmware_sim.simulate import build_homes
 MONTHS = {Season.AUGUST: date(2026, 8, 1), Season.JANUARY: date(2027, 1, 1)}
 HOUR_MS = 3_600_000
 RAISE_WINDOW_MS = 60 * 60_000
-LOOKBACK_MS = 3 * HOUR_MS
 
 
 @dataclass
@@ -59,7 +58,9 @@ class HomeResult:
     uses_ac: bool
     heats: bool
     raised: list[tuple[int, FindingKind, Severity]] = field(default_factory=list)  # (at ms, kind, severity)
-    exposures: list[tuple[int, int]] = field(default_factory=list)  # dangerous: (start ms, end ms)
+    exposures: list[tuple[int, int, int]] = field(
+        default_factory=list
+    )  # (start, end, its hot stretch's start) ms
     hours_at: dict[str, float] = field(default_factory=dict)  # heat level -> hours (home's hottest room)
 
 
@@ -77,6 +78,7 @@ def run_home(season: Season, seed: int, home: Any, days: int) -> HomeResult:
     result = HomeResult(climate.habits.uses_ac, climate.habits.heats)
     seen: set[str] = set()
     run_start: int | None = None
+    stretch_start = 0
     hours: dict[str, float] = {}
     while climate.at < end:
         r = climate.step()
@@ -102,12 +104,13 @@ def run_home(season: Season, seed: int, home: Any, days: int) -> HomeResult:
         danger = top >= HeatLevel.DANGER and home_now
         if danger and run_start is None:
             run_start = r.at
+            stretch_start = r.at if watch.hot_since is None else int(watch.hot_since.timestamp() * 1000)
         elif not danger and run_start is not None:
             if r.at - run_start > HOUR_MS and not climate.habits.uses_ac:
-                result.exposures.append((run_start, r.at))
+                result.exposures.append((run_start, r.at, stretch_start))
             run_start = None
     if run_start is not None and end - run_start > HOUR_MS and not climate.habits.uses_ac:
-        result.exposures.append((run_start, end))
+        result.exposures.append((run_start, end, stretch_start))
     result.hours_at = hours
     return result
 
@@ -134,10 +137,10 @@ def main() -> None:
     raised = 0
     delays: list[float] = []
     for h in summer:
-        heat = [at for at, kind, _ in h.raised if kind is FindingKind.HEAT]
-        for start, _ in h.exposures:
+        urgent = [at for at, kind, sev in h.raised if kind is FindingKind.HEAT and sev is Severity.URGENT]
+        for start, _, stretch in h.exposures:
             exposures += 1
-            hits = [at for at in heat if start - LOOKBACK_MS <= at <= start + RAISE_WINDOW_MS]
+            hits = [at for at in urgent if stretch <= at <= start + RAISE_WINDOW_MS]
             if hits:
                 raised += 1
                 delays.append(max(0, min(hits) - start) / 60_000)

@@ -13,8 +13,8 @@ follows one household's rooms reading by reading and, given ``now``, says which 
 - heat shock (advice only, at most weekly): in winter, the bathroom ``heat_shock_gap_c`` colder than the
   living room.
 
-Each stretch of the household is one episode (``heat:<since>``, its 危険 part ``heat:<since>:danger``;
-``cold:<since>``), so it is raised once.
+Each stretch of the household is one episode, raised once: ``heat:<since>``, its 危険 part
+``heat:<since>:danger:<at>`` (anew when 危険 returns after ``danger_rearm`` without), ``cold:<since>``.
 """
 
 from __future__ import annotations
@@ -103,6 +103,7 @@ class ClimateTuning:
     severe_for: timedelta = timedelta(hours=2)  # 厳重警戒 for this long while home, by day
     severe_for_night: timedelta = timedelta(hours=1)  # ... at night (asleep, nobody notices)
     danger_for: timedelta = timedelta(minutes=10)  # 危険 this long: two readings, not a spike
+    danger_rearm: timedelta = timedelta(hours=3)  # 危険 again after this long without: a new alert
     night_start_h: int = 22
     night_end_h: int = 6
     ac_on_w: float = 100.0  # the air conditioner's plug at or above this: running
@@ -160,7 +161,8 @@ class ClimateWatch:
     ac_watts: float = 0.0
     ac_at: datetime | None = None
     hot_since: datetime | None = None
-    danger_seen: bool = False  # this stretch reached 危険 (it is never raised again as 厳重警戒)
+    danger_episode: str | None = None  # this stretch reached 危険 (never raised again as 厳重警戒)
+    danger_last: datetime | None = None  # when it was last at 危険
     cold_since: datetime | None = None
 
     def temperature(self, device: str, room: Room, at: datetime, temp_c: float) -> None:
@@ -178,7 +180,7 @@ class ClimateWatch:
         if any(x.severe for x in rooms if x.room in HEAT_ROOMS):
             self.hot_since = self.hot_since or at
         else:
-            self.hot_since, self.danger_seen = None, False
+            self.hot_since, self.danger_episode, self.danger_last = None, None, None
         cold = any(x.temp_c < self.tuning.cold_below_c for x in rooms if x.room in COLD_ROOMS and x.at)
         self.cold_since = (self.cold_since or at) if cold else None
 
@@ -229,11 +231,19 @@ class ClimateWatch:
             return None
         _, device, r = max(hot, key=lambda x: x[0])
         episode = f"heat:{_ms(self.hot_since)}"
-        danger = any(x.danger_since is not None and now - x.danger_since >= t.danger_for for _, _, x in hot)
-        if danger or self.danger_seen:
-            self.danger_seen = True
+        if any(x.danger_since is not None and now - x.danger_since >= t.danger_for for _, _, x in hot):
+            if (
+                self.danger_episode is None
+                or self.danger_last is None
+                or now - self.danger_last > t.danger_rearm
+            ):
+                self.danger_episode = (
+                    f"{episode}:danger:{_ms(now)}"  # a day's heat after a cooler night: anew
+                )
+            self.danger_last = now
+        if self.danger_episode is not None:
             return self._finding(
-                FindingKind.HEAT, Severity.URGENT, now, f"{episode}:danger", r, device, self.hot_since
+                FindingKind.HEAT, Severity.URGENT, now, self.danger_episode, r, device, self.hot_since
             )
         local = now.astimezone(ZoneInfo(self.time_zone))
         night = local.hour >= t.night_start_h or local.hour < t.night_end_h

@@ -134,6 +134,13 @@ def test_a_stretch_that_reached_danger_is_not_raised_again_as_severe() -> None:
     assert [(i, f.severity) for i, f in found] == [(2, Severity.URGENT)]
 
 
+def test_danger_again_after_hours_without_is_a_new_alert_within_the_stretch() -> None:
+    soon = run([36.0] * 3 + [33.0] * 12 + [36.0] * 3)  # 1 h between: the same alert
+    assert [(i, f.severity) for i, f in soon] == [(2, Severity.URGENT)]
+    later = run([36.0] * 3 + [33.0] * 48 + [36.0] * 3)  # 4 h between (a cooler evening): anew
+    assert [(i, f.severity) for i, f in later] == [(2, Severity.URGENT), (53, Severity.URGENT)]
+
+
 def test_one_stretch_is_one_episode_and_a_new_stretch_another() -> None:
     found = run([33.0] * 30 + [29.0] * 3 + [33.0] * 30)
     assert [i for i, _ in found] == [24, 57]
