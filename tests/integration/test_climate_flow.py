@@ -7,6 +7,7 @@ The resident does not use an air conditioner; the house heats up through a heat-
 
 from __future__ import annotations
 
+import copy
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -16,7 +17,7 @@ import pytest
 
 from app.mosquitto import MosquittoProcess
 from detection.episodes import SqliteEpisodes
-from detection.findings import Finding, FindingKind
+from detection.findings import Explanation, Finding, FindingKind, Severity
 from detection.live import LiveDetector
 from detection.model import FixedProfiles
 from escalation.models import IncidentState
@@ -160,3 +161,40 @@ async def test_a_hot_afternoon_texts_the_resident_then_the_neighbours(
             assert incident.kind is FindingKind.HEAT
             assert incident.state is IncidentState.NOTIFYING
             assert ingest.service.counters.thinned > 0  # unchanged readings were let go, and counted
+
+
+async def test_a_resident_on_a_landline_is_called_with_the_same_advice(
+    tmp_path: Path, clock: FakeClock
+) -> None:
+    households = copy.deepcopy(HOUSEHOLDS)
+    households["contacts"][0]["channels"] = ["voice"]
+    heat = Finding(
+        household=HOUSEHOLD,
+        kind=FindingKind.HEAT,
+        severity=Severity.URGENT,
+        raised_at=clock.now(),
+        episode="heat:1:danger:2",
+        last_activity_at=None,
+        explanation=Explanation(
+            "heat",
+            {
+                "room": "living",
+                "temp_c": 36,
+                "humidity": 60,
+                "wbgt": 31,
+                "level_ja": "危険",
+                "level_en": "danger",
+                "hours": 0.3,
+            },
+        ),
+        device="living-temp",
+    )
+    async with fake_twilio() as twilio:
+        config = alerts_config(tmp_path, twilio.base_url)
+        import_households(config, households)
+        async with running_alerts(config, clock) as service:
+            service.open_from_findings([heat])
+            await until(twilio, lambda: len(twilio.placed(RESIDENT)) == 1)
+            (spoken,) = await twilio.answer(twilio.placed(RESIDENT)[0].sid)
+            assert "室温が36℃です。エアコンをつけて水分をとりましょう" in spoken
+            assert "大丈夫なら1を、助けが必要なら9を押してください" in spoken
