@@ -100,19 +100,35 @@ def summer_start(now: datetime, tz: ZoneInfo) -> datetime:
 
 
 def level_hours(readings: Iterable[ClimateReading], rooms: RoomMap, household: str) -> dict[HeatLevel, float]:
-    """Hours the home's hottest living room/bedroom/kitchen spent at each level (from June to September).
+    """Hours the home's hottest living room/bedroom/kitchen spent at each level (from June to September)."""
+    summer = (r for r in readings if SUMMER[0] <= r.at.month <= SUMMER[1])
+    hours = dict.fromkeys(HeatLevel, 0.0)
+    for level in _slots(summer, rooms, household).values():
+        hours[level] += 5 / 60
+    return {level: round(h, 1) for level, h in hours.items()}
+
+
+def hot_hours_by_day(
+    readings: Iterable[ClimateReading], rooms: RoomMap, household: str, tz: ZoneInfo
+) -> dict[date, float]:
+    """Per local day, the hours the home spent at 厳重警戒 or above (the digest's hot-room summary)."""
+    out: dict[date, float] = defaultdict(float)
+    for slot, level in _slots(readings, rooms, household).items():
+        day = datetime.fromtimestamp(slot * 300, tz).date()
+        out[day] += 5 / 60 if level >= HeatLevel.SEVERE else 0.0
+    return {day: round(h, 1) for day, h in out.items()}
+
+
+def _slots(readings: Iterable[ClimateReading], rooms: RoomMap, household: str) -> dict[int, HeatLevel]:
+    """5-minute slots (epoch // 300) → the hottest level of the living rooms/bedrooms/kitchens then.
 
     Each temperature reading counts until the next one of its sensor (at most 20 minutes); the home's
     level at a moment is its hottest room's, so overlapping sensors are not counted twice."""
     humidity: dict[str, float] = {}
-    per_slot: dict[int, HeatLevel] = {}  # 5-minute slots (epoch // 300) -> the hottest level seen
+    per_slot: dict[int, HeatLevel] = {}
     last: dict[str, datetime] = {}
     for r in readings:
-        if (
-            rooms.room(r.device, household) not in HEAT_ROOMS
-            or r.at.month < SUMMER[0]
-            or r.at.month > SUMMER[1]
-        ):
+        if rooms.room(r.device, household) not in HEAT_ROOMS:
             continue
         if r.kind is Kind.HUMIDITY:
             humidity[r.device] = r.value
@@ -124,10 +140,7 @@ def level_hours(readings: Iterable[ClimateReading], rooms: RoomMap, household: s
         for slot in range(int(start.timestamp()) // 300, int(r.at.timestamp()) // 300 + 1):
             if per_slot.get(slot, HeatLevel.SAFE) <= level:
                 per_slot[slot] = level
-    hours = dict.fromkeys(HeatLevel, 0.0)
-    for level in per_slot.values():
-        hours[level] += 5 / 60
-    return {level: round(h, 1) for level, h in hours.items()}
+    return per_slot
 
 
 def current_climate(

@@ -27,6 +27,7 @@ class DigestDay:
     wake_minute: int | None
     bed_minute: int | None
     incidents_opened: int
+    hot_hours: float | None = None  # at 厳重警戒 or above (docs/climate.md); None: no room sensor
 
 
 def week_start(day: date) -> date:
@@ -90,23 +91,24 @@ CSV_HEADER = (
     "bedtime",
     "incidents_opened",
 )
+HOT_COLUMN = "hours_severe_heat"  # only for homes with room sensors (docs/climate.md)
 
 
 def digest_csv(household: str, days: Sequence[DigestDay]) -> str:
     out = io.StringIO()
     writer = csv.writer(out, lineterminator="\r\n")
-    writer.writerow(CSV_HEADER)
+    hot = any(d.hot_hours is not None for d in days)
+    writer.writerow((*CSV_HEADER, HOT_COLUMN) if hot else CSV_HEADER)
     for d in days:
-        writer.writerow(
-            (
-                household,
-                d.day.isoformat(),
-                d.events,
-                d.active_hours,
-                d.night_events,
-                "" if d.wake_minute is None else clock_label(d.wake_minute),
-                "" if d.bed_minute is None else clock_label(d.bed_minute),
-                d.incidents_opened,
-            )
+        row = (
+            household,
+            d.day.isoformat(),
+            d.events,
+            d.active_hours,
+            d.night_events,
+            "" if d.wake_minute is None else clock_label(d.wake_minute),
+            "" if d.bed_minute is None else clock_label(d.bed_minute),
+            d.incidents_opened,
         )
+        writer.writerow((*row, d.hot_hours) if hot else row)
     return out.getvalue()

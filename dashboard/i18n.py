@@ -427,6 +427,7 @@ MESSAGES: Final[Mapping[str, tuple[str, str]]] = {
     "volunteers.col.visit_other": ("Other", "その他"),
     "volunteers.col.drills": ("Drills", "訓練"),
     "volunteers.col.points": ("Points", "ポイント"),
+    "digest.hot_hours": ("Hot rooms (severe or above)", "室温 厳重警戒以上"),
     "digest.title": ("Weekly digest: {name}", "週間レポート：{name}"),
     "digest.week": ("Week of {start} to {end}", "{start}〜{end}の週"),
     "digest.csv": ("Download CSV", "CSVをダウンロード"),

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
 from datetime import date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
@@ -9,9 +10,12 @@ from aiohttp import web
 
 from dashboard import keys
 from dashboard.access import household_for
+from dashboard.climate_view import hot_hours_by_day
 from dashboard.digest import DigestDay, digest_csv, digest_days, parse_week
 from dashboard.render import render
 from dashboard.views import HouseholdView, IncidentView
+from detection.rooms import RoomMap
+from store.base import ClimateReader
 
 routes = web.RouteTableDef()
 
@@ -33,7 +37,14 @@ def _week(request: web.Request, household: HouseholdView) -> tuple[date, list[Di
         for i in request.app[keys.RECORDS].incidents(household.id, begin)
         if begin <= i.opened_at < begin + timedelta(days=7)
     ]
-    return start, digest_days(start, rollups, times, incidents, tz), incidents
+    days = digest_days(start, rollups, times, incidents, tz)
+    if isinstance(reader, ClimateReader):
+        readings = reader.climate_readings(household.id, begin, begin + timedelta(days=7))
+        if readings:
+            rooms = RoomMap(households={household.id: request.app[keys.RECORDS].device_rooms(household.id)})
+            hot = hot_hours_by_day(readings, rooms, household.id, tz)
+            days = [replace(d, hot_hours=hot.get(d.day, 0.0)) for d in days]
+    return start, days, incidents
 
 
 @routes.get("/households/{household}/digest", name="digest")

@@ -544,3 +544,10 @@ async def test_room_climate_chart_summer_heat_hours_and_the_overview_column(
     assert "danger<br>4.0 h" in hours.group(1)
     overview = await (await client.get("/")).text()
     assert "33℃ severe" in overview
+    # the care manager's summary: the week's digest has each day's hours at 厳重警戒 or above
+    digest = await (await client.get(f"/households/{OWN}/digest?week=2026-08-10")).text()
+    assert re.findall(r'<td class="hot-hours">([^<]*)</td>', digest) == ["4.0 h"] + ["0.0 h"] * 6
+    csv_text = await (await client.get(f"/households/{OWN}/digest.csv?week=2026-08-10")).text()
+    assert csv_text.splitlines()[0].endswith(",hours_severe_heat")
+    assert csv_text.splitlines()[1].startswith(f"{OWN},2026-08-10,")
+    assert csv_text.splitlines()[1].endswith(",4.0")
