@@ -173,6 +173,7 @@ class SmsPurpose(StrEnum):
     OPERATOR = "operator"
     DRILL = "drill"  # chain health drill: "reply T" (escalation/drills.py)
     DRILL_DRY_RUN = "drill_dry_run"  # the watchdog's end-to-end drill: queued and dispatched, never sent
+    DISASTER = "disaster"  # a disaster check: "reply 1 if you are safe", or a volunteer asked to look
 
 
 @dataclass(frozen=True, slots=True)

@@ -100,3 +100,51 @@ CREATE TABLE IF NOT EXISTS contact_drills (
     PRIMARY KEY (run, contact)
 );
 CREATE INDEX IF NOT EXISTS drills_pending ON contact_drills (outcome, sent_at);
+-- Disaster checks (安否確認, escalation/disaster/): who is known safe after an earthquake. A check is
+-- requested (by the command line or the dashboard) and started, texted and ended by the alerts service,
+-- on its clock; its households are the ones in scope when it started.
+CREATE TABLE IF NOT EXISTS disaster_checks (
+    id               TEXT PRIMARY KEY,
+    organisation     TEXT,  -- NULL: every organisation
+    area             TEXT,  -- NULL: every area
+    requested_at     TEXT NOT NULL,
+    requested_by     TEXT NOT NULL,
+    started_at       TEXT,  -- NULL: requested, not started yet
+    ends_at          TEXT,  -- ended by itself then
+    end_requested_by TEXT,
+    ended_at         TEXT,
+    report           TEXT   -- JSON, once ended
+);
+CREATE TABLE IF NOT EXISTS disaster_households (
+    check_id         TEXT NOT NULL REFERENCES disaster_checks(id),
+    household        TEXT NOT NULL,
+    area             TEXT NOT NULL DEFAULT '',
+    lives_alone      INTEGER NOT NULL,
+    needs            TEXT NOT NULL DEFAULT '',
+    resident         TEXT,  -- the contact texted (NULL: nobody to text)
+    texted_at        TEXT,  -- the resident's SMS queued
+    last_activity_at TEXT,  -- the newest activity seen (before or after the start)
+    blind            INTEGER NOT NULL DEFAULT 0,  -- gateway offline or a blind incident open: we cannot tell
+    safe_at          TEXT,
+    safe_by          TEXT,  -- reply, link, activity, volunteer, staff
+    help_at          TEXT,  -- the resident answered 119 / 助けて
+    asked_at         TEXT,  -- a volunteer was asked to look
+    asked            TEXT,  -- who
+    visiting         TEXT,  -- the volunteer who said they would go
+    PRIMARY KEY (check_id, household)
+);
+CREATE TABLE IF NOT EXISTS disaster_asks (
+    check_id  TEXT NOT NULL REFERENCES disaster_checks(id),
+    area      TEXT NOT NULL,
+    asked_at  TEXT NOT NULL,
+    asked_by  TEXT NOT NULL,
+    PRIMARY KEY (check_id, area)
+);
+CREATE TABLE IF NOT EXISTS disaster_links (
+    id         INTEGER PRIMARY KEY,
+    check_id   TEXT NOT NULL,
+    household  TEXT NOT NULL,
+    contact    TEXT NOT NULL,
+    expires_at TEXT NOT NULL,
+    UNIQUE (check_id, household, contact)
+);

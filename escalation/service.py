@@ -20,6 +20,9 @@ from aiohttp import web
 from detection.climate_live import calm_kinds
 from detection.findings import CLIMATE_KINDS, Finding
 from detection.rooms import RoomMap
+from escalation.disaster.checks import DisasterChecks
+from escalation.disaster.link_page import DisasterPage, add_routes
+from escalation.disaster.models import DisasterSettings
 from escalation.drills import ChainDrills, DrillSettings
 from escalation.engine import EngineSettings, EscalationEngine
 from escalation.health import Health, assess
@@ -209,6 +212,7 @@ class AlertsService:
         self.ticked = asyncio.Condition()  # notified after every completed detection tick (tests wait)
         self.started_at = clock.now()
         self.drills: ChainDrills | None = None
+        self.disaster: DisasterChecks | None = None
 
     @property
     def engine(self) -> EscalationEngine:
@@ -284,6 +288,23 @@ class AlertsService:
         self.desk.register(
             VolunteerCommands(self.repo, self._engine, points_rule(cfg.volunteers.points), cfg.time_zone)
         )
+        d = cfg.disaster
+        self.disaster = DisasterChecks(
+            self.repo,
+            self._engine,
+            DisasterSettings(
+                ignore_minutes=d.ignore_minutes,
+                duration_hours=d.duration_hours,
+                backlog_s=d.backlog_s,
+                sms_rate_per_s=cfg.twilio.rate_per_s,
+                volunteers_per_minute=d.volunteers_per_minute,
+                link_ttl_hours=cfg.alerts.link_ttl_hours,
+            ),
+            self.public_url,
+            secret,
+            self._activity,
+        )
+        self.desk.register(self.disaster)
         self.webhooks = WebhookContext(
             engine=self._engine,
             desk=self.desk,
@@ -297,7 +318,9 @@ class AlertsService:
             line=LineEvents(self.repo, self.desk) if ContactChannel.LINE in self._engine.channels else None,
             line_secret=line_secret(cfg),
         )
-        self._runner = web.AppRunner(build_app(self.webhooks), access_log=None)
+        app = build_app(self.webhooks)
+        add_routes(app, DisasterPage(self.disaster, self.clock, secret, self.webhooks.templates))
+        self._runner = web.AppRunner(app, access_log=None)
         await self._runner.setup()
         await web.SockSite(self._runner, sock).start()
         self._scheduler.start()
@@ -305,6 +328,7 @@ class AlertsService:
         self._scheduler.every("sweep", cfg.alerts.sweep_s, self._sweep)
         if self.drills is not None:
             self._scheduler.every("drills", DRILL_CHECK_S, self._drill)
+        self._scheduler.every("disaster", cfg.disaster.check_s, self._disaster)
         if self._detector is not None or self._activity is not None:
             self._scheduler.every("detector", cfg.alerts.tick_s, self._tick)
         await self._dispatcher.start()
@@ -335,6 +359,11 @@ class AlertsService:
     async def _drill(self) -> None:
         assert self.drills is not None
         self.drills.tick(self.clock.now())
+        self._wake()
+
+    async def _disaster(self) -> None:
+        assert self.disaster is not None
+        self.disaster.tick(self.clock.now())
         self._wake()
 
     async def _sweep(self) -> None:

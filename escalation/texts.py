@@ -321,6 +321,34 @@ _TEXTS: dict[str, dict[Language, str]] = {
             " {drills} drills, {points} points."
         ),
     },
+    "disaster_check": {
+        Language.JA: "【見守り】地震がありました。無事なら1を返信してください({code}) {link}",
+        Language.EN: "Mimamori: there has been an earthquake. If you are safe, reply 1 ({code}) or tap"
+        " {link}",
+    },
+    "disaster_thanks": {
+        Language.JA: "ご返信ありがとうございます。無事と記録しました。",
+        Language.EN: "Thank you. We have noted that you are safe.",
+    },
+    "disaster_help": {
+        Language.JA: "助けが必要と記録しました。命に関わる場合は119番へ。",
+        Language.EN: "We have noted that you need help. If life is at risk, call 119.",
+    },
+    "disaster_ask": {
+        Language.JA: "【見守り】地震後{name}さん({hint})の無事が未確認。行けるなら1、無事確認で3({code})",
+        Language.EN: (
+            "Mimamori: after the earthquake {name} ({hint}) is not confirmed safe. Reply 1 if you can go,"
+            " 3 once they are safe ({code})."
+        ),
+    },
+    "disaster_going": {
+        Language.JA: "ありがとうございます。無事を確認したら3を返信してください。",
+        Language.EN: "Thank you. Reply 3 once you have seen they are safe.",
+    },
+    "disaster_noted": {
+        Language.JA: "ありがとうございます。無事と記録しました。",
+        Language.EN: "Thank you. Noted as safe.",
+    },
     "no_incident": {
         Language.JA: "現在、対応中の見守り連絡はありません。配信停止は「停止」とだけ返信。",
         Language.EN: "There is no open Mimamori alert for you. To opt out, reply just STOP.",

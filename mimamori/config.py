@@ -233,6 +233,16 @@ class AlertsConfig(Section):
             )
 
 
+class DisasterConfig(Section):
+    """Disaster checks (安否確認, docs/community.md)."""
+
+    ignore_minutes: int = Field(10, ge=0, le=120)  # activity this soon after the start is the quake itself
+    duration_hours: float = Field(24.0, gt=0, le=24 * 7)  # a check not ended by hand ends by itself then
+    backlog_s: float = Field(30.0, gt=0, le=3600)  # residents' SMS queued ahead, in seconds of the SMS rate
+    volunteers_per_minute: float = Field(6.0, gt=0, le=600)  # volunteers asked to look, at most
+    check_s: float = Field(10.0, gt=0)  # how often the alerts service looks at a running check
+
+
 class TwilioConfig(Section):
     """Twilio (``sms_backend = "twilio"``); credentials from TWILIO_ACCOUNT_SID / TWILIO_AUTH_TOKEN."""
 
@@ -351,6 +361,7 @@ class Config(Section):
     sim: SimConfig = SimConfig()
     dashboard: DashboardConfig = DashboardConfig()
     alerts: AlertsConfig = AlertsConfig()
+    disaster: DisasterConfig = DisasterConfig()
     detection: DetectionConfig = DetectionConfig()
     twilio: TwilioConfig = TwilioConfig()
     email: EmailConfig = EmailConfig()
