@@ -20,6 +20,7 @@ from twilio.request_validator import RequestValidator
 from detection.live import build_live_detector
 from escalation import answer_cli, records_cli
 from escalation.commands import NOTE_MAX, STAFF_OUTCOMES, StaffCommands, operators
+from escalation.disaster import cli as disaster_cli
 from escalation.models import Incident, IncidentState, Outcome, SmsPurpose
 from escalation.repository import EscalationRepository
 from escalation.service import AlertsService, webhook_token
@@ -43,6 +44,7 @@ def register(sub: Subcommands) -> None:
 
     answer_cli.register(sub)
     records_cli.register(sub)
+    disaster_cli.register(sub)
 
     outbox = sub.add_parser("outbox", help="list the messages of every channel (sent, queued, stored)")
     outbox.add_argument("--json", action="store_true", help="a JSON list: to, body, status, created_at, ...")

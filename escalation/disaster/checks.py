@@ -31,6 +31,7 @@ from escalation.models import SmsPurpose
 from escalation.replies import Pending, Reply, ReplyAction
 from escalation.repository import EscalationRepository
 from mimamori.contract import GatewayState
+from mimamori.sqlite import opt_db_time, opt_time
 from registry.models import Contact, ContactRole, Household, TierKind
 from store.base import ActivityReader
 
@@ -134,24 +135,23 @@ class DisasterChecks:
     def _observe(
         self, check: DisasterCheck, now: datetime, seen: Mapping[str, datetime | None], blind: set[str]
     ) -> None:
+        """Record what changed since the last tick; homes with activity late enough are safe."""
         assert check.started_at is not None
-        households = self.records.households(check.id)
+        changed: list[tuple[str, datetime | None, bool]] = []
+        alive: list[tuple[str, datetime]] = []
+        for household, (stored, was_blind, safe) in self.records.seen(check.id).items():
+            at = seen.get(household)
+            is_blind = household in blind
+            if (at is not None and opt_db_time(at) != stored) or is_blind != was_blind:
+                changed.append((household, at if at is not None else opt_time(stored), is_blind))
+            if not safe and at is not None and shows_life(at, check.started_at, self._s.ignore_minutes):
+                alive.append((household, at))
+        if not changed and not alive:
+            return
         with self._repo.transaction():
-            self.records.update_seen(
-                check.id,
-                (
-                    (h.household, seen.get(h.household, h.last_activity_at), h.household in blind)
-                    for h in households
-                ),
-            )
-            for h in households:
-                at = seen.get(h.household, h.last_activity_at)
-                if (
-                    h.safe_at is None
-                    and at is not None
-                    and shows_life(at, check.started_at, self._s.ignore_minutes)
-                ):
-                    self.records.mark_safe(check.id, h.household, at, SafeBy.ACTIVITY)
+            self.records.update_seen(check.id, changed)
+            for household, at in alive:
+                self.records.mark_safe(check.id, household, at, SafeBy.ACTIVITY)
 
     def _text(self, check: DisasterCheck, now: datetime) -> None:
         """Queue residents' messages, at most ``backlog_s`` of the SMS rate ahead of the dispatcher."""

@@ -171,15 +171,21 @@ class DisasterRecords:
         )
         return {str(r[0]): int(r[1]) for r in rows}
 
+    def seen(self, check_id: str) -> dict[str, tuple[str | None, bool, bool]]:
+        """Each household's (newest activity as stored, blind, safe): what a tick compares, unparsed."""
+        rows = self._exec(
+            "SELECT household, last_activity_at, blind, safe_at IS NOT NULL FROM disaster_households"
+            " WHERE check_id = ?",
+            (check_id,),
+        )
+        return {str(r[0]): (r[1], bool(r[2]), bool(r[3])) for r in rows}
+
     def update_seen(self, check_id: str, seen: Iterable[tuple[str, datetime | None, bool]]) -> None:
         """(household, newest activity, blind) as the alerts service sees them now."""
         self.repo.db.executemany(
             "UPDATE disaster_households SET last_activity_at = ?, blind = ?"
-            " WHERE check_id = ? AND household = ? AND (last_activity_at IS NOT ? OR blind != ?)",
-            [
-                (opt_db_time(at), int(blind), check_id, h, opt_db_time(at), int(blind))
-                for h, at, blind in seen
-            ],
+            " WHERE check_id = ? AND household = ?",
+            [(opt_db_time(at), int(blind), check_id, h) for h, at, blind in seen],
         )
 
     def mark_safe(self, check_id: str, household: str, at: datetime, by: SafeBy) -> bool:
