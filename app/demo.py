@@ -48,6 +48,7 @@ from app.watchdog.cli import build_watchdog
 from app.watchdog.service import Watchdog
 from dashboard.app import create_app
 from dashboard.care_records import StateCareRecords
+from dashboard.disaster_desk import DisasterDesk
 from dashboard.second_factor import new_secret
 from dashboard.states import PersistedStates
 from dashboard.users import MIN_PASSWORD_LENGTH, UserStore
@@ -158,7 +159,10 @@ def demo_config(config: Config, speed: float) -> Config:
             "drill_household": "",
         }
     )
-    return config.model_copy(update={"alerts": alerts, "dashboard": dashboard, "watchdog": watchdog})
+    disaster = config.disaster.model_copy(update={"check_s": max(tick_s, 0.5)})  # `disaster-check start`
+    return config.model_copy(
+        update={"alerts": alerts, "dashboard": dashboard, "watchdog": watchdog, "disaster": disaster}
+    )
 
 
 def demo_password() -> str:
@@ -371,6 +375,9 @@ def register_town(config: Config, town: Town, password: str, admin_key: str, now
         blind_evenings = [home.household for home in town.homes if not home.kit.sees_evening]
         imported = import_data(repo, town_data(town.households, config.time_zone, blind_evenings), now)
         repo.set_line_user(LINE_VOLUNTEER, LINE_USER)  # as if they had sent `mimamori line-code`'s code
+        for household in town.households:  # residents on no tier are linked to their home by hand
+            if repo.contact(f"r-{household}") is not None:
+                repo.link_contact(household, f"r-{household}")
     finally:
         repo.close()
     if imported.rejected:
@@ -492,6 +499,7 @@ async def start_dashboard(
         records=StateCareRecords(repo),
         classify=PersistedStates(repo, tuning_from(config.detection)),
         clock=clock,
+        disasters=DisasterDesk(repo),
     )
 
     async def close_stores(_app: web.Application) -> AsyncIterator[None]:

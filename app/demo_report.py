@@ -10,6 +10,7 @@ from app.demo_console import DemoConsole
 from app.demo_town import DEMO_USERS, LIVE_FROM, Town, local_stamp, until
 from app.embedded_broker import DemoBroker
 from dashboard.second_factor import current_code
+from escalation.disaster.records import DisasterRecords
 from escalation.models import IncidentState
 from escalation.repository import EscalationRepository
 from ingest.service import IngestService
@@ -38,6 +39,7 @@ def print_welcome(
         f"the day: {town.live_start:%a %Y-%m-%d}, from {LIVE_FROM:%H:%M} ({town.zone.key}):",
         *(f"  {local_stamp(at, town.zone)[-5:]}  {text}" for at, text in town.script()),
         "try, in another terminal here:  mimamori outbox   then   mimamori sms-reply --from NUMBER --text 1",
+        "an earthquake drill (安否確認):  mimamori disaster-check start   then   disaster-check status",
     ]
     for line in lines:
         console.say(line)
@@ -65,6 +67,8 @@ async def report(
     """A line for every incident change and SMS, and the status line, so a person can follow along."""
     seen_incidents: dict[str, IncidentState] = {}
     seen_sms: set[int] = set()
+    checks = DisasterRecords(repo)
+    seen_check: str | None = None
     slowed = False
     while True:
         stamp = local_stamp(clock.now(), town.zone)
@@ -80,6 +84,10 @@ async def report(
             if sms.id not in seen_sms:
                 seen_sms.add(sms.id)
                 console.say(f"[{stamp}] {sms.channel} to {sms.to}: {sms.body}")
+        line = check_line(checks)
+        if line is not None and line != seen_check:
+            seen_check = line
+            console.say(f"[{stamp}] {line}")
         open_count = sum(1 for state in seen_incidents.values() if state != IncidentState.RESOLVED)
         rejected = sum(ingest.counters.rejected.values())
         code = current_code(admin_key, time.time())  # wall time, as an authenticator app
@@ -87,6 +95,17 @@ async def report(
             status_line(stamp, clock.speed, store.count_events(), rejected, open_count, len(seen_sms), code)
         )
         await asyncio.sleep(1.0)  # the demo's refresh period, not synchronisation
+
+
+def check_line(checks: DisasterRecords) -> str | None:
+    """The latest disaster check in one line (None: none started)."""
+    check = checks.latest()
+    if check is None or check.started_at is None:
+        return None
+    homes = checks.households(check.id)
+    safe = sum(1 for h in homes if h.safe_at is not None)
+    state = "ended" if check.ended_at else "running"
+    return f"disaster check {check.id} {state}: {safe} of {len(homes)} safe"
 
 
 async def announce_script(town: Town, clock: ScaledClock, console: DemoConsole) -> None:

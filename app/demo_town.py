@@ -92,8 +92,10 @@ def town_data(
             },
             {"kind": "professionals", "contacts": ["p-center"], "mode": "all", "wait_minutes": 30},
         ]
+        resident = f"r-{household}"
+        if index != FALL_INDEX:  # on a mobile: texted by a disaster check (`mimamori disaster-check start`)
+            contacts.append({"id": resident, "name": name, "phone": phone(2000 + index), "role": "resident"})
         if index == FALL_INDEX:  # a call first: "are you all right? 1 fine, 9 help" (no answer: neighbours)
-            resident = f"r-{household}"
             contacts.append(
                 {
                     "id": resident,

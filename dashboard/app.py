@@ -13,6 +13,7 @@ from aiohttp import web
 from aiohttp_session import session_middleware
 
 from dashboard import keys
+from dashboard.disaster_desk import DisasterDesk
 from dashboard.events import OverviewBroadcaster
 from dashboard.pages import (
     admin_households,
@@ -20,6 +21,7 @@ from dashboard.pages import (
     api,
     away,
     digest_page,
+    disaster_page,
     editing,
     home,
     household_page,
@@ -51,6 +53,7 @@ def create_app(
     records: CareRecords,
     classify: StateClassifier,
     clock: Clock,
+    disasters: DisasterDesk | None = None,
 ) -> web.Application:
     """The dashboard. ``users`` must be open; the caller owns (opens and closes) every store passed in.
 
@@ -75,6 +78,8 @@ def create_app(
     app[keys.ACTIVITY] = activity
     app[keys.RECORDS] = records
     app[keys.CLASSIFY] = classify
+    if disasters is not None:
+        app[keys.DISASTER] = disasters
     broadcaster = OverviewBroadcaster(config.live_interval_s)
     app[keys.BROADCASTER] = broadcaster
     setup_templates(app)
@@ -88,6 +93,7 @@ def create_app(
         sensitivity,
         away,
         digest_page,
+        disaster_page,
         api,
         admin_users,
         admin_households,

@@ -15,6 +15,7 @@ from aiohttp import web
 
 from dashboard.app import create_app
 from dashboard.care_records import StateCareRecords
+from dashboard.disaster_desk import DisasterDesk
 from dashboard.states import PersistedStates
 from dashboard.users import StaffRole, User, UserError, UserStore
 from escalation.commands import StaffCommands, operators
@@ -216,6 +217,7 @@ def _serve(args: argparse.Namespace) -> int:
             ),
             classify=PersistedStates(repo),
             clock=SystemClock(),
+            disasters=DisasterDesk(repo),
         )
         host = args.host or config.dashboard.host
         port = config.dashboard.port if args.port is None else args.port

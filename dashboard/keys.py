@@ -6,6 +6,7 @@ from typing import Final
 
 from aiohttp import web
 
+from dashboard.disaster_desk import DisasterDesk
 from dashboard.events import OverviewBroadcaster
 from dashboard.sessions import SqliteSessionStorage
 from dashboard.users import User, UserStore
@@ -21,6 +22,7 @@ ACTIVITY: Final = web.AppKey[ActivitySource]("activity")
 RECORDS: Final = web.AppKey[CareRecords]("records")
 CLASSIFY: Final = web.AppKey[StateClassifier]("classify")
 BROADCASTER: Final = web.AppKey[OverviewBroadcaster]("broadcaster")
+DISASTER: Final = web.AppKey[DisasterDesk]("disaster")  # absent: no disaster check page
 
 # per request, set by the middlewares
 USER: Final = web.RequestKey[User | None]("user")
