@@ -3,6 +3,7 @@ area's volunteers) written to the escalation state file, where the alerts servic
 
 from __future__ import annotations
 
+from collections.abc import Collection
 from datetime import datetime
 from typing import Any
 
@@ -18,8 +19,11 @@ class DisasterDesk:
         self._records = DisasterRecords(repo)
         self._repo = repo
 
-    def status(self, organisation: str | None = None) -> dict[str, Any] | None:
-        return running_status(self._records, organisation)
+    def status(
+        self, organisation: str | None = None, only: Collection[str] | None = None
+    ) -> dict[str, Any] | None:
+        """The latest check of ``organisation`` (None: of any), limited to the households in ``only``."""
+        return running_status(self._records, organisation, only)
 
     def areas(self, organisation: str | None = None) -> list[str]:
         """The areas households are in (of one organisation)."""
@@ -29,14 +33,21 @@ class DisasterDesk:
         """False: another check is open."""
         return request(self._records, organisation, area, actor, now)[1]
 
-    def end(self, check_id: str, actor: str, now: datetime) -> bool:
+    def end(self, check_id: str, organisation: str | None, actor: str, now: datetime) -> bool:
+        """End a check of ``organisation`` (None: the platform's caller, any check)."""
         check = self._records.check(check_id)
-        return check is not None and check.ended_at is None and request_end(self._records, check, actor, now)
+        if check is None or check.ended_at is not None:
+            return False
+        if organisation is not None and check.organisation != organisation:
+            return False  # another organisation's, or every organisation's: not theirs to end
+        return request_end(self._records, check, actor, now)
 
-    def ask(self, check_id: str, area: str, actor: str, now: datetime) -> bool:
+    def ask(self, check_id: str, area: str, only: Collection[str] | None, actor: str, now: datetime) -> bool:
+        """Ask an area's volunteers, if the area has households of the check the caller may see."""
         check = self._records.check(check_id)
         if check is None or not check.running:
             return False
-        if area not in {h.area for h in self._records.households(check.id)}:
+        homes = self._records.households(check.id)
+        if not any(h.area == area and (only is None or h.household in only) for h in homes):
             return False
         return ask_area(self._records, check, area, actor, now)

@@ -76,6 +76,7 @@ MESSAGES: Final[Mapping[str, tuple[str, str]]] = {
         "The last check ended {at}: {safe} of {households} households safe.",
         "前回の安否確認は{at}に終了：{households}世帯中{safe}世帯が無事。",
     ),
+    "disaster.none": ("No disaster check so far.", "安否確認はまだ実施されていません。"),
     "disaster.note_started": ("Check requested.", "安否確認の開始を依頼しました。"),
     "disaster.note_busy": ("A check is already open.", "実施中の安否確認があります。"),
     "disaster.note_ended": ("End requested: the report is kept.", "終了を依頼しました。報告は保存されます。"),

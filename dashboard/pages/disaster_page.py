@@ -1,6 +1,11 @@
-"""The disaster check page (安否確認): the running check's counts and who to reach first; administrators
-start one (every household or an area), ask an area's volunteers, end it. The alerts service acts on
-these requests within seconds (``[disaster] check_s``)."""
+"""The disaster check page (安否確認): the latest check's counts and who to reach first.
+
+Organisation administrators start a check of their organisation's households (or of one area), ask an
+area's volunteers and end it; the platform administrator does so for every organisation. Viewers read
+the page (their area's households) and change nothing (403); care managers get 404. Staff of one
+organisation see only their households of a check, even of one across organisations. The alerts
+service acts on the requests within seconds (``[disaster] check_s``).
+"""
 
 from __future__ import annotations
 
@@ -11,22 +16,34 @@ from aiohttp import web
 from multidict import MultiDictProxy
 
 from dashboard import keys
-from dashboard.access import actor_of, audit, current_user
+from dashboard.access import READS, actor_of, audit, current_user, visible_households, visible_ids
 from dashboard.disaster_desk import DisasterDesk
 from dashboard.i18n import translate
 from dashboard.render import render
+from dashboard.users import User
 from mimamori.forms import read_form
 
 routes = web.RouteTableDef()
 FIELD_MAX = 80
+NOTES = frozenset({"started", "busy", "ended", "asked", "refused"})
 
 
-def _desk(request: web.Request) -> DisasterDesk:
-    """The desk, for an administrator; 404 for anyone else (as for a household not theirs)."""
+def _desk(request: web.Request) -> tuple[DisasterDesk, User]:
+    """The desk and the caller: administrators (of an organisation or the platform) and viewers; 404
+    for anyone else (as for a household not theirs); 403 for a viewer's change (audited)."""
     desk = request.app.get(keys.DISASTER)
-    if desk is None or not current_user(request).is_admin:
+    user = current_user(request)
+    if desk is None or not (user.manages or user.read_only):
         raise web.HTTPNotFound(text=translate(request[keys.LANG], "error.not_found"))
-    return desk
+    if user.read_only and request.method not in READS:
+        audit(request, "edit_refused", None, f"disaster {request.path_qs[:200]}")
+        raise web.HTTPForbidden(text=translate(request[keys.LANG], "error.read_only"))
+    return desk, user
+
+
+def _organisation(user: User) -> str | None:
+    """The caller's scope: None for the platform administrator (every organisation)."""
+    return None if user.is_admin else user.organisation
 
 
 def _field(form: MultiDictProxy[str], name: str) -> str:
@@ -34,25 +51,6 @@ def _field(form: MultiDictProxy[str], name: str) -> str:
     if len(value) > FIELD_MAX:
         raise web.HTTPBadRequest(text=f"{name} is too long")
     return value
-
-
-@routes.get("/disaster", name="disaster")
-async def disaster_page(request: web.Request) -> web.Response:
-    desk = _desk(request)
-    audit(request, "disaster_view", None)
-    status = _with_times(desk.status())
-    note = request.query.get("note", "")
-    homes = request.app[keys.RECORDS].households()
-    return render(
-        request,
-        "disaster.html",
-        {
-            "check": status,
-            "tz": homes[0].tz if homes else "Asia/Tokyo",
-            "areas": desk.areas(),
-            "note": note if note in ("started", "busy", "ended", "asked", "refused") else "",
-        },
-    )
 
 
 def _with_times(status: dict[str, Any] | None) -> dict[str, Any] | None:
@@ -68,28 +66,50 @@ def _with_times(status: dict[str, Any] | None) -> dict[str, Any] | None:
     return {**status, **times, "ordered": rows}
 
 
+@routes.get("/disaster", name="disaster")
+async def disaster_page(request: web.Request) -> web.Response:
+    desk, user = _desk(request)
+    audit(request, "disaster_view", None)
+    homes = visible_households(request)
+    status = _with_times(desk.status(_organisation(user), visible_ids(request)))
+    note = request.query.get("note", "")
+    return render(
+        request,
+        "disaster.html",
+        {
+            "check": status,
+            "tz": homes[0].tz if homes else "Asia/Tokyo",
+            "areas": sorted({h.area for h in homes if h.area}),
+            "can_change": user.manages,
+            "note": note if note in NOTES else "",
+        },
+    )
+
+
 @routes.post("/disaster/start")
 async def start(request: web.Request) -> web.Response:
-    desk = _desk(request)
+    desk, user = _desk(request)
     form = await read_form(request)
     area = _field(form, "area")
-    if area and area not in desk.areas():
+    if area and area not in {h.area for h in visible_households(request)}:
         raise web.HTTPBadRequest(text="unknown area")
-    fresh = desk.start(None, area or None, actor_of(request), request.app[keys.CLOCK].now())
+    fresh = desk.start(_organisation(user), area or None, actor_of(request), request.app[keys.CLOCK].now())
     raise web.HTTPSeeOther(f"/disaster?note={'started' if fresh else 'busy'}")
 
 
 @routes.post("/disaster/{check}/end")
 async def end(request: web.Request) -> web.Response:
-    desk = _desk(request)
-    done = desk.end(request.match_info["check"][:40], actor_of(request), request.app[keys.CLOCK].now())
+    desk, user = _desk(request)
+    check = request.match_info["check"][:40]
+    done = desk.end(check, _organisation(user), actor_of(request), request.app[keys.CLOCK].now())
     raise web.HTTPSeeOther(f"/disaster?note={'ended' if done else 'refused'}")
 
 
 @routes.post("/disaster/{check}/ask")
 async def ask(request: web.Request) -> web.Response:
-    desk = _desk(request)
+    desk, _ = _desk(request)
     form = await read_form(request)
     area = _field(form, "area")
-    done = desk.ask(request.match_info["check"][:40], area, actor_of(request), request.app[keys.CLOCK].now())
+    check = request.match_info["check"][:40]
+    done = desk.ask(check, area, visible_ids(request), actor_of(request), request.app[keys.CLOCK].now())
     raise web.HTTPSeeOther(f"/disaster?note={'asked' if done else 'refused'}")

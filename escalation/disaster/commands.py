@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import logging
 import uuid
+from collections.abc import Collection
 from datetime import datetime
 from typing import Any
 
@@ -50,10 +51,14 @@ def ask_area(records: DisasterRecords, check: DisasterCheck, area: str, by: str,
     return True
 
 
-def running_status(records: DisasterRecords, organisation: str | None = None) -> dict[str, Any] | None:
-    """The latest check's status (``standing.status``) with household names, or None."""
+def running_status(
+    records: DisasterRecords, organisation: str | None = None, only: Collection[str] | None = None
+) -> dict[str, Any] | None:
+    """The latest check's status (``standing.status``) with household names, or None; of the households
+    in ``only`` when given (what one organisation's staff may see of a check across organisations)."""
     check = records.latest(organisation)
     if check is None:
         return None
     names = {h.id: h.name for h in records.repo.households(organisation=check.organisation, area=check.area)}
-    return status(check, records.households(check.id), names)
+    homes = [h for h in records.households(check.id) if only is None or h.household in only]
+    return status(check, homes, names)

@@ -13,9 +13,12 @@ from aiohttp import web
 from aiohttp.test_utils import TestClient
 
 from dashboard.app import create_app
+from dashboard.disaster_desk import DisasterDesk
+from escalation.repository import EscalationRepository
 from mimamori.clock import FakeClock
 from mimamori.config import DashboardConfig
-from tests.support.dashboard_fakes import FOREIGN, OTHER, OWN, UNKNOWN, Seeded, csrf_of, seed
+from registry.models import Household
+from tests.support.dashboard_fakes import FOREIGN, HOUSEHOLDS, OTHER, OWN, UNKNOWN, Seeded, csrf_of, seed
 from tests.support.staff_sign_in import sign_in
 
 Client = TestClient[web.Request, web.Application]
@@ -60,6 +63,22 @@ PUBLIC_ROUTES += [
     ("GET", "/login/enrol"),
     ("POST", "/login/enrol"),
 ]
+# the disaster check page: administrators (of an organisation or the platform) act, viewers read
+DISASTER_ROUTES = [
+    ("GET", "/disaster"),
+    ("POST", "/disaster/start"),
+    ("POST", "/disaster/{check}/end"),
+    ("POST", "/disaster/{check}/ask"),
+]
+DISASTER_ACCESS: dict[str, bool | str] = {
+    "root": True,
+    "olga": True,
+    "kai": True,
+    "vera": "read",
+    "alice": False,
+    "bob": False,
+    "carl": False,
+}
 SESSION_ROUTES = [("POST", "/logout"), ("GET", "/events/overview"), ("GET", "/api/openapi.json")]
 SESSION_ROUTES += [("GET", "/account/2fa"), ("POST", "/account/2fa/enrol"), ("POST", "/account/2fa/remove")]
 VOLUNTEER_ROUTES = [("GET", "/volunteers/records"), ("GET", "/volunteers/records.csv")]
@@ -120,7 +139,7 @@ def test_the_matrix_covers_every_route(tmp_path: Path, clock: FakeClock) -> None
         if r.method != "HEAD" and r.resource is not None and not r.resource.canonical.startswith("/static")
     }
     everything = HOUSEHOLD_ROUTES + LIST_ROUTES + PUBLIC_ROUTES + SESSION_ROUTES + ADMIN_ROUTES
-    assert registered == set(everything + VOLUNTEER_ROUTES)
+    assert registered == set(everything + VOLUNTEER_ROUTES + DISASTER_ROUTES)
     seeded.users.close()
 
 
@@ -371,3 +390,47 @@ async def test_volunteer_records_are_for_the_organisations_administrators(
         assert bool(refused) == (shown is None)
         if shown is not None:
             assert seeded.records.sheets[-1] == (shown or None)
+
+
+@pytest.mark.parametrize(("username", "access"), list(DISASTER_ACCESS.items()))
+async def test_disaster_routes_answer_administrators_and_viewers_only(
+    tmp_path: Path,
+    clock: FakeClock,
+    aiohttp_server: Any,
+    aiohttp_client: Any,
+    username: str,
+    access: bool | str,
+) -> None:
+    seeded = seed(tmp_path, clock.now())
+    repo = EscalationRepository(tmp_path / "state.sqlite3")
+    repo.open()
+    for hid, name, org, area in HOUSEHOLDS:
+        repo.upsert_household(Household(hid, name, "", organisation=org, area=area))
+    app = create_app(
+        DashboardConfig(),
+        users=seeded.users,
+        activity=seeded.activity,
+        records=seeded.records,
+        classify=seeded.classify,
+        clock=clock,
+        disasters=DisasterDesk(repo),
+    )
+    server = await aiohttp_server(app)
+    jar = aiohttp.CookieJar(unsafe=True, treat_as_secure_origin=[f"http://{server.host}:{server.port}"])
+    client: Client = await aiohttp_client(server, cookie_jar=jar)
+    assert (await sign_in(client, username)).status == 303
+    token = await _token(client)
+    try:
+        for method, route in DISASTER_ROUTES:
+            path = route.format(check="nosuch")
+            response = await _call(client, method, path, token)
+            if access == "read" and method == "POST":
+                assert response.status == 403, (path, response.status)
+                assert seeded.records.audit[-1].action == "edit_refused"
+            elif access:
+                assert response.status in (200, 303), (path, response.status)
+            else:
+                assert response.status == 404, (path, response.status)
+    finally:
+        repo.close()
+        seeded.users.close()

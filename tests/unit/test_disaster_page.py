@@ -1,8 +1,12 @@
-"""The disaster check page over a real state file: administrators start, see the ordered list, ask an
-area's volunteers and end it, in Japanese and English; a care manager gets 404; bad input is refused."""
+"""The disaster check page over a real state file whose households are the fakes' (two organisations):
+an organisation administrator starts a check of their organisation, sees its ordered list, asks an
+area's volunteers and ends it, in English and Japanese; a viewer reads their area's part only and
+changes nothing (403); a care manager gets 404; another organisation's administrator neither sees nor
+ends it; the platform administrator sees it all; bad input is refused."""
 
 from __future__ import annotations
 
+import re
 from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
@@ -21,21 +25,25 @@ from escalation.engine import EngineSettings, EscalationEngine
 from escalation.repository import EscalationRepository
 from mimamori.clock import FakeClock
 from mimamori.config import DashboardConfig
-from tests.support.dashboard_fakes import csrf_of, seed
-from tests.support.disaster_town import household_id, seed_households
+from registry.models import Household, Need, Organisation
+from tests.support.dashboard_fakes import FOREIGN, HOUSEHOLDS, OTHER, OTHER_ORG, OWN, csrf_of, seed
 from tests.support.staff_sign_in import sign_in
 
 Client = TestClient[web.Request, web.Application]
+STAFF = ("root", "olga", "vera", "alice", "kai")
 
 
 @pytest.fixture
-async def page(
+async def staff(
     tmp_path: Path, clock: FakeClock, aiohttp_server: Any, aiohttp_client: Any
-) -> AsyncIterator[tuple[Client, Client, EscalationRepository]]:
+) -> AsyncIterator[tuple[dict[str, Client], EscalationRepository]]:
     seeded = seed(tmp_path, clock.now())
     repo = EscalationRepository(tmp_path / "state.sqlite3")
     repo.open()
-    seed_households(repo, 8, clock.now())
+    repo.upsert_organisation(Organisation(OTHER_ORG, "きらり"))
+    for hid, name, org, area in HOUSEHOLDS:
+        needs = (Need.OXYGEN,) if hid == OTHER else ()
+        repo.upsert_household(Household(hid, name, "", organisation=org, area=area, needs=needs))
     app = create_app(
         DashboardConfig(default_language="en", live_interval_s=3600),
         users=seeded.users,
@@ -47,15 +55,12 @@ async def page(
     )
     server = await aiohttp_server(app)
     origin = f"http://{server.host}:{server.port}"
-    admin: Client = await aiohttp_client(
-        server, cookie_jar=aiohttp.CookieJar(unsafe=True, treat_as_secure_origin=[origin])
-    )
-    carer: Client = await aiohttp_client(
-        server, cookie_jar=aiohttp.CookieJar(unsafe=True, treat_as_secure_origin=[origin])
-    )
-    assert (await sign_in(admin, "root")).status == 303
-    assert (await sign_in(carer, "alice")).status == 303
-    yield admin, carer, repo
+    clients: dict[str, Client] = {}
+    for name in STAFF:
+        jar = aiohttp.CookieJar(unsafe=True, treat_as_secure_origin=[origin])
+        clients[name] = await aiohttp_client(server, cookie_jar=jar)
+        assert (await sign_in(clients[name], name)).status == 303
+    yield clients, repo
     repo.close()
     seeded.users.close()
 
@@ -66,51 +71,79 @@ def alerts_side(repo: EscalationRepository) -> DisasterChecks:
     return DisasterChecks(repo, engine, DisasterSettings(), "http://alerts.test", b"secret")
 
 
-async def test_an_administrator_runs_a_check_from_the_page(
-    page: tuple[Client, Client, EscalationRepository], clock: FakeClock
+async def token_of(client: Client) -> str:
+    return csrf_of(await (await client.get("/")).text())
+
+
+def listed(html: str) -> list[str]:
+    part = html.split('id="disaster-ordered"')[1].split("</ol>")[0]
+    return re.findall(r'data-household="([^"]+)"', part)
+
+
+async def test_organisation_staff_run_and_read_a_check_of_their_own(
+    staff: tuple[dict[str, Client], EscalationRepository], clock: FakeClock
 ) -> None:
-    admin, carer, repo = page
-    home = await admin.get("/")
-    assert 'href="/disaster"' in await home.text()
-    empty = await (await admin.get("/disaster")).text()
+    clients, repo = staff
+    olga, vera, alice, kai, root = (clients[n] for n in ("olga", "vera", "alice", "kai", "root"))
+    assert 'href="/disaster"' in await (await olga.get("/")).text()
+    assert 'href="/disaster"' not in await (await alice.get("/")).text()
+    empty = await (await olga.get("/disaster")).text()
     assert "Start the check" in empty
     token = csrf_of(empty)
-    assert (await admin.post("/disaster/start", data={"area": "nowhere", "csrf_token": token})).status == 400
-    started = await admin.post("/disaster/start", data={"area": "", "csrf_token": token})
-    assert started.status == 200
+    unknown = await olga.post("/disaster/start", data={"area": "nowhere", "csrf_token": token})
+    assert unknown.status == 400
+    started = await olga.post("/disaster/start", data={"area": "", "csrf_token": token})
     assert "Check requested." in await started.text()
-    again = await admin.post("/disaster/start", data={"area": "桜町", "csrf_token": token})
+    again = await olga.post("/disaster/start", data={"area": "sakura", "csrf_token": token})
     assert "A check is already open." in await again.text()
+    check = DisasterRecords(repo).open_checks()[0]
+    assert check.organisation == "default"
 
     alerts_side(repo).tick(clock.now())
-    html = await (await admin.get("/disaster")).text()
-    assert '<dd id="count-households">8</dd>' in html
-    assert '<dd id="count-waiting">8</dd>' in html
-    listed = html.split('id="disaster-ordered"')[1]
-    assert listed.index(household_id(1)) < listed.index(household_id(0))  # oxygen first; h-0 not alone
-    assert "home oxygen" in listed
+    html = await (await olga.get("/disaster")).text()
+    assert '<dd id="count-households">2</dd>' in html  # the organisation's two, not kirari's
+    assert listed(html) == [OTHER, OWN]  # home oxygen first
+    assert "home oxygen" in html
 
-    check = DisasterRecords(repo).open_checks()[0]
-    asked = await admin.post(f"/disaster/{check.id}/ask", data={"area": "桜町", "csrf_token": token})
+    viewer = await (await vera.get("/disaster")).text()
+    assert listed(viewer) == [OWN]  # her area only
+    assert '<dd id="count-households">1</dd>' in viewer
+    assert 'id="disaster-end"' not in viewer
+    assert 'id="disaster-ask"' not in viewer
+    vera_token = await token_of(vera)
+    assert (await vera.post(f"/disaster/{check.id}/end", data={"csrf_token": vera_token})).status == 403
+    assert (await vera.post("/disaster/start", data={"csrf_token": vera_token})).status == 403
+    assert (await alice.get("/disaster")).status == 404
+
+    kirari = await (await kai.get("/disaster")).text()
+    assert 'id="disaster-start"' in kirari  # nothing of default's check; his own may start
+    kai_token = csrf_of(kirari)
+    refused = await kai.post(f"/disaster/{check.id}/end", data={"csrf_token": kai_token})
+    assert "Nothing changed." in await refused.text()
+    assert (
+        await kai.post(f"/disaster/{check.id}/ask", data={"area": "sakura", "csrf_token": kai_token})
+    ).status == 200
+    assert DisasterRecords(repo).asked_areas(check.id) == []  # kirari's sakura has no household of it
+
+    platform = await (await root.get("/disaster")).text()
+    assert listed(platform) == [OTHER, OWN]
+
+    asked = await olga.post(f"/disaster/{check.id}/ask", data={"area": "sakura", "csrf_token": token})
     assert "Volunteers will be asked" in await asked.text()
-    assert DisasterRecords(repo).asked_areas(check.id) == ["桜町"]
-    refused = await admin.post(f"/disaster/{check.id}/ask", data={"area": "x" * 81, "csrf_token": token})
-    assert refused.status == 400
+    assert DisasterRecords(repo).asked_areas(check.id) == ["sakura"]
+    long = await olga.post(f"/disaster/{check.id}/ask", data={"area": "x" * 81, "csrf_token": token})
+    assert long.status == 400
+    assert (await olga.post(f"/disaster/{check.id}/end", data={})).status == 403  # no CSRF token
 
-    japanese = await admin.post("/language", data={"lang": "ja", "next": "/disaster", "csrf_token": token})
+    japanese = await olga.post("/language", data={"lang": "ja", "next": "/disaster", "csrf_token": token})
     ja = await japanese.text()
     assert "優先して確認する世帯" in ja
     assert "在宅酸素" in ja
 
-    assert (await carer.get("/disaster")).status == 404
-    carer_token = csrf_of(await (await carer.get("/")).text())
-    assert (await carer.post(f"/disaster/{check.id}/end", data={"csrf_token": carer_token})).status == 404
-    assert DisasterRecords(repo).open_checks()[0].end_requested_by is None
-    assert (await admin.post(f"/disaster/{check.id}/end", data={})).status == 403  # no CSRF token
-
-    ended = await admin.post(f"/disaster/{check.id}/end", data={"csrf_token": token})
+    ended = await olga.post(f"/disaster/{check.id}/end", data={"csrf_token": token})
     assert ended.status == 200
     alerts_side(repo).tick(clock.now())
-    after = await (await admin.get("/disaster")).text()
+    after = await (await olga.get("/disaster")).text()
     assert 'id="disaster-last"' in after
     assert 'id="disaster-start"' in after
+    assert FOREIGN not in after
