@@ -645,6 +645,7 @@ LABELS: Final[Mapping[str, Mapping[str, tuple[str, str]]]] = {
         "room_cooled": ("room safe again", "室温が安全な範囲に"),
         "sms_superseded_notice": ("SMS: replaced by a newer alert", "SMS（新しい連絡のお知らせ）"),
         "sms_drill": ("SMS: contact test", "SMS（連絡網テスト）"),
+        "sms_disaster": ("SMS: disaster check", "SMS（安否確認）"),
         "sms_drill_dry_run": ("end-to-end drill (not sent)", "通し訓練（送信なし）"),
         "sms_alert": ("SMS alert", "SMS（通知）"),
         "sms_claimed_notice": ("SMS: someone is going", "SMS（対応者のお知らせ）"),

@@ -321,11 +321,6 @@ _TEXTS: dict[str, dict[Language, str]] = {
             " {drills} drills, {points} points."
         ),
     },
-    "disaster_check": {
-        Language.JA: "【見守り】地震がありました。無事なら1を返信してください({code}) {link}",
-        Language.EN: "Mimamori: there has been an earthquake. If you are safe, reply 1 ({code}) or tap"
-        " {link}",
-    },
     "disaster_thanks": {
         Language.JA: "ご返信ありがとうございます。無事と記録しました。",
         Language.EN: "Thank you. We have noted that you are safe.",
@@ -383,6 +378,18 @@ _HOW: dict[Language, dict[Outcome, str]] = {
         Outcome.OTHER: "other",
     },
 }
+
+
+_DISASTER_CHECK = {
+    Language.JA: "【見守り】地震がありました。無事なら1を返信してください({code}) {link}",
+    Language.EN: "Mimamori: there has been an earthquake. If you are safe, reply 1 ({code}) or tap {link}",
+}
+
+
+def disaster_check(lang: Language, code: str, link: str) -> str:
+    """A disaster check's question to a resident, with its one-tap link: two segments at most, as an
+    alert (the link is most of it)."""
+    return _DISASTER_CHECK[lang].format(code=code, link=link)
 
 
 def text(key: str, lang: Language, **params: str) -> str:

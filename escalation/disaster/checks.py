@@ -164,11 +164,10 @@ class DisasterChecks:
                 contact = self._repo.contact(h.resident or "")
                 if contact is None:
                     continue
-                body = texts.text(
-                    "disaster_check",
+                body = texts.disaster_check(
                     contact.language,
-                    code=check_code(check.id, h.household),
-                    link=self._link(check.id, h.household, contact.id, now),
+                    check_code(check.id, h.household),
+                    self._link(check.id, h.household, contact.id, now),
                 )
                 key = f"{KEY_PREFIX}{check.id}:{h.household}:{contact.id}"
                 self._engine.queue(key, contact.phone, body, SmsPurpose.DISASTER, None, contact.id, now)

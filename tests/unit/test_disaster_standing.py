@@ -93,7 +93,7 @@ def test_order_of_need() -> None:
 @pytest.mark.parametrize("lang", list(Language))
 def test_texts_fit(lang: Language) -> None:
     link = "https://mimamori.example.jp/d/" + "x" * 30
-    check = texts.text("disaster_check", lang, code="K7", link=link)
+    check = texts.disaster_check(lang, "K7", link)
     assert texts.segments(check) <= 2
     ask = texts.text("disaster_ask", lang, name="山田花子", hint="桜町2丁目 青い屋根", code="K7")
     assert texts.segments(ask) == 1 if lang is Language.JA else texts.segments(ask) <= 2

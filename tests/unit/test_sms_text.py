@@ -132,6 +132,7 @@ TYPICAL = {
     "visits": "3",
     "drills": "1",
     "points": "24",
+    "hint": "桜町2丁目 青い屋根",
 }
 
 
