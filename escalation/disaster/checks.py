@@ -20,7 +20,6 @@ from datetime import datetime, timedelta
 from escalation import texts
 from escalation.chain import BLIND_KINDS
 from escalation.codes import reply_code
-from escalation.disaster.commands import ask_area
 from escalation.disaster.models import CheckHousehold, DisasterCheck, DisasterSettings, SafeBy
 from escalation.disaster.records import KEY_PREFIX, DisasterRecords
 from escalation.disaster.standing import ordered, shows_life, status
@@ -233,13 +232,6 @@ class DisasterChecks:
             if c.role is ContactRole.VOLUNTEER and c.opted_out_at is None and answers_in_writing(c)
         ]
         return min(people, key=lambda c: (load.get(c.id, 0), c.id), default=None)
-
-    def ask_volunteers(self, check_id: str, area: str, by: str, now: datetime) -> bool:
-        """Staff ask the volunteers of one area to look (sent by the ticks, at the set rate)."""
-        check = self.records.check(check_id)
-        if check is None or check.ended_at is not None:
-            return False
-        return ask_area(self.records, check, area, by, now)
 
     def _end(self, check: DisasterCheck, now: datetime, by: str) -> None:
         households = self.records.households(check.id)
