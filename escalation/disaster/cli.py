@@ -54,7 +54,12 @@ def _by(parser: argparse.ArgumentParser) -> None:
 
 
 def _open(args: argparse.Namespace) -> EscalationRepository:
-    repo = EscalationRepository(config_from(args).alerts.state_path)
+    """The state file; never created here (no households, nothing to check): exits 1 without one."""
+    path = config_from(args).alerts.state_path
+    if not path.exists():
+        print(f"mimamori: no state file at {path} (import households first)", file=sys.stderr)
+        raise SystemExit(1)
+    repo = EscalationRepository(path)
     repo.open()
     return repo
 
@@ -154,6 +159,8 @@ def _ask(args: argparse.Namespace) -> int:
         check_id = _the_check(records, args.id)
         check = records.check(check_id) if check_id else None
         if check is None or not check.running:
+            if check_id is not None:
+                print(f"mimamori: check {check_id} is not running", file=sys.stderr)
             return 1
         if args.area not in {h.area for h in records.households(check.id)}:
             print(f"mimamori: no household of check {check.id} in area {args.area!r}", file=sys.stderr)
