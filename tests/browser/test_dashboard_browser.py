@@ -321,6 +321,7 @@ def test_an_organisation_administrator_prints_the_volunteer_records_in_japanese(
     assert other.status == 404
 
 
+@pytest.mark.parametrize("phone", ["ja-JP"], indirect=True)
 def test_an_organisation_administrator_runs_a_disaster_check_in_japanese(
     phone: Page, dashboard: Dashboard
 ) -> None:
