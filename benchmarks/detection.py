@@ -13,7 +13,10 @@ Protocol (the same for our detector and for the two baselines implemented here):
   timer and a Cuddihy-style slot threshold (97th percentile of past per-half-hour inactivity + 30 min)
   side by side;
 - bathroom collapses (simulated homes whose kit has a bathroom sensor): a ``bath_fall`` scenario in a
-  bath after the warm-up, the time from the collapse to the first alarm.
+  bath after the warm-up, the time from the collapse to the first alarm;
+- presence kits (homes with presence sensors and a bed pad, replayed with and without them): false
+  alarms, lying still after a collapse in a room with a presence sensor, a fall on a night toilet
+  visit (``--presence-only`` runs this part alone).
 
 Run: ``.venv/bin/python benchmarks/detection.py [--households 40] [--days 28] [--seeds 3]``.
 The last line printed is one JSON object with every table.
@@ -523,6 +526,131 @@ def bath_collapses(households: int, days: int, seed: int, warmup_days: int) -> l
     return delays
 
 
+ACTIVITY_NAMES = ("motion", "door", "power", "button")
+
+
+def replay_events(events: Sequence[object], with_occupancy: bool) -> dict[str, list[ReplayEvent]]:
+    """Simulated events by household as the replay reads them (occupancy too, or not: the same home
+    seen by its motion, door, plug and button sensors alone)."""
+    kinds = (*ACTIVITY_NAMES, "occupancy") if with_occupancy else ACTIVITY_NAMES
+    by_home: dict[str, list[ReplayEvent]] = {}
+    for e in events:
+        if e.kind.value in kinds:  # type: ignore[attr-defined]
+            by_home.setdefault(e.household, []).append(  # type: ignore[attr-defined]
+                ReplayEvent(e.observed / 1000, e.household, e.device, e.kind.value, e.value)  # type: ignore[attr-defined]
+            )
+    return {h: sorted(v, key=lambda x: x.at) for h, v in by_home.items()}
+
+
+def first_alarm(events: list[ReplayEvent], tz: str, cut: float) -> float | None:
+    """Minutes from ``cut`` to the first community alarm at or after it (None: none within 24 h)."""
+    replayer = Replayer(FixedProfiles(tz), Tuning())
+    replayer.feed(events)
+    replayer.run_until(cut + HORIZON)
+    alarm = next(
+        (t for f in replayer.findings if community(f) and (t := f.raised_at.timestamp()) >= cut), None
+    )
+    return None if alarm is None else (alarm - cut) / 60
+
+
+def presence_kits(households: int, days: int, seed: int, warmup_days: int) -> dict[str, object]:
+    """Homes with the presence kit (the full kit, presence sensors in the bathroom, toilet, kitchen and
+    living room, a bed pad), each replayed with and without its occupancy events:
+    - false alarms per household-day on the untouched streams after the warm-up;
+    - lying still: a collapse at a random moment of an awake act in a room with a presence sensor,
+      the person lying there from then on (``fall``): minutes to the first alarm, overall and by room;
+    - a night fall: a collapse during a night-time toilet visit (00:00-05:00)."""
+    from firmware_sim.homes import HouseholdSpec
+    from firmware_sim.routine import Activity
+    from firmware_sim.scenarios import Scenario, ScenarioKind
+    from firmware_sim.simulate import DEFAULT_START, build_homes, generate
+
+    specs = [HouseholdSpec(f"p{seed}-{n:03d}", kit="presence") for n in range(households)]
+    homes = build_homes(specs, seed, DEFAULT_START)
+    tz = homes[0].tz
+    first = DEFAULT_START.toordinal() + warmup_days + 1
+    last = DEFAULT_START.toordinal() + days - 2
+    rng = random.Random(f"presence:{seed}")
+    rooms = {HouseRoom.BATHROOM, HouseRoom.TOILET, HouseRoom.KITCHEN, HouseRoom.LIVING}
+    awake_in_rooms: list[Scenario] = []
+    night: list[Scenario] = []
+    where: dict[str, str] = {}
+    for home in homes:
+        acts = [a for day in range(first, last) for a in home.plan(day).acts]
+        day_acts = [a for a in acts if a.room in rooms and a.what not in (Activity.NAP, Activity.SLEEP)]
+        act = rng.choice(day_acts)
+        at = datetime.fromtimestamp(
+            (act.start + rng.uniform(0.2, 0.8) * (act.end - act.start)) / 1000
+        ).astimezone()
+        awake_in_rooms.append(Scenario(home.household, ScenarioKind.FALL, at))
+        where[home.household] = act.room.value
+        night_toilet = [
+            a
+            for a in acts
+            if a.room is HouseRoom.TOILET and datetime.fromtimestamp(a.start / 1000, ZoneInfo(tz)).hour < 5
+        ]
+        if night_toilet:
+            act = rng.choice(night_toilet)
+            at = datetime.fromtimestamp((act.start + 0.5 * (act.end - act.start)) / 1000).astimezone()
+            night.append(Scenario(home.household, ScenarioKind.FALL, at))
+    untouched = generate(specs, days, seed)
+    result: dict[str, object] = {"homes": len(homes)}
+    scored_from = {h.household: h.midnight(first) / 1000 for h in homes}
+    scored_days = len(homes) * (days - warmup_days - 1)
+    for label, occupancy in (("with_presence", True), ("without_presence", False)):
+        by_home = replay_events(untouched.events, occupancy)
+        false = 0
+        for household, events in by_home.items():
+            replayer = Replayer(FixedProfiles(tz), Tuning())
+            replayer.feed(events)
+            replayer.run_until(events[-1].at)
+            false += sum(
+                1
+                for f in replayer.findings
+                if community(f) and f.raised_at.timestamp() >= scored_from[household]
+            )
+        lying: dict[str, list[float | None]] = {}
+        falls = generate(specs, days, seed, awake_in_rooms)
+        falls_by_home = replay_events(falls.events, occupancy)
+        for s in awake_in_rooms:
+            delay = first_alarm(falls_by_home[s.household], tz, s.t0.timestamp())
+            lying.setdefault(where[s.household], []).append(delay)
+        nights = generate(specs, days, seed, night) if night else None
+        night_delays = []
+        if nights is not None:
+            night_by_home = replay_events(nights.events, occupancy)
+            night_delays = [first_alarm(night_by_home[s.household], tz, s.t0.timestamp()) for s in night]
+        result[label] = {
+            "false_alarms": false,
+            "scored_household_days": scored_days,
+            "lying_still": {room: delays for room, delays in sorted(lying.items())},
+            "night_toilet_falls": night_delays,
+        }
+    return result
+
+
+def presence_table(runs: Sequence[dict[str, object]]) -> dict[str, object]:
+    """Pooled over seeds: false alarms per household-day; lying-still and night-fall delays."""
+    table: dict[str, object] = {"homes": sum(int(r["homes"]) for r in runs)}  # type: ignore[call-overload]
+    for label in ("with_presence", "without_presence"):
+        parts = [r[label] for r in runs]
+        false = sum(p["false_alarms"] for p in parts)  # type: ignore[index]
+        days = sum(p["scored_household_days"] for p in parts)  # type: ignore[index]
+        by_room: dict[str, list[float | None]] = {}
+        for p in parts:
+            for room, delays in p["lying_still"].items():  # type: ignore[index]
+                by_room.setdefault(room, []).extend(delays)
+        every = [d for delays in by_room.values() for d in delays]
+        table[label] = {
+            "false_alarms_per_household_day": round(false / days, 3) if days else None,
+            "false_alarms": false,
+            "lying_still": bath_table(every),
+            "lying_still_by_room": {room: bath_table(d) for room, d in sorted(by_room.items())},
+            "night_toilet_falls": bath_table([d for p in parts for d in p["night_toilet_falls"]]),  # type: ignore[index]
+        }
+    return table
+
+
 def bath_table(delays: Sequence[float | None]) -> dict[str, object]:
     found = [d for d in delays if d is not None]
     return {
@@ -541,11 +669,19 @@ def main() -> None:
     parser.add_argument("--skip-sim", action="store_true")
     parser.add_argument("--households", type=int, default=30, help="simulated homes per seed")
     parser.add_argument("--days", type=int, default=28)
+    parser.add_argument("--presence-households", type=int, default=20, help="presence-kit homes per seed")
+    parser.add_argument("--presence-only", action="store_true", help="only the presence-kit table")
     parser.add_argument("--seeds", type=int, default=3)
     parser.add_argument("--real-draws", type=int, default=20, help="draws of the real sample's cuts, pooled")
     args = parser.parse_args()
     sensitivities = [float(s) for s in args.curve.split(",") if s]
     report: dict[str, object] = {}
+    if args.presence_only:
+        runs = [
+            presence_kits(args.presence_households, args.days, seed, 7) for seed in range(1, args.seeds + 1)
+        ]
+        print(json.dumps({"presence_kit": presence_table(runs)}))
+        return
     if not args.skip_sim:
         homes = [h for seed in range(1, args.seeds + 1) for h in sim_homes(args.households, args.days, seed)]
         print(
@@ -560,6 +696,10 @@ def main() -> None:
             for d in bath_collapses(args.households, args.days, seed, 7)
         ]
         report["simulated"]["bath_collapses"] = bath_table(delays)  # type: ignore[index]
+        runs = [
+            presence_kits(args.presence_households, args.days, seed, 7) for seed in range(1, args.seeds + 1)
+        ]
+        report["simulated"]["presence_kit"] = presence_table(runs)  # type: ignore[index]
     home = real_home()
     if home is not None:
         print(

@@ -34,8 +34,13 @@ MIN_DAYTYPE_DAYS = 4
 BED_FROM_MIN = 19 * 60  # going to bed: the first long gap from 19:00 on (or after midnight)
 EVENING_FROM_MIN = 17 * 60  # the evening: quiet stretches from 17:00 until the night's sleep
 UNIT_S = 300.0  # baselines keep durations in 5-minute steps, one byte each (up to 21 h)
-STAY_ROOMS = (Room.BATHROOM, Room.TOILET)  # rooms whose stays are learned (DaySummary.stays)
-_STAY_CODES = {INDEX[room] << 1: k for k, room in enumerate(STAY_ROOMS)}
+STAY_ROOMS = (Room.BATHROOM, Room.TOILET)  # rooms whose stays are judged (DaySummary.stays)
+STILL_ROOMS = (*STAY_ROOMS, Room.KITCHEN, Room.LIVING, Room.OTHER)
+"""Rooms whose longest stretches are learned (DaySummary.stays, the STAY_ROOMS first): where a presence
+sensor that stays occupied with nothing moving means lying still (detection/occupancy.py)."""
+_STAY_CODES = {INDEX[room] << 1: k for k, room in enumerate(STILL_ROOMS)}
+_NO_STAYS = (-1,) * len(STILL_ROOMS)
+_STILL_INDEX = {room: k for k, room in enumerate(STILL_ROOMS)}
 
 
 @lru_cache(maxsize=512)
@@ -82,6 +87,9 @@ class Baseline:
     bath_limit_min: int = 0
     toilet_usual_min: int = 0
     toilet_limit_min: int = 0
+    # per STILL_ROOMS room: the longest stretch that began there and the lying-still limit (minutes,
+    # at most 255; 0: none learned); b"" before any were learned
+    still: bytes = b""
 
     def sees(self, room: Room) -> bool:
         """Whether activity was seen in ``room`` over the history window."""
@@ -94,6 +102,14 @@ class Baseline:
         if room is Room.TOILET:
             return self.toilet_usual_min, self.toilet_limit_min
         return 0, 0
+
+    def still_min(self, room: Room) -> tuple[int, int]:
+        """(longest stretch seen, lying-still limit) in minutes for a presence sensor in ``room``
+        staying occupied with nothing moving; (0, 0): not learned (yet)."""
+        k = _STILL_INDEX.get(room)
+        if k is None or not self.still:
+            return 0, 0
+        return self.still[k], self.still[len(STILL_ROOMS) + k]
 
     def threshold_s(self, weekend: bool, minute_of_day: int) -> float:
         """How long a quiet stretch that began at this local time may last before it is a finding."""
@@ -135,7 +151,9 @@ class DaySummary:
     evening_gap: tuple[int, int, int] | None = None
     early_gap: tuple[int, int, int] | None = None
     rooms: int = 0  # a bit per room (``rooms.INDEX``) activity was seen in
-    stays: tuple[int, ...] = (-1, -1)  # per STAY_ROOMS room: the longest stretch that began there (-1: none)
+    stays: tuple[int, ...] = (
+        _NO_STAYS  # per STILL_ROOMS room: the longest stretch that began there (-1: none)
+    )
 
 
 def summarise_days(
@@ -167,7 +185,7 @@ def summarise_days(
     early: tuple[int, int, int] | None = None
     weekend = False
     rooms = 0
-    stays = [-1, -1]
+    stays = list(_NO_STAYS)
     prev_door = lo > 0 and bool(places[lo - 1] & DOOR)
     prev_out = prev_door
     prev_t = times[lo - 1] if lo > 0 else -math.inf
@@ -205,7 +223,7 @@ def summarise_days(
             wake = bed = early_bed = None
             evening = early = None
             rooms = 0
-            stays = [-1, -1]
+            stays = list(_NO_STAYS)
         minute = int((t - day_start) // 60)  # minutes since local midnight (elapsed, on DST days)
         place = places[i]
         door = bool(place & DOOR)
@@ -367,6 +385,7 @@ def combine(summaries: Sequence[DaySummary], now: float, tuning: Tuning) -> Base
         bath_limit_min=bath_limit,
         toilet_usual_min=toilet_usual,
         toilet_limit_min=toilet_limit,
+        still=_still(summaries, tuning),
     )
 
 
@@ -382,6 +401,24 @@ def _stay(summaries: Sequence[DaySummary], k: int, tuning: Tuning) -> tuple[int,
         return 0, 0
     limit = max(tuning.stay_floor_s, (longest * 60 + tuning.stay_margin_s) / tuning.sensitivity)
     return longest, math.ceil(limit / 60)
+
+
+def _still(summaries: Sequence[DaySummary], tuning: Tuning) -> bytes:
+    """Per STILL_ROOMS room, the longest stretch that began there and the lying-still limit (minutes,
+    capped at 255): that + ``still_margin_s``, at least ``still_floor_s``, divided by the sensitivity
+    (the floor stays), once the room was seen on ``stay_min_days`` days. Unlike stays, a room the
+    resident was once unseen from for hours keeps its limit: a presence sensor says they are there."""
+    longest = bytearray(len(STILL_ROOMS))
+    limits = bytearray(len(STILL_ROOMS))
+    for k in range(len(STILL_ROOMS)):
+        stays = [s.stays[k] for s in summaries if s.stays[k] >= 0]
+        if len(stays) < tuning.stay_min_days:
+            continue
+        seen = max(stays)
+        limit = max(tuning.still_floor_s, (seen * 60 + tuning.still_margin_s) / tuning.sensitivity)
+        longest[k] = min(255, seen)
+        limits[k] = min(255, math.ceil(limit / 60))
+    return bytes(longest + limits) if any(limits) else b""
 
 
 def _evenings(summaries: Sequence[DaySummary]) -> list[tuple[int, int]]:

@@ -14,6 +14,7 @@ from detection.baseline import Baseline, DeclineSigns, local_parts, zone
 from detection.findings import Explanation, Finding, FindingKind, Severity
 from detection.learning import ALL_DAY, BAND_MIN, Rule, scale
 from detection.model import AwayWindow, Profile, TechnicalView, Tuning
+from detection.occupancy import BED, OUT_OF_BED, still_rooms
 from detection.rooms import Room
 from registry.models import Switch
 
@@ -72,12 +73,15 @@ def is_night(minute_of_day: int, tuning: Tuning) -> bool:
 @dataclass(frozen=True, slots=True)
 class DueFinding:
     """The community finding a quiet stretch leads to if nothing happens, and when; ``room``: where the
-    stretch began; ``stay``: decided by how long the resident usually stays in that room."""
+    stretch began; ``stay``: decided by how long the resident usually stays in that room; ``occupancy``:
+    decided by a presence sensor or bed pad (``still``: present and not moving in ``room``;
+    ``out_of_bed``: out of bed at night)."""
 
     at: float
     kind: FindingKind
     room: Room = Room.OTHER
     stay: bool = False
+    occupancy: str = ""
 
 
 def wake_by_min(baseline: Baseline, weekend: bool) -> int:
@@ -126,6 +130,27 @@ def stay_due(
     return DueFinding(start + limit_s, FindingKind.INACTIVITY, room, stay=True)
 
 
+def still_due(
+    start: float, occupied: int, baseline: Baseline, asleep: bool, tuning: Tuning
+) -> DueFinding | None:
+    """Present and not moving: a room (not the bedroom) whose presence sensor says occupied, judged
+    against the longest stretch seen beginning there (``Baseline.still_min``; ``tuning.still_prior_s``
+    until learned, except in the living room, where people doze, and at the entrance); the soonest such
+    room. The living room not while sleep is expected (``asleep``)."""
+    due: DueFinding | None = None
+    for room in still_rooms(occupied):
+        if room is Room.ENTRANCE or (asleep and room is Room.LIVING):
+            continue
+        _, limit = baseline.still_min(room)
+        limit_s = limit * 60.0 if limit else (0.0 if room is Room.LIVING else tuning.still_prior_s)
+        if not limit_s:
+            continue
+        at = start + limit_s
+        if due is None or at < due.at:
+            due = DueFinding(at, FindingKind.INACTIVITY, room, occupancy="still")
+    return due
+
+
 def evening_due(start: float, baseline: Baseline, tz_name: str, tuning: Tuning) -> DueFinding | None:
     """The evening check (where it is on: kits that cannot see where the evening is spent).
 
@@ -156,6 +181,7 @@ def community_due(
     profile: Profile,
     tuning: Tuning,
     room: Room = Room.OTHER,
+    occupied: int = 0,
 ) -> DueFinding:
     """The first community finding a quiet stretch from ``start`` would raise.
 
@@ -166,6 +192,9 @@ def community_due(
     (the resident may be up, or back in bed) waits for both the wake-up deadline and the quiet-gap
     threshold; during the day the quiet-gap threshold decides. ``room`` (where the stretch began):
     a stretch that began in the bathroom or toilet is also judged by the usual stay there.
+    ``occupied``: what presence sensors and bed pads say (detection/occupancy.py; 0 without them):
+    the bed occupied while sleep is expected is sleep; out of bed at night, or present somewhere
+    with nothing moving, is raised sooner.
     """
     tz = zone(profile.tz)
     _, minute, weekend = local_parts(start, tz)
@@ -179,13 +208,19 @@ def community_due(
             due = DueFinding(start + tuning.night_exit_after_s, FindingKind.NIGHT_EXIT, room)
         return due
     wake = DueFinding(missed_wakeup_at(start, baseline, profile.tz, tuning), FindingKind.MISSED_WAKEUP, room)
-    if room is Room.BEDROOM and asleep_expected(minute, baseline, int(tuning.bedroom_evening_s // 60)):
+    bedtime = asleep_expected(minute, baseline, int(tuning.bedroom_evening_s // 60))
+    if occupied & OUT_OF_BED and bedtime:  # not back in bed: raised sooner than the wake-up
+        due = DueFinding(
+            start + tuning.out_of_bed_s, FindingKind.INACTIVITY, Room.BEDROOM, occupancy="out_of_bed"
+        )
+    elif bedtime and (room is Room.BEDROOM or occupied & BED):
         return wake
-    threshold = baseline.threshold_s(weekend, minute)
-    stretch = scale(profile, Rule.QUIET, minute // BAND_MIN, start, tuning)
-    if stretch != 1.0:
-        threshold = min(tuning.max_threshold_s, max(tuning.min_threshold_s, threshold * stretch))
-    due = _home_due(start, minute, weekend, baseline, wake, room, threshold)
+    else:
+        threshold = baseline.threshold_s(weekend, minute)
+        stretch = scale(profile, Rule.QUIET, minute // BAND_MIN, start, tuning)
+        if stretch != 1.0:
+            threshold = min(tuning.max_threshold_s, max(tuning.min_threshold_s, threshold * stretch))
+        due = _home_due(start, minute, weekend, baseline, wake, room, threshold)
     if room is Room.BATHROOM or room is Room.TOILET:
         stretch = scale(profile, Rule(room.value), ALL_DAY, start, tuning)
         stay = stay_due(start, room, baseline, stretch, tuning.stay_floor_s)
@@ -193,6 +228,10 @@ def community_due(
         stay = None
     if stay is not None and stay.at < due.at:
         due = stay
+    asleep = asleep_expected(minute, baseline)
+    still = still_due(start, occupied, baseline, asleep, tuning) if occupied else None
+    if still is not None and still.at < due.at:
+        due = still
     if evening_check_on(profile, baseline):
         evening = evening_due(start, baseline, profile.tz, tuning)
         if evening is not None and evening.at < due.at:
@@ -288,6 +327,18 @@ def community_finding(
         params["usual_min"] = baseline.stay(due.room)[0]
         params["quiet_min"] = round((now - last) / 60)
         return _finding(household, due, last, now, Explanation(f"inactivity.{due.room.value}", params))
+    if due.occupancy:
+        params["quiet_min"] = round((now - last) / 60)
+        key = f"inactivity.{due.occupancy}"
+        if due.occupancy == "still":
+            longest = baseline.still_min(due.room)[0]
+            if longest:
+                params["usual_min"] = longest
+            else:
+                key = "inactivity.still_unlearned"
+        else:
+            params.pop("room", None)  # "out of bed" says the bedroom itself
+        return _finding(household, due, last, now, Explanation(key, params))
     if due.kind is FindingKind.MISSED_WAKEUP:
         wake_day = datetime.fromtimestamp(due.at, zone(tz))
         params["wake_by"] = clock_of(wake_by_min(baseline, wake_day.weekday() >= 5))

@@ -15,10 +15,11 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any, Generic, TypeVar, overload
 
-from detection.baseline import Baseline, prior_baseline
+from detection.baseline import Baseline, local_parts, prior_baseline, zone
 from detection.detector import (
     DueFinding,
     HouseholdStatus,
+    asleep_expected,
     classify,
     community_due,
     community_finding,
@@ -32,13 +33,25 @@ from detection.detector import (
 from detection.episodes import EpisodeLog
 from detection.findings import Finding
 from detection.model import Profile, ProfileSource, Tuning, goes_out
+from detection.occupancy import left_bed, update
 from detection.rooms import DOOR, RoomMap, room_of
 
 
 class HouseholdState:
     """What the engine keeps per household (small: it is held for every household)."""
 
-    __slots__ = ("baseline", "blind", "check", "checkins", "household", "last", "out", "place", "raised")
+    __slots__ = (
+        "baseline",
+        "blind",
+        "check",
+        "checkins",
+        "household",
+        "last",
+        "occupied",
+        "out",
+        "place",
+        "raised",
+    )
 
     def __init__(self, household: str, baseline: Baseline) -> None:
         self.household = household  # the engine's own key (the one string every queue refers to)
@@ -50,6 +63,7 @@ class HouseholdState:
         self.raised = False  # a community finding was raised for the current stretch
         self.blind = False
         self.checkins = False  # devices of this home send check-ins (so "all silent" means blind)
+        self.occupied = 0  # what its presence sensors and bed pads say (detection/occupancy.py)
 
 
 S = TypeVar("S", bound=HouseholdState)
@@ -170,6 +184,21 @@ class Engine(Generic[S]):
         if check is None or check > look:
             self._schedule(st, look)
 
+    def occupancy(self, household: str, at: float, device: str, occupied: bool) -> None:
+        """A presence sensor or bed pad reported occupied (activity, too) or clear at ``at``. Getting out
+        of bed while sleep is expected restarts the quiet stretch (judged by the out-of-bed rule)."""
+        st = self.state(household)
+        place = self.place(device, "occupancy", household)
+        room = room_of(place)
+        _, minute, _ = local_parts(at, zone(self._profiles.profile(household).tz))
+        bedtime = asleep_expected(minute, st.baseline, int(self.tuning.bedroom_evening_s // 60))
+        old = st.occupied
+        st.occupied = update(old, room, occupied, bedtime)
+        if occupied or left_bed(old, st.occupied):
+            self.activity_in(st, at, place)
+        elif st.occupied != old:
+            self.recheck(household, at)
+
     def press(self, household: str, at: float, device: str) -> None:
         """The help button was pressed: an urgent finding on the next tick, whatever else holds."""
         self._presses.append((household, at, device))
@@ -281,7 +310,9 @@ class Engine(Generic[S]):
         profile = self._profiles.profile(household)
         start, after_away = stretch_start(st.last, profile, now)
         room = room_of(st.place)
-        return community_due(start, st.out or after_away, st.baseline, profile, self.tuning, room)
+        return community_due(
+            start, st.out or after_away, st.baseline, profile, self.tuning, room, st.occupied
+        )
 
     def place(self, device: str, kind: str | None = None, household: str | None = None) -> int:
         """The room code of an activity of ``device`` (its room, and whether it is the main door; cached

@@ -27,6 +27,18 @@ TEMPLATES: Mapping[str, Mapping[Lang, str]] = {
         "ja": "トイレで{since}以降 動きなし({quiet_min}分)。普段は{usual_min}分以内に出る",
         "en": "Toilet: no activity since {since} ({quiet_min} min); usually out within {usual_min} min",
     },
+    "inactivity.still": {
+        "ja": "{since}以降 在室のまま動きなし({quiet_min}分)。普段は{usual_min}分以内に動きあり",
+        "en": "Present but not moving since {since} ({quiet_min} min); usually moves within {usual_min} min",
+    },
+    "inactivity.still_unlearned": {
+        "ja": "{since}以降 在室のまま動きなし({quiet_min}分)。普段の様子は学習中",
+        "en": "Present but not moving since {since} ({quiet_min} min); usual routine still being learned",
+    },
+    "inactivity.out_of_bed": {
+        "ja": "寝室: 夜間{since}に寝床を離れた後 動きなし({quiet_min}分)。戻っていません",
+        "en": "Bedroom: out of bed at night since {since}, no activity ({quiet_min} min), not back",
+    },
     "inactivity.prior": {
         "ja": "{since}以降 動きなし({quiet_h}時間)。普段の様子はまだ学習中",
         "en": "No activity since {since} ({quiet_h} h); usual routine still being learned",

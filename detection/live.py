@@ -37,8 +37,9 @@ from detection.engine import Engine, HouseholdState
 from detection.episodes import SqliteEpisodes, retention_start
 from detection.findings import Explanation, Finding, FindingKind, Severity
 from detection.model import ProfileSource, TechnicalView, Tuning, tuning_from
+from detection.occupancy import KNOWN, occupied_in
 from detection.profiles import StateProfiles
-from detection.rooms import RoomMap
+from detection.rooms import RoomMap, room_of
 from mimamori.clock import Clock
 from mimamori.config import Config
 from mimamori.contract import Event, Kind
@@ -55,7 +56,7 @@ from store.base import (
 log = logging.getLogger(__name__)
 
 JOB_ID = "mimamori-detection-tick"
-ACTIVITY_KINDS = frozenset({Kind.MOTION, Kind.DOOR, Kind.POWER, Kind.BUTTON})
+ACTIVITY_KINDS = frozenset({Kind.MOTION, Kind.DOOR, Kind.POWER, Kind.BUTTON, Kind.OCCUPANCY})
 DAY = 86400.0
 PRESS_WINDOW_S = 3600.0  # a help-button press older than this when first seen is not raised
 
@@ -279,7 +280,21 @@ class LiveDetector:
                     if st.solo_device != device:
                         st.solo_device, st.solo_since = device, activity
                 engine.activity_in(st, activity, place)
+            if st.occupied:
+                self._read_occupancy(st)
         return urgent
+
+    def _read_occupancy(self, st: LiveState) -> None:
+        """A home with presence sensors or bed pads (known from its history): their states as the store
+        has them now, each change handed to the engine (an edge at the device's last report)."""
+        engine = self.engine
+        for device in self._store.devices(st.household):
+            if device.kind is not Kind.OCCUPANCY:
+                continue
+            occupied = device.last_value >= 1
+            room = room_of(engine.place(device.device, Kind.OCCUPANCY.value, st.household))
+            if occupied_in(st.occupied, room) != occupied:
+                engine.occupancy(st.household, device.last_seen_at.timestamp(), device.device, occupied)
 
     def _read_presses(self, now: float) -> None:
         """Help-button presses of the last hour not handled yet go to the engine (an urgent finding on
@@ -324,14 +339,19 @@ class LiveDetector:
         end = datetime.fromtimestamp(now, UTC)
         start = end - timedelta(days=self.tuning.history_days + 1)
         times = [at.timestamp() for at in self._store.activity_times(household, start, end)]
+        events = self._store.events(household, start, end)
         places = {
             e.observed_at.timestamp(): self.engine.place(e.device, e.kind.value, household)
-            for e in self._store.events(household, start, end)
+            for e in events
             if e.kind in ACTIVITY_KINDS
         }
         self.adopt(
             household, learn(times, [places.get(t, 0) for t in times], profile.tz, now, self.tuning), now
         )
+        if any(e.kind is Kind.OCCUPANCY for e in events):
+            st = self.engine.state(household)
+            st.occupied |= KNOWN
+            self._read_occupancy(st)
 
     def adopt(self, household: str, baseline: Baseline, now: float) -> None:
         """Judge ``household`` by ``baseline`` from now on; relearn it again tomorrow."""

@@ -31,7 +31,7 @@ from detection.model import ProfileSource, Tuning
 from detection.rooms import RoomMap
 from mimamori.contract import ACTIVITY_POWER_W, ID_RE
 
-KIND_NAMES = {name: name for name in ("motion", "door", "power", "button")}
+KIND_NAMES = {name: name for name in ("motion", "door", "power", "button", "occupancy")}
 KINDS = frozenset(KIND_NAMES)
 NOT_ACTIVITY = frozenset({"battery", "checkin", "temperature", "humidity"})
 IGNORED = "ignored"  # the reason given for NOT_ACTIVITY rows (counted apart, not as rejections)
@@ -230,6 +230,11 @@ class Replayer:
             elif kind == "button" and value >= 1:
                 engine.press(household, at, device)
                 self._horizon = min(self._horizon, at)
+            elif kind == "occupancy":
+                engine.occupancy(household, at, device, value >= 1)
+                self._horizon = min(self._horizon, at)  # what is due may have changed
+                if value < 1:
+                    continue  # clear is not activity (getting out of bed restarts the stretch in the engine)
             times = history.times
             if times and at < times[-1]:
                 continue  # never let history go back

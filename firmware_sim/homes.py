@@ -22,7 +22,7 @@ from zoneinfo import ZoneInfo
 from firmware_sim.events import SimEvent, to_datetime, to_ms
 from firmware_sim.kits import KITS_BY_NAME, Device, HouseRoom, Kit, draw_kit
 from firmware_sim.persona import Persona, draw_persona
-from firmware_sim.routine import MINUTE, Activity, DayPlan, plan_day
+from firmware_sim.routine import MINUTE, Act, Activity, DayPlan, plan_day
 from firmware_sim.scenarios import (
     Override,
     Scenario,
@@ -31,7 +31,7 @@ from firmware_sim.scenarios import (
     overrides_for,
     vigor_at,
 )
-from firmware_sim.sensors import Raw, act_reach, act_reports, periodic_times
+from firmware_sim.sensors import Raw, act_reach, act_reports, occupancy_reports, periodic_times
 from mimamori.contract import Kind
 
 DAY_MS: Final = 86_400_000
@@ -68,6 +68,7 @@ class SimHome:
         rng = random.Random(self._key)
         self.persona: Persona = draw_persona(rng)
         self.kit: Kit = KITS_BY_NAME[spec.kit] if spec.kit else draw_kit(rng)
+        self._occupancy = any(d.kind is Kind.OCCUPANCY for d in self.kit.devices)
         self._devices = [
             _DeviceState(
                 device,
@@ -194,7 +195,11 @@ class SimHome:
                         continue
                     rng = random.Random(self._key ^ (day * 0xC2B2AE35 + (index + 1) * 0x27D4EB2F))
                     moves = liveliness * (0.3 + 0.7 * plan.vigor)
-                    cached = self._reports[key] = (act_end, sorted(act_reports(act, self.kit, moves, rng)))
+                    reports = act_reports(act, self.kit, moves, rng)
+                    if self._occupancy:
+                        before, after = self._around(day, index + 1)
+                        reports += occupancy_reports(act, before, after, self.kit, rng)
+                    cached = self._reports[key] = (act_end, sorted(reports))
                 act_end, reports = cached
                 if act_end > lo_ms:
                     first = bisect.bisect_left(reports, (lo_ms,))
@@ -213,6 +218,13 @@ class SimHome:
         for s in self._faults:
             raws += self._fault_reports(s, lo_ms, hi_ms)
         return self._finish(raws)
+
+    def _around(self, day: int, index: int) -> tuple[Act | None, Act | None]:
+        """The acts before and after act ``index`` of the day woken on ``day`` (across days)."""
+        acts = self.plan(day).acts
+        before = acts[index - 1] if index > 0 else (self.plan(day - 1).acts or (None,))[-1]
+        after = acts[index + 1] if index + 1 < len(acts) else (self.plan(day + 1).acts or (None,))[0]
+        return before, after
 
     def _battery(self, state: _DeviceState, at: int) -> float:
         level = state.battery_start - state.drain_per_day * (at - self._origin) / DAY_MS

@@ -47,6 +47,11 @@ def _door(name: str, room: HouseRoom) -> Device:
     return Device(name, Kind.DOOR, room, battery=True, checkin_s=3000)
 
 
+def _presence(room: HouseRoom) -> Device:
+    """An mmWave presence sensor (mains powered): occupied while the person is in the room, moving or not."""
+    return Device(f"{room.value}-presence", Kind.OCCUPANCY, room, battery=False, checkin_s=3000)
+
+
 def _plug(name: str, room: HouseRoom) -> Device:
     return Device(name, Kind.POWER, room, battery=False, checkin_s=3600)
 
@@ -64,6 +69,12 @@ KETTLE: Final = _plug("kettle", HouseRoom.KITCHEN)
 MICROWAVE: Final = _plug("microwave", HouseRoom.KITCHEN)
 TV: Final = _plug("tv", HouseRoom.LIVING)
 HELP_BUTTON: Final = Device("help-button", Kind.BUTTON, HouseRoom.LIVING, battery=True, checkin_s=3000)
+BATHROOM_PRESENCE: Final = _presence(HouseRoom.BATHROOM)
+TOILET_PRESENCE: Final = _presence(HouseRoom.TOILET)
+KITCHEN_PRESENCE: Final = _presence(HouseRoom.KITCHEN)
+LIVING_PRESENCE: Final = _presence(HouseRoom.LIVING)
+BED_PAD: Final = Device("bed-pad", Kind.OCCUPANCY, HouseRoom.BEDROOM, battery=True, checkin_s=3000)
+"""A pressure pad under the mattress: occupied while the person is in bed (asleep, napping, lying in)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -116,7 +127,13 @@ KITS: Final = (
     Kit("minimal", (KITCHEN_MOTION, MAIN_DOOR, KETTLE)),
 )
 KIT_WEIGHTS: Final = (3, 4, 2, 1)
-KITS_BY_NAME: Final = {kit.name: kit for kit in KITS}
+PRESENCE_KIT: Final = Kit(
+    "presence",
+    (*KITS[0].devices, BATHROOM_PRESENCE, TOILET_PRESENCE, KITCHEN_PRESENCE, LIVING_PRESENCE, BED_PAD),
+)
+"""The full kit with presence sensors and a bed pad: optional (named, never drawn), so homes drawn
+without it are the same as before."""
+KITS_BY_NAME: Final = {kit.name: kit for kit in (*KITS, PRESENCE_KIT)}
 
 
 def draw_kit(rng: random.Random) -> Kit:

@@ -1,4 +1,5 @@
-"""How devices report what the person does: PIR occupancy with a hold-off, door contacts, metering plugs.
+"""How devices report what the person does: PIR occupancy with a hold-off, door contacts, metering plugs,
+presence sensors and bed pads.
 
 Events are produced as plain tuples ``(at_ms, device, kind, value)``; the home turns them into
 :class:`~firmware_sim.events.SimEvent` after faults are applied.
@@ -9,7 +10,7 @@ from __future__ import annotations
 import random
 from typing import Final
 
-from firmware_sim.kits import Kit
+from firmware_sim.kits import Device, HouseRoom, Kit
 from firmware_sim.routine import PIR_RATE_PER_HOUR, Act, Activity
 from mimamori.contract import Kind
 
@@ -21,6 +22,11 @@ PLUG_REPORT_MS: Final = 300_000
 """A plug re-reports its power every 5 minutes while an appliance runs (Tasmota's TelePeriod)."""
 STANDBY_W: Final = {"kettle": 0.0, "microwave": 1.2, "tv": 0.4}
 DOOR_HOLD_S: Final = {"main-door": (4.0, 15.0), "fridge-door": (6.0, 35.0), "toilet-door": (2.0, 5.0)}
+PRESENCE_HOLD_MS: Final = 30_000
+"""An mmWave sensor says "clear" this long after the person left (it sees someone still, breathing)."""
+PAD_HOLD_MS: Final = 5_000
+"""A bed pad's debounce."""
+_IN_BED: Final = frozenset({Activity.SLEEP, Activity.NAP, Activity.IN_BED})
 REACH_MS: Final = PIR_TIMEOUT_MS + 60_000
 """How far past an act's end (or its last appliance use) its reports can reach."""
 
@@ -61,6 +67,32 @@ def act_reports(act: Act, kit: Kit, liveliness: float, rng: random.Random) -> li
                 at += PLUG_REPORT_MS
             out.append((use.end, use.device, Kind.POWER, STANDBY_W.get(use.device, 0.0)))
     return out
+
+
+def occupancy_reports(
+    act: Act, before: Act | None, after: Act | None, kit: Kit, rng: random.Random
+) -> list[Raw]:
+    """Presence sensors and bed pads: occupied when the person comes into what the device covers (its
+    room; the bed), clear a hold time after they leave it. ``before``/``after`` are the acts around
+    ``act``: within what a device covers there is no edge, so lying still on the floor after a fall
+    keeps a presence sensor occupied. An entry is reported a little after the previous act's clear
+    would be, so a clear and an entry at the same boundary never leave the state wrong."""
+    out: list[Raw] = []
+    for device in kit.devices:
+        if device.kind is not Kind.OCCUPANCY or not _covers(device, act):
+            continue
+        hold = PAD_HOLD_MS if device.room is HouseRoom.BEDROOM else PRESENCE_HOLD_MS
+        if before is None or not _covers(device, before):
+            out.append((act.start + hold + rng.randrange(500, 3000), device.id, Kind.OCCUPANCY, 1.0))
+        if after is None or not _covers(device, after):
+            out.append((act.end + hold, device.id, Kind.OCCUPANCY, 0.0))
+    return out
+
+
+def _covers(device: Device, act: Act) -> bool:
+    if device.room is HouseRoom.BEDROOM:  # a bed pad
+        return act.room is HouseRoom.BEDROOM and act.what in _IN_BED
+    return act.room is device.room and act.what is not Activity.OUT
 
 
 def _occupancy(out: list[Raw], device: str, detections: list[int]) -> None:

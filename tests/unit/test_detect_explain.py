@@ -45,6 +45,9 @@ SAMPLES = {
     },
     "cold": {"room": "bedroom", "temp_c": -5, "hours": 23.5},
     "heat_shock": {"bath_c": -5, "living_c": 25},
+    "inactivity.still": {"since": "11/27 19:40", "quiet_min": 125, "usual_min": 105, "room": "toilet"},
+    "inactivity.still_unlearned": {"since": "11/27 19:40", "quiet_min": 125, "room": "toilet"},
+    "inactivity.out_of_bed": {"since": "11/27 02:10", "quiet_min": 125},
 }
 # findings about a quiet stretch at home say where it began (the longest room name: トイレ)
 ROOMED = ("inactivity", "inactivity.prior", "missed_wakeup", "evening_quiet")
@@ -70,6 +73,18 @@ def test_every_japanese_explanation_fits_one_segment(key: str) -> None:
 @pytest.mark.parametrize(
     ("key", "params", "ja", "en"),
     [
+        (
+            "inactivity.still",
+            {"since": "14:05", "quiet_min": 31, "usual_min": 12, "room": "kitchen"},
+            "台所で14:05以降 在室のまま動きなし(31分)。普段は12分以内に動きあり",
+            "Kitchen: present but not moving since 14:05 (31 min); usually moves within 12 min",
+        ),
+        (
+            "inactivity.out_of_bed",
+            {"since": "02:10", "quiet_min": 46},
+            "寝室: 夜間02:10に寝床を離れた後 動きなし(46分)。戻っていません",
+            "Bedroom: out of bed at night since 02:10, no activity (46 min), not back",
+        ),
         (
             "inactivity.bathroom",
             {"since": "19:40", "quiet_min": 45, "usual_min": 30, "room": "bathroom"},
