@@ -10,7 +10,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from enum import StrEnum
 
-from detection.baseline import Baseline, DeclineSigns, local_parts, zone
+from detection.baseline import STILL_ROOMS, Baseline, DeclineSigns, local_parts, zone
 from detection.findings import Explanation, Finding, FindingKind, Severity
 from detection.learning import ALL_DAY, BAND_MIN, Rule, scale
 from detection.model import AwayWindow, Profile, TechnicalView, Tuning
@@ -130,22 +130,17 @@ def stay_due(
     return DueFinding(start + limit_s, FindingKind.INACTIVITY, room, stay=True)
 
 
-def still_due(
-    start: float, occupied: int, baseline: Baseline, asleep: bool, tuning: Tuning
-) -> DueFinding | None:
-    """Present and not moving: a room (not the bedroom) whose presence sensor says occupied, judged
-    against the longest stretch seen beginning there (``Baseline.still_min``; ``tuning.still_prior_s``
-    until learned, except in the living room, where people doze, and at the entrance); the soonest such
-    room. The living room not while sleep is expected (``asleep``)."""
+def still_due(start: float, occupied: int, baseline: Baseline, tuning: Tuning) -> DueFinding | None:
+    """Present and not moving: a room whose presence sensor says occupied, judged against the longest
+    stretch seen beginning there (``Baseline.still_min``; ``tuning.still_prior_s`` until learned); the
+    soonest such room. Only rooms where people do not lie still (``baseline.STILL_ROOMS``: not the
+    living room, the bedroom or the entrance)."""
     due: DueFinding | None = None
     for room in still_rooms(occupied):
-        if room is Room.ENTRANCE or (asleep and room is Room.LIVING):
+        if room not in STILL_ROOMS:
             continue
         _, limit = baseline.still_min(room)
-        limit_s = limit * 60.0 if limit else (0.0 if room is Room.LIVING else tuning.still_prior_s)
-        if not limit_s:
-            continue
-        at = start + limit_s
+        at = start + (limit * 60.0 if limit else tuning.still_prior_s)
         if due is None or at < due.at:
             due = DueFinding(at, FindingKind.INACTIVITY, room, occupancy="still")
     return due
@@ -228,8 +223,7 @@ def community_due(
         stay = None
     if stay is not None and stay.at < due.at:
         due = stay
-    asleep = asleep_expected(minute, baseline)
-    still = still_due(start, occupied, baseline, asleep, tuning) if occupied else None
+    still = still_due(start, occupied, baseline, tuning) if occupied else None
     if still is not None and still.at < due.at:
         due = still
     if evening_check_on(profile, baseline):

@@ -82,11 +82,12 @@ class Tuning:
     learn_max: float = 1.5
     learn_min: float = 0.85
     learn_decay_s: float = 56 * 86400.0
-    # occupancy (presence sensors, bed pads; detection/occupancy.py): present in a room with no movement
-    # for longer than the longest stretch that began there (+ margin, at least the floor) once the room
-    # was seen on ``stay_min_days`` days (until then ``still_prior_s``; never for the living room, where
-    # people doze); out of bed at night with nothing seen for ``out_of_bed_s``
-    still_margin_s: float = 15 * 60.0
+    # occupancy (presence sensors, bed pads; detection/occupancy.py): present in a room where people do
+    # not lie still (bathroom, toilet, kitchen, other) with no movement for longer than the longest
+    # stretch that began there (+ margin, at least the floor) once the room was seen on
+    # ``stay_min_days`` days (until then ``still_prior_s``); out of bed at night, nothing seen for
+    # ``out_of_bed_s``
+    still_margin_s: float = 10 * 60.0
     still_floor_s: float = 20 * 60.0
     still_prior_s: float = 45 * 60.0
     out_of_bed_s: float = 45 * 60.0

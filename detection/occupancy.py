@@ -4,9 +4,10 @@ A household's occupancy is one small int (a mask): a bit per room (``rooms.INDEX
 sensor or pad says *occupied*, a bit once a bed (an occupancy device in the bedroom) is known, and a
 bit while the resident is out of that bed at night. Three rules read it (docs/detection.md):
 
-- **lying still**: a presence sensor in a room other than the bedroom stays occupied and nothing
-  moves for longer than the longest stretch seen beginning in that room (+ margin): the resident is
-  there and not moving (``detector.still_due``);
+- **lying still**: a presence sensor in a room where people do not lie still (bathroom, toilet,
+  kitchen, a hallway: ``baseline.STILL_ROOMS``) stays occupied and nothing moves for longer than the
+  longest stretch seen beginning in that room (+ margin): the resident is there and not moving
+  (``detector.still_due``);
 - **asleep in bed**: the bed occupied while sleep is expected is sleep, judged by the wake-up alone;
 - **out of bed at night**: the resident left the bed while sleep is expected and nothing has been
   seen for ``out_of_bed_s`` since, the main door unopened (``detector.community_due``).
@@ -53,5 +54,5 @@ def left_bed(old: int, new: int) -> bool:
 
 
 def still_rooms(mask: int) -> list[Room]:
-    """Rooms other than the bedroom whose presence sensor says occupied."""
-    return [room for room in Room if room is not Room.BEDROOM and mask >> INDEX[room] & 1]
+    """Rooms whose presence sensor says occupied (the bed included)."""
+    return [room for room in Room if mask >> INDEX[room] & 1]
