@@ -691,9 +691,13 @@ LABELS: Final[Mapping[str, Mapping[str, tuple[str, str]]]] = {
         "button": ("help button", "緊急ボタン"),
         "battery": ("battery", "電池"),
         "checkin": ("check-in", "定期報告"),
-        "occupancy": ("presence", "在室"),
+        "occupancy": ("presence / bed sensor", "在室・在床センサー"),
         "temperature": ("temperature", "温度"),
         "humidity": ("humidity", "湿度"),
+    },
+    "occupancy_state": {  # an occupancy device's last reading (the device card)
+        "occupied": ("occupied", "在室中"),
+        "clear": ("clear", "不在"),
     },
     "room": {  # registry.models.Room
         "entrance": ("entrance", "玄関"),

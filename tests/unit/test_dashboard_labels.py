@@ -27,6 +27,7 @@ GROUPS: list[tuple[str, list[str]]] = [
     ("reply", [m.value for m in ReplyAction]),
     ("sms_status", [m.value for m in SmsStatus]),
     ("device_kind", [m.value for m in Kind]),
+    ("occupancy_state", ["occupied", "clear"]),
     ("gateway_state", [m.value for m in GatewayState]),
     ("tier", [m.value for m in TierKind]),
     ("staff_role", [m.value for m in StaffRole]),

@@ -20,7 +20,9 @@ from dashboard.app import create_app
 from dashboard.views import CoverageView, HouseholdStatus, HouseholdView
 from mimamori.clock import FakeClock
 from mimamori.config import DashboardConfig
+from mimamori.contract import Kind
 from registry.models import Feedback, Sensitivity
+from store.base import DeviceState
 from tests.support.dashboard_fakes import OTHER, OWN, Seeded, csrf_of, seed
 from tests.support.harness import wait_for
 from tests.support.staff_sign_in import sign_in
@@ -381,3 +383,18 @@ async def test_volunteer_records_print_in_both_languages_with_their_csv(
         "view_volunteer_records",
         "export_volunteer_records",
     ]
+
+
+async def test_the_device_card_shows_a_presence_sensor_and_what_it_says(
+    signed_in: tuple[Client, Seeded, web.Application],
+) -> None:
+    client, seeded, _ = signed_in
+    seen = seeded.activity.device_states[0].last_seen_at
+    seeded.activity.device_states += [
+        DeviceState(OWN, "bed-pad", Kind.OCCUPANCY, seen, 1.0, 70.0),
+        DeviceState(OWN, "toilet-presence", Kind.OCCUPANCY, seen, 0.0, None),
+    ]
+    html = await (await client.get(f"/households/{OWN}")).text()
+    kind = '<td>presence / bed sensor <span class="occupancy">{}</span></td><td class="room">{}</td>'
+    assert "<td>bed-pad</td>" + kind.format("occupied", "bedroom") in html
+    assert "<td>toilet-presence</td>" + kind.format("clear", "toilet") in html
