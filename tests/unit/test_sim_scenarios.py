@@ -247,3 +247,27 @@ def test_parse_scenario(text: str, expected: Scenario) -> None:
 def test_parse_scenario_rejects_nonsense(text: str) -> None:
     with pytest.raises(SystemExit, match="scenario"):
         parse_scenario(text, date(2026, 11, 2), "Asia/Tokyo")
+
+
+def test_presence_sensors_stay_occupied_while_the_person_lies_after_a_bath_fall() -> None:
+    """The optional presence kit: every occupancy device alternates occupied / clear (never the same
+    state twice); a bath collapse leaves the bathroom's sensor occupied with nothing after; the bed pad
+    is occupied at night."""
+    spec = HouseholdSpec("h1", kit="presence")
+    home = build_homes([spec], SEED, DEFAULT_START)[0]
+    day = next(
+        d for d in range(DEFAULT_START.toordinal() + 1, DEFAULT_START.toordinal() + DAYS) if home.bath(d)
+    )
+    start, end = home.bath(day)  # type: ignore[misc]
+    t0 = datetime.fromtimestamp((start + end) / 2000, TOKYO)
+    events = generate([spec], DAYS, SEED, [Scenario("h1", ScenarioKind.BATH_FALL, t0)]).events
+    occupancy = [e for e in events if e.kind is Kind.OCCUPANCY]
+    states: dict[str, float] = {}
+    for e in occupancy:
+        assert states.get(e.device) != e.value, (e.device, e.at)
+        states[e.device] = e.value
+    bath = [e for e in occupancy if e.device == "bathroom-presence"]
+    assert bath[-1].value == 1.0
+    assert bath[-1].at < to_ms(t0)  # the person went in before the fall: no edge at or after it
+    assert not [e for e in occupancy if e.at >= to_ms(t0) + 60_000]  # nobody moves anywhere after
+    assert any(e.device == "bed-pad" and e.value == 1.0 for e in between(occupancy, at(0, 19), at(1, 4)))
