@@ -641,10 +641,12 @@ def presence_table(runs: Sequence[dict[str, object]]) -> dict[str, object]:
             for room, delays in p["lying_still"].items():  # type: ignore[index]
                 by_room.setdefault(room, []).extend(delays)
         every = [d for delays in by_room.values() for d in delays]
+        not_living = [d for room, delays in by_room.items() if room != "living" for d in delays]
         table[label] = {
             "false_alarms_per_household_day": round(false / days, 3) if days else None,
             "false_alarms": false,
             "lying_still": bath_table(every),
+            "lying_still_where_people_do_not_lie_still": bath_table(not_living),
             "lying_still_by_room": {room: bath_table(d) for room, d in sorted(by_room.items())},
             "night_toilet_falls": bath_table([d for p in parts for d in p["night_toilet_falls"]]),  # type: ignore[index]
         }

@@ -407,8 +407,9 @@ def _stay(summaries: Sequence[DaySummary], k: int, tuning: Tuning) -> tuple[int,
 
 def _still(summaries: Sequence[DaySummary], tuning: Tuning) -> bytes:
     """Per STILL_ROOMS room, the longest stretch that began there and the lying-still limit (minutes,
-    capped at 255): that + ``still_margin_s``, at least ``still_floor_s``, divided by the sensitivity
-    (the floor stays), once the room was seen on ``stay_min_days`` days. Unlike stays, a room the
+    capped at 255): that + ``still_margin_s``, at least ``still_floor_s`` (the bathroom: the stay's
+    margin and floor), divided by the sensitivity (the floor stays), once the room was seen on
+    ``stay_min_days`` days. Unlike stays, a room the
     resident was once unseen from for hours keeps its limit: a presence sensor says they are there."""
     longest = bytearray(len(STILL_ROOMS))
     limits = bytearray(len(STILL_ROOMS))
@@ -417,7 +418,11 @@ def _still(summaries: Sequence[DaySummary], tuning: Tuning) -> bytes:
         if len(stays) < tuning.stay_min_days:
             continue
         seen = max(stays)
-        limit = max(tuning.still_floor_s, (seen * 60 + tuning.still_margin_s) / tuning.sensitivity)
+        if STILL_ROOMS[k] is Room.BATHROOM:  # a bath is long and varies: the stay's margin and floor
+            floor, margin = tuning.stay_floor_s, tuning.stay_margin_s
+        else:
+            floor, margin = tuning.still_floor_s, tuning.still_margin_s
+        limit = max(floor, (seen * 60 + margin) / tuning.sensitivity)
         longest[k] = min(255, seen)
         limits[k] = min(255, math.ceil(limit / 60))
     return bytes(longest + limits) if any(limits) else b""

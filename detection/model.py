@@ -84,7 +84,7 @@ class Tuning:
     learn_decay_s: float = 56 * 86400.0
     # occupancy (presence sensors, bed pads; detection/occupancy.py): present in a room where people do
     # not lie still (bathroom, toilet, kitchen, other) with no movement for longer than the longest
-    # stretch that began there (+ margin, at least the floor) once the room was seen on
+    # stretch that began there (+ margin, at least the floor; the bathroom: the stay's) once seen on
     # ``stay_min_days`` days (until then ``still_prior_s``); out of bed at night, nothing seen for
     # ``out_of_bed_s``
     still_margin_s: float = 10 * 60.0

@@ -66,7 +66,7 @@ def mask(*rooms: Room, bed: bool = False, out_of_bed: bool = False) -> int:
 
 def test_lying_still_limits_are_learned_per_room() -> None:
     assert LEARNED.still_min(Room.TOILET) == (5, 20)  # 5 min + 10, at least the 20-min floor
-    assert LEARNED.still_min(Room.BATHROOM) == (30, 40)
+    assert LEARNED.still_min(Room.BATHROOM) == (30, 50)  # a bath: the stay's margin (20 min)
     assert LEARNED.still_min(Room.KITCHEN) == (0, 0)  # never seen: the prior applies
     assert LEARNED.still_min(Room.LIVING) == (0, 0)  # people doze there: no lying-still rule
     assert LEARNED.still_min(Room.BEDROOM) == (0, 0)  # the bed is for lying still
@@ -90,8 +90,10 @@ CASES = [
          "15:30", "inactivity"),
     Case("present in the toilet, nothing moves: its 5 min + 10, floor 20", "10:00", Room.TOILET,
          mask(Room.TOILET), FindingKind.INACTIVITY, "10:20", "inactivity.still"),
-    Case("present in the bathroom: sooner than the bath's stay (50 min)", "19:00", Room.BATHROOM,
-         mask(Room.BATHROOM), FindingKind.INACTIVITY, "19:40", "inactivity.still"),
+    Case("present in the bathroom: a bath's own limit (30 min + 20)", "19:00", Room.BATHROOM,
+         mask(Room.BATHROOM), FindingKind.INACTIVITY, "19:50", "inactivity.bathroom"),
+    Case("present in the bathroom, last seen in the hall: the bath's limit all the same", "19:00",
+         Room.OTHER, mask(Room.BATHROOM), FindingKind.INACTIVITY, "19:50", "inactivity.still"),
     Case("present in the kitchen, never seen there: the 45-min prior", "12:00", Room.KITCHEN,
          mask(Room.KITCHEN), FindingKind.INACTIVITY, "12:45", "inactivity.still_unlearned"),
     Case("present in the living room: people doze there, the time slot decides", "14:00", Room.LIVING,
