@@ -203,7 +203,9 @@ def community_due(
             due = DueFinding(start + tuning.night_exit_after_s, FindingKind.NIGHT_EXIT, room)
         return due
     wake = DueFinding(missed_wakeup_at(start, baseline, profile.tz, tuning), FindingKind.MISSED_WAKEUP, room)
-    bedtime = asleep_expected(minute, baseline, int(tuning.bedroom_evening_s // 60))
+    bedtime = (room is Room.BEDROOM or occupied) and asleep_expected(
+        minute, baseline, int(tuning.bedroom_evening_s // 60)
+    )
     if occupied & OUT_OF_BED and bedtime:  # not back in bed: raised sooner than the wake-up
         due = DueFinding(
             start + tuning.out_of_bed_s, FindingKind.INACTIVITY, Room.BEDROOM, occupancy="out_of_bed"
