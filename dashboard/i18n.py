@@ -653,6 +653,8 @@ LABELS: Final[Mapping[str, Mapping[str, tuple[str, str]]]] = {
         "sms_activity_notice": ("SMS: activity resumed", "SMS（活動再開のお知らせ）"),
         "sms_reply": ("SMS answer to a reply", "SMS（返信への案内）"),
         "sms_operator": ("SMS to the operators", "SMS（運用担当へ）"),
+        "sms_family_notice": ("notice to the family", "ご家族へのお知らせ"),
+        "sms_digest": ("family's daily digest", "ご家族への毎日のお知らせ"),
         "reply": ("reply by SMS", "SMSでの返信"),
         "reply.refused": ("reply not accepted", "受け付けなかった返信"),
         "reply.unknown": ("reply not understood", "解釈できない返信"),

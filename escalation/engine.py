@@ -20,6 +20,7 @@ from escalation import texts, voice
 from escalation.chain import BLIND_KINDS, Progress, build_snapshot, operators_snapshot
 from escalation.channels import DELIVERY_DEADLINE, address, choose
 from escalation.codes import reply_code
+from escalation.family_notices import family_notice, tells_family
 from escalation.links import sign
 from escalation.machine import (
     REPEAT_WINDOW,
@@ -129,6 +130,8 @@ class EscalationEngine:
         t = transition(incident, event, now, self.progress(incident, now), actor)
         if t.incident != incident:
             self._repo.save_incident(t.incident)
+            if t.incident.state is IncidentState.RESOLVED and incident.state is not IncidentState.RESOLVED:
+                self._tell_family(t.incident, now, opened=False)
             if t.incident.state is not incident.state:
                 log.info(
                     "incident.%s id=%s household=%s event=%s by=%s",
@@ -272,6 +275,7 @@ class EscalationEngine:
             t = opened(self._new_id(), finding, snapshot, now)
             repo.insert_incident(t.incident)
             self._effects(t.incident, t.effects, now, SYSTEM)
+            self._tell_family(t.incident, now, opened=True)
             superseded = [self._apply(o.id, Superseded(t.incident.id), now, SYSTEM) for o in older]
             if repo.household(finding.household) is None and finding.household != PLATFORM:
                 log.warning(
@@ -345,6 +349,19 @@ class EscalationEngine:
             if c is not None
         )
         return own or self._s.operators
+
+    def _tell_family(self, incident: Incident, now: datetime, *, opened: bool) -> None:
+        """The household's family contacts who asked to be told: this incident opened (or closed)."""
+        if incident.household == PLATFORM or not tells_family(incident, opened=opened):
+            return
+        for member in self._repo.family_of(incident.household):
+            person = member.contact
+            if not member.link.incidents or person.opted_out_at is not None:
+                continue
+            name = self.household_name(incident, person.language)
+            body = family_notice(incident, name, person.language, opened=opened)
+            key = f"{incident.id}:family:{'opened' if opened else 'closed'}:{person.id}"
+            self.queue(key, person.phone, body, SmsPurpose.FAMILY_NOTICE, incident, person.id, now)
 
     # -- the next step -----------------------------------------------------------------------------
     def process_due(self, now: datetime) -> int:
@@ -593,9 +610,13 @@ class EscalationEngine:
         *,
         urgent: bool = False,
         channel: ContactChannel | None = None,
+        household: str | None = None,
     ) -> None:
         """Queue one message to ``to`` (a phone) or, with ``contact``, on that person's channel
-        (:func:`escalation.channels.choose`: notices take their first text channel)."""
+        (:func:`escalation.channels.choose`: notices take their first text channel). ``household``: the
+        one a message without an incident is about (for the audit)."""
+        if incident is not None:
+            household = incident.household
         person = self._repo.contact(contact) if contact else None
         if channel is None:
             channel = ContactChannel.SMS if person is None else choose(person, purpose, self._s.channels)
@@ -623,7 +644,7 @@ class EscalationEngine:
                 now,
                 "system",
                 f"{channel}.queued",
-                household=incident.household if incident else None,
+                household=household,
                 incident=incident.id if incident else None,
                 detail={
                     "to": mask(where or to),

@@ -174,6 +174,8 @@ class SmsPurpose(StrEnum):
     DRILL = "drill"  # chain health drill: "reply T" (escalation/drills.py)
     DRILL_DRY_RUN = "drill_dry_run"  # the watchdog's end-to-end drill: queued and dispatched, never sent
     DISASTER = "disaster"  # a disaster check: "reply 1 if you are safe", or a volunteer asked to look
+    FAMILY_NOTICE = "family_notice"  # to a family contact: an incident opened / closed (no "can you go?")
+    DIGEST = "digest"  # a family contact's daily digest (escalation/digest.py)
 
 
 @dataclass(frozen=True, slots=True)

@@ -220,6 +220,11 @@ class EscalationRepository(Registry):
         )
         return cur.rowcount == 1
 
+    def has_sms(self, key: str) -> bool:
+        """Whether a message with idempotency ``key`` was ever queued."""
+        row = self._exec("SELECT 1 FROM sms_messages WHERE idempotency_key = ?", (key,)).fetchone()
+        return row is not None
+
     def record_sent_sms(
         self, *, key: str, to: str, body: str, purpose: SmsPurpose, sid: str, now: datetime
     ) -> None:

@@ -23,6 +23,7 @@ from detection.rooms import RoomMap
 from escalation.disaster.checks import DisasterChecks
 from escalation.disaster.link_page import DisasterPage, add_routes
 from escalation.disaster.models import DisasterSettings
+from escalation.digest_job import DailyDigests, DigestSettings
 from escalation.drills import ChainDrills, DrillSettings
 from escalation.engine import EngineSettings, EscalationEngine
 from escalation.health import Health, assess
@@ -213,6 +214,7 @@ class AlertsService:
         self.started_at = clock.now()
         self.drills: ChainDrills | None = None
         self.disaster: DisasterChecks | None = None
+        self.digests: DailyDigests | None = None
 
     @property
     def engine(self) -> EscalationEngine:
@@ -272,6 +274,9 @@ class AlertsService:
             self._send_failed,
         )
         self.desk = ReplyDesk(self._engine, self.repo)
+        self.digests = DailyDigests(
+            self.repo, self._engine, DigestSettings(cfg.alerts.digest_at), self._activity
+        )
         if cfg.alerts.drill_every_days:
             self.drills = ChainDrills(
                 self.repo,
@@ -329,6 +334,7 @@ class AlertsService:
         if self.drills is not None:
             self._scheduler.every("drills", DRILL_CHECK_S, self._drill)
         self._scheduler.every("disaster", cfg.disaster.check_s, self._disaster)
+        self._scheduler.every("digests", cfg.alerts.sweep_s, self._digests)
         if self._detector is not None or self._activity is not None:
             self._scheduler.every("detector", cfg.alerts.tick_s, self._tick)
         await self._dispatcher.start()
@@ -365,6 +371,11 @@ class AlertsService:
         assert self.disaster is not None
         self.disaster.tick(self.clock.now())
         self._wake()
+
+    async def _digests(self) -> None:
+        assert self.digests is not None
+        if self.digests.run(self.clock.now()):
+            self._wake()
 
     async def _sweep(self) -> None:
         self.engine.process_due(self.clock.now())

@@ -11,6 +11,7 @@ import os
 import re
 import tomllib
 from collections.abc import Mapping
+from datetime import time
 from pathlib import Path
 from typing import Annotated, Any, Literal
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
@@ -209,6 +210,9 @@ class AlertsConfig(Section):
     drill_every_days: int = Field(0, ge=0, le=365)
     drill_answer_hours: int = Field(48, ge=1, le=24 * 14)  # unanswered by then: unreachable
     drill_summary_days: int = Field(7, ge=1, le=90)  # the summary of unreachable contacts to the operators
+    # Families' daily digest (docs/community.md, *Families*): sent at this local time of each household,
+    # or up to 3 hours later (a service down at that time catches up; never in the night).
+    digest_at: time = time(19, 0)
 
     @field_validator("operators", mode="before")
     @classmethod

@@ -34,6 +34,8 @@ from registry.models import (
     Contact,
     ContactChannel,
     ContactRole,
+    Digest,
+    FamilyLink,
     Household,
     Language,
     Need,
@@ -206,6 +208,14 @@ class DeviceIn(_Model):
     room: Room | None = None  # where it is (docs/detection.md, *Rooms*); none: inferred from the id
 
 
+class FamilyIn(_Model):
+    """A family contact of the household (docs/community.md, *Families*)."""
+
+    contact: str = Field(min_length=1, max_length=64)
+    digest: Digest = Digest.NONE
+    incidents: bool = True  # told when a community incident opens and closes
+
+
 class OrganisationIn(_Model):
     id: str = Field(min_length=1, max_length=64, pattern=ID_RE.pattern)
     name: str = Field(min_length=1, max_length=80)
@@ -237,9 +247,19 @@ class HouseholdIn(_Model):
     devices: list[DeviceIn] = Field([], max_length=500)
     consent: ConsentIn | None = None
     calendar: list[CalendarIn] | None = Field(None, max_length=50)  # None: the calendar is left as it is
+    family: list[FamilyIn] | None = Field(
+        None, max_length=10
+    )  # None: the family contacts are left as they are
     policy: PolicyIn
 
     _gateway_ids = field_validator("gateways")(_ids)
+
+    @field_validator("family")
+    @classmethod
+    def _family_once(cls, value: list[FamilyIn] | None) -> list[FamilyIn] | None:
+        if value is not None and len({f.contact for f in value}) != len(value):
+            raise ValueError("each family contact at most once")
+        return value
 
     @field_validator("devices", mode="before")
     @classmethod
@@ -338,6 +358,7 @@ def import_data(repo: Registry, data: dict[str, Any], now: datetime) -> ImportRe
             h = HouseholdIn.model_validate(raw)
             _check_refs(h, known)
             _check_names("organisation: unknown", [h.organisation], orgs)
+            _check_family(repo, h)
         except (ValidationError, ValueError) as exc:
             reason = _reason(exc) if isinstance(exc, ValidationError) else str(exc)
             report.rejected.append(f"households[{n}] ({_id(raw)}): {reason}")
@@ -366,6 +387,25 @@ def _check_refs(h: HouseholdIn, known: set[str]) -> None:
     missing = sorted({c for c in refs if c not in known})
     if missing:
         raise ValueError(f"unknown contacts {', '.join(missing)}")
+
+
+def _check_family(repo: Registry, h: HouseholdIn) -> None:
+    """Family contacts are contacts of role ``family``; a digest by e-mail needs their address; one the
+    policy places in a tier (explicitly: never otherwise) must be reachable by more than e-mail."""
+    in_tiers = {c for t in h.policy.tiers for c in t.contacts}
+    for f in h.family or ():
+        contact = repo.contact(f.contact)
+        if contact is None:
+            raise ValueError(f"family: unknown contact {f.contact}")
+        if contact.role is not ContactRole.FAMILY:
+            raise ValueError(f"family: {f.contact} is a {contact.role.value}, not a family contact")
+        if f.digest is Digest.EMAIL and not contact.email:
+            raise ValueError(f"family: {f.contact} has no e-mail address for an e-mail digest")
+    for cid in sorted(in_tiers):
+        contact = repo.contact(cid)
+        alone = contact is not None and list(contact.channels) == [ContactChannel.EMAIL]
+        if contact is not None and contact.role is ContactRole.FAMILY and alone:
+            raise ValueError(f"policy: family contact {cid} in a tier needs sms, voice or line")
 
 
 def store_household(repo: Registry, h: HouseholdIn, now: datetime) -> None:
@@ -399,9 +439,12 @@ def store_household(repo: Registry, h: HouseholdIn, now: datetime) -> None:
         volunteer_weekly_cap=p.volunteer_weekly_cap,
     )
     repo.set_policy(policy, now)
+    if h.family is not None:
+        repo.set_family(h.id, [FamilyLink(h.id, f.contact, f.digest, f.incidents) for f in h.family])
     contacts = {c for t in policy.tiers for c in t.contacts} | set(policy.technical)
     for contact in contacts:
         repo.link_contact(h.id, contact)
+    contacts |= {link.contact for link in repo.family_links(h.id)}  # they receive its digests and notices
     repo.set_provisions(h.id, sorted(contacts), now)
     repo.set_gateways(h.id, h.gateways)
     repo.set_devices(h.id, [d.id for d in h.devices], {d.id: d.room for d in h.devices if d.room is not None})

@@ -176,6 +176,32 @@ class Contact:
     pools: tuple[str, ...] = ()  # volunteers: the organisations whose shared pool they serve
 
 
+class Digest(StrEnum):
+    """How a family contact gets the household's daily digest (docs/community.md, *Families*)."""
+
+    SMS = "sms"
+    EMAIL = "email"
+    NONE = "none"
+
+
+@dataclass(frozen=True, slots=True)
+class FamilyLink:
+    """A family contact linked to a household without being in a tier: digests and incident notices."""
+
+    household: str
+    contact: str  # a contact id (role ``family``)
+    digest: Digest = Digest.NONE
+    incidents: bool = True  # told when a community incident opens and when it closes
+
+
+@dataclass(frozen=True, slots=True)
+class FamilyMember:
+    """A household's family contact with their settings (:meth:`registry.repository.Registry.family_of`)."""
+
+    link: FamilyLink
+    contact: Contact
+
+
 @dataclass(frozen=True, slots=True)
 class Availability:
     """A window in which a volunteer may be asked, in local time of the household served (0 = Monday).

@@ -27,6 +27,9 @@ from registry.models import (
     Contact,
     ContactChannel,
     ContactRole,
+    Digest,
+    FamilyLink,
+    FamilyMember,
     Feedback,
     Household,
     Language,
@@ -406,6 +409,54 @@ class Registry:
                     gaps.append((household, cid, "opted out (STOP)"))
         return gaps
 
+    # -- families ----------------------------------------------------------------------------------
+    def set_family(self, household_id: str, links: Sequence[FamilyLink]) -> None:
+        """Replace the household's family contacts with ``links`` (each is also linked to the household,
+        so that it shows among its contacts; one no longer listed is unlinked unless its policy names it)."""
+        policy = self.policy(household_id)
+        named = {c for t in policy.tiers for c in t.contacts} | set(policy.technical) if policy else set()
+        with self.transaction():
+            before = {link.contact for link in self.family_links(household_id)}
+            self._exec("DELETE FROM household_family WHERE household = ?", (household_id,))
+            for link in links:
+                self._exec(
+                    "INSERT OR REPLACE INTO household_family VALUES (?, ?, ?, ?)",
+                    (household_id, link.contact, link.digest.value, int(link.incidents)),
+                )
+                self.link_contact(household_id, link.contact)
+            for gone in sorted(before - {link.contact for link in links} - named):
+                self.unlink_contact(household_id, gone)
+
+    def family_links(self, household_id: str) -> list[FamilyLink]:
+        rows = self._exec(
+            "SELECT household, contact, digest, incidents FROM household_family WHERE household = ?"
+            " ORDER BY contact",
+            (household_id,),
+        )
+        return [_family_link(r) for r in rows]
+
+    def family_of(self, household_id: str) -> list[FamilyMember]:
+        """The household's family contacts, with their digest and incident settings (whom to tell, far
+        away, about the household: a digest, an incident, an indoor-climate warning)."""
+        return self._family("WHERE f.household = ?", (household_id,))
+
+    def digest_families(self) -> dict[str, list[FamilyMember]]:
+        """Every household's family contacts who want a daily digest (households without any left out)."""
+        found: dict[str, list[FamilyMember]] = {}
+        for member in self._family("WHERE f.digest != ?", (Digest.NONE.value,)):
+            found.setdefault(member.link.household, []).append(member)
+        return found
+
+    def _family(self, where: str, args: Sequence[Any]) -> list[FamilyMember]:
+        columns = SELECT_CONTACTS.removeprefix("SELECT ").removesuffix(" FROM contacts")
+        rows = self._exec(
+            f"SELECT f.household, f.contact, f.digest, f.incidents, {columns}"  # noqa: S608 (constants)
+            f" FROM household_family f JOIN contacts ON contacts.id = f.contact {where}"
+            " ORDER BY f.household, f.contact",
+            args,
+        )
+        return [FamilyMember(_family_link(r[:4]), _contact(r[4:])) for r in rows]
+
     # -- gateways and devices (ids only) -------------------------------------------------------------
     def set_gateways(self, household_id: str, gateways: Sequence[str]) -> None:
         self._replace_ids("household_gateways", household_id, gateways)
@@ -662,6 +713,13 @@ def _household(r: Sequence[Any]) -> Household:
         bool(r[9]),
         tuple(Need(n) for n in r[10].split(",") if n),
     )
+
+
+def _family_link(r: Sequence[Any]) -> FamilyLink:
+    return FamilyLink(r[0], r[1], Digest(r[2]) if r[2] in DIGESTS else Digest.NONE, bool(r[3]))
+
+
+DIGESTS = frozenset(d.value for d in Digest)
 
 
 def _organisation(r: Sequence[Any]) -> Organisation:

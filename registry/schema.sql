@@ -46,6 +46,15 @@ CREATE TABLE IF NOT EXISTS household_contacts (
     contact   TEXT NOT NULL REFERENCES contacts(id) ON DELETE CASCADE,
     PRIMARY KEY (household, contact)
 );
+-- Family contacts (often far away): linked to the household without being in a tier; the daily digest
+-- ('sms', 'email', 'none') and whether incidents' opening and closing are told (docs/community.md).
+CREATE TABLE IF NOT EXISTS household_family (
+    household TEXT NOT NULL REFERENCES households(id) ON DELETE CASCADE,
+    contact   TEXT NOT NULL REFERENCES contacts(id) ON DELETE CASCADE,
+    digest    TEXT NOT NULL DEFAULT 'none',
+    incidents INTEGER NOT NULL DEFAULT 1,
+    PRIMARY KEY (household, contact)
+);
 CREATE TABLE IF NOT EXISTS policies (
     household  TEXT PRIMARY KEY REFERENCES households(id) ON DELETE CASCADE,
     policy     TEXT NOT NULL,
