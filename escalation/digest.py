@@ -165,21 +165,24 @@ def compose(facts: DayFacts, now: datetime, lang: Language) -> Digest:
         else ""
     )
     if not notes:
-        sms = _fit(head, [_NORMAL[lang], last], lang)
+        sms = _fit(head, [_NORMAL[lang], last], lang, facts.name)
         mail = "\n".join([head + _NORMAL[lang], "", *([last] if last else []), "", _FOOT[lang]])
         return Digest(True, sms, mail)
     end = "。" if lang is Language.JA else "."
-    sms = _fit(head, [n + end for n in notes], lang)
+    sms = _fit(head, [n + end for n in notes], lang, facts.name)
     lines = [f"- {n}" for n in notes] + ([f"- {last}"] if last else [])
     mail = "\n".join([head + notes[0] + end, "", *lines, "", _FOOT[lang]])
     return Digest(False, sms, mail, tuple(notes))
 
 
-def _fit(head: str, parts: list[str], lang: Language) -> str:
+def _fit(head: str, parts: list[str], lang: Language, name: str) -> str:
     """``head`` and as many ``parts`` as fit one segment (Japanese: 70 characters); the first part is
-    always there, cut with … if it must be."""
+    always there: a long ``name`` in the head is shortened first, the part cut with … last."""
     budget = texts.UCS2_SINGLE if lang is Language.JA else texts.GSM_SINGLE
     sep = "" if lang is Language.JA else " "
+    over = len(head + parts[0]) - budget
+    if over > 0 and len(name) > 3:
+        head = head.replace(name, name[: max(len(name) - over - 1, 2)] + "…", 1)
     body = head + parts[0]
     if len(body) > budget:
         return body[: budget - 1] + "…"

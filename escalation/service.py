@@ -215,6 +215,8 @@ class AlertsService:
         self.drills: ChainDrills | None = None
         self.disaster: DisasterChecks | None = None
         self.digests: DailyDigests | None = None
+        self.digest_runs = 0  # completed runs of the digest job; ``digested`` is notified after each (tests)
+        self.digested = asyncio.Condition()
 
     @property
     def engine(self) -> EscalationEngine:
@@ -376,6 +378,9 @@ class AlertsService:
         assert self.digests is not None
         if self.digests.run(self.clock.now()):
             self._wake()
+        self.digest_runs += 1
+        async with self.digested:
+            self.digested.notify_all()
 
     async def _sweep(self) -> None:
         self.engine.process_due(self.clock.now())
