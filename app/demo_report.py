@@ -36,6 +36,8 @@ def print_welcome(
         f"admin also gives a second factor: add the key {admin_key} to an authenticator app, or type the"
         " 'admin code' shown in the status line (it changes every 30 s)",
         f"alerts webhooks and one-tap links: {alerts_url}",
+        "the town:",
+        *town.community(),
         f"the day: {town.live_start:%a %Y-%m-%d}, from {LIVE_FROM:%H:%M} ({town.zone.key}):",
         *(f"  {local_stamp(at, town.zone)[-5:]}  {text}" for at, text in town.script()),
         "try, in another terminal here:  mimamori outbox   then   mimamori sms-reply --from NUMBER --text 1",
@@ -83,7 +85,9 @@ async def report(
         for sms in repo.sms_messages(limit=200):
             if sms.id not in seen_sms:
                 seen_sms.add(sms.id)
-                console.say(f"[{stamp}] {sms.channel} to {sms.to}: {sms.body}")
+                first, *more = sms.body.splitlines()  # an e-mail: its first line
+                extra = f" (+{len(more)} lines)" if more else ""
+                console.say(f"[{stamp}] {sms.channel} to {sms.to}: {first}{extra}")
         line = check_line(checks)
         if line is not None and line != seen_check:
             seen_check = line

@@ -37,10 +37,28 @@ FALL_INDEX: Final = 2  # the fall happens in the third home; its resident is on 
 LINE_VOLUNTEER: Final = "v-1"  # on LINE first, then SMS (linked at registration: see LINE_USER)
 LINE_USER: Final = "U" + "d" * 32  # the demo's made-up LINE user id of that volunteer
 DEMO_USERS: Final = ("care1", "care2", "admin")
+# The community (docs/demo.md, *The town*): two organisations share the deployment (the first half of
+# the homes is the 地域包括支援センター's, the second half the resident network's), the volunteers are
+# pooled by both, the fallen resident's son is her family contact, and one home has a day service.
+ORGANISATIONS: Final = (("hokatsu", "地域包括支援センター"), ("kirari", "きらりよしじまネットワーク"))
+FAMILY: Final = "f-son"  # the fallen resident's son: told when her incident opens and closes; a digest
+FAMILY_ABROAD: Final = "f-daughter"  # the day-service home's daughter abroad: an English e-mail digest
+CALENDAR_INDEX: Final = 1  # the second home goes to a day service (not on the demo's Thursday)
+DAY_SERVICE: Final = {
+    "label": "デイサービス",
+    "weekly": ["mon", "wed", "fri"],
+    "start": "09:00",
+    "end": "16:00",
+}
 
 
 def phone(number: int) -> str:
     return f"+8190000{number:05d}"
+
+
+def family_phone() -> str:
+    """The phone of the fallen resident's son (her family contact)."""
+    return phone(3000 + FALL_INDEX)
 
 
 def neighbour_phone(home_index: int, which: int) -> str:
@@ -62,11 +80,24 @@ def town_data(
     ]
     volunteers[3].update(name="Emma Brown", language="en")
     volunteers[0].update(channels=["line", "sms"])
+    for volunteer in volunteers:  # one pool shared by both organisations
+        volunteer["pools"] = [org for org, _ in ORGANISATIONS]
     contacts: list[dict[str, Any]] = [
         *volunteers,
         {"id": "p-center", "name": "地域包括支援センター", "phone": phone(900), "role": "professional"},
         {"id": "t-tech", "name": "技術担当 高橋", "phone": phone(950), "role": "technical"},
+        {"id": FAMILY, "name": "長男", "phone": family_phone(), "role": "family"},
+        {
+            "id": FAMILY_ABROAD,
+            "name": "Mary",
+            "phone": phone(3001),
+            "role": "family",
+            "language": "en",
+            "email": "mary@example.org",
+            "channels": ["email"],
+        },
     ]
+    half = (len(households) + 1) // 2  # as the care managers share them (add_demo_accounts)
     homes = []
     for index, household in enumerate(households):
         name = f"{SURNAMES[index % 10]}{GIVEN[(index * 3) % 10]}"
@@ -108,10 +139,20 @@ def town_data(
             tiers.insert(
                 0, {"kind": "resident_check", "contacts": [resident], "mode": "all", "wait_minutes": 5}
             )
+        community: dict[str, Any] = {
+            "organisation": ORGANISATIONS[0 if index < half else 1][0],
+            "area": STREETS[index % 5],
+        }
+        if index == FALL_INDEX:
+            community["family"] = [{"contact": FAMILY, "digest": "sms", "incidents": True}]
+        if index == CALENDAR_INDEX:
+            community["family"] = [{"contact": FAMILY_ABROAD, "digest": "email", "incidents": True}]
+            community["calendar"] = [DAY_SERVICE]
         homes.append(
             {
                 "id": household,
                 "name": name,
+                **community,
                 "address_hint": f"{STREETS[index % 5]}{index % 4 + 1}丁目",
                 "time_zone": time_zone,
                 "language": "ja",
@@ -127,7 +168,8 @@ def town_data(
                 },
             }
         )
-    return {"contacts": contacts, "households": homes}
+    organisations = [{"id": org, "name": name} for org, name in ORGANISATIONS]
+    return {"organisations": organisations, "contacts": contacts, "households": homes}
 
 
 def add_demo_accounts(
@@ -170,6 +212,23 @@ class Town:
     @property
     def households(self) -> list[str]:
         return [home.household for home in self.homes]
+
+    def community(self) -> list[str]:
+        """Who shares the town's care, as the banner says it."""
+        names = self.households
+        half = (len(names) + 1) // 2
+        (first, first_name), (second, second_name) = ORGANISATIONS
+        fall, calendar = names[min(FALL_INDEX, len(names) - 1)], names[min(CALENDAR_INDEX, len(names) - 1)]
+        days = "/".join(d.capitalize() for d in DAY_SERVICE["weekly"])
+        return [
+            f"  organisations: {first} {first_name} ({names[0]}..{names[half - 1]}),"
+            f" {second} {second_name} ({names[min(half, len(names) - 1)]}..{names[-1]})",
+            "  volunteers v-1..v-4: one pool shared by both organisations",
+            f"  family: {fall}'s son {family_phone()} is told when an incident opens and closes,"
+            " and gets a digest at 19:00",
+            f"  care calendar: {calendar} goes to a day service {days} {DAY_SERVICE['start']}-"
+            f"{DAY_SERVICE['end']}; her daughter abroad gets the digest by e-mail",
+        ]
 
     def script(self) -> list[tuple[datetime, str]]:
         """Today's scripted events, as the console announces them."""

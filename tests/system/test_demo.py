@@ -1,5 +1,6 @@
 """The README's demo, end to end as a person tries it: the fall reaches a neighbour by SMS, the
-neighbour answers with ``mimamori sms-reply``, and the dashboard shows the incident resolved; the
+neighbour answers with ``mimamori sms-reply``, and the dashboard shows the incident resolved; her son
+(the family contact) is told when it opens and when it closes, never asked to go; the
 home whose internet is cut is reported blind to the technical contact, never as inactivity."""
 
 from __future__ import annotations
@@ -11,12 +12,13 @@ import signal
 import subprocess
 from collections.abc import AsyncIterator
 from pathlib import Path
+from zoneinfo import ZoneInfo
 
 import aiohttp
 import pyotp
 import pytest
 
-from app.demo_town import OPERATOR_PHONE, neighbour_phone
+from app.demo_town import OPERATOR_PHONE, family_phone, neighbour_phone
 from escalation.repository import EscalationRepository
 from tests.support.demo_process import PASSWORD, DemoProcess
 
@@ -69,6 +71,10 @@ async def test_the_fall_reaches_a_neighbour_who_claims_and_resolves_it(demo: Dem
     assert to_neighbour, listed.stdout
     assert {"to", "body", "status", "created_at"} <= to_neighbour[0].keys()
     assert "動き" in to_neighbour[0]["body"]
+    (to_son,) = [m for m in json.loads(listed.stdout) if m["to"] == family_phone()]
+    assert to_son["purpose"] == "family_notice"
+    assert to_son["body"].startswith("【見守り・ご家族へ】")
+    assert "行ける" not in to_son["body"]
 
     claimed = await demo.run("sms-reply", "--from", neighbour, "--text", "1")
     assert claimed.returncode == 0, claimed.stderr
@@ -76,6 +82,7 @@ async def test_the_fall_reaches_a_neighbour_who_claims_and_resolves_it(demo: Dem
     safe = await demo.run("sms-reply", "--from", neighbour, "--text", "3")
     assert safe.returncode == 0, safe.stderr
     await demo.expect(rf"incident {FALL_HOME} inactivity: resolved")
+    await demo.expect(rf"sms to {re.escape(family_phone())}: 【見守り・ご家族へ】.*終了しました\(無事\)")
 
     origin = demo.dashboard_url
     jar = aiohttp.CookieJar(unsafe=True, treat_as_secure_origin=[origin])
@@ -145,12 +152,20 @@ async def test_a_default_day_raises_exactly_the_scripted_incidents(tmp_path: Pat
     repo.open()
     try:
         incidents = repo.incidents(limit=1000)
+        digests = {m.contact: m for m in repo.sms_messages(limit=5000) if m.purpose.value == "digest"}
     finally:
         repo.close()
     assert sorted((i.household, i.kind.value, i.audience.value) for i in incidents) == [
         (FALL_HOME, "inactivity", "community"),
         (OUTAGE_HOME, "blind_gateway", "technical"),
     ]
+    # at 19:00 the families' digests: the fallen resident's son gets the factual note (by SMS), the
+    # day-service home's daughter abroad her normal day (by e-mail, in English)
+    assert set(digests) == {"f-son", "f-daughter"}, digests
+    assert "見守り連絡(動きなし)" in digests["f-son"].body
+    assert digests["f-son"].created_at.astimezone(ZoneInfo("Asia/Tokyo")).strftime("%H:%M") >= "19:00"
+    assert digests["f-daughter"].channel.value == "email"
+    assert digests["f-daughter"].body.startswith("Mimamori: ")
 
 
 def demo_broker_pid(workdir: Path) -> int:
