@@ -63,7 +63,7 @@ class DayFacts:
 
 
 @dataclass(frozen=True, slots=True)
-class Digest:
+class DigestText:
     normal: bool
     sms: str  # Japanese: at most 70 characters
     mail: str  # first line: the subject
@@ -120,7 +120,7 @@ _FOOT = {
 }
 
 
-def compose(facts: DayFacts, now: datetime, lang: Language) -> Digest:
+def compose(facts: DayFacts, now: datetime, lang: Language) -> DigestText:
     """The digest of ``facts`` at ``now`` in ``lang``."""
     zone = ZoneInfo(facts.time_zone)
 
@@ -167,12 +167,12 @@ def compose(facts: DayFacts, now: datetime, lang: Language) -> Digest:
     if not notes:
         sms = _fit(head, [_NORMAL[lang], last], lang, facts.name)
         mail = "\n".join([head + _NORMAL[lang], "", *([last] if last else []), "", _FOOT[lang]])
-        return Digest(True, sms, mail)
+        return DigestText(True, sms, mail)
     end = "。" if lang is Language.JA else "."
     sms = _fit(head, [n + end for n in notes], lang, facts.name)
     lines = [f"- {n}" for n in notes] + ([f"- {last}"] if last else [])
     mail = "\n".join([head + notes[0] + end, "", *lines, "", _FOOT[lang]])
-    return Digest(False, sms, mail, tuple(notes))
+    return DigestText(False, sms, mail, tuple(notes))
 
 
 def _fit(head: str, parts: list[str], lang: Language, name: str) -> str:

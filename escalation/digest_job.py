@@ -71,11 +71,12 @@ class DailyDigests:
             if wanted:
                 facts = self.facts(household, now)
                 for member in wanted:
-                    queued += self._queue(member, facts, day, now)
+                    self._queue(member, facts, day, now)
+                queued += len(wanted)
             self._done[household_id] = day
         return queued
 
-    def _queue(self, member: FamilyMember, facts: DayFacts, day: date, now: datetime) -> int:
+    def _queue(self, member: FamilyMember, facts: DayFacts, day: date, now: datetime) -> None:
         contact = member.contact
         digest = compose(facts, now, contact.language)
         channel = ContactChannel.SMS
@@ -102,7 +103,6 @@ class DailyDigests:
             channel,
             digest.normal,
         )
-        return 1
 
     def facts(self, household: Household, now: datetime) -> DayFacts:
         """What is known of ``household``'s day so far (from its local midnight until ``now``)."""
