@@ -303,6 +303,7 @@ MESSAGES: Final[Mapping[str, tuple[str, str]]] = {
     "role.volunteer": ("volunteer", "ボランティア"),
     "role.professional": ("professional", "専門職"),
     "role.technical": ("technical", "技術担当"),
+    "role.family": ("family", "ご家族"),
     "policy.tier": ("Tier", "段階"),
     "policy.mode": ("How", "連絡方法"),
     "policy.mode.all": ("all at once", "全員に同時"),

@@ -21,7 +21,7 @@ from registry.models import Switch
 log = logging.getLogger(__name__)
 routes = web.RouteTableDef()
 
-ROLES = ("resident", "neighbour", "volunteer", "professional", "technical")
+ROLES = ("resident", "neighbour", "volunteer", "professional", "technical", "family")
 MODES = ("all", "one_by_one")
 TIER_KINDS = ("resident_check", "neighbours", "volunteers", "professionals")
 
