@@ -224,7 +224,7 @@ class Town:
             f"  organisations: {first} {first_name} ({names[0]}..{names[half - 1]}),"
             f" {second} {second_name} ({names[min(half, len(names) - 1)]}..{names[-1]})",
             "  volunteers v-1..v-4: one pool shared by both organisations",
-            f"  family: {fall}'s son {family_phone()} is told when an incident opens and closes,"
+            f"  family: {fall}'s son {family_phone()} hears when an alert about her opens and closes,"
             " and gets a digest at 19:00",
             f"  care calendar: {calendar} goes to a day service {days} {DAY_SERVICE['start']}-"
             f"{DAY_SERVICE['end']}; her daughter abroad gets the digest by e-mail",
