@@ -19,6 +19,7 @@ from firmware_sim.homes import SimHome
 from firmware_sim.scenarios import Scenario, ScenarioKind
 from firmware_sim.simulate import build_homes
 from mimamori.clock import ScaledClock
+from registry.models import DEFAULT_ORGANISATION
 
 SURNAMES: Final = ("山田", "佐藤", "鈴木", "高橋", "田中", "伊藤", "渡辺", "中村", "小林", "加藤")
 GIVEN: Final = ("花子", "トメ", "正夫", "久子", "茂", "キヨ", "清", "和子", "勇", "フミ")
@@ -175,15 +176,17 @@ def town_data(
 def add_demo_accounts(
     users: UserStore, households: Sequence[str], password: str, admin_key: str, now: datetime
 ) -> None:
-    """care1 and care2 each look after half of the homes; admin sees them all, and (as every
+    """care1 and care2 each look after half of the homes, each in the organisation that has them
+    (:data:`ORGANISATIONS`); admin, the platform administrator, sees them all and (as every
     administrator must) signs in with a second factor: the authenticator key ``admin_key``."""
     half = (len(households) + 1) // 2
-    for username, display, role, share in (
-        ("care1", "ケアマネジャー 一", StaffRole.CARE_MANAGER, households[:half]),
-        ("care2", "ケアマネジャー 二", StaffRole.CARE_MANAGER, households[half:]),
-        ("admin", "管理者", StaffRole.ADMIN, ()),
+    (first, _), (second, _) = ORGANISATIONS
+    for username, display, role, org, share in (
+        ("care1", "ケアマネジャー 一", StaffRole.CARE_MANAGER, first, households[:half]),
+        ("care2", "ケアマネジャー 二", StaffRole.CARE_MANAGER, second, households[half:]),
+        ("admin", "管理者", StaffRole.ADMIN, DEFAULT_ORGANISATION, ()),
     ):
-        users.add_user(username, display, role, password, language="ja", now=now)
+        users.add_user(username, display, role, password, language="ja", now=now, organisation=org)
         for household in share:
             users.assign(username, household)
     users.enrol_second_factor("admin", admin_key, 0, [], now)
