@@ -20,10 +20,10 @@ from aiohttp import web
 from detection.climate_live import calm_kinds
 from detection.findings import CLIMATE_KINDS, Finding
 from detection.rooms import RoomMap
+from escalation.digest_job import DailyDigests, DigestSettings
 from escalation.disaster.checks import DisasterChecks
 from escalation.disaster.link_page import DisasterPage, add_routes
 from escalation.disaster.models import DisasterSettings
-from escalation.digest_job import DailyDigests, DigestSettings
 from escalation.drills import ChainDrills, DrillSettings
 from escalation.engine import EngineSettings, EscalationEngine
 from escalation.health import Health, assess
