@@ -3,8 +3,10 @@ home's own history, and what detection has learned from its closed incidents."""
 
 from __future__ import annotations
 
+import asyncio
 import logging
 from datetime import datetime, timedelta
+from functools import partial
 from typing import Final
 
 from aiohttp import web
@@ -29,9 +31,10 @@ WEEKS: Final = 4  # the window the cost is measured over
 TUNING: Final = Tuning()  # the shipped tuning: the cost of a setting against the default detector
 
 
-def household_costs(app: web.Application, household: HouseholdView, now: datetime) -> list[SettingCost]:
+async def household_costs(app: web.Application, household: HouseholdView, now: datetime) -> list[SettingCost]:
     """Every sensitivity replayed over the household's stored history (``WEEKS`` scored, after the
-    days its first baselines learn from)."""
+    days its first baselines learn from). The store is read here; the replays (a second or two for a
+    home of a few hundred events a day) run in a worker thread, so other pages are served meanwhile."""
     reader, records = app[keys.ACTIVITY], app[keys.RECORDS]
     start = now - timedelta(days=WEEKS * 7 + TUNING.history_days + 1)
     stored = reader.events(household.id, start, now)
@@ -52,7 +55,14 @@ def household_costs(app: web.Application, household: HouseholdView, now: datetim
         feedback=tuple(records.learned_outcomes(household.id, now - timedelta(seconds=TUNING.learn_decay_s))),
     )
     places = [place_at.get(t, 0) for t in times]
-    return sensitivity_costs(events, times, places, profile, now, weeks=WEEKS, tuning=TUNING, rooms=rooms)
+    return await asyncio.to_thread(
+        partial(sensitivity_costs, weeks=WEEKS, tuning=TUNING, rooms=rooms),
+        events,
+        times,
+        places,
+        profile,
+        now,
+    )
 
 
 def learned(app: web.Application, household: str, now: datetime) -> list[Adjustment]:
@@ -61,7 +71,7 @@ def learned(app: web.Application, household: str, now: datetime) -> list[Adjustm
     return adjustments(app[keys.RECORDS].learned_outcomes(household, since), now, TUNING)
 
 
-def _page(
+async def _page(
     request: web.Request,
     household: HouseholdView,
     chosen: str,
@@ -72,7 +82,7 @@ def _page(
 ) -> web.Response:
     app = request.app
     now = app[keys.CLOCK].now()
-    costs = household_costs(app, household, now)
+    costs = await household_costs(app, household, now)
     standard = next(c for c in costs if c.sensitivity is Sensitivity.STANDARD)
     context = {
         "h": household,
@@ -93,7 +103,7 @@ def _page(
 async def sensitivity_form(request: web.Request) -> web.Response:
     household = household_for(request, "view_sensitivity")
     current = request.app[keys.RECORDS].sensitivity(household.id)
-    return _page(request, household, current.value, saved=request.query.get("saved") == "1")
+    return await _page(request, household, current.value, saved=request.query.get("saved") == "1")
 
 
 @routes.post("/households/{household}/sensitivity")
@@ -115,5 +125,5 @@ async def save_sensitivity(request: web.Request) -> web.Response:
             errors = exc.errors
     if errors:
         log.info("dashboard.sensitivity_refused household=%s fields=%s", household.id, ",".join(errors))
-        return _page(request, household, chosen, errors=errors, status=422)
+        return await _page(request, household, chosen, errors=errors, status=422)
     raise web.HTTPSeeOther(f"/households/{household.id}/sensitivity?saved=1")
