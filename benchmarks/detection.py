@@ -16,7 +16,9 @@ Protocol (the same for our detector and for the two baselines implemented here):
   bath after the warm-up, the time from the collapse to the first alarm;
 - presence kits (homes with presence sensors and a bed pad, replayed with and without them): false
   alarms, lying still after a collapse in a room with a presence sensor, a fall on a night toilet
-  visit (``--presence-only`` runs this part alone).
+  visit (``--presence-only`` runs this part alone);
+- learning from outcomes: our detector (as shipped) where staff close every community alarm 30 min
+  after it was raised, as a false alarm, or as an emergency inside a simulated incident.
 
 Run: ``.venv/bin/python benchmarks/detection.py [--households 40] [--days 28] [--seeds 3]``.
 The last line printed is one JSON object with every table.
@@ -32,7 +34,7 @@ import random
 import sys
 import time
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import date, datetime, timedelta
 from pathlib import Path
 from zoneinfo import ZoneInfo
@@ -45,16 +47,18 @@ from rich.console import Console
 from rich.progress import track
 
 from detection.findings import Audience, Finding
-from detection.model import FixedProfiles, Tuning
+from detection.learning import feedback_of
+from detection.model import FixedProfiles, Profile, Tuning
 from detection.replay import Rejections, Replayer, ReplayEvent, read_events
 from firmware_sim.kits import HouseRoom, sees_evening
 from mimamori.contract import ACTIVITY_POWER_W, Kind
-from registry.models import Switch
+from registry.models import Feedback, Switch
 
 STDERR = Console(stderr=True)  # progress of long set-up and evaluation loops, never of a timed one
 REAL_DIR = Path(__file__).resolve().parents[1].parent / "shared" / "data" / "real_home_a"  # ../shared
 DAY = 86400.0
 HORIZON = 24 * 3600.0
+CLOSE_AFTER = timedelta(minutes=30)  # learning from outcomes: when staff close an alarm
 
 Interval = tuple[float, float]
 
@@ -198,6 +202,39 @@ def community(finding: Finding) -> bool:
     return finding.audience is Audience.COMMUNITY
 
 
+class Closing:
+    """One home's profile where staff close every community alarm ``CLOSE_AFTER`` after it was raised:
+    as an emergency inside a simulated incident, else as a false alarm (what detection learns from)."""
+
+    def __init__(self, home: BenchHome, evening_check: Switch) -> None:
+        self._home = home
+        self.findings: list[Finding] = []  # the replayer's, read as they come
+        self._seen = 0
+        self._feedback: list[Feedback] = []
+        self._profile = Profile(home.name, home.tz, evening_check=evening_check)
+
+    def profile(self, household: str) -> Profile:
+        while self._seen < len(self.findings):
+            f = self.findings[self._seen]
+            self._seen += 1
+            if not community(f):
+                continue
+            kept = feedback_of(
+                f.household,
+                f"{f.household}:{f.episode}",
+                f.kind,
+                f.explanation.key,
+                f.last_activity_at,
+                self._home.tz,
+                emergency=inside(f.raised_at.timestamp(), self._home.incidents),
+                closed_at=f.raised_at + CLOSE_AFTER,
+            )
+            if kept is not None:
+                self._feedback.append(kept)
+                self._profile = replace(self._profile, feedback=tuple(self._feedback))
+        return self._profile
+
+
 def run_ours(
     home: BenchHome,
     cuts: Sequence[Cut],
@@ -205,9 +242,13 @@ def run_ours(
     tuning: Tuning,
     *,
     evening_check: Switch = Switch.AUTO,
+    learning: bool = False,
 ) -> Outcome:
-    profiles = FixedProfiles(home.tz, evening_check=evening_check)
+    closing = Closing(home, evening_check) if learning else None
+    profiles = closing or FixedProfiles(home.tz, evening_check=evening_check)
     replayer = Replayer(profiles, tuning)
+    if closing is not None:
+        closing.findings = replayer.findings
     detections: list[tuple[Cut, float | None]] = []
     index = 0
     events = home.events
@@ -463,10 +504,12 @@ def evaluate(
             table["day_p90_h_per_draw"] = {"min": p90s[0], "median": p90s[len(p90s) // 2], "max": p90s[-1]}
         return table
 
-    def ours(tuning: Tuning, check: Switch) -> Callable[[BenchHome, Sequence[Cut]], Outcome]:
+    def ours(
+        tuning: Tuning, check: Switch, *, learning: bool = False
+    ) -> Callable[[BenchHome, Sequence[Cut]], Outcome]:
         def run(h: BenchHome, cuts: Sequence[Cut]) -> Outcome:
             switch = Switch.ON if check is Switch.ON and not h.sees_evening else check
-            return run_ours(h, cuts, warmup_days, tuning, evening_check=switch)
+            return run_ours(h, cuts, warmup_days, tuning, evening_check=switch, learning=learning)
 
         return run
 
@@ -475,6 +518,7 @@ def evaluate(
         "mimamori": ours(Tuning(), Switch.AUTO),
         "mimamori_evening_check_off": ours(Tuning(), Switch.OFF),
         "mimamori_evening_check": ours(Tuning(), Switch.ON),
+        "mimamori_learning_from_outcomes": ours(Tuning(), Switch.AUTO, learning=True),
         "fixed_12h_timer": lambda h, cuts: run_timer(h, cuts, warmup_days),
         "cuddihy_slot_p97": lambda h, cuts: Cuddihy(h).run(h, cuts, warmup_days),
     }
