@@ -446,9 +446,9 @@ MESSAGES: Final[Mapping[str, tuple[str, str]]] = {
         "まだありません。誤報として終了した事案は、その通知の基準を緩めます。",
     ),
     "sensitivity.learned.row": (
-        "{band}, {rule}: threshold ×{factor} after {false_alarms} false alarm(s) and {emergencies} "
+        "{band}, {rule}: threshold {change} after {false_alarms} false alarm(s) and {emergencies} "
         "emergency(ies); back to normal by {until}",
-        "誤報{false_alarms}件・緊急{emergencies}件を受けて {band}の{rule}の基準を×{factor}に"
+        "誤報{false_alarms}件・緊急{emergencies}件を受けて {band}の{rule}の基準を{change}に"
         "({until}までに元に戻ります)",
     ),
     "sensitivity.rule.quiet": ("no activity", "動きなし"),

@@ -12,7 +12,7 @@ from enum import StrEnum
 
 from detection.baseline import STILL_ROOMS, Baseline, DeclineSigns, local_parts, zone
 from detection.findings import Explanation, Finding, FindingKind, Severity
-from detection.learning import ALL_DAY, BAND_MIN, Rule, scale
+from detection.learning import ALL_DAY, BAND_MIN, Rule, scale, stretched
 from detection.model import AwayWindow, Profile, TechnicalView, Tuning
 from detection.occupancy import BED, OUT_OF_BED, still_rooms
 from detection.rooms import Room
@@ -117,16 +117,12 @@ def evening_check_on(profile: Profile, baseline: Baseline) -> bool:
     return profile.evening_check is Switch.ON
 
 
-def stay_due(
-    start: float, room: Room, baseline: Baseline, stretch: float = 1.0, floor_s: float = 0.0
-) -> DueFinding | None:
+def stay_due(start: float, room: Room, baseline: Baseline, limit_s: float) -> DueFinding | None:
     """A stretch that began in the bathroom or toilet, judged against the longest stay seen there
-    (None: no such rule for this room and kit, see ``baseline._stay``); ``stretch``: the household's
-    adjustment (``learning.scale``), never below ``floor_s``."""
-    _, limit = baseline.stay(room)
-    if not limit:
+    (None: no such rule for this room and kit, see ``baseline._stay``); ``limit_s``: the household's
+    limit (the baseline's, adjusted by ``learning.stretched``)."""
+    if not baseline.stay(room)[1]:
         return None
-    limit_s = limit * 60.0 if stretch == 1.0 else max(floor_s, limit * 60.0 * stretch)
     return DueFinding(start + limit_s, FindingKind.INACTIVITY, room, stay=True)
 
 
@@ -194,10 +190,8 @@ def community_due(
     tz = zone(profile.tz)
     _, minute, weekend = local_parts(start, tz)
     if out:
-        limit = baseline.outing_limit_s
         stretch = scale(profile, Rule.OUTING, ALL_DAY, start, tuning)
-        if stretch != 1.0:  # never below the longest outing seen + margin, as at any sensitivity
-            limit = max(limit * stretch, baseline.longest_outing_s + tuning.outing_margin_s)
+        limit = stretched(Rule.OUTING, baseline.outing_limit_s, stretch, baseline, tuning)
         due = DueFinding(start + limit, FindingKind.LONG_ABSENCE, room)
         if profile.night_exit_enabled and is_night(minute, tuning):
             due = DueFinding(start + tuning.night_exit_after_s, FindingKind.NIGHT_EXIT, room)
@@ -213,16 +207,16 @@ def community_due(
     elif bedtime and (room is Room.BEDROOM or occupied & BED):
         return wake
     else:
-        threshold = baseline.threshold_s(weekend, minute)
         stretch = scale(profile, Rule.QUIET, minute // BAND_MIN, start, tuning)
-        if stretch != 1.0:
-            threshold = min(tuning.max_threshold_s, max(tuning.min_threshold_s, threshold * stretch))
+        threshold = stretched(Rule.QUIET, baseline.threshold_s(weekend, minute), stretch, baseline, tuning)
         due = _home_due(start, minute, weekend, baseline, wake, room, threshold)
+    stay = None
     if room is Room.BATHROOM or room is Room.TOILET:
-        stretch = scale(profile, Rule(room.value), ALL_DAY, start, tuning)
-        stay = stay_due(start, room, baseline, stretch, tuning.stay_floor_s)
-    else:
-        stay = None
+        rule = Rule(room.value)
+        stretch = scale(profile, rule, ALL_DAY, start, tuning)
+        stay = stay_due(
+            start, room, baseline, stretched(rule, baseline.stay(room)[1] * 60.0, stretch, baseline, tuning)
+        )
     if stay is not None and stay.at < due.at:
         due = stay
     still = still_due(start, occupied, baseline, tuning) if occupied else None

@@ -18,7 +18,7 @@ from datetime import datetime
 from enum import StrEnum
 from typing import Final
 
-from detection.baseline import zone
+from detection.baseline import Baseline, zone
 from detection.findings import FindingKind
 from detection.model import Profile, Tuning
 from registry.models import Feedback, Sensitivity
@@ -114,6 +114,19 @@ def scale(profile: Profile, rule: Rule, band: int, at: float, tuning: Tuning) ->
     if not profile.feedback:
         return 1.0 / profile.sensitivity
     return factor(profile.feedback, rule, band, at, tuning) / profile.sensitivity
+
+
+def stretched(rule: Rule, limit_s: float, stretch: float, baseline: Baseline, tuning: Tuning) -> float:
+    """A threshold of ``rule`` (seconds) times ``stretch``, within the bounds it is learned within: 90 min
+    to 16 h for the time slot's, the 30-min floor for stays, the longest outing seen + margin for
+    outings (a long absence is one beyond anything seen, at any sensitivity)."""
+    if stretch == 1.0:
+        return limit_s
+    if rule is Rule.QUIET:
+        return min(tuning.max_threshold_s, max(tuning.min_threshold_s, limit_s * stretch))
+    if rule is Rule.OUTING:
+        return max(limit_s * stretch, baseline.longest_outing_s + tuning.outing_margin_s)
+    return max(tuning.stay_floor_s, limit_s * stretch)
 
 
 @dataclass(frozen=True, slots=True)

@@ -28,12 +28,11 @@ from dashboard.charts import (
 from dashboard.climate_view import CHART_DAYS, ClimateChart, climate_chart, level_hours, summer_start
 from dashboard.live_view import read_one
 from dashboard.overview import DeviceProblem, device_problems
-from dashboard.pages.sensitivity import learned
+from dashboard.pages.sensitivity import LearnedView, learned
 from dashboard.render import render
 from dashboard.views import AwayView, ContactView, HouseholdView, IncidentView, PolicyView
 from detection.climate import HeatLevel
 from detection.detector import HouseholdStatus
-from detection.learning import Adjustment
 from detection.rooms import Room, RoomMap
 from registry.models import Sensitivity
 from store.base import ClimateReader, DeviceState, GatewayLiveState, SeqGap, SeqGapReader
@@ -66,7 +65,7 @@ class HouseholdPage:
     contacts: list[ContactView]
     policy: PolicyView
     sensitivity: Sensitivity  # the care manager's (docs/detection.md, *Sensitivity*)
-    learned: list[Adjustment]  # thresholds the household's closed incidents adjust now
+    learned: list[LearnedView]  # thresholds the household's closed incidents adjust now
     climate: ClimateChart | None = None  # None: the store keeps no climate (InfluxDB)
     heat_hours: dict[HeatLevel, float] | None = None
 
@@ -115,7 +114,7 @@ def household_page(app: web.Application, household: HouseholdView) -> HouseholdP
         contacts=records.contacts(household.id),
         policy=records.policy(household.id),
         sensitivity=records.sensitivity(household.id),
-        learned=learned(app, household.id, now),
+        learned=learned(app, household, now),
         climate=climate,
         heat_hours=heat_hours,
     )

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 from functools import partial
 from typing import Final
@@ -16,11 +17,12 @@ from dashboard.access import actor_of, household_for
 from dashboard.forms import form_text
 from dashboard.render import render
 from dashboard.views import HouseholdView, InvalidEdit
+from detection.baseline import Baseline, learn
 from detection.cost import SettingCost, sensitivity_costs
-from detection.learning import Adjustment, adjustments
+from detection.learning import BAND_MIN, SENSITIVITY_FACTORS, Adjustment, Rule, adjustments, stretched
 from detection.model import Profile, Tuning
 from detection.replay import KINDS, Event
-from detection.rooms import RoomMap
+from detection.rooms import Room, RoomMap
 from mimamori.forms import read_form
 from registry.models import Sensitivity
 
@@ -65,10 +67,56 @@ async def household_costs(app: web.Application, household: HouseholdView, now: d
     )
 
 
-def learned(app: web.Application, household: str, now: datetime) -> list[Adjustment]:
-    """The thresholds the household's closed incidents adjust now."""
+@dataclass(frozen=True, slots=True)
+class LearnedView:
+    """A threshold the household's closed incidents adjust now, with its minutes without and with the
+    adjustment (the baseline learned from the store now, at the household's sensitivity, within the
+    rule's bounds; None: the rule has no threshold in this home yet)."""
+
+    adjustment: Adjustment
+    before_min: int | None
+    after_min: int | None
+
+
+def learned(app: web.Application, household: HouseholdView, now: datetime) -> list[LearnedView]:
+    """The thresholds the household's closed incidents adjust now (the baseline is learned from the
+    store only when there are some)."""
+    records = app[keys.RECORDS]
     since = now - timedelta(seconds=TUNING.learn_decay_s)
-    return adjustments(app[keys.RECORDS].learned_outcomes(household, since), now, TUNING)
+    found = adjustments(records.learned_outcomes(household.id, since), now, TUNING)
+    if not found:
+        return []
+    reader = app[keys.ACTIVITY]
+    start = now - timedelta(days=TUNING.history_days + 1)
+    rooms = RoomMap(households={household.id: records.device_rooms(household.id)})
+    place_at = {
+        e.observed_at.timestamp(): rooms.place(e.device, e.kind.value, household.id)
+        for e in reader.events(household.id, start, now)
+        if e.kind.value in KINDS
+    }
+    times = [t.timestamp() for t in reader.activity_times(household.id, start, now)]
+    baseline = learn(times, [place_at.get(t, 0) for t in times], household.tz, now.timestamp(), TUNING)
+    divisor = SENSITIVITY_FACTORS[records.sensitivity(household.id)]
+    views = []
+    for a in found:
+        before = _threshold_s(baseline, a.rule, a.band)
+        if before is None:
+            views.append(LearnedView(a, None, None))
+            continue
+        now_s = stretched(a.rule, before, 1 / divisor, baseline, TUNING)
+        after_s = stretched(a.rule, before, a.factor / divisor, baseline, TUNING)
+        views.append(LearnedView(a, round(now_s / 60), round(after_s / 60)))
+    return views
+
+
+def _threshold_s(baseline: Baseline, rule: Rule, band: int) -> float | None:
+    """The threshold a rule has in this baseline (the band's longest for the time slot's)."""
+    if rule is Rule.QUIET:
+        return max(baseline.threshold_s(False, m) for m in range(band * BAND_MIN, (band + 1) * BAND_MIN, 30))
+    if rule is Rule.OUTING:
+        return baseline.outing_limit_s
+    limit = baseline.stay(Room(rule.value))[1]
+    return limit * 60.0 if limit else None
 
 
 async def _page(
@@ -92,7 +140,7 @@ async def _page(
         "costs": costs,
         "standard": standard,
         "weeks": WEEKS,
-        "adjustments": learned(app, household.id, now),
+        "adjustments": learned(app, household, now),
         "errors": errors or {},
         "saved": saved,
     }
