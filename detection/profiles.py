@@ -9,7 +9,7 @@ from detection.learning import SENSITIVITY_FACTORS
 from detection.model import AwayWindow, Profile, Tuning
 from mimamori.clock import Clock
 from registry.calendar import occurrences
-from registry.models import CalendarEntry, Switch
+from registry.models import CalendarEntry, Feedback, Sensitivity, Switch
 from registry.repository import Registry
 
 RECENT_AWAY = timedelta(days=2)  # away periods that ended this recently still shape the current stretch
@@ -45,12 +45,14 @@ class StateProfiles:
         self._default_tz = default_tz
         self._ttl = ttl_s
         self._cache: dict[str, tuple[float, Profile]] = {}
+        self._learned: tuple[float, dict[str, Sensitivity], dict[str, list[Feedback]]] | None = None
 
     def profile(self, household: str) -> Profile:
         now = self._clock.now()
         cached = self._cache.get(household)
         if cached is not None and now.timestamp() - cached[0] < self._ttl:
             return cached[1]
+        sensitivities, feedback = self._learning(now)
         row = self._repo.household(household)
         tz = row.time_zone if row is not None else self._default_tz
         away = tuple(
@@ -63,11 +65,19 @@ class StateProfiles:
             night_exit_enabled=row is not None and row.night_exit_opt_in,
             away=away,
             evening_check=Switch.AUTO if row is None else row.evening_check,
-            sensitivity=SENSITIVITY_FACTORS[self._repo.sensitivity(household)],
-            feedback=tuple(self._repo.feedback(household, now - self._feedback_s)),
+            sensitivity=SENSITIVITY_FACTORS[sensitivities.get(household, Sensitivity.STANDARD)],
+            feedback=tuple(feedback.get(household, ())),
         )
         self._cache[household] = (now.timestamp(), profile)
         return profile
+
+    def _learning(self, now: datetime) -> tuple[dict[str, Sensitivity], dict[str, list[Feedback]]]:
+        """Every household's sensitivity and outcomes, read for all at once every ``ttl_s`` (few rows:
+        households set apart from standard, incidents closed in the last weeks)."""
+        if self._learned is None or now.timestamp() - self._learned[0] >= self._ttl:
+            fresh = self._repo.sensitivities(), self._repo.all_feedback(now - self._feedback_s)
+            self._learned = (now.timestamp(), *fresh)
+        return self._learned[1], self._learned[2]
 
     def forget(self, household: str) -> None:
         self._cache.pop(household, None)

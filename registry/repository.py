@@ -216,6 +216,23 @@ class Registry:
         )
         return [Feedback(h, i, from_db_time(at), bool(e), rule, band) for h, i, at, e, rule, band in rows]
 
+    def sensitivities(self) -> dict[str, Sensitivity]:
+        """Every household whose sensitivity is not standard (one read for all: detection's profiles)."""
+        rows = self._exec("SELECT household, sensitivity FROM detection_sensitivity")
+        return {str(h): Sensitivity(v) for h, v in rows if v in SENSITIVITIES}
+
+    def all_feedback(self, since: datetime) -> dict[str, list[Feedback]]:
+        """Every household's outcomes closed at or after ``since``, oldest first (one read for all)."""
+        rows = self._exec(
+            "SELECT household, incident, closed_at, emergency, rule, band FROM detection_feedback"
+            " WHERE closed_at >= ? ORDER BY closed_at, incident",
+            (to_db_time(since),),
+        )
+        found: dict[str, list[Feedback]] = {}
+        for h, i, at, e, rule, band in rows:
+            found.setdefault(h, []).append(Feedback(h, i, from_db_time(at), bool(e), rule, band))
+        return found
+
     def set_residents(self, household_id: str, residents: Sequence[Resident]) -> None:
         with self.transaction():
             self._exec("DELETE FROM residents WHERE household = ?", (household_id,))

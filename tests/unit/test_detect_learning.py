@@ -268,6 +268,8 @@ def test_sensitivity_is_kept_per_household(tmp_path: Path) -> None:
         repo.set_sensitivity("demo-0001", Sensitivity.LOW)
         assert repo.sensitivity("demo-0001") is Sensitivity.LOW
         assert repo.sensitivity("demo-0002") is Sensitivity.STANDARD
+        assert repo.sensitivities() == {"demo-0001": Sensitivity.LOW}  # what detection's profiles read
+        assert StateProfiles(repo, FakeClock(NOW)).profile("demo-0001").sensitivity == 0.85
         repo.set_sensitivity("demo-0001", Sensitivity.STANDARD)
         assert repo.sensitivity("demo-0001") is Sensitivity.STANDARD
     finally:
