@@ -29,6 +29,7 @@ from dashboard.pages import (
     sensitivity,
     signin,
     two_factor,
+    volunteer_settings,
     volunteers_page,
 )
 from dashboard.render import setup_templates
@@ -100,6 +101,7 @@ def create_app(
     ):
         app.router.add_routes(module.routes)
     app.router.add_routes(volunteers_page.routes)
+    app.router.add_routes(volunteer_settings.routes)
     app.router.add_static("/static/", STATIC_DIR, name="static")
     app.cleanup_ctx.append(broadcaster.cleanup_ctx)
     app.on_shutdown.append(broadcaster.on_shutdown)

@@ -8,7 +8,7 @@ import secrets
 from collections import Counter
 from collections.abc import Collection, Mapping
 from dataclasses import replace
-from datetime import datetime
+from datetime import date, datetime, timedelta
 
 from pydantic import ValidationError
 
@@ -27,7 +27,9 @@ from dashboard.views import (
     OrganisationView,
     PolicyView,
     TierView,
+    VolunteerDraft,
     VolunteerSheet,
+    VolunteerView,
     WatchOptions,
     away_errors,
 )
@@ -48,6 +50,7 @@ from registry.households_import import (
     TierIn,
     store_household,
 )
+from registry.volunteers import REST_ZONE, WEEKDAYS, rest_end
 
 MAX_INCIDENTS = 200
 FEW_IDS = 200  # fewer households than this are read one by one
@@ -146,6 +149,34 @@ def registry_entry(household: str, entry: Mapping[str, object]) -> registry.Cale
 
 def _calendar(e: registry.CalendarEntry) -> CalendarView:
     return CalendarView(e.id, e.label, e.start, e.end, e.weekdays, e.first_day, e.last_day)
+
+
+def _window_text(w: registry.Availability) -> str:
+    """``mon,tue 09:00-17:00``: a window as the volunteer form shows it."""
+    return f"{','.join(WEEKDAYS[d] for d in w.weekdays)} {w.start:%H:%M}-{w.end:%H:%M}"
+
+
+def _rest_text(until: datetime | None) -> str:
+    """The last day of a rest (Japan time), as the form shows it; "" when not resting."""
+    return (
+        "" if until is None else (until.astimezone(REST_ZONE) - timedelta(microseconds=1)).date().isoformat()
+    )
+
+
+def parse_windows(text: str, errors: dict[str, str]) -> list[dict[str, object]]:
+    """The form's availability lines (``mon,tue 09:00-17:00``) as the import's ``availability`` entries;
+    the days and times themselves are judged by ``AvailabilityIn``."""
+    windows: list[dict[str, object]] = []
+    for n, line in enumerate(text.replace("、", ",").splitlines(), 1):
+        words = line.replace(",", " ").split()
+        if not words:
+            continue
+        start, dash, end = words[-1].partition("-")
+        if not dash or len(words) < 2:
+            errors.setdefault("availability", f"line {n}: days, then start-end, e.g. mon,tue 09:00-17:00")
+            continue
+        windows.append({"days": [d.lower() for d in words[:-1]], "start": start, "end": end})
+    return windows
 
 
 class StateCareRecords:
@@ -472,6 +503,82 @@ class StateCareRecords:
             for contact in {c for t in saved.tiers for c in t.contacts}:
                 self._repo.link_contact(household, contact)
             self._repo.audit(now, actor, "policy.saved", household=household)
+
+    def volunteer(self, household: str, contact: str, now: datetime) -> VolunteerView | None:
+        if contact not in {c.id for c in self._repo.contacts(household)}:
+            return None
+        c = self._repo.contact(contact)
+        if c is None or c.role is not registry.ContactRole.VOLUNTEER:
+            return None
+        windows = self._repo.availability([contact]).get(contact, ())
+        rest = self._repo.resting([contact], now).get(contact)
+        return VolunteerView(
+            c.id, c.name, c.weekly_cap, c.pools, tuple(_window_text(w) for w in windows), _rest_text(rest)
+        )
+
+    def save_volunteer(
+        self,
+        household: str,
+        contact: str,
+        draft: VolunteerDraft,
+        *,
+        organisations: Collection[str] | None,
+        actor: str,
+        now: datetime,
+    ) -> VolunteerView:
+        view = self.volunteer(household, contact, now)
+        c = self._repo.contact(contact)
+        if view is None or c is None:
+            raise InvalidEdit({"form": "no such volunteer in this household"})
+        errors: dict[str, str] = {}
+        windows = parse_windows(draft.availability, errors)
+        rest: date | None = None
+        if draft.resting_until.strip():
+            try:
+                rest = date.fromisoformat(draft.resting_until.strip())
+            except ValueError:
+                errors["resting_until"] = "a date, e.g. 2026-12-20"
+        known = {o.id for o in self.organisations()}
+        allowed = known if organisations is None else set(organisations)
+        posted = set(draft.pools)
+        if posted - known:
+            errors["pools"] = f"pools: unknown organisations {', '.join(sorted(posted - known))}"
+        elif posted - allowed:
+            errors["pools"] = "pools: only organisations you manage"
+        pools = sorted({p for p in c.pools if p not in allowed} | posted)
+        fields: dict[str, object] = {
+            "id": c.id,
+            "name": c.name,
+            "phone": c.phone,
+            "role": c.role,
+            "language": c.language,
+        }
+        fields |= {"email": c.email, "channels": list(c.channels), "pools": pools, "availability": windows}
+        fields |= {"weekly_cap": draft.weekly_cap.strip() or None, "resting_until": rest}
+        try:
+            checked = ContactIn.model_validate(fields)
+        except ValidationError as exc:
+            errors = _errors(exc) | errors
+        if errors:
+            raise InvalidEdit(errors)
+        served = sorted(set(self._repo.households_of(c.id)) | {household})
+        detail: dict[str, str | int | float | None] = {
+            "contact": c.id,
+            "weekly_cap": checked.weekly_cap,
+            "pools": ",".join(checked.pools),
+            "availability": "; ".join(_window_text(w.window()) for w in checked.availability or ()),
+            "resting_until": draft.resting_until.strip(),
+        }
+        with self._repo.transaction():
+            self._repo.upsert_contact(replace(c, weekly_cap=checked.weekly_cap, pools=tuple(checked.pools)))
+            self._repo.set_availability(c.id, [w.window() for w in checked.availability or ()])
+            if draft.resting_until.strip() != view.resting_until:  # unchanged: a rest taken by SMS is kept
+                self._repo.set_resting(c.id, None if rest is None else rest_end(rest), "dashboard")
+            for h in served:
+                self._repo.audit(now, actor, "volunteer.saved", household=h, detail=detail)
+        saved = self.volunteer(household, contact, now)
+        assert saved is not None  # written just now
+        return saved
 
     def organisations(self) -> list[OrganisationView]:
         found = {o.id: o.name for o in self._repo.organisations()}

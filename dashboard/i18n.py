@@ -457,6 +457,25 @@ MESSAGES: Final[Mapping[str, tuple[str, str]]] = {
     "sensitivity.rule.outing": ("outing", "外出"),
     "sensitivity.band.all": ("all day", "終日"),
     "unit.hours": ("{n} h", "{n}時間"),
+    "volunteer.title": ("Volunteer settings", "ボランティアの設定"),
+    "volunteer.link": ("Volunteer settings", "ボランティアの設定"),
+    "volunteer.weekly_cap": (
+        "Alerts a week at most (empty: the policy's)",
+        "週あたりの連絡の上限（空欄：方針の値）",
+    ),
+    "volunteer.availability": ("When they may be asked", "連絡してよい時間帯"),
+    "volunteer.availability_help": (
+        "One window a line: days, then start-end, e.g. mon,tue,wed,thu,fri 09:00-17:00 "
+        "(days: mon tue wed thu fri sat sun; an end not after the start ends the next day). Empty: any time.",
+        "1行に1つ：曜日、開始-終了の順に。例 mon,tue,wed,thu,fri 09:00-17:00"
+        "（曜日：mon=月 tue=火 wed=水 thu=木 fri=金 sat=土 sun=日。終了が開始以前なら翌日まで）。"
+        "空欄：いつでも。",
+    ),
+    "volunteer.resting_until": ("Resting through (date)", "お休みの最終日"),
+    "volunteer.resting_help": ("Empty: not resting.", "空欄：お休みなし。"),
+    "volunteer.pools": ("Shared pools (organisations)", "共有プール（団体）"),
+    "volunteer.pools_kept": ("Also in the pools of: {pools}", "ほかに次の団体のプールにも登録：{pools}"),
+    "volunteer.save": ("Save", "保存"),
     "volunteers.title": ("Volunteer records", "ボランティア活動記録"),
     "volunteers.month": ("Month: {month}", "対象月：{month}"),
     "volunteers.month_field": ("Month", "対象月"),
@@ -787,6 +806,12 @@ VALIDATION: Final[Mapping[str, tuple[str, str]]] = {
     "string_pattern_mismatch": ("not in the expected form", "形式が正しくありません"),
     "time_parsing": ("a time, HH:MM", "時刻を入力してください（例 09:00）"),
     "date_parsing": ("a date, YYYY-MM-DD", "日付を入力してください（例 2026-12-03）"),
+    "a date, e.g. 2026-12-20": ("a date, e.g. 2026-12-20", "日付を入力してください（例 2026-12-20）"),
+    "pools: only organisations you manage": (
+        "only organisations you manage",
+        "管理している団体だけを選んでください",
+    ),
+    "days: each day at most once": ("each day at most once", "同じ曜日は1回だけにしてください"),
     "date_from_datetime_parsing": ("a date, YYYY-MM-DD", "日付を入力してください（例 2026-12-03）"),
 }
 

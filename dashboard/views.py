@@ -180,6 +180,28 @@ class ContactDraft:
 
 
 @dataclass(frozen=True, slots=True)
+class VolunteerView:
+    """A volunteer's pool settings (docs/community.md, *Volunteer pool*)."""
+
+    id: str
+    name: str
+    weekly_cap: int | None  # None: the policy's volunteer_weekly_cap
+    pools: tuple[str, ...]  # organisations whose shared pool they serve
+    availability: tuple[str, ...]  # one window a line, "mon,tue,wed,thu,fri 09:00-17:00"
+    resting_until: str = ""  # YYYY-MM-DD (Japan time) the last day of a rest; "": not resting
+
+
+@dataclass(frozen=True, slots=True)
+class VolunteerDraft:
+    """A volunteer's settings as typed into the form (validated by the records)."""
+
+    weekly_cap: str  # "": the policy's
+    pools: tuple[str, ...]
+    availability: str  # one window a line, "mon,tue 09:00-17:00"; empty: any time
+    resting_until: str  # YYYY-MM-DD; "": not resting
+
+
+@dataclass(frozen=True, slots=True)
 class AuditView:
     at: datetime
     actor: str
@@ -256,6 +278,25 @@ class CareRecords(Protocol):
         """Saves the tiers (the current ones, in order, then at most one new one of a kind not yet in the
         policy) and the settings (claim timeout, volunteers' weekly cap, quiet hours), validated like the
         import (``PolicyIn``); refusals raise :class:`InvalidEdit` keyed by form field."""
+        ...
+
+    def volunteer(self, household: str, contact: str, now: datetime) -> VolunteerView | None:
+        """The pool settings of ``contact`` if it is a volunteer of ``household``, else None."""
+        ...
+
+    def save_volunteer(
+        self,
+        household: str,
+        contact: str,
+        draft: VolunteerDraft,
+        *,
+        organisations: Collection[str] | None,
+        actor: str,
+        now: datetime,
+    ) -> VolunteerView:
+        """Saves a volunteer's weekly cap, availability, rest and pools, validated like the import
+        (``ContactIn``). Only pools of ``organisations`` (None: any) change; the others are kept.
+        Refusals raise :class:`InvalidEdit` keyed by form field; audited for every household served."""
         ...
 
     def organisations(self) -> list[OrganisationView]:

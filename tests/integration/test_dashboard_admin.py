@@ -5,9 +5,11 @@ every page in Japanese and in English without a code word."""
 from __future__ import annotations
 
 from collections.abc import AsyncIterator, Awaitable, Callable
-from datetime import time
+from dataclasses import replace
+from datetime import datetime, time
 from pathlib import Path
 from typing import Any
+from zoneinfo import ZoneInfo
 
 import aiohttp
 import pytest
@@ -18,14 +20,15 @@ from dashboard.app import create_app
 from dashboard.care_records import StateCareRecords
 from dashboard.states import PersistedStates
 from dashboard.users import StaffRole, UserStore
+from dashboard.views import InvalidEdit, VolunteerDraft
 from escalation.repository import EscalationRepository
 from mimamori.clock import FakeClock
 from mimamori.config import DashboardConfig
-from registry.models import Need, QuietHours, TierKind
+from registry.models import Availability, Need, Organisation, QuietHours, TierKind
 from store.sqlite import SqliteEventStore
 from tests.integration.test_dashboard_real_stores import CODE_WORD_ENUMS, visible_words
 from tests.support.dashboard_fakes import FAST_HASHER, PASSWORD, csrf_of
-from tests.support.dashboard_real import OTHER, seed_real
+from tests.support.dashboard_real import OTHER, OWN, seed_real
 from tests.support.staff_sign_in import sign_in
 
 Client = TestClient[web.Request, web.Application]
@@ -186,3 +189,66 @@ async def test_the_administration_pages_speak_one_language(
         text, words = visible_words(await response.text())
         assert not words & forbidden, (path, sorted(words & forbidden))
         assert {"ja": "管理", "en": "Administration"}[lang] in text
+
+
+async def test_a_volunteers_pool_settings_are_validated_like_the_import(
+    stores: tuple[SignIn, EscalationRepository, UserStore], clock: FakeClock
+) -> None:
+    signed_in, repo, _ = stores
+    repo.upsert_organisation(Organisation("kirari", "きらり", ()))
+    mori = repo.contact("c-mori")
+    assert mori is not None
+    repo.upsert_contact(replace(mori, pools=("kirari",)))
+    root = await signed_in("root", PASSWORD)
+    assert (
+        'href="/households/hh-own/volunteers/c-mori"'
+        in await (await root.get(f"/households/{OWN}/contacts")).text()
+    )
+    path = f"/households/{OWN}/volunteers/c-mori"
+    good = {"availability": "mon,tue,wed,thu,fri 09:00-17:00\nsat 22:00-06:00", "resting_until": "2026-12-20"}
+    good |= {"weekly_cap": "2", "pools": ["default", "kirari"]}
+    for bad, field in (
+        ({"availability": "mon,funday 09:00-17:00"}, "availability"),
+        ({"availability": "mon 09:00"}, "availability"),
+        ({"availability": "mon 09:00-09:00"}, "availability"),
+        ({"resting_until": "soon"}, "resting_until"),
+        ({"weekly_cap": "many"}, "weekly_cap"),
+        ({"pools": ["nosuch"]}, "pools"),
+    ):
+        refused = await _post(root, path, good | bad)
+        assert refused.status == 422, bad
+        assert f'id="error-{field}"' in await refused.text(), bad
+    assert repo.availability(["c-mori"]) == {}
+    assert (await _post(root, path, good)).status == 303
+    saved = repo.contact("c-mori")
+    assert saved is not None
+    assert (saved.weekly_cap, saved.pools) == (2, ("default", "kirari"))
+    weekdays = Availability((0, 1, 2, 3, 4), time(9), time(17))
+    assert repo.availability(["c-mori"]) == {"c-mori": (weekdays, Availability((5,), time(22), time(6)))}
+    rest_end = datetime(2026, 12, 21, tzinfo=ZoneInfo("Asia/Tokyo"))
+    assert repo.resting(["c-mori"], clock.now()) == {"c-mori": rest_end}
+    assert "volunteer.saved" in [e.action for e in repo.audit_log(household=OWN)]
+    page = await (await root.get(path)).text()
+    assert "2026-12-20" in page
+    assert "sat 22:00-06:00" in page
+    # an organisation's administrator changes its own organisation's pool only; the others are kept
+    records = StateCareRecords(repo)
+    draft = VolunteerDraft("", ("default",), "", "2026-12-20")
+    with pytest.raises(InvalidEdit) as refused_pool:
+        records.save_volunteer(
+            OWN,
+            "c-mori",
+            replace(draft, pools=("kirari",)),
+            organisations=["default"],
+            actor="a",
+            now=clock.now(),
+        )
+    assert "pools" in refused_pool.value.errors
+    records.save_volunteer(
+        OWN, "c-mori", replace(draft, pools=()), organisations=["default"], actor="a", now=clock.now()
+    )
+    after = repo.contact("c-mori")
+    assert after is not None
+    assert (after.pools, after.weekly_cap) == (("kirari",), None)
+    assert repo.resting(["c-mori"], clock.now()) == {"c-mori": rest_end}  # unchanged date: rest kept
+    assert repo.availability(["c-mori"]) == {}

@@ -28,7 +28,9 @@ from dashboard.views import (
     OrganisationView,
     PolicyView,
     TierView,
+    VolunteerDraft,
     VolunteerSheet,
+    VolunteerView,
     WatchOptions,
     away_errors,
 )
@@ -99,6 +101,7 @@ class FakeRecords:
     sheets: list[str | None] = field(default_factory=list)  # the organisations of volunteer sheets asked for
     sensitivities: dict[str, Sensitivity] = field(default_factory=dict)
     outcomes: dict[str, list[Feedback]] = field(default_factory=dict)
+    volunteers: dict[str, VolunteerView] = field(default_factory=dict)  # saved settings by contact
 
     def households(self, ids: Collection[str] | None = None) -> list[HouseholdView]:
         return [h for k, h in sorted(self.homes.items()) if ids is None or k in ids]
@@ -222,6 +225,35 @@ class FakeRecords:
 
     def organisations(self) -> list[OrganisationView]:
         return [OrganisationView("default", "Default"), OrganisationView("kirari", "Kirari")]
+
+    def volunteer(self, household: str, contact: str, now: datetime) -> VolunteerView | None:
+        found = [c for c in self.contacts(household) if c.id == contact and c.role == "volunteer"]
+        if not found:
+            return None
+        return self.volunteers.get(contact, VolunteerView(contact, found[0].name, None, (), ()))
+
+    def save_volunteer(
+        self,
+        household: str,
+        contact: str,
+        draft: VolunteerDraft,
+        *,
+        organisations: Collection[str] | None,
+        actor: str,
+        now: datetime,
+    ) -> VolunteerView:
+        current = self.volunteer(household, contact, now)
+        if current is None:
+            raise InvalidEdit({"form": "no such volunteer in this household"})
+        if organisations is not None and set(draft.pools) - set(organisations):
+            raise InvalidEdit({"pools": "pools: only organisations you manage"})
+        if draft.weekly_cap and not draft.weekly_cap.isdigit():
+            raise InvalidEdit({"weekly_cap": "a whole number"})
+        cap = int(draft.weekly_cap) if draft.weekly_cap else None
+        lines = tuple(line.strip() for line in draft.availability.splitlines() if line.strip())
+        saved = VolunteerView(contact, current.name, cap, draft.pools, lines, draft.resting_until)
+        self.volunteers[contact] = saved
+        return saved
 
     def create_household(
         self, fields: Mapping[str, object], contact: Mapping[str, object], *, actor: str, now: datetime

@@ -82,6 +82,12 @@ DISASTER_ACCESS: dict[str, bool | str] = {
 SESSION_ROUTES = [("POST", "/logout"), ("GET", "/events/overview"), ("GET", "/api/openapi.json")]
 SESSION_ROUTES += [("GET", "/account/2fa"), ("POST", "/account/2fa/enrol"), ("POST", "/account/2fa/remove")]
 VOLUNTEER_ROUTES = [("GET", "/volunteers/records"), ("GET", "/volunteers/records.csv")]
+# a volunteer's pool settings, from a household's contacts: {contact} c2 is its volunteer, c1 a neighbour
+VOLUNTEER_SETTINGS_ROUTES = [
+    ("GET", "/households/{household}/volunteers/{contact}"),
+    ("POST", "/households/{household}/volunteers/{contact}"),
+]
+MANAGERS = frozenset({"olga", "kai", "root"})
 
 # who may see what: user -> household -> visible ("read": seen, but every change answers 403)
 VISIBLE: dict[str, dict[str, bool | str]] = {
@@ -139,7 +145,7 @@ def test_the_matrix_covers_every_route(tmp_path: Path, clock: FakeClock) -> None
         if r.method != "HEAD" and r.resource is not None and not r.resource.canonical.startswith("/static")
     }
     everything = HOUSEHOLD_ROUTES + LIST_ROUTES + PUBLIC_ROUTES + SESSION_ROUTES + ADMIN_ROUTES
-    assert registered == set(everything + VOLUNTEER_ROUTES + DISASTER_ROUTES)
+    assert registered == set(everything + VOLUNTEER_ROUTES + DISASTER_ROUTES + VOLUNTEER_SETTINGS_ROUTES)
     seeded.users.close()
 
 
@@ -369,6 +375,37 @@ RECORDS_OF: dict[str | None, dict[str, str | None]] = {
     "kai": {"": "kirari", "default": None, "kirari": "kirari"},
     **{u: {"": None, "default": None, "kirari": None} for u in ("alice", "bob", "vera", "carl")},
 }
+
+
+@pytest.mark.parametrize("username", list(VISIBLE))
+async def test_volunteer_settings_answer_only_the_households_administrators(
+    setup: Any, username: str
+) -> None:
+    seeded, client_as, _ = setup
+    client = await client_as(username)
+    token = await _token(client)
+    for (method, route), (household, visible), contact in (
+        (r, v, c) for r in VOLUNTEER_SETTINGS_ROUTES for v in VISIBLE[username].items() for c in ("c2", "c1")
+    ):
+        seeded.records.audit.clear()
+        path = route.format(household=household, contact=contact)
+        response = await client.request(
+            method, path, data={"csrf_token": token, "weekly_cap": "2"}, allow_redirects=False
+        )
+        actions = [a.action for a in seeded.records.audit]
+        if visible == "read" and method == "POST":
+            assert response.status == 403, (path, response.status)
+            assert actions == ["edit_refused"]
+        elif visible and username in MANAGERS and contact == "c2":
+            assert response.status in (200, 303), (path, response.status)
+            assert [a.household for a in seeded.records.audit] == [household]
+        else:
+            assert response.status == 404, (path, response.status)
+            assert actions[-1:] == (
+                []
+                if username == "root" and not visible
+                else ["admin_refused" if visible else "household_refused"]
+            ), (path, actions)
 
 
 @pytest.mark.parametrize(("method", "route"), VOLUNTEER_ROUTES)
