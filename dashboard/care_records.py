@@ -235,7 +235,10 @@ class StateCareRecords:
             return PolicyView(())
         quiet = policy.quiet_hours
         return PolicyView(
-            tuple(TierView(t.kind.value, t.contacts, t.mode.value, t.wait_minutes) for t in policy.tiers),
+            tuple(
+                TierView(t.kind.value, t.contacts, t.mode.value, t.wait_minutes, t.pool, t.pool_size)
+                for t in policy.tiers
+            ),
             policy.claim_timeout_minutes,
             policy.volunteer_weekly_cap,
             "" if quiet is None else f"{quiet.start:%H:%M}",
@@ -446,15 +449,14 @@ class StateCareRecords:
         errors: dict[str, str] = {}
         tiers: list[TierIn] = []
         for index, new in enumerate(policy.tiers):
-            old = current.tiers[index] if index < len(kinds) else None
             try:
                 checked = TierIn(
                     kind=new.name,  # a literal: validated here
                     contacts=list(new.contacts),
                     mode=new.mode,
                     wait_minutes=new.wait_minutes,
-                    pool=old.pool if old else False,  # set by the households file; an edit keeps it
-                    pool_size=old.pool_size if old else 3,
+                    pool=new.pool,
+                    pool_size=new.pool_size,
                 )
             except ValidationError as exc:
                 errors.update(

@@ -313,6 +313,12 @@ MESSAGES: Final[Mapping[str, tuple[str, str]]] = {
     "policy.save": ("Save policy", "保存"),
     "policy.new_tier": ("Add a tier", "段階を追加"),
     "policy.settings": ("Settings", "設定"),
+    "policy.pool": ("Also the organisation's volunteer pool", "団体のボランティア共有プールからも"),
+    "policy.pool_size": ("Volunteers drawn from the pool", "プールから選ぶ人数"),
+    "policy.pool_on": (
+        "Draws {n} from the organisation's volunteer pool.",
+        "団体の共有プールから{n}人を選びます。",
+    ),
     "policy.claim_timeout_minutes": (
         "A claim with no outcome escalates after (min)",
         "「行きます」の後、結果がなければ次へ（分）",
@@ -806,6 +812,10 @@ VALIDATION: Final[Mapping[str, tuple[str, str]]] = {
     "string_pattern_mismatch": ("not in the expected form", "形式が正しくありません"),
     "time_parsing": ("a time, HH:MM", "時刻を入力してください（例 09:00）"),
     "date_parsing": ("a date, YYYY-MM-DD", "日付を入力してください（例 2026-12-03）"),
+    "only a volunteers tier draws on the pool": (
+        "only a volunteers tier draws on the pool",
+        "共有プールはボランティアの段階だけで使えます",
+    ),
     "a date, e.g. 2026-12-20": ("a date, e.g. 2026-12-20", "日付を入力してください（例 2026-12-20）"),
     "pools: only organisations you manage": (
         "only organisations you manage",

@@ -76,6 +76,8 @@ class TierView:
     contacts: tuple[str, ...]  # contact ids, in order
     mode: str  # "all" (at once) or "one_by_one"
     wait_minutes: int  # before the next tier
+    pool: bool = False  # volunteers: also the organisation's shared pool
+    pool_size: int = 3  # how many of the pool are drawn
 
 
 @dataclass(frozen=True, slots=True)

@@ -123,6 +123,17 @@ def _minutes(form: MultiDictProxy[str], name: str, default: int, errors: dict[st
         return default
 
 
+def _pool(form: MultiDictProxy[str], index: int, tier: TierView, errors: dict[str, str]) -> TierView:
+    """``tier`` with the pool fields posted for it (a box ``pool_N`` and ``pool_size_N``)."""
+    pool = form_text(form, f"pool_{index}") == "1"
+    try:
+        size = int(form_text(form, f"pool_size_{index}") or tier.pool_size)
+    except ValueError:
+        errors[f"pool_size_{index}"] = "a whole number"
+        size = tier.pool_size
+    return replace(tier, pool=pool, pool_size=size)
+
+
 @routes.post("/households/{household}/policy")
 async def save_policy(request: web.Request) -> web.Response:
     household = household_for(request, "edit_policy")
@@ -131,18 +142,26 @@ async def save_policy(request: web.Request) -> web.Response:
     current = records.policy(household.id)
     tiers: list[TierView] = []
     errors: dict[str, str] = {}
+    manages = current_user(request).manages
     for index, tier in enumerate(current.tiers):
         wait = _minutes(form, f"wait_{index}", tier.wait_minutes, errors)
         members = tuple(v for v in form.getall(f"members_{index}", []) if isinstance(v, str))
-        tiers.append(TierView(tier.name, members, form_text(form, f"mode_{index}") or tier.mode, wait))
+        edited = TierView(tier.name, members, form_text(form, f"mode_{index}") or tier.mode, wait)
+        # the pool is the organisation's: its administrators choose it; anyone else's edit keeps it
+        tiers.append(
+            _pool(form, index, edited, errors)
+            if manages
+            else replace(edited, pool=tier.pool, pool_size=tier.pool_size)
+        )
     policy = replace(current, tiers=tuple(tiers))
-    if current_user(request).manages:  # the settings and one new tier (import-file only before)
+    if manages:  # the settings and one new tier (import-file only before)
         new = len(current.tiers)
         kind = form_text(form, f"kind_{new}")
         if kind:
             members = tuple(v for v in form.getall(f"members_{new}", []) if isinstance(v, str))
             wait = _minutes(form, f"wait_{new}", 15, errors)
-            tiers.append(TierView(kind, members, form_text(form, f"mode_{new}") or "all", wait))
+            added = TierView(kind, members, form_text(form, f"mode_{new}") or "all", wait)
+            tiers.append(_pool(form, new, added, errors))
         policy = PolicyView(
             tuple(tiers),
             _minutes(form, "claim_timeout_minutes", current.claim_timeout_minutes, errors),

@@ -252,3 +252,32 @@ async def test_a_volunteers_pool_settings_are_validated_like_the_import(
     assert (after.pools, after.weekly_cap) == (("kirari",), None)
     assert repo.resting(["c-mori"], clock.now()) == {"c-mori": rest_end}  # unchanged date: rest kept
     assert repo.availability(["c-mori"]) == {}
+
+
+async def test_an_administrator_sets_the_volunteers_tiers_pool_and_a_care_managers_edit_keeps_it(
+    stores: tuple[SignIn, EscalationRepository, UserStore],
+) -> None:
+    signed_in, repo, _ = stores
+    root = await signed_in("root", PASSWORD)
+    path = f"/households/{OWN}/policy"
+    tiers = {"members_0": "c-kato", "wait_0": "20", "mode_0": "all", "members_1": "c-mori", "wait_1": "30"}
+    tiers |= {"mode_1": "one_by_one", "members_2": "c-clinic", "wait_2": "30", "mode_2": "all"}
+    settings = {"claim_timeout_minutes": "45", "volunteer_weekly_cap": "3"}
+    refused = await _post(root, path, tiers | settings | {"pool_1": "1", "pool_size_1": "0"})
+    assert refused.status == 422
+    assert 'id="error-pool_size_1"' in await refused.text()
+    assert (await _post(root, path, tiers | settings | {"pool_1": "1", "pool_size_1": "2"})).status == 303
+    policy = repo.policy(OWN)
+    assert policy is not None
+    assert (policy.tiers[1].pool, policy.tiers[1].pool_size) == (True, 2)
+    alice = await signed_in("alice", PASSWORD)
+    page = await (await alice.get(path)).text()
+    assert 'name="pool_1"' not in page  # the pool is the organisation's: shown, not offered
+    assert (await _post(alice, path, tiers | {"wait_1": "25", "pool_size_1": "9"})).status == 303
+    policy = repo.policy(OWN)
+    assert policy is not None
+    assert (policy.tiers[1].wait_minutes, policy.tiers[1].pool, policy.tiers[1].pool_size) == (25, True, 2)
+    assert (await _post(root, path, tiers | settings)).status == 303  # the box unticked: no pool
+    policy = repo.policy(OWN)
+    assert policy is not None
+    assert policy.tiers[1].pool is False
