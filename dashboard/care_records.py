@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import secrets
 from collections import Counter
-from collections.abc import Collection, Mapping
+from collections.abc import Collection, Mapping, Sequence
 from dataclasses import replace
 from datetime import date, datetime, timedelta
 
@@ -20,6 +20,7 @@ from dashboard.views import (
     ContactDraft,
     ContactView,
     CoverageView,
+    FamilyView,
     HouseholdView,
     IncidentView,
     InvalidEdit,
@@ -45,9 +46,11 @@ from registry.calendar import CalendarIn
 from registry.households_import import (
     COMMUNITY_TIERS,
     ContactIn,
+    FamilyIn,
     HouseholdIn,
     PolicyIn,
     TierIn,
+    check_family_link,
     store_household,
 )
 from registry.volunteers import REST_ZONE, WEEKDAYS, rest_end
@@ -505,6 +508,57 @@ class StateCareRecords:
             for contact in {c for t in saved.tiers for c in t.contacts}:
                 self._repo.link_contact(household, contact)
             self._repo.audit(now, actor, "policy.saved", household=household)
+
+    def family(self, household: str) -> list[FamilyView]:
+        links = {link.contact: link for link in self._repo.family_links(household)}
+        found = [c for c in self._repo.contacts(household) if c.role is registry.ContactRole.FAMILY]
+        views = []
+        for c in sorted(found, key=lambda c: c.id):
+            link = links.get(c.id)
+            views.append(
+                FamilyView(c.id, c.name, False)
+                if link is None
+                else FamilyView(c.id, c.name, True, link.digest.value, link.incidents)
+            )
+        return views
+
+    def save_family(self, household: str, links: Sequence[FamilyView], *, actor: str, now: datetime) -> None:
+        known = {c.id for c in self._repo.contacts(household)}
+        errors: dict[str, str] = {}
+        checked: list[FamilyIn] = []
+        for link in links:
+            key = f"family_{link.contact}"
+            try:
+                entry = FamilyIn.model_validate(
+                    {"contact": link.contact, "digest": link.digest, "incidents": link.incidents}
+                )
+                if link.contact not in known:
+                    raise ValueError(f"family: unknown contact {link.contact}")
+                check_family_link(self._repo, entry)
+            except ValidationError as exc:
+                errors[key] = next(iter(_errors(exc).values()))
+                continue
+            except ValueError as exc:
+                errors[key] = str(exc)
+                continue
+            checked.append(entry)
+        if errors:
+            raise InvalidEdit(errors)
+        if len({f.contact for f in checked}) != len(checked):
+            raise InvalidEdit({"form": "each family contact at most once"})
+        policy = self._repo.policy(household)
+        named = {c for t in policy.tiers for c in t.contacts} | set(policy.technical) if policy else set()
+        detail: dict[str, str | int | float | None] = {
+            "family": ", ".join(
+                f"{f.contact}:{f.digest.value}{'' if f.incidents else ':quiet'}" for f in checked
+            )
+        }
+        with self._repo.transaction():
+            self._repo.set_family(
+                household, [registry.FamilyLink(household, f.contact, f.digest, f.incidents) for f in checked]
+            )
+            self._repo.set_provisions(household, sorted(named | {f.contact for f in checked}), now)
+            self._repo.audit(now, actor, "family.saved", household=household, detail=detail)
 
     def volunteer(self, household: str, contact: str, now: datetime) -> VolunteerView | None:
         if contact not in {c.id for c in self._repo.contacts(household)}:

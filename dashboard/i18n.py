@@ -463,6 +463,20 @@ MESSAGES: Final[Mapping[str, tuple[str, str]]] = {
     "sensitivity.rule.outing": ("outing", "外出"),
     "sensitivity.band.all": ("all day", "終日"),
     "unit.hours": ("{n} h", "{n}時間"),
+    "family.title": ("Family", "ご家族"),
+    "family.help": (
+        "Family contacts get a daily digest and are told when an incident opens and closes; "
+        "they are never asked to go unless the policy lists them. Unticked: no longer linked.",
+        "ご家族には毎日のお知らせと、対応の開始・終了をお伝えします。方針で指定しない限り駆け付けは"
+        "依頼しません。チェックを外すと登録を解除します。",
+    ),
+    "family.linked": ("Family of this household", "この世帯のご家族"),
+    "family.digest": ("Daily digest", "毎日のお知らせ"),
+    "family.digest.none": ("none", "なし"),
+    "family.digest.sms": ("by SMS", "SMSで"),
+    "family.digest.email": ("by e-mail", "メールで"),
+    "family.incidents": ("Told when an incident opens and closes", "対応の開始・終了を知らせる"),
+    "family.save": ("Save family", "ご家族の設定を保存"),
     "volunteer.title": ("Volunteer settings", "ボランティアの設定"),
     "volunteer.link": ("Volunteer settings", "ボランティアの設定"),
     "volunteer.weekly_cap": (

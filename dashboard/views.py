@@ -182,6 +182,17 @@ class ContactDraft:
 
 
 @dataclass(frozen=True, slots=True)
+class FamilyView:
+    """A family contact of a household: linked or not, its digest and incident notices."""
+
+    contact: str
+    name: str
+    linked: bool
+    digest: str = "none"  # sms, email or none
+    incidents: bool = True  # told when a community incident opens and closes
+
+
+@dataclass(frozen=True, slots=True)
 class VolunteerView:
     """A volunteer's pool settings (docs/community.md, *Volunteer pool*)."""
 
@@ -280,6 +291,15 @@ class CareRecords(Protocol):
         """Saves the tiers (the current ones, in order, then at most one new one of a kind not yet in the
         policy) and the settings (claim timeout, volunteers' weekly cap, quiet hours), validated like the
         import (``PolicyIn``); refusals raise :class:`InvalidEdit` keyed by form field."""
+        ...
+
+    def family(self, household: str) -> list[FamilyView]:
+        """Every family-role contact of ``household``, linked as family or not, by id."""
+        ...
+
+    def save_family(self, household: str, links: Sequence[FamilyView], *, actor: str, now: datetime) -> None:
+        """Replaces the household's family links with ``links`` (the linked ones), validated like the
+        import's ``family:`` entries; refusals raise :class:`InvalidEdit` keyed ``family_<contact>``."""
         ...
 
     def volunteer(self, household: str, contact: str, now: datetime) -> VolunteerView | None:

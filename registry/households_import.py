@@ -394,18 +394,23 @@ def _check_family(repo: Registry, h: HouseholdIn) -> None:
     policy places in a tier (explicitly: never otherwise) must be reachable by more than e-mail."""
     in_tiers = {c for t in h.policy.tiers for c in t.contacts}
     for f in h.family or ():
-        contact = repo.contact(f.contact)
-        if contact is None:
-            raise ValueError(f"family: unknown contact {f.contact}")
-        if contact.role is not ContactRole.FAMILY:
-            raise ValueError(f"family: {f.contact} is a {contact.role.value}, not a family contact")
-        if f.digest is Digest.EMAIL and not contact.email:
-            raise ValueError(f"family: {f.contact} has no e-mail address for an e-mail digest")
+        check_family_link(repo, f)
     for cid in sorted(in_tiers):
         contact = repo.contact(cid)
         alone = contact is not None and list(contact.channels) == [ContactChannel.EMAIL]
         if contact is not None and contact.role is ContactRole.FAMILY and alone:
             raise ValueError(f"policy: family contact {cid} in a tier needs sms, voice or line")
+
+
+def check_family_link(repo: Registry, f: FamilyIn) -> None:
+    """One family entry: a known contact of role ``family``, with an address for an e-mail digest."""
+    contact = repo.contact(f.contact)
+    if contact is None:
+        raise ValueError(f"family: unknown contact {f.contact}")
+    if contact.role is not ContactRole.FAMILY:
+        raise ValueError(f"family: {f.contact} is a {contact.role.value}, not a family contact")
+    if f.digest is Digest.EMAIL and not contact.email:
+        raise ValueError(f"family: {f.contact} has no e-mail address for an e-mail digest")
 
 
 def store_household(repo: Registry, h: HouseholdIn, now: datetime) -> None:

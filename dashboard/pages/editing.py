@@ -14,7 +14,15 @@ from dashboard import keys
 from dashboard.access import actor_of, current_user, household_for, visible_ids
 from dashboard.forms import form_text
 from dashboard.render import render
-from dashboard.views import ContactDraft, HouseholdView, InvalidEdit, PolicyView, TierView, WatchOptions
+from dashboard.views import (
+    ContactDraft,
+    FamilyView,
+    HouseholdView,
+    InvalidEdit,
+    PolicyView,
+    TierView,
+    WatchOptions,
+)
 from mimamori.forms import read_form
 from registry.models import Switch
 
@@ -23,6 +31,7 @@ routes = web.RouteTableDef()
 
 ROLES = ("resident", "neighbour", "volunteer", "professional", "technical", "family")
 MODES = ("all", "one_by_one")
+DIGESTS = ("none", "sms", "email")
 TIER_KINDS = ("resident_check", "neighbours", "volunteers", "professionals")
 
 
@@ -34,6 +43,7 @@ def _contacts_page(
     draft: ContactDraft | None = None,
     saved: bool = False,
     status: int = 200,
+    family: list[FamilyView] | None = None,
 ) -> web.Response:
     records = request.app[keys.RECORDS]
     household = records.household(household_id)
@@ -47,6 +57,8 @@ def _contacts_page(
             "draft": draft,
             "saved": saved,
             "roles": ROLES,
+            "family": records.family(household_id) if family is None else family,
+            "digests": DIGESTS,
         },
         status=status,
     )
@@ -83,6 +95,41 @@ async def save_contact(request: web.Request) -> web.Response:
         log.info("dashboard.contact_refused household=%s fields=%s", household.id, ",".join(exc.errors))
         return _contacts_page(request, household.id, errors=exc.errors, draft=draft, status=422)
     raise web.HTTPSeeOther(f"/households/{household.id}/contacts?saved=1")
+
+
+@routes.post("/households/{household}/family")
+async def save_family(request: web.Request) -> web.Response:
+    household = household_for(request, "edit_family")
+    records = request.app[keys.RECORDS]
+    form = await read_form(request)
+    linked = {v for v in form.getall("family", []) if isinstance(v, str)}
+    shown = records.family(household.id)
+    links = [  # the household's family contacts as posted: ticked ones are linked
+        FamilyView(
+            f.contact,
+            f.name,
+            f.contact in linked,
+            form_text(form, f"digest_{f.contact}") or "none",
+            form_text(form, f"incidents_{f.contact}") == "1",
+        )
+        for f in shown
+    ]
+    unknown = linked - {f.contact for f in shown}
+    try:
+        if unknown:
+            raise InvalidEdit(
+                {f"family_{c[:64]}": f"family: unknown contact {c[:64]}" for c in sorted(unknown)}
+            )
+        records.save_family(
+            household.id,
+            [f for f in links if f.linked],
+            actor=actor_of(request),
+            now=request.app[keys.CLOCK].now(),
+        )
+    except InvalidEdit as exc:
+        log.info("dashboard.family_refused household=%s fields=%s", household.id, ",".join(exc.errors))
+        return _contacts_page(request, household.id, errors=exc.errors, family=links, status=422)
+    raise web.HTTPSeeOther(f"/households/{household.id}/contacts?saved=1#family")
 
 
 def _policy_page(

@@ -24,7 +24,18 @@ from dashboard.views import InvalidEdit, VolunteerDraft
 from escalation.repository import EscalationRepository
 from mimamori.clock import FakeClock
 from mimamori.config import DashboardConfig
-from registry.models import Availability, Need, Organisation, QuietHours, TierKind
+from registry.models import (
+    Availability,
+    Contact,
+    ContactRole,
+    Digest,
+    FamilyLink,
+    Language,
+    Need,
+    Organisation,
+    QuietHours,
+    TierKind,
+)
 from store.sqlite import SqliteEventStore
 from tests.integration.test_dashboard_real_stores import CODE_WORD_ENUMS, visible_words
 from tests.support.dashboard_fakes import FAST_HASHER, PASSWORD, csrf_of
@@ -281,3 +292,44 @@ async def test_an_administrator_sets_the_volunteers_tiers_pool_and_a_care_manage
     policy = repo.policy(OWN)
     assert policy is not None
     assert policy.tiers[1].pool is False
+
+
+async def test_a_care_manager_links_family_contacts_validated_like_the_import(
+    stores: tuple[SignIn, EscalationRepository, UserStore],
+) -> None:
+    signed_in, repo, _ = stores
+    for contact in (
+        Contact("f-son", "山田一郎", "+819012340000", ContactRole.FAMILY),
+        Contact("f-mary", "Mary", "+447700900123", ContactRole.FAMILY, Language.EN),
+    ):
+        repo.upsert_contact(contact)
+        repo.link_contact(OWN, contact.id)
+    alice = await signed_in("alice", PASSWORD)
+    path = f"/households/{OWN}/family"
+    page = await (await alice.get(f"/households/{OWN}/contacts")).text()
+    token = csrf_of(page)
+
+    async def post(data: dict[str, Any]) -> aiohttp.ClientResponse:
+        return await alice.post(path, data={**data, "csrf_token": token}, allow_redirects=False)
+
+    assert 'id="family-form"' in page
+    assert 'id="family-f-son"' in page
+    good = {"family": ["f-son", "f-mary"], "digest_f-son": "sms", "incidents_f-son": "1"}
+    for bad, field in (
+        ({"digest_f-mary": "email"}, "family_f-mary"),  # no e-mail address
+        ({"digest_f-son": "fax"}, "family_f-son"),
+        ({"family": ["f-son", "c-kato"]}, "family_c-kato"),  # a neighbour is not offered
+    ):
+        refused = await post(good | bad)
+        assert refused.status == 422, bad
+        assert f'id="error-{field}"' in await refused.text() or field == "family_c-kato", bad
+    assert repo.family_links(OWN) == []
+    assert (await post(good)).status == 303
+    assert repo.family_links(OWN) == [
+        FamilyLink(OWN, "f-mary", Digest.NONE, False),
+        FamilyLink(OWN, "f-son", Digest.SMS, True),
+    ]
+    [saved] = [e for e in repo.audit_log(household=OWN) if e.action == "family.saved"]
+    assert saved.actor == "care_manager:alice"
+    assert (await post({"family": ["f-son"], "digest_f-son": "none"})).status == 303
+    assert repo.family_links(OWN) == [FamilyLink(OWN, "f-son", Digest.NONE, False)]

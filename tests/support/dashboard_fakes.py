@@ -19,6 +19,7 @@ from dashboard.views import (
     ContactDraft,
     ContactView,
     CoverageView,
+    FamilyView,
     HouseholdStatus,
     HouseholdView,
     IncidentView,
@@ -102,6 +103,7 @@ class FakeRecords:
     sensitivities: dict[str, Sensitivity] = field(default_factory=dict)
     outcomes: dict[str, list[Feedback]] = field(default_factory=dict)
     volunteers: dict[str, VolunteerView] = field(default_factory=dict)  # saved settings by contact
+    families: dict[str, list[FamilyView]] = field(default_factory=dict)
 
     def households(self, ids: Collection[str] | None = None) -> list[HouseholdView]:
         return [h for k, h in sorted(self.homes.items()) if ids is None or k in ids]
@@ -225,6 +227,12 @@ class FakeRecords:
 
     def organisations(self) -> list[OrganisationView]:
         return [OrganisationView("default", "Default"), OrganisationView("kirari", "Kirari")]
+
+    def family(self, household: str) -> list[FamilyView]:
+        return list(self.families.get(household, []))
+
+    def save_family(self, household: str, links: Sequence[FamilyView], *, actor: str, now: datetime) -> None:
+        self.families[household] = list(links)
 
     def volunteer(self, household: str, contact: str, now: datetime) -> VolunteerView | None:
         found = [c for c in self.contacts(household) if c.id == contact and c.role == "volunteer"]

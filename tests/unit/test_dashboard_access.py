@@ -27,6 +27,7 @@ HOUSEHOLD_ROUTES = [
     ("GET", "/households/{household}"),
     ("GET", "/households/{household}/contacts"),
     ("POST", "/households/{household}/contacts"),
+    ("POST", "/households/{household}/family"),
     ("GET", "/households/{household}/policy"),
     ("POST", "/households/{household}/policy"),
     ("GET", "/households/{household}/options"),
