@@ -35,6 +35,12 @@ MESSAGES: Final[Mapping[str, tuple[str, str]]] = {
     ),
     "disaster.area": ("Area", "地区"),
     "disaster.all_areas": ("Every household", "全世帯"),
+    "disaster.organisation": ("Organisation", "団体"),
+    "disaster.all_organisations": ("Every organisation", "すべての団体"),
+    "disaster.organisation_help": (
+        "An area is one of the chosen organisation's (areas are listed under each organisation).",
+        "地区は選んだ団体の地区から選んでください（団体ごとに表示しています）。",
+    ),
     "disaster.start": ("Start the check", "安否確認を開始"),
     "disaster.requested": (
         "Requested: the alerts service starts it within seconds. Reload this page.",

@@ -1,7 +1,8 @@
 """The disaster check page (安否確認): the latest check's counts and who to reach first.
 
-Organisation administrators start a check of their organisation's households (or of one area), ask an
-area's volunteers and end it; the platform administrator does so for every organisation. Viewers read
+Organisation administrators start a check of their organisation's households (or of one of its areas),
+ask an area's volunteers and end it; the platform administrator does so for every organisation, or
+picks one (and an area of it). Viewers read
 the page (their area's households) and change nothing (403); care managers get 404. Staff of one
 organisation see only their households of a check, even of one across organisations. The alerts
 service acts on the requests within seconds (``[disaster] check_s``).
@@ -73,6 +74,7 @@ async def disaster_page(request: web.Request) -> web.Response:
     homes = visible_households(request)
     status = _with_times(desk.status(_organisation(user), visible_ids(request)))
     note = request.query.get("note", "")
+    organisations = [o.id for o in request.app[keys.RECORDS].organisations()] if user.is_admin else []
     return render(
         request,
         "disaster.html",
@@ -80,6 +82,10 @@ async def disaster_page(request: web.Request) -> web.Response:
             "check": status,
             "tz": homes[0].tz if homes else "Asia/Tokyo",
             "areas": sorted({h.area for h in homes if h.area}),
+            # to start a check: the platform administrator picks an organisation (or every one) and
+            # an area of it; an organisation's administrator an area of their organisation
+            "organisations": organisations,
+            "start_areas": {o: desk.areas(o) for o in organisations or [user.organisation]},
             "can_change": user.manages,
             "note": note if note in NOTES else "",
         },
@@ -91,9 +97,15 @@ async def start(request: web.Request) -> web.Response:
     desk, user = _desk(request)
     form = await read_form(request)
     area = _field(form, "area")
-    if area and area not in {h.area for h in visible_households(request)}:
+    organisation = _organisation(user)
+    if user.is_admin:  # the platform administrator's choice ("": every organisation)
+        organisation = _field(form, "organisation") or None
+        known = {o.id for o in request.app[keys.RECORDS].organisations()}
+        if organisation is not None and organisation not in known:
+            raise web.HTTPBadRequest(text="unknown organisation")
+    if area and area not in desk.areas(organisation):
         raise web.HTTPBadRequest(text="unknown area")
-    fresh = desk.start(_organisation(user), area or None, actor_of(request), request.app[keys.CLOCK].now())
+    fresh = desk.start(organisation, area or None, actor_of(request), request.app[keys.CLOCK].now())
     raise web.HTTPSeeOther(f"/disaster?note={'started' if fresh else 'busy'}")
 
 

@@ -147,3 +147,34 @@ async def test_organisation_staff_run_and_read_a_check_of_their_own(
     assert 'id="disaster-last"' in after
     assert 'id="disaster-start"' in after
     assert FOREIGN not in after
+
+
+async def test_the_platform_administrator_picks_the_organisation_and_an_area_of_it(
+    staff: tuple[dict[str, Client], EscalationRepository],
+) -> None:
+    clients, repo = staff
+    repo.upsert_household(Household("hh-momo", "Momo", "", organisation=OTHER_ORG, area="momo"))
+    olga, kai, root = (clients[n] for n in ("olga", "kai", "root"))
+
+    def start_areas(html: str) -> list[str]:
+        part = html.split('id="disaster-area"')[1].split("</select>")[0]
+        return re.findall(r"<option>([^<]+)</option>", part)
+
+    own = await (await olga.get("/disaster")).text()
+    assert start_areas(own) == ["sakura", "ume"]  # her organisation's areas only
+    assert 'name="organisation"' not in own
+    assert start_areas(await (await kai.get("/disaster")).text()) == ["momo", "sakura"]
+    platform = await (await root.get("/disaster")).text()
+    assert re.findall(r'<optgroup label="([^"]+)">', platform) == ["default", OTHER_ORG]
+    assert 'name="organisation"' in platform
+    token = csrf_of(platform)
+    for bad in ({"organisation": "nosuch"}, {"organisation": "default", "area": "momo"}, {"area": "nowhere"}):
+        refused = await root.post("/disaster/start", data={**bad, "csrf_token": token})
+        assert refused.status == 400, bad
+    assert DisasterRecords(repo).open_checks() == []
+    started = await root.post(
+        "/disaster/start", data={"organisation": OTHER_ORG, "area": "momo", "csrf_token": token}
+    )
+    assert "Check requested." in await started.text()
+    [check] = DisasterRecords(repo).open_checks()
+    assert (check.organisation, check.area) == (OTHER_ORG, "momo")
