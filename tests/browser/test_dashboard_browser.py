@@ -365,3 +365,29 @@ def test_an_organisation_administrator_runs_a_disaster_check_in_japanese(
     phone.screenshot(path=ARTIFACTS / "disaster-phone-ja.png", full_page=True)
     phone.click("#disaster-end button")
     expect(phone.locator("#disaster-note")).to_have_text("終了を依頼しました。報告は保存されます。")
+
+
+@pytest.mark.parametrize("phone", ["ja-JP"], indirect=True)
+def test_an_administrator_sets_a_volunteers_hours_and_rest_on_a_phone(
+    phone: Page, dashboard: Dashboard
+) -> None:
+    _sign_in_with_code(phone, dashboard, "root")
+    phone.click("#lang-switch")  # root's account reads English
+    phone.goto(dashboard.url + f"/households/{OWN}/contacts")
+    phone.click(f'#contact-c-mori a[href="/households/{OWN}/volunteers/c-mori"]')
+    expect(phone.locator("h1")).to_contain_text("ボランティアの設定")
+    phone.fill("textarea[name=availability]", "mon,tue,funday 09:00-17:00")
+    phone.fill("input[name=resting_until]", "2030-01-31")
+    phone.check("input[name=pools][value=default]")
+    phone.click("#volunteer-form button[type=submit]")
+    expect(phone.locator("#error-availability")).to_be_visible()
+    phone.fill("textarea[name=availability]", "mon,tue,wed,thu,fri 09:00-17:00\nsat 22:00-06:00")
+    phone.click("#volunteer-form button[type=submit]")
+    expect(phone.locator("#saved")).to_be_visible()
+    expect(phone.locator("textarea[name=availability]")).to_have_value(
+        "mon,tue,wed,thu,fri 09:00-17:00\nsat 22:00-06:00"
+    )
+    expect(phone.locator("input[name=resting_until]")).to_have_value("2030-01-31")
+    expect(phone.locator("input[name=pools][value=default]")).to_be_checked()
+    _fits(phone)
+    phone.screenshot(path=ARTIFACTS / "volunteer-settings-phone-ja.png", full_page=True)
