@@ -188,13 +188,22 @@ async def test_accounts_are_made_and_passwords_reset_in_the_web_ui(
 async def test_the_administration_pages_speak_one_language(
     stores: tuple[SignIn, EscalationRepository, UserStore], lang: str
 ) -> None:
-    signed_in, _, _ = stores
+    signed_in, repo, _ = stores
+    repo.upsert_contact(Contact("f-son", "山田一郎", "+819012340000", ContactRole.FAMILY))
+    repo.set_family(OWN, [FamilyLink(OWN, "f-son", Digest.SMS)])
+    repo.set_availability("c-mori", [Availability((0, 1), time(9), time(17))])
     root = await signed_in("root", PASSWORD)
     token = csrf_of(await (await root.get("/")).text())
     assert (await root.post("/language", data={"csrf_token": token, "lang": lang})).status == 200
     codes = {member.value for enum in (*CODE_WORD_ENUMS, Need) for member in enum}
     forbidden = codes if lang == "ja" else {code for code in codes if "_" in code}
-    for path in ("/admin/users", "/admin/users/alice", "/admin/households", f"/admin/households/{OTHER}"):
+    pages = ["/admin/users", "/admin/users/alice", "/admin/households", f"/admin/households/{OTHER}"]
+    pages += [
+        f"/households/{OWN}/contacts",
+        f"/households/{OWN}/volunteers/c-mori",
+        f"/households/{OWN}/policy",
+    ]
+    for path in pages:
         response = await root.get(path)
         assert response.status == 200, path
         text, words = visible_words(await response.text())
