@@ -13,6 +13,7 @@ from aiohttp import web
 from aiohttp_session import session_middleware
 
 from dashboard import keys
+from dashboard.cost_cache import CostCache
 from dashboard.disaster_desk import DisasterDesk
 from dashboard.events import OverviewBroadcaster
 from dashboard.pages import (
@@ -81,6 +82,8 @@ def create_app(
     app[keys.CLASSIFY] = classify
     if disasters is not None:
         app[keys.DISASTER] = disasters
+    costs = CostCache()
+    app[keys.COSTS] = costs
     broadcaster = OverviewBroadcaster(config.live_interval_s)
     app[keys.BROADCASTER] = broadcaster
     setup_templates(app)
@@ -106,6 +109,7 @@ def create_app(
     app.cleanup_ctx.append(broadcaster.cleanup_ctx)
     app.on_shutdown.append(broadcaster.on_shutdown)
     app.cleanup_ctx.append(_prune_sessions)
+    app.cleanup_ctx.append(costs.cleanup_ctx)
     return app
 
 

@@ -451,6 +451,10 @@ MESSAGES: Final[Mapping[str, tuple[str, str]]] = {
         "Not enough history yet to measure.",
         "試算できるだけの記録がまだありません。",
     ),
+    "sensitivity.calculating": (
+        "Calculating on this home's history… the page refreshes by itself.",
+        "計算中… この家の記録で計算しています。ページは自動で更新されます。",
+    ),
     "sensitivity.save": ("Save sensitivity", "保存"),
     "sensitivity.learned": ("Learned from closed incidents", "対応結果からの学習"),
     "sensitivity.learned.none": (

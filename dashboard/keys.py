@@ -6,6 +6,7 @@ from typing import Final
 
 from aiohttp import web
 
+from dashboard.cost_cache import CostCache
 from dashboard.disaster_desk import DisasterDesk
 from dashboard.events import OverviewBroadcaster
 from dashboard.sessions import SqliteSessionStorage
@@ -22,6 +23,7 @@ ACTIVITY: Final = web.AppKey[ActivitySource]("activity")
 RECORDS: Final = web.AppKey[CareRecords]("records")
 CLASSIFY: Final = web.AppKey[StateClassifier]("classify")
 BROADCASTER: Final = web.AppKey[OverviewBroadcaster]("broadcaster")
+COSTS: Final = web.AppKey[CostCache]("costs")  # the sensitivity page's cost tables
 DISASTER: Final = web.AppKey[DisasterDesk]("disaster")  # absent: no disaster check page
 
 # per request, set by the middlewares

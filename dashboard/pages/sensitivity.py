@@ -14,10 +14,11 @@ from aiohttp import web
 
 from dashboard import keys
 from dashboard.access import actor_of, household_for
+from dashboard.cost_cache import CostKey
 from dashboard.forms import form_text
 from dashboard.render import render
 from dashboard.views import HouseholdView, InvalidEdit
-from detection.baseline import Baseline, learn
+from detection.baseline import Baseline, learn, zone
 from detection.cost import SettingCost, sensitivity_costs
 from detection.learning import BAND_MIN, SENSITIVITY_FACTORS, Adjustment, Rule, adjustments, stretched
 from detection.model import Profile, Tuning
@@ -30,24 +31,17 @@ log = logging.getLogger(__name__)
 routes = web.RouteTableDef()
 
 WEEKS: Final = 4  # the window the cost is measured over
+REFRESH_S: Final = 2  # the page reloads itself this often while its cost table is being computed
 TUNING: Final = Tuning()  # the shipped tuning: the cost of a setting against the default detector
 
 
-async def household_costs(app: web.Application, household: HouseholdView, now: datetime) -> list[SettingCost]:
-    """Every sensitivity replayed over the household's stored history (``WEEKS`` scored, after the
-    days its first baselines learn from). The store is read here; the replays (a second or two for a
-    home of a few hundred events a day) run in a worker thread, so other pages are served meanwhile."""
-    reader, records = app[keys.ACTIVITY], app[keys.RECORDS]
-    start = now - timedelta(days=WEEKS * 7 + TUNING.history_days + 1)
-    stored = reader.events(household.id, start, now)
-    rooms = RoomMap(households={household.id: records.device_rooms(household.id)})
-    events: list[Event] = sorted(
-        (e.observed_at.timestamp(), household.id, e.device, e.kind.value, e.value)
-        for e in stored
-        if e.kind.value in KINDS
-    )
-    place_at = {at: rooms.place(device, kind, household.id) for at, _, device, kind, _ in events}
-    times = [t.timestamp() for t in reader.activity_times(household.id, start, now)]
+def cost_key(
+    app: web.Application, household: HouseholdView, now: datetime
+) -> tuple[CostKey, Profile, RoomMap]:
+    """What the household's cost table depends on (cheap reads: options, outcomes, rooms, the store's
+    newest event), with the profile and rooms to compute it."""
+    records = app[keys.RECORDS]
+    given = records.device_rooms(household.id)
     options = records.options(household.id)
     profile = Profile(
         household.id,
@@ -56,6 +50,33 @@ async def household_costs(app: web.Application, household: HouseholdView, now: d
         evening_check=options.evening_check,
         feedback=tuple(records.learned_outcomes(household.id, now - timedelta(seconds=TUNING.learn_decay_s))),
     )
+    tz = zone(household.tz)
+    seen = [d.last_seen_at for d in app[keys.ACTIVITY].devices(household.id)]
+    key = CostKey(
+        household.id,
+        (profile, tuple(sorted(given.items()))),
+        now.astimezone(tz).date(),
+        max(seen).astimezone(tz).date() if seen else None,
+    )
+    return key, profile, RoomMap(households={household.id: given})
+
+
+async def household_costs(
+    app: web.Application, household: HouseholdView, profile: Profile, rooms: RoomMap, now: datetime
+) -> list[SettingCost]:
+    """Every sensitivity replayed over the household's stored history (``WEEKS`` scored, after the
+    days its first baselines learn from). The store is read here; the replays (a second or two for a
+    home of a few hundred events a day) run in a worker thread, so other pages are served meanwhile."""
+    reader = app[keys.ACTIVITY]
+    start = now - timedelta(days=WEEKS * 7 + TUNING.history_days + 1)
+    stored = reader.events(household.id, start, now)
+    events: list[Event] = sorted(
+        (e.observed_at.timestamp(), household.id, e.device, e.kind.value, e.value)
+        for e in stored
+        if e.kind.value in KINDS
+    )
+    place_at = {at: rooms.place(device, kind, household.id) for at, _, device, kind, _ in events}
+    times = [t.timestamp() for t in reader.activity_times(household.id, start, now)]
     places = [place_at.get(t, 0) for t in times]
     return await asyncio.to_thread(
         partial(sensitivity_costs, weeks=WEEKS, tuning=TUNING, rooms=rooms),
@@ -65,6 +86,17 @@ async def household_costs(app: web.Application, household: HouseholdView, now: d
         profile,
         now,
     )
+
+
+def cached_costs(app: web.Application, household: HouseholdView, now: datetime) -> list[SettingCost] | None:
+    """The household's cost table if computed for its current key; else None, and the computation is
+    started in the background (the page says it is calculating and refreshes)."""
+    cache = app[keys.COSTS]
+    key, profile, rooms = cost_key(app, household, now)
+    costs = cache.get(key)
+    if costs is None:
+        cache.start(key, partial(household_costs, app, household, profile, rooms, now))
+    return costs
 
 
 @dataclass(frozen=True, slots=True)
@@ -130,14 +162,16 @@ async def _page(
 ) -> web.Response:
     app = request.app
     now = app[keys.CLOCK].now()
-    costs = await household_costs(app, household, now)
-    standard = next(c for c in costs if c.sensitivity is Sensitivity.STANDARD)
+    costs = cached_costs(app, household, now)
+    standard = next((c for c in costs if c.sensitivity is Sensitivity.STANDARD), None) if costs else None
     context = {
         "h": household,
         "chosen": chosen,
         "current": app[keys.RECORDS].sensitivity(household.id).value,
         "levels": [s.value for s in Sensitivity],
-        "costs": costs,
+        "costs": costs or [],
+        "calculating": costs is None,
+        "refresh_s": REFRESH_S,
         "standard": standard,
         "weeks": WEEKS,
         "adjustments": learned(app, household, now),

@@ -117,7 +117,9 @@ def test_set_the_sensitivity_with_its_cost(page: Page, dashboard: Dashboard) -> 
     sign_in(page, dashboard)
     page.click(f"a[href='/households/{OWN}']")
     page.click("#sensitivity-link")
-    expect(page.locator("#cost-table tr[id^=cost-]")).to_have_count(3)  # replayed on the home's history
+    expect(page.locator("#cost-table tr[id^=cost-]")).to_have_count(
+        3, timeout=30_000
+    )  # computed in the background, the page refreshing itself
     expect(page.locator("#cost-standard")).to_contain_text("(current)")
     select = page.locator("#option-sensitivity")
     expect(select).to_have_value("standard")

@@ -234,6 +234,9 @@ async def test_sensitivity_reaches_the_state_detection_reads(
     alice: tuple[Client, EscalationRepository], clock: FakeClock
 ) -> None:
     client, repo = alice
+    assert 'id="calculating"' in await (await client.get(f"/households/{OWN}/sensitivity")).text()
+    assert client.app is not None
+    await client.app[keys.COSTS].settled()  # computed in the background from the real store
     page = await (await client.get(f"/households/{OWN}/sensitivity")).text()
     assert page.count('<tr id="cost-') == 3  # every setting replayed over the stored history
     token = csrf_of(page)

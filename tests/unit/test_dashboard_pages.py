@@ -319,13 +319,18 @@ async def test_a_device_not_in_the_households_file_is_shown_as_new(
 async def test_sensitivity_is_set_with_its_cost_on_the_home_history(
     signed_in: tuple[Client, Seeded, web.Application], clock: FakeClock
 ) -> None:
-    client, seeded, _ = signed_in
+    client, seeded, app = signed_in
+    first = await (await client.get(f"/households/{OWN}/sensitivity")).text()
+    assert 'id="calculating"' in first
+    assert 'http-equiv="refresh"' in first
+    await app[keys.COSTS].settled()
     page = await (await client.get(f"/households/{OWN}/sensitivity")).text()
     for level in ("low", "standard", "high"):
         assert f'id="cost-{level}"' in page  # replayed over the seeded 90 days: each setting has a row
     assert "Standard (current)" in page
     assert "in 29 days" in page  # alarms over the 4 weeks scored
     assert 'id="learned-none"' in page
+    assert "refresh" not in page
     token = csrf_of(page)
 
     for bad in ("maximum", "", "HIGH "):
@@ -362,6 +367,42 @@ async def test_sensitivity_is_set_with_its_cost_on_the_home_history(
         "12:00–15:00, no activity: threshold 90→95 min after 1 false alarm(s) and 0 emergency(ies);"
         " back to normal by 2027/01/20 18:00"
     )
+
+
+async def test_the_cost_table_is_computed_once_and_again_when_data_or_feedback_arrive(
+    signed_in: tuple[Client, Seeded, web.Application], clock: FakeClock
+) -> None:
+    client, seeded, app = signed_in
+    path = f"/households/{OWN}/sensitivity"
+    costs = app[keys.COSTS]
+
+    async def view() -> str:
+        return await (await client.get(path)).text()
+
+    assert 'id="calculating"' in await view()
+    assert 'id="calculating"' in await view()
+    assert costs.running == 1  # a second view while computing starts nothing more
+    await costs.settled()
+    computed = await view()
+    assert 'id="cost-standard"' in computed
+    assert 'id="cost-standard"' in await view()  # cached: nothing is computed again
+    assert costs.running == 0
+
+    clock.advance(timedelta(minutes=5))  # the same local day, nothing new stored: still the same table
+    assert 'id="cost-standard"' in await view()
+
+    newest = clock.now() + timedelta(days=1)  # an event of a new day reaches the store
+    seeded.activity.device_states.append(DeviceState(OWN, "motion-1", Kind.MOTION, newest, 1.0, None))
+    assert 'id="calculating"' in await view()
+    await costs.settled()
+    assert 'id="cost-standard"' in await view()
+
+    seeded.records.outcomes[OWN] = [  # staff close an incident as a false alarm
+        Feedback(OWN, "inc-9", clock.now() - timedelta(hours=1), False, "quiet", 4)
+    ]
+    assert 'id="calculating"' in await view()
+    await costs.settled()
+    assert 'id="cost-standard"' in await view()
 
 
 async def test_volunteer_records_print_in_both_languages_with_their_csv(
