@@ -6,7 +6,10 @@ from): how many community alarms each would have raised over the last ``weeks``,
 collapse would have waited to be found. The wait is probed, not replayed: on each day of the window,
 at 10:00, 14:00 and 18:00 local time, where the resident had been seen at home within the hour, the
 stretch from the last activity is judged by the detector with that day's baseline (learned from the
-days before it) and the setting; the wait is from the probe to the alarm.
+days before it) and the setting, and with what the home's presence sensors and bed pads said at the
+probe (their occupancy, tracked through the stored events as the engine tracks it: a presence sensor
+occupied in the kitchen at 14:00 makes a collapse there a lying-still stretch); the wait is from the
+probe to the alarm.
 """
 
 from __future__ import annotations
@@ -18,12 +21,13 @@ from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 
 from detection.baseline import Baseline, learn, local_parts, zone
-from detection.detector import community_due
+from detection.detector import asleep_expected, community_due
 from detection.findings import AUDIENCE, Audience
 from detection.learning import SENSITIVITY_FACTORS
 from detection.model import Profile, Tuning, goes_out
+from detection.occupancy import update
 from detection.replay import Event, replay
-from detection.rooms import DOOR, RoomMap, room_of
+from detection.rooms import DOOR, Room, RoomMap, room_of
 from registry.models import Sensitivity
 
 PROBE_HOURS = (10, 14, 18)  # local times a collapse is probed at, on each day of the window
@@ -72,7 +76,13 @@ def sensitivity_costs(
     end = now.timestamp()
     start = end - weeks * 7 * 86400.0
     days = len({local_parts(t, zone(profile.tz))[0] for t in times if start <= t < end})
-    probes = _probes(times, places, profile, start, end, tuning)
+    rooms = rooms or RoomMap()
+    occupancy = [
+        (at, room_of(rooms.place(device, kind, household)), value >= 1)
+        for at, household, device, kind, value in events
+        if kind == "occupancy"
+    ]
+    probes = _probes(times, places, occupancy, profile, start, end, tuning)
     costs: list[SettingCost] = []
     for level, value in SENSITIVITY_FACTORS.items():
         candidate = replace(profile, sensitivity=value)
@@ -82,8 +92,8 @@ def sensitivity_costs(
             if AUDIENCE[f.kind] is Audience.COMMUNITY and f.raised_at.timestamp() >= start
         )
         waits = sorted(
-            max(0.0, community_due(last, False, baseline, candidate, tuning, room_of(place)).at - cut)
-            for cut, last, place, baseline in probes
+            max(0.0, community_due(last, False, baseline, candidate, tuning, room_of(place), mask).at - cut)
+            for cut, last, place, baseline, mask in probes
         )
         costs.append(
             SettingCost(
@@ -99,15 +109,24 @@ def sensitivity_costs(
 
 
 def _probes(
-    times: Sequence[float], places: Sequence[int], profile: Profile, start: float, end: float, tuning: Tuning
-) -> list[tuple[float, float, int, Baseline]]:
-    """(probe, last activity, its room code, the day's baseline) of every probe of the window where
-    the resident was seen at home (not gone out) within the hour before."""
+    times: Sequence[float],
+    places: Sequence[int],
+    occupancy: Sequence[tuple[float, Room, bool]],
+    profile: Profile,
+    start: float,
+    end: float,
+    tuning: Tuning,
+) -> list[tuple[float, float, int, Baseline, int]]:
+    """(probe, last activity, its room code, the day's baseline, the occupancy mask at the probe) of
+    every probe of the window where the resident was seen at home (not gone out) within the hour before.
+    ``occupancy``: (time, room, occupied) of every presence sensor or bed pad report, sorted."""
     tz = zone(profile.tz)
     outs = _outs(times, places)
-    found: list[tuple[float, float, int, Baseline]] = []
+    found: list[tuple[float, float, int, Baseline, int]] = []
     day = datetime.fromtimestamp(start, tz).date()
     last_day = datetime.fromtimestamp(end, tz).date()
+    mask, seen = 0, 0  # the occupancy mask after the first ``seen`` reports
+    lead_min = int(tuning.bedroom_evening_s // 60)
     while day <= last_day:
         baseline: Baseline | None = None
         for hour in PROBE_HOURS:
@@ -117,7 +136,12 @@ def _probes(
                 continue
             if baseline is None:  # the days before this one, as the live detector knew them
                 baseline = learn(times[: i + 1], places[: i + 1], profile.tz, cut, tuning)
-            found.append((cut, times[i], places[i], baseline))
+            while seen < len(occupancy) and occupancy[seen][0] < cut:  # judged by the day's baseline
+                at, room, occupied = occupancy[seen]
+                asleep = asleep_expected(local_parts(at, tz)[1], baseline, lead_min)
+                mask = update(mask, room, occupied, asleep)
+                seen += 1
+            found.append((cut, times[i], places[i], baseline, mask))
         day += timedelta(days=1)
     return found
 

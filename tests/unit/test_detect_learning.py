@@ -12,13 +12,15 @@ import pytest
 
 from app.cli import build_parser
 from detection.baseline import learn
-from detection.cost import sensitivity_costs
+from detection.cost import SettingCost, sensitivity_costs
 from detection.engine import Engine
 from detection.episodes import MemoryEpisodes
 from detection.findings import Explanation, Finding, FindingKind, Severity
 from detection.learning import ALL_DAY, Rule, adjustments, factor, feedback_of, rule_of
 from detection.model import FixedProfiles, Profile, Tuning
 from detection.profiles import StateProfiles
+from detection.replay import Event
+from detection.rooms import RoomMap
 from escalation.commands import StaffCommands
 from escalation.engine import EngineSettings, EscalationEngine
 from escalation.models import Outcome
@@ -301,6 +303,42 @@ def test_sensitivity_cost_on_the_household_history() -> None:
     assert low.wait_median_s > standard.wait_median_s >= high.wait_median_s
     assert standard.days == 29
     assert 28 * 2 <= standard.probes <= 29 * 3  # 10:00, 14:00 (unless napping), 18:00
+
+
+def test_sensitivity_cost_judges_a_probe_by_what_the_presence_sensors_said() -> None:
+    """A presence-kit home: the kitchen's presence sensor says occupied 15 min before each probe (10:00,
+    14:00, 18:00) and clear 10 min after it. At the probe the resident is there and not moving, so a
+    collapse is a lying-still stretch (the kitchen's longest, 20 min, + 10) rather than the time slot's
+    90-min floor; the same home without the sensor waits for the floor."""
+    times, _ = routine(57)
+    device = {t: "kitchen-motion" for t in times}
+    for day in range(57):  # the night's toilet and the last activity before bed are not in the kitchen
+        device[at(day, "02:00")] = "toilet-motion"
+        device[at(day, "22:00")] = "bedroom-motion"
+    plain = [(t, "h1", device[t], "motion", 1.0) for t in times]
+    presence = [
+        (at(day, clock) + shift, "h1", "kitchen-presence", "occupancy", value)
+        for day in range(57)
+        for clock in ("10:00", "14:00", "18:00")
+        for shift, value in ((-15 * 60, 1.0), (10 * 60, 0.0))
+    ]
+    rooms = RoomMap()
+    now = datetime.fromtimestamp(at(56, "12:00"), UTC)
+
+    def standard(events: list[Event]) -> SettingCost:
+        active = sorted(e for e in events if e[3] != "occupancy" or e[4] >= 1)
+        times = [e[0] for e in active]
+        places = [rooms.place(e[2], e[3]) for e in active]
+        costs = sensitivity_costs(
+            sorted(events), times, places, Profile("h1", TZ), now, tuning=TUNING, rooms=rooms
+        )
+        return next(c for c in costs if c.sensitivity is Sensitivity.STANDARD)
+
+    without, with_presence = standard(plain), standard(plain + presence)
+    assert without.probes == with_presence.probes >= 28 * 3 - 2
+    assert without.wait_median_s == 70 * 60  # from 09:40 (motion) to the 90-min floor
+    assert with_presence.wait_median_s == 15 * 60  # from 09:45 (occupied) to its 30-min limit
+    assert with_presence.alarms == without.alarms == 0
 
 
 def test_replay_command_applies_the_state_files_sensitivity_and_outcomes(
