@@ -13,8 +13,10 @@ from zoneinfo import ZoneInfo
 
 from firmware_sim.files import read_csv, write_csv, write_jsonl, write_truth
 from firmware_sim.formats import device_map
+from firmware_sim.homes import HouseholdSpec
+from firmware_sim.kits import KITS_BY_NAME
 from firmware_sim.scenarios import Scenario, ScenarioKind
-from firmware_sim.simulate import DEFAULT_START, build_homes, generate, random_scenarios
+from firmware_sim.simulate import DEFAULT_START, build_homes, generate, random_scenarios, specs
 from firmware_sim.stats import compute
 from mimamori.commands import Subcommands, add_config_argument, config_from
 
@@ -40,6 +42,13 @@ def register(sub: Subcommands) -> None:
         " e.g. kind=fall,household=home-0003,t0=2+10:30",
     )
     parser.add_argument("--random-scenarios", type=int, default=0, help="inject N plausible scenarios")
+    parser.add_argument(
+        "--kit",
+        choices=tuple(KITS_BY_NAME),
+        default=None,
+        help="every home's sensor kit (default: drawn per home; presence: the full kit with presence"
+        " sensors and a bed pad)",
+    )
     parser.add_argument("--out-csv", type=Path, default=None)
     parser.add_argument("--out-jsonl", type=Path, default=None)
     parser.add_argument("--truth", type=Path, default=None, help="ground truth JSON")
@@ -77,7 +86,7 @@ def run(args: argparse.Namespace) -> int:
     ZoneInfo(tz)
     if args.gateway_config:
         first_day = datetime.now(ZoneInfo(tz)).date()
-        for home in build_homes(households, seed, first_day, tz=tz):
+        for home in build_homes(household_specs(args, households, tz), seed, first_day, tz=tz):
             path = Path(args.gateway_config.format(household=home.household))
             root = args.topic_root.format(household=home.household)
             path.write_text(
@@ -94,7 +103,7 @@ def run(args: argparse.Namespace) -> int:
     start = args.start or DEFAULT_START
     days = int(args.days)
     scenarios = scenarios_from(args, start, tz, households, seed)
-    result = generate(households, days, seed, scenarios, start=start, tz=tz)
+    result = generate(household_specs(args, households, tz), days, seed, scenarios, start=start, tz=tz)
     zones = {home.household: home.zone for home in result.homes}
     if args.out_csv:
         with args.out_csv.open("w", encoding="utf-8", newline="") as out:
@@ -129,13 +138,18 @@ def gateway_toml(household: str, tz: str, root: str, devices: dict[str, dict[str
     return "\n".join(lines) + "\n"
 
 
+def household_specs(args: argparse.Namespace, households: int, tz: str) -> list[HouseholdSpec]:
+    """home-0001..home-N, each with the ``--kit`` given (None: drawn per home)."""
+    return [HouseholdSpec(spec.id, spec.tz, args.kit) for spec in specs(households, tz)]
+
+
 def scenarios_from(
     args: argparse.Namespace, start: date, tz: str, households: int, seed: int
 ) -> list[Scenario]:
     """``--scenario`` options plus ``--random-scenarios`` ones, for a run from local date ``start``."""
     scenarios = [parse_scenario(text, start, tz) for text in args.scenario]
     if args.random_scenarios:
-        homes = build_homes(households, seed, start, tz=tz)
+        homes = build_homes(household_specs(args, households, tz), seed, start, tz=tz)
         scenarios += random_scenarios(homes, start, int(args.days), seed, args.random_scenarios)
     return scenarios
 

@@ -31,11 +31,11 @@ async def run_live(
     now = SystemClock().now()
     span = timedelta(days=args.days)
     sim_start = now if speed == 1 else now - span
-    from firmware_sim.cli import scenarios_from
+    from firmware_sim.cli import household_specs, scenarios_from
 
     first_day = sim_start.astimezone(ZoneInfo(tz)).date()
     scenarios = scenarios_from(args, first_day, tz, households, seed)
-    homes = build_homes(households, seed, first_day, scenarios, tz)
+    homes = build_homes(household_specs(args, households, tz), seed, first_day, scenarios, tz)
     fmt: Format = args.format
     zones = {home.household: home.zone for home in homes}
     roots = {home.household: args.topic_root.format(household=home.household) for home in homes}

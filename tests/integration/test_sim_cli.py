@@ -68,3 +68,16 @@ def test_sim_stats_rejects_a_file_that_is_not_an_event_csv(tmp_path: Path) -> No
     done = mimamori("sim-stats", "--events", str(bad))
     assert done.returncode == 2
     assert "expected header" in done.stderr
+
+
+def test_kit_gives_every_home_the_presence_kit(tmp_path: Path) -> None:
+    done = mimamori(
+        "sim", "--households", "2", "--days", "2", "--seed", "5", "--kit", "presence",
+        "--out-csv", str(tmp_path / "events.csv"), "--truth", str(tmp_path / "truth.json"),
+    )  # fmt: skip
+    assert done.returncode == 0, done.stderr
+    truth = json.loads((tmp_path / "truth.json").read_text())
+    assert [h["kit"] for h in truth["households"]] == ["presence", "presence"]
+    rows = (tmp_path / "events.csv").read_text().splitlines()
+    occupancy = {row.split(",")[2] for row in rows if row.split(",")[3:4] == ["occupancy"]}
+    assert {"bathroom-presence", "toilet-presence", "kitchen-presence"} <= occupancy

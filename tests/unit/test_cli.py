@@ -118,3 +118,13 @@ def test_dashboard_on_a_busy_port_names_the_setting(tmp_path: Path, monkeypatch:
     message = _one_line_error(exited)
     assert f"cannot serve on 127.0.0.1:{port}" in message
     assert "dashboard.port" in message
+
+
+def test_sim_kit_is_one_of_the_simulators_kits(capsys: pytest.CaptureFixture[str]) -> None:
+    parser = build_parser()
+    assert parser.parse_args(["sim", "--kit", "presence"]).kit == "presence"
+    assert parser.parse_args(["sim"]).kit is None  # drawn per home, as before
+    with pytest.raises(SystemExit) as exited:
+        parser.parse_args(["sim", "--kit", "lavish"])
+    assert exited.value.code == 2
+    assert "invalid choice: 'lavish'" in capsys.readouterr().err
