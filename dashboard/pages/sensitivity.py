@@ -65,8 +65,9 @@ async def household_costs(
     app: web.Application, household: HouseholdView, profile: Profile, rooms: RoomMap, now: datetime
 ) -> list[SettingCost]:
     """Every sensitivity replayed over the household's stored history (``WEEKS`` scored, after the
-    days its first baselines learn from). The store is read here; the replays (a second or two for a
-    home of a few hundred events a day) run in a worker thread, so other pages are served meanwhile."""
+    days its first baselines learn from). Run as the cost cache's background task, never in a request:
+    the store is read on the event loop, the replays (a second or two for a home of a few hundred
+    events a day) in a worker thread, so other pages are served meanwhile."""
     reader = app[keys.ACTIVITY]
     start = now - timedelta(days=WEEKS * 7 + TUNING.history_days + 1)
     stored = reader.events(household.id, start, now)
