@@ -33,7 +33,15 @@ from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from detection.climate import HEAT_ROOMS, ClimateWatch, HeatLevel, heat_level, indoor_wbgt
+from detection.climate import (
+    HEAT_ROOMS,
+    ClimateTuning,
+    ClimateWatch,
+    HeatLevel,
+    climate_tuning_from,
+    heat_level,
+    indoor_wbgt,
+)
 from detection.findings import FindingKind, Severity
 from detection.rooms import infer_room
 from firmware_sim.climate import (
@@ -47,6 +55,7 @@ from firmware_sim.climate import (
 )
 from firmware_sim.events import to_datetime
 from firmware_sim.simulate import build_homes
+from mimamori.config import load_config
 
 MONTHS = {Season.AUGUST: date(2026, 8, 1), Season.JANUARY: date(2027, 1, 1)}
 HOUR_MS = 3_600_000
@@ -64,7 +73,7 @@ class HomeResult:
     hours_at: dict[str, float] = field(default_factory=dict)  # heat level -> hours (home's hottest room)
 
 
-def run_home(season: Season, seed: int, home: Any, days: int) -> HomeResult:
+def run_home(season: Season, seed: int, home: Any, days: int, tuning: ClimateTuning) -> HomeResult:
     first = MONTHS[season].toordinal()
     warm = home.midnight(first - 1)
     end = home.midnight(first + days)
@@ -72,7 +81,7 @@ def run_home(season: Season, seed: int, home: Any, days: int) -> HomeResult:
     climate = IndoorClimate(
         home.household, home.tz, season, seed, lambda ms: presence_of(home.activity_at(ms)), warm
     )
-    watch = ClimateWatch(home.household, home.tz)
+    watch = ClimateWatch(home.household, home.tz, tuning)
     devices = [thermometer(room) for room in CLIMATE_ROOMS]
     rooms = [infer_room(d) for d in devices]
     result = HomeResult(climate.habits.uses_ac, climate.habits.heats)
@@ -120,7 +129,9 @@ def main() -> None:
     parser.add_argument("--households", type=int, default=100)
     parser.add_argument("--seeds", type=int, nargs="+", default=[1, 2, 3])
     parser.add_argument("--days", type=int, default=31)
+    parser.add_argument("--config", type=Path, help="a mimamori.toml whose [climate] thresholds are judged")
     args = parser.parse_args()
+    tuning = climate_tuning_from(load_config(args.config, environ={}).climate)
     t0 = time.perf_counter()
     summer: list[HomeResult] = []
     winter: list[HomeResult] = []
@@ -128,7 +139,7 @@ def main() -> None:
         for season, out in ((Season.AUGUST, summer), (Season.JANUARY, winter)):
             homes = build_homes(args.households, seed, MONTHS[season])
             for home in homes:
-                out.append(run_home(season, seed, home, args.days))
+                out.append(run_home(season, seed, home, args.days, tuning))
             print(
                 f"seed {seed} {season.value}: {len(homes)} homes, {time.perf_counter() - t0:.0f} s",
                 file=sys.stderr,

@@ -6,9 +6,10 @@ Japanese Society of Biometeorology's indoor chart (0.2 m/s): see docs/climate.md
 follows one household's rooms reading by reading and, given ``now``, says which finding is due:
 
 - heat: a living room, bedroom, kitchen or other room at 厳重警戒 for longer than ``severe_for``
-  (``severe_for_night`` at night) while the resident is home, or at 危険 for ``danger_for`` (two
-  readings, not a spike) at any hour; never while the air conditioner's plug shows it running and the
-  room is cooling. Bathrooms and toilets are left out (a bath is hot and humid on purpose);
+  (``severe_for_night`` at night, ``severe_for_alert_day`` by day under a heat alert) while the
+  resident is home, or at 危険 for ``danger_for`` (two readings, not a spike) at any hour; never
+  while the air conditioner's plug shows it running and the room is cooling. Bathrooms and toilets
+  are left out (a bath is hot and humid on purpose);
 - cold: the living room or the bedroom below ``cold_below_c`` for ``cold_for`` while home;
 - heat shock (advice only, at most weekly): in winter, the bathroom ``heat_shock_gap_c`` colder than the
   living room.
@@ -27,6 +28,7 @@ from typing import Final
 from zoneinfo import ZoneInfo
 
 from detection.findings import Explanation, Finding, FindingKind, Severity
+from mimamori.config import ClimateConfig
 from registry.models import Room
 
 
@@ -102,6 +104,7 @@ def is_air_conditioner(device: str) -> bool:
 class ClimateTuning:
     severe_for: timedelta = timedelta(hours=2)  # 厳重警戒 for this long while home, by day
     severe_for_night: timedelta = timedelta(hours=1)  # ... at night (asleep, nobody notices)
+    severe_for_alert_day: timedelta = timedelta(hours=1)  # ... by day under a heat alert (熱中症警戒アラート)
     danger_for: timedelta = timedelta(minutes=10)  # 危険 this long: two readings, not a spike
     danger_rearm: timedelta = timedelta(hours=3)  # 危険 again after this long without: a new alert
     night_start_h: int = 22
@@ -115,6 +118,19 @@ class ClimateTuning:
     cold_for: timedelta = timedelta(hours=3)
     heat_shock_gap_c: float = 10.0
     heat_shock_months: frozenset[int] = frozenset({11, 12, 1, 2, 3})
+
+
+def climate_tuning_from(config: ClimateConfig) -> ClimateTuning:
+    """The watch's tuning from the ``[climate]`` configuration section."""
+    return ClimateTuning(
+        severe_for=timedelta(minutes=config.severe_day_min),
+        severe_for_night=timedelta(minutes=config.severe_night_min),
+        severe_for_alert_day=timedelta(minutes=config.alert_day_severe_min),
+        danger_for=timedelta(minutes=config.danger_min),
+        cold_below_c=config.cold_below_c,
+        cold_for=timedelta(hours=config.cold_hours),
+        heat_shock_gap_c=config.heat_shock_gap_c,
+    )
 
 
 @dataclass(slots=True)
@@ -201,12 +217,13 @@ class ClimateWatch:
     def _heard(self, now: datetime) -> list[tuple[str, RoomClimate]]:
         return [(d, r) for d, r in self.rooms.items() if r.at is not None and now - r.at <= self.tuning.stale]
 
-    def due(self, now: datetime, *, at_home: bool) -> list[Finding]:
-        """The findings whose time has come at ``now`` (the caller raises each episode once)."""
+    def due(self, now: datetime, *, at_home: bool, alert_day: bool = False) -> list[Finding]:
+        """The findings whose time has come at ``now`` (the caller raises each episode once);
+        ``alert_day``: a heat alert is out for the home's area today (厳重警戒 is raised sooner by day)."""
         heard = self._heard(now)
         out: list[Finding] = []
         if at_home:
-            heat = self._heat(heard, now)
+            heat = self._heat(heard, now, alert_day)
             if heat is not None:
                 out.append(heat)
             cold = self._cold(heard, now)
@@ -217,7 +234,7 @@ class ClimateWatch:
             out.append(shock)
         return out
 
-    def _heat(self, heard: list[tuple[str, RoomClimate]], now: datetime) -> Finding | None:
+    def _heat(self, heard: list[tuple[str, RoomClimate]], now: datetime, alert_day: bool) -> Finding | None:
         t = self.tuning
         if self.hot_since is None:
             return None
@@ -247,7 +264,8 @@ class ClimateWatch:
             )
         local = now.astimezone(ZoneInfo(self.time_zone))
         night = local.hour >= t.night_start_h or local.hour < t.night_end_h
-        if now - self.hot_since >= (t.severe_for_night if night else t.severe_for):
+        by_day = min(t.severe_for, t.severe_for_alert_day) if alert_day else t.severe_for
+        if now - self.hot_since >= (t.severe_for_night if night else by_day):
             return self._finding(FindingKind.HEAT, Severity.WARNING, now, episode, r, device, self.hot_since)
         return None
 

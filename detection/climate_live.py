@@ -13,6 +13,7 @@ from __future__ import annotations
 import logging
 from collections.abc import Callable, Sequence
 from datetime import datetime, timedelta
+from zoneinfo import ZoneInfo
 
 from detection.climate import (
     COLD_ROOMS,
@@ -26,6 +27,7 @@ from detection.climate import (
     is_air_conditioner,
 )
 from detection.findings import Finding, FindingKind
+from detection.heat_alerts import HeatAlertDays
 from detection.model import ProfileSource
 from detection.rooms import RoomMap
 from mimamori.contract import Kind
@@ -77,8 +79,11 @@ class ClimateDetector:
         rooms: RoomMap,
         tuning: ClimateTuning | None = None,
         history: timedelta = timedelta(hours=4),
+        *,
+        heat_alerts: HeatAlertDays | None = None,
     ) -> None:
         self.tuning = tuning or ClimateTuning()
+        self._heat_alerts = heat_alerts
         self._reader = reader
         self._devices_of = devices_of
         self._profiles = profiles
@@ -104,9 +109,17 @@ class ClimateDetector:
                 for d in devices:
                     if d.kind is Kind.POWER and is_air_conditioner(d.device):
                         self.watches[household].air_conditioner(d.last_seen_at, d.last_value)
+        alerts = self._heat_alerts
+        if alerts is not None:
+            alerts.refresh()
         found: list[Finding] = []
         for household, watch in self.watches.items():
-            found.extend(watch.due(now, at_home=at_home(household)))
+            alert_day = (
+                alerts is not None
+                and watch.hot_since is not None
+                and alerts.alert_day(household, now.astimezone(ZoneInfo(watch.time_zone)).date())
+            )
+            found.extend(watch.due(now, at_home=at_home(household), alert_day=alert_day))
         return found
 
     def _feed(self, rows: Sequence[ClimateReading]) -> None:

@@ -31,11 +31,13 @@ from typing import Any, Protocol
 from zoneinfo import ZoneInfo
 
 from detection.baseline import Baseline, learn
+from detection.climate import ClimateTuning, climate_tuning_from
 from detection.climate_live import ClimateDetector
 from detection.detector import HouseholdStatus, blind_kind, technical_findings
 from detection.engine import Engine, HouseholdState
 from detection.episodes import SqliteEpisodes, retention_start
 from detection.findings import Explanation, Finding, FindingKind, Severity
+from detection.heat_alerts import HeatAlertDays, heat_alerts_for
 from detection.model import ProfileSource, TechnicalView, Tuning, tuning_from
 from detection.occupancy import KNOWN, occupied_in
 from detection.profiles import StateProfiles
@@ -87,6 +89,8 @@ class LiveDetector:
         tuning: Tuning | None = None,
         settings: LiveSettings | None = None,
         rooms: RoomMap | None = None,
+        climate: ClimateTuning | None = None,
+        heat_alerts: HeatAlertDays | None = None,
     ) -> None:
         self.tuning = tuning or Tuning()
         self.settings = settings or LiveSettings()
@@ -106,7 +110,9 @@ class LiveDetector:
         self._handed: list[Finding] = []  # returned by the last tick: acknowledged by the next one
         self.ticks = 0
         self.climate = (
-            ClimateDetector(store, store.devices_of, profiles, self.engine.rooms)
+            ClimateDetector(
+                store, store.devices_of, profiles, self.engine.rooms, climate, heat_alerts=heat_alerts
+            )
             if isinstance(store, ClimateReader)
             else None
         )
@@ -453,7 +459,8 @@ class LiveDetector:
 
 def build_live_detector(config: Config, store: DetectionStore, repo: Registry, clock: Clock) -> LiveDetector:
     """The live detector as the alerts process runs it: profiles from the registry, raised
-    episodes in the state file (``detection_episodes``), tuning from ``[detection]``."""
+    episodes in the state file (``detection_episodes``), tuning from ``[detection]`` and ``[climate]``
+    (with its heat-alert days, if a file is configured)."""
     profiles = StateProfiles(repo, clock, default_tz=config.time_zone, ttl_s=config.alerts.tick_s)
     settings = LiveSettings(interval_s=max(1, round(config.alerts.tick_s)))
     return LiveDetector(
@@ -464,6 +471,8 @@ def build_live_detector(config: Config, store: DetectionStore, repo: Registry, c
         tuning_from(config.detection),
         settings,
         RoomMap(households=repo.all_device_rooms()),  # the households file's, as the alerts service starts
+        climate_tuning_from(config.climate),
+        heat_alerts_for(config.climate, repo),
     )
 
 

@@ -17,6 +17,7 @@ from typing import Protocol
 
 from aiohttp import web
 
+from detection.climate import climate_tuning_from
 from detection.climate_live import calm_kinds
 from detection.findings import CLIMATE_KINDS, Finding
 from detection.rooms import RoomMap
@@ -463,7 +464,8 @@ class AlertsService:
         if not any(i.kind in CLIMATE_KINDS for i in self.repo.incidents(open_only=True, limit=100_000)):
             return
         readings = self._activity.climate_since(now - CLIMATE_FRESH)
-        self.engine.on_climate(calm_kinds(readings, RoomMap(households=self.repo.all_device_rooms())), now)
+        rooms = RoomMap(households=self.repo.all_device_rooms())
+        self.engine.on_climate(calm_kinds(readings, rooms, climate_tuning_from(self._config.climate)), now)
 
     def open_from_findings(self, findings: Sequence[Finding]) -> None:
         now = self.clock.now()

@@ -16,6 +16,7 @@ from ingest.metrics import IngestMetrics, MetricsServer
 from ingest.retention import RetentionJob
 from ingest.service import IngestService
 from ingest.sink import MessageSink, SqliteWorkerSink
+from ingest.thinning import ClimateThinner
 from mimamori.clock import SystemClock
 from mimamori.commands import Subcommands, add_config_argument, config_from
 from mimamori.config import Config
@@ -103,6 +104,7 @@ async def _serve(mqtt: MqttClient, store: BatchWriter | MessageSink, config: Con
         metrics=metrics,
         fault_hook=fault_hook(os.environ.get(FAULT_ENV)),
         admission=admission_for(config),
+        thinner=ClimateThinner.configured(config.climate),
     )
     task = asyncio.current_task()
     loop = asyncio.get_running_loop()
@@ -167,6 +169,7 @@ async def opened_store(config: Config) -> AsyncIterator[BatchWriter | MessageSin
         registry_path=config.alerts.state_path if config.ingest.registered_only else None,
         registry_refresh_s=config.ingest.registry_refresh_s,
         acks=broker_settings(config, f"{config.ingest.client_id}-acks"),
+        thinner=ClimateThinner.configured(config.climate),
     )
     await worker.start()
     try:

@@ -23,6 +23,7 @@ from ingest.admission import Admission
 from ingest.decode import RawMessage
 from ingest.metrics import IngestMetrics
 from ingest.sink import BatchOutcome, LocalSink, MessageSink, merge, raw, send_acks
+from ingest.thinning import ClimateThinner
 from mimamori import contract
 from mimamori.clock import Clock
 from mimamori.mqtt import Message, MqttClient
@@ -79,11 +80,13 @@ class IngestService:
         metrics: IngestMetrics | None = None,
         fault_hook: Callable[[str], None] | None = None,
         admission: Admission | None = None,
+        thinner: ClimateThinner | None = None,
     ) -> None:
         """``admission``: the registry at the edge for a ``BatchWriter`` (a ``MessageSink`` brings its
-        own); without one every well-formed household is accepted (tests, the demo's own town)."""
+        own); without one every well-formed household is accepted (tests, the demo's own town).
+        ``thinner``: how a ``BatchWriter``'s climate readings are thinned (default: ``[climate]``'s)."""
         self._mqtt = mqtt
-        self._sink = store if isinstance(store, MessageSink) else LocalSink(store, admission)
+        self._sink = store if isinstance(store, MessageSink) else LocalSink(store, admission, thinner)
         self._clock = clock
         self._share_group = share_group
         self._batch_size = batch_size

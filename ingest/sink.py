@@ -20,14 +20,14 @@ from collections.abc import Callable, Sequence
 from concurrent.futures import ProcessPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
 from dataclasses import dataclass, field, replace
-from datetime import datetime
+from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Protocol, runtime_checkable
 
 from ingest.admission import Admission
 from ingest.decode import Acks, RawMessage, acknowledgements, decode_batch
 from ingest.thinning import ClimateThinner
-from mimamori.contract import TOPIC_ROOT, TOPIC_VERSION, Reason, ack_payloads
+from mimamori.contract import TOPIC_ROOT, TOPIC_VERSION, Kind, Reason, ack_payloads
 from mimamori.mqtt import Message, MqttSettings, SyncPublisher
 from store.base import DEAD_LETTER_PAYLOAD_BYTES, BatchResult, BatchWriter, IngestBatch, Rejection, StoreError
 from store.sqlite import SqliteEventStore
@@ -141,10 +141,12 @@ class LocalSink:
 
     concurrency = 1
 
-    def __init__(self, writer: BatchWriter, admission: Admission | None = None) -> None:
+    def __init__(
+        self, writer: BatchWriter, admission: Admission | None = None, thinner: ClimateThinner | None = None
+    ) -> None:
         self._writer = writer
         self._admission = admission
-        self._thinner = ClimateThinner()
+        self._thinner = thinner or ClimateThinner()
 
     async def store_messages(self, messages: Sequence[RawMessage], now: datetime) -> BatchOutcome:
         admitted = None if self._admission is None else self._admission.current()
@@ -176,11 +178,22 @@ class SqliteWorkerSink:
         registry_path: Path | None = None,
         registry_refresh_s: float = 30.0,
         acks: MqttSettings | None = None,
+        thinner: ClimateThinner | None = None,
     ) -> None:
         """``acks``: the broker connection each worker sends the end-to-end acknowledgements on, right
-        after its commit (off the ingest process's interpreter); None: ingest sends them itself."""
+        after its commit (off the ingest process's interpreter); None: ingest sends them itself.
+        ``thinner``: each worker thins climate readings with a copy of it (default: ``[climate]``'s)."""
         registry = None if registry_path is None else str(registry_path)
-        self._args = (str(path), dead_letter_limit, synchronous, registry, registry_refresh_s, acks)
+        thin = thinner or ClimateThinner()
+        self._args = (
+            str(path),
+            dead_letter_limit,
+            synchronous,
+            registry,
+            registry_refresh_s,
+            acks,
+            (thin.every, thin.steps),
+        )
         self.concurrency = workers
         self._pool: ProcessPoolExecutor | None = None
         self._restarting = asyncio.Lock()
@@ -246,8 +259,10 @@ def _open_store(
     registry: str | None,
     refresh_s: float,
     acks: MqttSettings | None,
+    thinning: tuple[timedelta, dict[Kind, float]],
 ) -> None:
     _die_with_parent()
+    _worker_thinner.every, _worker_thinner.steps = thinning
     store = SqliteEventStore(Path(path), dead_letter_limit=dead_letter_limit, synchronous=synchronous)
     store.open()
     _worker_store.append(store)

@@ -12,11 +12,12 @@ from dataclasses import dataclass, field, replace
 from datetime import timedelta
 from typing import Final
 
+from mimamori.config import ClimateConfig
 from mimamori.contract import Event, Kind
 from store.base import IngestBatch
 
 STEPS: Final = {Kind.TEMPERATURE: 0.3, Kind.HUMIDITY: 3.0}
-"""A change this large is stored at once (°C, % RH)."""
+"""A change this large is stored at once (°C, % RH): the defaults of ``[climate]``."""
 
 Kept = dict[str, tuple[float, float]]
 """``household/device/kind`` → (value, epoch seconds) of the newest reading stored."""
@@ -25,7 +26,14 @@ Kept = dict[str, tuple[float, float]]
 @dataclass(slots=True)
 class ClimateThinner:
     every: timedelta = timedelta(minutes=15)
+    steps: dict[Kind, float] = field(default_factory=lambda: dict(STEPS))
     kept: Kept = field(default_factory=dict)
+
+    @classmethod
+    def configured(cls, config: ClimateConfig) -> ClimateThinner:
+        """The thinner of ``[climate]`` (``thin_every_min``, ``thin_step_c``, ``thin_step_pct``)."""
+        steps = {Kind.TEMPERATURE: config.thin_step_c, Kind.HUMIDITY: config.thin_step_pct}
+        return cls(timedelta(minutes=config.thin_every_min), steps)
 
     def thin(self, batch: IngestBatch) -> tuple[IngestBatch, Kept]:
         """The batch with redundant climate readings moved to ``thinned``, and what to remember once it
@@ -35,7 +43,7 @@ class ClimateThinner:
         thinned: list[Event] = []
         updates: Kept = {}
         for event in batch.events:
-            step = STEPS.get(event.kind)
+            step = self.steps.get(event.kind)
             if step is None:
                 store.append(event)
                 continue

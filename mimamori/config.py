@@ -16,7 +16,16 @@ from pathlib import Path
 from typing import Annotated, Any, Literal
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from pydantic import AfterValidator, BaseModel, ConfigDict, Field, SecretStr, ValidationError, field_validator
+from pydantic import (
+    AfterValidator,
+    BaseModel,
+    ConfigDict,
+    Field,
+    SecretStr,
+    ValidationError,
+    field_validator,
+    model_validator,
+)
 
 ENV_PREFIX = "MIMAMORI__"
 E164 = re.compile(r"\+[1-9]\d{6,14}")
@@ -180,6 +189,33 @@ class DetectionConfig(Section):
     device_silent_hours: int = Field(24, ge=1)  # one device silent: technical finding
     low_battery_pct: float = Field(15.0, ge=0, le=100)
     not_back_margin_min: int = Field(60, ge=10, le=480)  # care calendar: not back by the end + this
+
+
+class ClimateConfig(Section):
+    """The indoor heat and cold watch and the thinning of chatty room sensors (docs/climate.md)."""
+
+    severe_day_min: int = Field(120, ge=10, le=24 * 60)  # 厳重警戒 this long while home, by day
+    severe_night_min: int = Field(60, ge=10, le=24 * 60)  # ... at night (22:00-06:00)
+    danger_min: int = Field(10, ge=5, le=240)  # 危険 this long (two 5-minute readings, not a spike)
+    cold_below_c: float = Field(10.0, ge=0.0, le=20.0)  # living room or bedroom below this ...
+    cold_hours: float = Field(3.0, ge=0.5, le=24.0)  # ... for this long while home
+    heat_shock_gap_c: float = Field(10.0, ge=3.0, le=30.0)  # bathroom this much colder than the living room
+    thin_every_min: int = Field(15, ge=1, le=120)  # ingest keeps a steady sensor's reading this often ...
+    thin_step_c: float = Field(0.3, ge=0.0, le=5.0)  # ... or at once when it moved this far (°C)
+    thin_step_pct: float = Field(3.0, ge=0.0, le=30.0)  # ... or this far (% relative humidity)
+    # The heat-alert feed (熱中症警戒アラート): a CSV of alert days per area (docs/climate.md), a path;
+    # "": none. On an alert day in a household's area, 厳重警戒 by day is raised after alert_day_severe_min.
+    alert_days_path: Path | None = None
+    alert_day_severe_min: int = Field(60, ge=10, le=24 * 60)
+    area: str = Field("", pattern=r"^(\d{2})?$")  # the default prefecture code (JIS X 0401, "13" Tokyo)
+
+    @model_validator(mode="after")
+    def _ordered(self) -> ClimateConfig:
+        if self.danger_min > self.severe_night_min or self.danger_min > self.severe_day_min:
+            raise ValueError("danger_min must not exceed severe_day_min or severe_night_min")
+        if self.alert_day_severe_min > self.severe_day_min:
+            raise ValueError("alert_day_severe_min must not exceed severe_day_min (an alert day lowers it)")
+        return self
 
 
 class AlertsConfig(Section):
@@ -367,6 +403,7 @@ class Config(Section):
     alerts: AlertsConfig = AlertsConfig()
     disaster: DisasterConfig = DisasterConfig()
     detection: DetectionConfig = DetectionConfig()
+    climate: ClimateConfig = ClimateConfig()
     twilio: TwilioConfig = TwilioConfig()
     email: EmailConfig = EmailConfig()
     line: LineConfig = LineConfig()

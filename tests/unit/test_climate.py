@@ -8,8 +8,10 @@ from zoneinfo import ZoneInfo
 import pytest
 
 from detection.climate import (
+    ClimateTuning,
     ClimateWatch,
     HeatLevel,
+    climate_tuning_from,
     heat_level,
     indoor_wbgt,
     is_air_conditioner,
@@ -19,6 +21,7 @@ from detection.explain import render
 from detection.findings import AUDIENCE, Audience, Finding, FindingKind, Severity
 from detection.rooms import RoomMap
 from escalation.texts import climate_what, segments
+from mimamori.config import ClimateConfig
 from mimamori.contract import Kind
 from registry.models import Language, Room
 from store.base import ClimateReading
@@ -61,9 +64,11 @@ def run(
     at_home: bool = True,
     start: datetime = NOON,
     ac_w: list[float] | None = None,
+    alert_day: bool = False,
+    tuning: ClimateTuning | None = None,
 ) -> list[tuple[int, Finding]]:
     """Feed one reading every 5 minutes; returns (reading index, finding) of every new episode."""
-    watch = ClimateWatch("h1", "Asia/Tokyo")
+    watch = ClimateWatch("h1", "Asia/Tokyo", tuning or ClimateTuning())
     seen: set[str] = set()
     out: list[tuple[int, Finding]] = []
     for i, temp in enumerate(temps):
@@ -72,7 +77,7 @@ def run(
         watch.temperature("t1", room, at, temp)
         if ac_w is not None:
             watch.air_conditioner(at, ac_w[i])
-        for f in watch.due(at, at_home=at_home):
+        for f in watch.due(at, at_home=at_home, alert_day=alert_day):
             if f.episode not in seen:
                 seen.add(f.episode)
                 out.append((i, f))
@@ -97,6 +102,24 @@ HEAT_CASES: list[tuple[str, list[float], dict[str, object], list[tuple[int, Find
         [33.0] * 25 + [36.0] * 3,
         {},
         [(24, FindingKind.HEAT, Severity.WARNING), (27, FindingKind.HEAT, Severity.URGENT)],
+    ),
+    (
+        "heat-alert day: 厳重警戒 for 1 h by day is enough",
+        [33.0] * 14,
+        {"alert_day": True},
+        [(12, FindingKind.HEAT, Severity.WARNING)],
+    ),
+    (
+        "configured: 厳重警戒 for 90 min by day, cold below 12 °C",
+        [33.0] * 20,
+        {"tuning": climate_tuning_from(ClimateConfig(severe_day_min=90, cold_below_c=12.0))},
+        [(18, FindingKind.HEAT, Severity.WARNING)],
+    ),
+    (
+        "configured: cold below 12 °C for 1 h",
+        [11.0] * 14,
+        {"rh": 40.0, "tuning": climate_tuning_from(ClimateConfig(cold_below_c=12.0, cold_hours=1.0))},
+        [(12, FindingKind.COLD, Severity.WARNING)],
     ),
     ("not home: nothing", [36.0] * 30, {"at_home": False}, []),
     ("a hot bath: nothing", [40.0] * 30, {"room": Room.BATHROOM, "rh": 95.0}, []),

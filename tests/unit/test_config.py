@@ -20,6 +20,7 @@ def test_defaults_need_no_file() -> None:
 def test_example_file_is_valid() -> None:
     config = load_config(ROOT / "mimamori.example.toml", environ={})
     assert config.broker.port == 1883
+    assert config.climate.severe_day_min == 120
 
 
 @pytest.mark.parametrize(
@@ -32,6 +33,10 @@ def test_example_file_is_valid() -> None:
         ("time_zone = 'Mars/Olympus'\n", "unknown time zone"),
         ("[secrets]\nbroker_password = 'x'\n", "secrets are read only from the environment"),
         ("[broker\n", "not valid TOML"),
+        ("[climate]\ndanger_min = 90\n", "danger_min must not exceed"),
+        ("[climate]\nalert_day_severe_min = 180\n", "alert_day_severe_min must not exceed"),
+        ("[climate]\ncold_below_c = 25\n", "climate.cold_below_c"),
+        ("[climate]\nthin_every = 5\n", "climate.thin_every: unknown key"),
     ],
 )
 def test_bad_files_are_refused_with_the_key(tmp_path: Path, text: str, message: str) -> None:

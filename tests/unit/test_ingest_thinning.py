@@ -10,6 +10,7 @@ import pytest
 
 from ingest.decode import acknowledgements
 from ingest.thinning import ClimateThinner
+from mimamori.config import ClimateConfig
 from mimamori.contract import Event, Kind, message_id_for
 from store.base import IngestBatch
 from store.sqlite import SqliteEventStore
@@ -77,3 +78,14 @@ def test_the_store_keeps_the_newest_climate_and_sees_thinned_seqs(tmp_path: Path
     assert [r.at.minute for r in history] == [0, 15, 16]
     assert store.climate_since(T0 + timedelta(minutes=17)) == []
     store.close()
+
+
+def test_the_configured_interval_and_steps_are_used() -> None:
+    thinner = ClimateThinner.configured(ClimateConfig(thin_every_min=5, thin_step_c=1.0))
+    readings = [(0, 30.0), (3, 30.5), (5, 30.5), (6, 31.6)]  # 0.5 °C is no step now; 5 min is the interval
+    stored = []
+    for seq, (minute, value) in enumerate(readings):
+        batch, kept = thinner.thin(IngestBatch(T0, events=[event(minute, Kind.TEMPERATURE, value, seq)]))
+        thinner.remember(kept)
+        stored += [e.seq for e in batch.events]
+    assert stored == [0, 2, 3]
