@@ -34,6 +34,7 @@ from mimamori.contract import ACTIVITY_POWER_W, ID_RE
 KIND_NAMES = {name: name for name in ("motion", "door", "power", "button", "occupancy")}
 KINDS = frozenset(KIND_NAMES)
 NOT_ACTIVITY = frozenset({"battery", "checkin", "temperature", "humidity"})
+ROOM_CLIMATE = frozenset({"temperature", "humidity"})
 IGNORED = "ignored"  # the reason given for NOT_ACTIVITY rows (counted apart, not as rejections)
 RELEARN_MIN = 12 * 60  # relearn around local noon (+ up to two hours, staggered by household)
 RELEARN_SPREAD_MIN = 120
@@ -59,7 +60,7 @@ class Rejections:
 
     counts: Counter[str] = field(default_factory=Counter)
     examples: dict[str, list[int]] = field(default_factory=dict)
-    ignored: int = 0  # battery and check-in rows (valid, but not activity)
+    ignored: int = 0  # battery, check-in and room climate rows (not activity)
 
     def add(self, reason: str, line: int) -> None:
         self.counts[reason] += 1
@@ -104,6 +105,9 @@ def parse_rows(rows: Iterable[list[str]], rejections: Rejections) -> list[Event]
             rejections.add("bad_columns", line)
             continue
         ts, household, device, kind, raw = row
+        if kind in ROOM_CLIMATE:  # a room sensor every few minutes: never activity, let go unparsed
+            rejections.ignored += 1
+            continue
         try:
             at = fromiso(ts)
         except ValueError:

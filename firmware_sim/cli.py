@@ -49,6 +49,13 @@ def register(sub: Subcommands) -> None:
         help="every home's sensor kit (default: drawn per home; presence: the full kit with presence"
         " sensors and a bed pad)",
     )
+    parser.add_argument(
+        "--climate-share",
+        type=float,
+        default=None,
+        help="share of homes (0..1, drawn) with room thermometers and an air conditioner plug, reporting"
+        " temperature and humidity every 5 minutes (default: config, 0)",
+    )
     parser.add_argument("--out-csv", type=Path, default=None)
     parser.add_argument("--out-jsonl", type=Path, default=None)
     parser.add_argument("--truth", type=Path, default=None, help="ground truth JSON")
@@ -84,9 +91,15 @@ def run(args: argparse.Namespace) -> int:
     seed = config.sim.seed if args.seed is None else args.seed
     tz = args.tz or config.sim.tz
     ZoneInfo(tz)
+    share = config.sim.climate_share if args.climate_share is None else args.climate_share
+    if not 0.0 <= share <= 1.0:
+        raise SystemExit(f"mimamori: --climate-share {share}: must be between 0 and 1")
+    args.climate_share = share
     if args.gateway_config:
         first_day = datetime.now(ZoneInfo(tz)).date()
-        for home in build_homes(household_specs(args, households, tz), seed, first_day, tz=tz):
+        for home in build_homes(
+            household_specs(args, households, tz), seed, first_day, tz=tz, climate_share=share
+        ):
             path = Path(args.gateway_config.format(household=home.household))
             root = args.topic_root.format(household=home.household)
             path.write_text(
@@ -103,7 +116,9 @@ def run(args: argparse.Namespace) -> int:
     start = args.start or DEFAULT_START
     days = int(args.days)
     scenarios = scenarios_from(args, start, tz, households, seed)
-    result = generate(household_specs(args, households, tz), days, seed, scenarios, start=start, tz=tz)
+    result = generate(
+        household_specs(args, households, tz), days, seed, scenarios, start=start, tz=tz, climate_share=share
+    )
     zones = {home.household: home.zone for home in result.homes}
     if args.out_csv:
         with args.out_csv.open("w", encoding="utf-8", newline="") as out:

@@ -21,6 +21,7 @@ import math
 import random
 from collections.abc import Callable
 from dataclasses import dataclass
+from datetime import date
 from enum import StrEnum
 from typing import Final
 from zoneinfo import ZoneInfo
@@ -28,6 +29,7 @@ from zoneinfo import ZoneInfo
 from firmware_sim.events import SimEvent, to_datetime
 from firmware_sim.kits import HouseRoom
 from firmware_sim.routine import Activity
+from firmware_sim.sensors import Raw
 from mimamori.contract import Kind
 
 STEP_MS: Final = 5 * 60_000
@@ -36,15 +38,30 @@ CLIMATE_ROOMS: Final = (HouseRoom.LIVING, HouseRoom.BEDROOM, HouseRoom.BATHROOM)
 AC_DEVICE: Final = "aircon"
 COOLED_ROOMS: Final = frozenset({HouseRoom.LIVING, HouseRoom.BEDROOM})
 """The one air conditioner serves the small home's living room and bedroom (not the bathroom)."""
+_COOLED: Final = tuple(room in COOLED_ROOMS for room in CLIMATE_ROOMS)
+QUARTER_MS: Final = 15 * 60_000
 
 
 def thermometer(room: HouseRoom) -> str:
     return f"{room.value}-temp"
 
 
+THERMOMETERS: Final = tuple(thermometer(room) for room in CLIMATE_ROOMS)
+
+
 class Season(StrEnum):
-    AUGUST = "august"
-    JANUARY = "january"
+    AUGUST = "august"  # the summer model (June to September)
+    JANUARY = "january"  # the winter model (December to March)
+    MILD = "mild"  # April, May, October, November: neither cooled nor heated
+
+
+def season_of(day: date) -> Season:
+    """The model a home's climate uses from ``day`` (a run keeps the season of its first day)."""
+    if 6 <= day.month <= 9:
+        return Season.AUGUST
+    if day.month == 12 or day.month <= 3:
+        return Season.JANUARY
+    return Season.MILD
 
 
 class Presence(StrEnum):
@@ -89,6 +106,9 @@ def weather(season: Season, seed: int, day: int) -> Weather:
         wave = block.random() < 0.3
         high = rng.gauss(35.8 if wave else 31.8, 1.0)
         return Weather(high - rng.uniform(7.0, 9.0), high, rng.gauss(23.5, 1.2))
+    if season is Season.MILD:
+        high = rng.gauss(19.5, 3.0)
+        return Weather(high - rng.uniform(6.0, 8.0), high, rng.gauss(10.0, 3.0))
     high = rng.gauss(9.8, 2.5)
     return Weather(min(high - 4, rng.gauss(1.2, 2.0)), high, rng.gauss(-4.0, 3.0))
 
@@ -163,22 +183,36 @@ class IndoorClimate:
         self._noise = random.Random(f"sensor:{seed}:{household}")
         self.at = start
         self._weather: dict[int, Weather] = {}
+        self._bucket = -1
+        self._bucket_local: tuple[Weather, float] = (Weather(0.0, 0.0, 0.0), 0.0)
         w, hour = self._local(start)
         outdoor = w.at(hour)
-        gain = self.house.summer_gain_c if season is Season.AUGUST else self.house.winter_gain_c
-        self._temps = [outdoor + gain + self._offset(room) for room in CLIMATE_ROOMS]
+        self._offsets = tuple(self._gain() + self._offset(room) for room in CLIMATE_ROOMS)
+        self._temps = [outdoor + offset for offset in self._offsets]
         self._ac_on = False
 
     def _local(self, at: int) -> tuple[Weather, float]:
-        """The day's weather and the local hour (fractional) at ``at``."""
-        local = to_datetime(at).astimezone(self.zone)
-        day = local.date().toordinal()
-        w = self._weather.get(day)
-        if w is None:
-            w = self._weather[day] = weather(self.season, self.seed, day)
-        return w, local.hour + local.minute / 60
+        """The day's weather and the local hour (fractional, whole minutes) at ``at``; looked up once
+        per quarter hour (every zone's offset is a whole number of quarter hours)."""
+        bucket = at // QUARTER_MS
+        if bucket != self._bucket:
+            local = to_datetime(bucket * QUARTER_MS).astimezone(self.zone)
+            day = local.date().toordinal()
+            w = self._weather.get(day)
+            if w is None:
+                w = self._weather[day] = weather(self.season, self.seed, day)
+            self._bucket, self._bucket_local = bucket, (w, local.hour + local.minute / 60)
+        w, hour = self._bucket_local
+        return w, hour + (at - bucket * QUARTER_MS) // 60_000 / 60
+
+    def _gain(self) -> float:
+        if self.season is Season.MILD:
+            return (self.house.summer_gain_c + self.house.winter_gain_c) / 2
+        return self.house.summer_gain_c if self.season is Season.AUGUST else self.house.winter_gain_c
 
     def _offset(self, room: HouseRoom) -> float:
+        if self.season is Season.MILD:
+            return -1.0 if room is HouseRoom.BATHROOM else 0.0
         if self.season is Season.AUGUST:
             return 0.8 if room is HouseRoom.BEDROOM else 0.0
         return {HouseRoom.BEDROOM: -1.0, HouseRoom.BATHROOM: -4.0}.get(room, 0.0)
@@ -191,27 +225,27 @@ class IndoorClimate:
         h = self.habits
         living = self._temps[0]
         summer = self.season is Season.AUGUST
-        if summer and h.uses_ac:
-            if presence is Presence.OUT or (presence is Presence.ASLEEP and not h.ac_at_night):
-                self._ac_on = False
-            elif presence is Presence.AWAKE and living >= h.on_above_c:
-                self._ac_on = True
-        elif not summer and h.heats:
-            self._ac_on = presence is Presence.AWAKE
-        else:
-            self._ac_on = False
+        if presence is Presence.AWAKE:  # only the resident switches it (asleep or fallen: left as it is)
+            leaving = self._presence(at + STEP_MS)  # going out or to bed within 5 minutes: off first
+            if summer and h.uses_ac:
+                if leaving is Presence.OUT or (leaving is Presence.ASLEEP and not h.ac_at_night):
+                    self._ac_on = False
+                elif living >= h.on_above_c:
+                    self._ac_on = True
+            elif self.season is Season.JANUARY and h.heats:
+                self._ac_on = leaving is Presence.AWAKE
         w, local_hour = self._local(at)
         outdoor = w.at(local_hour)
-        gain = self.house.summer_gain_c if summer else self.house.winter_gain_c
         sun = 0.5 if summer and 11 <= local_hour < 18 else 0.0  # the roof and west walls in the afternoon
         k = STEP_MS / (self.house.tau_h * HOUR_MS)
         target_ac = h.setpoint_c if summer else h.heat_to_c
-        for i, room in enumerate(CLIMATE_ROOMS):
-            eq = outdoor + gain + sun + self._offset(room)
-            t = self._temps[i] + (eq - self._temps[i]) * k
-            if self._ac_on and room in COOLED_ROOMS:
+        temps_now = self._temps
+        for i, cooled in enumerate(_COOLED):
+            eq = outdoor + sun + self._offsets[i]
+            t = temps_now[i] + (eq - temps_now[i]) * k
+            if cooled and self._ac_on:
                 t += (target_ac - t) * (STEP_MS / (0.5 * HOUR_MS))  # the unit pulls the room to its setting
-            self._temps[i] = t
+            temps_now[i] = t
         # the plug: the harder the unit works (the room far from its setting, outdoors far from it), the more
         work = abs(self._temps[0] - target_ac) * 60.0 + abs(outdoor - target_ac) * 25.0
         ac_w = min(1200.0, 180.0 + work) if self._ac_on else 0.0
@@ -222,24 +256,29 @@ class IndoorClimate:
         for i, room in enumerate(CLIMATE_ROOMS):
             t = self._temps[i] + self._noise.gauss(0.0, 0.15)
             d = dry_dew if room in COOLED_ROOMS else dew
-            if room is HouseRoom.BATHROOM and not summer:
+            if room is HouseRoom.BATHROOM and self.season is Season.JANUARY:
                 d = min(d, t - 8.0)  # unheated: the air stays dry as it cools
             temps.append(round(t, 1))
             hums.append(float(round(relative_humidity(t, d))))
         return ClimateReading(at, tuple(temps), tuple(hums), round(ac_w, 1), presence)
 
 
-def climate_events(household: str, reading: ClimateReading, *, aircon: bool = True) -> list[SimEvent]:
-    """A reading as the simulator's reports: each room's humidity then temperature, and the air
+def climate_raws(reading: ClimateReading, *, aircon: bool = True) -> list[Raw]:
+    """A reading as the devices' reports: each room's humidity then temperature, and the air
     conditioner's plug (``aircon``: the home has one on a smart plug)."""
-    out = []
-    for i, room in enumerate(CLIMATE_ROOMS):
-        device = thermometer(room)
-        out.append(SimEvent(reading.at, household, device, Kind.HUMIDITY, reading.humidities[i], reading.at))
-        out.append(SimEvent(reading.at, household, device, Kind.TEMPERATURE, reading.temps[i], reading.at))
+    at = reading.at
+    out: list[Raw] = []
+    for device, humidity, temp in zip(THERMOMETERS, reading.humidities, reading.temps, strict=True):
+        out.append((at, device, Kind.HUMIDITY, humidity))
+        out.append((at, device, Kind.TEMPERATURE, temp))
     if aircon:
-        out.append(SimEvent(reading.at, household, AC_DEVICE, Kind.POWER, reading.ac_w, reading.at))
+        out.append((at, AC_DEVICE, Kind.POWER, reading.ac_w))
     return out
+
+
+def climate_events(household: str, reading: ClimateReading, *, aircon: bool = True) -> list[SimEvent]:
+    """:func:`climate_raws` as the simulator's reports of ``household``."""
+    return [SimEvent(at, household, d, k, v, at) for at, d, k, v in climate_raws(reading, aircon=aircon)]
 
 
 def relative_humidity(temp_c: float, dew_c: float) -> float:

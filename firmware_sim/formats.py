@@ -23,14 +23,14 @@ from typing import Any, Literal
 from zoneinfo import ZoneInfo
 
 from firmware_sim.events import SimEvent
-from firmware_sim.kits import KITS, Kit
+from firmware_sim.kits import KITS_BY_NAME, Kit
 from gateway.native import Reading, encode_reading
 from mimamori import contract
 from mimamori.contract import Kind
 
 Format = Literal["native", "zigbee2mqtt", "shelly", "tasmota", "mixed"]
 PLUG_FORMATS = ("zigbee2mqtt", "shelly", "tasmota")
-PLUGS = frozenset(d.id for kit in KITS for d in kit.devices if d.kind is Kind.POWER)
+PLUGS = frozenset(d.id for kit in KITS_BY_NAME.values() for d in kit.devices if d.kind is Kind.POWER)
 NATIVE_PREFIX = "home"
 """The gateway's default ``native_prefix``."""
 

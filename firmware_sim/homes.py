@@ -19,6 +19,7 @@ from functools import lru_cache
 from typing import Final
 from zoneinfo import ZoneInfo
 
+from firmware_sim.climate import AC_DEVICE, STEP_MS, IndoorClimate, climate_raws, presence_of, season_of
 from firmware_sim.events import SimEvent, to_datetime, to_ms
 from firmware_sim.kits import KITS_BY_NAME, Device, HouseRoom, Kit, draw_kit
 from firmware_sim.persona import Persona, draw_persona
@@ -35,17 +36,21 @@ from firmware_sim.sensors import Raw, act_reach, act_reports, occupancy_reports,
 from mimamori.contract import Kind
 
 DAY_MS: Final = 86_400_000
+CLIMATE_WARM_MS: Final = 6 * 3_600_000
+"""The indoor climate starts this long before the first day (from the outdoor curve plus the house's gain)."""
 DEFAULT_TZ: Final = "Asia/Tokyo"
 _ASLEEP: Final = frozenset({Activity.SLEEP, Activity.IN_BED, Activity.FALLEN, Activity.TRANSIT})
 
 
 @dataclass(frozen=True, slots=True)
 class HouseholdSpec:
-    """A household to simulate. ``kit`` names one of :data:`firmware_sim.kits.KITS` (None: drawn)."""
+    """A household to simulate. ``kit`` names one of :data:`firmware_sim.kits.KITS_BY_NAME` (None: drawn)."""
 
     id: str
     tz: str = DEFAULT_TZ
     kit: str | None = None
+    climate: bool | None = None
+    """Room climate sensors (``+climate``): None: drawn with the run's ``climate_share``."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -59,15 +64,28 @@ class _DeviceState:
 
 class SimHome:
     def __init__(
-        self, spec: HouseholdSpec, seed: int, origin: datetime, scenarios: Sequence[Scenario] = ()
+        self,
+        spec: HouseholdSpec,
+        seed: int,
+        origin: datetime,
+        scenarios: Sequence[Scenario] = (),
+        climate_share: float = 0.0,
     ) -> None:
+        """``climate_share``: the chance that a home whose spec does not say has room climate sensors
+        (drawn from a stream of its own: the rest of the home is the same either way)."""
         self.household = spec.id
         self.tz = spec.tz
         self.zone = ZoneInfo(spec.tz)
         self._key = int.from_bytes(hashlib.blake2b(f"{seed}:{spec.id}".encode(), digest_size=8).digest())
         rng = random.Random(self._key)
         self.persona: Persona = draw_persona(rng)
-        self.kit: Kit = KITS_BY_NAME[spec.kit] if spec.kit else draw_kit(rng)
+        kit = KITS_BY_NAME[spec.kit] if spec.kit else draw_kit(rng)
+        climate = spec.climate
+        if climate is None:
+            climate = (
+                climate_share > 0 and random.Random(f"climate-kit:{seed}:{spec.id}").random() < climate_share
+            )
+        self.kit: Kit = kit.with_climate() if climate else kit
         self._occupancy = any(d.kind is Kind.OCCUPANCY for d in self.kit.devices)
         self._devices = [
             _DeviceState(
@@ -88,6 +106,8 @@ class SimHome:
         self._index: dict[int, tuple[list[int], list[int]]] = {}
         self._reports: dict[tuple[int, int], tuple[int, list[Raw]]] = {}
         """Per cached day: act starts, and the running maximum of how far acts' reports reach."""
+        self._climate: IndoorClimate | None = None
+        self._seed = seed
 
     # ------------------------------------------------------------------ days
 
@@ -176,7 +196,8 @@ class SimHome:
         """Every report this home's devices send in ``lo..hi`` (half-open), in time order."""
         lo_ms = lo if isinstance(lo, int) else to_ms(lo)
         hi_ms = hi if isinstance(hi, int) else to_ms(hi)
-        raws: list[Raw] = []
+        # the climate first: it walks the days in order, as the plan cache keeps them
+        raws: list[Raw] = self._climate_reports(lo_ms, hi_ms) if self.kit.climate else []
         liveliness = self.persona.liveliness
         for day in range(self.day_of(lo_ms) - 1, self.day_of(hi_ms) + 1):
             plan = self.plan(day)
@@ -225,6 +246,30 @@ class SimHome:
         before = acts[index - 1] if index > 0 else (self.plan(day - 1).acts or (None,))[-1]
         after = acts[index + 1] if index + 1 < len(acts) else (self.plan(day + 1).acts or (None,))[0]
         return before, after
+
+    def _climate_reports(self, lo: int, hi: int) -> list[Raw]:
+        """The rooms' thermometers and the air conditioner's plug every 5 minutes in ``lo..hi``: one
+        model stepped from ``CLIMATE_WARM_MS`` before the first day, so any window gets the same
+        readings (a window before the model's time starts it again)."""
+        climate = self._climate
+        if climate is None or climate.at >= lo:
+            start = self._origin - CLIMATE_WARM_MS
+            season = season_of(to_datetime(self._origin).astimezone(self.zone).date())
+            climate = self._climate = IndoorClimate(
+                self.household,
+                self.tz,
+                season,
+                self._seed,
+                lambda ms: presence_of(self.activity_at(ms)),
+                start,
+            )
+        out: list[Raw] = []
+        aircon = self.kit.has(AC_DEVICE)
+        while climate.at + STEP_MS < hi:
+            reading = climate.step()
+            if reading.at >= lo:
+                out += climate_raws(reading, aircon=aircon)
+        return out
 
     def _battery(self, state: _DeviceState, at: int) -> float:
         level = state.battery_start - state.drain_per_day * (at - self._origin) / DAY_MS

@@ -2,7 +2,8 @@
 
 Real installations vary: a care programme may fit a full kit, a family a single motion sensor and a
 door contact. Homes draw a kit by weight, so benchmarks see sparse homes (no bedroom or living-room
-motion) as well as rich ones.
+motion) as well as rich ones. Any kit may come with room climate sensors (``+climate``: three room
+thermometers and the air conditioner on a plug), for a share of the homes a run asks for.
 """
 
 from __future__ import annotations
@@ -75,6 +76,13 @@ KITCHEN_PRESENCE: Final = _presence(HouseRoom.KITCHEN)
 LIVING_PRESENCE: Final = _presence(HouseRoom.LIVING)
 BED_PAD: Final = Device("bed-pad", Kind.OCCUPANCY, HouseRoom.BEDROOM, battery=True, checkin_s=3000)
 """A pressure pad under the mattress: occupied while the person is in bed (asleep, napping, lying in)."""
+ROOM_THERMOMETERS: Final = tuple(
+    Device(f"{room.value}-temp", Kind.TEMPERATURE, room, battery=True, checkin_s=3000)
+    for room in (HouseRoom.LIVING, HouseRoom.BEDROOM, HouseRoom.BATHROOM)
+)
+"""Temperature and humidity sensors (firmware_sim.climate reports both, every 5 minutes)."""
+AIRCON: Final = _plug("aircon", HouseRoom.LIVING)
+"""The air conditioner on a metering plug (it also heats in winter)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -84,6 +92,18 @@ class Kit:
 
     def has(self, device_id: str) -> bool:
         return any(d.id == device_id for d in self.devices)
+
+    @property
+    def climate(self) -> bool:
+        """Whether the kit has room thermometers (firmware_sim.climate then reports the rooms)."""
+        return any(d.kind is Kind.TEMPERATURE for d in self.devices)
+
+    def with_climate(self) -> Kit:
+        """This kit with room thermometers and the air conditioner on a plug (appended, so the other
+        devices draw the same phases as without)."""
+        if self.climate:
+            return self
+        return Kit(self.name + CLIMATE_SUFFIX, (*self.devices, *ROOM_THERMOMETERS, AIRCON))
 
     def motion_in(self, room: HouseRoom) -> Device | None:
         return next((d for d in self.devices if d.kind is Kind.MOTION and d.room is room), None)
@@ -97,7 +117,7 @@ class Kit:
 
 def sees_evening(kind: Kind, room: HouseRoom) -> bool:
     """Whether a device of this kind in this room sees the resident's evenings (a help button does not)."""
-    return kind is not Kind.BUTTON and room in (HouseRoom.LIVING, HouseRoom.BEDROOM)
+    return kind not in (Kind.BUTTON, Kind.TEMPERATURE) and room in (HouseRoom.LIVING, HouseRoom.BEDROOM)
 
 
 KITS: Final = (
@@ -133,7 +153,9 @@ PRESENCE_KIT: Final = Kit(
 )
 """The full kit with presence sensors and a bed pad: optional (named, never drawn), so homes drawn
 without it are the same as before."""
-KITS_BY_NAME: Final = {kit.name: kit for kit in (*KITS, PRESENCE_KIT)}
+CLIMATE_SUFFIX: Final = "+climate"
+KITS_BY_NAME: Final = {k.name: k for kit in (*KITS, PRESENCE_KIT) for k in (kit, kit.with_climate())}
+"""Every kit by name, and each with room climate sensors (``full+climate``, ...)."""
 
 
 def draw_kit(rng: random.Random) -> Kit:

@@ -35,7 +35,9 @@ async def run_live(
 
     first_day = sim_start.astimezone(ZoneInfo(tz)).date()
     scenarios = scenarios_from(args, first_day, tz, households, seed)
-    homes = build_homes(household_specs(args, households, tz), seed, first_day, scenarios, tz)
+    homes = build_homes(
+        household_specs(args, households, tz), seed, first_day, scenarios, tz, args.climate_share
+    )
     fmt: Format = args.format
     zones = {home.household: home.zone for home in homes}
     roots = {home.household: args.topic_root.format(household=home.household) for home in homes}

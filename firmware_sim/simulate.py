@@ -76,11 +76,13 @@ def build_homes(
     start: date,
     scenarios: Sequence[Scenario] = (),
     tz: str = DEFAULT_TZ,
+    climate_share: float = 0.0,
 ) -> list[SimHome]:
+    """The homes of a run; ``climate_share`` of them (drawn) with room climate sensors."""
     homes: list[SimHome] = []
     for spec in specs(households, tz):
         origin = SimHome(spec, seed, to_datetime(0)).midnight(start.toordinal())
-        homes.append(SimHome(spec, seed, to_datetime(origin), scenarios))
+        homes.append(SimHome(spec, seed, to_datetime(origin), scenarios, climate_share))
     return homes
 
 
@@ -91,10 +93,12 @@ def generate(
     scenarios: Sequence[Scenario] = (),
     start: date = DEFAULT_START,
     tz: str = DEFAULT_TZ,
+    climate_share: float = 0.0,
 ) -> SimResult:
     """Simulate ``days`` local days from ``start`` for each household; every home's events from its
-    own local midnight to local midnight, merged in sending order."""
-    homes = build_homes(households, seed, start, scenarios, tz)
+    own local midnight to local midnight, merged in sending order. ``climate_share`` of the homes
+    (drawn) also report their rooms' temperature and humidity and the air conditioner's plug."""
+    homes = build_homes(households, seed, start, scenarios, tz, climate_share)
     first = start.toordinal()
     per_home = [home.events_between(home.midnight(first), home.midnight(first + days)) for home in homes]
     events = list(heapq.merge(*per_home, key=lambda e: e.at))

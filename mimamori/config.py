@@ -160,6 +160,7 @@ class SimConfig(Section):
     households: int = Field(3, ge=1, le=100_000)
     speed: float = Field(60.0, ge=0)  # 0 = as fast as possible
     tz: str = "Asia/Tokyo"
+    climate_share: float = Field(0.0, ge=0.0, le=1.0)  # homes with room climate sensors (docs/climate.md)
 
 
 class DashboardConfig(Section):

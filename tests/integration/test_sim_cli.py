@@ -81,3 +81,23 @@ def test_kit_gives_every_home_the_presence_kit(tmp_path: Path) -> None:
     rows = (tmp_path / "events.csv").read_text().splitlines()
     occupancy = {row.split(",")[2] for row in rows if row.split(",")[3:4] == ["occupancy"]}
     assert {"bathroom-presence", "toilet-presence", "kitchen-presence"} <= occupancy
+
+
+def test_homes_with_room_sensors_report_their_rooms_in_the_files(tmp_path: Path) -> None:
+    out = tmp_path / "events.csv"
+    done = mimamori(
+        "sim", "--households", "2", "--days", "1", "--start", "2026-08-20", "--climate-share", "1",
+        "--out-csv", str(out), "--truth", str(tmp_path / "truth.json"),
+    )  # fmt: skip
+    assert done.returncode == 0, done.stderr
+    rows = [line.split(",") for line in out.read_text().splitlines()[1:]]
+    temps = [r for r in rows if r[2] == "living-temp" and r[3] == "temperature"]
+    assert len(temps) == 2 * 288  # two homes, every 5 minutes of the day
+    assert {r[2] for r in rows if r[3] == "humidity"} == {"living-temp", "bedroom-temp", "bathroom-temp"}
+    truth = json.loads((tmp_path / "truth.json").read_text())
+    assert all(h["kit"].endswith("+climate") for h in truth["households"])
+    stats = mimamori("sim-stats", "--events", str(out))
+    assert stats.returncode == 0, stats.stderr
+    bad = mimamori("sim", "--households", "1", "--climate-share", "2", "--out-csv", str(tmp_path / "x.csv"))
+    assert bad.returncode != 0
+    assert "--climate-share" in bad.stderr

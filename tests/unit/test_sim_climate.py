@@ -4,11 +4,14 @@ and winter rooms cool without heating."""
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import date, datetime, timedelta
+from pathlib import Path
 from zoneinfo import ZoneInfo
 
 from detection.climate import HeatLevel, heat_level, indoor_wbgt
+from detection.replay import Rejections, read_events
 from firmware_sim.climate import (
+    STEP_MS,
     ClimateHabits,
     ClimateReading,
     House,
@@ -17,7 +20,10 @@ from firmware_sim.climate import (
     Season,
     climate_events,
 )
-from firmware_sim.events import to_ms
+from firmware_sim.events import SimEvent, to_datetime, to_ms
+from firmware_sim.files import write_csv
+from firmware_sim.kits import AIRCON, ROOM_THERMOMETERS
+from firmware_sim.simulate import build_homes, generate, stream
 from mimamori.contract import Kind
 
 ZONE = ZoneInfo("Asia/Tokyo")
@@ -72,3 +78,54 @@ def test_readings_become_reports_of_each_room_and_the_plug() -> None:
         ("bathroom-temp", Kind.TEMPERATURE),
         ("aircon", Kind.POWER),
     ]
+
+
+def split(events: list[SimEvent]) -> tuple[list[SimEvent], list[SimEvent]]:
+    """(the room thermometers' and the air conditioner's reports, the rest)."""
+    climate = {d.id for d in (*ROOM_THERMOMETERS, AIRCON)}
+    return [e for e in events if e.device in climate], [e for e in events if e.device not in climate]
+
+
+def test_generate_reports_each_room_every_5_minutes_for_homes_with_room_sensors() -> None:
+    plain = generate(4, 2, seed=3, start=date(2026, 8, 20))
+    fitted = generate(4, 2, seed=3, start=date(2026, 8, 20), climate_share=1.0)
+    assert [h.kit.name for h in fitted.homes] == [h.kit.name + "+climate" for h in plain.homes]
+    climate, rest = split(fitted.events)
+    assert rest == plain.events  # the activity a seed gives is the same with room sensors
+    assert not split(plain.events)[0]
+    for home in fitted.homes:
+        mine = [e for e in climate if e.household == home.household]
+        temps = [e for e in mine if e.device == "living-temp" and e.kind is Kind.TEMPERATURE]
+        assert len(temps) == 2 * 288  # two days, every 5 minutes
+        assert {e.at - f.at for e, f in zip(temps[1:], temps, strict=False)} == {STEP_MS}
+        readings = {(e.device, e.kind) for e in mine if e.kind not in (Kind.CHECKIN, Kind.BATTERY)}
+        assert readings == {
+            *((d.id, k) for d in ROOM_THERMOMETERS for k in (Kind.TEMPERATURE, Kind.HUMIDITY)),
+            ("aircon", Kind.POWER),
+        }  # besides their check-ins and battery reports, as every device
+        assert all(20 <= e.value <= 45 for e in mine if e.kind is Kind.TEMPERATURE)  # August indoors
+
+
+def test_a_streamed_run_reports_the_same_rooms_as_generate() -> None:
+    start = date(2026, 12, 1)
+    whole = generate(4, 1, seed=5, start=start, climate_share=0.5)
+    homes = build_homes(4, 5, start, climate_share=0.5)
+    assert [h.kit.climate for h in homes] == [True, True, True, False]  # drawn
+    lo = to_datetime(min(h.midnight(start.toordinal()) for h in homes))
+    hi = to_datetime(max(h.midnight(start.toordinal() + 1) for h in homes))
+    windows = [e for w in stream(homes, lo, hi, timedelta(minutes=7)) for e in w]
+    assert split(windows)[0] == split(whole.events)[0]
+
+
+def test_replay_ignores_room_climate_rows(tmp_path: Path) -> None:
+    result = generate(2, 1, seed=3, start=date(2026, 8, 20), climate_share=1.0)
+    path = tmp_path / "events.csv"
+    with path.open("w", encoding="utf-8", newline="") as out:
+        write_csv(result.events, out, {h.household: h.zone for h in result.homes})
+    rejections = Rejections()
+    replayed = read_events(path, rejections)
+    rooms = sum(1 for e in result.events if e.kind in (Kind.TEMPERATURE, Kind.HUMIDITY))
+    assert rooms == 2 * 288 * 6
+    assert not rejections.total
+    assert rejections.ignored >= rooms
+    assert not [e for e in replayed if e[3] in ("temperature", "humidity")]

@@ -112,7 +112,7 @@ def test_the_gateway_config_written_for_a_simulated_home_loads_and_maps_every_de
     from gateway.cli import router_for
     from mimamori.config import load_config
 
-    (home,) = generate(1, 1, seed=6).homes
+    (home,) = generate(1, 1, seed=6, climate_share=1.0).homes  # with room thermometers and the aircon plug
     path = tmp_path / "gw.toml"
     path.write_text(
         gateway_toml(home.household, home.tz, "homes/x", device_map(home.household, home.kit, fmt))
