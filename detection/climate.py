@@ -20,7 +20,7 @@ Each stretch of the household is one episode, raised once: ``heat:<since>``, its
 
 from __future__ import annotations
 
-from collections import deque
+from array import array
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from enum import IntEnum
@@ -142,9 +142,12 @@ class RoomClimate:
     humidity: float | None = None
     humidity_at: datetime | None = None
     at: datetime | None = None
+    temp_ms: int = -1  # ``at`` and ``humidity_at`` in epoch ms (the live read skips what it has fed)
+    humidity_ms: int = -1
     severe: bool = False  # at 厳重警戒 or above
     danger_since: datetime | None = None  # at 危険 since (first reading)
-    recent: deque[tuple[datetime, float]] = field(default_factory=deque)  # temperatures of the window
+    recent_at: array[float] = field(default_factory=lambda: array("d"))  # epoch s of the window's ...
+    recent: array[float] = field(default_factory=lambda: array("d"))  # ... temperatures (compact: 100k homes)
 
     def fresh_humidity(self, tuning: ClimateTuning) -> bool:
         return (
@@ -158,7 +161,7 @@ class RoomClimate:
         return indoor_wbgt(self.temp_c, DEFAULT_HUMIDITY if humidity is None else humidity)
 
     def cooling(self, tuning: ClimateTuning) -> bool:
-        highest = max((t for _, t in self.recent), default=self.temp_c)
+        highest = max(self.recent, default=self.temp_c)
         return self.temp_c <= highest - tuning.cooling_drop_c
 
 
@@ -186,9 +189,16 @@ class ClimateWatch:
         if r is None:
             r = self.rooms[device] = RoomClimate(room)
         r.temp_c, r.at = temp_c, at
-        r.recent.append((at, temp_c))
-        while r.recent and at - r.recent[0][0] > self.tuning.cooling_window:
-            r.recent.popleft()
+        t = at.timestamp()
+        r.temp_ms = round(t * 1000)
+        r.recent_at.append(t)
+        r.recent.append(temp_c)
+        window = self.tuning.cooling_window.total_seconds()
+        old = 0
+        while old < len(r.recent_at) and t - r.recent_at[old] > window:
+            old += 1
+        if old:
+            del r.recent_at[:old], r.recent[:old]
         level = heat_level(r.wbgt(self.tuning))
         r.severe = level >= HeatLevel.SEVERE
         r.danger_since = (r.danger_since or at) if level >= HeatLevel.DANGER else None
@@ -205,6 +215,7 @@ class ClimateWatch:
         if r is None:
             r = self.rooms[device] = RoomClimate(room)
         r.humidity, r.humidity_at = humidity, at
+        r.humidity_ms = round(at.timestamp() * 1000)
 
     def air_conditioner(self, at: datetime, watts: float) -> None:
         self.ac_watts, self.ac_at = watts, at

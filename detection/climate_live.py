@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable, Sequence
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from zoneinfo import ZoneInfo
 
 from detection.climate import (
@@ -36,6 +36,7 @@ from store.base import ClimateReader, ClimateReading, DeviceState
 log = logging.getLogger(__name__)
 
 OVERLAP = timedelta(minutes=10)
+TEMPERATURE = Kind.TEMPERATURE.value
 
 
 COLD_MARGIN_C = 2.0  # a cold home is warm again this far above the floor
@@ -96,12 +97,22 @@ class ClimateDetector:
         """The climate findings due at ``now`` (the caller raises each episode once)."""
         first = self._read_to is None
         since = now - self._history if self._read_to is None else self._read_to - OVERLAP
-        rows = self._reader.climate_since(since)
+        rows = self._reader.climate_rows_since(since)
         if first:
-            for household in sorted({r.household for r in rows}):
+            for household in sorted({r[0] for r in rows}):
                 self._feed(self._reader.climate_readings(household, since, now + OVERLAP))
         else:
-            self._feed(rows)
+            # most rows are a sensor's newest reading already fed (the overlap): skipped by its time
+            fresh: list[ClimateReading] = []
+            watches = self.watches
+            for home, sensor, kind, value, ms in rows:
+                watch = watches.get(home)
+                room = None if watch is None else watch.rooms.get(sensor)
+                if room is not None and ms <= (room.temp_ms if kind == TEMPERATURE else room.humidity_ms):
+                    continue
+                at = datetime.fromtimestamp(ms / 1000, UTC)
+                fresh.append(ClimateReading(home, sensor, Kind(kind), value, at))
+            self._feed(fresh)
         self._read_to = now
         hot = [h for h, w in self.watches.items() if w.hot_since is not None]
         if hot:

@@ -69,6 +69,11 @@ class ClimateReader(Protocol):
         """The newest reading of every device and kind observed at or after ``since``."""
         ...
 
+    def climate_rows_since(self, since: datetime) -> list[tuple[str, str, str, float, int]]:
+        """:meth:`climate_since` as plain rows (household, device, kind, value, epoch ms): the live
+        detector's every-minute read, where most rows are skipped unconverted."""
+        ...
+
     def climate_readings(self, household: str, start: datetime, end: datetime) -> list[ClimateReading]:
         """Every stored climate reading of ``household`` with ``start <= at < end``, oldest first."""
         ...

@@ -710,6 +710,16 @@ class SqliteEventStore:
         )
         return [ClimateReading(h, d, Kind(k), v, from_ms(at)) for h, d, k, v, at in rows]
 
+    def climate_rows_since(self, since: datetime) -> list[tuple[str, str, str, float, int]]:
+        return (
+            self._conn()
+            .execute(
+                "SELECT household, device, kind, value, observed_ms FROM climate_live WHERE observed_ms >= ?",
+                (to_ms(since),),
+            )
+            .fetchall()
+        )
+
     def climate_readings(self, household: str, start: datetime, end: datetime) -> list[ClimateReading]:
         rows = self._conn().execute(
             "SELECT device, kind, value, observed_ms FROM events WHERE household = ?"
