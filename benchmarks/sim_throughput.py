@@ -3,7 +3,7 @@
 Baseline, measured in the same run: JSON-encoding the same events as canonical envelopes (what any
 consumer must at least pay to write them out), so the ratio says what generating costs on top.
 
-Run: ``.venv/bin/python benchmarks/sim_throughput.py [--homes 5000] [--hours 2]``.
+Run: ``.venv/bin/python benchmarks/sim_throughput.py [--homes 5000] [--hours 2] [--climate-share 0.3]``.
 The last line printed is one JSON object.
 """
 
@@ -26,10 +26,13 @@ def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--homes", type=int, default=5000, help="homes streamed for the load figure")
     parser.add_argument("--hours", type=float, default=2.0, help="simulated hours streamed")
+    parser.add_argument(
+        "--climate-share", type=float, default=0.0, help="share of homes with room climate sensors (0..1)"
+    )
     args = parser.parse_args()
 
     started = time.perf_counter()
-    week = generate(20, 7, seed=1)
+    week = generate(20, 7, seed=1, climate_share=args.climate_share)
     week_s = time.perf_counter() - started
 
     started = time.perf_counter()
@@ -37,7 +40,7 @@ def main() -> None:
         event.envelope("gw-1", seq).encode()
     encode_s = time.perf_counter() - started
 
-    homes = build_homes(args.homes, 1, DEFAULT_START)
+    homes = build_homes(args.homes, 1, DEFAULT_START, climate_share=args.climate_share)
     lo = to_datetime(homes[0].midnight(DEFAULT_START.toordinal())) + timedelta(hours=7)
     hi = lo + timedelta(hours=args.hours)
     started = time.perf_counter()
@@ -47,6 +50,7 @@ def main() -> None:
     print(
         json.dumps(
             {
+                "climate_share": args.climate_share,
                 "week_20_homes_s": round(week_s, 3),
                 "week_20_homes_events": len(week.events),
                 "week_events_per_s": round(len(week.events) / week_s),
