@@ -15,7 +15,7 @@ from typing import Any, Final
 from zoneinfo import ZoneInfo
 
 from dashboard.users import StaffRole, UserStore
-from firmware_sim.homes import SimHome
+from firmware_sim.homes import HouseholdSpec, SimHome
 from firmware_sim.scenarios import Scenario, ScenarioKind
 from firmware_sim.simulate import build_homes
 from mimamori.clock import ScaledClock
@@ -45,6 +45,10 @@ ORGANISATIONS: Final = (("hokatsu", "地域包括支援センター"), ("kirari"
 FAMILY: Final = "f-son"  # the fallen resident's son: told when her incident opens and closes; a digest
 FAMILY_ABROAD: Final = "f-daughter"  # the day-service home's daughter abroad: an English e-mail digest
 CALENDAR_INDEX: Final = 1  # the second home goes to a day service (not on the demo's Thursday)
+HEAT_INDEX: Final = 3  # the fourth home has room thermometers; its kerosene heater is left on high
+HEATER_ON: Final = time(11, 0)
+HEATER_OFF: Final = time(17, 0)
+HEAT_RESIDENT_WAIT_MIN: Final = 20  # the resident is texted first; still hot after this: the neighbours
 DAY_SERVICE: Final = {
     "label": "デイサービス",
     "weekly": ["mon", "wed", "fri"],
@@ -127,6 +131,16 @@ def town_data(
         resident = f"r-{household}"
         if index != FALL_INDEX:  # on a mobile: texted by a disaster check (`mimamori disaster-check start`)
             contacts.append({"id": resident, "name": name, "phone": phone(2000 + index), "role": "resident"})
+        if index == HEAT_INDEX:  # room sensors: a hot room is told to the resident first (docs/climate.md)
+            tiers.insert(
+                0,
+                {
+                    "kind": "resident_check",
+                    "contacts": [resident],
+                    "mode": "all",
+                    "wait_minutes": HEAT_RESIDENT_WAIT_MIN,
+                },
+            )
         if index == FALL_INDEX:  # a call first: "are you all right? 1 fine, 9 help" (no answer: neighbours)
             contacts.append(
                 {
@@ -202,15 +216,34 @@ class Town:
     outage_home: str
     outage_at: datetime
     zone: ZoneInfo
+    heat_home: str | None = None  # None: a town too small to have one
+    heater: tuple[datetime, datetime] | None = None
 
     @classmethod
     def build(cls, count: int, seed: int, history_days: int, tz: str, today: date) -> Town:
         zone = ZoneInfo(tz)
         names = [f"home-{n:04d}" for n in range(1, count + 1)]
         fall = Scenario(names[min(FALL_INDEX, count - 1)], ScenarioKind.FALL, _at(today, FALL_AT, zone))
-        homes = build_homes(names, seed, today - timedelta(days=history_days), [fall], tz)
+        heater = (_at(today, HEATER_ON, zone), _at(today, HEATER_OFF, zone))
+        heat_home = names[HEAT_INDEX] if count > HEAT_INDEX else None
+        specs = [
+            HouseholdSpec(name, tz, climate=True, heater=heater)
+            if name == heat_home
+            else HouseholdSpec(name, tz)
+            for name in names
+        ]
+        homes = build_homes(specs, seed, today - timedelta(days=history_days), [fall], tz)
         outage_home = names[min(6, count - 1)]
-        return cls(homes, _at(today, LIVE_FROM, zone), fall, outage_home, _at(today, OUTAGE_AT, zone), zone)
+        return cls(
+            homes,
+            _at(today, LIVE_FROM, zone),
+            fall,
+            outage_home,
+            _at(today, OUTAGE_AT, zone),
+            zone,
+            heat_home,
+            heater if heat_home else None,
+        )
 
     @property
     def households(self) -> list[str]:
@@ -231,15 +264,33 @@ class Town:
             " and gets a digest at 19:00",
             f"  care calendar: {calendar} goes to a day service {days} {DAY_SERVICE['start']}-"
             f"{DAY_SERVICE['end']}; her daughter abroad gets the digest by e-mail",
+            *(
+                [
+                    f"  room sensors: {self.heat_home} has thermometers in three rooms; a hot room is texted"
+                    f" to her first, then her neighbours if it stays hot {HEAT_RESIDENT_WAIT_MIN} min"
+                ]
+                if self.heat_home
+                else []
+            ),
         ]
 
     def script(self) -> list[tuple[datetime, str]]:
-        """Today's scripted events, as the console announces them."""
-        return [
+        """Today's scripted events, as the console announces them (in time order)."""
+        script = [
             (self.fall.t0, f"{self.fall.household}: the resident falls; her sensors go silent (scripted)"),
             (self.outage_at, f"{self.outage_home}: internet cut (scripted, for {OUTAGE.seconds // 3600} h)"),
             (self.outage_at + OUTAGE, f"{self.outage_home}: internet back"),
         ]
+        if self.heat_home and self.heater:
+            on, off = self.heater
+            script += [
+                (
+                    on,
+                    f"{self.heat_home}: a kerosene heater left on high, windows shut (scripted)",
+                ),
+                (off, f"{self.heat_home}: heater turned down"),
+            ]
+        return sorted(script, key=lambda item: item[0])
 
 
 def _at(day: date, at: time, zone: ZoneInfo) -> datetime:

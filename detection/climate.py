@@ -331,6 +331,11 @@ class ClimateWatch:
             "level_en": en,
             "hours": round((now - since).total_seconds() / 3600, 1),
         }
+        if (
+            kind is FindingKind.HEAT
+            and now.astimezone(ZoneInfo(self.time_zone)).month in self.tuning.heat_shock_months
+        ):
+            params["heating"] = 1  # hot in winter: the heating is too high (the advice says so)
         key = kind.value
         if r.fresh_humidity(self.tuning):
             params["humidity"] = round(r.humidity or 0.0)

@@ -90,6 +90,11 @@ _CLIMATE_ADVICE: dict[Language, dict[FindingKind, str]] = {
         FindingKind.COLD: "It is {temp_c}C indoors. Please turn on the heating and keep warm",
     },
 }
+_HEATING_TOO_HIGH = {  # hot in winter (November to March): the heating, not the weather
+    Language.JA: "室温が{temp_c}℃です。暖房を弱めて窓を少し開け、水分をとりましょう",
+    Language.EN: "It is {temp_c}C indoors. Please turn the heating down, open a window a little and drink"
+    " water",
+}
 _LOOK_IN = {
     Language.JA: "{what}。様子を見に行けますか",
     Language.EN: "{what}; please look in on them if you can",
@@ -101,6 +106,8 @@ def climate_what(kind: FindingKind, key: str, params: Params, lang: Language, *,
     anyone else reads what was seen and is asked to look in (「…。様子を見に行けますか」)."""
     if resident:
         try:
+            if kind is FindingKind.HEAT and params.get("heating"):
+                return _HEATING_TOO_HIGH[lang].format(**params)
             return _CLIMATE_ADVICE[lang][kind].format(**params)
         except (KeyError, IndexError, ValueError):
             return reason(kind, params, lang)

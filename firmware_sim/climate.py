@@ -40,6 +40,8 @@ COOLED_ROOMS: Final = frozenset({HouseRoom.LIVING, HouseRoom.BEDROOM})
 """The one air conditioner serves the small home's living room and bedroom (not the bathroom)."""
 _COOLED: Final = tuple(room in COOLED_ROOMS for room in CLIMATE_ROOMS)
 QUARTER_MS: Final = 15 * 60_000
+HEATER_C: Final = 38.0  # a fan heater on high in a small closed room
+HEATER_DEW_C: Final = 23.0
 
 
 def thermometer(room: HouseRoom) -> str:
@@ -171,8 +173,13 @@ class IndoorClimate:
         ac_share: float = 0.6,
         house: House | None = None,
         habits: ClimateHabits | None = None,
+        heater: tuple[int, int] | None = None,
     ) -> None:
-        """``house`` and ``habits`` are drawn from the seed unless given (a scenario pins them)."""
+        """``house`` and ``habits`` are drawn from the seed unless given (a scenario pins them).
+        ``heater``: from..until (epoch ms) a kerosene fan heater runs on high in the closed living room
+        (the demo's afternoon): the room heads for ``HEATER_C`` within about an hour, and the heater's
+        combustion (as much water as kerosene burnt) keeps its air at a ``HEATER_DEW_C`` dew point."""
+        self._heater = heater
         self.household = household
         self.season = season
         self.seed = seed
@@ -240,10 +247,13 @@ class IndoorClimate:
         k = STEP_MS / (self.house.tau_h * HOUR_MS)
         target_ac = h.setpoint_c if summer else h.heat_to_c
         temps_now = self._temps
+        heating = self._heater is not None and self._heater[0] <= at < self._heater[1]
         for i, cooled in enumerate(_COOLED):
             eq = outdoor + sun + self._offsets[i]
             t = temps_now[i] + (eq - temps_now[i]) * k
-            if cooled and self._ac_on:
+            if heating and i == 0:  # the living room
+                t += (HEATER_C - t) * (STEP_MS / HOUR_MS)
+            if cooled and self._ac_on and (t > target_ac if summer else t < target_ac):
                 t += (target_ac - t) * (STEP_MS / (0.5 * HOUR_MS))  # the unit pulls the room to its setting
             temps_now[i] = t
         # the plug: the harder the unit works (the room far from its setting, outdoors far from it), the more
@@ -256,6 +266,8 @@ class IndoorClimate:
         for i, room in enumerate(CLIMATE_ROOMS):
             t = self._temps[i] + self._noise.gauss(0.0, 0.15)
             d = dry_dew if room in COOLED_ROOMS else dew
+            if heating and room is HouseRoom.LIVING:  # its vapour builds up as the room heats
+                d = max(d, min(HEATER_DEW_C, t - 10.0))
             if room is HouseRoom.BATHROOM and self.season is Season.JANUARY:
                 d = min(d, t - 8.0)  # unheated: the air stays dry as it cools
             temps.append(round(t, 1))

@@ -51,6 +51,8 @@ class HouseholdSpec:
     kit: str | None = None
     climate: bool | None = None
     """Room climate sensors (``+climate``): None: drawn with the run's ``climate_share``."""
+    heater: tuple[datetime, datetime] | None = None
+    """A heater left on high in the closed living room from..until (firmware_sim.climate)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -108,6 +110,7 @@ class SimHome:
         """Per cached day: act starts, and the running maximum of how far acts' reports reach."""
         self._climate: IndoorClimate | None = None
         self._seed = seed
+        self._heater = None if spec.heater is None else (to_ms(spec.heater[0]), to_ms(spec.heater[1]))
 
     # ------------------------------------------------------------------ days
 
@@ -262,6 +265,7 @@ class SimHome:
                 self._seed,
                 lambda ms: presence_of(self.activity_at(ms)),
                 start,
+                heater=self._heater,
             )
         out: list[Raw] = []
         aircon = self.kit.has(AC_DEVICE)

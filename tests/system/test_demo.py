@@ -1,7 +1,8 @@
 """The README's demo, end to end as a person tries it: the fall reaches a neighbour by SMS, the
 neighbour answers with ``mimamori sms-reply``, and the dashboard shows the incident resolved; her son
 (the family contact) is told when it opens and when it closes, never asked to go; the
-home whose internet is cut is reported blind to the technical contact, never as inactivity."""
+home whose internet is cut is reported blind to the technical contact, never as inactivity; the home
+whose heater is left on high texts its resident, then its neighbours."""
 
 from __future__ import annotations
 
@@ -18,7 +19,7 @@ import aiohttp
 import pyotp
 import pytest
 
-from app.demo_town import OPERATOR_PHONE, family_phone, neighbour_phone
+from app.demo_town import HEAT_INDEX, OPERATOR_PHONE, family_phone, neighbour_phone, phone
 from escalation.repository import EscalationRepository
 from tests.support.demo_process import PASSWORD, DemoProcess
 
@@ -26,6 +27,7 @@ pytestmark = pytest.mark.integration
 
 FALL_HOME = "home-0003"  # the demo's fall (the third home)
 OUTAGE_HOME = "home-0007"  # the demo's internet outage (the seventh)
+HEAT_HOME = "home-0004"  # the demo's heater left on high (the fourth)
 
 
 @pytest.fixture
@@ -133,8 +135,9 @@ async def test_the_fall_reaches_a_neighbour_who_claims_and_resolves_it(demo: Dem
 async def test_a_default_day_raises_exactly_the_scripted_incidents(tmp_path: Path) -> None:
     """The default town (20 homes, seed 7) for a whole simulated day, as fast as the detector allows:
     the detector ticks once a simulated minute at any speed, so this day decides as a default run's.
-    The day opens without an incident; the fall and the outage are announced as they happen and are
-    the only incidents (the outage home only ever blind, to the technical contact)."""
+    The day opens without an incident; the fall, the heater and the outage are announced as they happen
+    and are the only incidents (the outage home only ever blind, to the technical contact; the heated
+    home's hot living room its resident's first, then her neighbours')."""
     process = DemoProcess(tmp_path, "--speed", "1200", "--slow-to", "0", "--hours", "24")
     await process.start()
     try:
@@ -143,7 +146,11 @@ async def test_a_default_day_raises_exactly_the_scripted_incidents(tmp_path: Pat
         await process.kill()
     lines = process.lines
     announced = [n for n, line in enumerate(lines) if "(scripted" in line and line.startswith("[")]
-    assert [lines[n].split("] ")[1].split(":")[0] for n in announced] == [FALL_HOME, OUTAGE_HOME], lines
+    assert [lines[n].split("] ")[1].split(":")[0] for n in announced] == [
+        FALL_HOME,
+        HEAT_HOME,
+        OUTAGE_HOME,
+    ], lines
     incident_lines = [n for n, line in enumerate(lines) if " incident " in line]
     assert incident_lines, lines
     assert min(incident_lines) > announced[0], "an incident opened before the first scripted event"
@@ -157,8 +164,24 @@ async def test_a_default_day_raises_exactly_the_scripted_incidents(tmp_path: Pat
         repo.close()
     assert sorted((i.household, i.kind.value, i.audience.value) for i in incidents) == [
         (FALL_HOME, "inactivity", "community"),
+        (HEAT_HOME, "heat", "community"),
+        (HEAT_HOME, "heat_shock", "care_manager"),  # the heated living room, the cold bathroom: advice
         (OUTAGE_HOME, "blind_gateway", "technical"),
     ]
+    # the hot living room: its resident is told first what to do, then (still hot) her neighbours
+    resident = [
+        n
+        for n, line in enumerate(lines)
+        if re.search(rf"sms to {re.escape(phone(2000 + HEAT_INDEX))}: .*暖房を弱めて", line)
+    ]
+    neighbour = [
+        n
+        for n, line in enumerate(lines)
+        if re.search(rf"sms to {re.escape(neighbour_phone(HEAT_INDEX, 0))}: .*様子を見に行けますか", line)
+    ]
+    assert resident, lines
+    assert neighbour, lines
+    assert resident[0] < neighbour[0]
     # at 19:00 the families' digests: the fallen resident's son gets the factual note (by SMS), the
     # day-service home's daughter abroad her normal day (by e-mail, in English)
     assert set(digests) == {"f-son", "f-daughter"}, digests

@@ -237,6 +237,17 @@ def test_the_resident_is_told_what_to_do_others_are_asked_to_look_in() -> None:
     assert other.endswith("様子を見に行けますか")
 
 
+def test_hot_in_winter_the_resident_is_told_to_turn_the_heating_down() -> None:
+    (_, f), *_ = run([37.0] * 30, rh=42.0, start=datetime(2026, 12, 3, 12, 0, tzinfo=ZONE))
+    params = f.explanation.params
+    assert climate_what(f.kind, f.explanation.key, params, Language.JA, resident=True) == (
+        "室温が37℃です。暖房を弱めて窓を少し開け、水分をとりましょう"
+    )
+    english = climate_what(f.kind, f.explanation.key, params, Language.EN, resident=True)
+    assert english.startswith("It is 37C indoors. Please turn the heating down")
+    assert segments(english) == 1
+
+
 def test_calm_kinds_say_which_homes_are_safe_again() -> None:
     at = NOON.astimezone(UTC)
 

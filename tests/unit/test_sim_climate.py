@@ -22,6 +22,7 @@ from firmware_sim.climate import (
 )
 from firmware_sim.events import SimEvent, to_datetime, to_ms
 from firmware_sim.files import write_csv
+from firmware_sim.homes import HouseholdSpec
 from firmware_sim.kits import AIRCON, ROOM_THERMOMETERS
 from firmware_sim.simulate import build_homes, generate, stream
 from mimamori.contract import Kind
@@ -129,3 +130,22 @@ def test_replay_ignores_room_climate_rows(tmp_path: Path) -> None:
     assert not rejections.total
     assert rejections.ignored >= rooms
     assert not [e for e in replayed if e[3] in ("temperature", "humidity")]
+
+
+def test_a_heater_left_on_high_in_winter_makes_the_living_room_severe_until_it_is_turned_down() -> None:
+    noon = datetime(2026, 12, 3, 11, 0, tzinfo=ZONE)
+    off = noon + timedelta(hours=6)
+    spec = HouseholdSpec("h1", kit="standard", climate=True, heater=(noon, off))
+    (home,) = build_homes([spec], 7, date(2026, 12, 2))
+    events = home.events_between(noon - timedelta(hours=1), off + timedelta(hours=1))
+    living: dict[int, dict[Kind, float]] = {}
+    for e in events:
+        if e.device == "living-temp" and e.kind in (Kind.TEMPERATURE, Kind.HUMIDITY):
+            living.setdefault(e.at, {})[e.kind] = e.value
+    levels = {at: heat_level(indoor_wbgt(r[Kind.TEMPERATURE], r[Kind.HUMIDITY])) for at, r in living.items()}
+    before = [lv for at, lv in levels.items() if at < to_ms(noon)]
+    during = [lv for at, lv in levels.items() if to_ms(noon) + 3 * 3_600_000 <= at < to_ms(off)]
+    after = [lv for at, lv in levels.items() if at >= to_ms(off) + 1_800_000]
+    assert max(before) < HeatLevel.ALERT
+    assert min(during) >= HeatLevel.SEVERE  # 厳重警戒 from about two hours on
+    assert max(after) < HeatLevel.SEVERE
