@@ -98,9 +98,10 @@ class ClimateDetector:
         first = self._read_to is None
         since = now - self._history if self._read_to is None else self._read_to - OVERLAP
         rows = self._reader.climate_rows_since(since)
+        fed: set[str] = set()
         if first:
             for household in sorted({r[0] for r in rows}):
-                self._feed(self._reader.climate_readings(household, since, now + OVERLAP))
+                fed |= self._feed(self._reader.climate_readings(household, since, now + OVERLAP))
         else:
             # most rows are a sensor's newest reading already fed (the overlap): skipped by its time
             fresh: list[ClimateReading] = []
@@ -112,7 +113,7 @@ class ClimateDetector:
                     continue
                 at = datetime.fromtimestamp(ms / 1000, UTC)
                 fresh.append(ClimateReading(home, sensor, Kind(kind), value, at))
-            self._feed(fresh)
+            fed = self._feed(fresh)
         self._read_to = now
         hot = [h for h, w in self.watches.items() if w.hot_since is not None]
         if hot:
@@ -123,8 +124,13 @@ class ClimateDetector:
         alerts = self._heat_alerts
         if alerts is not None:
             alerts.refresh()
+        # Judged: the homes heard from since the last tick, and those in a hot or cold stretch (whose
+        # time may have come without a new reading); a home neither heard from nor in a stretch has
+        # nothing due (its heat-shock advice is judged again with its next reading, minutes away).
         found: list[Finding] = []
         for household, watch in self.watches.items():
+            if household not in fed and watch.hot_since is None and watch.cold_since is None:
+                continue
             alert_day = (
                 alerts is not None
                 and watch.hot_since is not None
@@ -133,8 +139,11 @@ class ClimateDetector:
             found.extend(watch.due(now, at_home=at_home(household), alert_day=alert_day))
         return found
 
-    def _feed(self, rows: Sequence[ClimateReading]) -> None:
+    def _feed(self, rows: Sequence[ClimateReading]) -> set[str]:
+        """Feed readings in time order; the households fed."""
+        fed: set[str] = set()
         for r in sorted(rows, key=lambda r: (r.at, r.kind is Kind.TEMPERATURE)):  # humidity first
+            fed.add(r.household)
             watch = self.watches.get(r.household)
             if watch is None:
                 tz = self._profiles.profile(r.household).tz
@@ -147,3 +156,4 @@ class ClimateDetector:
                     watch.temperature(r.device, room, r.at, r.value)
             elif known is None or known.humidity_at is None or r.at > known.humidity_at:
                 watch.humidity(r.device, room, r.at, r.value)
+        return fed
