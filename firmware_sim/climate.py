@@ -148,7 +148,7 @@ def draw(household: str, seed: int, ac_share: float = 0.6) -> tuple[House, Clima
 
 
 @dataclass(frozen=True, slots=True)
-class ClimateReading:
+class IndoorReport:
     """One 5-minute report: the room thermometers and the air conditioner's plug."""
 
     at: int  # epoch ms
@@ -224,7 +224,7 @@ class IndoorClimate:
             return 0.8 if room is HouseRoom.BEDROOM else 0.0
         return {HouseRoom.BEDROOM: -1.0, HouseRoom.BATHROOM: -4.0}.get(room, 0.0)
 
-    def step(self) -> ClimateReading:
+    def step(self) -> IndoorReport:
         """Advance 5 minutes; the readings at the new time."""
         self.at += STEP_MS
         at = self.at
@@ -272,10 +272,10 @@ class IndoorClimate:
                 d = min(d, t - 8.0)  # unheated: the air stays dry as it cools
             temps.append(round(t, 1))
             hums.append(float(round(relative_humidity(t, d))))
-        return ClimateReading(at, tuple(temps), tuple(hums), round(ac_w, 1), presence)
+        return IndoorReport(at, tuple(temps), tuple(hums), round(ac_w, 1), presence)
 
 
-def climate_raws(reading: ClimateReading, *, aircon: bool = True) -> list[Raw]:
+def climate_raws(reading: IndoorReport, *, aircon: bool = True) -> list[Raw]:
     """A reading as the devices' reports: each room's humidity then temperature, and the air
     conditioner's plug (``aircon``: the home has one on a smart plug)."""
     at = reading.at
@@ -288,7 +288,7 @@ def climate_raws(reading: ClimateReading, *, aircon: bool = True) -> list[Raw]:
     return out
 
 
-def climate_events(household: str, reading: ClimateReading, *, aircon: bool = True) -> list[SimEvent]:
+def climate_events(household: str, reading: IndoorReport, *, aircon: bool = True) -> list[SimEvent]:
     """:func:`climate_raws` as the simulator's reports of ``household``."""
     return [SimEvent(at, household, d, k, v, at) for at, d, k, v in climate_raws(reading, aircon=aircon)]
 

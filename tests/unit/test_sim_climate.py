@@ -13,9 +13,9 @@ from detection.replay import Rejections, read_events
 from firmware_sim.climate import (
     STEP_MS,
     ClimateHabits,
-    ClimateReading,
     House,
     IndoorClimate,
+    IndoorReport,
     Presence,
     Season,
     climate_events,
@@ -32,7 +32,7 @@ HEAT_WAVE = datetime(2026, 8, 21, 0, 0, tzinfo=ZONE)  # seed 1: 22 August reache
 HOUSE = House(tau_h=4.0, summer_gain_c=1.5, winter_gain_c=5.0)
 
 
-def day(uses_ac: bool, season: Season = Season.AUGUST, start: datetime = HEAT_WAVE) -> list[ClimateReading]:
+def day(uses_ac: bool, season: Season = Season.AUGUST, start: datetime = HEAT_WAVE) -> list[IndoorReport]:
     habits = ClimateHabits(
         uses_ac, heats=False, on_above_c=28.0, setpoint_c=27.0, ac_at_night=True, heat_to_c=20.0
     )
@@ -42,7 +42,7 @@ def day(uses_ac: bool, season: Season = Season.AUGUST, start: datetime = HEAT_WA
     return [climate.step() for _ in range(2 * 288)]  # two days, every 5 minutes
 
 
-def top_level(r: ClimateReading) -> HeatLevel:
+def top_level(r: IndoorReport) -> HeatLevel:
     return max(heat_level(indoor_wbgt(t, h)) for t, h in list(zip(r.temps, r.humidities, strict=True))[:2])
 
 
