@@ -30,7 +30,6 @@ from escalation.engine import EngineSettings, EscalationEngine
 from escalation.health import Health, assess
 from escalation.line.events import LineEvents
 from escalation.line.messages import alert_buttons
-from escalation.line.notifier import LineNotifier
 from escalation.mail.notifier import MailNotifier
 from escalation.mail.smtp_sender import SmtpSender
 from escalation.models import SmsMessage, SmsPurpose, SnapshotContact
@@ -144,6 +143,8 @@ def build_notifiers(
             raise SystemExit(
                 "mimamori: [line] enabled needs LINE_CHANNEL_ACCESS_TOKEN and LINE_CHANNEL_SECRET"
             )
+        from escalation.line.notifier import LineNotifier  # the LINE SDK takes ~1 s to import: only when used
+
         notifiers.append(
             LineNotifier(
                 token.get_secret_value(),
