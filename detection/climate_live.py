@@ -1,11 +1,11 @@
 """The climate watch in the live detector: room readings from the store into each home's
 :class:`~detection.climate.ClimateWatch`, and the findings due at ``now``.
 
-Each tick reads what the store's climate table changed since the last one (with an overlap, for
-readings a gateway's outbox delivers late); the first tick after a start rebuilds every home from its
-last ``history`` of readings, so a restart neither forgets a hot afternoon nor repeats its alert (the
-episode log remembers what was raised). The air conditioner's plug is read only for homes with a hot
-room.
+Each tick reads the store's climate rows written since the last one, by change number (so a reading
+a gateway's outbox delivers late is read whenever it is stored); the first tick after a start
+rebuilds every home from its last ``history`` of readings, so a restart neither forgets a hot
+afternoon nor repeats its alert (the episode log remembers what was raised). The air conditioner's
+plug is read only for homes with a hot room.
 """
 
 from __future__ import annotations
@@ -91,19 +91,20 @@ class ClimateDetector:
         self._rooms = rooms
         self._history = history
         self.watches: dict[str, ClimateWatch] = {}
-        self._read_to: datetime | None = None
+        self._cursor: int | None = None
 
     def tick(self, now: datetime, at_home: Callable[[str], bool]) -> list[Finding]:
         """The climate findings due at ``now`` (the caller raises each episode once)."""
-        first = self._read_to is None
-        since = now - self._history if self._read_to is None else self._read_to - OVERLAP
-        rows = self._reader.climate_rows_since(since)
+        changes = self._reader.climate_changes(self._cursor)
+        rows = changes.rows
         fed: set[str] = set()
-        if first:
-            for household in sorted({r[0] for r in rows}):
+        if self._cursor is None:
+            since = now - self._history
+            since_ms = since.timestamp() * 1000
+            for household in sorted({r[0] for r in rows if r[4] >= since_ms}):
                 fed |= self._feed(self._reader.climate_readings(household, since, now + OVERLAP))
         else:
-            # most rows are a sensor's newest reading already fed (the overlap): skipped by its time
+            # a row read twice (a batch committed between the cursor and the rows) is skipped by its time
             fresh: list[ClimateReading] = []
             watches = self.watches
             for home, sensor, kind, value, ms in rows:
@@ -114,7 +115,7 @@ class ClimateDetector:
                 at = datetime.fromtimestamp(ms / 1000, UTC)
                 fresh.append(ClimateReading(home, sensor, Kind(kind), value, at))
             fed = self._feed(fresh)
-        self._read_to = now
+        self._cursor = changes.cursor
         hot = [h for h, w in self.watches.items() if w.hot_since is not None]
         if hot:
             for household, devices in self._devices_of(hot).items():

@@ -61,6 +61,14 @@ class ClimateReading:
     at: datetime
 
 
+@dataclass(frozen=True, slots=True)
+class ClimateChanges:
+    """Climate rows changed after a cursor, and the cursor to ask with next."""
+
+    rows: list[tuple[str, str, str, float, int]]
+    cursor: int
+
+
 @runtime_checkable
 class ClimateReader(Protocol):
     """Room climate for detection and the dashboard (a store that keeps it: SQLite)."""
@@ -69,9 +77,10 @@ class ClimateReader(Protocol):
         """The newest reading of every device and kind observed at or after ``since``."""
         ...
 
-    def climate_rows_since(self, since: datetime) -> list[tuple[str, str, str, float, int]]:
-        """:meth:`climate_since` as plain rows (household, device, kind, value, epoch ms): the live
-        detector's every-minute read, where most rows are skipped unconverted."""
+    def climate_changes(self, since: int | None) -> ClimateChanges:
+        """The newest readings (household, device, kind, value, epoch ms) written after change number
+        ``since`` (None: every sensor's), and the cursor to pass next time: the live detector's
+        every-minute read."""
         ...
 
     def climate_readings(self, household: str, start: datetime, end: datetime) -> list[ClimateReading]:

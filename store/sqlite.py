@@ -34,6 +34,7 @@ from store.base import (
     ActivityChanges,
     BatchResult,
     ButtonPress,
+    ClimateChanges,
     ClimateReading,
     DeviceState,
     GatewayLiveState,
@@ -104,14 +105,15 @@ CREATE TABLE IF NOT EXISTS devices (
     battery_ms   INTEGER,
     PRIMARY KEY (household, device)
 ) WITHOUT ROWID;
--- The newest temperature and humidity of each room sensor: detection's climate watch reads what
--- changed since its last tick (docs/climate.md).
+-- The newest temperature and humidity of each room sensor: detection's climate watch reads the
+-- rows changed since its last tick by their batch's change number (docs/climate.md).
 CREATE TABLE IF NOT EXISTS climate_live (
     household   TEXT NOT NULL,
     device      TEXT NOT NULL,
     kind        TEXT NOT NULL,
     value       REAL NOT NULL,
     observed_ms INTEGER NOT NULL,
+    changed_seq INTEGER NOT NULL DEFAULT 0,
     PRIMARY KEY (household, device, kind)
 ) WITHOUT ROWID;
 CREATE INDEX IF NOT EXISTS climate_live_recent ON climate_live (observed_ms);
@@ -203,10 +205,13 @@ ON CONFLICT (household) DO UPDATE SET
 # Parameters: household, device, kind, seen_ms, value, value_ms, battery, battery_ms.
 # A battery or check-in report refreshes "last seen" but not the sensor's kind or reading.
 _UPSERT_CLIMATE: Final = """
-INSERT INTO climate_live VALUES (?, ?, ?, ?, ?)
-ON CONFLICT (household, device, kind) DO UPDATE SET value = excluded.value, observed_ms = excluded.observed_ms
+INSERT INTO climate_live VALUES (?, ?, ?, ?, ?, ?)
+ON CONFLICT (household, device, kind) DO UPDATE SET
+    value = excluded.value, observed_ms = excluded.observed_ms, changed_seq = excluded.changed_seq
 WHERE excluded.observed_ms >= observed_ms
 """
+# After the column is there (files from before it get it on open, their rows as changed at 0).
+_CLIMATE_CHANGED: Final = "CREATE INDEX IF NOT EXISTS climate_live_changed ON climate_live (changed_seq)"
 _CLIMATE_KINDS: Final = (Kind.TEMPERATURE.value, Kind.HUMIDITY.value)
 
 _UPSERT_DEVICE: Final = """
@@ -304,6 +309,10 @@ class SqliteEventStore:
                     retryable=False,
                 )
             db.executescript(SCHEMA)
+            columns = {row[1] for row in db.execute("PRAGMA table_info(climate_live)")}
+            if "changed_seq" not in columns:  # a file from before climate_live's change number
+                db.execute("ALTER TABLE climate_live ADD COLUMN changed_seq INTEGER NOT NULL DEFAULT 0")
+            db.execute(_CLIMATE_CHANGED)
             db.execute(f"PRAGMA user_version = {SCHEMA_VERSION}")
         except sqlite3.Error as exc:
             raise StoreError(f"cannot open {self._path}: {exc}", retryable=False) from exc
@@ -470,7 +479,7 @@ class SqliteEventStore:
         hourly: dict[tuple[str, int, str], int] = {}
         households: dict[str, list[object]] = {}
         devices: dict[tuple[str, str], list[object]] = {}
-        climate: dict[tuple[str, str, str], tuple[float, int]] = {}
+        climate: dict[tuple[str, str, str], tuple[float, int, int]] = {}
         for _, household, _, device_id, kind, value, at, _, activity in rows:
             house = households.get(household)
             if house is None:
@@ -497,7 +506,7 @@ class SqliteEventStore:
             if kind == "battery":
                 device[6], device[7] = value, at
             elif kind in _CLIMATE_KINDS:
-                climate[(household, device_id, kind)] = (value, at)
+                climate[(household, device_id, kind)] = (value, at, seq)
         if hourly:
             db.executemany(_UPSERT_HOURLY, ((*key, count) for key, count in hourly.items()))
         if households:
@@ -710,15 +719,16 @@ class SqliteEventStore:
         )
         return [ClimateReading(h, d, Kind(k), v, from_ms(at)) for h, d, k, v, at in rows]
 
-    def climate_rows_since(self, since: datetime) -> list[tuple[str, str, str, float, int]]:
-        return (
-            self._conn()
-            .execute(
-                "SELECT household, device, kind, value, observed_ms FROM climate_live WHERE observed_ms >= ?",
-                (to_ms(since),),
-            )
-            .fetchall()
-        )
+    def climate_changes(self, since: int | None) -> ClimateChanges:
+        db = self._conn()
+        # The change number first: a batch committed between the two reads is read now and again
+        # next time (harmless: the detector skips what it has fed), never skipped.
+        (cursor,) = db.execute("SELECT value FROM store_meta WHERE key = 'change_seq'").fetchone()
+        rows = db.execute(
+            "SELECT household, device, kind, value, observed_ms FROM climate_live WHERE changed_seq > ?",
+            (-1 if since is None else since,),
+        ).fetchall()
+        return ClimateChanges(rows, cursor)
 
     def climate_readings(self, household: str, start: datetime, end: datetime) -> list[ClimateReading]:
         rows = self._conn().execute(

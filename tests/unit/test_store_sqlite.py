@@ -349,6 +349,41 @@ def test_activity_changes_return_the_households_changed_after_the_cursor(store: 
     )
 
 
+def test_climate_changes_return_the_newest_readings_written_after_the_cursor(store: SqliteEventStore) -> None:
+    ms = int(T0.timestamp() * 1000)
+    write(store, ev(Kind.TEMPERATURE, 30.0, T0, device="living-temp"), ev(Kind.MOTION, 1, T0))
+    everything = store.climate_changes(None)
+    assert everything.rows == [("kita-0001", "living-temp", "temperature", 30.0, ms)]
+    assert store.climate_changes(everything.cursor).rows == []
+    write(store, ev(Kind.TEMPERATURE, 29.0, T0 - timedelta(minutes=1), device="living-temp"))  # older
+    write(store, ev(Kind.MOTION, 0, T0 + timedelta(minutes=1)))  # no climate
+    assert store.climate_changes(everything.cursor).rows == []
+    late = T0 - timedelta(hours=1)  # delivered late, but the first of its sensor: read now
+    write(store, ev(Kind.HUMIDITY, 60.0, late, device="living-temp"))
+    later = store.climate_changes(everything.cursor)
+    assert later.rows == [("kita-0001", "living-temp", "humidity", 60.0, int(late.timestamp() * 1000))]
+    assert later.cursor > everything.cursor
+
+
+def test_a_file_from_before_climate_change_numbers_gets_them_on_open(tmp_path: Path) -> None:
+    path = tmp_path / "old.sqlite3"
+    store = SqliteEventStore(path)
+    store.open()
+    store.commit_batch(IngestBatch(T0, events=[ev(Kind.TEMPERATURE, 30.0, T0, device="living-temp")]))
+    store.close()
+    with sqlite3.connect(path) as db:  # what the file had before
+        db.execute("DROP INDEX climate_live_changed")
+        db.execute("ALTER TABLE climate_live DROP COLUMN changed_seq")
+    store.open()
+    try:
+        start = store.climate_changes(None)
+        assert [r[3] for r in start.rows] == [30.0]
+        write(store, ev(Kind.TEMPERATURE, 31.0, T0 + timedelta(minutes=5), device="living-temp"))
+        assert [r[3] for r in store.climate_changes(start.cursor).rows] == [31.0]
+    finally:
+        store.close()
+
+
 def test_gateway_summary_lists_offline_gateways_and_the_newest_heartbeat(store: SqliteEventStore) -> None:
     store.commit_batch(
         IngestBatch(
