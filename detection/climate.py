@@ -146,8 +146,8 @@ class RoomClimate:
     humidity_ms: int = -1
     severe: bool = False  # at 厳重警戒 or above
     danger_since: datetime | None = None  # at 危険 since (first reading)
-    recent_at: array[float] = field(default_factory=lambda: array("d"))  # epoch s of the window's ...
-    recent: array[float] = field(default_factory=lambda: array("d"))  # ... temperatures (compact: 100k homes)
+    # the window's (epoch s, temperature) pairs, flat in one array (compact: 100k homes)
+    recent: array[float] = field(default_factory=lambda: array("d"))
 
     def fresh_humidity(self, tuning: ClimateTuning) -> bool:
         return (
@@ -161,7 +161,7 @@ class RoomClimate:
         return indoor_wbgt(self.temp_c, DEFAULT_HUMIDITY if humidity is None else humidity)
 
     def cooling(self, tuning: ClimateTuning) -> bool:
-        highest = max(self.recent, default=self.temp_c)
+        highest = max(self.recent[1::2], default=self.temp_c)
         return self.temp_c <= highest - tuning.cooling_drop_c
 
 
@@ -191,14 +191,15 @@ class ClimateWatch:
         r.temp_c, r.at = temp_c, at
         t = at.timestamp()
         r.temp_ms = round(t * 1000)
-        r.recent_at.append(t)
-        r.recent.append(temp_c)
+        recent = r.recent
+        recent.append(t)
+        recent.append(temp_c)
         window = self.tuning.cooling_window.total_seconds()
         old = 0
-        while old < len(r.recent_at) and t - r.recent_at[old] > window:
-            old += 1
+        while old < len(recent) and t - recent[old] > window:
+            old += 2
         if old:
-            del r.recent_at[:old], r.recent[:old]
+            del recent[:old]
         level = heat_level(r.wbgt(self.tuning))
         r.severe = level >= HeatLevel.SEVERE
         r.danger_since = (r.danger_since or at) if level >= HeatLevel.DANGER else None

@@ -106,13 +106,16 @@ class ClimateDetector:
         else:
             # a row read twice (a batch committed between the cursor and the rows) is skipped by its time
             fresh: list[ClimateReading] = []
+            instants: dict[int, datetime] = {}  # one datetime per instant (a sensor's pair shares it)
             watches = self.watches
             for home, sensor, kind, value, ms in rows:
                 watch = watches.get(home)
                 room = None if watch is None else watch.rooms.get(sensor)
                 if room is not None and ms <= (room.temp_ms if kind == TEMPERATURE else room.humidity_ms):
                     continue
-                at = datetime.fromtimestamp(ms / 1000, UTC)
+                at = instants.get(ms)
+                if at is None:
+                    at = instants[ms] = datetime.fromtimestamp(ms / 1000, UTC)
                 fresh.append(ClimateReading(home, sensor, Kind(kind), value, at))
             fed = self._feed(fresh)
         self._cursor = changes.cursor
