@@ -5,6 +5,7 @@ reported inactive because of it."""
 
 from __future__ import annotations
 
+import asyncio
 import json
 from collections.abc import AsyncIterator
 from datetime import timedelta
@@ -143,8 +144,17 @@ async def test_each_outage_is_told_once_and_its_end_once(
                 # 4. the SMS provider fails: told by e-mail, not by SMS
                 twilio.faults.fail_next, twilio.faults.fail_status = 1000, 500
                 for _ in range(2):  # the neighbour texts with nothing open: answered by SMS (once an hour)
-                    reply = run_once(
-                        "sms-reply", "--from", NEIGHBOUR, "--text", "1", "--config", str(config), env=env
+                    # in a thread: the gateway runs on this loop and must keep its heartbeat meanwhile
+                    reply = await asyncio.to_thread(
+                        run_once,
+                        "sms-reply",
+                        "--from",
+                        NEIGHBOUR,
+                        "--text",
+                        "1",
+                        "--config",
+                        str(config),
+                        env=env,
                     )
                     assert reply.returncode == 0, reply.stderr
                 await watchdog.wait_for(lambda: len(sms_subjects(mailbox)) >= 1, 60)
