@@ -189,10 +189,11 @@ class GatewayService:
                 if free > 0 and self._unsent(self._outbox.peek_upto, 1):
                     # Backlog waiting for its rate: wake when a token is due, or earlier for live events.
                     timeouts.append(1.0 / self._rate)
+                # asyncio.timeout, not wait_for: Python 3.11's wait_for swallows a cancellation that
+                # lands as the event is set, and the gateway then never stops.
                 with contextlib.suppress(TimeoutError):
-                    await asyncio.wait_for(
-                        self._has_work.wait(), max(min(timeouts), 0.01) if timeouts else None
-                    )
+                    async with asyncio.timeout(max(min(timeouts), 0.01) if timeouts else None):
+                        await self._has_work.wait()
                 continue
             tokens -= len(backlog)
             await self._publish(live + backlog)

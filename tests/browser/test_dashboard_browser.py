@@ -212,8 +212,12 @@ def _sign_in_with_code(page: Page, dashboard: Dashboard, username: str) -> None:
     page.fill("#username", username)
     page.fill("#password", PASSWORD)
     page.click("#sign-in")
-    page.fill("#code", totp_codes()[0])
-    page.click("#code-submit")
+    for code in totp_codes():  # this step's code may have signed this user in earlier in the module
+        page.fill("#code", code)
+        page.click("#code-submit")
+        expect(page.locator("#overview").or_(page.locator("#second-error"))).to_be_visible()
+        if page.locator("#overview").is_visible():
+            return
     expect(page.locator("#overview")).to_be_visible()
 
 

@@ -227,3 +227,22 @@ async def test_events_nobody_acknowledges_end_to_end_stay_in_the_outbox_and_go_o
     reopened.close()
     told = [r for r in caplog.records if r.getMessage().startswith("gateway.no_acks_from_ingest")]
     assert [r.levelname for r in told] == ["ERROR"]  # once, not on every round
+
+
+async def test_a_gateway_stops_when_asked_even_as_work_arrives(
+    mosquitto: MosquittoProcess, tmp_path: Path, clock: FakeClock, topic_prefix: str
+) -> None:
+    """Python 3.11's ``asyncio.wait_for`` swallows a cancellation that lands as its awaitable completes:
+    a gateway waiting on ingest's acknowledgement then never stopped (a test hung for three minutes)."""
+    household = topic_prefix
+    events_topic = contract.topic(household, "gw-1", contract.Channel.EVENTS)
+    ((suffix, payload, _),) = sim_events(household, clock, 1)
+    async with mqtt_client(mosquitto) as upstream, mqtt_client(mosquitto) as device:
+        await upstream.subscribe(events_topic)  # takes the events, acknowledges none: rows wait
+        for attempt in range(10):  # before the fix, the first stop already hung (pytest-timeout fails it)
+            async with running_gateway(
+                mosquitto, household, tmp_path / f"outbox-{attempt}.sqlite3", clock, f"local/{household}"
+            ) as gw:
+                await device.publish(f"local/{household}/{suffix}", payload)
+                await wait_for(lambda gw=gw: gw.counters.received == 1 and bool(gw._awaiting), gw.progress)
+                gw._has_work.set()  # work arrives in the very step the gateway is told to stop
