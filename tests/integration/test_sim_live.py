@@ -45,7 +45,9 @@ async def test_simulated_devices_in_real_formats_reach_the_store_through_a_gatew
     root = f"{topic_prefix}/{{household}}"
     # The home the simulator will build (same seed, same kit), to configure the gateway's devices.
     zone = ZoneInfo("Asia/Tokyo")
-    first_day = (clock.now() - timedelta(days=0.1)).astimezone(zone).date()
+    # A whole day, so that the resident is awake in it at whatever hour the test runs (at night in
+    # Tokyo a few hours hold only the gateway's check-ins).
+    first_day = (clock.now() - timedelta(days=1)).astimezone(zone).date()
     (home,) = build_homes(1, 5, first_day)
     table = device_map(household, home.kit, fmt)  # type: ignore[arg-type]
     router = Router(
@@ -58,7 +60,7 @@ async def test_simulated_devices_in_real_formats_reach_the_store_through_a_gatew
         running_gateway(mosquitto, household, tmp_path / "outbox.sqlite3", clock, router=router) as gw,
     ):
         result = await run_sim(
-            mosquitto, "--households", "1", "--days", "0.1", "--seed", "5", "--speed", "0",
+            mosquitto, "--households", "1", "--days", "1", "--seed", "5", "--speed", "0",
             "--format", fmt, "--topic-root", root,
         )  # fmt: skip
         published = int(str(result["published"]))
@@ -68,7 +70,7 @@ async def test_simulated_devices_in_real_formats_reach_the_store_through_a_gatew
             lambda: ingest.store.count_events(household) >= gw.counters.readings, ingest.service.committed, 30
         )
         kinds = {
-            e.kind.value for e in ingest.store.events(household, clock.now() - timedelta(days=1), clock.now())
+            e.kind.value for e in ingest.store.events(household, clock.now() - timedelta(days=2), clock.now())
         }
     assert gw.rejected == 0
     assert "checkin" in kinds
