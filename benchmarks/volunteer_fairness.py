@@ -33,7 +33,8 @@ REPO = Path(__file__).resolve().parents[1]
 sys.path[:] = [str(REPO), *(p for p in sys.path if Path(p or ".").resolve() != REPO / "benchmarks")]
 
 from detection.findings import Explanation, Finding, FindingKind, Severity  # noqa: E402
-from escalation.engine import EngineSettings, EscalationEngine  # noqa: E402
+from escalation.engine import EscalationEngine  # noqa: E402
+from escalation.engine_settings import EngineSettings  # noqa: E402
 from escalation.models import SmsPurpose  # noqa: E402
 from escalation.replies import ReplyDesk  # noqa: E402
 from escalation.repository import EscalationRepository  # noqa: E402

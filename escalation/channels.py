@@ -2,7 +2,7 @@
 
 An alert takes the person's first channel that is configured and has an address (a LINE user not yet
 linked, or blocked, is skipped); when it fails, or is not delivered by its channel's deadline, the next one
-(:meth:`escalation.engine.EscalationEngine.fall_back`). Notices and answers take the first *text*
+(:meth:`escalation.delivery.Delivery.fall_back`). Notices and answers take the first *text*
 channel (a landline cannot read them). A person none of whose channels can be used is still alerted by
 SMS to their phone: a missed alert is worse than a refused one, which moves on to the next person.
 """

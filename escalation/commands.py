@@ -12,8 +12,9 @@ import logging
 from dataclasses import dataclass
 from datetime import datetime
 
-from escalation.engine import EngineSettings, EscalationEngine
-from escalation.machine import Close
+from escalation.engine import EscalationEngine
+from escalation.engine_settings import EngineSettings
+from escalation.incident_events import Close
 from escalation.models import OUTCOME_SETTERS, STAFF, Incident, Outcome, SnapshotContact
 from escalation.repository import EscalationRepository
 from mimamori.config import Config

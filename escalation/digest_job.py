@@ -85,7 +85,7 @@ class DailyDigests:
         elif member.link.digest is Digest.EMAIL:
             log.warning("digest.no_email contact=%s: [email] is not enabled, sent by sms", contact.id)
         body = digest.mail if channel is ContactChannel.EMAIL else digest.sms
-        self._engine.queue(
+        self._engine.messenger.queue(
             _key(member, day),
             contact.phone,
             body,

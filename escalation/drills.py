@@ -176,7 +176,7 @@ class ChainDrills:
                 continue
             if self._repo.add_drill(run, contact.id, now, DrillOutcome.PENDING.value):
                 body = texts.text("drill", contact.language, code=reply_code(f"{run}:{contact.id}", KIND))
-                self._engine.queue(
+                self._engine.messenger.queue(
                     _sms_key(run, contact.id), contact.phone, body, SmsPurpose.DRILL, None, contact.id, now
                 )
                 texted += 1
@@ -222,7 +222,7 @@ class ChainDrills:
                 households=str(households),
             )
             key = f"drill-summary:{now.date().isoformat()}:{op.id}"
-            self._engine.queue(key, op.phone, body, SmsPurpose.OPERATOR, None, None, now)
+            self._engine.messenger.queue(key, op.phone, body, SmsPurpose.OPERATOR, None, None, now)
         self._repo.audit(
             now,
             "system",
@@ -247,7 +247,7 @@ class ChainDrills:
             return ""
         self._repo.audit(now, actor, "drill.answered", detail={"run": run})
         body = texts.text("drill_thanks", item.contact.language)
-        self._engine.queue(
+        self._engine.messenger.queue(
             f"drill-thanks:{item.item}", item.contact.phone, body, SmsPurpose.REPLY, None, contact, now
         )
         return "drill answered"

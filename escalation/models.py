@@ -39,6 +39,7 @@ class Outcome(StrEnum):
 
 
 STAFF, CLAIMER, RESIDENT, SYSTEM = "staff", "claimer", "resident", "system"
+PLATFORM = "_platform"  # the household id of the operators' incident for platform-wide outages
 OUTCOME_SETTERS: dict[Outcome, frozenset[str]] = {
     Outcome.SAFE: frozenset({STAFF, CLAIMER, RESIDENT}),
     Outcome.FALSE_ALARM: frozenset({STAFF}),

@@ -28,19 +28,12 @@ from typing import Protocol
 
 from detection.findings import Audience
 from escalation import texts
+from escalation.answers import CONTACT
 from escalation.codes import reply_code, split_code
-from escalation.engine import EscalationEngine, mask
-from escalation.machine import (
-    CONTACT,
-    Claim,
-    Close,
-    Decline,
-    Event,
-    Help,
-    OptedOut,
-    ResidentSafe,
-    Send,
-)
+from escalation.effects import Send
+from escalation.engine import EscalationEngine
+from escalation.incident_events import Claim, Close, Decline, Event, Help, OptedOut, ResidentSafe
+from escalation.messaging import mask
 from escalation.models import CLAIMER, Incident, IncidentState, Outcome, SmsPurpose, StepKind
 from escalation.repository import EscalationRepository
 from registry.models import Contact, ContactRole
@@ -312,7 +305,7 @@ class ReplyDesk:
             contact = self._repo.contact(link[1]) if link else None
             if incident is None or contact is None:
                 return ReplyOutcome(action, False, None, "unknown link")
-            self._engine.audit(now, f"link:{contact.id}", "link.tap", incident, action=action.value)
+            self._engine.messenger.audit(now, f"link:{contact.id}", "link.tap", incident, action=action.value)
             if action not in link_actions(incident, contact):
                 return ReplyOutcome(action, False, incident.id, "not offered")
             item = self.incidents.item(incident, contact)
@@ -362,7 +355,7 @@ class ReplyDesk:
         return ReplyOutcome(ReplyAction.START, True, None, "opted in" if back else "back from rest")
 
     def _reply(self, key: str, contact: Contact, body: str, incident: Incident | None, now: datetime) -> None:
-        self._engine.queue(key, contact.phone, body, SmsPurpose.REPLY, incident, contact.id, now)
+        self._engine.messenger.queue(key, contact.phone, body, SmsPurpose.REPLY, incident, contact.id, now)
 
     def _refuse(self, action: ReplyAction, now: datetime, phone: str, why: str) -> ReplyOutcome:
         self.refused_replies += 1
@@ -449,7 +442,7 @@ class IncidentReplies:
         if contact.role is ContactRole.RESIDENT and incident.audience is not Audience.COMMUNITY:
             return None
         kind = "resident_check" if self._is_resident(incident, contact) else "alert"
-        name = self._engine.household_name(incident, contact.language)
+        name = self._engine.messenger.household_name(incident, contact.language)
         return Pending(kind, incident.id, reply_code(incident.id), contact, incident.opened_at, name)
 
     def pending(self, contacts: Sequence[Contact], reply: Reply, now: datetime) -> list[Pending]:
@@ -538,9 +531,9 @@ class IncidentReplies:
     def _send(
         self, key: str, idem: str, incident: Incident, c: Contact, now: datetime, **params: str
     ) -> None:
-        name = self._engine.household_name(incident, c.language)
+        name = self._engine.messenger.household_name(incident, c.language)
         body = texts.text(key, c.language, name=name)
-        self._engine.queue(idem, c.phone, body, SmsPurpose.REPLY, incident, c.id, now)
+        self._engine.messenger.queue(idem, c.phone, body, SmsPurpose.REPLY, incident, c.id, now)
 
 
 _DONE: dict[type, str] = {

@@ -26,7 +26,8 @@ from escalation.disaster.checks import DisasterChecks
 from escalation.disaster.link_page import DisasterPage, add_routes
 from escalation.disaster.models import DisasterSettings
 from escalation.drills import ChainDrills, DrillSettings
-from escalation.engine import EngineSettings, EscalationEngine
+from escalation.engine import EscalationEngine
+from escalation.engine_settings import EngineSettings
 from escalation.health import Health, assess
 from escalation.line.events import LineEvents
 from escalation.line.messages import alert_buttons
@@ -360,7 +361,7 @@ class AlertsService:
             self._dispatcher.wake()
 
     def _send_failed(self, message: SmsMessage, reason: str, now: datetime) -> None:
-        self.engine.fall_back(message, reason, self.clock.now())
+        self.engine.delivery.fall_back(message, reason, self.clock.now())
 
     async def _run_incident(self, incident_id: str) -> None:
         self.engine.advance(incident_id, self.clock.now())
@@ -386,7 +387,7 @@ class AlertsService:
 
     async def _sweep(self) -> None:
         self.engine.process_due(self.clock.now())
-        self.engine.check_overdue(self.clock.now())
+        self.engine.delivery.check_overdue(self.clock.now())
         self._wake()
 
     async def _tick(self) -> None:

@@ -97,4 +97,4 @@ class VolunteerCommands:
         return "record sent"
 
     def _send(self, key: str, c: Contact, body: str, now: datetime) -> None:
-        self._engine.queue(key, c.phone, body, SmsPurpose.REPLY, None, c.id, now)
+        self._engine.messenger.queue(key, c.phone, body, SmsPurpose.REPLY, None, c.id, now)

@@ -139,7 +139,7 @@ async def status_callback(request: web.Request) -> web.Response:
     code_text = params.get("ErrorCode", "")
     # Twilio's codes are five ASCII digits; anything else ("²" passes isdigit) is no code.
     code = int(code_text) if code_text.isascii() and code_text.isdigit() and len(code_text) <= 9 else None
-    known = ctx.engine.handle_status(sid, status, code, ctx.clock.now())
+    known = ctx.engine.delivery.handle_status(sid, status, code, ctx.clock.now())
     ctx.on_change()
     if not known:
         log.info("webhook.status_unknown_sid sid=%s status=%s", sid, status)
@@ -179,7 +179,7 @@ async def voice_answer(request: web.Request) -> web.Response:
     if answered.startswith("machine") or answered == "fax":
         reason = f"answered by {answered}"
         sid = params.get("CallSid", "") or message.provider_sid or ""
-        ctx.engine.record_delivery(
+        ctx.engine.delivery.record_delivery(
             sid, SmsStatus.UNDELIVERED, answered, None, reason, ctx.clock.now(), permanent=False
         )
         ctx.on_change()
@@ -238,7 +238,7 @@ async def voice_status(request: web.Request) -> web.Response:
         mapped = SmsStatus.UNDELIVERED
     reason = f"call {status}" + (f" ({answered})" if answered else "")
     sid = params.get("CallSid", "")
-    known = ctx.engine.record_delivery(
+    known = ctx.engine.delivery.record_delivery(
         sid, mapped, status, None, reason, ctx.clock.now(), permanent=mapped is SmsStatus.FAILED
     )
     ctx.on_change()

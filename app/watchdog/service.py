@@ -19,9 +19,8 @@ from app.watchdog.metrics import WatchdogMetrics
 from app.watchdog.outage import Notice, NoticeKind, Part, Route, assess
 from app.watchdog.probes import Probes
 from detection.findings import FindingKind
-from escalation.engine import PLATFORM
 from escalation.mail.port import Mail, MailError, MailSender
-from escalation.models import SmsPurpose
+from escalation.models import PLATFORM, SmsPurpose
 from escalation.repository import EscalationRepository
 from escalation.sms.port import SmsError, SmsSender
 from mimamori.clock import Clock

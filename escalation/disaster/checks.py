@@ -169,7 +169,9 @@ class DisasterChecks:
                     self._link(check.id, h.household, contact.id, now),
                 )
                 key = f"{KEY_PREFIX}{check.id}:{h.household}:{contact.id}"
-                self._engine.queue(key, contact.phone, body, SmsPurpose.DISASTER, None, contact.id, now)
+                self._engine.messenger.queue(
+                    key, contact.phone, body, SmsPurpose.DISASTER, None, contact.id, now
+                )
                 self.records.mark_texted(check.id, h.household, now)
         if batch:
             log.info("disaster.texted check=%s count=%s", check.id, len(batch))
@@ -213,7 +215,9 @@ class DisasterChecks:
                     code=check_code(check.id, h.household),
                 )
                 key = f"{KEY_PREFIX}{check.id}:{h.household}:{volunteer.id}:ask"
-                self._engine.queue(key, volunteer.phone, body, SmsPurpose.DISASTER, None, volunteer.id, now)
+                self._engine.messenger.queue(
+                    key, volunteer.phone, body, SmsPurpose.DISASTER, None, volunteer.id, now
+                )
                 self.records.mark_asked(check.id, h.household, volunteer.id, now)
                 load[volunteer.id] = load.get(volunteer.id, 0) + 1
                 room -= 1
@@ -341,4 +345,6 @@ class DisasterChecks:
         return "safe"
 
     def _reply(self, key: str, idem: str, c: Contact, now: datetime) -> None:
-        self._engine.queue(idem, c.phone, texts.text(key, c.language), SmsPurpose.REPLY, None, c.id, now)
+        self._engine.messenger.queue(
+            idem, c.phone, texts.text(key, c.language), SmsPurpose.REPLY, None, c.id, now
+        )

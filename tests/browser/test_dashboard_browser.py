@@ -17,7 +17,8 @@ from playwright.sync_api import Browser, ConsoleMessage, Page, expect
 from dashboard.users import StaffRole, UserStore
 from escalation.disaster.checks import DisasterChecks
 from escalation.disaster.models import DisasterSettings
-from escalation.engine import EngineSettings, EscalationEngine
+from escalation.engine import EscalationEngine
+from escalation.engine_settings import EngineSettings
 from escalation.repository import EscalationRepository
 from tests.browser.conftest import ARTIFACTS, Dashboard
 from tests.support.dashboard_fakes import ADMIN_TOTP_SECRET, FAST_HASHER, PASSWORD

@@ -63,7 +63,7 @@ async def test_an_sms_not_delivered_in_time_becomes_a_call(tmp_path, clock: Fake
             await until(twilio, lambda: len(twilio.created(SUZUKI)) == 1)
             await wait_for(lambda: service.dispatcher.attempts >= 1, service.dispatcher.changed)
             clock.advance(DELIVERY_DEADLINE[ContactChannel.SMS] - timedelta(seconds=1))
-            assert service.engine.check_overdue(clock.now()) == 0  # not yet
+            assert service.engine.delivery.check_overdue(clock.now()) == 0  # not yet
             clock.advance(timedelta(seconds=2))
             await until(twilio, lambda: len(twilio.placed(SUZUKI)) == 1)  # the sweep called him
             (sms,) = [m for m in service.repo.sms_messages() if m.channel is ContactChannel.SMS]

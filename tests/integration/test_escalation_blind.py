@@ -9,8 +9,7 @@ from typing import Any
 import pytest
 
 from detection.findings import FindingKind, Severity
-from escalation.engine import PLATFORM
-from escalation.models import IncidentState, StepKind
+from escalation.models import PLATFORM, IncidentState, StepKind
 from mimamori.clock import FakeClock
 from tests.support.escalation_harness import (
     OPERATOR,

@@ -20,7 +20,7 @@ import pytest
 from app.mosquitto import MosquittoProcess
 from detection.findings import Explanation, Finding, FindingKind, Severity
 from escalation.codes import reply_code
-from escalation.machine import Close
+from escalation.incident_events import Close
 from escalation.models import STAFF, IncidentState, Outcome, SmsPurpose
 from escalation.service import AlertsService
 from mimamori import contract

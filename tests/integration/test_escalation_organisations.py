@@ -10,8 +10,7 @@ from typing import Any
 import pytest
 
 from detection.findings import FindingKind, Severity
-from escalation.engine import PLATFORM
-from escalation.models import SmsPurpose, StepKind
+from escalation.models import PLATFORM, SmsPurpose, StepKind
 from mimamori.clock import FakeClock
 from tests.support.escalation_harness import (
     OPERATOR,

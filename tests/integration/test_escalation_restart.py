@@ -15,7 +15,8 @@ from pathlib import Path
 
 import pytest
 
-from escalation.engine import EngineSettings, EscalationEngine
+from escalation.engine import EscalationEngine
+from escalation.engine_settings import EngineSettings
 from escalation.models import IncidentState
 from escalation.repository import EscalationRepository
 from mimamori.config import load_config

@@ -24,7 +24,8 @@ from detection.episodes import SqliteEpisodes
 from detection.findings import Audience, FindingKind
 from detection.live import LiveDetector
 from detection.model import FixedProfiles
-from escalation.engine import EngineSettings, EscalationEngine
+from escalation.engine import EscalationEngine
+from escalation.engine_settings import EngineSettings
 from escalation.repository import EscalationRepository
 from mimamori import contract
 from mimamori.clock import FakeClock

@@ -21,9 +21,8 @@ from app.watchdog.service import Watchdog
 from detection.findings import Explanation, Finding, FindingKind, Severity
 from detection.live import build_live_detector
 from escalation.chain import operators_snapshot
-from escalation.engine import PLATFORM
 from escalation.machine import opened
-from escalation.models import SmsPurpose, SmsStatus
+from escalation.models import PLATFORM, SmsPurpose, SmsStatus
 from escalation.repository import EscalationRepository
 from escalation.service import AlertsService
 from mimamori.clock import FakeClock, SystemClock

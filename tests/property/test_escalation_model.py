@@ -28,10 +28,9 @@ from hypothesis.stateful import RuleBasedStateMachine, invariant, rule
 from detection.findings import Explanation, Finding, FindingKind, Severity
 from escalation.codes import reply_code
 from escalation.commands import StaffCommands
-from escalation.engine import EngineSettings, EscalationEngine
-from escalation.machine import (
-    Close,
-)
+from escalation.engine import EscalationEngine
+from escalation.engine_settings import EngineSettings
+from escalation.incident_events import Close
 from escalation.models import (
     CLAIMER,
     Incident,
@@ -311,7 +310,7 @@ class EscalationModel(RuleBasedStateMachine):
     def time_passes(self, minutes: int) -> None:
         self.clock.advance(timedelta(minutes=minutes))
         self.engine.process_due(self.now)
-        self.engine.check_overdue(self.now)  # what the sweep does: alerts never reported delivered
+        self.engine.delivery.check_overdue(self.now)  # what the sweep does: alerts never reported delivered
         self.deliver()
 
     @rule(
@@ -327,12 +326,12 @@ class EscalationModel(RuleBasedStateMachine):
         m = data.draw(st.sampled_from(sent))
         assert m.provider_sid is not None
         permanent = status is SmsStatus.FAILED
-        self.engine.record_delivery(
+        self.engine.delivery.record_delivery(
             m.provider_sid, status, status.value, None, "test", self.now, permanent=permanent
         )
         self.deliver()
         before = self.state_of_things()
-        self.engine.record_delivery(
+        self.engine.delivery.record_delivery(
             m.provider_sid, status, status.value, None, "test", self.now, permanent=permanent
         )
         self.deliver()

@@ -22,7 +22,8 @@ from detection.profiles import StateProfiles
 from detection.replay import Event
 from detection.rooms import RoomMap
 from escalation.commands import StaffCommands
-from escalation.engine import EngineSettings, EscalationEngine
+from escalation.engine import EscalationEngine
+from escalation.engine_settings import EngineSettings
 from escalation.models import Outcome
 from escalation.repository import EscalationRepository
 from mimamori.clock import FakeClock

@@ -21,7 +21,8 @@ from dashboard.disaster_desk import DisasterDesk
 from escalation.disaster.checks import DisasterChecks
 from escalation.disaster.models import DisasterSettings
 from escalation.disaster.records import DisasterRecords
-from escalation.engine import EngineSettings, EscalationEngine
+from escalation.engine import EscalationEngine
+from escalation.engine_settings import EngineSettings
 from escalation.repository import EscalationRepository
 from mimamori.clock import FakeClock
 from mimamori.config import DashboardConfig

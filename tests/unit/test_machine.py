@@ -12,20 +12,18 @@ from datetime import datetime, time, timedelta
 import pytest
 
 from detection.findings import Audience, Explanation, Finding, FindingKind, Severity
+from escalation.activity_resumed import ACTIVITY_SETTLE, RESUMED_WAIT
+from escalation.answers import CONTACT
 from escalation.chain import Progress, build_snapshot
-from escalation.engine import fault_cleared
-from escalation.machine import (
-    ACTIVITY_SETTLE,
-    CONTACT,
-    RESUMED_WAIT,
+from escalation.effects import Audit, Effect, Send, Step, Transition
+from escalation.faults import fault_cleared
+from escalation.incident_events import (
     ActivitySeen,
-    Audit,
     Claim,
     Close,
     Decline,
     DeliveryFailed,
     Due,
-    Effect,
     Event,
     FaultCleared,
     Help,
@@ -33,14 +31,10 @@ from escalation.machine import (
     Repeated,
     ResidentSafe,
     RoomCooled,
-    Send,
-    Step,
     Superseded,
     Suppressed,
-    Transition,
-    opened,
-    transition,
 )
+from escalation.machine import opened, transition
 from escalation.models import (
     CLAIMER,
     RESIDENT,

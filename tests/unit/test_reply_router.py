@@ -11,9 +11,11 @@ from pathlib import Path
 import pytest
 
 from detection.findings import Audience, FindingKind, Severity
+from escalation.answers import CONTACT
 from escalation.codes import reply_code
-from escalation.engine import EngineSettings, EscalationEngine
-from escalation.machine import CONTACT, Claim, Close, Decline, Event, Help, ResidentSafe
+from escalation.engine import EscalationEngine
+from escalation.engine_settings import EngineSettings
+from escalation.incident_events import Claim, Close, Decline, Event, Help, ResidentSafe
 from escalation.models import CLAIMER, Incident, IncidentState, Outcome, PolicySnapshot
 from escalation.replies import Pending, Reply, ReplyAction, ReplyDesk, answer_event, route
 from escalation.repository import EscalationRepository

@@ -14,7 +14,8 @@ from dashboard.care_records import StateCareRecords
 from detection.findings import Audience, FindingKind
 from escalation.chain import Progress, build_snapshot
 from escalation.drills import ChainDrills, DrillSettings
-from escalation.engine import EngineSettings, EscalationEngine
+from escalation.engine import EscalationEngine
+from escalation.engine_settings import EngineSettings
 from escalation.repository import EscalationRepository
 from registry.households_import import import_data
 from registry.models import Availability, Contact, ContactRole, NotifyMode, Policy, Tier, TierKind

@@ -10,7 +10,8 @@ from pathlib import Path
 
 import pytest
 
-from escalation.engine import EngineSettings, EscalationEngine
+from escalation.engine import EscalationEngine
+from escalation.engine_settings import EngineSettings
 from escalation.models import Outcome
 from escalation.records import PointsRule, month_span, records, to_csv
 from escalation.replies import ReplyAction, ReplyDesk, parse
