@@ -5,7 +5,9 @@
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable, Mapping
 from dataclasses import replace
+from datetime import datetime
 
 from aiohttp import web
 from multidict import MultiDictProxy
@@ -132,33 +134,58 @@ async def save_family(request: web.Request) -> web.Response:
     raise web.HTTPSeeOther(f"/households/{household.id}/contacts?saved=1#family")
 
 
-def _policy_page(
+def _form_page(
     request: web.Request,
+    page: str,
     household: HouseholdView,
-    policy: PolicyView,
+    context: Mapping[str, object],
     *,
     errors: dict[str, str] | None = None,
     saved: bool = False,
     status: int = 200,
 ) -> web.Response:
-    context = {
-        "h": household,
+    """The household's form ``page`` (``page``.html) with its ``context``, refused fields, and "saved"."""
+    page_context = {"h": household, **context, "errors": errors or {}, "saved": saved}
+    return render(request, f"{page}.html", page_context, status=status)
+
+
+def _saved_or_refused(
+    request: web.Request,
+    page: str,
+    household: HouseholdView,
+    errors: dict[str, str],
+    save: Callable[[str, datetime], None],
+    context: Callable[[], Mapping[str, object]],
+) -> web.Response:
+    """The end of a form's POST: ``save(actor, now)`` unless fields were refused already; refused fields
+    come back on the form ``page`` (422), a saved edit goes back to it."""
+    if not errors:
+        try:
+            save(actor_of(request), request.app[keys.CLOCK].now())
+        except InvalidEdit as exc:
+            errors = exc.errors
+    if errors:
+        log.info("dashboard.%s_refused household=%s fields=%s", page, household.id, ",".join(errors))
+        return _form_page(request, page, household, context(), errors=errors, status=422)
+    raise web.HTTPSeeOther(f"/households/{household.id}/{page}?saved=1")
+
+
+def _policy_context(request: web.Request, household: HouseholdView, policy: PolicyView) -> dict[str, object]:
+    return {
         "policy": policy,
         "contacts": request.app[keys.RECORDS].contacts(household.id),
-        "errors": errors or {},
-        "saved": saved,
         "modes": MODES,
         "settings": current_user(request).manages,  # claim timeout, cap, quiet hours, a new tier
         "new_kinds": [k for k in TIER_KINDS if k not in {t.name for t in policy.tiers}],
     }
-    return render(request, "policy.html", context, status=status)
 
 
 @routes.get("/households/{household}/policy", name="policy")
 async def policy_form(request: web.Request) -> web.Response:
     household = household_for(request, "view_policy")
     policy = request.app[keys.RECORDS].policy(household.id)
-    return _policy_page(request, household, policy, saved=request.query.get("saved") == "1")
+    context = _policy_context(request, household, policy)
+    return _form_page(request, "policy", household, context, saved=request.query.get("saved") == "1")
 
 
 def _minutes(form: MultiDictProxy[str], name: str, default: int, errors: dict[str, str]) -> int:
@@ -216,52 +243,28 @@ async def save_policy(request: web.Request) -> web.Response:
             form_text(form, "quiet_start", 5),
             form_text(form, "quiet_end", 5),
         )
-    if not errors:
-        try:
-            records.save_policy(
-                household.id,
-                policy,
-                actor=actor_of(request),
-                now=request.app[keys.CLOCK].now(),
-            )
-        except InvalidEdit as exc:
-            errors = exc.errors
-    if errors:
-        log.info("dashboard.policy_refused household=%s fields=%s", household.id, ",".join(errors))
-        return _policy_page(request, household, policy, errors=errors, status=422)
-    raise web.HTTPSeeOther(f"/households/{household.id}/policy?saved=1")
+
+    def save(actor: str, now: datetime) -> None:
+        records.save_policy(household.id, policy, actor=actor, now=now)
+
+    return _saved_or_refused(
+        request, "policy", household, errors, save, lambda: _policy_context(request, household, policy)
+    )
 
 
 OPTIONS = ("night_exit", "evening_check")  # the fields of WatchOptions, in the order shown
 SWITCHED = ("evening_check",)  # options the detector can decide (auto, on, off); the others are boxes
 
 
-def _options_page(
-    request: web.Request,
-    household: HouseholdView,
-    options: WatchOptions,
-    *,
-    errors: dict[str, str] | None = None,
-    saved: bool = False,
-    status: int = 200,
-) -> web.Response:
-    context = {
-        "h": household,
-        "options": options,
-        "names": OPTIONS,
-        "switched": SWITCHED,
-        "switches": [s.value for s in Switch],
-        "errors": errors or {},
-        "saved": saved,
-    }
-    return render(request, "options.html", context, status=status)
+def _options_context(options: WatchOptions) -> dict[str, object]:
+    return {"options": options, "names": OPTIONS, "switched": SWITCHED, "switches": [s.value for s in Switch]}
 
 
 @routes.get("/households/{household}/options", name="options")
 async def options_form(request: web.Request) -> web.Response:
     household = household_for(request, "view_options")
-    options = request.app[keys.RECORDS].options(household.id)
-    return _options_page(request, household, options, saved=request.query.get("saved") == "1")
+    context = _options_context(request.app[keys.RECORDS].options(household.id))
+    return _form_page(request, "options", household, context, saved=request.query.get("saved") == "1")
 
 
 @routes.post("/households/{household}/options")
@@ -278,14 +281,8 @@ async def save_options(request: web.Request) -> web.Response:
         errors["evening_check"] = "choose auto, on or off"
         evening = Switch.AUTO
     options = WatchOptions(form_text(form, "night_exit") == "1", evening)
-    if not errors:
-        try:
-            request.app[keys.RECORDS].save_options(
-                household.id, options, actor=actor_of(request), now=request.app[keys.CLOCK].now()
-            )
-        except InvalidEdit as exc:
-            errors = exc.errors
-    if errors:
-        log.info("dashboard.options_refused household=%s fields=%s", household.id, ",".join(errors))
-        return _options_page(request, household, options, errors=errors, status=422)
-    raise web.HTTPSeeOther(f"/households/{household.id}/options?saved=1")
+
+    def save(actor: str, now: datetime) -> None:
+        request.app[keys.RECORDS].save_options(household.id, options, actor=actor, now=now)
+
+    return _saved_or_refused(request, "options", household, errors, save, lambda: _options_context(options))
