@@ -13,17 +13,12 @@ from zoneinfo import ZoneInfo
 
 import aiohttp
 import pytest
-from aiohttp import web
-from aiohttp.test_utils import TestClient
 
-from dashboard.app import create_app
 from dashboard.care_records import StateCareRecords
-from dashboard.states import PersistedStates
 from dashboard.users import StaffRole, UserStore
 from dashboard.views import InvalidEdit, VolunteerDraft
 from escalation.repository import EscalationRepository
 from mimamori.clock import FakeClock
-from mimamori.config import DashboardConfig
 from registry.models import (
     Availability,
     Contact,
@@ -36,13 +31,11 @@ from registry.models import (
     QuietHours,
     TierKind,
 )
-from store.sqlite import SqliteEventStore
-from tests.integration.test_dashboard_real_stores import CODE_WORD_ENUMS, visible_words
-from tests.support.dashboard_fakes import FAST_HASHER, PASSWORD, csrf_of
-from tests.support.dashboard_real import OTHER, OWN, seed_real
+from tests.support.dashboard_fakes import PASSWORD, csrf_of
+from tests.support.dashboard_real import OTHER, OWN, Client, cookie_client, real_dashboard
 from tests.support.staff_sign_in import sign_in
+from tests.support.visible_text import CODE_WORD_ENUMS, visible_words
 
-Client = TestClient[web.Request, web.Application]
 SignIn = Callable[[str, str], Awaitable[Client]]
 
 
@@ -50,33 +43,14 @@ SignIn = Callable[[str, str], Awaitable[Client]]
 async def stores(
     tmp_path: Path, clock: FakeClock, aiohttp_server: Any, aiohttp_client: Any
 ) -> AsyncIterator[tuple[SignIn, EscalationRepository, UserStore]]:
-    paths = seed_real(tmp_path, clock.now())
-    users = UserStore(paths.users, FAST_HASHER)
-    users.open()
-    events = SqliteEventStore(paths.events)
-    events.open()
-    repo = EscalationRepository(paths.state)
-    repo.open()
-    app = create_app(
-        DashboardConfig(default_language="en"),
-        users=users,
-        activity=events,
-        records=StateCareRecords(repo),
-        classify=PersistedStates(repo),
-        clock=clock,
-    )
-    server = await aiohttp_server(app)
+    async with real_dashboard(tmp_path, clock, aiohttp_server) as real:
 
-    async def signed_in(username: str, password: str = PASSWORD) -> Client:
-        jar = aiohttp.CookieJar(unsafe=True, treat_as_secure_origin=[f"http://{server.host}:{server.port}"])
-        client: Client = await aiohttp_client(server, cookie_jar=jar)
-        assert (await sign_in(client, username, password)).status == 303
-        return client
+        async def signed_in(username: str, password: str = PASSWORD) -> Client:
+            client = await cookie_client(aiohttp_client, real.server)
+            assert (await sign_in(client, username, password)).status == 303
+            return client
 
-    yield signed_in, repo, users
-    repo.close()
-    events.close()
-    users.close()
+        yield signed_in, real.repo, real.users
 
 
 async def _post(client: Client, path: str, data: dict[str, Any]) -> aiohttp.ClientResponse:

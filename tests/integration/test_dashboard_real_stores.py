@@ -6,71 +6,38 @@ from __future__ import annotations
 import re
 from collections.abc import AsyncIterator
 from datetime import date, datetime, timedelta
-from enum import StrEnum
-from html.parser import HTMLParser
 from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo
 
-import aiohttp
 import pytest
-from aiohttp import web
-from aiohttp.test_utils import TestClient
 
 from dashboard import keys
-from dashboard.app import create_app
-from dashboard.care_records import StateCareRecords
-from dashboard.states import PersistedStates
-from dashboard.users import StaffRole, UserStore
-from detection.findings import FindingKind, Severity
 from detection.profiles import StateProfiles
-from escalation.models import IncidentState, Outcome, SmsPurpose, SmsStatus, StepKind
-from escalation.replies import ReplyAction
 from escalation.repository import EscalationRepository
 from mimamori.clock import FakeClock
-from mimamori.config import DashboardConfig
-from mimamori.contract import Event, GatewayState, Kind, message_id_for
+from mimamori.contract import Event, Kind, message_id_for
 from registry.calendar import CalendarIn
-from registry.models import Room, Sensitivity, Switch, TierKind
+from registry.models import Room, Sensitivity, Switch
 from store.base import IngestBatch
 from store.sqlite import SqliteEventStore
-from tests.support.dashboard_fakes import FAST_HASHER, PASSWORD, csrf_of
-from tests.support.dashboard_real import OTHER, OWN, TOKYO, seed_real
-
-Client = TestClient[web.Request, web.Application]
+from tests.support.dashboard_fakes import PASSWORD, csrf_of
+from tests.support.dashboard_real import OTHER, OWN, TOKYO, Client, cookie_client, real_dashboard
+from tests.support.visible_text import CODE_WORD_ENUMS, visible_words
 
 
 @pytest.fixture
 async def alice(
     tmp_path: Path, clock: FakeClock, aiohttp_server: Any, aiohttp_client: Any
 ) -> AsyncIterator[tuple[Client, EscalationRepository]]:
-    paths = seed_real(tmp_path, clock.now())
-    users = UserStore(paths.users, FAST_HASHER)
-    users.open()
-    events = SqliteEventStore(paths.events)
-    events.open()
-    repo = EscalationRepository(paths.state)
-    repo.open()
-    app = create_app(
-        DashboardConfig(default_language="en"),
-        users=users,
-        activity=events,
-        records=StateCareRecords(repo),
-        classify=PersistedStates(repo),
-        clock=clock,
-    )
-    server = await aiohttp_server(app)
-    jar = aiohttp.CookieJar(unsafe=True, treat_as_secure_origin=[f"http://{server.host}:{server.port}"])
-    client: Client = await aiohttp_client(server, cookie_jar=jar)
-    token = csrf_of(await (await client.get("/login")).text())
-    signed = await client.post(
-        "/login", data={"username": "alice", "password": PASSWORD, "csrf_token": token}
-    )
-    assert signed.status == 200
-    yield client, repo
-    repo.close()
-    events.close()
-    users.close()
+    async with real_dashboard(tmp_path, clock, aiohttp_server) as real:
+        client = await cookie_client(aiohttp_client, real.server)
+        token = csrf_of(await (await client.get("/login")).text())
+        signed = await client.post(
+            "/login", data={"username": "alice", "password": PASSWORD, "csrf_token": token}
+        )
+        assert signed.status == 200
+        yield client, real.repo
 
 
 async def test_overview_reads_state_and_incidents(alice: tuple[Client, EscalationRepository]) -> None:
@@ -358,52 +325,7 @@ async def test_care_calendar_added_refused_and_removed(
     assert state == "away"
 
 
-CODE_WORD_ENUMS: tuple[type[StrEnum], ...] = (
-    FindingKind,
-    Severity,
-    IncidentState,
-    Outcome,
-    StepKind,
-    SmsStatus,
-    SmsPurpose,
-    ReplyAction,
-    TierKind,
-    GatewayState,
-    Kind,
-    StaffRole,
-)
 ISO_TIMESTAMP = re.compile(r"\d{4}-\d{2}-\d{2}T\d{2}:\d{2}|[+-]\d{2}:\d{2}\b|\bUTC\b")
-
-
-class _VisibleText(HTMLParser):
-    """The text a person sees: text nodes and tooltips, not scripts, styles or attributes."""
-
-    def __init__(self) -> None:
-        super().__init__()
-        self.parts: list[str] = []
-        self._hidden = 0
-
-    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
-        if tag in ("script", "style"):
-            self._hidden += 1
-        self.parts.extend(value for name, value in attrs if name in ("title", "aria-label") and value)
-        if tag == "option":
-            self.parts.append(" ")
-
-    def handle_endtag(self, tag: str) -> None:
-        if tag in ("script", "style"):
-            self._hidden -= 1
-
-    def handle_data(self, data: str) -> None:
-        if not self._hidden:
-            self.parts.append(data)
-
-
-def visible_words(html: str) -> tuple[str, set[str]]:
-    parser = _VisibleText()
-    parser.feed(html)
-    text = " ".join(parser.parts)
-    return text, set(re.findall(r"[A-Za-z0-9_.\-]+", text))
 
 
 @pytest.mark.parametrize("lang", ["ja", "en"])

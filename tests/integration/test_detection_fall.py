@@ -15,15 +15,13 @@ from zoneinfo import ZoneInfo
 import pytest
 
 from app.mosquitto import MosquittoProcess
-from detection.episodes import SqliteEpisodes
 from detection.explain import render
-from detection.findings import Finding, FindingKind
-from detection.live import LiveDetector
-from detection.model import FixedProfiles, Tuning
+from detection.findings import FindingKind
+from detection.model import Tuning
 from gateway.native import Reading, encode_reading
 from mimamori import contract
 from mimamori.clock import FakeClock
-from store.sqlite import SqliteEventStore
+from tests.support.detect_pipeline import Observation, live_detector, seed_history, tick_while_still
 from tests.support.harness import mqtt_client, running_gateway, running_ingest, wait_for
 
 pytestmark = pytest.mark.integration
@@ -46,26 +44,9 @@ def routine_day(day: datetime) -> list[tuple[datetime, str]]:
     return out
 
 
-def seed_history(path: Path, household: str) -> None:
-    store = SqliteEventStore(path)
-    store.open()
-    events = []
-    for k in range(14, 0, -1):
-        for seq, (at, device) in enumerate(routine_day(TODAY - timedelta(days=k))):
-            events.append(
-                contract.Event(
-                    message_id=contract.message_id_for(household, device, contract.Kind.MOTION, 1.0, at),
-                    household=household,
-                    gateway="gw-1",
-                    device=device,
-                    kind=contract.Kind.MOTION,
-                    value=1.0,
-                    observed_at=at.astimezone(UTC),
-                    seq=k * 1000 + seq,
-                )
-            )
-    store.write_events(events)
-    store.close()
+def motions(day: datetime) -> list[Observation]:
+    """:func:`routine_day` as motion readings."""
+    return [(at, device, contract.Kind.MOTION, 1.0) for at, device in routine_day(day)]
 
 
 async def test_a_fall_becomes_one_explained_inactivity_finding(
@@ -73,12 +54,10 @@ async def test_a_fall_becomes_one_explained_inactivity_finding(
 ) -> None:
     household = topic_prefix
     store_path = tmp_path / "events.sqlite3"
-    seed_history(store_path, household)
+    seed_history(store_path, household, TODAY, motions)
     clock = FakeClock(TODAY + timedelta(hours=9, minutes=1))
     morning = [(at, dev) for at, dev in routine_day(TODAY) if at <= TODAY + timedelta(hours=9)]
     last_reading = morning[-1][0]
-    beat_topic = contract.topic(household, "gw-1", contract.Channel.HEARTBEAT)
-    found: list[Finding] = []
     async with (
         running_ingest(mosquitto, store_path, clock, group=topic_prefix) as ingest,
         running_gateway(mosquitto, household, tmp_path / "outbox.sqlite3", clock, f"local/{household}"),
@@ -91,28 +70,8 @@ async def test_a_fall_becomes_one_explained_inactivity_finding(
         await wait_for(
             lambda: ingest.store.count_events(household) >= 14 * 47 + len(morning), ingest.service.committed
         )
-        detector = LiveDetector(
-            ingest.store, FixedProfiles(TZ), SqliteEpisodes(tmp_path / "alerts.sqlite3"), clock
-        )
-        detector.open()
-        seq = 1_000
         # the fall: nothing moves; the gateway stays up. Tick every simulated minute for 4 hours.
-        for minute in range(4 * 60):
-            now = clock.now()
-            if minute % 10 == 0:  # the gateway's heartbeat (its own timer runs in real time)
-                seq += 1
-                beat = contract.Heartbeat(household, "gw-1", now.astimezone(UTC), seq, 0)
-                await gateway_beats.publish(beat_topic, beat.encode())
-                await wait_for(
-                    lambda at=now: any(
-                        g.last_heartbeat_at is not None and g.last_heartbeat_at >= at.astimezone(UTC)
-                        for g in ingest.store.gateways(household)
-                    ),
-                    ingest.service.committed,
-                )
-            found += detector.tick(now)
-            clock.advance(timedelta(minutes=1))
-        detector.close()
+        found = await tick_while_still(ingest, gateway_beats, household, tmp_path, TZ, clock, 4 * 60)
         assert [f.kind for f in found] == [FindingKind.INACTIVITY]
         finding = found[0]
         assert finding.household == household
@@ -124,10 +83,7 @@ async def test_a_fall_becomes_one_explained_inactivity_finding(
         assert render(finding.explanation, "ja").startswith("台所で09:00以降 動きなし")  # where it began
         assert "14日間の学習" in render(finding.explanation, "ja")
         # a restart: the episode was handed over (later ticks acknowledged it): not raised again
-        restarted = LiveDetector(
-            ingest.store, FixedProfiles(TZ), SqliteEpisodes(tmp_path / "alerts.sqlite3"), clock
-        )
-        restarted.open()
+        restarted = live_detector(ingest.store, tmp_path, TZ, clock)
         assert restarted.tick(clock.now()) == []
         assert restarted.pending() == []
         restarted.close()

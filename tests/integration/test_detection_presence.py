@@ -19,16 +19,13 @@ from zoneinfo import ZoneInfo
 import pytest
 
 from app.mosquitto import MosquittoProcess
-from detection.episodes import SqliteEpisodes
 from detection.explain import render
-from detection.findings import Finding, FindingKind
-from detection.live import LiveDetector
-from detection.model import FixedProfiles
+from detection.findings import FindingKind
 from gateway.native import Reading, encode_reading
 from gateway.router import Router, Source
 from mimamori import contract
 from mimamori.clock import FakeClock
-from store.sqlite import SqliteEventStore
+from tests.support.detect_pipeline import seed_history, tick_while_still
 from tests.support.harness import mqtt_client, running_gateway, running_ingest, wait_for
 
 pytestmark = pytest.mark.integration
@@ -57,34 +54,12 @@ def routine_day(day: datetime, until: datetime | None = None) -> list[tuple[date
     return out
 
 
-def seed_history(path: Path, household: str) -> int:
-    store = SqliteEventStore(path)
-    store.open()
-    events = [
-        contract.Event(
-            message_id=contract.message_id_for(household, device, kind, value, at),
-            household=household,
-            gateway="gw-1",
-            device=device,
-            kind=kind,
-            value=value,
-            observed_at=at.astimezone(UTC),
-            seq=k * 1000 + seq,
-        )
-        for k in range(14, 0, -1)
-        for seq, (at, device, kind, value) in enumerate(routine_day(TODAY - timedelta(days=k)))
-    ]
-    store.write_events(events)
-    store.close()
-    return len(events)
-
-
 async def test_a_resident_lying_still_in_the_toilet_is_raised_at_the_rooms_limit(
     mosquitto: MosquittoProcess, tmp_path: Path, topic_prefix: str
 ) -> None:
     household = topic_prefix
     store_path = tmp_path / "events.sqlite3"
-    history = seed_history(store_path, household)
+    history = seed_history(store_path, household, TODAY, routine_day)
     morning = routine_day(TODAY, until=TODAY + timedelta(hours=8, minutes=40))  # ends in the toilet
     last_reading = morning[-1][0]
     assert morning[-1][1:] == ("toilet-presence", Kind.OCCUPANCY, 1.0)
@@ -95,7 +70,6 @@ async def test_a_resident_lying_still_in_the_toilet_is_raised_at_the_rooms_limit
         zone=ZONE,
         root=root,
     )
-    found: list[Finding] = []
     async with (
         running_ingest(mosquitto, store_path, clock, group=topic_prefix) as ingest,
         running_gateway(mosquitto, household, tmp_path / "outbox.sqlite3", clock, router=router),
@@ -113,26 +87,8 @@ async def test_a_resident_lying_still_in_the_toilet_is_raised_at_the_rooms_limit
         await wait_for(
             lambda: ingest.store.count_events(household) >= history + len(morning), ingest.service.committed
         )
-        detector = LiveDetector(
-            ingest.store, FixedProfiles(TZ), SqliteEpisodes(tmp_path / "alerts.sqlite3"), clock
-        )
-        detector.open()
-        beat_topic = contract.topic(household, "gw-1", contract.Channel.HEARTBEAT)
-        for minute in range(60):  # nothing moves: tick every simulated minute for an hour
-            now = clock.now()
-            if minute % 10 == 0:  # the gateway's heartbeat (its own timer runs in real time)
-                beat = contract.Heartbeat(household, "gw-1", now.astimezone(UTC), 1_000 + minute, 0)
-                await gateway_beats.publish(beat_topic, beat.encode())
-                await wait_for(
-                    lambda at=now: any(
-                        g.last_heartbeat_at is not None and g.last_heartbeat_at >= at.astimezone(UTC)
-                        for g in ingest.store.gateways(household)
-                    ),
-                    ingest.service.committed,
-                )
-            found += detector.tick(now)
-            clock.advance(timedelta(minutes=1))
-        detector.close()
+        # nothing moves: tick every simulated minute for an hour
+        found = await tick_while_still(ingest, gateway_beats, household, tmp_path, TZ, clock, 60)
     assert [f.kind for f in found] == [FindingKind.INACTIVITY]
     finding = found[0]
     assert finding.explanation.key == "inactivity.still"

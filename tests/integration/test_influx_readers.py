@@ -11,14 +11,8 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
-import aiohttp
 import pytest
-from aiohttp import web
-from aiohttp.test_utils import TestClient
 
-from dashboard.app import create_app
-from dashboard.care_records import StateCareRecords
-from dashboard.states import PersistedStates
 from dashboard.users import StaffRole, UserStore
 from detection.episodes import SqliteEpisodes
 from detection.findings import Audience, FindingKind
@@ -29,18 +23,16 @@ from escalation.engine_settings import EngineSettings
 from escalation.repository import EscalationRepository
 from mimamori import contract
 from mimamori.clock import FakeClock
-from mimamori.config import DashboardConfig
 from registry.households_import import import_data
 from store.base import ButtonPress, IngestBatch
 from store.influx import InfluxEventStore
 from store.readers import BlockingInfluxReader
 from tests.support.dashboard_fakes import FAST_HASHER, PASSWORD, csrf_of
-from tests.support.dashboard_real import HOUSEHOLDS, OWN
+from tests.support.dashboard_real import HOUSEHOLDS, OWN, cookie_client, dashboard_over
 from tests.support.influx_server import RealInflux
 
 pytestmark = pytest.mark.integration
 
-Client = TestClient[web.Request, web.Application]
 # The adapter's live-state queries look back from the real now: keep the story close to it.
 T0 = (datetime.now(UTC) - timedelta(hours=30)).replace(microsecond=0)
 
@@ -177,17 +169,8 @@ async def test_a_fall_becomes_an_incident_and_the_household_page_shows_its_heat_
     incident = engine.open_from_finding(found[0], clock.now())
     assert incident is not None
 
-    app = create_app(
-        DashboardConfig(default_language="en"),
-        users=users,
-        activity=reader,
-        records=StateCareRecords(repo),
-        classify=PersistedStates(repo),
-        clock=clock,
-    )
-    server = await aiohttp_server(app)
-    jar = aiohttp.CookieJar(unsafe=True, treat_as_secure_origin=[f"http://{server.host}:{server.port}"])
-    client: Client = await aiohttp_client(server, cookie_jar=jar)
+    server = await aiohttp_server(dashboard_over(repo, users, reader, clock))
+    client = await cookie_client(aiohttp_client, server)
     token = csrf_of(await (await client.get("/login")).text())
     signed = await client.post(
         "/login", data={"username": "alice", "password": PASSWORD, "csrf_token": token}

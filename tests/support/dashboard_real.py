@@ -4,12 +4,23 @@ store's own batch writer, the registry and escalation repository, and dashboard 
 from __future__ import annotations
 
 import random
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from pathlib import Path
+from typing import Any
 from zoneinfo import ZoneInfo
 
+import aiohttp
+from aiohttp import web
+from aiohttp.test_utils import TestClient, TestServer
+
+from dashboard.app import create_app
+from dashboard.care_records import StateCareRecords
+from dashboard.states import PersistedStates
 from dashboard.users import StaffRole, UserStore
+from dashboard.views import ActivitySource
 from detection.findings import Audience, FindingKind, Severity
 from escalation.models import (
     Incident,
@@ -21,6 +32,8 @@ from escalation.models import (
     Wave,
 )
 from escalation.repository import EscalationRepository
+from mimamori.clock import FakeClock
+from mimamori.config import DashboardConfig
 from mimamori.contract import Event, GatewayState, GatewayStatus, Kind, message_id_for
 from registry.households_import import import_data
 from registry.models import ContactRole as ContactRole
@@ -219,3 +232,55 @@ def _incident(repo: EscalationRepository, now: datetime) -> None:
     repo.add_step(
         "inc-1", StepKind.CLAIMED, opened + timedelta(minutes=24), contact="c-mori", detail="行きます"
     )
+
+
+Client = TestClient[web.Request, web.Application]
+
+
+def dashboard_over(
+    repo: EscalationRepository, users: UserStore, activity: ActivitySource, clock: FakeClock
+) -> web.Application:
+    """The dashboard app (English by default) over the state file, the accounts and ``activity``."""
+    return create_app(
+        DashboardConfig(default_language="en"),
+        users=users,
+        activity=activity,
+        records=StateCareRecords(repo),
+        classify=PersistedStates(repo),
+        clock=clock,
+    )
+
+
+async def cookie_client(aiohttp_client: Any, server: TestServer) -> Client:
+    """A client of ``server`` that keeps the session's secure cookies over plain http on localhost."""
+    jar = aiohttp.CookieJar(unsafe=True, treat_as_secure_origin=[f"http://{server.host}:{server.port}"])
+    client: Client = await aiohttp_client(server, cookie_jar=jar)
+    return client
+
+
+@dataclass(frozen=True, slots=True)
+class RealDashboard:
+    server: TestServer
+    repo: EscalationRepository
+    users: UserStore
+
+
+@asynccontextmanager
+async def real_dashboard(
+    directory: Path, clock: FakeClock, aiohttp_server: Any
+) -> AsyncIterator[RealDashboard]:
+    """The dashboard served over the stores :func:`seed_real` writes in ``directory``, open meanwhile."""
+    paths = seed_real(directory, clock.now())
+    users = UserStore(paths.users, FAST_HASHER)
+    users.open()
+    events = SqliteEventStore(paths.events)
+    events.open()
+    repo = EscalationRepository(paths.state)
+    repo.open()
+    try:
+        server = await aiohttp_server(dashboard_over(repo, users, events, clock))
+        yield RealDashboard(server, repo, users)
+    finally:
+        repo.close()
+        events.close()
+        users.close()
