@@ -182,6 +182,45 @@ def parse_windows(text: str, errors: dict[str, str]) -> list[dict[str, object]]:
     return windows
 
 
+def checked_volunteer(
+    c: registry.Contact, draft: VolunteerDraft, known: Collection[str], organisations: Collection[str] | None
+) -> tuple[ContactIn, date | None]:
+    """Volunteer ``c`` with the form's ``draft`` applied, validated like the households import
+    (``ContactIn``), and the first day of the rest asked for. Only pools of ``organisations`` (None: any
+    of ``known``) change. Refusals raise :class:`InvalidEdit` keyed by form field."""
+    errors: dict[str, str] = {}
+    windows = parse_windows(draft.availability, errors)
+    rest: date | None = None
+    if draft.resting_until.strip():
+        try:
+            rest = date.fromisoformat(draft.resting_until.strip())
+        except ValueError:
+            errors["resting_until"] = "a date, e.g. 2026-12-20"
+    allowed = set(known) if organisations is None else set(organisations)
+    posted = set(draft.pools)
+    if posted - set(known):
+        errors["pools"] = f"pools: unknown organisations {', '.join(sorted(posted - set(known)))}"
+    elif posted - allowed:
+        errors["pools"] = "pools: only organisations you manage"
+    pools = sorted({p for p in c.pools if p not in allowed} | posted)
+    fields: dict[str, object] = {
+        "id": c.id,
+        "name": c.name,
+        "phone": c.phone,
+        "role": c.role,
+        "language": c.language,
+    }
+    fields |= {"email": c.email, "channels": list(c.channels), "pools": pools, "availability": windows}
+    fields |= {"weekly_cap": draft.weekly_cap.strip() or None, "resting_until": rest}
+    try:
+        checked = ContactIn.model_validate(fields)
+    except ValidationError as exc:
+        errors = _errors(exc) | errors
+    if errors:
+        raise InvalidEdit(errors)
+    return checked, rest
+
+
 class StateCareRecords:
     """Reads and edits through :class:`EscalationRepository` (which the caller opens and closes).
     Incidents are closed through :class:`escalation.commands.StaffCommands` (the state machine)."""
@@ -586,37 +625,7 @@ class StateCareRecords:
         c = self._repo.contact(contact)
         if view is None or c is None:
             raise InvalidEdit({"form": "no such volunteer in this household"})
-        errors: dict[str, str] = {}
-        windows = parse_windows(draft.availability, errors)
-        rest: date | None = None
-        if draft.resting_until.strip():
-            try:
-                rest = date.fromisoformat(draft.resting_until.strip())
-            except ValueError:
-                errors["resting_until"] = "a date, e.g. 2026-12-20"
-        known = {o.id for o in self.organisations()}
-        allowed = known if organisations is None else set(organisations)
-        posted = set(draft.pools)
-        if posted - known:
-            errors["pools"] = f"pools: unknown organisations {', '.join(sorted(posted - known))}"
-        elif posted - allowed:
-            errors["pools"] = "pools: only organisations you manage"
-        pools = sorted({p for p in c.pools if p not in allowed} | posted)
-        fields: dict[str, object] = {
-            "id": c.id,
-            "name": c.name,
-            "phone": c.phone,
-            "role": c.role,
-            "language": c.language,
-        }
-        fields |= {"email": c.email, "channels": list(c.channels), "pools": pools, "availability": windows}
-        fields |= {"weekly_cap": draft.weekly_cap.strip() or None, "resting_until": rest}
-        try:
-            checked = ContactIn.model_validate(fields)
-        except ValidationError as exc:
-            errors = _errors(exc) | errors
-        if errors:
-            raise InvalidEdit(errors)
+        checked, rest = checked_volunteer(c, draft, {o.id for o in self.organisations()}, organisations)
         served = sorted(set(self._repo.households_of(c.id)) | {household})
         detail: dict[str, str | int | float | None] = {
             "contact": c.id,

@@ -10,7 +10,7 @@ from pathlib import Path
 
 from argon2 import PasswordHasher
 
-from dashboard.care_records import household_fields, new_household, registry_entry
+from dashboard.care_records import checked_volunteer, household_fields, new_household, registry_entry
 from dashboard.users import StaffRole, UserStore
 from dashboard.views import (
     AuditView,
@@ -39,7 +39,7 @@ from detection.findings import Explanation
 from escalation.commands import STAFF_OUTCOMES as OUTCOMES
 from escalation.records import CSV_COLUMNS, month_span
 from mimamori.contract import Event, GatewayState, Kind
-from registry.models import Feedback, Room, Sensitivity
+from registry.models import Contact, ContactRole, Feedback, Language, Room, Sensitivity
 from store.base import DeviceState, GatewayLiveState, HourlyActivity, HouseholdActivity
 
 PHONE_RE = re.compile(r"^\+[1-9][0-9]{7,14}$")
@@ -253,13 +253,14 @@ class FakeRecords:
         current = self.volunteer(household, contact, now)
         if current is None:
             raise InvalidEdit({"form": "no such volunteer in this household"})
-        if organisations is not None and set(draft.pools) - set(organisations):
-            raise InvalidEdit({"pools": "pools: only organisations you manage"})
-        if draft.weekly_cap and not draft.weekly_cap.isdigit():
-            raise InvalidEdit({"weekly_cap": "a whole number"})
-        cap = int(draft.weekly_cap) if draft.weekly_cap else None
+        c = next(c for c in self.contacts(household) if c.id == contact)
+        person = Contact(
+            c.id, c.name, c.phone, ContactRole(c.role), Language(c.language), pools=current.pools
+        )
+        checked, _ = checked_volunteer(person, draft, [o.id for o in self.organisations()], organisations)
         lines = tuple(line.strip() for line in draft.availability.splitlines() if line.strip())
-        saved = VolunteerView(contact, current.name, cap, draft.pools, lines, draft.resting_until)
+        pools = tuple(checked.pools)
+        saved = VolunteerView(contact, current.name, checked.weekly_cap, pools, lines, draft.resting_until)
         self.volunteers[contact] = saved
         return saved
 
