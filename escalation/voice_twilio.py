@@ -11,13 +11,11 @@ from __future__ import annotations
 from collections.abc import Sequence
 from datetime import timedelta
 
-import aiohttp
-from twilio.base.exceptions import TwilioException, TwilioRestException
 from twilio.rest import Client
 
 from escalation.models import SmsMessage
 from escalation.notifier import NotifyError, Sent
-from escalation.sms.twilio_sender import rest_error
+from escalation.sms.twilio_sender import twilio_errors
 from escalation.sms.twilio_session import TwilioSession
 from registry.models import ContactChannel
 
@@ -49,12 +47,10 @@ class TwilioVoiceNotifier:
         await self._session.stop()
 
     def _api(self) -> Client:
-        if self._session.client is None:
-            raise NotifyError("twilio voice is not started", retryable=True)
-        return self._session.client
+        return self._session.api(NotifyError, "voice")
 
     async def send(self, message: SmsMessage) -> Sent:
-        try:
+        with twilio_errors(NotifyError, ambiguous=True):
             call = await self._api().calls.create_async(
                 to=message.to,
                 from_=self._from,
@@ -65,22 +61,12 @@ class TwilioVoiceNotifier:
                 machine_detection="Enable",
                 timeout=self._ring,
             )
-        except TwilioRestException as exc:
-            raise rest_error(exc) from exc
-        except (TimeoutError, aiohttp.ClientError, TwilioException) as exc:
-            raise NotifyError(
-                f"twilio unreachable: {type(exc).__name__}", retryable=True, ambiguous=True
-            ) from exc
         return Sent(str(call.sid), str(call.status))
 
     async def find_sent(self, message: SmsMessage) -> Sequence[Sent]:
         """Calls to this number since the message was queued (a call has no body to match)."""
-        try:
+        with twilio_errors(NotifyError):
             calls = await self._api().calls.list_async(
                 to=message.to, start_time_after=message.created_at - timedelta(days=1), limit=20
             )
-        except TwilioRestException as exc:
-            raise rest_error(exc) from exc
-        except (TimeoutError, aiohttp.ClientError, TwilioException) as exc:
-            raise NotifyError(f"twilio unreachable: {type(exc).__name__}", retryable=True) from exc
         return [Sent(str(c.sid), str(c.status)) for c in calls]

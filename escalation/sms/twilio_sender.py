@@ -3,12 +3,15 @@
 from __future__ import annotations
 
 import logging
+from collections.abc import Iterator
+from contextlib import contextmanager
 from datetime import datetime, timedelta
 
 import aiohttp
 from twilio.base.exceptions import TwilioException, TwilioRestException
 from twilio.rest import Client
 
+from escalation.notifier import NotifyError
 from escalation.sms.errors import ErrorClass, classify, describe
 from escalation.sms.port import Sent, SmsError
 from escalation.sms.twilio_session import TwilioSession
@@ -40,9 +43,7 @@ class TwilioSender:
         await self._session.stop()
 
     def _api(self) -> Client:
-        if self._session.client is None:
-            raise SmsError("twilio sender is not started", retryable=True)
-        return self._session.client
+        return self._session.api(SmsError, "sender")
 
     async def send(self, to: str, body: str, status_callback: str | None) -> Sent:
         options: dict[str, str] = {"to": to, "body": body}
@@ -52,25 +53,15 @@ class TwilioSender:
             options["from_"] = self._from
         if status_callback:
             options["status_callback"] = status_callback
-        try:
+        with twilio_errors(SmsError, ambiguous=True):
             message = await self._api().messages.create_async(**options)
-        except TwilioRestException as exc:
-            raise rest_error(exc) from exc
-        except (TimeoutError, aiohttp.ClientError, TwilioException) as exc:
-            raise SmsError(
-                f"twilio unreachable: {type(exc).__name__}", retryable=True, ambiguous=True
-            ) from exc
         return Sent(str(message.sid), str(message.status))
 
     async def find_sent(self, to: str, body: str, since: datetime) -> Sent | None:
-        try:
+        with twilio_errors(SmsError):
             found = await self._api().messages.list_async(
                 to=to, date_sent_after=since - timedelta(days=1), limit=50
             )
-        except TwilioRestException as exc:
-            raise rest_error(exc) from exc
-        except (TimeoutError, aiohttp.ClientError, TwilioException) as exc:
-            raise SmsError(f"twilio unreachable: {type(exc).__name__}", retryable=True) from exc
         for message in found:
             if message.body == body:
                 return Sent(str(message.sid), str(message.status))
@@ -89,3 +80,16 @@ def rest_error(exc: TwilioRestException) -> SmsError:
         code=code,
         ambiguous=exc.status >= 500,
     )
+
+
+@contextmanager
+def twilio_errors(error: type[NotifyError], *, ambiguous: bool = False) -> Iterator[None]:
+    """The ``twilio`` library's exceptions inside, as ports' errors: a REST error classified
+    (:func:`rest_error`); a timeout or a connection failure an ``error``, retryable, and ``ambiguous``
+    when the request may have been taken."""
+    try:
+        yield
+    except TwilioRestException as exc:
+        raise rest_error(exc) from exc
+    except (TimeoutError, aiohttp.ClientError, TwilioException) as exc:
+        raise error(f"twilio unreachable: {type(exc).__name__}", retryable=True, ambiguous=ambiguous) from exc

@@ -5,6 +5,8 @@ from __future__ import annotations
 from twilio.http.async_http_client import AsyncTwilioHttpClient
 from twilio.rest import Client
 
+from escalation.notifier import NotifyError
+
 
 class TwilioSession:
     """Opens the library's async HTTP client on :meth:`start` and closes it on :meth:`stop`.
@@ -31,3 +33,9 @@ class TwilioSession:
             await self._http.close()
         self._http = None
         self.client = None
+
+    def api(self, error: type[NotifyError], adapter: str) -> Client:
+        """The started client; ``error`` (retryable) before :meth:`start` or after :meth:`stop`."""
+        if self.client is None:
+            raise error(f"twilio {adapter} is not started", retryable=True)
+        return self.client
