@@ -25,8 +25,8 @@ from twilio.request_validator import RequestValidator
 from escalation.codes import reply_code
 from escalation.line.events import new_code
 from escalation.models import SmsMessage, SmsPurpose
-from escalation.repository import EscalationRepository
 from escalation.service import line_secret, webhook_token
+from escalation.state_file import open_existing
 from mimamori.clock import SystemClock
 from mimamori.commands import Subcommands, add_config_argument, config_from
 from mimamori.config import Config
@@ -57,19 +57,9 @@ def register(sub: Subcommands) -> None:
     code.set_defaults(func=_line_code)
 
 
-def _open(config: Config) -> EscalationRepository | None:
-    path = config.alerts.state_path
-    if not path.exists():
-        print(f"nothing here yet: no state file at {path}", file=sys.stderr)
-        return None
-    repo = EscalationRepository(path)
-    repo.open()
-    return repo
-
-
 def _newest(config: Config, channel: ContactChannel, to: str) -> SmsMessage | None:
     """The newest alert sent on ``channel`` to ``to``."""
-    repo = _open(config)
+    repo = open_existing(config)
     if repo is None:
         return None
     try:
@@ -162,7 +152,7 @@ def _line_answer(args: argparse.Namespace) -> int:
 
 def _line_code(args: argparse.Namespace) -> int:
     config = config_from(args)
-    repo = _open(config)
+    repo = open_existing(config)
     if repo is None:
         return 1
     try:

@@ -24,6 +24,7 @@ from escalation.disaster import cli as disaster_cli
 from escalation.models import Incident, IncidentState, Outcome, SmsPurpose
 from escalation.repository import EscalationRepository
 from escalation.service import AlertsService, webhook_token
+from escalation.state_file import open_existing
 from mimamori.clock import Clock, FileClock, SystemClock
 from mimamori.commands import Subcommands, add_config_argument, config_from
 from mimamori.config import Config
@@ -126,18 +127,6 @@ def _outbox(args: argparse.Namespace) -> int:
     return 0
 
 
-def _existing_repo(args: argparse.Namespace) -> EscalationRepository | None:
-    """The state file, opened; None (and "nothing here yet" said) when it does not exist: reading
-    never creates it."""
-    path = config_from(args).alerts.state_path
-    if not path.exists():
-        print(f"nothing here yet: no state file at {path}", file=sys.stderr)
-        return None
-    repo = EscalationRepository(path)
-    repo.open()
-    return repo
-
-
 def incident_row(i: Incident) -> dict[str, str | None]:
     """One incident as `incidents --json` lists it (times ISO 8601 UTC)."""
     return {
@@ -157,7 +146,7 @@ def incident_row(i: Incident) -> dict[str, str | None]:
 
 
 def _incidents(args: argparse.Namespace) -> int:
-    repo = _existing_repo(args)
+    repo = open_existing(config_from(args))
     if repo is None:
         if args.json:
             print("[]")
@@ -201,7 +190,7 @@ def _local(at: datetime | None, zone: ZoneInfo) -> str:
 
 def _resolve(args: argparse.Namespace) -> int:
     config = config_from(args)
-    repo = _existing_repo(args)
+    repo = open_existing(config_from(args))
     if repo is None:
         return 1
     actor = f"cli:{args.by or os.environ.get('USER') or 'operator'}"
