@@ -8,7 +8,8 @@ import argparse
 import getpass
 import logging
 import sys
-from contextlib import ExitStack
+from collections.abc import Iterator
+from contextlib import ExitStack, contextmanager
 from pathlib import Path
 
 from aiohttp import web
@@ -82,10 +83,15 @@ def _config_again(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--config", type=Path, default=argparse.SUPPRESS, help="TOML configuration file")
 
 
-def _users(config: Config) -> UserStore:
+@contextmanager
+def _users(config: Config) -> Iterator[UserStore]:
+    """The configured accounts file, open for one command."""
     users = UserStore(config.dashboard.users_path)
     users.open()
-    return users
+    try:
+        yield users
+    finally:
+        users.close()
 
 
 def _read_password(args: argparse.Namespace) -> str:
@@ -98,65 +104,55 @@ def _read_password(args: argparse.Namespace) -> str:
 
 
 def _user_add(args: argparse.Namespace) -> int:
-    users = _users(config_from(args))
     try:
-        user = users.add_user(
-            args.username,
-            args.name,
-            StaffRole(args.role),
-            _read_password(args),
-            language=args.language,
-            organisation=args.org,
-            area=args.area,
-            now=SystemClock().now(),
-        )
+        with _users(config_from(args)) as users:
+            user = users.add_user(
+                args.username,
+                args.name,
+                StaffRole(args.role),
+                _read_password(args),
+                language=args.language,
+                organisation=args.org,
+                area=args.area,
+                now=SystemClock().now(),
+            )
     except UserError as exc:
         print(f"mimamori: {exc}", file=sys.stderr)
         return 2
-    finally:
-        users.close()
     print(f"added {user.role.value} {user.username} of {user.organisation}")
     return 0
 
 
 def _user_password(args: argparse.Namespace) -> int:
-    users = _users(config_from(args))
     try:
-        users.set_password(args.username, _read_password(args))
+        with _users(config_from(args)) as users:
+            users.set_password(args.username, _read_password(args))
     except UserError as exc:
         print(f"mimamori: {exc}", file=sys.stderr)
         return 2
-    finally:
-        users.close()
     print(f"password changed for {args.username}")
     return 0
 
 
 def _user_reset_second_factor(args: argparse.Namespace) -> int:
-    users = _users(config_from(args))
-    try:
+    with _users(config_from(args)) as users:
         if users.user(args.username) is None:
             print(f"mimamori: no user {args.username!r}", file=sys.stderr)
             return 2
         users.remove_second_factor(args.username)
-    finally:
-        users.close()
     log.warning("dashboard.second_factor_reset user=%s by=command", args.username)
     print(f"second factor removed for {args.username}; it is set up again at the next sign-in if required")
     return 0
 
 
 def _user_list(args: argparse.Namespace) -> int:
-    users = _users(config_from(args))
-    try:
+    with _users(config_from(args)) as users:
         for user in users.users(args.org):
             print(
                 "\t".join(
                     (user.username, user.role.value, user.language, user.display_name, _sees(users, user))
                 )
             )
-    finally:
-        users.close()
     return 0
 
 
@@ -172,34 +168,28 @@ def _sees(users: UserStore, user: User) -> str:
 
 
 def _assign(args: argparse.Namespace) -> int:
-    users = _users(config_from(args))
     try:
-        for household in args.households:
-            users.assign(args.username, household)
+        with _users(config_from(args)) as users:
+            for household in args.households:
+                users.assign(args.username, household)
     except UserError as exc:
         print(f"mimamori: {exc}", file=sys.stderr)
         return 2
-    finally:
-        users.close()
     print(f"{args.username} now sees {len(args.households)} more household(s)")
     return 0
 
 
 def _unassign(args: argparse.Namespace) -> int:
-    users = _users(config_from(args))
-    try:
+    with _users(config_from(args)) as users:
         for household in args.households:
             users.unassign(args.username, household)
-    finally:
-        users.close()
     return 0
 
 
 def _serve(args: argparse.Namespace) -> int:
     config = config_from(args)
     with ExitStack() as stack:
-        users = _users(config)
-        stack.callback(users.close)
+        users = stack.enter_context(_users(config))
         events = open_reader(config)  # SQLite or InfluxDB, as ingest writes
         stack.callback(events.close)
         repo = EscalationRepository(config.alerts.state_path)
