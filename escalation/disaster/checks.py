@@ -263,37 +263,19 @@ class DisasterChecks:
     # -- replies (a ReplyHandler) ---------------------------------------------------------------------
     def pending(self, contacts: Sequence[Contact], reply: Reply, now: datetime) -> list[Pending]:
         by_id = {c.id: c for c in contacts}
-        found: list[Pending] = []
+        waiting: list[tuple[str, CheckHousehold, str | None, datetime | None]] = []  # kind, home, who, when
         if reply.action in RESIDENT_SAFE or reply.action is ReplyAction.HELP:
-            for h in self.records.for_contact(list(by_id)):
-                assert h.resident is not None
-                assert h.texted_at is not None
-                item = f"{h.check}:{h.household}:{h.resident}"
-                found.append(
-                    Pending(
-                        RESIDENT_KIND,
-                        item,
-                        check_code(h.check, h.household),
-                        by_id[h.resident],
-                        h.texted_at,
-                        h.household,
-                    )
-                )
+            waiting += [
+                (RESIDENT_KIND, h, h.resident, h.texted_at) for h in self.records.for_contact(list(by_id))
+            ]
         if reply.action in VOLUNTEER_ANSWERS:
-            for h in self.records.asked(list(by_id)):
-                assert h.asked is not None
-                assert h.asked_at is not None
-                item = f"{h.check}:{h.household}:{h.asked}"
-                found.append(
-                    Pending(
-                        VOLUNTEER_KIND,
-                        item,
-                        check_code(h.check, h.household),
-                        by_id[h.asked],
-                        h.asked_at,
-                        h.household,
-                    )
-                )
+            waiting += [(VOLUNTEER_KIND, h, h.asked, h.asked_at) for h in self.records.asked(list(by_id))]
+        found: list[Pending] = []
+        for kind, h, who, at in waiting:
+            assert who is not None
+            assert at is not None
+            item = f"{h.check}:{h.household}:{who}"
+            found.append(Pending(kind, item, check_code(h.check, h.household), by_id[who], at, h.household))
         return found
 
     def answer(self, item: Pending, action: ReplyAction, now: datetime, actor: str) -> str:
