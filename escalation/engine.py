@@ -64,9 +64,9 @@ class EscalationEngine:
         self._on_due = on_due
         self._on_queued = on_queued
         self._new_id = new_id  # tests replay with ids of their own
-        self.messenger = Messenger(repo, settings)
+        self.messenger = Messenger(repo, settings)  # every text queued (replies, drills, digests too)
         self._facts = ChainFacts(repo, settings)
-        self.delivery = Delivery(
+        self.delivery = Delivery(  # what providers report back (webhooks, the overdue sweep)
             repo, settings, self.messenger, on_failed=self.on_send_failed, on_queued=on_queued
         )
 
