@@ -738,6 +738,16 @@ class StateCareRecords:
     def learned_outcomes(self, household: str, since: datetime) -> list[registry.Feedback]:
         return self._repo.feedback(household, since)
 
+    def reset_learning(self, household: str, *, actor: str, now: datetime) -> int:
+        if self._repo.household(household) is None:
+            raise InvalidEdit({"form": "no such household"})
+        with self._repo.transaction():
+            forgotten = self._repo.clear_feedback(household)
+            self._repo.audit(
+                now, actor, "learning.reset", household=household, detail={"outcomes": forgotten}
+            )
+        return forgotten
+
     def record_view(self, view: AuditView) -> None:
         self._repo.audit(
             view.at,

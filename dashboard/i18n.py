@@ -467,6 +467,14 @@ MESSAGES: Final[Mapping[str, tuple[str, str]]] = {
         "誤報{false_alarms}件・緊急{emergencies}件を受けて {band}の{rule}の基準を{change}に"
         "({until}までに元に戻ります)",
     ),
+    "sensitivity.reset": ("Reset what was learned", "学習をリセット"),
+    "sensitivity.reset.help": (
+        "Forgets every adjustment above: the thresholds go back to what this home's history alone gives. "
+        "The incidents themselves are kept.",
+        "上の調整をすべて取り消し、この家の記録だけから学んだ基準に戻します。事案の記録は残ります。",
+    ),
+    "sensitivity.reset.confirm": ("Yes, reset the learned adjustments", "学習した調整をリセットします"),
+    "sensitivity.reset.done": ("The learned adjustments were reset.", "学習した調整をリセットしました。"),
     "sensitivity.rule.quiet": ("no activity", "動きなし"),
     "sensitivity.rule.bathroom": ("time in the bathroom", "浴室"),
     "sensitivity.rule.toilet": ("time in the toilet", "トイレ"),
@@ -562,6 +570,10 @@ FORM_ERRORS: Final[Mapping[str, tuple[str, str]]] = {
     "a whole number of minutes": ("a whole number of minutes", "分を整数で入力してください"),
     "tick or untick the box": ("tick or untick the box", "チェックを付けるか外してください"),
     "choose low, standard or high": ("choose low, standard or high", "低・標準・高から選んでください"),
+    "tick the box to confirm the reset": (
+        "tick the box to confirm the reset",
+        "リセットする場合はチェックを入れてください",
+    ),
     "no such away period": ("no such away period", "その不在期間はありません"),
     "no such calendar entry": ("no such calendar entry", "その予定はありません"),
     "no such calendar entry in this household": (

@@ -370,6 +370,12 @@ class CareRecords(Protocol):
         learns from, oldest first."""
         ...
 
+    def reset_learning(self, household: str, *, actor: str, now: datetime) -> int:
+        """Forgets the outcomes detection learned from for the household (audited ``learning.reset``;
+        detection reads it within a tick); returns how many there were. Raises :class:`InvalidEdit`
+        for an unknown household."""
+        ...
+
     def add_away(
         self, household: str, start: datetime, end: datetime, note: str, *, actor: str, now: datetime
     ) -> None:

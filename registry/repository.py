@@ -207,6 +207,11 @@ class Registry:
             (f.incident, f.household, to_db_time(f.closed_at), int(f.emergency), f.rule, f.band),
         )
 
+    def clear_feedback(self, household_id: str) -> int:
+        """Forget every outcome of the household detection learns from (a care manager's reset: its
+        thresholds are as learned from its history again); returns how many there were."""
+        return self._exec("DELETE FROM detection_feedback WHERE household = ?", (household_id,)).rowcount
+
     def feedback(self, household_id: str, since: datetime) -> list[Feedback]:
         """The household's outcomes closed at or after ``since``, oldest first."""
         rows = self._exec(

@@ -81,6 +81,7 @@ async def get_household(request: web.Request) -> web.Response:
                 {
                     "device": d.device,
                     "kind": d.kind.value,
+                    "room": page.rooms[d.device].value,
                     "battery": d.battery,
                     "last_seen_at": _time(d.last_seen_at),
                 }

@@ -159,6 +159,7 @@ async def _page(
     *,
     errors: dict[str, str] | None = None,
     saved: bool = False,
+    reset: bool = False,
     status: int = 200,
 ) -> web.Response:
     app = request.app
@@ -178,6 +179,7 @@ async def _page(
         "adjustments": learned(app, household, now),
         "errors": errors or {},
         "saved": saved,
+        "reset": reset,
     }
     return render(request, "sensitivity.html", context, status=status)
 
@@ -186,7 +188,10 @@ async def _page(
 async def sensitivity_form(request: web.Request) -> web.Response:
     household = household_for(request, "view_sensitivity")
     current = request.app[keys.RECORDS].sensitivity(household.id)
-    return await _page(request, household, current.value, saved=request.query.get("saved") == "1")
+    query = request.query
+    return await _page(
+        request, household, current.value, saved=query.get("saved") == "1", reset=query.get("reset") == "1"
+    )
 
 
 @routes.post("/households/{household}/sensitivity")
@@ -210,3 +215,26 @@ async def save_sensitivity(request: web.Request) -> web.Response:
         log.info("dashboard.sensitivity_refused household=%s fields=%s", household.id, ",".join(errors))
         return await _page(request, household, chosen, errors=errors, status=422)
     raise web.HTTPSeeOther(f"/households/{household.id}/sensitivity?saved=1")
+
+
+@routes.post("/households/{household}/sensitivity/reset-learning")
+async def reset_learning(request: web.Request) -> web.Response:
+    """Forgets what detection learned from the household's closed incidents, once the care manager
+    ticked the confirmation (its thresholds are again those learned from its history alone)."""
+    household = household_for(request, "reset_learning")
+    form = await read_form(request)
+    records = request.app[keys.RECORDS]
+    if form_text(form, "confirm", 4) != "1":
+        log.info("dashboard.learning_reset_refused household=%s fields=confirm", household.id)
+        current = records.sensitivity(household.id).value
+        return await _page(
+            request, household, current, errors={"confirm": "tick the box to confirm the reset"}, status=422
+        )
+    try:
+        forgotten = records.reset_learning(
+            household.id, actor=actor_of(request), now=request.app[keys.CLOCK].now()
+        )
+    except InvalidEdit as exc:
+        return await _page(request, household, "", errors=exc.errors, status=422)
+    log.info("dashboard.learning_reset household=%s outcomes=%d", household.id, forgotten)
+    raise web.HTTPSeeOther(f"/households/{household.id}/sensitivity?reset=1")

@@ -18,7 +18,7 @@ from escalation.repository import EscalationRepository
 from mimamori.clock import FakeClock
 from mimamori.contract import Event, Kind, message_id_for
 from registry.calendar import CalendarIn
-from registry.models import Room, Sensitivity, Switch
+from registry.models import Feedback, Room, Sensitivity, Switch
 from store.base import IngestBatch
 from store.sqlite import SqliteEventStore
 from tests.support.dashboard_fakes import PASSWORD, csrf_of
@@ -96,6 +96,12 @@ async def test_api_household_detail_and_404_for_others(alice: tuple[Client, Esca
     assert "claimed" in actions
     assert "sms_alert" in actions
     assert "reply" in actions
+    assert {d["device"]: d["room"] for d in detail["devices"]} == {  # from the names (none given)
+        "door-main": "entrance",
+        "motion-bedroom": "bedroom",
+        "motion-kitchen": "kitchen",
+        "motion-living": "living",
+    }
     assert (await client.get(f"/api/households/{OTHER}")).status == 404
     activity = await (await client.get(f"/api/households/{OWN}/activity?days=7")).json()
     assert sum(h["count"] for h in activity["hours"]) > 7 * 10
@@ -225,6 +231,40 @@ async def test_sensitivity_reaches_the_state_detection_reads(
     )
     assert other.status == 404  # not alice's household
     assert repo.sensitivity(OTHER) is Sensitivity.STANDARD
+
+
+async def test_learned_adjustments_reset_from_the_sensitivity_page(
+    alice: tuple[Client, EscalationRepository], clock: FakeClock
+) -> None:
+    client, repo = alice
+    closed = clock.now() - timedelta(days=1)
+    repo.add_feedback(Feedback(OWN, "inc-1", closed, False, "quiet", 4))  # staff closed a false alarm
+    repo.add_feedback(Feedback(OTHER, "inc-2", closed, False, "quiet", 4))
+    assert StateProfiles(repo, clock).profile(OWN).feedback  # what the live detector reads
+    page = await (await client.get(f"/households/{OWN}/sensitivity")).text()
+    assert "learned-row" in page
+    assert 'id="reset-learning-form"' in page
+    token = csrf_of(page)
+    path = f"/households/{OWN}/sensitivity/reset-learning"
+    unconfirmed = await client.post(path, data={"csrf_token": token})
+    assert unconfirmed.status == 422
+    assert "tick the box to confirm the reset" in await unconfirmed.text()
+    assert len(repo.feedback(OWN, closed)) == 1  # nothing forgotten without the confirmation
+    reset = await client.post(path, data={"csrf_token": token, "confirm": "1"})
+    assert reset.status == 200  # redirected back to the page
+    page = await reset.text()
+    assert 'id="reset-done"' in page
+    assert 'id="learned-none"' in page
+    assert 'id="reset-learning-form"' not in page  # nothing left to reset
+    assert StateProfiles(repo, clock).profile(OWN).feedback == ()
+    assert [e.detail for e in repo.audit_log(household=OWN) if e.action == "learning.reset"] == [
+        {"outcomes": 1}
+    ]
+    other = await client.post(
+        f"/households/{OTHER}/sensitivity/reset-learning", data={"csrf_token": token, "confirm": "1"}
+    )
+    assert other.status == 404  # not alice's household
+    assert len(repo.feedback(OTHER, closed)) == 1
 
 
 async def test_weekly_digest_page_and_csv(alice: tuple[Client, EscalationRepository]) -> None:

@@ -316,6 +316,9 @@ class FakeRecords:
     def learned_outcomes(self, household: str, since: datetime) -> list[Feedback]:
         return [f for f in self.outcomes.get(household, []) if f.closed_at >= since]
 
+    def reset_learning(self, household: str, *, actor: str, now: datetime) -> int:
+        return len(self.outcomes.pop(household, []))
+
     def record_view(self, view: AuditView) -> None:
         self.audit.append(view)
 

@@ -34,6 +34,7 @@ HOUSEHOLD_ROUTES = [
     ("POST", "/households/{household}/options"),
     ("GET", "/households/{household}/sensitivity"),
     ("POST", "/households/{household}/sensitivity"),
+    ("POST", "/households/{household}/sensitivity/reset-learning"),
     ("GET", "/households/{household}/away"),
     ("POST", "/households/{household}/away"),
     ("POST", "/households/{household}/away/{away}/remove"),

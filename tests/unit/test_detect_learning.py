@@ -279,6 +279,38 @@ def test_sensitivity_is_kept_per_household(tmp_path: Path) -> None:
         repo.close()
 
 
+def test_a_reset_drops_the_adjustment_from_the_live_profile(tmp_path: Path) -> None:
+    """A care manager's reset: the live detector's profile (refreshed every tick) holds no outcome, and
+    the next stretch is judged at the threshold learned from the history alone."""
+    repo = EscalationRepository(tmp_path / "state.sqlite3")
+    repo.open()
+    try:
+        repo.upsert_household(Household("h1", "Sato", "", time_zone=TZ))
+        closed = datetime.fromtimestamp(at(18, "13:00"), UTC)
+        repo.add_feedback(Feedback("h1", "inc-1", closed, False, "quiet", 4))
+        clock = FakeClock(datetime.fromtimestamp(at(21, "13:00"), UTC))
+        profiles = StateProfiles(repo, clock)
+        engine = Engine(profiles, MemoryEpisodes(), TUNING)
+        engine.relearned("h1", BASE, at(21, "12:00"))
+        learned = max(TUNING.min_threshold_s, BASE.threshold_s(False, 13 * 60))
+
+        def wait_s(since: str) -> float:
+            engine.activity("h1", at(21, since), "kitchen-motion")
+            due = engine.due("h1", at(21, since) + 60)
+            assert due is not None
+            assert due.kind is FindingKind.INACTIVITY
+            return due.at - at(21, since)
+
+        assert wait_s("13:00") > learned + 60  # loosened by the false alarm
+        assert repo.clear_feedback("h1") == 1
+        clock.advance(timedelta(minutes=1))  # the profiles' next refresh (one tick)
+        assert profiles.profile("h1").feedback == ()
+        assert wait_s("13:01") == pytest.approx(learned, abs=1)
+        assert repo.clear_feedback("h1") == 0
+    finally:
+        repo.close()
+
+
 # -- the cost of a sensitivity on the household's own history -----------------------------------
 
 
