@@ -208,7 +208,7 @@ def community_due(
         return wake
     else:
         stretch = scale(profile, Rule.QUIET, minute // BAND_MIN, start, tuning)
-        threshold = stretched(Rule.QUIET, baseline.threshold_s(weekend, minute), stretch, baseline, tuning)
+        threshold = quiet_threshold(baseline, weekend, minute, room, stretch, tuning)
         due = _home_due(start, minute, weekend, baseline, wake, room, threshold)
     stay = None
     if room is Room.BATHROOM or room is Room.TOILET:
@@ -227,6 +227,30 @@ def community_due(
         if evening is not None and evening.at < due.at:
             return DueFinding(evening.at, evening.kind, room)
     return due
+
+
+def quiet_threshold(
+    baseline: Baseline, weekend: bool, minute: int, room: Room, stretch: float, tuning: Tuning
+) -> float:
+    """The time slot's quiet threshold for a stretch that began in ``room`` (seconds), times
+    ``stretch`` (outcomes and sensitivity) within its bounds.
+
+    Where the rooms say more than the slot: a stretch that began in the living room is judged at the
+    slot's learned threshold down to ``tuning.living_floor_s`` rather than the general floor (the room
+    is seen, and where it is the slot's longest gaps are short); one that began in a hallway (`other`)
+    of a kit that sees neither the living room nor the bedroom is a resident gone on to a room no
+    sensor sees, and waits ``tuning.pass_through_factor`` times as long.
+    """
+    if room is Room.OTHER and not (baseline.sees(Room.LIVING) or baseline.sees(Room.BEDROOM)):
+        stretch *= tuning.pass_through_factor
+    slot = baseline.threshold_s(weekend, minute)
+    threshold = stretched(Rule.QUIET, slot, stretch, baseline, tuning)
+    if room is Room.LIVING and slot <= tuning.min_threshold_s:
+        usual = baseline.usual_quiet_s(weekend, minute)
+        if usual:
+            learned = (usual * tuning.gap_factor + tuning.living_margin_s) * stretch / tuning.sensitivity
+            return max(tuning.living_floor_s, min(threshold, learned))
+    return threshold
 
 
 def _home_due(

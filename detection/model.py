@@ -39,6 +39,12 @@ class Tuning:
     gap_factor: float = 1.0  # threshold = longest usual quiet gap * factor + margin ...
     gap_margin_s: float = 35 * 60.0
     min_threshold_s: float = 90 * 60.0
+    # a stretch that began in the living room, where the slot's threshold is on the floor: its longest
+    # usual gap + living_margin_s, at least living_floor_s; one that began in a hallway of a kit that
+    # sees neither the living room nor the bedroom: x pass_through_factor (detector.quiet_threshold)
+    living_floor_s: float = 60 * 60.0
+    living_margin_s: float = 25 * 60.0
+    pass_through_factor: float = 1.1
     max_threshold_s: float = 16 * 3600.0
     anomalous_gap_s: float = 20 * 3600.0  # longer completed gaps are not learned as normal
     # priors, for households with little history (local time of day)

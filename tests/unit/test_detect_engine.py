@@ -71,10 +71,10 @@ CASES = [
         f"d22 {int(WAKE // 3600):02d}:{int(WAKE % 3600 // 60):02d}",
     ),
     Case(
-        "quiet in the evening, before the usual bedtime",
+        "quiet in the living room in the evening, before the usual bedtime: its own floor",
         [("19:00", "living-motion")],
         FindingKind.INACTIVITY,
-        at(21, "19:00") + BASE.threshold_s(False, 19 * 60),
+        at(21, "19:00") + TUNING.living_floor_s,  # the slot is on the floor; usual gap 20 min + 25 < 60
     ),
     Case(
         "night toilet, then no wake-up",

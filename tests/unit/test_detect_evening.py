@@ -103,7 +103,8 @@ def test_switched_or_automatic_and_only_when_sooner(
     switch: Switch, baseline: Baseline, applies: bool
 ) -> None:
     start = at(DAYS, "19:00")
-    due = community_due(start, False, baseline, Profile("h1", TZ, evening_check=switch), TUNING)
+    profile = Profile("h1", TZ, evening_check=switch)
+    due = community_due(start, False, baseline, profile, TUNING, Room.KITCHEN)
     if applies:
         assert (due.kind, due.at) == (FindingKind.EVENING_QUIET, when(DAYS, "d+1 01:00"))
     else:

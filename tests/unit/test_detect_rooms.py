@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 
 from detection.baseline import Baseline, learn
-from detection.detector import community_due, community_finding
+from detection.detector import community_due, community_finding, quiet_threshold
 from detection.engine import Engine
 from detection.episodes import MemoryEpisodes
 from detection.explain import render
@@ -246,3 +246,48 @@ def test_outings_do_not_say_the_entrance_twice() -> None:
     finding = community_finding("h1", due, start, SEES_ALL, profile, due.at)
     assert "room" not in finding.explanation.params
     assert render(finding.explanation, "ja") == "夜間23:00に玄関が開き、その後 動きなし(戻っていない可能性)"
+
+
+def flat_baseline(threshold_min: int, usual_min: int, rooms: tuple[Room, ...]) -> Baseline:
+    """Every slot alike: the threshold and the usual longest gap (5-min steps), activity seen in ``rooms``."""
+    quiet = bytes([threshold_min // 5] * 96 + [usual_min // 5] * 96)
+    seen = sum(1 << (code(room, False) >> 1) for room in rooms)
+    return replace(SEES_ALL, quiet=quiet, rooms=seen)
+
+
+SEES_LIVING = (Room.LIVING, Room.KITCHEN, Room.OTHER, Room.ENTRANCE)
+SPARSE = (Room.KITCHEN, Room.OTHER, Room.ENTRANCE)  # a hallway sensor, no living room or bedroom
+ROOM_TUNING = Tuning(living_floor_s=60 * 60.0, living_margin_s=25 * 60.0, pass_through_factor=1.1)
+
+
+@dataclass
+class ThresholdCase:
+    name: str
+    room: Room
+    baseline: Baseline
+    minutes: float
+    stretch: float = 1.0
+
+
+THRESHOLD_CASES = [
+    ThresholdCase("living room on the floor: its usual 30 min + 25, at least 60", Room.LIVING,
+                  flat_baseline(90, 30, SEES_LIVING), 60),
+    ThresholdCase("living room, usual 50 min: 50 + 25", Room.LIVING, flat_baseline(90, 50, SEES_LIVING), 75),
+    ThresholdCase("living room, a false alarm stretched it x1.2", Room.LIVING,
+                  flat_baseline(90, 50, SEES_LIVING), 90, 1.2),
+    ThresholdCase("living room above the floor: the slot decides", Room.LIVING,
+                  flat_baseline(150, 115, SEES_LIVING), 150),
+    ThresholdCase("kitchen on the floor: the general floor", Room.KITCHEN,
+                  flat_baseline(90, 30, SEES_LIVING), 90),
+    ThresholdCase("hallway of a kit that sees the living room: the slot", Room.OTHER,
+                  flat_baseline(200, 165, SEES_LIVING), 200),
+    ThresholdCase("hallway of a kit blind to the living room and bedroom: x1.1", Room.OTHER,
+                  flat_baseline(200, 165, SPARSE), 220),
+    ThresholdCase("kitchen of that kit: the slot", Room.KITCHEN, flat_baseline(200, 165, SPARSE), 200),
+]  # fmt: skip
+
+
+@pytest.mark.parametrize("case", THRESHOLD_CASES, ids=[c.name for c in THRESHOLD_CASES])
+def test_the_quiet_threshold_by_room(case: ThresholdCase) -> None:
+    threshold = quiet_threshold(case.baseline, False, 14 * 60, case.room, case.stretch, ROOM_TUNING)
+    assert threshold == pytest.approx(case.minutes * 60)
