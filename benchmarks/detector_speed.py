@@ -27,6 +27,7 @@ import sys
 import tempfile
 import time
 import tracemalloc
+from collections.abc import Callable
 from dataclasses import replace
 from datetime import datetime, timedelta
 from pathlib import Path
@@ -41,6 +42,7 @@ from detection.baseline import Baseline, learn
 from detection.detector import community_due
 from detection.engine import Engine
 from detection.episodes import MemoryEpisodes, SqliteEpisodes
+from detection.findings import Finding
 from detection.live import LiveDetector
 from detection.model import FixedProfiles, Tuning
 from detection.replay import Rejections, read_events, replay
@@ -278,6 +280,18 @@ def bench_live_tick(
     del measured
     detector, first_ms = live_detector("state.sqlite3")
     times, full_reads, looked = [], [], []
+    climate_times: list[float] = []  # the climate pass inside each timed tick
+    if detector.climate is not None:
+        climate, climate_tick = detector.climate, detector.climate.tick
+
+        def timed(now: datetime, at_home: Callable[[str], bool]) -> list[Finding]:
+            started = time.perf_counter()
+            try:
+                return climate_tick(now, at_home)
+            finally:
+                climate_times.append(time.perf_counter() - started)
+
+        climate.tick = timed  # type: ignore[method-assign]
     # Steady state first: the engine looks at a home 30 min after its activity, so only after
     # WARM_UP_MIN minutes do ticks carry the looks that fall due every minute in operation.
     for minute in range(WARM_UP_MIN + ticks):
@@ -293,6 +307,7 @@ def bench_live_tick(
         started = time.perf_counter()
         detector.tick(clock.now())
         if minute < WARM_UP_MIN:
+            climate_times.clear()
             continue
         times.append(time.perf_counter() - started)
         looked.append(pending)
@@ -316,6 +331,10 @@ def bench_live_tick(
         "state_bytes_per_household": round(state_bytes),
         "baseline_full_reads_ms_median": round(statistics.median(full_reads) * 1000, 1),
         "climate_homes": len(climate_homes),
+        "climate_watched_homes": 0 if detector.climate is None else len(detector.climate.watches),
+        "climate_ms_median": round(statistics.median(climate_times) * 1000, 1) if climate_times else None,
+        "climate_ms_mean": round(statistics.mean(climate_times) * 1000, 1) if climate_times else None,
+        "climate_ms_max": round(max(climate_times) * 1000, 1) if climate_times else None,
         "climate_readings_per_tick": len(climate_homes) // 5 * 6,
         "target_ms": 50,
     }

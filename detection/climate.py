@@ -20,6 +20,7 @@ Each stretch of the household is one episode, raised once: ``heat:<since>``, its
 
 from __future__ import annotations
 
+import math
 from array import array
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
@@ -293,24 +294,9 @@ class ClimateWatch:
         return self._finding(FindingKind.COLD, Severity.WARNING, now, episode, r, device, self.cold_since)
 
     def _heat_shock(self, heard: list[tuple[str, RoomClimate]], now: datetime) -> Finding | None:
-        t = self.tuning
-        local = now.astimezone(ZoneInfo(self.time_zone))
-        if local.month not in t.heat_shock_months:
-            return None
-        living = next((r for _, r in heard if r.room is Room.LIVING), None)
-        bathroom = next((r for _, r in heard if r.room is Room.BATHROOM), None)
-        if living is None or bathroom is None or living.temp_c - bathroom.temp_c < t.heat_shock_gap_c:
-            return None
-        params = {"bath_c": round(bathroom.temp_c), "living_c": round(living.temp_c)}
-        return Finding(
-            self.household,
-            FindingKind.HEAT_SHOCK,
-            Severity.INFO,
-            now,
-            "heat_shock:{}-W{:02d}".format(*local.isocalendar()[:2]),  # advice: at most weekly
-            None,
-            Explanation("heat_shock", params),
-        )
+        living = next((r.temp_c for _, r in heard if r.room is Room.LIVING), None)
+        bathroom = next((r.temp_c for _, r in heard if r.room is Room.BATHROOM), None)
+        return heat_shock(self.household, self.time_zone, living, bathroom, now, self.tuning)
 
     def _finding(
         self,
@@ -343,6 +329,41 @@ class ClimateWatch:
         elif kind is FindingKind.HEAT:
             key = "heat.no_humidity"
         return Finding(self.household, kind, severity, now, episode, None, Explanation(key, params), device)
+
+
+def heat_shock(
+    household: str,
+    time_zone: str,
+    living_c: float | None,
+    bathroom_c: float | None,
+    now: datetime,
+    tuning: ClimateTuning,
+) -> Finding | None:
+    """The heat-shock advice due at ``now`` (at most weekly) from the living room's and the bathroom's
+    newest temperatures (None: not heard lately)."""
+    local = now.astimezone(ZoneInfo(time_zone))
+    if local.month not in tuning.heat_shock_months or living_c is None or bathroom_c is None:
+        return None
+    if living_c - bathroom_c < tuning.heat_shock_gap_c:
+        return None
+    return Finding(
+        household,
+        FindingKind.HEAT_SHOCK,
+        Severity.INFO,
+        now,
+        "heat_shock:{}-W{:02d}".format(*local.isocalendar()[:2]),  # advice: at most weekly
+        None,
+        Explanation("heat_shock", {"bath_c": round(bathroom_c), "living_c": round(living_c)}),
+    )
+
+
+def calm_range(tuning: ClimateTuning) -> tuple[float, float]:
+    """Temperatures (°C) at which a room can be neither at 厳重警戒 (even at 100 % humidity) nor cold:
+    ``low <= t < high``, the high end rounded down to the contract's 0.1 °C."""
+    severe = dict(LEVEL_FLOORS)[HeatLevel.SEVERE]
+    at_zero = indoor_wbgt(0.0, 100.0)  # the estimate is linear in temperature at a given humidity
+    floor = (severe - at_zero) / (indoor_wbgt(1.0, 100.0) - at_zero)
+    return tuning.cold_below_c, math.floor(floor * 10) / 10
 
 
 def _ms(at: datetime) -> int:

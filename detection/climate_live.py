@@ -22,7 +22,9 @@ from detection.climate import (
     ClimateTuning,
     ClimateWatch,
     HeatLevel,
+    calm_range,
     heat_level,
+    heat_shock,
     indoor_wbgt,
     is_air_conditioner,
 )
@@ -31,7 +33,8 @@ from detection.heat_alerts import HeatAlertDays
 from detection.model import ProfileSource
 from detection.rooms import RoomMap
 from mimamori.contract import Kind
-from store.base import ClimateReader, ClimateReading, DeviceState
+from registry.models import Room
+from store.base import Calm, ClimateReader, ClimateReading, DeviceState
 
 log = logging.getLogger(__name__)
 
@@ -71,7 +74,19 @@ def calm_kinds(
     }
 
 
+JUDGE_EVERY = timedelta(minutes=5)
+"""A home in a hot or cold stretch with no new reading is judged again this often."""
+SHOCK_SWEEP_EVERY = timedelta(hours=1)
+
+
 class ClimateDetector:
+    """The live climate watch. Only *watched* homes are kept: those with a room that is not calm (one
+    that could be at 厳重警戒 or is cold, :func:`~detection.climate.calm_range`) or in a stretch; a
+    calm room's readings change nothing the rules decide, so the store leaves them out unless the
+    home is watched (every reading of a watched home is fed), and a home whose rooms are all calm
+    again is forgotten. The heat-shock advice, which compares two calm rooms, is judged for every
+    home by an hourly sweep of the newest readings in its months."""
+
     def __init__(
         self,
         reader: ClimateReader,
@@ -90,12 +105,16 @@ class ClimateDetector:
         self._profiles = profiles
         self._rooms = rooms
         self._history = history
+        self._calm = Calm(*calm_range(self.tuning))
         self.watches: dict[str, ClimateWatch] = {}
+        self._judged: dict[str, datetime] = {}  # watched household -> when last judged
+        self._cooling: set[str] = set()  # watched homes with a room at 厳重警戒 that is cooling
         self._cursor: int | None = None
+        self._shock_sweep_at: datetime | None = None
 
     def tick(self, now: datetime, at_home: Callable[[str], bool]) -> list[Finding]:
         """The climate findings due at ``now`` (the caller raises each episode once)."""
-        changes = self._reader.climate_changes(self._cursor)
+        changes = self._reader.climate_changes(self._cursor, list(self.watches), self._calm)
         rows = changes.rows
         fed: set[str] = set()
         if self._cursor is None:
@@ -119,28 +138,87 @@ class ClimateDetector:
                 fresh.append(ClimateReading(home, sensor, Kind(kind), value, at))
             fed = self._feed(fresh)
         self._cursor = changes.cursor
-        hot = [h for h, w in self.watches.items() if w.hot_since is not None]
-        if hot:
-            for household, devices in self._devices_of(hot).items():
-                for d in devices:
-                    if d.kind is Kind.POWER and is_air_conditioner(d.device):
-                        self.watches[household].air_conditioner(d.last_seen_at, d.last_value)
+        self._read_air_conditioners(fed)
         alerts = self._heat_alerts
         if alerts is not None:
             alerts.refresh()
         # Judged: the homes heard from since the last tick, and those in a hot or cold stretch (whose
-        # time may have come without a new reading); a home neither heard from nor in a stretch has
-        # nothing due (its heat-shock advice is judged again with its next reading, minutes away).
+        # time may come without a new reading) every JUDGE_EVERY.
         found: list[Finding] = []
+        judged = self._judged
         for household, watch in self.watches.items():
-            if household not in fed and watch.hot_since is None and watch.cold_since is None:
-                continue
+            if household not in fed:
+                if watch.hot_since is None and watch.cold_since is None:
+                    continue
+                last = judged.get(household)
+                if last is not None and now - last < JUDGE_EVERY:
+                    continue
+            judged[household] = now
             alert_day = (
                 alerts is not None
                 and watch.hot_since is not None
                 and alerts.alert_day(household, now.astimezone(ZoneInfo(watch.time_zone)).date())
             )
             found.extend(watch.due(now, at_home=at_home(household), alert_day=alert_day))
+        self._forget_calm(fed)
+        found.extend(self._heat_shock_sweep(now))
+        return found
+
+    def _read_air_conditioners(self, fed: set[str]) -> None:
+        """The plugs of the homes whose air conditioner could hide a finding: a room at 厳重警戒 that
+        is cooling (elsewhere the unit's state decides nothing; a room's state changes when fed)."""
+        t = self.tuning
+        for h in fed:
+            w = self.watches.get(h)
+            if w is not None and any(r.severe and r.cooling(t) for r in w.rooms.values()):
+                self._cooling.add(h)
+            else:
+                self._cooling.discard(h)
+        if self._cooling:
+            for household, devices in self._devices_of(sorted(self._cooling)).items():
+                for d in devices:
+                    if d.kind is Kind.POWER and is_air_conditioner(d.device):
+                        self.watches[household].air_conditioner(d.last_seen_at, d.last_value)
+
+    def _forget_calm(self, fed: set[str]) -> None:
+        """Forget the homes fed this tick whose rooms are all calm again, out of any stretch."""
+        low, high = self._calm.low, self._calm.high
+        calm = [
+            h
+            for h in fed
+            if (w := self.watches.get(h)) is not None
+            and w.hot_since is None
+            and w.cold_since is None
+            and all(r.at is None or low <= r.temp_c < high for r in w.rooms.values())
+        ]
+        for household in calm:
+            del self.watches[household]
+            self._judged.pop(household, None)
+            self._cooling.discard(household)
+
+    def _heat_shock_sweep(self, now: datetime) -> list[Finding]:
+        """Hourly in the heat-shock months: every home's living room against its bathroom."""
+        months = self.tuning.heat_shock_months
+        if not {(now - timedelta(days=1)).month, (now + timedelta(days=1)).month} & months:
+            return []
+        if self._shock_sweep_at is not None and now - self._shock_sweep_at < SHOCK_SWEEP_EVERY:
+            return []
+        self._shock_sweep_at = now
+        living: dict[str, float] = {}
+        bathroom: dict[str, float] = {}
+        for r in self._reader.climate_since(now - self.tuning.stale):  # oldest first: the newest wins
+            if r.kind is Kind.TEMPERATURE:
+                room = self._rooms.room(r.device, r.household)
+                if room is Room.LIVING:
+                    living[r.household] = r.value
+                elif room is Room.BATHROOM:
+                    bathroom[r.household] = r.value
+        found: list[Finding] = []
+        for household in sorted(living.keys() & bathroom.keys()):
+            tz = self._profiles.profile(household).tz
+            shock = heat_shock(household, tz, living[household], bathroom[household], now, self.tuning)
+            if shock is not None:
+                found.append(shock)
         return found
 
     def _feed(self, rows: Sequence[ClimateReading]) -> set[str]:

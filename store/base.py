@@ -69,18 +69,30 @@ class ClimateChanges:
     cursor: int
 
 
+@dataclass(frozen=True, slots=True)
+class Calm:
+    """Temperatures (°C) at which a room can be neither at 厳重警戒 nor cold: ``low <= t < high``."""
+
+    low: float
+    high: float
+
+
 @runtime_checkable
 class ClimateReader(Protocol):
-    """Room climate for detection and the dashboard (a store that keeps it: SQLite)."""
+    """Room climate for detection and the dashboard (SQLite, InfluxDB)."""
 
     def climate_since(self, since: datetime) -> list[ClimateReading]:
         """The newest reading of every device and kind observed at or after ``since``."""
         ...
 
-    def climate_changes(self, since: int | None) -> ClimateChanges:
+    def climate_changes(
+        self, since: int | None, watched: Sequence[str] = (), calm: Calm | None = None
+    ) -> ClimateChanges:
         """The newest readings (household, device, kind, value, epoch ms) written after change number
         ``since`` (None: every sensor's), and the cursor to pass next time: the live detector's
-        every-minute read."""
+        every-minute read. With ``calm``, a sensor whose temperature is calm (``low <= t < high``)
+        is left out unless its household is ``watched``; a sensor returned for its temperature
+        comes with its newest humidity, changed or not."""
         ...
 
     def climate_readings(self, household: str, start: datetime, end: datetime) -> list[ClimateReading]:

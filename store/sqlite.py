@@ -34,6 +34,7 @@ from store.base import (
     ActivityChanges,
     BatchResult,
     ButtonPress,
+    Calm,
     ClimateChanges,
     ClimateReading,
     DeviceState,
@@ -213,6 +214,18 @@ WHERE excluded.observed_ms >= observed_ms
 # After the column is there (files from before it get it on open, their rows as changed at 0).
 _CLIMATE_CHANGED: Final = "CREATE INDEX IF NOT EXISTS climate_live_changed ON climate_live (changed_seq)"
 _CLIMATE_KINDS: Final = (Kind.TEMPERATURE.value, Kind.HUMIDITY.value)
+# Parameters: the cursor, the watched households (JSON), the calm range. Every changed row of a
+# watched home; elsewhere the sensors whose changed temperature is not calm, with their humidity.
+_CLIMATE_NOT_CALM: Final = """
+WITH watched(household) AS (SELECT value FROM json_each(?2))
+SELECT household, device, kind, value, observed_ms FROM climate_live
+WHERE changed_seq > ?1 AND household IN watched
+UNION ALL
+SELECT c.household, c.device, c.kind, c.value, c.observed_ms
+FROM climate_live AS t JOIN climate_live AS c ON c.household = t.household AND c.device = t.device
+WHERE t.changed_seq > ?1 AND t.kind = 'temperature' AND NOT (t.value >= ?3 AND t.value < ?4)
+    AND t.household NOT IN watched
+"""
 
 _UPSERT_DEVICE: Final = """
 INSERT INTO devices VALUES (?, ?, ?, ?, ?, ?, ?, ?)
@@ -719,15 +732,23 @@ class SqliteEventStore:
         )
         return [ClimateReading(h, d, Kind(k), v, from_ms(at)) for h, d, k, v, at in rows]
 
-    def climate_changes(self, since: int | None) -> ClimateChanges:
+    def climate_changes(
+        self, since: int | None, watched: Sequence[str] = (), calm: Calm | None = None
+    ) -> ClimateChanges:
         db = self._conn()
         # The change number first: a batch committed between the two reads is read now and again
         # next time (harmless: the detector skips what it has fed), never skipped.
         (cursor,) = db.execute("SELECT value FROM store_meta WHERE key = 'change_seq'").fetchone()
-        rows = db.execute(
-            "SELECT household, device, kind, value, observed_ms FROM climate_live WHERE changed_seq > ?",
-            (-1 if since is None else since,),
-        ).fetchall()
+        after = -1 if since is None else since
+        if calm is None:
+            rows = db.execute(
+                "SELECT household, device, kind, value, observed_ms FROM climate_live WHERE changed_seq > ?",
+                (after,),
+            ).fetchall()
+        else:
+            rows = db.execute(
+                _CLIMATE_NOT_CALM, (after, json.dumps(list(watched)), calm.low, calm.high)
+            ).fetchall()
         return ClimateChanges(rows, cursor)
 
     def climate_readings(self, household: str, start: datetime, end: datetime) -> list[ClimateReading]:
