@@ -40,6 +40,9 @@ from store.base import (
     ActivityChanges,
     BatchResult,
     ButtonPress,
+    Calm,
+    ClimateChanges,
+    ClimateReading,
     DeviceState,
     GatewayLiveState,
     GatewaySummary,
@@ -48,6 +51,8 @@ from store.base import (
     IngestBatch,
     StoreError,
 )
+from store.influx_climate import KINDS as CLIMATE_KINDS
+from store.influx_climate import climate_changes, climate_point, climate_readings, climate_since
 from store.influx_schema import (
     HOUR_NS,
     SENSOR_ONLY,
@@ -215,7 +220,10 @@ class InfluxEventStore:
             activity = event.kind not in SENSOR_ONLY and is_activity(event.kind, event.value, None)
         if activity:
             hours.setdefault(at_ns - at_ns % HOUR_NS, set()).add(event.household)
-        return event_points(event, at_ns, activity)
+        points = event_points(event, at_ns, activity)
+        if event.kind in CLIMATE_KINDS:
+            points.append(climate_point(event))
+        return points
 
     async def _rollups(self, hours: dict[int, set[str]]) -> list[Record]:
         """The hourly roll-ups of the hours this batch touched, counted again from the raw activity
@@ -479,6 +487,17 @@ class InfluxEventStore:
             )
             for r in rows
         ]
+
+    async def climate_since(self, since: datetime) -> list[ClimateReading]:
+        return await climate_since(self._raw, since)
+
+    async def climate_changes(
+        self, since: int | None, watched: Sequence[str] = (), calm: Calm | None = None
+    ) -> ClimateChanges:
+        return await climate_changes(self._raw, since, watched, calm)
+
+    async def climate_readings(self, household: str, start: datetime, end: datetime) -> list[ClimateReading]:
+        return await climate_readings(self._raw, household, start, end)
 
     async def device_suspects(
         self, households: Sequence[str], battery_at_most: float, seen_by: datetime

@@ -20,6 +20,9 @@ from store.base import (
     ActivityChanges,
     ActivityReader,
     ButtonPress,
+    Calm,
+    ClimateChanges,
+    ClimateReading,
     DeviceState,
     GatewayLiveState,
     GatewaySummary,
@@ -114,6 +117,17 @@ class BlockingInfluxReader:
 
     def events(self, household: str, start: datetime, end: datetime) -> list[Event]:
         return self._run(self._store.events(household, start, end))
+
+    def climate_since(self, since: datetime) -> list[ClimateReading]:
+        return self._run(self._store.climate_since(since))
+
+    def climate_changes(
+        self, since: int | None, watched: Sequence[str] = (), calm: Calm | None = None
+    ) -> ClimateChanges:
+        return self._run(self._store.climate_changes(since, watched, calm))
+
+    def climate_readings(self, household: str, start: datetime, end: datetime) -> list[ClimateReading]:
+        return self._run(self._store.climate_readings(household, start, end))
 
 
 def open_reader(config: Config) -> HistoryReader:
