@@ -245,6 +245,7 @@ def set_history_aside(detector: LiveDetector, now: datetime) -> list[Finding]:
         found += detector.tick(now)  # each tick relearns within its time budget
     for _ in range(detector.settings.sweep_ticks):  # a round of the sweep: every home's devices
         found += detector.tick(now)
+    found += detector.climate_tick(now)
     detector.ack(found)
     return found
 

@@ -108,6 +108,7 @@ class LiveDetector:
         self._sweep_order: list[str] = []  # every household, in the order the sweep walks them
         self._platform_blind = False
         self._handed: list[Finding] = []  # returned by the last tick: acknowledged by the next one
+        self._climate_handed: list[Finding] = []  # ... by the last climate pass: by the next one
         self.ticks = 0
         self.climate = (
             ClimateDetector(
@@ -175,7 +176,6 @@ class LiveDetector:
             found.extend(self._data_gaps(now))
             self._hold_offline(gateways.offline, t)
             found.extend(self.engine.tick(t))
-            found.extend(self._climate(now))
         else:  # nothing is judged while the platform is blind, but a press that got through is heard
             found.extend(self.engine.presses(t))
         self._handed = found
@@ -212,6 +212,22 @@ class LiveDetector:
                 )
                 found.append(finding)
         return found
+
+    def climate_tick(self, now: datetime) -> list[Finding]:
+        """The climate pass, a job of its own beside :meth:`tick` (docs/climate.md: its own budget):
+        room heat and cold newly raised at ``now``, handed over as the tick's findings are (the next
+        call acknowledges them); nothing while the platform is blind or the store busy."""
+        self._episodes.ack(self._climate_handed)
+        self._climate_handed = []
+        if self.climate is None or self._platform_blind:
+            return []
+        try:
+            self._climate_handed = self._climate(now)
+        except StoreError as exc:
+            if not exc.retryable:
+                raise
+            log.warning("detection.climate_skipped reason=store_busy error=%s", exc)
+        return list(self._climate_handed)
 
     def _climate(self, now: datetime) -> list[Finding]:
         """Room heat and cold (docs/climate.md), each episode once; judged "home" unless the resident

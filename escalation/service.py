@@ -73,6 +73,10 @@ class FindingSource(Protocol):
         """Evaluate every household at ``now``; the findings to act on."""
         ...
 
+    def climate_tick(self, now: datetime) -> Sequence[Finding]:
+        """The climate pass at ``now`` (a job of its own); acknowledged like :meth:`tick`."""
+        ...
+
     def last_activity_at(self, household: str) -> datetime | None:
         """The newest activity of ``household`` the detector has seen (the watchdog's drill)."""
         ...
@@ -342,6 +346,8 @@ class AlertsService:
         self._scheduler.every("digests", cfg.alerts.sweep_s, self._digests)
         if self._detector is not None or self._activity is not None:
             self._scheduler.every("detector", cfg.alerts.tick_s, self._tick)
+        if self._detector is not None:
+            self._scheduler.every("climate", cfg.alerts.tick_s, self._climate_tick)
         await self._dispatcher.start()
         log.info("alerts.started port=%s public_url=%s rebuilt_jobs=%s", self.port, self.public_url, rebuilt)
         self.ready.set()
@@ -408,6 +414,14 @@ class AlertsService:
             self._beat()
             async with self.ticked:
                 self.ticked.notify_all()
+
+    async def _climate_tick(self) -> None:
+        """The climate pass, a job of its own so the inactivity tick keeps its budget (docs/climate.md)."""
+        assert self._detector is not None
+        now = self.clock.now()
+        for finding in self._detector.climate_tick(now):
+            self.engine.open_from_finding(finding, now)
+        self._wake()
 
     def health(self) -> Health:
         """Ages of the last tick (with a detector), the newest stored event and heartbeat (with a store)."""

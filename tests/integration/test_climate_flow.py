@@ -132,7 +132,7 @@ async def test_a_hot_afternoon_texts_the_resident_then_the_neighbours(
                     lambda n=events: counters.stored + counters.thinned + counters.duplicates >= n,
                     ingest.service.committed,
                 )
-                new = detector.tick(at)
+                new = detector.tick(at) + detector.climate_tick(at)
                 found += new
                 service.open_from_findings(list(new))
                 service.engine.process_due(at)

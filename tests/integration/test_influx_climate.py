@@ -99,7 +99,8 @@ async def test_the_live_climate_watch_raises_heat_from_influxdb(
     assert detector.climate is not None
     detector.open()
     try:
-        found = await asyncio.to_thread(detector.tick, clock.now())
+        await asyncio.to_thread(detector.tick, clock.now())
+        found = await asyncio.to_thread(detector.climate_tick, clock.now())
     finally:
         detector.close()
     heat = [f for f in found if f.kind is FindingKind.HEAT]
