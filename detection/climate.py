@@ -147,7 +147,8 @@ class RoomClimate:
     humidity_ms: int = -1
     severe: bool = False  # at 厳重警戒 or above
     danger_since: datetime | None = None  # at 危険 since (first reading)
-    # the window's (epoch s, temperature) pairs, flat in one array (compact: 100k homes)
+    # the window's (epoch s, temperature) pairs, flat in one array (compact: 100k homes); only those
+    # warmer than every later one (each can still be the window's highest): temperatures decrease
     recent: array[float] = field(default_factory=lambda: array("d"))
 
     def fresh_humidity(self, tuning: ClimateTuning) -> bool:
@@ -193,6 +194,8 @@ class ClimateWatch:
         t = at.timestamp()
         r.temp_ms = round(t * 1000)
         recent = r.recent
+        while recent and recent[-1] <= temp_c:  # never the window's highest again: not kept
+            del recent[-2:]
         recent.append(t)
         recent.append(temp_c)
         window = self.tuning.cooling_window.total_seconds()
