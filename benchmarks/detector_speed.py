@@ -194,20 +194,26 @@ def bench_replay(households: int, days: int, rng: random.Random, workdir: Path) 
 
 
 def bench_live_tick(
-    n: int, template: Baseline, rng: random.Random, work: Path, ticks: int = 10, climate_share: float = 0.0
+    n: int,
+    template: Baseline,
+    rng: random.Random,
+    work: Path,
+    ticks: int = 10,
+    climate_share: float = 0.0,
+    hot_every: int = 10,
 ) -> dict[str, object]:
     """Ticks of the live detector over a SQLite store of ``n`` households, 20% of them with new
     activity before each tick (written through the store's batch writer, not timed).
 
     ``climate_share`` of the homes also have three room thermometers reporting temperature and
     humidity every 5 minutes (staggered: a fifth of them before each tick; every reading stored, as
-    if ingest thinned none), one in ten of them at 厳重警戒; 35 minutes of their readings are in the
-    store before the detector starts (the climate watch's 30-minute window, full)."""
+    if ingest thinned none), one in ``hot_every`` (ten) of them at 厳重警戒; 35 minutes of their
+    readings are in the store before the detector starts (the climate watch's 30-minute window, full)."""
     now = START + timedelta(days=30)
     store = SqliteEventStore(work / "events.sqlite3", synchronous="normal")
     store.open()
     climate_homes = [i for i in range(n) if rng.random() < climate_share]
-    hot_homes = set(climate_homes[::10])
+    hot_homes = set(climate_homes[::hot_every])
 
     def rooms(i: int, at: datetime) -> list[contract.Event]:
         """One home's three thermometers at ``at`` (humidity and temperature each)."""
@@ -354,6 +360,12 @@ def main() -> None:
         help="share of homes with room thermometers in an extra live-tick run (default 0: none)",
     )
     parser.add_argument(
+        "--climate-hot-every",
+        type=int,
+        default=10,
+        help="one in this many fitted homes at 厳重警戒 (default 10; 1: a heat wave, every one)",
+    )
+    parser.add_argument(
         "--only-live", action="store_true", help="only the live tick (and its climate variant)"
     )
     args = parser.parse_args()
@@ -374,7 +386,13 @@ def main() -> None:
     )
     if args.climate_share > 0:
         result["live_tick_climate"] = bench_live_tick(
-            args.households, template, rng, Path(tempfile.mkdtemp()), args.live_ticks, args.climate_share
+            args.households,
+            template,
+            rng,
+            Path(tempfile.mkdtemp()),
+            args.live_ticks,
+            args.climate_share,
+            args.climate_hot_every,
         )
     print(json.dumps(result))
 
