@@ -214,7 +214,7 @@ class LiveDetector:
         return found
 
     def climate_tick(self, now: datetime) -> list[Finding]:
-        """The climate pass, a job of its own beside :meth:`tick` (docs/climate.md: its own budget):
+        """The climate pass, run after :meth:`tick` and budgeted apart (docs/climate.md):
         room heat and cold newly raised at ``now``, handed over as the tick's findings are (the next
         call acknowledges them); nothing while the platform is blind or the store busy."""
         self._episodes.ack(self._climate_handed)

@@ -74,7 +74,7 @@ class FindingSource(Protocol):
         ...
 
     def climate_tick(self, now: datetime) -> Sequence[Finding]:
-        """The climate pass at ``now`` (a job of its own); acknowledged like :meth:`tick`."""
+        """The climate pass at ``now``, after the tick (its own budget); acknowledged like :meth:`tick`."""
         ...
 
     def last_activity_at(self, household: str) -> datetime | None:
@@ -346,8 +346,6 @@ class AlertsService:
         self._scheduler.every("digests", cfg.alerts.sweep_s, self._digests)
         if self._detector is not None or self._activity is not None:
             self._scheduler.every("detector", cfg.alerts.tick_s, self._tick)
-        if self._detector is not None:
-            self._scheduler.every("climate", cfg.alerts.tick_s, self._climate_tick)
         await self._dispatcher.start()
         log.info("alerts.started port=%s public_url=%s rebuilt_jobs=%s", self.port, self.public_url, rebuilt)
         self.ready.set()
@@ -401,6 +399,9 @@ class AlertsService:
         if self._detector is not None:
             for finding in self._detector.tick(now):
                 self.engine.open_from_finding(finding, now)
+            # The climate pass after the tick, timed and budgeted apart (docs/climate.md)
+            for finding in self._detector.climate_tick(now):
+                self.engine.open_from_finding(finding, now)
         if self._activity is not None:
             faulty = sorted(
                 {i.household for i in self.repo.incidents(open_only=True, limit=100_000) if i.device}
@@ -414,14 +415,6 @@ class AlertsService:
             self._beat()
             async with self.ticked:
                 self.ticked.notify_all()
-
-    async def _climate_tick(self) -> None:
-        """The climate pass, a job of its own so the inactivity tick keeps its budget (docs/climate.md)."""
-        assert self._detector is not None
-        now = self.clock.now()
-        for finding in self._detector.climate_tick(now):
-            self.engine.open_from_finding(finding, now)
-        self._wake()
 
     def health(self) -> Health:
         """Ages of the last tick (with a detector), the newest stored event and heartbeat (with a store)."""
