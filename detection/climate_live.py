@@ -12,7 +12,7 @@ hot afternoon nor repeats its alert (the episode log remembers what was raised).
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from datetime import UTC, datetime, timedelta
 from zoneinfo import ZoneInfo
 
@@ -124,20 +124,9 @@ class ClimateDetector:
             for household in sorted({r[0] for r in rows if r[4] >= since_ms}):
                 fed |= self._feed(self._reader.climate_readings(household, since, now + OVERLAP))
         else:
-            # a row read twice (a batch committed between the cursor and the rows) is skipped by its time
-            fresh: list[ClimateReading] = []
-            instants: dict[int, datetime] = {}  # one datetime per instant (a sensor's pair shares it)
-            watches = self.watches
-            for home, sensor, kind, value, ms in rows:
-                watch = watches.get(home)
-                room = None if watch is None else watch.rooms.get(sensor)
-                if room is not None and ms <= (room.temp_ms if kind == TEMPERATURE else room.humidity_ms):
-                    continue
-                at = instants.get(ms)
-                if at is None:
-                    at = instants[ms] = datetime.fromtimestamp(ms / 1000, UTC)
-                fresh.append(ClimateReading(home, sensor, Kind(kind), value, at))
-            fed = self._feed(fresh)
+            fed = self._feed_rows(
+                (ms, kind == TEMPERATURE, home, sensor, value) for home, sensor, kind, value, ms in rows
+            )
         self._cursor = changes.cursor
         self._read_air_conditioners(fed)
         alerts = self._heat_alerts
@@ -222,21 +211,36 @@ class ClimateDetector:
                 found.append(shock)
         return found
 
-    def _feed(self, rows: Sequence[ClimateReading]) -> set[str]:
-        """Feed readings in time order; the households fed."""
+    def _feed(self, readings: Sequence[ClimateReading]) -> set[str]:
+        """Feed readings (a home's history); the households fed."""
+        return self._feed_rows(
+            (round(r.at.timestamp() * 1000), r.kind is Kind.TEMPERATURE, r.household, r.device, r.value)
+            for r in readings
+        )
+
+    def _feed_rows(self, rows: Iterable[tuple[int, bool, str, str, float]]) -> set[str]:
+        """Feed (epoch ms, is temperature, household, device, value) rows in time order (humidity
+        first); a row not newer than what its sensor has fed (read twice: a batch committed between
+        the cursor and the rows) is skipped. The households fed."""
         fed: set[str] = set()
-        for r in sorted(rows, key=lambda r: (r.at, r.kind is Kind.TEMPERATURE)):  # humidity first
-            fed.add(r.household)
-            watch = self.watches.get(r.household)
+        watches = self.watches
+        instants: dict[int, datetime] = {}  # one datetime per instant (a sensor's pair shares it)
+        for ms, temperature, household, device, value in sorted(rows, key=lambda r: (r[0], r[1])):
+            watch = watches.get(household)
             if watch is None:
-                tz = self._profiles.profile(r.household).tz
-                watch = self.watches[r.household] = ClimateWatch(r.household, tz, self.tuning)
-                log.info("detection.climate_watch household=%s", r.household)
-            room = self._rooms.room(r.device, r.household)
-            known = watch.rooms.get(r.device)
-            if r.kind is Kind.TEMPERATURE:
-                if known is None or known.at is None or r.at > known.at:
-                    watch.temperature(r.device, room, r.at, r.value)
-            elif known is None or known.humidity_at is None or r.at > known.humidity_at:
-                watch.humidity(r.device, room, r.at, r.value)
+                tz = self._profiles.profile(household).tz
+                watch = watches[household] = ClimateWatch(household, tz, self.tuning)
+                log.info("detection.climate_watch household=%s", household)
+            known = watch.rooms.get(device)
+            if known is not None and ms <= (known.temp_ms if temperature else known.humidity_ms):
+                continue
+            fed.add(household)
+            at = instants.get(ms)
+            if at is None:
+                at = instants[ms] = datetime.fromtimestamp(ms / 1000, UTC)
+            room = self._rooms.room(device, household) if known is None else known.room
+            if temperature:
+                watch.temperature(device, room, at, value)
+            else:
+                watch.humidity(device, room, at, value)
         return fed
