@@ -10,7 +10,16 @@ from pathlib import Path
 import pytest
 
 from mimamori.contract import Event, GatewayState, GatewayStatus, Heartbeat, Kind
-from store.base import ButtonPress, GatewaySummary, IngestBatch, Purged, Rejection, Retention, StoreError
+from store.base import (
+    ButtonPress,
+    Calm,
+    GatewaySummary,
+    IngestBatch,
+    Purged,
+    Rejection,
+    Retention,
+    StoreError,
+)
 from store.sqlite import SCHEMA_VERSION, SqliteEventStore
 
 T0 = datetime(2026, 11, 26, 7, 10, tzinfo=UTC)
@@ -363,6 +372,31 @@ def test_climate_changes_return_the_newest_readings_written_after_the_cursor(sto
     later = store.climate_changes(everything.cursor)
     assert later.rows == [("kita-0001", "living-temp", "humidity", 60.0, int(late.timestamp() * 1000))]
     assert later.cursor > everything.cursor
+
+
+def test_climate_changes_leave_calm_sensors_out_unless_their_home_is_watched(store: SqliteEventStore) -> None:
+    calm = Calm(10.0, 27.5)
+    start = store.climate_changes(None).cursor
+    write(
+        store,
+        ev(Kind.HUMIDITY, 70.0, T0, device="living-temp"),  # before a hot temperature: read with it
+        ev(Kind.TEMPERATURE, 26.0, T0, device="bedroom-temp"),  # calm
+        ev(Kind.TEMPERATURE, 9.5, T0, device="bathroom-temp", household="b"),  # cold: not calm
+    )
+    write(store, ev(Kind.TEMPERATURE, 27.5, T0 + timedelta(minutes=1), device="living-temp"))
+    changed = store.climate_changes(start, (), calm)
+    assert sorted((r[0], r[1], r[2], r[3]) for r in changed.rows) == [
+        ("b", "bathroom-temp", "temperature", 9.5),
+        ("kita-0001", "living-temp", "humidity", 70.0),
+        ("kita-0001", "living-temp", "temperature", 27.5),
+    ]
+    watched = store.climate_changes(start, ["kita-0001"], calm)  # a watched home: every changed row
+    assert sorted((r[0], r[1], r[3]) for r in watched.rows) == [
+        ("b", "bathroom-temp", 9.5),
+        ("kita-0001", "bedroom-temp", 26.0),
+        ("kita-0001", "living-temp", 27.5),
+        ("kita-0001", "living-temp", 70.0),
+    ]
 
 
 def test_a_file_from_before_climate_change_numbers_gets_them_on_open(tmp_path: Path) -> None:
