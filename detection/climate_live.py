@@ -1,12 +1,12 @@
 """The climate watch in the live detector: room readings from the store into each home's
 :class:`~detection.climate.ClimateWatch`, and the findings due at ``now``.
 
-Each pass (``LiveDetector.climate_tick``, after the detector's tick) reads the store's climate rows written
-since the last one, by change number (so a reading a gateway's outbox delivers late is read whenever
-it is stored), of the homes it watches and of the sensors that are not calm; the first pass after a
-start rebuilds every such home from its last ``history`` of readings, so a restart neither forgets a
-hot afternoon nor repeats its alert (the episode log remembers what was raised). docs/climate.md,
-"The live detector".
+Each pass (``LiveDetector.climate_tick``, after the detector's tick) reads the store's climate rows
+written since the last one, by change number (so a reading a gateway's outbox delivers late is read
+whenever it is stored), of the homes it watches and of the sensors that are not calm; the first pass
+after a start rebuilds every such home from its last ``history`` of readings, so a restart neither
+forgets a hot afternoon nor repeats its alert (the episode log remembers what was raised).
+docs/climate.md, "The live detector".
 """
 
 from __future__ import annotations
