@@ -10,6 +10,7 @@ from collections.abc import AsyncIterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
+from zoneinfo import ZoneInfo
 
 import pytest
 
@@ -34,7 +35,17 @@ from tests.support.influx_server import RealInflux
 pytestmark = pytest.mark.integration
 
 # The adapter's live-state queries look back from the real now: keep the story close to it.
-T0 = (datetime.now(UTC) - timedelta(hours=30)).replace(microsecond=0)
+
+
+def _morning_before(hours: float) -> datetime:
+    """10:00 in Tokyo, at least ``hours`` ago: the fall below happens in the morning whatever the hour
+    the test runs (in the evening the same silence is judged as the night, a missed wake-up)."""
+    latest = datetime.now(UTC) - timedelta(hours=hours)
+    morning = latest.astimezone(ZoneInfo("Asia/Tokyo")).replace(hour=10, minute=0, second=0, microsecond=0)
+    return (morning if morning <= latest else morning - timedelta(days=1)).astimezone(UTC)
+
+
+T0 = _morning_before(30)
 
 
 def event(
