@@ -75,6 +75,7 @@ class BenchHome:
     incidents: list[Interval] = field(default_factory=list)  # genuine: alarms inside are not false
     latest_wake_min: float | None = None  # usual latest wake-up (minutes after local midnight)
     sees_evening: bool = True  # a sensor in the living room or bedroom (else: evening check opted in)
+    kit: str = ""  # the simulator's kit (its name without a dropped sensor), for the per-kit table
 
     @property
     def start(self) -> float:
@@ -142,7 +143,10 @@ def sim_homes(households: int, days: int, seed: int) -> list[BenchHome]:
         name = f"s{seed}-{h['household']}-{h['kit']}"
         sees = any(sees_evening(Kind(d["kind"]), HouseRoom(d["room"])) for d in h["devices"])
         wake = hour * 60 + minute
-        homes.append(BenchHome(name, h["tz"], events, asleep, out, latest_wake_min=wake, sees_evening=sees))
+        kit = h["kit"].split("-")[0]  # "standard-kettle" (a standard kit without its kettle) is standard
+        homes.append(
+            BenchHome(name, h["tz"], events, asleep, out, latest_wake_min=wake, sees_evening=sees, kit=kit)
+        )
     return homes
 
 
@@ -457,6 +461,30 @@ def summarise(pairs: Sequence[tuple[BenchHome, Outcome]]) -> dict[str, object]:
             "median_h": hours(quantile(delays, 0.5)),
             "p90_h": hours(quantile(delays, 0.9)),
             "misses_24h": misses,
+        }
+    kits = sorted({home.kit for home, _ in pairs if home.kit})
+    if kits:  # which kits spend the false alarms and give the slowest daytime cuts
+        table["day_by_kit"] = {
+            kit: {
+                "false_alarms_per_household_day": round(
+                    sum(len(o.false_alarms) for h, o in pairs if h.kit == kit)
+                    / max(1e-9, sum(o.scored_days for h, o in pairs if h.kit == kit)),
+                    4,
+                ),
+                "cuts": len(delays),
+                "median_h": hours(quantile(delays, 0.5)),
+                "p90_h": hours(quantile(delays, 0.9)),
+            }
+            for kit in kits
+            for delays in [
+                [
+                    alarm - cut.t0
+                    for home, o in pairs
+                    if home.kit == kit
+                    for cut, alarm in o.detections
+                    if cut.case == "day" and alarm is not None
+                ]
+            ]
         }
     after_wake = [
         d
