@@ -30,6 +30,7 @@ from typing import Any
 from aiohttp import web
 
 from app.demo_console import DemoConsole
+from app.demo_homes import publish_homes
 from app.demo_report import announce_script, print_welcome, report
 from app.demo_town import (
     DEMO_DAY,
@@ -57,7 +58,6 @@ from detection.live import LiveDetector, build_live_detector
 from detection.model import tuning_from
 from escalation.repository import EscalationRepository
 from escalation.service import AlertsService
-from firmware_sim.formats import encode
 from firmware_sim.network import NetworkLink
 from gateway.outbox import Outbox
 from gateway.router import Router
@@ -76,7 +76,6 @@ log = logging.getLogger(__name__)
 MARKER = ".mimamori-demo"
 HEARTBEAT = timedelta(minutes=5)  # simulated
 DETECT_EVERY = timedelta(minutes=1)  # simulated: the detector's tick, whatever the speed
-PUBLISH_EVERY_S = 0.25  # real seconds between pushes of simulated readings
 STOP_WITHIN_S = 2.5  # real seconds the parts get to stop after Ctrl-C
 
 
@@ -314,7 +313,7 @@ async def run_demo(config_in: Config, args: argparse.Namespace) -> int:
             sim = await _client(broker, running, "demo-sim")  # every client is connected before the welcome
             print_welcome(console, url, alerts.public_url, password, admin_key, town, broker)
             clock.resume()
-            tasks.create_task(publish_homes(sim, town, clock))
+            tasks.create_task(publish_homes(sim, town, clock, store, ingest, running.links))
             tasks.create_task(announce_script(town, clock, console))
             tasks.create_task(cut_uplink(town, clock, running))
             tasks.create_task(report(store, repo, ingest, clock, town, args.slow_to, admin_key, console))
@@ -463,19 +462,6 @@ async def start_gateways(
         )
         tasks.create_task(gateway.run())
         await gateway.ready.wait()
-
-
-async def publish_homes(sim: MqttClient, town: Town, clock: ScaledClock) -> None:
-    """What the homes' devices report, pushed to their local topics as simulated time passes."""
-    done = town.live_start
-    while True:
-        now = clock.now()
-        for home in town.homes:
-            for event in home.events_between(done, now):
-                for topic, payload in encode(event, f"sim/{home.household}", "native", home.zone):
-                    sim.publish_nowait(topic, payload)
-        done = now
-        await asyncio.sleep(PUBLISH_EVERY_S)  # pacing simulated time, not synchronisation
 
 
 async def cut_uplink(town: Town, clock: ScaledClock, running: Running) -> None:

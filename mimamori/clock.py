@@ -61,7 +61,8 @@ class FileClock:
 class ScaledClock:
     """Simulated time running ``speed`` times faster than real time from ``start`` (the demo's clock).
 
-    Real elapsed time comes from the monotonic clock, so a wall-clock jump does not move it.
+    Real elapsed time comes from the monotonic clock, so a wall-clock jump does not move it. A limit
+    (:meth:`hold_at`) keeps it from running ahead of what the simulated world has done.
     """
 
     def __init__(self, start: datetime, speed: float, *, running: bool = True) -> None:
@@ -73,6 +74,8 @@ class ScaledClock:
         self._speed = speed
         self._real_start = time.monotonic()
         self._running = running
+        self._limit: datetime | None = None
+        self._held = False  # stopped at the limit
 
     def resume(self) -> None:
         """Start a clock made with ``running=False`` (it reads ``start`` until then)."""
@@ -85,9 +88,23 @@ class ScaledClock:
         return self._speed
 
     def now(self) -> datetime:
-        if not self._running:
+        if not self._running or self._held:
             return self._start
-        return self._start + timedelta(seconds=(time.monotonic() - self._real_start) * self._speed)
+        at = self._start + timedelta(seconds=(time.monotonic() - self._real_start) * self._speed)
+        if self._limit is not None and at >= self._limit:
+            self._start, self._held = self._limit, True  # it stopped there, whenever it got there
+            return self._start
+        return at
+
+    def hold_at(self, limit: datetime) -> None:
+        """Simulated time stops at ``limit`` until a later limit lets it go on from there, without a
+        jump. The limit may not be earlier than ``now()``: time does not go backwards."""
+        at = self.now()
+        if limit < at:
+            raise ValueError("time does not go backwards")
+        self._limit = limit.astimezone(UTC)
+        if self._held and self._limit > at:
+            self._real_start, self._held = time.monotonic(), False
 
     def set_speed(self, speed: float) -> None:
         """Change the pace from now on; simulated time does not jump."""

@@ -47,3 +47,17 @@ def test_scaled_clock_can_wait_to_start_and_change_pace(monkeypatch: pytest.Monk
 def test_scaled_clock_refuses_naive_times_and_stopped_time(start: datetime, speed: float) -> None:
     with pytest.raises(ValueError):  # noqa: PT011
         ScaledClock(start, speed)
+
+
+def test_scaled_clock_stops_at_its_limit_and_goes_on_from_there(monkeypatch: pytest.MonkeyPatch) -> None:
+    real = [1000.0]
+    monkeypatch.setattr(time, "monotonic", lambda: real[0])
+    clock = ScaledClock(START, speed=60)
+    clock.hold_at(START + timedelta(minutes=5))
+    real[0] += 10 * 60  # ten simulated minutes of real time pass: the clock waits at the limit
+    assert clock.now() == START + timedelta(minutes=5)
+    clock.hold_at(START + timedelta(minutes=30))
+    real[0] += 1
+    assert clock.now() == START + timedelta(minutes=5, seconds=60)  # on from the limit, no jump
+    with pytest.raises(ValueError, match="backwards"):
+        clock.hold_at(START)
