@@ -13,26 +13,23 @@ import signal
 import subprocess
 from collections.abc import AsyncIterator
 from pathlib import Path
-from zoneinfo import ZoneInfo
 
 import aiohttp
 import pyotp
 import pytest
 
-from app.demo_town import HEAT_INDEX, OPERATOR_PHONE, family_phone, neighbour_phone, phone
-from escalation.repository import EscalationRepository
+from app.demo_town import OPERATOR_PHONE, family_phone, neighbour_phone
+from tests.support.demo_day import FALL_HOME, OUTAGE_HOME, check_scripted_day
 from tests.support.demo_process import PASSWORD, DemoProcess
 
 pytestmark = pytest.mark.integration
 
-FALL_HOME = "home-0003"  # the demo's fall (the third home)
-OUTAGE_HOME = "home-0007"  # the demo's internet outage (the seventh)
-HEAT_HOME = "home-0004"  # the demo's heater left on high (the fourth)
+DAY_HOURS = 13.5  # 06:00 to 19:30: every scripted incident and the 19:00 digests
 
 
 @pytest.fixture
 async def demo(tmp_path: Path) -> AsyncIterator[DemoProcess]:
-    process = DemoProcess(tmp_path, "--households", "8", "--speed", "1200", "--slow-to", "240")
+    process = DemoProcess(tmp_path, "--households", "8", "--speed", "1200", "--slow-to", "600")
     await process.start()
     try:
         yield process
@@ -133,62 +130,19 @@ async def test_the_fall_reaches_a_neighbour_who_claims_and_resolves_it(demo: Dem
 @pytest.mark.slow
 @pytest.mark.timeout(600)
 async def test_a_default_day_raises_exactly_the_scripted_incidents(tmp_path: Path) -> None:
-    """The default town (20 homes, seed 7) for a whole simulated day, as fast as the detector allows:
-    the detector ticks once a simulated minute at any speed, so this day decides as a default run's.
-    The day opens without an incident; the fall, the heater and the outage are announced as they happen
-    and are the only incidents (the outage home only ever blind, to the technical contact; the heated
-    home's hot living room its resident's first, then her neighbours')."""
-    process = DemoProcess(tmp_path, "--speed", "1200", "--slow-to", "0", "--hours", "24")
+    """The default town (20 homes, seed 7) from 06:00 to past the 19:00 digests, as fast as the detector
+    allows: the detector ticks once a simulated minute at any speed, so this day decides as a default
+    run's. The day opens without an incident; the fall, the heater and the outage are announced as they
+    happen and are the only incidents (the outage home only ever blind, to the technical contact; the
+    heated home's hot living room its resident's first, then her neighbours'). The night after is
+    ``benchmarks/demo_day.py``'s (the whole day, judged the same)."""
+    process = DemoProcess(tmp_path, "--speed", "1200", "--slow-to", "0", "--hours", str(DAY_HOURS))
     await process.start()
     try:
         assert await process.finish(timeout_s=540) == 0, process.lines[-40:]
     finally:
         await process.kill()
-    lines = process.lines
-    announced = [n for n, line in enumerate(lines) if "(scripted" in line and line.startswith("[")]
-    assert [lines[n].split("] ")[1].split(":")[0] for n in announced] == [
-        FALL_HOME,
-        HEAT_HOME,
-        OUTAGE_HOME,
-    ], lines
-    incident_lines = [n for n, line in enumerate(lines) if " incident " in line]
-    assert incident_lines, lines
-    assert min(incident_lines) > announced[0], "an incident opened before the first scripted event"
-
-    repo = EscalationRepository(tmp_path / "var" / "mimamori-state.sqlite3")
-    repo.open()
-    try:
-        incidents = repo.incidents(limit=1000)
-        digests = {m.contact: m for m in repo.sms_messages(limit=5000) if m.purpose.value == "digest"}
-    finally:
-        repo.close()
-    assert sorted((i.household, i.kind.value, i.audience.value) for i in incidents) == [
-        (FALL_HOME, "inactivity", "community"),
-        (HEAT_HOME, "heat", "community"),
-        (HEAT_HOME, "heat_shock", "care_manager"),  # the heated living room, the cold bathroom: advice
-        (OUTAGE_HOME, "blind_gateway", "technical"),
-    ]
-    # the hot living room: its resident is told first what to do, then (still hot) her neighbours
-    resident = [
-        n
-        for n, line in enumerate(lines)
-        if re.search(rf"sms to {re.escape(phone(2000 + HEAT_INDEX))}: .*暖房を弱めて", line)
-    ]
-    neighbour = [
-        n
-        for n, line in enumerate(lines)
-        if re.search(rf"sms to {re.escape(neighbour_phone(HEAT_INDEX, 0))}: .*様子を見に行けますか", line)
-    ]
-    assert resident, lines
-    assert neighbour, lines
-    assert resident[0] < neighbour[0]
-    # at 19:00 the families' digests: the fallen resident's son gets the factual note (by SMS), the
-    # day-service home's daughter abroad her normal day (by e-mail, in English)
-    assert set(digests) == {"f-son", "f-daughter"}, digests
-    assert "見守り連絡(動きなし)" in digests["f-son"].body
-    assert digests["f-son"].created_at.astimezone(ZoneInfo("Asia/Tokyo")).strftime("%H:%M") >= "19:00"
-    assert digests["f-daughter"].channel.value == "email"
-    assert digests["f-daughter"].body.startswith("Mimamori: ")
+    check_scripted_day(process.lines, tmp_path)
 
 
 def demo_broker_pid(workdir: Path) -> int:
