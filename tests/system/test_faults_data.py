@@ -84,7 +84,7 @@ def gateway_config(tmp: Path, household: str, link: NetworkLink, home: Mosquitto
         f"[broker]\nport = {link.port}\nkeepalive_s = 5\n"
         f'[gateway]\nhousehold = "{household}"\ngateway = "gw-1"\n'
         f'outbox_path = "{tmp / household}-outbox.sqlite3"\nlocal_port = {home.port}\n'
-        f'local_root = "home/{household}"\nheartbeat_s = 5\ndrain_rate_per_s = 1000.0\nack_timeout_s = 30\n'
+        f'local_root = "home/{household}"\nheartbeat_s = 5\ndrain_rate_per_s = 1000.0\nack_timeout_s = 5\n'
     )
     return path
 
@@ -100,13 +100,15 @@ async def data_path(tmp_path: Path) -> AsyncIterator[DataPath]:
     links: dict[str, NetworkLink] = {}
     gateways: dict[str, MimamoriProcess] = {}
     try:
-        await ingest.start("ingest.ready")
         for household in HOUSEHOLDS:
             link = links[household] = NetworkLink("127.0.0.1", platform.port)
             await link.start()
             config = gateway_config(tmp_path, household, link, home)
             gateways[household] = MimamoriProcess(household, "gateway", "--config", str(config))
-            await gateways[household].start("gateway.online")
+        # the four processes start side by side (each waits for its own ready line)
+        await asyncio.gather(
+            ingest.start("ingest.ready"), *(gateway.start("gateway.online") for gateway in gateways.values())
+        )
         yield DataPath(tmp_path, home, platform, links, gateways, ingest, store)
     finally:
         for process in (*gateways.values(), ingest):
