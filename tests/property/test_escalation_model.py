@@ -128,7 +128,7 @@ DATA: dict[str, Any] = {
     ],
 }
 SETTINGS = settings(
-    max_examples=int(os.environ.get("MODEL_EXAMPLES", "40")),
+    max_examples=int(os.environ.get("MODEL_EXAMPLES", "20")),
     stateful_step_count=50,
     deadline=None,
     suppress_health_check=[HealthCheck.too_slow],
