@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import os
 import re
+import signal
 import subprocess
 import sys
 from pathlib import Path
@@ -101,6 +103,15 @@ class DemoProcess:
             return await self._proc.wait()
 
     async def kill(self) -> None:
+        """SIGKILL to the demo and its children (its mosquitto runs in a session of its own, so that
+        Ctrl-C reaches the demo alone): a test that fails leaves no broker behind."""
         if self._proc is not None and self._proc.returncode is None:
+            pgrep = await asyncio.create_subprocess_exec(
+                "pgrep", "-P", str(self._proc.pid), stdout=asyncio.subprocess.PIPE
+            )
+            children, _ = await pgrep.communicate()
             self._proc.kill()
+            for child in map(int, children.split()):
+                with contextlib.suppress(ProcessLookupError):
+                    os.kill(child, signal.SIGKILL)
             await self._proc.wait()
