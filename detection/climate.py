@@ -25,6 +25,7 @@ from array import array
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from enum import IntEnum
+from functools import lru_cache
 from typing import Final
 from zoneinfo import ZoneInfo
 
@@ -190,29 +191,34 @@ class ClimateWatch:
         r = self.rooms.get(device)
         if r is None:
             r = self.rooms[device] = RoomClimate(room)
-        r.temp_c, r.at = temp_c, at
+        tuning = self.tuning
         t = at.timestamp()
-        r.temp_ms = round(t * 1000)
+        r.temp_c, r.at, r.temp_ms = temp_c, at, round(t * 1000)
         recent = r.recent
         while recent and recent[-1] <= temp_c:  # never the window's highest again: not kept
             del recent[-2:]
         recent.append(t)
         recent.append(temp_c)
-        window = self.tuning.cooling_window.total_seconds()
-        old = 0
-        while old < len(recent) and t - recent[old] > window:
-            old += 2
-        if old:
+        if t - recent[0] > tuning.cooling_window.total_seconds():
+            window = tuning.cooling_window.total_seconds()
+            old = 2
+            while old < len(recent) and t - recent[old] > window:
+                old += 2
             del recent[:old]
-        level = heat_level(r.wbgt(self.tuning))
+        level = heat_level(r.wbgt(tuning))
         r.severe = level >= HeatLevel.SEVERE
         r.danger_since = (r.danger_since or at) if level >= HeatLevel.DANGER else None
-        rooms = self.rooms.values()
-        if any(x.severe for x in rooms if x.room in HEAT_ROOMS):
+        hot = cold = False
+        floor = tuning.cold_below_c
+        for x in self.rooms.values():
+            if x.severe and x.room in HEAT_ROOMS:
+                hot = True
+            if x.room in COLD_ROOMS and x.at is not None and x.temp_c < floor:
+                cold = True
+        if hot:
             self.hot_since = self.hot_since or at
         else:
             self.hot_since, self.danger_episode, self.danger_last = None, None, None
-        cold = any(x.temp_c < self.tuning.cold_below_c for x in rooms if x.room in COLD_ROOMS and x.at)
         self.cold_since = (self.cold_since or at) if cold else None
 
     def humidity(self, device: str, room: Room, at: datetime, humidity: float) -> None:
@@ -278,7 +284,7 @@ class ClimateWatch:
             return self._finding(
                 FindingKind.HEAT, Severity.URGENT, now, self.danger_episode, r, device, self.hot_since
             )
-        local = now.astimezone(ZoneInfo(self.time_zone))
+        local = local_time(now, self.time_zone)
         night = local.hour >= t.night_start_h or local.hour < t.night_end_h
         by_day = min(t.severe_for, t.severe_for_alert_day) if alert_day else t.severe_for
         if now - self.hot_since >= (t.severe_for_night if night else by_day):
@@ -297,6 +303,8 @@ class ClimateWatch:
         return self._finding(FindingKind.COLD, Severity.WARNING, now, episode, r, device, self.cold_since)
 
     def _heat_shock(self, heard: list[tuple[str, RoomClimate]], now: datetime) -> Finding | None:
+        if local_time(now, self.time_zone).month not in self.tuning.heat_shock_months:
+            return None  # as heat_shock() says, without looking for the rooms
         living = next((r.temp_c for _, r in heard if r.room is Room.LIVING), None)
         bathroom = next((r.temp_c for _, r in heard if r.room is Room.BATHROOM), None)
         return heat_shock(self.household, self.time_zone, living, bathroom, now, self.tuning)
@@ -323,7 +331,7 @@ class ClimateWatch:
         }
         if (
             kind is FindingKind.HEAT
-            and now.astimezone(ZoneInfo(self.time_zone)).month in self.tuning.heat_shock_months
+            and local_time(now, self.time_zone).month in self.tuning.heat_shock_months
         ):
             params["heating"] = 1  # hot in winter: the heating is too high (the advice says so)
         key = kind.value
@@ -344,7 +352,7 @@ def heat_shock(
 ) -> Finding | None:
     """The heat-shock advice due at ``now`` (at most weekly) from the living room's and the bathroom's
     newest temperatures (None: not heard lately)."""
-    local = now.astimezone(ZoneInfo(time_zone))
+    local = local_time(now, time_zone)
     if local.month not in tuning.heat_shock_months or living_c is None or bathroom_c is None:
         return None
     if living_c - bathroom_c < tuning.heat_shock_gap_c:
@@ -358,6 +366,12 @@ def heat_shock(
         None,
         Explanation("heat_shock", {"bath_c": round(bathroom_c), "living_c": round(living_c)}),
     )
+
+
+@lru_cache(maxsize=64)
+def local_time(now: datetime, time_zone: str) -> datetime:
+    """``now`` in ``time_zone`` (cached: a pass judges many homes of one zone at one ``now``)."""
+    return now.astimezone(ZoneInfo(time_zone))
 
 
 def calm_range(tuning: ClimateTuning) -> tuple[float, float]:

@@ -12,9 +12,10 @@ docs/climate.md, "The live detector".
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable, Iterable, Sequence
+import sys
+from collections.abc import Callable, Sequence
 from datetime import UTC, datetime, timedelta
-from zoneinfo import ZoneInfo
+from operator import itemgetter
 
 from detection.climate import (
     COLD_ROOMS,
@@ -28,6 +29,7 @@ from detection.climate import (
     heat_shock,
     indoor_wbgt,
     is_air_conditioner,
+    local_time,
 )
 from detection.findings import Finding, FindingKind
 from detection.heat_alerts import HeatAlertDays
@@ -41,6 +43,8 @@ log = logging.getLogger(__name__)
 
 OVERLAP = timedelta(minutes=10)
 TEMPERATURE = Kind.TEMPERATURE.value
+BY_TIME = itemgetter(4, 2)
+"""A store row's sort key: by time, humidity before temperature at one instant ('h' < 't')."""
 
 
 COLD_MARGIN_C = 2.0  # a cold home is warm again this far above the floor
@@ -124,9 +128,7 @@ class ClimateDetector:
             for household in sorted({r[0] for r in rows if r[4] >= since_ms}):
                 fed |= self._feed(self._reader.climate_readings(household, since, now + OVERLAP))
         else:
-            fed = self._feed_rows(
-                (ms, kind == TEMPERATURE, home, sensor, value) for home, sensor, kind, value, ms in rows
-            )
+            fed = self._feed_rows(rows)
         self._cursor = changes.cursor
         self._read_air_conditioners(fed)
         alerts = self._heat_alerts
@@ -147,7 +149,7 @@ class ClimateDetector:
             alert_day = (
                 alerts is not None
                 and watch.hot_since is not None
-                and alerts.alert_day(household, now.astimezone(ZoneInfo(watch.time_zone)).date())
+                and alerts.alert_day(household, local_time(now, watch.time_zone).date())
             )
             found.extend(watch.due(now, at_home=at_home(household), alert_day=alert_day))
         self._forget_calm(fed)
@@ -158,10 +160,13 @@ class ClimateDetector:
         """The plugs of the homes whose air conditioner could hide a finding: a room at 厳重警戒 that
         is cooling (elsewhere the unit's state decides nothing; a room's state changes when fed)."""
         t = self.tuning
+        watches = self.watches
         for h in fed:
-            w = self.watches.get(h)
-            if w is not None and any(r.severe and r.cooling(t) for r in w.rooms.values()):
-                self._cooling.add(h)
+            w = watches.get(h)
+            for r in () if w is None else w.rooms.values():
+                if r.severe and r.cooling(t):
+                    self._cooling.add(h)
+                    break
             else:
                 self._cooling.discard(h)
         if self._cooling:
@@ -214,31 +219,39 @@ class ClimateDetector:
     def _feed(self, readings: Sequence[ClimateReading]) -> set[str]:
         """Feed readings (a home's history); the households fed."""
         return self._feed_rows(
-            (round(r.at.timestamp() * 1000), r.kind is Kind.TEMPERATURE, r.household, r.device, r.value)
-            for r in readings
+            [
+                (r.household, r.device, r.kind.value, r.value, round(r.at.timestamp() * 1000))
+                for r in readings
+            ]
         )
 
-    def _feed_rows(self, rows: Iterable[tuple[int, bool, str, str, float]]) -> set[str]:
-        """Feed (epoch ms, is temperature, household, device, value) rows in time order (humidity
-        first); a row not newer than what its sensor has fed (read twice: a batch committed between
-        the cursor and the rows) is skipped. The households fed."""
+    def _feed_rows(self, rows: list[tuple[str, str, str, float, int]]) -> set[str]:
+        """Feed the store's (household, device, kind, value, epoch ms) rows in time order (humidity
+        first; sorts ``rows``); a row not newer than what its sensor has fed (read twice: a batch
+        committed between the cursor and the rows) is skipped. The households fed."""
+        rows.sort(key=BY_TIME)
         fed: set[str] = set()
         watches = self.watches
         instants: dict[int, datetime] = {}  # one datetime per instant (a sensor's pair shares it)
-        for ms, temperature, household, device, value in sorted(rows, key=lambda r: (r[0], r[1])):
+        for household, device, kind, value, ms in rows:
             watch = watches.get(household)
             if watch is None:
                 tz = self._profiles.profile(household).tz
                 watch = watches[household] = ClimateWatch(household, tz, self.tuning)
                 log.info("detection.climate_watch household=%s", household)
+            temperature = kind == TEMPERATURE
             known = watch.rooms.get(device)
-            if known is not None and ms <= (known.temp_ms if temperature else known.humidity_ms):
+            if known is None:
+                room = self._rooms.room(device, household)
+                device = sys.intern(device)  # one string per device name, not one per home
+            elif ms <= (known.temp_ms if temperature else known.humidity_ms):
                 continue
+            else:
+                room = known.room
             fed.add(household)
             at = instants.get(ms)
             if at is None:
                 at = instants[ms] = datetime.fromtimestamp(ms / 1000, UTC)
-            room = self._rooms.room(device, household) if known is None else known.room
             if temperature:
                 watch.temperature(device, room, at, value)
             else:
