@@ -160,11 +160,14 @@ class RoomClimate:
         )
 
     def wbgt(self, tuning: ClimateTuning) -> float:
-        humidity = self.humidity if self.fresh_humidity(tuning) and self.humidity is not None else None
-        return indoor_wbgt(self.temp_c, DEFAULT_HUMIDITY if humidity is None else humidity)
+        humidity, at, humidity_at = self.humidity, self.at, self.humidity_at  # fresh_humidity, inline
+        if humidity is None or humidity_at is None or at is None or at - humidity_at > tuning.humidity_stale:
+            humidity = DEFAULT_HUMIDITY
+        return indoor_wbgt(self.temp_c, humidity)
 
     def cooling(self, tuning: ClimateTuning) -> bool:
-        highest = max(self.recent[1::2], default=self.temp_c)
+        recent = self.recent  # temperatures decrease along it: the first is the highest
+        highest = recent[1] if recent else self.temp_c
         return self.temp_c <= highest - tuning.cooling_drop_c
 
 
