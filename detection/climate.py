@@ -144,8 +144,6 @@ class RoomClimate:
     humidity: float | None = None
     humidity_at: datetime | None = None
     at: datetime | None = None
-    temp_ms: int = -1  # ``at`` and ``humidity_at`` in epoch ms (the live read skips what it has fed)
-    humidity_ms: int = -1
     severe: bool = False  # at 厳重警戒 or above
     danger_since: datetime | None = None  # at 危険 since (first reading)
     # the window's (epoch s, temperature) pairs, flat in one array (compact: 100k homes); only those
@@ -196,7 +194,7 @@ class ClimateWatch:
             r = self.rooms[device] = RoomClimate(room)
         tuning = self.tuning
         t = at.timestamp()
-        r.temp_c, r.at, r.temp_ms = temp_c, at, round(t * 1000)
+        r.temp_c, r.at = temp_c, at
         recent = r.recent
         while recent and recent[-1] <= temp_c:  # never the window's highest again: not kept
             del recent[-2:]
@@ -229,7 +227,6 @@ class ClimateWatch:
         if r is None:
             r = self.rooms[device] = RoomClimate(room)
         r.humidity, r.humidity_at = humidity, at
-        r.humidity_ms = round(at.timestamp() * 1000)
 
     def air_conditioner(self, at: datetime, watts: float) -> None:
         self.ac_watts, self.ac_at = watts, at

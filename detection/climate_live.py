@@ -219,10 +219,7 @@ class ClimateDetector:
     def _feed(self, readings: Sequence[ClimateReading]) -> set[str]:
         """Feed readings (a home's history); the households fed."""
         return self._feed_rows(
-            [
-                (r.household, r.device, r.kind.value, r.value, round(r.at.timestamp() * 1000))
-                for r in readings
-            ]
+            [(r.household, r.device, r.kind.value, r.value, round(r.at.timestamp() * 1000)) for r in readings]
         )
 
     def _feed_rows(self, rows: list[tuple[str, str, str, float, int]]) -> set[str]:
@@ -240,18 +237,19 @@ class ClimateDetector:
                 watch = watches[household] = ClimateWatch(household, tz, self.tuning)
                 log.info("detection.climate_watch household=%s", household)
             temperature = kind == TEMPERATURE
+            at = instants.get(ms)
+            if at is None:
+                at = instants[ms] = datetime.fromtimestamp(ms / 1000, UTC)
             known = watch.rooms.get(device)
             if known is None:
                 room = self._rooms.room(device, household)
                 device = sys.intern(device)  # one string per device name, not one per home
-            elif ms <= (known.temp_ms if temperature else known.humidity_ms):
-                continue
             else:
+                fed_at = known.at if temperature else known.humidity_at
+                if fed_at is not None and at <= fed_at:
+                    continue
                 room = known.room
             fed.add(household)
-            at = instants.get(ms)
-            if at is None:
-                at = instants[ms] = datetime.fromtimestamp(ms / 1000, UTC)
             if temperature:
                 watch.temperature(device, room, at, value)
             else:

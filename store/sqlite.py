@@ -217,8 +217,7 @@ WHERE excluded.observed_ms >= observed_ms
 # (changed_seq) alone gets this one on open.
 _CLIMATE_CHANGED_COLUMNS: Final = ("kind", "changed_seq", "value", "observed_ms")
 _CLIMATE_CHANGED: Final = (
-    "CREATE INDEX IF NOT EXISTS climate_live_changed"
-    f" ON climate_live ({', '.join(_CLIMATE_CHANGED_COLUMNS)})"
+    f"CREATE INDEX IF NOT EXISTS climate_live_changed ON climate_live ({', '.join(_CLIMATE_CHANGED_COLUMNS)})"
 )
 _CLIMATE_KINDS: Final = (Kind.TEMPERATURE.value, Kind.HUMIDITY.value)
 # The live climate watch's homes, kept in a temporary table of the reading connection (changed by
@@ -291,8 +290,9 @@ class SqliteEventStore:
     """Events, roll-ups, live state and dead letters in one SQLite file.
 
     Opened by :meth:`open`; the constructor does no I/O. One connection, used by one writer at a
-    time (ingest runs :meth:`commit_batch` in a worker thread); readers in other processes open
-    their own store on the same file (WAL lets them read while ingest writes).
+    time (ingest runs :meth:`commit_batch` in a worker thread), and one of the live climate read's
+    own (opened on its first call); readers in other processes open their own store on the same
+    file (WAL lets them read while ingest writes).
     """
 
     def __init__(self, path: Path, *, dead_letter_limit: int = 10_000, synchronous: str = "FULL") -> None:
@@ -307,7 +307,8 @@ class SqliteEventStore:
         self._dead_letter_limit = dead_letter_limit
         self._synchronous: Synchronous = level
         self._db: sqlite3.Connection | None = None
-        self._climate_watched: set[str] = set()  # what temp.climate_watched holds
+        self._climate_db: sqlite3.Connection | None = None  # the live climate read's (opened on use)
+        self._climate_watched: set[str] = set()  # what its temp.climate_watched holds
 
     # ------------------------------------------------------------------ lifecycle
 
@@ -343,12 +344,10 @@ class SqliteEventStore:
             if indexed and indexed != _CLIMATE_CHANGED_COLUMNS:  # the earlier index, on changed_seq alone
                 db.execute("DROP INDEX climate_live_changed")
             db.execute(_CLIMATE_CHANGED)
-            db.execute(_CLIMATE_WATCHED)
             db.execute(f"PRAGMA user_version = {SCHEMA_VERSION}")
         except sqlite3.Error as exc:
             raise StoreError(f"cannot open {self._path}: {exc}", retryable=False) from exc
         self._db = db
-        self._climate_watched = set()
 
     def _migrate(self, db: sqlite3.Connection, version: int) -> None:
         """Bring a schema 2 or 3 file to this schema in one transaction: schema 2's events go into
@@ -367,6 +366,9 @@ class SqliteEventStore:
             raise
 
     def close(self) -> None:
+        if self._climate_db is not None:
+            self._climate_db.close()
+            self._climate_db = None
         if self._db is not None:
             self._db.close()
             self._db = None
@@ -754,7 +756,7 @@ class SqliteEventStore:
     def climate_changes(
         self, since: int | None, watched: Sequence[str] = (), calm: Calm | None = None
     ) -> ClimateChanges:
-        db = self._conn()
+        db = self._climate_reader()
         # The change number first: a batch committed between the two reads is read now and again
         # next time (harmless: the detector skips what it has fed), never skipped.
         (cursor,) = db.execute("SELECT value FROM store_meta WHERE key = 'change_seq'").fetchone()
@@ -768,6 +770,19 @@ class SqliteEventStore:
             self._watch_climate(db, watched)
             rows = db.execute(_CLIMATE_NOT_CALM, (after, calm.low, calm.high)).fetchall()
         return ClimateChanges(rows, cursor)
+
+    def _climate_reader(self) -> sqlite3.Connection:
+        """The live climate read's own connection: it writes its temporary table of watched homes each
+        pass, which the store's connection must not (it may be in a batch's transaction, in another
+        thread), and reads the change number outside any such transaction."""
+        self._conn()  # open
+        if self._climate_db is None:
+            db = connect(self._path, synchronous=self._synchronous, create=False)
+            db.execute("PRAGMA mmap_size=2147483648")  # as the store's connection: pages read in place
+            db.execute(_CLIMATE_WATCHED)
+            self._climate_db = db
+            self._climate_watched = set()
+        return self._climate_db
 
     def _watch_climate(self, db: sqlite3.Connection, watched: Iterable[str]) -> None:
         """Make temp.climate_watched hold ``watched``, by difference (a few homes a pass)."""

@@ -399,6 +399,39 @@ def test_climate_changes_leave_calm_sensors_out_unless_their_home_is_watched(sto
     ]
 
 
+def test_a_home_no_longer_watched_has_only_its_loud_sensors_read(store: SqliteEventStore) -> None:
+    calm = Calm(10.0, 27.5)
+    start = store.climate_changes(None).cursor
+    store.climate_changes(start, ["kita-0001", "b"], calm)  # both watched
+    write(
+        store,
+        ev(Kind.TEMPERATURE, 26.0, T0, device="bedroom-temp"),  # calm
+        ev(Kind.TEMPERATURE, 26.0, T0, device="living-temp", household="b"),  # calm
+        ev(Kind.TEMPERATURE, 9.0, T0, device="bathroom-temp", household="b"),  # cold
+    )
+    assert sorted((r[0], r[1]) for r in store.climate_changes(start, ["b"], calm).rows) == [
+        ("b", "bathroom-temp"),
+        ("b", "living-temp"),
+    ]
+    assert [(r[0], r[1]) for r in store.climate_changes(start, [], calm).rows] == [("b", "bathroom-temp")]
+    assert len(store.climate_changes(start, ["kita-0001"], calm).rows) == 2
+
+
+def test_a_file_with_the_earlier_change_index_gets_the_covering_one_on_open(tmp_path: Path) -> None:
+    path = tmp_path / "old.sqlite3"
+    store = SqliteEventStore(path)
+    store.open()
+    store.close()
+    with sqlite3.connect(path) as db:  # the index as it was: on changed_seq alone
+        db.execute("DROP INDEX climate_live_changed")
+        db.execute("CREATE INDEX climate_live_changed ON climate_live (changed_seq)")
+    store.open()
+    store.close()
+    with sqlite3.connect(path) as db:
+        columns = [row[2] for row in db.execute("PRAGMA index_info(climate_live_changed)")]
+    assert columns == ["kind", "changed_seq", "value", "observed_ms"]
+
+
 def test_a_file_from_before_climate_change_numbers_gets_them_on_open(tmp_path: Path) -> None:
     path = tmp_path / "old.sqlite3"
     store = SqliteEventStore(path)
