@@ -778,7 +778,8 @@ class SqliteEventStore:
         self._conn()  # open
         if self._climate_db is None:
             db = connect(self._path, synchronous=self._synchronous, create=False)
-            db.execute("PRAGMA mmap_size=2147483648")  # as the store's connection: pages read in place
+            db.execute("PRAGMA cache_size=-131072")  # as the store's connection
+            db.execute("PRAGMA mmap_size=2147483648")
             db.execute(_CLIMATE_WATCHED)
             self._climate_db = db
             self._climate_watched = set()
