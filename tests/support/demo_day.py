@@ -33,7 +33,8 @@ def check_scripted_day(lines: list[str], workdir: Path) -> None:
     ], lines
     incident_lines = [n for n, line in enumerate(lines) if " incident " in line]
     assert incident_lines, lines
-    assert min(incident_lines) > announced[0], "an incident opened before the first scripted event"
+    early = [lines[n] for n in incident_lines if n < announced[0]]
+    assert not early, f"incidents opened before the first scripted event: {early}"
 
     repo = EscalationRepository(workdir / "var" / "mimamori-state.sqlite3")
     repo.open()
