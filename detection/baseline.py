@@ -16,7 +16,7 @@ from datetime import UTC, date, datetime, timedelta
 from functools import lru_cache
 from zoneinfo import ZoneInfo
 
-from detection.model import Tuning, goes_out
+from detection.model import Doorway, Tuning
 from detection.rooms import DOOR, INDEX, Room
 
 DAY_S = 86400.0
@@ -188,9 +188,7 @@ def summarise_days(
     weekend = False
     rooms = 0
     stays = list(_NO_STAYS)
-    prev_door = lo > 0 and bool(places[lo - 1] & DOOR)
-    prev_out = prev_door
-    prev_t = times[lo - 1] if lo > 0 else -math.inf
+    doorway = Doorway(times[lo - 1], bool(places[lo - 1] & DOOR)) if lo > 0 else Doorway()
 
     def flush() -> None:
         if current is not None and current in wanted and count:
@@ -228,9 +226,7 @@ def summarise_days(
             stays = list(_NO_STAYS)
         minute = int((t - day_start) // 60)  # minutes since local midnight (elapsed, on DST days)
         place = places[i]
-        door = bool(place & DOOR)
-        out = goes_out(door, t - prev_t, prev_door, prev_out)
-        prev_t, prev_door, prev_out = t, door, out
+        out = doorway.step(t, bool(place & DOOR))
         rooms |= 1 << (place >> 1)
         count += 1
         if minute < 5 * 60:

@@ -24,7 +24,7 @@ from detection.baseline import Baseline, learn, local_parts, zone
 from detection.detector import asleep_expected, community_due
 from detection.findings import AUDIENCE, Audience
 from detection.learning import SENSITIVITY_FACTORS
-from detection.model import Profile, Tuning, goes_out
+from detection.model import Doorway, Profile, Tuning
 from detection.occupancy import update
 from detection.replay import Event, replay
 from detection.rooms import DOOR, Room, RoomMap, room_of
@@ -148,11 +148,5 @@ def _probes(
 
 def _outs(times: Sequence[float], places: Sequence[int]) -> list[bool]:
     """Whether each activity probably began an outing (``model.goes_out``, as the engine tracks it)."""
-    outs: list[bool] = []
-    prev_t, prev_door, prev_out = -1e18, False, False
-    for t, place in zip(times, places, strict=True):
-        door = bool(place & DOOR)
-        out = goes_out(door, t - prev_t, prev_door, prev_out)
-        outs.append(out)
-        prev_t, prev_door, prev_out = t, door, out
-    return outs
+    doorway = Doorway()
+    return [doorway.step(t, bool(place & DOOR)) for t, place in zip(times, places, strict=True)]

@@ -32,7 +32,7 @@ from detection.detector import (
 )
 from detection.episodes import EpisodeLog
 from detection.findings import Finding
-from detection.model import Profile, ProfileSource, Tuning, goes_out
+from detection.model import NO_DOOR, Profile, ProfileSource, Tuning, goes_out
 from detection.occupancy import left_bed, update
 from detection.rooms import DOOR, RoomMap, room_of
 
@@ -45,6 +45,7 @@ class HouseholdState:
         "blind",
         "check",
         "checkins",
+        "door_at",
         "household",
         "last",
         "occupied",
@@ -58,12 +59,18 @@ class HouseholdState:
         self.baseline = baseline
         self.last: float | None = None  # newest activity (epoch seconds)
         self.place = 0  # that activity's room code (rooms.code: its room, and whether it was the main door)
-        self.out = False  # that activity probably began an outing (see model.goes_out)
+        self.out = False  # the newest main-door event probably began an outing (see model.goes_out)
+        self.door_at = NO_DOOR  # when that was
         self.check: float | None = None  # when this household is next looked at (its bucket entry)
         self.raised = False  # a community finding was raised for the current stretch
         self.blind = False
         self.checkins = False  # devices of this home send check-ins (so "all silent" means blind)
         self.occupied = 0  # what its presence sensors and bed pads say (detection/occupancy.py)
+
+    @property
+    def outing(self) -> bool:
+        """The current stretch probably began an outing (its last activity, the main door, did)."""
+        return self.out and bool(self.place & DOOR)
 
 
 S = TypeVar("S", bound=HouseholdState)
@@ -173,9 +180,9 @@ class Engine(Generic[S]):
         last = st.last
         if last is not None and at <= last:
             return
-        # Only a main-door event can begin an outing (model.goes_out).
-        door = bool(place & DOOR)
-        st.out = door and (last is None or goes_out(door, at - last, bool(st.place & DOOR), st.out))
+        if place & DOOR:  # only a main-door event can begin an outing (model.goes_out)
+            st.out = last is None or goes_out(at - last, bool(st.place & DOOR), at - st.door_at, st.out)
+            st.door_at = at
         st.place = place
         st.last = at
         st.raised = False
@@ -311,7 +318,7 @@ class Engine(Generic[S]):
         start, after_away = stretch_start(st.last, profile, now)
         room = room_of(st.place)
         return community_due(
-            start, st.out or after_away, st.baseline, profile, self.tuning, room, st.occupied
+            start, st.outing or after_away, st.baseline, profile, self.tuning, room, st.occupied
         )
 
     def place(self, device: str, kind: str | None = None, household: str | None = None) -> int:

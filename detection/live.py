@@ -238,7 +238,7 @@ class LiveDetector:
 
         def at_home(household: str) -> bool:
             state = states.get(household)
-            if state is not None and state.out:
+            if state is not None and state.outing:
                 return False
             return self._profiles.profile(household).away_at(now) is None
 

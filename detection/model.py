@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
@@ -11,20 +12,44 @@ from mimamori.config import DetectionConfig
 from registry.models import Feedback, Switch
 
 RETURN_AFTER_S: Final = 10 * 60.0
+PASSAGE_S: Final = 2 * 60.0
+NO_DOOR: Final = -math.inf  # when the last main-door event was, before any
 
 
-def goes_out(door: bool, gap: float, prev_door: bool, prev_out: bool) -> bool:
-    """Whether the stretch after an activity is probably an outing.
+def goes_out(gap: float, prev_door: bool, since_door: float, door_out: bool) -> bool:
+    """Whether a main-door event probably begins an outing.
 
+    ``gap``: since the previous activity, ``prev_door``: whether that was the main door;
+    ``since_door``, ``door_out``: since the previous main-door event, and whether it began an outing.
     A main-door event after in-home activity is a departure; after a quiet stretch that itself began
-    at the door (``gap`` since it >= 10 min) it is a return. Door events in quick succession (open,
-    close) keep the meaning of the first.
+    at the door (``gap`` >= 10 min) it is a return. The events of one passage keep the meaning of the
+    first: door events in quick succession (open, close), and door events within 2 min of each other
+    whatever came between (the hall sensor sees the resident step in between open and close).
     """
-    if not door:
-        return False
-    if prev_door:
-        return prev_out if gap < RETURN_AFTER_S else not prev_out
-    return True
+    if since_door < PASSAGE_S or (prev_door and gap < RETURN_AFTER_S):
+        return door_out
+    return not door_out if prev_door else True
+
+
+class Doorway:
+    """:func:`goes_out` over a household's activity in time order (the learning and cost loops)."""
+
+    __slots__ = ("door_at", "last", "last_door", "out")
+
+    def __init__(self, last: float = NO_DOOR, last_door: bool = False) -> None:
+        self.last = last  # the previous activity
+        self.last_door = last_door  # it was the main door (taken as a departure: its meaning is unknown)
+        self.door_at = last if last_door else NO_DOOR
+        self.out = last_door  # whether the newest main-door event began an outing
+
+    def step(self, at: float, door: bool) -> bool:
+        """Whether the activity at ``at`` (the main door or not) begins an outing."""
+        out = False
+        if door:
+            out = self.out = goes_out(at - self.last, self.last_door, at - self.door_at, self.out)
+            self.door_at = at
+        self.last, self.last_door = at, door
+        return out
 
 
 @dataclass(frozen=True, slots=True)

@@ -11,9 +11,9 @@ START = datetime(2026, 3, 2, tzinfo=ZONE)  # a Monday
 
 
 def at(day: int, clock: str) -> float:
-    """Epoch seconds of local ``clock`` ("07:10") on day ``day`` after START."""
-    hour, minute = (int(x) for x in clock.split(":"))
-    return (START + timedelta(days=day, hours=hour, minutes=minute)).timestamp()
+    """Epoch seconds of local ``clock`` ("07:10", "07:10:05") on day ``day`` after START."""
+    hour, minute, *second = (int(x) for x in clock.split(":"))
+    return (START + timedelta(days=day, hours=hour, minutes=minute, seconds=sum(second))).timestamp()
 
 
 def routine(

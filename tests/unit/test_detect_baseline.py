@@ -103,6 +103,19 @@ def test_outings_are_learned_apart_from_quiet_gaps() -> None:
     )
 
 
+def test_a_return_seen_by_the_hall_sensor_before_the_door_closes_is_learned_as_a_return() -> None:
+    times, doors = routine(14)
+    for day in range(14):  # out 14:00-15:00 each day; back in: door opens, the hall sees them, it closes
+        leave, back = at(day, "14:00"), at(day, "15:00")
+        keep = [(t, d) for t, d in zip(times, doors, strict=True) if not leave < t <= at(day, "19:00")]
+        keep += [(leave, True), (back, True), (back + 2, False), (back + 8, True)]  # then in the chair
+        keep.sort()
+        times, doors = [t for t, _ in keep], [d for _, d in keep]
+    b = learn(times, doors, TZ, at(14, "12:00"), TUNING)
+    assert b.longest_outing_s == 3600  # not the quiet after coming home
+    assert b.usual_quiet_s(False, 15 * 60) == 4 * 3600 + 20 * 60  # in the chair until 19:20, at home
+
+
 def test_gaps_still_open_and_anomalies_are_not_learned() -> None:
     times, doors = routine(14)
     # a 30 h silence (an incident) on day 14 is not a normal gap

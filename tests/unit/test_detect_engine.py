@@ -94,6 +94,28 @@ CASES = [
         FindingKind.INACTIVITY,
         at(21, "12:00") + BASE.threshold_s(False, 12 * 60),
     ),
+    Case(
+        "back through the main door, the hall sensor seeing the resident step in before it closes: at home",
+        [
+            ("10:00", "main-door"),
+            ("12:00:00", "main-door"),
+            ("12:00:02", "hall-motion"),
+            ("12:00:08", "main-door"),
+        ],
+        FindingKind.INACTIVITY,
+        at(21, "12:00:08") + BASE.threshold_s(False, 12 * 60),
+    ),
+    Case(
+        "out by the main door, the hall sensor seeing the resident step out before it closes: still out",
+        [
+            ("10:00", "hall-motion"),
+            ("10:02", "main-door"),
+            ("10:02:03", "hall-motion"),
+            ("10:02:09", "main-door"),
+        ],
+        FindingKind.LONG_ABSENCE,
+        at(21, "10:02:09") + TUNING.prior_outing_s,
+    ),
     Case("night exit, enabled", [("01:00", "main-door")], FindingKind.NIGHT_EXIT, "01:30", night_exit=True),
     Case(
         "night exit, not enabled: long absence only",

@@ -14,7 +14,7 @@ from detection.engine import Engine
 from detection.episodes import MemoryEpisodes
 from detection.explain import render
 from detection.findings import FindingKind
-from detection.model import FixedProfiles, Profile, Tuning
+from detection.model import Doorway, FixedProfiles, Profile, Tuning
 from detection.rooms import Room, RoomMap, code, infer_room, parse_device_rooms, read_device_rooms, room_of
 from tests.support.detect_routine import TZ, at, when
 
@@ -291,3 +291,43 @@ THRESHOLD_CASES = [
 def test_the_quiet_threshold_by_room(case: ThresholdCase) -> None:
     threshold = quiet_threshold(case.baseline, False, 14 * 60, case.room, case.stretch, ROOM_TUNING)
     assert threshold == pytest.approx(case.minutes * 60)
+
+
+# (seconds since the first activity, whether it is the main door) -> which begin an outing
+PASSAGES = [
+    ("out: the door after the hall", [(0, False), (60, True), (64, True)], [False, True, True]),
+    (
+        "out, the hall sensor seeing the resident step out",
+        [(0, False), (60, True), (63, False), (69, True)],
+        [False, True, False, True],
+    ),
+    ("back after an hour", [(0, True), (4, True), (3600, True), (3604, True)], [True, True, False, False]),
+    (
+        "back, the hall sensor seeing the resident step in before the door closes",
+        [(0, True), (4, True), (3600, True), (3602, False), (3608, True)],
+        [True, True, False, False, False],
+    ),
+    (
+        "back, then out again an hour later",
+        [(0, True), (3600, True), (3620, False), (7200, True)],
+        [True, False, False, True],
+    ),
+    (
+        "a door opened 5 min after the last one, nothing between: the same meaning",
+        [(0, False), (60, True), (360, True)],
+        [False, True, True],
+    ),
+    (
+        "the door again 3 min after in-home activity: a new departure",
+        [(0, True), (3600, True), (3610, False), (3790, True)],
+        [True, False, False, True],
+    ),
+]
+
+
+@pytest.mark.parametrize(("name", "acts", "outs"), PASSAGES, ids=[p[0] for p in PASSAGES])
+def test_which_main_door_events_begin_an_outing(
+    name: str, acts: list[tuple[float, bool]], outs: list[bool]
+) -> None:
+    doorway = Doorway()
+    assert [doorway.step(t, door) for t, door in acts] == outs
