@@ -22,6 +22,7 @@ from detection.rooms import DOOR, INDEX, Room
 DAY_S = 86400.0
 MIN_GAP_S = 10 * 60.0  # shorter gaps never decide a threshold
 SLEEP_CHUNK_S = 2 * 3600.0
+RECENT_NIGHTS = 7  # the evening check's earliest start of sleep: over this many of the latest nights
 SLEEP_START_TO_MIN = 6 * 60 + 30  # a long gap that begins after midnight and before 06:30 is sleep
 WAKE_FROM_MIN = 4 * 60  # getting up: the first activity from 04:00 ...
 WAKE_LATEST_MIN = 15 * 60  # ... and before 15:00 ...
@@ -76,8 +77,9 @@ class Baseline:
     outing_limit_s: float
     longest_outing_s: float
     decline: DeclineSigns | None = None
-    # the evening check: when the night's sleep began (minutes after the evening's midnight, earliest and
-    # latest seen) and the longest quiet stretch seen in an evening before it, over ``evening_nights``
+    # the evening check: when the night's sleep began (minutes after the evening's midnight, earliest
+    # over the last RECENT_NIGHTS nights, latest seen) and the longest quiet stretch seen in an evening
+    # before it, over ``evening_nights``
     retire_earliest_min: int = 0
     retire_latest_min: int = 0
     evening_quiet_min: int = 0
@@ -344,7 +346,7 @@ def combine(summaries: Sequence[DaySummary], now: float, tuning: Tuning) -> Base
         w = min(1.0, len(beds) / tuning.trusted_days)
         bed = round(w * _quantile(beds, tuning.early_quantile) + (1 - w) * bed)
     nights = _evenings(summaries)
-    retire_earliest = min((r for r, _ in nights), default=0)
+    retire_earliest = min((r for r, _ in nights[-RECENT_NIGHTS:]), default=0)  # habits change
     retire_latest = max((r for r, _ in nights), default=0)
     evening_quiet = max((q for _, q in nights), default=0)
     longest_outing = max((s.longest_outing_s for s in summaries), default=0.0)

@@ -10,7 +10,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from enum import StrEnum
 
-from detection.baseline import STILL_ROOMS, Baseline, DeclineSigns, local_parts, zone
+from detection.baseline import RECENT_NIGHTS, STILL_ROOMS, Baseline, DeclineSigns, local_parts, zone
 from detection.findings import Explanation, Finding, FindingKind, Severity
 from detection.learning import ALL_DAY, BAND_MIN, Rule, scale, stretched
 from detection.model import AwayWindow, Profile, TechnicalView, Tuning
@@ -145,10 +145,12 @@ def still_due(start: float, occupied: int, baseline: Baseline, tuning: Tuning) -
 def evening_due(start: float, baseline: Baseline, tz_name: str, tuning: Tuning) -> DueFinding | None:
     """The evening check (where it is on: kits that cannot see where the evening is spent).
 
-    A stretch that began in the evening (from noon) before the earliest start of sleep seen (- margin)
-    and is still quiet at the latest start of sleep seen (+ margin), having lasted longer than any
-    evening quiet seen (+ the gap margin), is unlike every night learned: the resident did none of the
-    evening's usual things. None: not applicable, or fewer than ``tuning.evening_min_nights`` nights.
+    A stretch that began in the evening (from noon) before the earliest start of sleep of the recent
+    nights (- margin) and that by the latest start of sleep seen (+ margin) has lasted longer than any
+    evening quiet seen (+ the gap margin) is unlike every night learned: the resident did none of the
+    evening's usual things. It is raised once it has lasted that long, but not sooner than
+    ``tuning.evening_early_s`` before that latest start (+ margin): a night may begin a little earlier
+    than any seen. None: not applicable, or fewer than ``tuning.evening_min_nights`` nights.
     """
     if baseline.evening_nights < tuning.evening_min_nights:
         return None
@@ -162,7 +164,7 @@ def evening_due(start: float, baseline: Baseline, tz_name: str, tuning: Tuning) 
     quiet = baseline.evening_quiet_min * 60 * tuning.gap_factor + tuning.gap_margin_s
     if not midnight + 12 * 3600 <= start < before or start + quiet > at:
         return None
-    return DueFinding(at, FindingKind.EVENING_QUIET)
+    return DueFinding(max(start + quiet, at - tuning.evening_early_s), FindingKind.EVENING_QUIET)
 
 
 def community_due(
@@ -179,7 +181,9 @@ def community_due(
     ``out`` means the stretch began with the main door (probably out): then only the gentler long
     absence applies, or a night exit where the care manager enabled it. A stretch that begins while
     the resident is usually asleep, or in the bedroom from ``tuning.bedroom_evening_s`` before the usual
-    bedtime, is judged by the wake-up alone (sleep is quiet); one that begins in the wake-up window
+    bedtime, is judged by the wake-up alone (sleep is quiet), and so is one that began in a hallway
+    (``other``) of a kit that does not see the bedroom (the way to bed), though the evening check, the
+    bathroom's stay and lying still may raise it sooner; one that begins in the wake-up window
     (the resident may be up, or back in bed) waits for both the wake-up deadline and the quiet-gap
     threshold; during the day the quiet-gap threshold decides. ``room`` (where the stretch began):
     a stretch that began in the bathroom or toilet is also judged by the usual stay there.
@@ -197,7 +201,8 @@ def community_due(
             due = DueFinding(start + tuning.night_exit_after_s, FindingKind.NIGHT_EXIT, room)
         return due
     wake = DueFinding(missed_wakeup_at(start, baseline, profile.tz, tuning), FindingKind.MISSED_WAKEUP, room)
-    bedtime = (room is Room.BEDROOM or occupied) and asleep_expected(
+    way_to_bed = room is Room.OTHER and not baseline.sees(Room.BEDROOM)  # a hallway, the bedroom unseen
+    bedtime = (room is Room.BEDROOM or occupied or way_to_bed) and asleep_expected(
         minute, baseline, int(tuning.bedroom_evening_s // 60)
     )
     if occupied & OUT_OF_BED and bedtime:  # not back in bed: raised sooner than the wake-up
@@ -206,6 +211,8 @@ def community_due(
         )
     elif bedtime and (room is Room.BEDROOM or occupied & BED):
         return wake
+    elif bedtime and way_to_bed:
+        due = wake  # the bathroom's, lying still's and the evening's rules below still apply
     else:
         stretch = scale(profile, Rule.QUIET, minute // BAND_MIN, start, tuning)
         threshold = quiet_threshold(baseline, weekend, minute, room, stretch, tuning)
@@ -359,7 +366,7 @@ def community_finding(
         params["days"] = baseline.wake_days
     elif due.kind is FindingKind.EVENING_QUIET:
         params["active_until"] = clock_of(baseline.retire_earliest_min)
-        params["days"] = baseline.evening_nights
+        params["days"] = min(baseline.evening_nights, RECENT_NIGHTS)  # the nights that time is from
     elif due.kind is FindingKind.INACTIVITY:
         _, minute, weekend = local_parts(last, zone(tz))
         usual = baseline.usual_quiet_s(weekend, minute) or baseline.threshold_s(weekend, minute)

@@ -92,9 +92,11 @@ class Tuning:
     night_start_min: int = 22 * 60
     night_end_min: int = 5 * 60
     # evening check (automatic for kits that cannot see the evening, or switched): a stretch that began
-    # before the earliest start of sleep seen - margin, still quiet at the latest + margin and longer
-    # than any evening quiet seen (+ gap margin); used once this many nights are learned
+    # before the earliest start of sleep of the recent nights - margin and lasts longer than any evening
+    # quiet seen (+ gap margin) by the latest start of sleep seen + margin; raised once it has, but not
+    # sooner than ``evening_early_s`` before that; used once this many nights are learned
     evening_margin_s: float = 30 * 60.0
+    evening_early_s: float = 60 * 60.0
     evening_min_nights: int = 7
     # where the stretch began: in the bathroom or toilet, judged against the longest stay seen there
     # (+ margin, at least the floor) once that room was visited on ``stay_min_days`` days; never for a

@@ -68,7 +68,7 @@ def test_an_evening_collapse_is_raised_at_night_where_the_check_is_on(tmp_path: 
         store.commit_batch(IngestBatch(received_at=clock.now(), heartbeats=beats))
         raised += [(f.household, f.kind, f.audience, f.raised_at) for f in detector.tick(clock.now())]
         clock.advance(timedelta(minutes=5))
-    due = datetime.fromtimestamp(when(DAYS - 1, "d+1 01:00"), UTC)
+    due = datetime.fromtimestamp(when(DAYS - 1, "d+1 00:35"), UTC)  # 19:00 + the longest evening quiet + 35
     assert sorted((h, k, a) for h, k, a, _ in raised) == [
         ("auto", FindingKind.EVENING_QUIET, Audience.COMMUNITY),
         ("on", FindingKind.EVENING_QUIET, Audience.COMMUNITY),

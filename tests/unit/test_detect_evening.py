@@ -24,7 +24,7 @@ from detection.model import FixedProfiles, Profile, Tuning
 from detection.replay import replay
 from detection.rooms import INDEX, Room
 from registry.models import Switch
-from tests.support.detect_routine import TZ, ZONE, at, sparse_routine, when
+from tests.support.detect_routine import BEDTIME_VISITS, TZ, ZONE, at, sparse_routine, when
 from tests.support.processes import run_once
 
 TUNING = Tuning()
@@ -48,6 +48,19 @@ def test_learns_the_evening_from_the_nights() -> None:
     assert BASE.evening_quiet_min == 5 * 60
 
 
+def test_the_earliest_start_of_sleep_is_the_recent_nights() -> None:
+    # the early nights (to bed at 20:00 unseen) stopped 8 days ago: a bathroom visit at 23:00 instead
+    times: list[float] = []
+    for day in range(DAYS):
+        times += [at(day, "07:00") + k * 30 * 60 for k in range(26)]  # 07:00-19:30
+        visit = BEDTIME_VISITS[day % len(BEDTIME_VISITS)] or ("23:00" if day >= DAYS - 8 else None)
+        times.append(at(day, "20:00") if visit is None else when(day, visit))
+    base = learn(times, [False] * len(times), TZ, at(DAYS, "12:00"), TUNING)
+    assert base.retire_earliest_min == 23 * 60  # the last 7 nights', not the 20:00 of the nights before
+    assert (base.retire_latest_min, base.evening_quiet_min) == (1440 + 30, 5 * 60)  # over all 20 nights
+    assert BASE.retire_earliest_min == 20 * 60  # where an early night is among the last 7
+
+
 @dataclass
 class Case:
     name: str
@@ -56,20 +69,26 @@ class Case:
     baseline: Baseline = BASE
 
 
-# the rule: quiet since before 20:00 - 30 min, quiet at 00:30 + 30 min, and longer than 5 h + 35 min
+# the rule: quiet since before 20:00 - 30 min, longer than 5 h + 35 min by 00:30 + 30 min; raised once it
+# is, but not sooner than 1 h before 01:00
 CASES = [
-    Case("quiet since 17:00, all evening", "17:00", "d+1 01:00"),
+    Case(
+        "quiet since 17:00, all evening: not sooner than 1 h before the latest bedtime's + 30 min",
+        "17:00",
+        "d+1 00:00",
+    ),
+    Case("quiet since 18:50: once longer than any evening quiet", "18:50", "d+1 00:25"),
     Case("the last moment the quiet is long enough", "19:25", "d+1 01:00"),
     Case("a minute later: not longer than a usual evening quiet", "19:26", None),
     Case("afternoon before noon is not the evening", "11:59", None),
-    Case("from noon it is", "12:00", "d+1 01:00"),
+    Case("from noon it is", "12:00", "d+1 00:00"),
     Case("after the earliest bedtime - margin: an ordinary early night", "19:30", None),
     Case("after midnight: the bedtime visit of a normal night", "d+1 00:10", None),
     Case("too few nights learned: not used", "17:00", None, replace(BASE, evening_nights=6)),
     Case(
         "bedtimes learned later move the deadline",
         "17:00",
-        "d+1 02:30",
+        "d+1 01:30",
         replace(BASE, retire_latest_min=1440 + 120, retire_earliest_min=21 * 60),
     ),
 ]
@@ -106,7 +125,7 @@ def test_switched_or_automatic_and_only_when_sooner(
     profile = Profile("h1", TZ, evening_check=switch)
     due = community_due(start, False, baseline, profile, TUNING, Room.KITCHEN)
     if applies:
-        assert (due.kind, due.at) == (FindingKind.EVENING_QUIET, when(DAYS, "d+1 01:00"))
+        assert (due.kind, due.at) == (FindingKind.EVENING_QUIET, when(DAYS, "d+1 00:35"))
     else:
         # without it, the early nights' long quiet from 20:00 makes 19:00 look ordinary until morning
         assert due.kind is FindingKind.INACTIVITY
@@ -121,18 +140,18 @@ def test_engine_raises_it_once_with_an_explanation() -> None:
     engine = Engine(profiles, MemoryEpisodes(), TUNING)
     engine.relearned("h1", BASE, at(DAYS, "00:00"))
     engine.activity("h1", at(DAYS, "19:00"), "kitchen-motion")
-    due = when(DAYS, "d+1 01:00")
+    due = when(DAYS, "d+1 00:35")  # 19:00 + the longest evening quiet (5 h) + 35 min
     assert engine.tick(due - 60) == []
     (found,) = engine.tick(due)
     assert found.kind is FindingKind.EVENING_QUIET
     assert found.last_activity_at == datetime.fromtimestamp(at(DAYS, "19:00"), UTC)
     assert (
         render(found.explanation, "ja")
-        == "台所で3/23 19:00以降 動きなし。普段は毎晩20:00より後にも動きあり(20日間の学習)"
+        == "台所で3/23 19:00以降 動きなし。普段は毎晩20:00より後にも動きあり(7日間の学習)"
     )
     assert render(found.explanation, "en") == (
         "Kitchen: no activity since 3/23 19:00; every evening there was activity after 20:00 "
-        "(learned over 20 days)"
+        "(learned over 7 days)"
     )
     assert engine.tick(due + 3600) == []
 
@@ -145,7 +164,7 @@ def test_replay_finds_an_evening_collapse_only_with_the_check() -> None:
     without = list(replay(events, FixedProfiles(TZ, evening_check=Switch.OFF), until, TUNING))
     last_kind = [f.kind for f in with_check][-1]
     assert last_kind is FindingKind.EVENING_QUIET
-    assert with_check[-1].raised_at == datetime.fromtimestamp(when(DAYS - 1, "d+1 01:00"), UTC)
+    assert with_check[-1].raised_at == datetime.fromtimestamp(when(DAYS - 1, "d+1 00:35"), UTC)
     assert FindingKind.EVENING_QUIET not in {f.kind for f in without}
     assert without[-1].raised_at > datetime.fromtimestamp(when(DAYS - 1, "d+1 06:00"), UTC)
     # on the untouched nights before (the early ones included), the check raised nothing
