@@ -18,7 +18,9 @@ Protocol (the same for our detector and for the two baselines implemented here):
   alarms, lying still after a collapse in a room with a presence sensor, a fall on a night toilet
   visit (``--presence-only`` runs this part alone);
 - learning from outcomes: our detector (as shipped) where staff close every community alarm 30 min
-  after it was raised, as a false alarm, or as an emergency inside a simulated incident.
+  after it was raised, as a false alarm, or as an emergency inside a simulated incident;
+- a hindsight bound (``hindsight_bound``): what a detector that knew the scored days in advance would
+  achieve with no false alarm, for the same daytime cuts.
 
 Run: ``.venv/bin/python benchmarks/detection.py [--households 40] [--days 28] [--seeds 3]``.
 The last line printed is one JSON object with every table.
@@ -27,6 +29,7 @@ The last line printed is one JSON object with every table.
 from __future__ import annotations
 
 import argparse
+import bisect
 import copy
 import json
 import math
@@ -50,6 +53,7 @@ from detection.findings import Audience, Finding
 from detection.learning import feedback_of
 from detection.model import FixedProfiles, Profile, Tuning
 from detection.replay import Rejections, Replayer, ReplayEvent, read_events
+from detection.rooms import infer_room
 from firmware_sim.kits import HouseRoom, sees_evening
 from mimamori.contract import ACTIVITY_POWER_W, Kind
 from registry.models import Feedback, Switch
@@ -289,9 +293,10 @@ def run_ours(
     return Outcome(false, (home.end - scored_from) / DAY, detections, flagged, early, warmup_days)
 
 
-def activity_times(home: BenchHome) -> list[float]:
-    """Activity instants by the contract's rule (motion on, door either way, power crossing)."""
-    times: list[float] = []
+def activities(home: BenchHome) -> list[tuple[float, str]]:
+    """Activity instants and their devices by the contract's rule (motion on, door either way, power
+    crossing)."""
+    found: list[tuple[float, str]] = []
     power: dict[str, float] = {}
     for e in home.events:
         if e.kind == "motion" and e.value < 1:
@@ -303,8 +308,12 @@ def activity_times(home: BenchHome) -> list[float]:
                 continue
             if before is not None and (before >= ACTIVITY_POWER_W) == (e.value >= ACTIVITY_POWER_W):
                 continue
-        times.append(e.at)
-    return times
+        found.append((e.at, e.device))
+    return found
+
+
+def activity_times(home: BenchHome) -> list[float]:
+    return [t for t, _ in activities(home)]
 
 
 def last_before(times: Sequence[float], t: float) -> float | None:
@@ -411,6 +420,64 @@ class Cuddihy:
 
 
 # --------------------------------------------------------------------------- tables
+
+
+def hindsight_bound(home: BenchHome, cuts: Sequence[Cut], warmup_days: float) -> list[float]:
+    """Daytime delays (seconds) of a detector no one can build: each cell (the half-hour slot of the
+    stretch's start, pooled +-1 h, and the room of its last activity) gets as threshold the longest quiet
+    the resident really had *at home and awake* in that cell over the scored days themselves (it knows
+    when they fell asleep or went out), no margin: zero false alarms by construction. How far the
+    targets are from what the sensors allow, not a detector."""
+    tz = ZoneInfo(home.tz)
+    acts = activities(home)
+    times = [t for t, _ in acts]
+    scored = home.start + warmup_days * DAY
+
+    def cell(t: float, device: str) -> tuple[int, str]:
+        local = datetime.fromtimestamp(t, tz)
+        return (local.hour * 60 + local.minute) // 30, infer_room(device).value
+
+    def ends(intervals: Sequence[Interval], t: float) -> float:
+        return min((a for a, _ in intervals if a >= t), default=math.inf)
+
+    longest: dict[tuple[int, str], float] = {}
+    for (t, device), (u, _) in itertools.pairwise(acts):
+        if u < scored or inside(t, home.asleep) or inside(t, home.out) or inside(t, home.incidents):
+            continue
+        quiet = min(u, ends(home.asleep, t), ends(home.out, t)) - t
+        slot, room = cell(t, device)
+        for k in range(-2, 3):
+            key = ((slot + k) % 48, room)
+            longest[key] = max(longest.get(key, 0.0), quiet)
+    delays = []
+    for cut in cuts:
+        i = bisect.bisect_left(times, cut.t0) - 1
+        if cut.case == "day" and i >= 0:
+            last, device = acts[i]
+            delays.append(max(0.0, last + longest.get(cell(last, device), 0.0) + 60 - cut.t0))
+    return delays
+
+
+def bound_table(
+    homes: Sequence[BenchHome], plans: Sequence[dict[str, list[Cut]]], warmup_days: float
+) -> dict[str, object]:
+    pairs = [(h, d) for cuts in plans for h in homes for d in hindsight_bound(h, cuts[h.name], warmup_days)]
+    table: dict[str, object] = {}
+    kits = sorted({h.kit for h in homes if h.kit})
+    for kit in ["all", *kits, *(["all_but_minimal"] if "minimal" in kits else [])]:
+        delays = [
+            d
+            for h, d in pairs
+            if kit == "all" or h.kit == kit or (kit == "all_but_minimal" and h.kit != "minimal")
+        ]
+        if delays:
+            table[kit] = {
+                "cuts": len(delays),
+                "median_h": hours(quantile(delays, 0.5)),
+                "p90_h": hours(quantile(delays, 0.9)),
+                "over_3h": sum(1 for d in delays if d > 3 * 3600),
+            }
+    return table
 
 
 def quantile(values: Sequence[float], q: float) -> float | None:
@@ -550,6 +617,7 @@ def evaluate(
         "fixed_12h_timer": lambda h, cuts: run_timer(h, cuts, warmup_days),
         "cuddihy_slot_p97": lambda h, cuts: Cuddihy(h).run(h, cuts, warmup_days),
     }
+    result["hindsight_bound"] = bound_table(homes, plans, warmup_days)
     for name, run in detectors.items():
         started = time.perf_counter()
         result[name] = pooled(run)
